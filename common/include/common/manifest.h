@@ -1,0 +1,180 @@
+/*
+ * manifest.h - the signed per-channel manifest: model, open (verify + parse),
+ * seal (render + sign), and the update decision shared by the edge and the SDK.
+ *
+ * Wire form (manifests/SPEC.md): an envelope
+ *   {"payload":"<canonical manifest JSON as a string>",
+ *    "payload_type":"application/vnd.hotpatch.manifest.v1+json",
+ *    "signatures":[{"keyid":"<16 hex>","sig":"<base64 Ed25519>"}]}
+ * Each signature is over CMN_SIGCTX_MANIFEST || payload bytes. Opening parses
+ * the envelope strictly, verifies a signature by a trusted key over the exact
+ * payload bytes, requires those bytes to be canonical, and only then parses
+ * them: the verified bytes are the parsed bytes.
+ *
+ * Payload fields (all required unless noted):
+ *   schema (1), app, platform, channel, sequence (>=1), issued_at, expires_at
+ *   (unix seconds), releases: [release...] ordered oldest first.
+ * Release fields: id, version, target_binary (semver range), bundle_url (relative
+ *   to the storage root, or https://), sha256 (hex), size, bundle_sig (base64),
+ *   bundle_keyid, mandatory (bool), rollout_bp (0..10000), state ("active" |
+ *   "halted" | "rolled_back" | "disabled"), created_at; optional: notes,
+ *   targeting {device_ids: [..] (sorted, unique, inline), device_list: "name"
+ *   (an edge-held list)}.
+ */
+#ifndef COMMON_MANIFEST_H
+#define COMMON_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/crypto.h"
+#include "common/err.h"
+#include "common/semver.h"
+
+#define CMN_MANIFEST_SCHEMA 1
+#define CMN_MANIFEST_PAYLOAD_TYPE "application/vnd.hotpatch.manifest.v1+json"
+#define CMN_MANIFEST_MAX_BYTES (4u << 20) /* whole envelope */
+#define CMN_MANIFEST_MAX_RELEASES 256
+#define CMN_MANIFEST_MAX_INLINE_DEVICES 10000
+#define CMN_ID_MAX 64      /* release ids, app, platform, channel: [A-Za-z0-9._-]{1,64} */
+#define CMN_NOTES_MAX 4096
+
+enum cmn_release_state {
+    CMN_REL_ACTIVE = 0,  /* offered to its cohort */
+    CMN_REL_HALTED,      /* frozen: kept by devices that have it, offered to no one new */
+    CMN_REL_ROLLED_BACK, /* withdrawn: devices on it move to the newest eligible older release or the embedded bundle */
+    CMN_REL_DISABLED,    /* kept for the record only; never offered */
+};
+
+const char *cmn_release_state_name(enum cmn_release_state s);
+/* -1 when unknown. */
+int cmn_release_state_parse(const char *s);
+
+struct cmn_release {
+    char *id;
+    char *version;
+    char *target_binary;
+    struct cmn_semver_range target; /* pre-compiled target_binary */
+    char *bundle_url;
+    char sha256[CMN_SHA256_HEX];
+    uint64_t size;
+    char *bundle_sig;
+    char bundle_keyid[CMN_KEYID_HEX];
+    int mandatory;
+    uint32_t rollout_bp;
+    enum cmn_release_state state;
+    int64_t created_at;
+    char *notes;                /* NULL when absent */
+    char **device_ids;          /* sorted ascending (strcmp), NULL when absent */
+    size_t n_device_ids;
+    char *device_list;          /* NULL when absent */
+};
+
+struct cmn_manifest {
+    int schema;
+    char *app;
+    char *platform;
+    char *channel;
+    uint64_t sequence;
+    int64_t issued_at;
+    int64_t expires_at;
+    struct cmn_release *releases; /* oldest first */
+    size_t n_releases;
+    char *signed_by; /* key id that verified (set by open), NULL for built manifests */
+};
+
+struct cmn_keyring {
+    const struct cmn_key *keys;
+    size_t n;
+};
+
+/* What the opener expects; NULL fields are not checked. */
+struct cmn_manifest_expect {
+    const char *app;
+    const char *platform;
+    const char *channel;
+    uint64_t min_sequence; /* reject (CMN_E_REPLAY) when sequence < this; 0 = no check */
+};
+
+#define CMN_MANIFEST_ALLOW_EXPIRED 0x1 /* writers re-reading to re-sign; never on devices or edges */
+
+/*
+ * Verify and parse an envelope. `now` is unix seconds (expiry: CMN_E_EXPIRED when
+ * now >= expires_at unless CMN_MANIFEST_ALLOW_EXPIRED). Errors: CMN_E_PARSE /
+ * CMN_E_TOOBIG (malformed), CMN_E_UNKNOWN_KEY (no signature by a trusted key),
+ * CMN_E_SIG (a trusted key's signature fails), CMN_E_EXPIRED, CMN_E_REPLAY,
+ * CMN_E_INVAL (expect mismatch: wrong app/platform/channel). On success *out
+ * is a new manifest freed with cmn_manifest_free().
+ */
+enum cmn_err cmn_manifest_open(const void *doc, size_t len, const struct cmn_keyring *trusted,
+                               const struct cmn_manifest_expect *expect, int64_t now, unsigned flags,
+                               struct cmn_manifest **out, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/* Validate a manifest's fields (what open checks after parsing); for writers before sealing. */
+enum cmn_err cmn_manifest_validate(const struct cmn_manifest *m, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
+/* Append the canonical payload bytes. */
+enum cmn_err cmn_manifest_render_payload(const struct cmn_manifest *m, struct cmn_buf *out, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
+/* Validate, render, sign with `key` (must hold a secret) and append the envelope to `out`. */
+enum cmn_err cmn_manifest_seal(const struct cmn_manifest *m, const struct cmn_key *key, struct cmn_buf *out,
+                               struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/* A new empty manifest (schema 1, sequence 0, no releases); NULL on allocation failure. */
+struct cmn_manifest *cmn_manifest_new(const char *app, const char *platform, const char *channel);
+/* Deep copy of `r` appended to m->releases. */
+enum cmn_err cmn_manifest_add_release(struct cmn_manifest *m, const struct cmn_release *r)
+    __attribute__((warn_unused_result));
+/* Index of the release with this id, or -1. */
+long cmn_manifest_find(const struct cmn_manifest *m, const char *release_id);
+/* Free everything; NULL does nothing. */
+void cmn_manifest_free(struct cmn_manifest *m);
+/* Free the strings a release owns (used for releases built by hand). */
+void cmn_release_clear(struct cmn_release *r);
+
+/* ---- the update decision (manifests/SPEC.md "Decision") ---- */
+
+/*
+ * Membership of a device in an edge-held targeting list. Return 1 if member,
+ * 0 if not. When the caller has no lists (the static CDN path), pass NULL:
+ * releases targeted by device_list are then never offered.
+ */
+typedef int (*cmn_list_member_fn)(void *ctx, const char *list_name, const char *device_id);
+
+struct cmn_device {
+    const char *device_id;       /* required, 1..128 bytes */
+    const char *binary_version;  /* required: the native app version */
+    const char *current_release; /* installed release id; NULL or "" = embedded bundle */
+    const char *const *blocklist; /* release ids this device refuses (it rolled them back) */
+    size_t n_blocklist;
+};
+
+enum cmn_decision_kind {
+    CMN_DECIDE_NONE = 0, /* keep what is installed */
+    CMN_DECIDE_UPDATE,   /* install m->releases[index] */
+    CMN_DECIDE_ROLLBACK, /* the installed release was rolled back and nothing older applies: revert to embedded */
+};
+
+struct cmn_decision {
+    enum cmn_decision_kind kind;
+    size_t index;       /* valid for CMN_DECIDE_UPDATE */
+    int mandatory;      /* mandatory-survives-skip applied */
+    const char *reason; /* static text, for logs and --json output */
+};
+
+/*
+ * Decide for one device. Eligible release: state active (or the device's own
+ * release when halted), target range matches binary_version, in cohort, matches
+ * targeting, not blocklisted. Candidate: the newest eligible. Never a downgrade
+ * unless the installed release is rolled_back. Mandatory when any release newer
+ * than the installed one and not newer than the candidate, matching the binary
+ * version and not rolled_back/disabled, is mandatory.
+ * CMN_E_INVAL when device_id / binary_version are missing or unparsable.
+ */
+enum cmn_err cmn_decide(const struct cmn_manifest *m, const struct cmn_device *dev, cmn_list_member_fn member,
+                        void *member_ctx, struct cmn_decision *out) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * storage.h - one object-store interface, two backends (DESIGN.md "Storage").
+ *
+ *   file:///abs/dir            local directory (the embedded default); writes
+ *                              are temp file + fsync + rename; conditional
+ *                              writes are serialised with a lock file.
+ *   s3://bucket[/prefix]       AWS S3, Cloudflare R2, Ceph radosgw... SigV4 by
+ *                              libcurl (CURLOPT_AWS_SIGV4), path-style requests
+ *                              to the endpoint; x-amz-content-sha256 sent.
+ *
+ * Keys are relative ("manifests/app/android/production.json"), never start
+ * with '/', never contain "..", NUL or backslash (CMN_E_INVAL).
+ * ETags are opaque strings without quotes: on file:// the hex SHA-256 of the
+ * content, on S3 what the server says (quotes stripped).
+ *
+ * S3 settings come from cmn_storage_opts, else the environment:
+ *   HOTPATCH_S3_ENDPOINT (e.g. http://127.0.0.1:7480 or https://<acct>.r2.cloudflarestorage.com;
+ *   default https://s3.<region>.amazonaws.com), AWS_REGION (default us-east-1; R2 uses "auto"),
+ *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (optional).
+ * Or as URL query: s3://bucket/prefix?endpoint=http://127.0.0.1:7480&region=us-east-1
+ */
+#ifndef COMMON_STORAGE_H
+#define COMMON_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+#define CMN_ETAG_MAX 130
+#define CMN_STORAGE_KEY_MAX 1024
+
+struct cmn_storage;
+
+struct cmn_storage_opts {
+    const char *endpoint;   /* S3 endpoint URL; NULL = env / AWS default */
+    const char *region;     /* NULL = env / us-east-1 */
+    const char *access_key; /* NULL = env */
+    const char *secret_key; /* NULL = env; copied and wiped on free */
+    long timeout_ms;        /* per request; 0 = 30000 */
+    int max_retries;        /* on 5xx / timeouts / connection errors; 0 = default 4, -1 = none */
+};
+
+/* Progress callback: return non-zero to cancel (the call fails with CMN_E_CANCELLED). */
+typedef int (*cmn_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+enum cmn_err cmn_storage_open(const char *url, const struct cmn_storage_opts *opts, struct cmn_storage **out,
+                              struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+void cmn_storage_free(struct cmn_storage *st);
+/* The URL it was opened with (borrowed, valid until free). */
+const char *cmn_storage_url(const struct cmn_storage *st);
+/* 1 for file://, 0 for s3:// */
+int cmn_storage_is_local(const struct cmn_storage *st);
+
+struct cmn_put_opts {
+    const char *if_match;    /* write only if the current ETag equals this (else CMN_E_CONFLICT) */
+    int if_none_match;       /* write only if the key does not exist (else CMN_E_CONFLICT) */
+    const char *content_type;
+    const char *cache_control;
+    cmn_progress_fn progress;
+    void *progress_ctx;
+};
+
+/* Put bytes. etag_out (nullable) receives the new ETag. 412 -> CMN_E_CONFLICT, 403 -> CMN_E_DENIED. */
+enum cmn_err cmn_storage_put(struct cmn_storage *st, const char *key, const void *data, size_t len,
+                             const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
+/* Put a file, streaming; S3 uses multipart upload above 16 MiB (parts of 8 MiB). */
+enum cmn_err cmn_storage_put_file(struct cmn_storage *st, const char *key, const char *path,
+                                  const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
+struct cmn_get_opts {
+    const char *if_none_match; /* unchanged -> CMN_E_NOT_MODIFIED */
+    int has_range;
+    uint64_t range_start;
+    uint64_t range_end; /* inclusive; UINT64_MAX = to the end */
+    size_t max_size;    /* refuse larger objects with CMN_E_TOOBIG; 0 = out->cap decides */
+};
+
+/* Get an object into `out` (appends). Missing -> CMN_E_NOTFOUND. */
+enum cmn_err cmn_storage_get(struct cmn_storage *st, const char *key, const struct cmn_get_opts *o,
+                             struct cmn_buf *out, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
+/* Metadata only. Missing -> CMN_E_NOTFOUND. Any out-param may be NULL. */
+enum cmn_err cmn_storage_head(struct cmn_storage *st, const char *key, char etag_out[CMN_ETAG_MAX], uint64_t *size,
+                              struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/* Called once per object under the prefix, in key order; return non-zero to stop early. */
+typedef int (*cmn_list_fn)(void *ctx, const char *key, const char *etag, uint64_t size);
+/* List with continuation (S3 ListObjectsV2), recursive under `prefix`. */
+enum cmn_err cmn_storage_list(struct cmn_storage *st, const char *prefix, cmn_list_fn fn, void *ctx,
+                              struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/* Delete; deleting a missing key is CMN_OK. */
+enum cmn_err cmn_storage_delete(struct cmn_storage *st, const char *key, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
+/* Canonical object keys (DESIGN.md layout); write into out (cap CMN_STORAGE_KEY_MAX). */
+enum cmn_err cmn_storage_bundle_key(const char *app, const char *platform, const char *sha256_hex, char *out,
+                                    size_t cap) __attribute__((warn_unused_result));
+enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, const char *channel, char *out,
+                                      size_t cap) __attribute__((warn_unused_result));
+
+#endif
