@@ -68,8 +68,20 @@ deps:
 check: all $(TEST_BINS) fuzz-replay
 	@HP_BUILD=$(B) bash tests/run.sh unit
 
-test: all $(TEST_BINS) fuzz-replay
+# `make test` installs what it needs first, so the README's command works on a
+# fresh machine; `make check` does not (no servers, no root needed).
+test: deps
+	@$(MAKE) --no-print-directory all-tests
 	@HP_BUILD=$(B) bash tests/run.sh all
+
+all-tests: all $(TEST_BINS) fuzz-replay
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@HP_BUILD=$(B) bash tests/harness/stack.sh up
+
+stop:
+	@HP_BUILD=$(B) bash tests/harness/stack.sh down $(if $(CLEAN),--clean)
 
 bench: all
 	@HP_BUILD=$(B) bash tests/bench/run.sh
@@ -80,6 +92,6 @@ lint:
 clean:
 	rm -rf build build-san build-fuzz $(CLEAN_EXTRA)
 
-.PHONY: all deps check test bench lint clean fuzz fuzz-replay
+.PHONY: all all-tests deps check test run stop bench lint clean fuzz fuzz-replay
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
