@@ -68,7 +68,14 @@ mon initial members = a
 auth cluster required = none
 auth service required = none
 auth client required = none
-auth supported = none
+# With cephx off, msgr2 still needs the connection modes spelled out or
+# radosgw's mon client finds no usable mode (get_initial_auth_request -13).
+ms mon client mode = crc secure
+ms client mode = crc secure
+ms mon cluster mode = crc secure
+ms cluster mode = crc secure
+ms mon service mode = crc secure
+ms service mode = crc secure
 ms bind ipv6 = false
 ms bind msgr1 = false
 public addr = 127.0.0.1
@@ -112,7 +119,7 @@ EOF
         { _hp_rgw_fail "$dir" "monmaptool failed"; return 1; }
     ceph-mon -c "$dir/ceph.conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring" >>"$dir/setup.out" 2>&1 ||
         { _hp_rgw_fail "$dir" "ceph-mon --mkfs failed"; return 1; }
-    ceph-mon -c "$dir/ceph.conf" -i a >>"$dir/setup.out" 2>&1 ||
+    timeout 30 ceph-mon -c "$dir/ceph.conf" -i a >>"$dir/setup.out" 2>&1 ||
         { _hp_rgw_fail "$dir" "ceph-mon did not start"; return 1; }
     local osdid
     osdid=$(_hp_rgw_ceph osd create 2>>"$dir/setup.out") ||
@@ -124,9 +131,11 @@ EOF
     mkdir -p "$dir/osd/ceph-0"
     ceph-osd -c "$dir/ceph.conf" -i 0 --mkfs --osd-uuid "$(cat /proc/sys/kernel/random/uuid)" \
         >>"$dir/setup.out" 2>&1 || { _hp_rgw_fail "$dir" "ceph-osd --mkfs failed"; return 1; }
-    ceph-osd -c "$dir/ceph.conf" -i 0 >>"$dir/setup.out" 2>&1 ||
+    timeout 30 ceph-osd -c "$dir/ceph.conf" -i 0 >>"$dir/setup.out" 2>&1 ||
         { _hp_rgw_fail "$dir" "ceph-osd did not start"; return 1; }
-    radosgw -c "$dir/ceph.conf" -n client.rgw >>"$dir/setup.out" 2>&1 ||
+    # In the foreground of its own session: when daemonising, radosgw only
+    # returns once it reaches the mon, which could block for minutes.
+    setsid -f radosgw -c "$dir/ceph.conf" -n client.rgw -f >"$dir/rgw.out" 2>&1 </dev/null ||
         { _hp_rgw_fail "$dir" "radosgw did not start"; return 1; }
     # Ready when radosgw answers an anonymous ListBuckets (it needs the OSD up
     # and its pools created first).
@@ -140,7 +149,7 @@ EOF
         fi
         local p
         for p in mon.a osd.0 client.rgw; do
-            if [ -f "$dir/run/$p.pid" ] && ! kill -0 "$(cat "$dir/run/$p.pid")" 2>/dev/null; then
+            if [ -f "$dir/run/$p.pid" ] && ! _hp_rgw_alive "$(cat "$dir/run/$p.pid")"; then
                 _hp_rgw_fail "$dir" "$p exited during start-up"
                 return 1
             fi
@@ -167,23 +176,32 @@ EOF
     return 0
 }
 
+# _hp_rgw_alive PID: running (a zombie waiting for its reaper counts as gone).
+_hp_rgw_alive() {
+    local st
+    st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
 rgw_stop() {
     local dir=${_HP_RGW_DIR:-}
     [ -n "$dir" ] || return 0
-    local p pid pids=()
-    # radosgw first (it talks to the others), then the OSD, then the mon.
-    for p in client.rgw osd.0 mon.a; do
-        pid=$(cat "$dir/run/$p.pid" 2>/dev/null)
-        case "$pid" in '' | *[!0-9]*) continue ;; esac
-        # Only signal a process that is really one of ours (pids get reused).
-        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$dir/ceph.conf"; then
-            kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+    local pid pids=() c
+    # Every daemon of ours has this unique dir's ceph.conf on its command
+    # line: signal exactly those (radosgw first, it talks to the others).
+    for c in /proc/[0-9]*/cmdline; do
+        pid=${c#/proc/}
+        pid=${pid%/cmdline}
+        [ "$pid" = "$$" ] && continue
+        if tr '\0' ' ' <"$c" 2>/dev/null | grep -q -- "-c $dir/ceph.conf"; then
+            pids+=("$pid")
         fi
     done
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     local i
-    for i in $(seq 1 30); do
+    for i in $(seq 1 15); do
         local alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        for pid in "${pids[@]}"; do _hp_rgw_alive "$pid" && alive=1; done
         [ "$alive" = 0 ] && break
         sleep 0.1
     done
