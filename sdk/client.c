@@ -1,0 +1,1029 @@
+#include "common/compat.h"
+
+/*
+ * client.c - the public libhotpatch API: configuration, open + crash
+ * recovery, check, download, install, the boot protocol and the getters.
+ *
+ * Crash safety rests on one rule: every multi-step change of the data dir is
+ * first recorded in state.json (an "op"), and each step is a rename that can
+ * be repeated or recognised as done by looking at which directories exist.
+ * hp_open() rolls a recorded op forward, so after a crash at any point the
+ * device ends up either on the old release or on the new one, both complete
+ * and verified, never in between.
+ *
+ *   install (op "install", recorded once staging/ is complete and fsynced):
+ *     previous/ -> trash/, current/ -> previous/, staging/ -> current/,
+ *     then state: installed = new, previous = old; then trash/ is removed.
+ *   revert (op "revert", boot rollback or a server-side rollback):
+ *     current/ -> trash/, previous/ -> current/ (or nothing: embedded bundle),
+ *     then state: installed = previous, blocklist += abandoned; trash/ removed.
+ */
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/manifest.h"
+#include "hp_int.h"
+
+#define DEFAULT_MAX_FAILED 3
+#define DEFAULT_TIMEOUT_MS 30000L
+
+const char *hp_strerror(hp_status s)
+{
+    switch (s) {
+    case HP_OK: return "success";
+    case HP_E_NOMEM: return "out of memory";
+    case HP_E_INVAL: return "invalid argument or configuration";
+    case HP_E_IO: return "data directory error";
+    case HP_E_NET: return "network error";
+    case HP_E_HTTP: return "unexpected HTTP status";
+    case HP_E_VERIFY: return "verification failed";
+    case HP_E_EXPIRED: return "manifest expired";
+    case HP_E_REPLAY: return "manifest older than one already accepted";
+    case HP_E_UNSAFE: return "unsafe archive refused";
+    case HP_E_CANCELLED: return "cancelled";
+    case HP_E_STATE: return "operation not valid in the current state";
+    }
+    return "unknown error";
+}
+
+const char *hp_version(void)
+{
+    return HP_VERSION_STRING;
+}
+
+const char *hp_errmsg(const hp_client *c)
+{
+    return c ? c->err : "no handle";
+}
+
+hp_status hp_client_new(hp_client **out)
+{
+    if (!out)
+        return HP_E_INVAL;
+    if (hp__http_global_init() != CMN_OK)
+        return HP_E_NET;
+    if (cmn_crypto_init() != CMN_OK)
+        return HP_E_NOMEM;
+    struct hp_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return HP_E_NOMEM;
+    c->max_failed = DEFAULT_MAX_FAILED;
+    c->timeout_ms = DEFAULT_TIMEOUT_MS;
+    c->max_extract = UINT64_C(512) << 20;
+    c->fault = getenv("HOTPATCH_AGENT_FAULT");
+    hp__state_init(&c->st);
+    *out = c;
+    return HP_OK;
+}
+
+void hp_client_free(hp_client *c)
+{
+    if (!c)
+        return;
+    free(c->data_dir);
+    free(c->app);
+    free(c->platform);
+    free(c->channel);
+    free(c->binary_version);
+    free(c->device_id);
+    free(c->edge_url);
+    free(c->manifest_base);
+    free(c->bundle_base);
+    free(c->publisher_url);
+    free(c->embedded_path);
+    free(c->current_path);
+    for (size_t i = 0; i < c->n_mkeys; i++)
+        cmn_key_clear(&c->mkeys[i]);
+    for (size_t i = 0; i < c->n_rkeys; i++)
+        cmn_key_clear(&c->rkeys[i]);
+    hp__state_release(&c->st);
+    json_decref(c->reports);
+    free(c);
+}
+
+static hp_status set_str(hp_client *c, char **slot, const char *v, int url)
+{
+    if (v && url && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 && strncmp(v, "file://", 7) != 0)
+        return hp__failf(c, HP_E_INVAL, "'%s' is not an http(s) URL", v);
+    char *dup = NULL;
+    if (v) {
+        size_t n = strlen(v);
+        if (url)
+            while (n > 0 && v[n - 1] == '/')
+                n--; /* "http://x/" and "http://x" name the same base */
+        dup = strndup(v, n);
+        if (!dup)
+            return hp__failf(c, HP_E_NOMEM, "out of memory");
+    }
+    free(*slot);
+    *slot = dup;
+    return HP_OK;
+}
+
+static hp_status add_keys(hp_client *c, struct cmn_key *keys, size_t *n, const char *list, const char *what)
+{
+    if (!list) {
+        for (size_t i = 0; i < *n; i++)
+            cmn_key_clear(&keys[i]);
+        *n = 0;
+        return HP_OK;
+    }
+    const char *p = list;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char b64[128];
+        while (len > 0 && *p == ' ') {
+            p++;
+            len--;
+        }
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len > 0) {
+            struct cmn_errbuf eb = {{0}};
+            if (len >= sizeof b64)
+                return hp__failf(c, HP_E_INVAL, "%s key is too long", what);
+            memcpy(b64, p, len);
+            b64[len] = '\0';
+            if (*n == HP_MAX_KEYS)
+                return hp__failf(c, HP_E_INVAL, "too many %s keys (max %d)", what, HP_MAX_KEYS);
+            if (cmn_key_from_public_b64(b64, &keys[*n], &eb) != CMN_OK)
+                return hp__failf(c, HP_E_INVAL, "bad %s key '%s': %s", what, b64, cmn_errmsg(&eb, CMN_E_INVAL));
+            (*n)++;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return HP_OK;
+}
+
+hp_status hp_setopt_str(hp_client *c, hp_option opt, const char *v)
+{
+    if (!c)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (c->opened)
+        return hp__failf(c, HP_E_INVAL, "options cannot change after hp_open");
+    switch (opt) {
+    case HP_OPT_DATA_DIR: return set_str(c, &c->data_dir, v, 0);
+    case HP_OPT_APP: return set_str(c, &c->app, v, 0);
+    case HP_OPT_PLATFORM: return set_str(c, &c->platform, v, 0);
+    case HP_OPT_CHANNEL: return set_str(c, &c->channel, v, 0);
+    case HP_OPT_BINARY_VERSION: return set_str(c, &c->binary_version, v, 0);
+    case HP_OPT_DEVICE_ID: return set_str(c, &c->device_id, v, 0);
+    case HP_OPT_EDGE_URL: return set_str(c, &c->edge_url, v, 1);
+    case HP_OPT_MANIFEST_BASE_URL: return set_str(c, &c->manifest_base, v, 1);
+    case HP_OPT_BUNDLE_BASE_URL: return set_str(c, &c->bundle_base, v, 1);
+    case HP_OPT_PUBLISHER_URL: return set_str(c, &c->publisher_url, v, 1);
+    case HP_OPT_EMBEDDED_BUNDLE_PATH: return set_str(c, &c->embedded_path, v, 0);
+    case HP_OPT_MANIFEST_KEY: return add_keys(c, c->mkeys, &c->n_mkeys, v, "manifest");
+    case HP_OPT_RELEASE_KEY: return add_keys(c, c->rkeys, &c->n_rkeys, v, "release");
+    default: return hp__failf(c, HP_E_INVAL, "option %d is not a string option", (int)opt);
+    }
+}
+
+hp_status hp_setopt_int(hp_client *c, hp_option opt, long long v)
+{
+    if (!c)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (c->opened)
+        return hp__failf(c, HP_E_INVAL, "options cannot change after hp_open");
+    switch (opt) {
+    case HP_OPT_MAX_FAILED_LAUNCHES:
+        if (v < 1 || v > 100)
+            return hp__failf(c, HP_E_INVAL, "max failed launches must be 1..100");
+        c->max_failed = (int)v;
+        return HP_OK;
+    case HP_OPT_TIMEOUT_MS:
+        if (v < 100 || v > 3600000)
+            return hp__failf(c, HP_E_INVAL, "timeout must be 100..3600000 ms");
+        c->timeout_ms = (long)v;
+        return HP_OK;
+    case HP_OPT_MAX_EXTRACT_BYTES:
+        if (v < 1)
+            return hp__failf(c, HP_E_INVAL, "max extract bytes must be positive");
+        c->max_extract = (uint64_t)v;
+        return HP_OK;
+    case HP_OPT_NOW:
+        if (v < 0)
+            return hp__failf(c, HP_E_INVAL, "time must not be negative");
+        c->now = (int64_t)v;
+        return HP_OK;
+    default: return hp__failf(c, HP_E_INVAL, "option %d is not an integer option", (int)opt);
+    }
+}
+
+/* ---- paths ---- */
+
+static char *dpath(hp_client *c, const char *name)
+{
+    return hp__path(c->data_dir, name);
+}
+
+static hp_status save(hp_client *c)
+{
+    struct cmn_errbuf eb = {{0}};
+    enum cmn_err rc = hp__state_save(c->data_dir, &c->st, &eb);
+    return rc ? hp__fail(c, rc, &eb) : HP_OK;
+}
+
+/* pending/<sha256><suffix> */
+static char *pending_file(hp_client *c, const char *sha, const char *suffix)
+{
+    char name[128];
+    snprintf(name, sizeof name, "pending/%s%s", sha, suffix);
+    return dpath(c, name);
+}
+
+static void pending_drop_files(hp_client *c, const char *keep_sha)
+{
+    char *dir = dpath(c, "pending");
+    if (!dir)
+        return;
+    /* Remove the directory's content except the archive being kept. */
+    char *zip = keep_sha ? pending_file(c, keep_sha, ".zip") : NULL;
+    char *part = keep_sha ? pending_file(c, keep_sha, ".part") : NULL;
+    char *tmpzip = NULL, *tmppart = NULL;
+    if (keep_sha) {
+        char *stash = dpath(c, ".pending-keep");
+        if (stash) {
+            hp__rm_rf(stash, NULL);
+            if (mkdir(stash, 0700) == 0) {
+                tmpzip = hp__path(stash, "z");
+                tmppart = hp__path(stash, "p");
+                if (tmpzip && zip && hp__exists(zip))
+                    (void)rename(zip, tmpzip);
+                if (tmppart && part && hp__exists(part))
+                    (void)rename(part, tmppart);
+            }
+        }
+        hp__rm_rf(dir, NULL);
+        (void)mkdir(dir, 0700);
+        if (tmpzip && hp__exists(tmpzip))
+            (void)rename(tmpzip, zip);
+        if (tmppart && hp__exists(tmppart))
+            (void)rename(tmppart, part);
+        if (stash)
+            hp__rm_rf(stash, NULL);
+        free(stash);
+    } else {
+        hp__rm_rf(dir, NULL);
+        (void)mkdir(dir, 0700);
+    }
+    hp__fsync_dir(c->data_dir, NULL);
+    free(zip);
+    free(part);
+    free(tmpzip);
+    free(tmppart);
+    free(dir);
+}
+
+/* ---- ops: roll forward ---- */
+
+static hp_status dir_step(hp_client *c, const char *from, const char *to, const char *fault)
+{
+    struct cmn_errbuf eb = {{0}};
+    char *f = dpath(c, from), *t = dpath(c, to);
+    enum cmn_err rc = CMN_OK;
+    if (!f || !t) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    if (strcmp(to, "trash") == 0)
+        rc = hp__rm_rf(t, &eb);
+    if (!rc)
+        rc = hp__rename(f, t, &eb);
+    if (!rc)
+        rc = hp__fsync_dir(c->data_dir, &eb);
+out:
+    free(f);
+    free(t);
+    if (rc)
+        return hp__fail(c, rc, &eb);
+    hp__fault(c, fault);
+    return HP_OK;
+}
+
+static int dexists(hp_client *c, const char *name)
+{
+    char *p = dpath(c, name);
+    int r = p && hp__is_dir(p);
+    free(p);
+    return r;
+}
+
+static void rm_data(hp_client *c, const char *name)
+{
+    char *p = dpath(c, name);
+    if (p)
+        hp__rm_rf(p, NULL);
+    free(p);
+}
+
+/* Carry out (or finish) the op recorded in c->st. Each step checks whether it already happened. */
+static hp_status apply_op(hp_client *c)
+{
+    hp_status s = HP_OK;
+    struct hp_state *st = &c->st;
+    if (st->op == HP_OP_INSTALL) {
+        if (dexists(c, "staging")) {
+            if (dexists(c, "current")) {
+                if (dexists(c, "previous") && (s = dir_step(c, "previous", "trash", "swap-a")))
+                    return s;
+                if ((s = dir_step(c, "current", "previous", "swap-b")))
+                    return s;
+            }
+            if ((s = dir_step(c, "staging", "current", "swap-c")))
+                return s;
+        }
+        if (st->has_installed) {
+            st->previous = st->installed;
+            st->has_previous = 1;
+        }
+        st->installed = st->op_rel;
+        st->has_installed = 1;
+        st->launches = 0;
+        st->confirmed = 0;
+        int drop_pending = st->has_pending && strcmp(st->pending.rel.sha256, st->installed.sha256) == 0;
+        if (drop_pending) {
+            hp__pending_clear(&st->pending);
+            st->has_pending = 0;
+        }
+        st->op = HP_OP_NONE;
+        memset(&st->op_rel, 0, sizeof st->op_rel);
+        if ((s = save(c)))
+            return s;
+        hp__fault(c, "installed");
+        rm_data(c, "trash");
+        if (!st->has_previous)
+            rm_data(c, "previous");
+        if (drop_pending)
+            pending_drop_files(c, NULL);
+    } else if (st->op == HP_OP_REVERT) {
+        if (st->op_to_previous) {
+            if (dexists(c, "previous")) {
+                if (dexists(c, "current") && (s = dir_step(c, "current", "trash", "revert-a")))
+                    return s;
+                if ((s = dir_step(c, "previous", "current", "revert-b")))
+                    return s;
+            }
+            st->installed = st->previous;
+            st->has_installed = 1;
+            st->has_previous = 0;
+        } else {
+            if (dexists(c, "current") && (s = dir_step(c, "current", "trash", "revert-a")))
+                return s;
+            st->has_installed = 0;
+        }
+        if (st->op_blocklist && hp__state_block(st, st->op_rel.id) != CMN_OK)
+            return hp__failf(c, HP_E_NOMEM, "out of memory");
+        st->launches = 0;
+        st->confirmed = 1;
+        st->op = HP_OP_NONE;
+        st->op_to_previous = st->op_blocklist = 0;
+        memset(&st->op_rel, 0, sizeof st->op_rel);
+        if ((s = save(c)))
+            return s;
+        rm_data(c, "trash");
+    }
+    return HP_OK;
+}
+
+/* Bring the data dir in line with the state after a crash or a corrupt state file. */
+static hp_status recover(hp_client *c)
+{
+    hp_status s = apply_op(c);
+    if (s)
+        return s;
+    struct hp_state *st = &c->st;
+    int dirty = 0;
+    rm_data(c, "staging"); /* an extraction that never got recorded */
+    rm_data(c, "trash");
+    if (!st->has_installed && dexists(c, "current"))
+        rm_data(c, "current");
+    if (st->has_installed && !dexists(c, "current")) {
+        /* Should not happen; boot the embedded bundle rather than a missing one. */
+        st->has_installed = 0;
+        st->launches = 0;
+        st->confirmed = 1;
+        dirty = 1;
+    }
+    if (!st->has_previous && dexists(c, "previous"))
+        rm_data(c, "previous");
+    if (st->has_previous && !dexists(c, "previous")) {
+        st->has_previous = 0;
+        dirty = 1;
+    }
+    if (!st->has_installed && !st->confirmed) {
+        st->confirmed = 1;
+        dirty = 1;
+    }
+    pending_drop_files(c, st->has_pending ? st->pending.rel.sha256 : NULL);
+    return dirty ? save(c) : HP_OK;
+}
+
+hp_status hp_open(hp_client *c)
+{
+    struct cmn_errbuf eb = {{0}};
+    enum cmn_err rc;
+    int source = 0;
+    if (!c)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (c->opened)
+        return hp__failf(c, HP_E_STATE, "handle is already open");
+    const struct {
+        const char *v, *name;
+    } req[] = {{c->data_dir, "data dir"},       {c->app, "app"},           {c->platform, "platform"},
+               {c->channel, "channel"},         {c->binary_version, "binary version"},
+               {c->device_id, "device id"}};
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(req); i++)
+        if (!req[i].v || !req[i].v[0])
+            return hp__failf(c, HP_E_INVAL, "missing %s", req[i].name);
+    if (strlen(c->device_id) > 128)
+        return hp__failf(c, HP_E_INVAL, "device id is longer than 128 bytes");
+    if (!c->edge_url && !c->manifest_base)
+        return hp__failf(c, HP_E_INVAL, "missing edge URL or manifest base URL");
+    if (c->edge_url && !c->bundle_base && !c->manifest_base)
+        return hp__failf(c, HP_E_INVAL, "edge mode needs a bundle base URL");
+    if (c->n_mkeys == 0)
+        return hp__failf(c, HP_E_INVAL, "no trusted manifest key configured");
+    if (c->n_rkeys == 0)
+        return hp__failf(c, HP_E_INVAL, "no trusted release key configured");
+    struct cmn_semver sv;
+    if (cmn_semver_parse(c->binary_version, &sv) != CMN_OK)
+        return hp__failf(c, HP_E_INVAL, "binary version '%s' is not a version", c->binary_version);
+
+    if (mkdir(c->data_dir, 0700) != 0 && errno != EEXIST)
+        return hp__failf(c, HP_E_IO, "cannot create '%s': %s", c->data_dir, strerror(errno));
+    if (!hp__is_dir(c->data_dir))
+        return hp__failf(c, HP_E_IO, "'%s' is not a directory", c->data_dir);
+    char *pd = dpath(c, "pending");
+    c->current_path = dpath(c, "current");
+    if (!pd || !c->current_path) {
+        free(pd);
+        return hp__failf(c, HP_E_NOMEM, "out of memory");
+    }
+    int mk = mkdir(pd, 0700);
+    int e = errno;
+    free(pd);
+    if (mk != 0 && e != EEXIST)
+        return hp__failf(c, HP_E_IO, "cannot create pending dir: %s", strerror(e));
+
+    hp__state_release(&c->st);
+    rc = hp__state_load(c->data_dir, &c->st, &source, &eb);
+    if (rc)
+        return hp__fail(c, rc, &eb);
+    rc = hp__reports_load(c, &eb);
+    if (rc)
+        return hp__fail(c, rc, &eb);
+    hp_status s = recover(c);
+    if (s)
+        return s;
+    if (source != 0) {
+        /* Rewrite a good main file from the backup / the default. */
+        if ((s = save(c)))
+            return s;
+    }
+    c->opened = 1;
+    if (source == 2)
+        snprintf(c->err, sizeof c->err, "%s", eb.msg); /* informational: success with a note */
+    return HP_OK;
+}
+
+/* ---- check ---- */
+
+static char *join_url(const char *base, const char *rel)
+{
+    while (*rel == '/')
+        rel++;
+    size_t a = strlen(base), b = strlen(rel);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, base, a);
+    p[a] = '/';
+    memcpy(p + a + 1, rel, b + 1);
+    return p;
+}
+
+static enum cmn_err check_url(hp_client *c, struct cmn_buf *u)
+{
+    enum cmn_err rc;
+    char *app = hp__url_escape(c->app), *plat = hp__url_escape(c->platform), *chan = hp__url_escape(c->channel);
+    char *bv = hp__url_escape(c->binary_version), *dev = hp__url_escape(c->device_id);
+    if (!app || !plat || !chan || !bv || !dev) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    if (c->edge_url) {
+        rc = cmn_buf_addf(u, "%s/v1/check?app=%s&platform=%s&channel=%s&binary_version=%s&device=%s", c->edge_url,
+                          app, plat, chan, bv, dev);
+        if (!rc && c->st.has_installed)
+            rc = cmn_buf_addf(u, "&release=%s", c->st.installed.id); /* ids are URL-safe */
+        for (size_t i = 0; !rc && i < c->st.n_blocklist; i++)
+            rc = cmn_buf_addf(u, "%s%s", i ? "," : "&skip=", c->st.blocklist[i]);
+    } else {
+        rc = cmn_buf_addf(u, "%s/manifests/%s/%s/%s.json", c->manifest_base, app, plat, chan);
+    }
+out:
+    free(app);
+    free(plat);
+    free(chan);
+    free(bv);
+    free(dev);
+    return rc;
+}
+
+static int64_t now_s(const hp_client *c)
+{
+    return c->now ? c->now : (int64_t)time(NULL);
+}
+
+hp_status hp_check(hp_client *c, hp_offer **out)
+{
+    struct cmn_errbuf eb = {{0}};
+    struct cmn_buf url, body;
+    struct cmn_manifest *m = NULL;
+    struct hp_offer *o = NULL;
+    enum cmn_err rc;
+    hp_status s = HP_OK;
+    long status = 0;
+
+    if (!c || !out)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (!c->opened)
+        return hp__failf(c, HP_E_STATE, "handle is not open");
+    cmn_buf_init(&url, 16384);
+    cmn_buf_init(&body, CMN_MANIFEST_MAX_BYTES);
+    rc = check_url(c, &url);
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        goto out;
+    }
+    rc = hp__http_get(c, url.ptr, &body, &status, &eb);
+    if (rc) {
+        s = hp__fail(c, rc == CMN_E_TOOBIG ? CMN_E_NET : rc, &eb);
+        if (rc == CMN_E_TOOBIG)
+            s = HP_E_VERIFY;
+        goto out;
+    }
+    if (c->edge_url && status == 204) {
+        *out = NULL;
+        goto out;
+    }
+    if (status != 200) {
+        s = hp__failf(c, HP_E_HTTP, "check at '%s' answered HTTP %ld", url.ptr, status);
+        goto out;
+    }
+    struct cmn_keyring ring = {c->mkeys, c->n_mkeys};
+    struct cmn_manifest_expect ex = {c->app, c->platform, c->channel, c->st.sequence};
+    rc = cmn_manifest_open(body.ptr ? body.ptr : "", body.len, &ring, &ex, now_s(c), 0, &m, &eb);
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        if (s == HP_E_INVAL || s == HP_E_IO)
+            s = HP_E_VERIFY; /* wrong app/channel or malformed: refused like any bad manifest */
+        goto out;
+    }
+    if (m->sequence > c->st.sequence) {
+        c->st.sequence = m->sequence;
+        if ((s = save(c)))
+            goto out;
+    }
+    struct cmn_device dev = {c->device_id, c->binary_version, c->st.has_installed ? c->st.installed.id : NULL,
+                             (const char *const *)c->st.blocklist, c->st.n_blocklist};
+    struct cmn_decision d;
+    rc = cmn_decide(m, &dev, NULL, NULL, &d);
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        goto out;
+    }
+    if (d.kind == CMN_DECIDE_NONE || (d.kind == CMN_DECIDE_ROLLBACK && !c->st.has_installed)) {
+        *out = NULL;
+        goto out;
+    }
+    o = calloc(1, sizeof *o);
+    if (!o) {
+        s = hp__failf(c, HP_E_NOMEM, "out of memory");
+        goto out;
+    }
+    o->sequence = m->sequence;
+    if (d.kind == CMN_DECIDE_ROLLBACK) {
+        o->kind = HP_OFFER_REVERT;
+        o->p.rel = c->st.installed;
+        o->p.rel.version[0] = '\0';
+        *out = o;
+        o = NULL;
+        goto out;
+    }
+    const struct cmn_release *r = &m->releases[d.index];
+    if (c->st.has_installed && strcmp(r->id, c->st.installed.id) == 0) {
+        *out = NULL;
+        goto out;
+    }
+    o->kind = HP_OFFER_UPDATE;
+    o->mandatory = d.mandatory;
+    if (hp__rel_set(&o->p.rel, r->id, r->version, r->sha256) != 0 || strlen(r->bundle_sig) + 1 > CMN_SIG_B64) {
+        s = hp__failf(c, HP_E_VERIFY, "release '%s' has fields this device cannot store", r->id);
+        goto out;
+    }
+    o->p.size = r->size;
+    memcpy(o->p.bundle_sig, r->bundle_sig, strlen(r->bundle_sig) + 1);
+    memcpy(o->p.bundle_keyid, r->bundle_keyid, CMN_KEYID_HEX);
+    if (strncmp(r->bundle_url, "https://", 8) == 0 || strncmp(r->bundle_url, "http://", 7) == 0) {
+        o->p.url = strdup(r->bundle_url);
+    } else {
+        const char *base = c->bundle_base ? c->bundle_base : c->manifest_base;
+        if (!base) {
+            s = hp__failf(c, HP_E_INVAL, "relative bundle URL and no bundle base URL configured");
+            goto out;
+        }
+        o->p.url = join_url(base, r->bundle_url);
+    }
+    if (!o->p.url) {
+        s = hp__failf(c, HP_E_NOMEM, "out of memory");
+        goto out;
+    }
+    *out = o;
+    o = NULL;
+out:
+    hp_offer_free(o);
+    cmn_manifest_free(m);
+    cmn_buf_release(&url);
+    cmn_buf_release(&body);
+    return s;
+}
+
+int hp_offer_kind(const hp_offer *o)
+{
+    return o ? o->kind : 0;
+}
+
+const char *hp_offer_release_id(const hp_offer *o)
+{
+    return o ? o->p.rel.id : NULL;
+}
+
+const char *hp_offer_version(const hp_offer *o)
+{
+    return o ? o->p.rel.version : NULL;
+}
+
+long long hp_offer_size(const hp_offer *o)
+{
+    return o ? (long long)o->p.size : 0;
+}
+
+int hp_offer_mandatory(const hp_offer *o)
+{
+    return o ? o->mandatory : 0;
+}
+
+unsigned long long hp_offer_sequence(const hp_offer *o)
+{
+    return o ? (unsigned long long)o->sequence : 0;
+}
+
+void hp_offer_free(hp_offer *o)
+{
+    if (!o)
+        return;
+    hp__pending_clear(&o->p);
+    free(o);
+}
+
+/* ---- verify ---- */
+
+/* The release signature over the signed digest, by a trusted release key with the manifest's key id. */
+static hp_status verify_sig(hp_client *c, const struct hp_pending *p)
+{
+    uint8_t digest[CMN_SHA256_BYTES];
+    const struct cmn_key *key = NULL;
+    for (size_t i = 0; i < c->n_rkeys; i++)
+        if (strcmp(c->rkeys[i].keyid, p->bundle_keyid) == 0)
+            key = &c->rkeys[i];
+    if (!key)
+        return hp__failf(c, HP_E_VERIFY, "bundle of '%s' is signed by an untrusted release key '%s'", p->rel.id,
+                         p->bundle_keyid);
+    if (cmn_hex_decode(p->rel.sha256, digest, sizeof digest) != CMN_OK)
+        return hp__failf(c, HP_E_VERIFY, "bad digest for '%s'", p->rel.id);
+    if (cmn_bundle_verify(key, digest, p->bundle_sig) != CMN_OK)
+        return hp__failf(c, HP_E_VERIFY, "bundle signature of '%s' does not verify", p->rel.id);
+    return HP_OK;
+}
+
+static void refuse_pending(hp_client *c, const char *release_id)
+{
+    char saved[CMN_ERRBUF_SIZE];
+    memcpy(saved, c->err, sizeof saved);
+    if (c->st.has_pending) {
+        hp__pending_clear(&c->st.pending);
+        c->st.has_pending = 0;
+        (void)save(c);
+    }
+    pending_drop_files(c, NULL);
+    (void)hp__report(c, release_id, "failed", 0);
+    memcpy(c->err, saved, sizeof saved);
+}
+
+hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *ctx)
+{
+    struct cmn_errbuf eb = {{0}};
+    uint8_t want[CMN_SHA256_BYTES], got[CMN_SHA256_BYTES];
+    char *part = NULL, *zip = NULL;
+    hp_status s = HP_OK;
+    enum cmn_err rc;
+
+    if (!c || !o)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (!c->opened)
+        return hp__failf(c, HP_E_STATE, "handle is not open");
+    if (o->kind != HP_OFFER_UPDATE)
+        return HP_OK;
+    c->cancel = 0;
+    /* The signature is over the signed digest: check it before spending bandwidth. */
+    if ((s = verify_sig(c, &o->p))) {
+        refuse_pending(c, o->p.rel.id);
+        return s;
+    }
+    part = pending_file(c, o->p.rel.sha256, ".part");
+    zip = pending_file(c, o->p.rel.sha256, ".zip");
+    if (!part || !zip) {
+        s = hp__failf(c, HP_E_NOMEM, "out of memory");
+        goto out;
+    }
+    int same = c->st.has_pending && strcmp(c->st.pending.rel.sha256, o->p.rel.sha256) == 0 &&
+               strcmp(c->st.pending.rel.id, o->p.rel.id) == 0;
+    if (same && hp__exists(zip))
+        goto out; /* complete and hash-checked already; hp_install re-verifies */
+    if (!same) {
+        pending_drop_files(c, NULL);
+        hp__pending_clear(&c->st.pending);
+        c->st.pending = o->p;
+        c->st.pending.url = strdup(o->p.url);
+        if (!c->st.pending.url) {
+            c->st.has_pending = 0;
+            s = hp__failf(c, HP_E_NOMEM, "out of memory");
+            goto out;
+        }
+        c->st.has_pending = 1;
+        if ((s = save(c)))
+            goto out;
+        (void)hp__report(c, o->p.rel.id, "downloading", 0);
+    }
+    hp__fault(c, "download-start");
+    rc = hp__http_download(c, o->p.url, part, o->p.size, got, fn, ctx, &eb);
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        if (s == HP_E_VERIFY)
+            refuse_pending(c, o->p.rel.id);
+        goto out;
+    }
+    if (cmn_hex_decode(o->p.rel.sha256, want, sizeof want) != CMN_OK || !cmn_ct_equal(want, got, sizeof got)) {
+        s = hp__failf(c, HP_E_VERIFY, "bundle of '%s' does not match its signed SHA-256", o->p.rel.id);
+        refuse_pending(c, o->p.rel.id);
+        goto out;
+    }
+    hp__fault(c, "download-done");
+    rc = hp__rename(part, zip, &eb);
+    if (!rc) {
+        char *pd = dpath(c, "pending");
+        rc = pd ? hp__fsync_dir(pd, &eb) : CMN_E_NOMEM;
+        free(pd);
+    }
+    if (rc)
+        s = hp__fail(c, rc, &eb);
+out:
+    free(part);
+    free(zip);
+    return s;
+}
+
+/* ---- install ---- */
+
+/* Test-only fault point in the middle of an extraction. */
+static void extract_hook(void *ctx, size_t i, size_t n)
+{
+    if (i + 1 == (n + 1) / 2)
+        hp__fault(ctx, "extract-mid");
+}
+
+static hp_status start_revert(hp_client *c, int to_previous, int block)
+{
+    struct hp_state *st = &c->st;
+    if (block)
+        (void)hp__report(c, st->installed.id, "rolled_back", 0);
+    st->op = HP_OP_REVERT;
+    st->op_rel = st->installed;
+    st->op_to_previous = to_previous;
+    st->op_blocklist = block;
+    hp_status s = save(c);
+    if (s)
+        return s;
+    hp__fault(c, "revert-recorded");
+    return apply_op(c);
+}
+
+hp_status hp_install(hp_client *c, const hp_offer *o)
+{
+    struct cmn_errbuf eb = {{0}};
+    struct hp_extract_limits lim;
+    uint8_t want[CMN_SHA256_BYTES], got[CMN_SHA256_BYTES];
+    uint64_t size = 0;
+    char *zip = NULL, *stg = NULL;
+    hp_status s = HP_OK;
+    enum cmn_err rc;
+
+    if (!c || !o)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (!c->opened)
+        return hp__failf(c, HP_E_STATE, "handle is not open");
+    if (o->kind == HP_OFFER_REVERT) {
+        if (!c->st.has_installed || strcmp(c->st.installed.id, o->p.rel.id) != 0)
+            return hp__failf(c, HP_E_STATE, "release '%s' is not installed", o->p.rel.id);
+        return start_revert(c, 0, 0);
+    }
+    if (!c->st.has_pending || strcmp(c->st.pending.rel.sha256, o->p.rel.sha256) != 0)
+        return hp__failf(c, HP_E_STATE, "release '%s' is not downloaded", o->p.rel.id);
+    zip = pending_file(c, o->p.rel.sha256, ".zip");
+    stg = dpath(c, "staging");
+    if (!zip || !stg) {
+        s = hp__failf(c, HP_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!hp__exists(zip)) {
+        s = hp__failf(c, HP_E_STATE, "release '%s' is not downloaded", o->p.rel.id);
+        goto out;
+    }
+    /* Verify the exact file about to be extracted: digest, size, signature. */
+    rc = cmn_sha256_file(zip, got, &size, &eb);
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        goto out;
+    }
+    if (size != c->st.pending.size || cmn_hex_decode(c->st.pending.rel.sha256, want, sizeof want) != CMN_OK ||
+        !cmn_ct_equal(want, got, sizeof got)) {
+        s = hp__failf(c, HP_E_VERIFY, "downloaded bundle of '%s' does not match its signed digest", o->p.rel.id);
+        refuse_pending(c, o->p.rel.id);
+        goto out;
+    }
+    if ((s = verify_sig(c, &c->st.pending))) {
+        refuse_pending(c, o->p.rel.id);
+        goto out;
+    }
+    hp__fault(c, "verified");
+    rc = hp__rm_rf(stg, &eb);
+    if (!rc && mkdir(stg, 0755) != 0)
+        rc = cmn_errf(&eb, CMN_E_IO, "cannot create '%s': %s", stg, strerror(errno));
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        goto out;
+    }
+    hp__extract_limits_default(&lim);
+    lim.max_total = c->max_extract;
+    lim.after_entry = extract_hook;
+    lim.ctx = c;
+    rc = hp__extract_file(zip, stg, &lim, &eb);
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        hp__rm_rf(stg, NULL);
+        if (s == HP_E_UNSAFE)
+            refuse_pending(c, o->p.rel.id);
+        goto out;
+    }
+    hp__fault(c, "staged");
+    c->st.op = HP_OP_INSTALL;
+    c->st.op_rel = c->st.pending.rel;
+    if ((s = save(c)))
+        goto out;
+    hp__fault(c, "install-recorded");
+    if ((s = apply_op(c)))
+        goto out;
+    (void)hp__report(c, o->p.rel.id, "applied", 100);
+out:
+    free(zip);
+    free(stg);
+    return s;
+}
+
+hp_status hp_update(hp_client *c, hp_progress_fn fn, void *ctx, int *updated)
+{
+    hp_offer *o = NULL;
+    if (updated)
+        *updated = 0;
+    hp_status s = hp_check(c, &o);
+    if (s || !o)
+        return s;
+    s = hp_download(c, o, fn, ctx);
+    if (!s)
+        s = hp_install(c, o);
+    if (!s && updated)
+        *updated = 1;
+    hp_offer_free(o);
+    return s;
+}
+
+void hp_cancel(hp_client *c)
+{
+    if (c)
+        c->cancel = 1;
+}
+
+/* ---- boot ---- */
+
+hp_status hp_boot_begin(hp_client *c, int *rolled_back)
+{
+    if (rolled_back)
+        *rolled_back = 0;
+    if (!c)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (!c->opened)
+        return hp__failf(c, HP_E_STATE, "handle is not open");
+    struct hp_state *st = &c->st;
+    if (!st->has_installed || st->confirmed)
+        return HP_OK;
+    if (st->launches >= c->max_failed) {
+        hp_status s = start_revert(c, st->has_previous, 1);
+        if (!s && rolled_back)
+            *rolled_back = 1;
+        return s;
+    }
+    st->launches++;
+    hp_status s = save(c);
+    if (!s)
+        hp__fault(c, "boot-counted");
+    return s;
+}
+
+hp_status hp_boot_ok(hp_client *c)
+{
+    if (!c)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (!c->opened)
+        return hp__failf(c, HP_E_STATE, "handle is not open");
+    if (c->st.confirmed && c->st.launches == 0)
+        return HP_OK;
+    c->st.confirmed = 1;
+    c->st.launches = 0;
+    return save(c);
+}
+
+const char *hp_bundle_path(const hp_client *c)
+{
+    if (!c || !c->opened)
+        return NULL;
+    return c->st.has_installed ? c->current_path : c->embedded_path;
+}
+
+const char *hp_installed_release(const hp_client *c)
+{
+    return c && c->st.has_installed ? c->st.installed.id : NULL;
+}
+
+const char *hp_installed_version(const hp_client *c)
+{
+    return c && c->st.has_installed ? c->st.installed.version : NULL;
+}
+
+const char *hp_previous_release(const hp_client *c)
+{
+    return c && c->st.has_previous ? c->st.previous.id : NULL;
+}
+
+unsigned long long hp_manifest_sequence(const hp_client *c)
+{
+    return c ? (unsigned long long)c->st.sequence : 0;
+}
+
+int hp_launch_count(const hp_client *c)
+{
+    return c ? c->st.launches : 0;
+}
+
+int hp_boot_confirmed(const hp_client *c)
+{
+    return c ? c->st.confirmed : 0;
+}
+
+size_t hp_blocklist_count(const hp_client *c)
+{
+    return c ? c->st.n_blocklist : 0;
+}
+
+const char *hp_blocklist_at(const hp_client *c, size_t i)
+{
+    return c && i < c->st.n_blocklist ? c->st.blocklist[i] : NULL;
+}
+
+const char *hp_pending_release(const hp_client *c)
+{
+    return c && c->st.has_pending ? c->st.pending.rel.id : NULL;
+}

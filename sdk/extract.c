@@ -1,0 +1,367 @@
+#include "common/compat.h"
+
+/*
+ * extract.c - safe extraction of a bundle zip into an empty staging directory.
+ *
+ * The archive has already passed its SHA-256 and signature checks when this
+ * runs, but the extractor still treats it as hostile (a release key can leak,
+ * and the fuzz target feeds it arbitrary bytes). Before writing anything, every
+ * central-directory entry is checked: a relative name made of plain components
+ * (no "..", ".", empty component, leading '/', backslash, drive letter or
+ * control character), no symlink / device / FIFO / socket type in the Unix
+ * external attributes, no encryption, no duplicate name, an entry count cap, a
+ * cap on the sum of declared uncompressed sizes and a compression-ratio cap
+ * (zip bombs). While writing, the bytes actually produced are counted against
+ * the declared size, and libzip checks each entry's CRC, which catches a
+ * truncated or doctored archive. Files are created with O_EXCL | O_NOFOLLOW
+ * (mode 0644, directories 0755) and fsynced, and so is every directory.
+ */
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "hp_int.h"
+
+void hp__extract_limits_default(struct hp_extract_limits *l)
+{
+    l->max_total = UINT64_C(512) << 20;
+    l->max_entries = 20000;
+    l->max_ratio = 200;
+    l->ratio_floor = UINT64_C(1) << 20;
+    l->max_name = 1024;
+    l->after_entry = NULL;
+    l->ctx = NULL;
+}
+
+int hp__zip_name_ok(const char *name, int *is_dir)
+{
+    size_t n = strlen(name);
+    if (n == 0 || name[0] == '/')
+        return -1;
+    *is_dir = name[n - 1] == '/';
+    size_t end = *is_dir ? n - 1 : n;
+    if (end == 0)
+        return -1;
+    size_t start = 0;
+    for (size_t i = 0; i <= end; i++) {
+        unsigned char ch = i < end ? (unsigned char)name[i] : '/';
+        if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == ':')
+            return -1;
+        if (ch == '/') {
+            size_t len = i - start;
+            if (len == 0)
+                return -1; /* "a//b" */
+            if ((len == 1 && name[start] == '.') || (len == 2 && name[start] == '.' && name[start + 1] == '.'))
+                return -1;
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Create the parent directories of dest/rel (rel is validated), refusing anything that is not a real dir. */
+static enum cmn_err mkdirs(const char *dest, const char *rel, int include_last, struct cmn_errbuf *eb)
+{
+    size_t dl = strlen(dest), rl = strlen(rel);
+    char *p = malloc(dl + rl + 2);
+    enum cmn_err rc = CMN_OK;
+    if (!p)
+        return CMN_E_NOMEM;
+    memcpy(p, dest, dl);
+    p[dl] = '/';
+    memcpy(p + dl + 1, rel, rl + 1);
+    size_t total = dl + 1 + rl;
+    if (total > 0 && p[total - 1] == '/')
+        p[--total] = '\0';
+    for (size_t i = dl + 1; i <= total; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        if (p[i] == '\0' && !include_last)
+            break;
+        char save = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0755) != 0) {
+            struct stat sb;
+            if (errno != EEXIST || lstat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+                rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot create directory for entry '%s'", rel);
+                break;
+            }
+        }
+        p[i] = save;
+        if (save == '\0')
+            break;
+    }
+    free(p);
+    return rc;
+}
+
+/* fsync every directory of the freshly extracted tree (all of them are ours), deepest first. */
+static int fsync_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (flag != FTW_DP)
+        return 0;
+    return hp__fsync_dir(path, NULL) == CMN_OK ? 0 : -1;
+}
+
+static enum cmn_err fsync_tree(const char *dest, struct cmn_errbuf *eb)
+{
+    if (nftw(dest, fsync_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return cmn_errf(eb, CMN_E_IO, "cannot fsync the directories of '%s'", dest);
+    return CMN_OK;
+}
+
+static enum cmn_err write_entry(zip_t *za, zip_uint64_t idx, const char *dest, const char *name, uint64_t declared,
+                                uint64_t *written_total, const struct hp_extract_limits *lim, struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = CMN_OK;
+    char buf[16384];
+    int fd = -1;
+    char *path = NULL;
+    zip_file_t *zf = NULL;
+    uint64_t got = 0;
+
+    rc = mkdirs(dest, name, 0, eb);
+    if (rc)
+        return rc;
+    path = hp__path(dest, name);
+    if (!path)
+        return CMN_E_NOMEM;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = cmn_errf(eb, errno == EEXIST ? CMN_E_UNSAFE : CMN_E_IO, "cannot create entry '%s': %s", name,
+                      strerror(errno));
+        goto out;
+    }
+    zf = zip_fopen_index(za, idx, 0);
+    if (!zf) {
+        rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot read entry '%s': %s", name, zip_strerror(za));
+        goto out;
+    }
+    for (;;) {
+        zip_int64_t r = zip_fread(zf, buf, sizeof buf);
+        if (r < 0) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "corrupt entry '%s': %s", name, zip_file_strerror(zf));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        got += (uint64_t)r;
+        *written_total += (uint64_t)r;
+        if (got > declared || *written_total > lim->max_total) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "entry '%s' expands beyond its declared size", name);
+            goto out;
+        }
+        const char *q = buf;
+        size_t left = (size_t)r;
+        while (left) {
+            ssize_t w = write(fd, q, left);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", path, strerror(errno));
+                goto out;
+            }
+            q += w;
+            left -= (size_t)w;
+        }
+    }
+    if (got != declared) {
+        rc = cmn_errf(eb, CMN_E_UNSAFE, "entry '%s' is truncated", name);
+        goto out;
+    }
+    if (fsync(fd) != 0) {
+        rc = cmn_errf(eb, CMN_E_IO, "cannot fsync '%s': %s", path, strerror(errno));
+        goto out;
+    }
+out:
+    if (zf)
+        zip_fclose(zf);
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
+static enum cmn_err extract(zip_t *za, const char *dest, const struct hp_extract_limits *lim,
+                            struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = CMN_OK;
+    zip_int64_t n = zip_get_num_entries(za, 0);
+    char **names = NULL;
+    uint64_t total = 0, written = 0;
+
+    if (n < 0)
+        return cmn_errf(eb, CMN_E_UNSAFE, "cannot read the archive directory");
+    if (n == 0)
+        return cmn_errf(eb, CMN_E_UNSAFE, "archive is empty");
+    if ((uint64_t)n > lim->max_entries)
+        return cmn_errf(eb, CMN_E_UNSAFE, "archive has %lld entries, more than %llu", (long long)n,
+                        (unsigned long long)lim->max_entries);
+    names = calloc((size_t)n, sizeof *names);
+    if (!names)
+        return CMN_E_NOMEM;
+
+    /* Pass 1: validate everything before writing a single byte. */
+    for (zip_int64_t i = 0; i < n; i++) {
+        zip_stat_t zs;
+        int is_dir = 0;
+        zip_uint8_t opsys = 0;
+        zip_uint32_t attr = 0;
+        zip_stat_init(&zs);
+        if (zip_stat_index(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME) ||
+            !(zs.valid & ZIP_STAT_SIZE) || !(zs.valid & ZIP_STAT_COMP_SIZE)) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot read entry %lld", (long long)i);
+            goto out;
+        }
+        if (strlen(zs.name) > lim->max_name || hp__zip_name_ok(zs.name, &is_dir) != 0) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "unsafe entry name '%.200s'", zs.name);
+            goto out;
+        }
+        if ((zs.valid & ZIP_STAT_ENCRYPTION_METHOD) && zs.encryption_method != ZIP_EM_NONE) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "encrypted entry '%.200s'", zs.name);
+            goto out;
+        }
+        if (zip_file_get_external_attributes(za, (zip_uint64_t)i, 0, &opsys, &attr) != 0) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot read attributes of '%.200s'", zs.name);
+            goto out;
+        }
+        if (opsys == ZIP_OPSYS_UNIX) {
+            unsigned mode = (attr >> 16) & 0xffffu;
+            unsigned type = mode & S_IFMT;
+            if (type == S_IFLNK) {
+                rc = cmn_errf(eb, CMN_E_UNSAFE, "symlink entry '%.200s' refused", zs.name);
+                goto out;
+            }
+            if (type != 0 && type != S_IFREG && type != S_IFDIR) {
+                rc = cmn_errf(eb, CMN_E_UNSAFE, "special file entry '%.200s' refused", zs.name);
+                goto out;
+            }
+            if ((type == S_IFDIR && !is_dir) || (type == S_IFREG && is_dir)) {
+                rc = cmn_errf(eb, CMN_E_UNSAFE, "entry '%.200s' type does not match its name", zs.name);
+                goto out;
+            }
+        }
+        if (is_dir && zs.size != 0) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "directory entry '%.200s' has data", zs.name);
+            goto out;
+        }
+        total += zs.size;
+        if (zs.size > lim->max_total || total > lim->max_total) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "archive expands to more than %llu bytes",
+                          (unsigned long long)lim->max_total);
+            goto out;
+        }
+        if (zs.size > lim->ratio_floor &&
+            (zs.comp_size == 0 || zs.size / zs.comp_size > lim->max_ratio)) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "entry '%.200s' compression ratio too high (zip bomb?)", zs.name);
+            goto out;
+        }
+        names[i] = strdup(zs.name);
+        if (!names[i]) {
+            rc = CMN_E_NOMEM;
+            goto out;
+        }
+    }
+    {
+        char **sorted = malloc((size_t)n * sizeof *sorted);
+        if (!sorted) {
+            rc = CMN_E_NOMEM;
+            goto out;
+        }
+        memcpy(sorted, names, (size_t)n * sizeof *sorted);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
+        for (zip_int64_t i = 1; i < n; i++) {
+            size_t la = strlen(sorted[i - 1]);
+            /* "a" and "a/" name the same path too. */
+            if (strcmp(sorted[i - 1], sorted[i]) == 0 ||
+                (strncmp(sorted[i - 1], sorted[i], la) == 0 && strcmp(sorted[i] + la, "/") == 0)) {
+                rc = cmn_errf(eb, CMN_E_UNSAFE, "duplicate entry '%.200s'", sorted[i]);
+                break;
+            }
+        }
+        free(sorted);
+        if (rc)
+            goto out;
+    }
+
+    /* Pass 2: write. */
+    for (zip_int64_t i = 0; i < n; i++) {
+        zip_stat_t zs;
+        size_t len = strlen(names[i]);
+        if (names[i][len - 1] == '/') {
+            rc = mkdirs(dest, names[i], 1, eb);
+        } else {
+            zip_stat_init(&zs);
+            if (zip_stat_index(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW, &zs) != 0) {
+                rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot read entry '%.200s'", names[i]);
+                goto out;
+            }
+            rc = write_entry(za, (zip_uint64_t)i, dest, names[i], zs.size, &written, lim, eb);
+        }
+        if (rc)
+            goto out;
+        if (lim->after_entry)
+            lim->after_entry(lim->ctx, (size_t)i, (size_t)n);
+    }
+    rc = fsync_tree(dest, eb);
+out:
+    if (names)
+        for (zip_int64_t i = 0; i < n; i++)
+            free(names[i]);
+    free(names);
+    return rc;
+}
+
+static enum cmn_err open_err(int zerr, struct cmn_errbuf *eb)
+{
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, zerr);
+    enum cmn_err rc = cmn_errf(eb, CMN_E_UNSAFE, "not a valid zip archive: %s", zip_error_strerror(&ze));
+    zip_error_fini(&ze);
+    return rc;
+}
+
+enum cmn_err hp__extract_file(const char *zip_path, const char *dest, const struct hp_extract_limits *lim,
+                              struct cmn_errbuf *eb)
+{
+    int zerr = 0;
+    zip_t *za = zip_open(zip_path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+    if (!za)
+        return open_err(zerr, eb);
+    enum cmn_err rc = extract(za, dest, lim, eb);
+    zip_discard(za);
+    return rc;
+}
+
+enum cmn_err hp__extract_mem(const void *p, size_t n, const char *dest, const struct hp_extract_limits *lim,
+                             struct cmn_errbuf *eb)
+{
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_buffer_create(p, n, 0, &ze);
+    if (!src) {
+        zip_error_fini(&ze);
+        return CMN_E_NOMEM;
+    }
+    zip_t *za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+    if (!za) {
+        int code = zip_error_code_zip(&ze);
+        zip_source_free(src);
+        zip_error_fini(&ze);
+        return open_err(code, eb);
+    }
+    zip_error_fini(&ze);
+    enum cmn_err rc = extract(za, dest, lim, eb);
+    zip_discard(za); /* frees src */
+    return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * hp_int.h - libhotpatch internals shared by the .c files of sdk/ (never installed).
+ *
+ * The client struct, the persistent device state (state.json), the safe zip
+ * extractor, the HTTP helpers and the report queue. Internal functions carry
+ * the hp__ prefix and are hidden from the shared library by
+ * -fvisibility=hidden; tests and fuzz targets reach them through the static
+ * archive.
+ */
+#ifndef SDK_HP_INT_H
+#define SDK_HP_INT_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/crypto.h"
+#include "common/err.h"
+#include "common/manifest.h"
+#include "hotpatch.h"
+
+#define HP_VERSION_MAX 128
+#define HP_MAX_KEYS 16
+#define HP_MAX_BLOCKLIST 64
+#define HP_MAX_REPORTS 256
+#define HP_STATE_MAX_BYTES (256u << 10)
+#define HP_REPORTS_MAX_BYTES (512u << 10)
+
+/* A release as the device remembers it. */
+struct hp_rel {
+    char id[CMN_ID_MAX + 1];
+    char version[HP_VERSION_MAX + 1];
+    char sha256[CMN_SHA256_HEX];
+};
+
+/* The download in pending/: everything needed to resume and verify it. */
+struct hp_pending {
+    struct hp_rel rel;
+    uint64_t size;
+    char *url;                  /* absolute URL */
+    char bundle_sig[CMN_SIG_B64];
+    char bundle_keyid[CMN_KEYID_HEX];
+};
+
+/* An interrupted multi-step operation, recorded before its first rename. */
+enum hp_op {
+    HP_OP_NONE = 0,  /* nothing in flight */
+    HP_OP_INSTALL,   /* staging/ is complete and fsynced; roll forward: current->previous, staging->current */
+    HP_OP_REVERT,    /* boot rollback / server revert; roll forward: current->trash, previous->current (if to_previous) */
+};
+
+struct hp_state {
+    uint64_t gen;          /* write generation, +1 per save */
+    int has_installed;
+    struct hp_rel installed;
+    int has_previous;
+    struct hp_rel previous;
+    uint64_t sequence;     /* highest manifest sequence accepted */
+    int launches;          /* begun-but-unconfirmed launches of the installed release */
+    int confirmed;         /* installed release (or embedded) reached boot-ok */
+    char *blocklist[HP_MAX_BLOCKLIST];
+    size_t n_blocklist;
+    int has_pending;
+    struct hp_pending pending;
+    enum hp_op op;
+    struct hp_rel op_rel;  /* HP_OP_INSTALL: the staged release; HP_OP_REVERT: the abandoned one */
+    int op_to_previous;    /* HP_OP_REVERT: 1 = previous/ becomes current/, 0 = back to embedded */
+    int op_blocklist;      /* HP_OP_REVERT: add op_rel to the blocklist when done */
+};
+
+struct hp_offer {
+    int kind;
+    struct hp_pending p; /* release details (p.url owned) */
+    int mandatory;
+    uint64_t sequence;
+};
+
+struct hp_client {
+    int opened;
+    char *data_dir, *app, *platform, *channel, *binary_version, *device_id;
+    char *edge_url, *manifest_base, *bundle_base, *publisher_url, *embedded_path;
+    struct cmn_key mkeys[HP_MAX_KEYS];
+    size_t n_mkeys;
+    struct cmn_key rkeys[HP_MAX_KEYS];
+    size_t n_rkeys;
+    int max_failed;
+    long timeout_ms;
+    uint64_t max_extract;
+    int64_t now;
+    char *current_path; /* <data>/current */
+    struct hp_state st;
+    json_t *reports;    /* array of queued events */
+    volatile sig_atomic_t cancel;
+    const char *fault;  /* HOTPATCH_AGENT_FAULT, test-only */
+    char err[CMN_ERRBUF_SIZE];
+};
+
+/* ---- errors ---- */
+hp_status hp__status(enum cmn_err e);
+/* Record the detail of a failure on the handle and return its hp_status. */
+hp_status hp__fail(struct hp_client *c, enum cmn_err e, const struct cmn_errbuf *eb);
+hp_status hp__failf(struct hp_client *c, hp_status s, const char *fmt, ...) CMN_PRINTF(3, 4);
+
+/* ---- test-only fault hook: SIGKILLs the process at a named point ---- */
+void hp__fault(const struct hp_client *c, const char *point);
+
+/* ---- files ---- */
+char *hp__path(const char *dir, const char *name); /* NULL on ENOMEM */
+enum cmn_err hp__rm_rf(const char *path, struct cmn_errbuf *eb);
+enum cmn_err hp__fsync_dir(const char *path, struct cmn_errbuf *eb);
+int hp__exists(const char *path);
+int hp__is_dir(const char *path);
+enum cmn_err hp__rename(const char *from, const char *to, struct cmn_errbuf *eb);
+/* Write `n` bytes to `path` atomically: temp + fsync + rename + dir fsync. */
+enum cmn_err hp__write_atomic(const char *dir, const char *name, const void *p, size_t n, struct cmn_errbuf *eb);
+enum cmn_err hp__read_file(const char *path, size_t cap, struct cmn_buf *out, struct cmn_errbuf *eb);
+
+/* ---- state.json ---- */
+void hp__state_init(struct hp_state *st);
+void hp__state_release(struct hp_state *st);
+/* Parse and validate a state document (checksum included). */
+enum cmn_err hp__state_parse(const char *p, size_t n, struct hp_state *out, struct cmn_errbuf *eb);
+/* Render a state document (with checksum); caller frees. */
+enum cmn_err hp__state_render(const struct hp_state *st, char **out, size_t *len);
+/* Load <dir>/state.json, else state.json.bak, else a safe default. *source: 0 main, 1 backup, 2 default. */
+enum cmn_err hp__state_load(const char *dir, struct hp_state *out, int *source, struct cmn_errbuf *eb);
+/* Save st (gen+1) to state.json.bak then state.json, each atomically. */
+enum cmn_err hp__state_save(const char *dir, struct hp_state *st, struct cmn_errbuf *eb);
+int hp__state_blocked(const struct hp_state *st, const char *id);
+enum cmn_err hp__state_block(struct hp_state *st, const char *id);
+void hp__pending_clear(struct hp_pending *p);
+int hp__rel_set(struct hp_rel *r, const char *id, const char *version, const char *sha256);
+
+/* ---- safe extraction ---- */
+struct hp_extract_limits {
+    uint64_t max_total;   /* sum of uncompressed sizes */
+    uint64_t max_entries;
+    uint64_t max_ratio;   /* uncompressed/compressed, for entries above ratio_floor */
+    uint64_t ratio_floor;
+    size_t max_name;
+    void (*after_entry)(void *ctx, size_t i, size_t n); /* optional, after entry i of n is written */
+    void *ctx;
+};
+void hp__extract_limits_default(struct hp_extract_limits *l);
+/* 0 when `name` is a safe relative entry name; sets *is_dir. */
+int hp__zip_name_ok(const char *name, int *is_dir);
+/* Extract into `dest` (an existing empty directory). CMN_E_UNSAFE for any guard. */
+enum cmn_err hp__extract_file(const char *zip_path, const char *dest, const struct hp_extract_limits *lim,
+                              struct cmn_errbuf *eb);
+enum cmn_err hp__extract_mem(const void *p, size_t n, const char *dest, const struct hp_extract_limits *lim,
+                             struct cmn_errbuf *eb);
+
+/* ---- HTTP (libcurl) ---- */
+enum cmn_err hp__http_global_init(void);
+/* GET into `body` (capped by its cap). *status receives the HTTP status. */
+enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *body, long *status,
+                          struct cmn_errbuf *eb);
+enum cmn_err hp__http_post_json(struct hp_client *c, const char *url, const char *body, size_t n, long *status,
+                                struct cmn_errbuf *eb);
+/*
+ * Download `url` into the file `path`, resuming from its current length with a
+ * Range request, hashing everything (prefix included), refusing more than
+ * `size` bytes. On success the file holds exactly `size` bytes and `digest`
+ * their SHA-256.
+ */
+enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char *path, uint64_t size,
+                               uint8_t digest[CMN_SHA256_BYTES], hp_progress_fn fn, void *ctx,
+                               struct cmn_errbuf *eb);
+/* `s` escaped for a query string; caller frees; NULL on ENOMEM. */
+char *hp__url_escape(const char *s);
+
+/* ---- reports ---- */
+enum cmn_err hp__reports_load(struct hp_client *c, struct cmn_errbuf *eb);
+/* Queue an event (status: downloading|applied|failed|rolled_back) and persist the queue. */
+enum cmn_err hp__report(struct hp_client *c, const char *release_id, const char *status, int progress);
+
+#endif
