@@ -18,7 +18,7 @@ run "edge_policy_is_read_only" {
   }
 
   assert {
-    condition = toset(flatten([for s in jsondecode(output.edge_policy_json).Statement : s.Action])) == toset(["s3:GetObject", "s3:ListBucket"])
+    condition     = toset(flatten([for s in jsondecode(output.edge_policy_json).Statement : s.Action])) == toset(["s3:GetObject", "s3:ListBucket"])
     error_message = "The edge policy must grant exactly s3:GetObject and s3:ListBucket."
   }
 
@@ -76,7 +76,7 @@ run "kms_key_adds_decrypt_for_edge_only_decrypt" {
   }
 
   assert {
-    condition = contains(flatten([for s in jsondecode(output.edge_policy_json).Statement : s.Action]), "kms:Decrypt") && !contains(flatten([for s in jsondecode(output.edge_policy_json).Statement : s.Action]), "kms:GenerateDataKey")
+    condition     = contains(flatten([for s in jsondecode(output.edge_policy_json).Statement : s.Action]), "kms:Decrypt") && !contains(flatten([for s in jsondecode(output.edge_policy_json).Statement : s.Action]), "kms:GenerateDataKey")
     error_message = "With SSE-KMS the edge may decrypt but not encrypt."
   }
 
