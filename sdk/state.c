@@ -311,8 +311,8 @@ static enum cmn_err parse_obj(json_t *o, struct hp_state *st, struct cmn_errbuf 
         if (st->op == HP_OP_REVERT && to_prev && !st->has_previous)
             return cmn_errf(eb, CMN_E_PARSE, "state: revert to a missing previous release");
     }
-    /* 11 known keys + checksum (already removed): anything else is not ours. */
-    if (json_object_size(o) != 11)
+    /* 10 known keys (the checksum was removed): anything else is not ours. */
+    if (json_object_size(o) != 10)
         return cmn_errf(eb, CMN_E_PARSE, "state: unexpected keys");
     return CMN_OK;
 }

@@ -1,0 +1,362 @@
+#include "common/compat.h"
+
+/*
+ * extract_test.c - every guard of the bundle extractor, against a hostile-zip
+ * corpus generated here: libzip for ordinary archives and bombs, and a tiny
+ * raw zip writer for what libzip will not produce (exact names such as
+ * "../x" or "/abs", symlink and device external attributes, duplicate names,
+ * sizes that lie). A refused archive must leave nothing outside the target
+ * directory.
+ */
+
+#include "../../../sdk/hp_int.h"
+#include "../../lib/test.h"
+#include "sdk_fixture.h"
+
+/* ---- a minimal raw zip writer (stored entries) ---- */
+
+static uint32_t crc32_of(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= b[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+struct raw_entry {
+    const char *name;
+    const char *data;
+    uint32_t ext_attr; /* high 16 bits: Unix mode */
+    uint8_t opsys;     /* 3 = Unix */
+    int lie_size;      /* declare this many fewer uncompressed bytes than there are */
+};
+
+static void add(struct cmn_buf *b, const void *p, size_t n)
+{
+    if (cmn_buf_add(b, p, n) != CMN_OK)
+        abort();
+}
+
+static void put16(struct cmn_buf *b, uint16_t v)
+{
+    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+    add(b, x, 2);
+}
+
+static void put32(struct cmn_buf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    add(b, x, 4);
+}
+
+static void raw_zip(struct cmn_buf *out, const struct raw_entry *e, size_t n)
+{
+    struct cmn_buf cd;
+    uint32_t offs[32];
+    cmn_buf_init(out, 1 << 20);
+    cmn_buf_init(&cd, 1 << 20);
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = strlen(e[i].name), dl = strlen(e[i].data);
+        uint32_t crc = crc32_of(e[i].data, dl);
+        uint32_t usize = (uint32_t)dl - (uint32_t)e[i].lie_size;
+        offs[i] = (uint32_t)out->len;
+        put32(out, 0x04034b50u);
+        put16(out, 20);
+        put16(out, 0);
+        put16(out, 0);
+        put16(out, 0);
+        put16(out, 0x21);
+        put32(out, crc);
+        put32(out, (uint32_t)dl);
+        put32(out, usize);
+        put16(out, (uint16_t)nl);
+        put16(out, 0);
+        add(out, e[i].name, nl);
+        add(out, e[i].data, dl);
+
+        put32(&cd, 0x02014b50u);
+        put16(&cd, (uint16_t)((e[i].opsys << 8) | 20));
+        put16(&cd, 20);
+        put16(&cd, 0);
+        put16(&cd, 0);
+        put16(&cd, 0);
+        put16(&cd, 0x21);
+        put32(&cd, crc);
+        put32(&cd, (uint32_t)dl);
+        put32(&cd, usize);
+        put16(&cd, (uint16_t)nl);
+        put16(&cd, 0);
+        put16(&cd, 0);
+        put16(&cd, 0);
+        put16(&cd, 0);
+        put32(&cd, e[i].ext_attr);
+        put32(&cd, offs[i]);
+        add(&cd, e[i].name, nl);
+    }
+    uint32_t cd_off = (uint32_t)out->len;
+    add(out, cd.ptr, cd.len);
+    put32(out, 0x06054b50u);
+    put16(out, 0);
+    put16(out, 0);
+    put16(out, (uint16_t)n);
+    put16(out, (uint16_t)n);
+    put32(out, (uint32_t)cd.len);
+    put32(out, cd_off);
+    put16(out, 0);
+    cmn_buf_release(&cd);
+}
+
+/* ---- helpers ---- */
+
+static int counter;
+
+/* A fresh empty target dir inside a fresh sandbox dir: tmp/caseN/sandbox/out */
+static void fresh(char *sandbox, size_t sl, char *out, size_t ol)
+{
+    counter++;
+    snprintf(sandbox, sl, "%s/case%d/sandbox", test_tmpdir(), counter);
+    snprintf(out, ol, "%s/out", sandbox);
+    fx_mkdirs(out);
+}
+
+/* Count the entries of a directory tree (files + dirs, not the root); with `skip`, not below dir/skip. */
+static int tree_count_but(const char *dir, const char *skip)
+{
+    char cmd[13000];
+    if (skip)
+        snprintf(cmd, sizeof cmd, "find '%s' -mindepth 1 -not -path '%s/%s' -not -path '%s/%s/*' | wc -l", dir, dir,
+                 skip, dir, skip);
+    else
+        snprintf(cmd, sizeof cmd, "find '%s' -mindepth 1 | wc -l", dir);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = -1;
+        pclose(f);
+    }
+    return n;
+}
+
+static int tree_count(const char *dir)
+{
+    return tree_count_but(dir, NULL);
+}
+
+static enum cmn_err extract_buf(const struct cmn_buf *z, const char *out, const struct hp_extract_limits *lim,
+                                struct cmn_errbuf *eb)
+{
+    return hp__extract_mem(z->ptr, z->len, out, lim, eb);
+}
+
+/* A raw archive must be refused with CMN_E_UNSAFE and nothing may appear beside out/. */
+static void refuse_raw_ex(const char *what, const struct raw_entry *e, size_t n, int before_writing)
+{
+    char sandbox[4096], out[4200];
+    struct cmn_buf z;
+    struct hp_extract_limits lim;
+    struct cmn_errbuf eb = {{0}};
+    hp__extract_limits_default(&lim);
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    raw_zip(&z, e, n);
+    enum cmn_err rc = extract_buf(&z, out, &lim, &eb);
+    is_int(rc, CMN_E_UNSAFE, "%s refused (%s)", what, eb.msg);
+    is_int(tree_count_but(sandbox, "out"), 0, "%s: nothing written outside out/", what);
+    if (before_writing)
+        is_int(tree_count(out), 0, "%s: refused before writing anything", what);
+    cmn_buf_release(&z);
+}
+
+static void refuse_raw(const char *what, const struct raw_entry *e, size_t n)
+{
+    refuse_raw_ex(what, e, n, 1);
+}
+
+static void test_valid(void)
+{
+    char sandbox[4096], out[4200], p[4400];
+    struct hp_extract_limits lim;
+    struct cmn_errbuf eb = {{0}};
+    hp__extract_limits_default(&lim);
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    char zp[4200];
+    snprintf(zp, sizeof zp, "%s/ok.zip", sandbox);
+    const char *names[] = {"index.android.bundle", "assets/", "assets/img/logo.png", "deep/a/b/c/d.txt"};
+    const char *bodies[] = {"console.log('v2');", "", "\x89PNG fake", "deep"};
+    ok(fx_zip(zp, names, bodies, NULL, 4) == 0, "libzip writes a valid bundle");
+    is_int(hp__extract_file(zp, out, &lim, &eb), CMN_OK, "valid bundle extracts (%s)", eb.msg);
+    snprintf(p, sizeof p, "%s/index.android.bundle", out);
+    char *s = fx_read(p, NULL);
+    is_str(s, "console.log('v2');", "file content");
+    free(s);
+    snprintf(p, sizeof p, "%s/deep/a/b/c/d.txt", out);
+    s = fx_read(p, NULL);
+    is_str(s, "deep", "nested file created with its parents");
+    free(s);
+    snprintf(p, sizeof p, "%s/assets/img/logo.png", out);
+    struct stat sb;
+    ok(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0644, "files are 0644");
+
+    /* Raw writer sanity: a good raw archive is accepted, so refusals below are about the guard. */
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    struct raw_entry good[] = {{"a.js", "A", 0100644u << 16, 3, 0}, {"dir/b.js", "B", 0100644u << 16, 3, 0}};
+    struct cmn_buf z;
+    raw_zip(&z, good, 2);
+    memset(&eb, 0, sizeof eb);
+    is_int(extract_buf(&z, out, &lim, &eb), CMN_OK, "raw writer produces valid archives (%s)", eb.msg);
+    cmn_buf_release(&z);
+}
+
+static void test_names(void)
+{
+    static const char *bad[] = {"../evil.js", "a/../../evil.js", "/abs.js", "/etc/passwd", "a//b.js",
+                                "./a.js",     "a/./b.js",        "..",      "a/..",        "a\\..\\b.js",
+                                "C:evil.js",  "a/\x01.js",       "/",       "//x",         "a/\x7f"};
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
+        struct raw_entry e[] = {{"ok.js", "x", 0, 3, 0}, {bad[i], "pwned", 0, 3, 0}};
+        char what[128];
+        snprintf(what, sizeof what, "entry name '%s'", bad[i]);
+        refuse_raw(what, e, 2);
+    }
+    int d = 0;
+    ok(hp__zip_name_ok("a/b/c.js", &d) == 0 && !d, "plain nested name accepted");
+    ok(hp__zip_name_ok("a/b/", &d) == 0 && d, "directory name accepted");
+    ok(hp__zip_name_ok("..a/b..", &d) == 0, "dots inside a component are fine");
+}
+
+static void test_types(void)
+{
+    struct raw_entry sym[] = {{"link", "/etc/passwd", 0120777u << 16, 3, 0}};
+    refuse_raw("symlink entry", sym, 1);
+    struct raw_entry sym_then_write[] = {{"d", "../../..", 0120777u << 16, 3, 0}, {"d/x.js", "x", 0, 3, 0}};
+    refuse_raw("symlink then write through it", sym_then_write, 2);
+    struct raw_entry chr[] = {{"tty", "", 0020666u << 16, 3, 0}};
+    refuse_raw("character device entry", chr, 1);
+    struct raw_entry blk[] = {{"sda", "", 0060660u << 16, 3, 0}};
+    refuse_raw("block device entry", blk, 1);
+    struct raw_entry fifo[] = {{"pipe", "", 0010644u << 16, 3, 0}};
+    refuse_raw("fifo entry", fifo, 1);
+    struct raw_entry sock[] = {{"sock", "", 0140644u << 16, 3, 0}};
+    refuse_raw("socket entry", sock, 1);
+    struct raw_entry dirdata[] = {{"d/", "data", 0040755u << 16, 3, 0}};
+    refuse_raw("directory entry carrying data", dirdata, 1);
+    struct raw_entry mismatch[] = {{"file.js", "", 0040755u << 16, 3, 0}};
+    refuse_raw("directory mode on a file name", mismatch, 1);
+}
+
+static void test_duplicates(void)
+{
+    struct raw_entry dup[] = {{"a.js", "first", 0, 3, 0}, {"a.js", "second", 0, 3, 0}};
+    refuse_raw("duplicate names", dup, 2);
+    struct raw_entry dup2[] = {{"a", "file", 0, 3, 0}, {"a/", "", 0040755u << 16, 3, 0}};
+    refuse_raw("file and directory with the same name", dup2, 2);
+    struct raw_entry dup3[] = {{"x/a.js", "1", 0, 3, 0}, {"y.js", "2", 0, 3, 0}, {"x/a.js", "3", 0, 3, 0}};
+    refuse_raw("non-adjacent duplicates", dup3, 3);
+}
+
+static void test_bombs(void)
+{
+    char sandbox[4096], out[4200], zp[4200];
+    struct hp_extract_limits lim;
+    struct cmn_errbuf eb = {{0}};
+
+    /* 32 MiB of zeros deflates about 1000:1. */
+    size_t big = 32u << 20;
+    char *zeros = calloc(1, big);
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    snprintf(zp, sizeof zp, "%s/bomb.zip", sandbox);
+    const char *names[] = {"bomb.bin"};
+    const char *bodies[] = {zeros};
+    size_t lens[] = {big};
+    ok(fx_zip(zp, names, bodies, lens, 1) == 0, "bomb archive written");
+    struct stat sb;
+    stat(zp, &sb);
+    diag("bomb: %zu bytes expand to %zu", (size_t)sb.st_size, big);
+    hp__extract_limits_default(&lim);
+    is_int(hp__extract_file(zp, out, &lim, &eb), CMN_E_UNSAFE, "compression ratio cap (%s)", eb.msg);
+    is_int(tree_count(out), 0, "bomb: nothing extracted");
+    free(zeros);
+
+    /* Total size cap: two files of 600 bytes with a 1000-byte cap. */
+    char six[601];
+    memset(six, 'x', 600);
+    six[600] = '\0';
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    snprintf(zp, sizeof zp, "%s/total.zip", sandbox);
+    const char *n2[] = {"a", "b"};
+    const char *b2[] = {six, six};
+    ok(fx_zip(zp, n2, b2, NULL, 2) == 0, "two-file archive written");
+    hp__extract_limits_default(&lim);
+    lim.max_total = 1000;
+    memset(&eb, 0, sizeof eb);
+    is_int(hp__extract_file(zp, out, &lim, &eb), CMN_E_UNSAFE, "total size cap (%s)", eb.msg);
+    is_int(tree_count(out), 0, "total cap: refused before writing");
+    lim.max_total = 1200;
+    is_int(hp__extract_file(zp, out, &lim, &eb), CMN_OK, "same archive fits a 1200-byte cap");
+
+    /* Entry count cap. */
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    snprintf(zp, sizeof zp, "%s/many.zip", sandbox);
+    const char *n4[] = {"1", "2", "3", "4"};
+    const char *b4[] = {"a", "b", "c", "d"};
+    ok(fx_zip(zp, n4, b4, NULL, 4) == 0, "four-entry archive");
+    hp__extract_limits_default(&lim);
+    lim.max_entries = 3;
+    memset(&eb, 0, sizeof eb);
+    is_int(hp__extract_file(zp, out, &lim, &eb), CMN_E_UNSAFE, "entry count cap (%s)", eb.msg);
+
+    /* A stored entry that is longer than its declared size. */
+    struct raw_entry liar[] = {{"liar.js", "0123456789abcdef", 0, 3, 8}};
+    refuse_raw_ex("entry larger than its declared size", liar, 1, 0);
+
+    /* Empty archive. */
+    refuse_raw("empty archive", NULL, 0);
+}
+
+static void test_truncated(void)
+{
+    char sandbox[4096], out[4200];
+    struct hp_extract_limits lim;
+    hp__extract_limits_default(&lim);
+    struct raw_entry e[] = {{"index.js", "console.log('hello world from a bundle');", 0100644u << 16, 3, 0},
+                            {"assets/a.txt", "asset asset asset", 0100644u << 16, 3, 0}};
+    struct cmn_buf z;
+    raw_zip(&z, e, 2);
+    int refused = 0;
+    for (size_t cut = 0; cut < z.len; cut++) {
+        fresh(sandbox, sizeof sandbox, out, sizeof out);
+        void *g = test_guard_alloc(z.ptr, cut);
+        if (hp__extract_mem(g, cut, out, &lim, NULL) != CMN_OK)
+            refused++;
+        test_guard_free(g);
+    }
+    is_int(refused, z.len, "archive truncated at every length is refused");
+
+    /* A flipped data byte: the central directory is intact, the CRC is not. */
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    size_t at = 30 + strlen("index.js") + 5; /* inside the first entry's data */
+    z.ptr[at] ^= 0x20;
+    struct cmn_errbuf eb = {{0}};
+    is_int(hp__extract_mem(z.ptr, z.len, out, &lim, &eb), CMN_E_UNSAFE, "corrupted data refused (%s)", eb.msg);
+    cmn_buf_release(&z);
+
+    /* Garbage. */
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    memset(&eb, 0, sizeof eb);
+    is_int(hp__extract_mem("PK\x03\x04garbage", 11, out, &lim, &eb), CMN_E_UNSAFE, "garbage refused (%s)", eb.msg);
+}
+
+int main(void)
+{
+    test_valid();
+    test_names();
+    test_types();
+    test_duplicates();
+    test_bombs();
+    test_truncated();
+    return done_testing();
+}
