@@ -199,7 +199,7 @@ int cli_build_hermes(const char *project_dir, const char *hermesc, const char *i
         return cli_fail(CLI_EXIT_USAGE, "hermesc '%s' is not executable", hermesc);
     }
     {
-        char *argv[] = {(char *)hermesc, "-emit-binary", "-O", "-out", (char *)out, (char *)in, NULL};
+        char *argv[] = {(char *)hermesc, "-emit-binary", "-O", "-w", "-out", (char *)out, (char *)in, NULL};
         cli_note("compiling Hermes bytecode with '%s'", hermesc);
         rc = cli_run(NULL, argv, &status, tail, sizeof(tail));
     }

@@ -235,6 +235,8 @@ enum cmn_err cli_config_render(const struct cli_config *cfg, struct cmn_buf *out
 enum cmn_err cli_config_save(const struct cli_config *cfg, const char *path, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 void cli_config_release(struct cli_config *cfg);
+/* mkdir -p; 0 or -1 with errno. */
+int cli_mkdir_p(const char *dir, unsigned mode);
 
 /* ---- deterministic zip (zip.c) ---- */
 

@@ -42,7 +42,8 @@ int cli_cmd_keygen(int argc, char **argv)
     if (!out) {
         if (!cli_cfg_dir)
             return cli_fail(CLI_EXIT_USAGE, "no config dir (HOME is not set): pass --out FILE");
-        mkdir(cli_cfg_dir, 0700);
+        if (cli_mkdir_p(cli_cfg_dir, 0700) != 0)
+            return cli_fail(CLI_EXIT_FAIL, "cannot create '%s': %s", cli_cfg_dir, strerror(errno));
         snprintf(path, sizeof(path), "%s/%s", cli_cfg_dir, manifest ? "manifest.key" : "release.key");
         out = path;
     }

@@ -116,6 +116,44 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     return 0;
 }
 
+/*
+ * Before uploading anything: the channel's manifest (if any) must verify with
+ * our manifest key and must not list this version yet. cli_channel_edit
+ * checks both again on the manifest it actually rewrites.
+ */
+static int precheck(struct cmn_storage *st, const struct cmn_key *mkey, struct rel *r)
+{
+    struct cmn_keyring ring = {mkey, 1};
+    struct cmn_manifest *m = NULL;
+    struct cmn_errbuf eb = {{0}};
+    char key[CMN_STORAGE_KEY_MAX], what[CMN_STORAGE_KEY_MAX + 8];
+    struct cmn_buf b;
+    enum cmn_err rc;
+    int ex = 0, skip = 0;
+    if (cmn_storage_manifest_key(r->t.app, r->t.platform, r->t.channel, key, sizeof(key)))
+        return cli_fail(CLI_EXIT_USAGE, "bad app/platform/channel");
+    cmn_buf_init(&b, CMN_MANIFEST_MAX_BYTES);
+    rc = cmn_storage_get(st, key, NULL, &b, NULL, &eb);
+    if (rc == CMN_E_NOTFOUND) {
+        cmn_buf_release(&b);
+        return 0;
+    }
+    if (rc) {
+        cmn_buf_release(&b);
+        return cli_fail_rc(rc, &eb, "cannot read '%s' from '%s'", key, cmn_storage_url(st));
+    }
+    snprintf(what, sizeof(what), "'%s'", key);
+    ex = cli_manifest_open(b.ptr ? b.ptr : "", b.len, &ring, r->t.app, r->t.platform, r->t.channel,
+                           CMN_MANIFEST_ALLOW_EXPIRED, what, &m);
+    if (!ex) {
+        /* add_release refuses duplicates; run it on a throwaway copy. */
+        ex = add_release(r, m, 0, &skip);
+    }
+    cmn_manifest_free(m);
+    cmn_buf_release(&b);
+    return ex;
+}
+
 static int publish_serverless(const struct cli_conn *c, struct rel *r, const char *zip, int64_t ttl)
 {
     struct cmn_storage *st = NULL;
@@ -132,6 +170,9 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
     if (ex)
         goto out;
     ex = cli_conn_storage(c, &st);
+    if (ex)
+        goto out;
+    ex = precheck(st, &mkey, r);
     if (ex)
         goto out;
     rc = cmn_storage_head(st, r->bundle_key, NULL, &have, &eb);

@@ -254,7 +254,7 @@ enum cmn_err cli_config_render(const struct cli_config *cfg, struct cmn_buf *out
     return rc;
 }
 
-static int mkdir_p(const char *dir, mode_t mode)
+int cli_mkdir_p(const char *dir, unsigned mode)
 {
     char tmp[PATH_MAX];
     size_t i, n = strlen(dir);
@@ -265,7 +265,7 @@ static int mkdir_p(const char *dir, mode_t mode)
         if (tmp[i] == '/' || tmp[i] == '\0') {
             char c = tmp[i];
             tmp[i] = '\0';
-            if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+            if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
                 return -1;
             tmp[i] = c;
         }
@@ -284,7 +284,7 @@ enum cmn_err cli_config_save(const struct cli_config *cfg, const char *path, str
         return cmn_errf(eb, CMN_E_INVAL, "config path too long");
     memcpy(dir, path, strlen(path) + 1);
     dirname(dir);
-    if (mkdir_p(dir, 0700) != 0)
+    if (cli_mkdir_p(dir, 0700) != 0)
         return cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", dir, strerror(errno));
     cmn_buf_init(&b, CLI_CONFIG_MAX_BYTES);
     rc = cli_config_render(cfg, &b);
