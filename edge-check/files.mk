@@ -8,5 +8,11 @@ $(EDGE_LIB): $(EDGE_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+$(B)/bin/hotpatch-edge: $(B)/edge-check/main.o $(EDGE_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(B)/edge-check/main.o $(EDGE_LIB) $(COMMON_LIB) $(EDGE_LDLIBS)
+
+ALL_TARGETS += $(B)/bin/hotpatch-edge
+
 EDGE_TEST_OBJS   := $(EDGE_LIB) $(COMMON_LIB)
 EDGE_TEST_LDLIBS := $(EDGE_LDLIBS)

@@ -1,0 +1,331 @@
+/*
+ * edge.h - internal interfaces of hotpatch-edge (never installed).
+ *
+ *   record.c   compile a verified manifest into a compact binary record and
+ *              build a zero-copy view of one (struct cmn_manifest pointing
+ *              into the record) so a request does no JSON parsing and no heap
+ *   index.c    the LMDB environment: named DBs "manifests", "lists", "meta"
+ *   sync.c     one sync pass: list storage, fetch what changed, verify, commit
+ *              everything in one write transaction; targeting lists
+ *   req.c      request handlers shared by the HTTP loop and Lambda mode
+ *   metrics.c  per-thread counters summed at scrape time
+ *   loop.c     the epoll HTTP/1.1 server (one listening socket per worker)
+ *   lambda.c   the AWS Lambda custom runtime client
+ *   main.c     options, subcommands
+ */
+#ifndef EDGE_EDGE_H
+#define EDGE_EDGE_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/cohort.h"
+#include "common/crypto.h"
+#include "common/err.h"
+#include "common/http1.h"
+#include "common/manifest.h"
+#include "common/storage.h"
+
+/* ------------------------------------------------------------ record.c */
+
+#define EDGE_REC_MAGIC 0x31525048u /* "HPR1" little-endian */
+#define EDGE_REC_VERSION 1
+#define EDGE_ETAG_MAX 72 /* "\"" + 64 hex + "\"" + NUL, rounded */
+#define EDGE_DEVICE_MAX 128
+
+/*
+ * Record layout: header, n_releases fixed-size release entries, then a pool
+ * of NUL-terminated strings and uint32 offset arrays. Offsets are from the
+ * start of the record; 0 means absent. The record's last byte is NUL, so any
+ * string that starts inside the record ends inside it. The envelope bytes
+ * (what /v1/check and /v1/manifests serve) are stored in the pool too.
+ * Values in LMDB are only 2-byte aligned: every fixed struct is read with
+ * memcpy, never through a cast pointer.
+ */
+struct edge_rec_hdr {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t total_len;
+    uint32_t n_releases;
+    uint64_t sequence;
+    int64_t issued_at;
+    int64_t expires_at;
+    int64_t synced_at;
+    uint32_t off_app, off_platform, off_channel, off_signed_by;
+    uint32_t off_env, env_len;
+    char etag[EDGE_ETAG_MAX]; /* quoted strong ETag of the envelope bytes */
+};
+
+struct edge_rec_rel {
+    struct cmn_semver_range target;
+    uint64_t size;
+    int64_t created_at;
+    uint32_t rollout_bp;
+    uint32_t state;
+    uint32_t mandatory;
+    uint32_t n_device_ids;   /* inline targeting ids, sorted */
+    uint32_t off_device_ids; /* array of n_device_ids uint32 string offsets */
+    uint32_t off_id, off_version, off_target_binary, off_bundle_url, off_bundle_sig;
+    uint32_t off_notes, off_device_list; /* 0 = absent */
+    char sha256[CMN_SHA256_HEX];
+    char bundle_keyid[CMN_KEYID_HEX];
+};
+
+/* A manifest seen through a record: everything points into the record. */
+struct edge_view {
+    struct edge_rec_hdr hdr;
+    const char *env; /* envelope bytes, hdr.env_len long */
+    struct cmn_manifest m;
+    const char *self[1]; /* device_ids view when the device is listed inline */
+    const char *none[1]; /* ... and when it is not */
+    struct cmn_release rel[CMN_MANIFEST_MAX_RELEASES];
+};
+
+/*
+ * Append the record of a verified manifest `m` whose envelope is env[0..n).
+ * CMN_E_TOOBIG when it would not fit the 32-bit offsets or the buffer cap.
+ */
+enum cmn_err edge_rec_compile(const struct cmn_manifest *m, const void *env, size_t env_len, int64_t synced_at,
+                              struct cmn_buf *out) CMN_WUR;
+
+/*
+ * Validate the header of rec[0..len) (magic, sizes, envelope bounds) and copy
+ * it to *hdr. CMN_E_PARSE for anything inconsistent.
+ */
+enum cmn_err edge_rec_header(const void *rec, size_t len, struct edge_rec_hdr *hdr) CMN_WUR;
+
+/*
+ * Build the view of a record for one device (device_id may be NULL: inline
+ * targeting then matches no one). Checks every offset, count and range
+ * before use, so arbitrary bytes give CMN_E_PARSE, never a bad read. The
+ * view borrows `rec` and `device_id`: valid while both are.
+ */
+enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, struct edge_view *v) CMN_WUR;
+
+/* ------------------------------------------------------------- index.c */
+
+struct edge_index {
+    MDB_env *env;
+    MDB_dbi manifests; /* "app/platform/channel" -> record */
+    MDB_dbi lists;     /* list_name '\0' device_id -> "" */
+    MDB_dbi meta;      /* sync state, per-object etags */
+};
+
+#define EDGE_MAP_SIZE_DEFAULT ((size_t)4 << 30)
+
+/* Create the directory if needed and open (creating) the environment and its DBs. */
+enum cmn_err edge_index_open(struct edge_index *ix, const char *dir, size_t map_size, struct cmn_errbuf *eb) CMN_WUR;
+void edge_index_close(struct edge_index *ix);
+
+/* Build the manifests key "app/platform/channel" into out (cap >= 3*CMN_ID_MAX+3). */
+size_t edge_manifest_key(const char *app, const char *platform, const char *channel, char *out, size_t cap);
+
+/* 1 when the device is in the list, within txn. */
+int edge_index_list_has(struct edge_index *ix, MDB_txn *txn, const char *list, const char *device_id);
+
+/*
+ * Replace list `name` by the device ids in ids[0..n) (any order, duplicates
+ * allowed) inside the caller's write transaction.
+ */
+enum cmn_err edge_index_list_replace(struct edge_index *ix, MDB_txn *txn, const char *name, char **ids, size_t n,
+                                     struct cmn_errbuf *eb) CMN_WUR;
+
+/*
+ * Parse a targeting list file: one device id per line, '#' comments and
+ * blank lines ignored, CR before LF tolerated. Ids are 1..128 bytes of
+ * printable ASCII. On success *ids is an array of n pointers into a copy of
+ * the text (free both with edge_list_free). CMN_E_PARSE names the bad line.
+ */
+enum cmn_err edge_list_parse(const char *text, size_t len, char ***ids, size_t *n, struct cmn_errbuf *eb) CMN_WUR;
+void edge_list_free(char **ids, size_t n);
+
+/* meta helpers (within txn). get returns 0 when absent. */
+int edge_meta_get(struct edge_index *ix, MDB_txn *txn, const char *key, char *out, size_t cap);
+enum cmn_err edge_meta_put(struct edge_index *ix, MDB_txn *txn, const char *key, const char *val) CMN_WUR;
+
+/* Validity of an app/platform/channel/release id: [A-Za-z0-9._-]{1,64}. */
+int edge_valid_id(const char *s, size_t n);
+/* A device id: 1..128 bytes, printable ASCII without space. */
+int edge_valid_device(const char *s, size_t n);
+
+/* -------------------------------------------------------------- sync.c */
+
+struct edge_sync_stats {
+    unsigned listed, fetched, updated, unchanged, rejected, lists_loaded, lists_rejected;
+};
+
+struct edge_sync {
+    struct edge_index *ix;
+    struct cmn_storage *st;
+    struct cmn_keyring keyring;
+    /* storage objects refused during this process's lifetime (key + etag), so each is logged once */
+    struct edge_bad *bad;
+    size_t n_bad;
+};
+
+/*
+ * One pass: list manifests/ and lists/, fetch changed objects, verify, then
+ * apply every change in one LMDB write transaction and record the result in
+ * meta ("sync.last_ok", "sync.last_at", "sync.last_result", "sync.passes").
+ * Per-object verification failures are logged and counted (stats->rejected)
+ * and do not fail the pass; a storage or index failure does.
+ */
+enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats,
+                            struct cmn_errbuf *eb) CMN_WUR;
+void edge_sync_release(struct edge_sync *s);
+
+/* Load a local list file into the index (the load-list subcommand). */
+enum cmn_err edge_sync_load_list_file(struct edge_index *ix, const char *name, const char *path, size_t *count,
+                                      struct cmn_errbuf *eb) CMN_WUR;
+
+/* ----------------------------------------------------------- metrics.c */
+
+enum edge_outcome {
+    EDGE_OUT_UPDATE = 0, /* 200, install a release */
+    EDGE_OUT_ROLLBACK,   /* 200, revert to the embedded bundle */
+    EDGE_OUT_NONE,       /* 204 (or updateAvailable=false) */
+    EDGE_OUT_BAD,        /* 400 */
+    EDGE_OUT_NOTFOUND,   /* 404 unknown channel */
+    EDGE_OUT_EXPIRED,    /* 503 the stored manifest expired */
+    EDGE_OUT_ERROR,      /* 500 */
+    EDGE_OUT__COUNT
+};
+
+enum edge_endpoint {
+    EDGE_EP_CHECK = 0,
+    EDGE_EP_UPDATE_CHECK,
+    EDGE_EP_FIRMWARE,
+    EDGE_EP_MANIFEST,
+    EDGE_EP_SYNC,
+    EDGE_EP_HEALTH,
+    EDGE_EP_METRICS,
+    EDGE_EP_OTHER,
+    EDGE_EP__COUNT
+};
+
+#define EDGE_LAT_BUCKETS 12
+
+/* One per worker thread; only that thread writes, the scraper reads (relaxed atomics). */
+struct edge_metrics {
+    uint64_t requests[EDGE_EP__COUNT];
+    uint64_t checks[EDGE_OUT__COUNT];
+    uint64_t lat[EDGE_LAT_BUCKETS + 1]; /* last = +Inf */
+    uint64_t lat_sum_ns;
+    uint64_t bad_http;    /* malformed / oversized requests at the HTTP layer */
+    uint64_t conns_accepted;
+    uint64_t conns_timed_out;
+} __attribute__((aligned(64)));
+
+/* Process-wide sync state (written by the sync thread). */
+struct edge_sync_state {
+    int64_t last_ok;      /* unix seconds of the last successful pass, 0 = never */
+    int64_t last_at;      /* last attempt */
+    uint64_t passes;      /* completed passes (ok or not) */
+    uint64_t failures;    /* failed passes */
+    uint64_t rejected;    /* manifests / lists refused by verification */
+    uint64_t requested;   /* pass number the last trigger asked for */
+    int last_rc;          /* enum cmn_err of the last pass */
+    char last_msg[256];
+    pthread_mutex_t mu;
+};
+
+struct edge_metrics *edge_metrics_register(void);
+void edge_metrics_observe(struct edge_metrics *m, enum edge_endpoint ep, uint64_t ns);
+void edge_metrics_count(struct edge_metrics *m, enum edge_outcome o);
+/* Render every registered thread's counters, summed, plus sync state, in Prometheus text. */
+enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now,
+                                 size_t n_manifests) CMN_WUR;
+
+/* --------------------------------------------------------------- req.c */
+
+struct edge_config {
+    const char *listen_host;
+    int port;
+    int threads;
+    const char *data_dir;
+    const char *source;
+    struct cmn_key *keys;
+    size_t n_keys;
+    int poll_ms;
+    const char *sync_token; /* NULL: POST /v1/sync disabled */
+    const char *public_base; /* prefix for relative bundle URLs in seed endpoints, or NULL */
+    int idle_timeout_s;
+    int header_timeout_s;
+    int max_conns;
+    size_t map_size;
+    int lambda_refresh_s;
+    int json;
+};
+
+/* What the handler needs from the transport: the request head. */
+struct edge_reqin {
+    struct cmn_slice method, path, query;
+    struct cmn_slice authorization;  /* n == 0 when absent */
+    struct cmn_slice if_none_match;
+};
+
+#define EDGE_RESP_MAXH 12
+#define EDGE_SCRATCH (96 * 1024)
+
+struct edge_resp {
+    int status;
+    int nh;
+    struct {
+        const char *name;
+        const char *val;
+        size_t len;
+    } h[EDGE_RESP_MAXH];
+    const char *body; /* may point into the index: serialise before edge_ctx_end */
+    size_t body_len;
+    int head_only;     /* HEAD: headers describe the body, but none is sent */
+    size_t used;       /* bytes of scratch in use */
+    char scratch[EDGE_SCRATCH];
+};
+
+/* Everything a worker (or the Lambda loop) needs; one per thread, allocated once. */
+struct edge_ctx {
+    const struct edge_config *cfg;
+    struct edge_index *ix;
+    struct edge_sync_state *ss;
+    struct edge_metrics *mx;
+    MDB_txn *txn;      /* read txn: reset between requests, renewed on demand */
+    int txn_live;
+    struct edge_view *view;
+    /* sync trigger (daemon): called by POST /v1/sync; returns the pass number to wait for */
+    uint64_t (*trigger)(void *arg);
+    void *trigger_arg;
+    char arena[4096]; /* decoded query parameters of the current request */
+    size_t arena_used;
+};
+
+enum cmn_err edge_ctx_init(struct edge_ctx *c, const struct edge_config *cfg, struct edge_index *ix,
+                           struct edge_sync_state *ss) CMN_WUR;
+void edge_ctx_release(struct edge_ctx *c);
+
+/* Handle one request; rs is filled (status, headers, body). Returns the endpoint for metrics. */
+enum edge_endpoint edge_handle(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs);
+/* End the request: resets the read transaction (body pointers become invalid). */
+void edge_ctx_end(struct edge_ctx *c);
+
+/* Status reason phrase. */
+const char *edge_status_text(int status);
+
+/* -------------------------------------------------------------- loop.c */
+
+/* Run the HTTP server until *stop becomes non-zero. */
+enum cmn_err edge_serve(const struct edge_config *cfg, struct edge_index *ix, struct edge_sync_state *ss,
+                        uint64_t (*trigger)(void *), void *trigger_arg, volatile int *stop,
+                        struct cmn_errbuf *eb) CMN_WUR;
+
+/* ------------------------------------------------------------ lambda.c */
+
+/* Run as a Lambda custom runtime against $AWS_LAMBDA_RUNTIME_API; returns on fatal error. */
+int edge_lambda_main(struct edge_config *cfg);
+
+/* Map one API Gateway v2 / Function URL event (JSON) through the handler; appends the response JSON. */
+enum cmn_err edge_lambda_invoke(struct edge_ctx *c, const char *event, size_t len, struct edge_resp *rs,
+                                struct cmn_buf *out, struct cmn_errbuf *eb) CMN_WUR;
+
+#endif

@@ -1,0 +1,613 @@
+/*
+ * loop.c - the edge's HTTP/1.1 server: a hand-written epoll loop in the
+ * spirit of redis's ae.c, one per worker thread.
+ *
+ * Each worker owns a listening socket bound with SO_REUSEPORT (the kernel
+ * spreads new connections across them), an epoll set, its connections and
+ * one request context (LMDB read transaction, view storage, response
+ * scratch). Nothing is shared between workers but the LMDB environment and
+ * the metrics registry, so there are no locks on the request path.
+ *
+ * A connection has a fixed input buffer and a growable, capped output
+ * buffer. Readable: read once, then answer every complete request in the
+ * buffer (pipelining), appending responses, then write. When the socket
+ * cannot take everything, the connection waits for EPOLLOUT only (no reads:
+ * back-pressure on a client that pipelines faster than it reads). Heads are
+ * capped at EDGE_HEAD_MAX (431 past it), bodies are read and discarded up to
+ * EDGE_BODY_MAX (413 past it), malformed requests get a 400 with a JSON reason
+ * and the connection closes after it. Connections sit on a list ordered by
+ * last activity; once a second the loop closes those idle past the
+ * keep-alive timeout or stuck mid-request past the header timeout.
+ */
+#include "common/compat.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "edge.h"
+
+#define EDGE_IN_CAP 16384
+#define EDGE_HEAD_MAX 8192
+#define EDGE_BODY_MAX 65536
+#define EDGE_MAX_HEADERS 64
+#define EDGE_OUT_MAX ((size_t)16 << 20)
+#define EDGE_OUT_HIGH_WATER ((size_t)1 << 20)
+#define EDGE_EVENTS 256
+
+struct conn {
+    int fd;
+    int close_after; /* close once the output is flushed */
+    int out_wait;    /* waiting for EPOLLOUT */
+    struct conn *prev, *next; /* activity list, oldest first */
+    int64_t last_ms;
+    size_t in_off, in_len, last_len;
+    size_t body_left; /* request body bytes still to discard */
+    char *out;
+    size_t out_off, out_len, out_alloc;
+    char in[EDGE_IN_CAP];
+};
+
+struct worker {
+    int id;
+    int lfd;
+    int epfd;
+    const struct edge_config *cfg;
+    struct edge_ctx ctx;
+    struct edge_resp *rs;
+    struct conn *head, *tail;
+    size_t nconns;
+    time_t date_t;
+    char date[40];
+    size_t date_len;
+    int64_t now_ms;
+    volatile int *stop;
+    pthread_t th;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* RFC 9110 IMF-fixdate, refreshed once a second (gmtime_r: gmtime is banned). */
+static void update_date(struct worker *w)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = time(NULL);
+    if (t == w->date_t)
+        return;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int n = snprintf(w->date, sizeof(w->date), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+                     months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    w->date_len = n > 0 ? (size_t)n : 0;
+    w->date_t = t;
+}
+
+/* ---- activity list ---- */
+
+static void list_unlink(struct worker *w, struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        w->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void list_append(struct worker *w, struct conn *c)
+{
+    c->prev = w->tail;
+    c->next = NULL;
+    if (w->tail)
+        w->tail->next = c;
+    else
+        w->head = c;
+    w->tail = c;
+}
+
+static void touch(struct worker *w, struct conn *c)
+{
+    c->last_ms = w->now_ms;
+    if (w->tail != c) {
+        list_unlink(w, c);
+        list_append(w, c);
+    }
+}
+
+static void conn_close(struct worker *w, struct conn *c)
+{
+    list_unlink(w, c);
+    close(c->fd);
+    free(c->out);
+    free(c);
+    w->nconns--;
+}
+
+/* ---- output ---- */
+
+static int out_reserve(struct conn *c, size_t n)
+{
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (n <= c->out_alloc - c->out_len)
+        return 0;
+    if (c->out_off > 0) { /* compact first */
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+        if (n <= c->out_alloc - c->out_len)
+            return 0;
+    }
+    size_t need = c->out_len + n;
+    if (need > EDGE_OUT_MAX)
+        return -1;
+    size_t a = c->out_alloc ? c->out_alloc : 4096;
+    while (a < need)
+        a *= 2;
+    char *p = realloc(c->out, a);
+    if (!p)
+        return -1;
+    c->out = p;
+    c->out_alloc = a;
+    return 0;
+}
+
+static void put(struct conn *c, const char *s, size_t n)
+{
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+#define PUTL(c, lit) put((c), (lit), sizeof(lit) - 1)
+
+static void put_u(struct conn *c, uint64_t v)
+{
+    char t[24];
+    size_t i = sizeof(t);
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(c, t + i, sizeof(t) - i);
+}
+
+/* Serialise a response. Returns -1 when it cannot be buffered (the connection then closes). */
+static int emit(struct worker *w, struct conn *c, const struct edge_resp *rs, int keep_alive, int http10)
+{
+    size_t hl = 160 + w->date_len;
+    for (int i = 0; i < rs->nh; i++)
+        hl += strlen(rs->h[i].name) + rs->h[i].len + 4;
+    int has_body = rs->status != 204 && rs->status != 304;
+    size_t bl = has_body && !rs->head_only ? rs->body_len : 0;
+    if (out_reserve(c, hl + bl))
+        return -1;
+    const char *reason = edge_status_text(rs->status);
+    PUTL(c, "HTTP/1.1 ");
+    put_u(c, (uint64_t)rs->status);
+    put(c, " ", 1);
+    put(c, reason, strlen(reason));
+    PUTL(c, "\r\nServer: hotpatch-edge\r\nDate: ");
+    put(c, w->date, w->date_len);
+    if (has_body) {
+        PUTL(c, "\r\nContent-Length: ");
+        put_u(c, rs->body_len);
+    }
+    if (!keep_alive)
+        PUTL(c, "\r\nConnection: close");
+    else if (http10)
+        PUTL(c, "\r\nConnection: keep-alive");
+    for (int i = 0; i < rs->nh; i++) {
+        PUTL(c, "\r\n");
+        put(c, rs->h[i].name, strlen(rs->h[i].name));
+        PUTL(c, ": ");
+        put(c, rs->h[i].val, rs->h[i].len);
+    }
+    PUTL(c, "\r\n\r\n");
+    if (bl)
+        put(c, rs->body, bl);
+    return 0;
+}
+
+/* A transport-level error: JSON reason, then close. */
+static void http_error(struct worker *w, struct conn *c, int status, const char *msg)
+{
+    struct edge_resp *rs = w->rs;
+    rs->status = status;
+    rs->nh = 2;
+    rs->h[0].name = "Content-Type";
+    rs->h[0].val = "application/json";
+    rs->h[0].len = strlen(rs->h[0].val);
+    rs->h[1].name = "Cache-Control";
+    rs->h[1].val = "no-store";
+    rs->h[1].len = strlen(rs->h[1].val);
+    int n = snprintf(rs->scratch, sizeof(rs->scratch), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                     status == 431 ? "header_too_large" : status == 413 ? "body_too_large" : "bad_request", msg);
+    rs->body = rs->scratch;
+    rs->body_len = (size_t)n;
+    rs->head_only = 0;
+    __atomic_fetch_add(&w->ctx.mx->bad_http, 1, __ATOMIC_RELAXED);
+    emit(w, c, rs, 0, 0);
+    c->close_after = 1;
+    c->in_off = c->in_len = 0;
+    c->body_left = 0;
+}
+
+/* Answer every complete request in the input buffer. */
+static void process(struct worker *w, struct conn *c)
+{
+    struct cmn_http1_header hdrs[EDGE_MAX_HEADERS];
+    while (c->in_off < c->in_len && !c->close_after) {
+        if (c->out_len - c->out_off > EDGE_OUT_HIGH_WATER)
+            break; /* let the client read first */
+        const char *buf = c->in + c->in_off;
+        size_t len = c->in_len - c->in_off;
+        if (c->body_left) {
+            size_t k = len < c->body_left ? len : c->body_left;
+            c->in_off += k;
+            c->body_left -= k;
+            continue;
+        }
+        struct cmn_http1_request req;
+        int rc = cmn_http1_parse_request(buf, len, c->last_len, &req, hdrs, EDGE_MAX_HEADERS);
+        if (rc == -2) {
+            if (len >= EDGE_HEAD_MAX)
+                http_error(w, c, 431, "request head larger than 8 KiB");
+            else
+                c->last_len = len;
+            break;
+        }
+        c->last_len = 0;
+        if (rc < 0) {
+            http_error(w, c, 400, "malformed HTTP request");
+            break;
+        }
+        if ((size_t)rc > EDGE_HEAD_MAX) {
+            http_error(w, c, 431, "request head larger than 8 KiB");
+            break;
+        }
+        uint64_t t0 = mono_ns();
+        struct edge_reqin in;
+        memset(&in, 0, sizeof(in));
+        in.method = req.method;
+        in.path = req.path;
+        in.query = req.query;
+        long long clen = 0;
+        int te = 0, bad_cl = 0, n_cl = 0;
+        for (size_t i = 0; i < req.num_headers; i++) {
+            struct cmn_slice nm = req.headers[i].name;
+            if (nm.n == 13 && cmn_slice_ieq(nm, "authorization")) {
+                in.authorization = req.headers[i].value;
+            } else if (nm.n == 13 && cmn_slice_ieq(nm, "if-none-match")) {
+                in.if_none_match = req.headers[i].value;
+            } else if (nm.n == 14 && cmn_slice_ieq(nm, "content-length")) {
+                n_cl++;
+                clen = cmn_http1_content_length(req.headers[i].value);
+                if (clen < 0)
+                    bad_cl = 1;
+            } else if (nm.n == 17 && cmn_slice_ieq(nm, "transfer-encoding")) {
+                te = 1;
+            }
+        }
+        c->in_off += (size_t)rc;
+        if (te) {
+            http_error(w, c, 400, "transfer-encoding is not supported");
+            break;
+        }
+        if (bad_cl || n_cl > 1) {
+            http_error(w, c, 400, "invalid content-length");
+            break;
+        }
+        if (clen > EDGE_BODY_MAX) {
+            http_error(w, c, 413, "request body larger than 64 KiB");
+            break;
+        }
+        c->body_left = (size_t)clen;
+        int ka = cmn_http1_keep_alive(&req);
+
+        enum edge_endpoint ep = edge_handle(&w->ctx, &in, w->rs);
+        int erc = emit(w, c, w->rs, ka, req.minor_version == 0);
+        edge_ctx_end(&w->ctx);
+        edge_metrics_observe(w->ctx.mx, ep, mono_ns() - t0);
+        if (erc) {
+            cmn_warn("response too large for the connection buffer; closing");
+            c->close_after = 1;
+            c->out_off = c->out_len = 0;
+            break;
+        }
+        if (!ka)
+            c->close_after = 1;
+    }
+    if (c->in_off == c->in_len)
+        c->in_off = c->in_len = 0;
+}
+
+static void set_events(struct worker *w, struct conn *c, uint32_t ev)
+{
+    struct epoll_event e = {.events = ev, .data.ptr = c};
+    epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &e);
+}
+
+/* Write what is pending. Returns -1 when the connection was closed. */
+static int flush(struct worker *w, struct conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!c->out_wait) {
+                c->out_wait = 1;
+                set_events(w, c, EPOLLOUT);
+            }
+            return 0;
+        }
+        conn_close(w, c);
+        return -1;
+    }
+    c->out_off = c->out_len = 0;
+    if (c->close_after) {
+        /* half-close so the client reads the last response before the FIN */
+        shutdown(c->fd, SHUT_WR);
+        conn_close(w, c);
+        return -1;
+    }
+    if (c->out_wait) {
+        c->out_wait = 0;
+        set_events(w, c, EPOLLIN);
+    }
+    return 0;
+}
+
+static void on_readable(struct worker *w, struct conn *c)
+{
+    if (c->in_off > 0 && c->in_off < c->in_len) {
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+    }
+    if (c->in_len == sizeof(c->in)) {
+        /* full buffer of unparsed bytes cannot be a valid head within the cap */
+        http_error(w, c, 431, "request head larger than 8 KiB");
+        flush(w, c);
+        return;
+    }
+    ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        conn_close(w, c);
+        return;
+    }
+    if (n < 0)
+        return;
+    c->in_len += (size_t)n;
+    touch(w, c);
+    process(w, c);
+    flush(w, c);
+}
+
+static void on_writable(struct worker *w, struct conn *c)
+{
+    touch(w, c);
+    if (flush(w, c))
+        return;
+    if (!c->out_wait && c->in_len > c->in_off) {
+        /* pipelined requests held back by the high-water mark */
+        process(w, c);
+        flush(w, c);
+    }
+}
+
+static void accept_all(struct worker *w)
+{
+    for (;;) {
+        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                cmn_warn("accept: %s", strerror(errno));
+            return;
+        }
+        if (w->nconns >= (size_t)w->cfg->max_conns) {
+            close(fd);
+            continue;
+        }
+        struct conn *c = malloc(sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        memset(c, 0, offsetof(struct conn, in));
+        c->fd = fd;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        w->nconns++;
+        c->last_ms = w->now_ms;
+        list_append(w, c);
+        __atomic_fetch_add(&w->ctx.mx->conns_accepted, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* Close connections idle past the keep-alive timeout, or mid-request past the header timeout. */
+static void sweep(struct worker *w)
+{
+    int64_t idle = (int64_t)w->cfg->idle_timeout_s * 1000, head = (int64_t)w->cfg->header_timeout_s * 1000;
+    int64_t shortest = idle < head ? idle : head;
+    struct conn *c = w->head;
+    while (c && w->now_ms - c->last_ms >= shortest) {
+        struct conn *next = c->next;
+        int64_t age = w->now_ms - c->last_ms;
+        int partial = c->in_len > c->in_off || c->body_left;
+        if (age >= idle || (partial && age >= head) || (c->out_wait && age >= idle)) {
+            __atomic_fetch_add(&w->ctx.mx->conns_timed_out, 1, __ATOMIC_RELAXED);
+            conn_close(w, c);
+        }
+        c = next;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct epoll_event evs[EDGE_EVENTS];
+    int64_t last_sweep = 0;
+    while (!*w->stop) {
+        int n = epoll_wait(w->epfd, evs, EDGE_EVENTS, 500);
+        w->now_ms = mono_ms();
+        update_date(w);
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (!c) {
+                accept_all(w);
+                continue;
+            }
+            if (evs[i].events & EPOLLERR) {
+                conn_close(w, c);
+                continue;
+            }
+            if (c->out_wait) {
+                if (evs[i].events & (EPOLLOUT | EPOLLHUP))
+                    on_writable(w, c);
+            } else if (evs[i].events & (EPOLLIN | EPOLLHUP)) {
+                on_readable(w, c);
+            }
+        }
+        if (w->now_ms - last_sweep >= 1000) {
+            sweep(w);
+            last_sweep = w->now_ms;
+        }
+    }
+    while (w->head)
+        conn_close(w, w->head);
+    return NULL;
+}
+
+static int listen_socket(const char *host, int port, int *bound_port, struct cmn_errbuf *eb)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        cmn_errf(eb, CMN_E_INVAL, "invalid listen address '%s' (want an IPv4 address)", host);
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        cmn_errf(eb, CMN_E_IO, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4096) != 0) {
+        cmn_errf(eb, CMN_E_IO, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    socklen_t sl = sizeof(sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    *bound_port = ntohs(sa.sin_port);
+    return fd;
+}
+
+enum cmn_err edge_serve(const struct edge_config *cfg, struct edge_index *ix, struct edge_sync_state *ss,
+                        uint64_t (*trigger)(void *), void *trigger_arg, volatile int *stop, struct cmn_errbuf *eb)
+{
+    int nw = cfg->threads;
+    if (nw <= 0) {
+        cpu_set_t set;
+        nw = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+    }
+    if (nw > 64)
+        nw = 64;
+    struct worker *ws = calloc((size_t)nw, sizeof(*ws));
+    if (!ws)
+        return CMN_E_NOMEM;
+    enum cmn_err rc = CMN_OK;
+    int port = cfg->port, started = 0;
+    for (int i = 0; i < nw; i++) {
+        struct worker *w = &ws[i];
+        w->id = i;
+        w->cfg = cfg;
+        w->stop = stop;
+        w->lfd = w->epfd = -1;
+        int bp = 0;
+        w->lfd = listen_socket(cfg->listen_host, port, &bp, eb);
+        if (w->lfd < 0) {
+            rc = CMN_E_IO;
+            goto out;
+        }
+        port = bp; /* port 0: the others join the one the first got */
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
+        if (w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &e) != 0) {
+            rc = cmn_errf(eb, CMN_E_IO, "epoll: %s", strerror(errno));
+            goto out;
+        }
+        w->rs = malloc(sizeof(*w->rs));
+        if (!w->rs || (rc = edge_ctx_init(&w->ctx, cfg, ix, ss)) != CMN_OK) {
+            rc = CMN_E_NOMEM;
+            goto out;
+        }
+        w->ctx.trigger = trigger;
+        w->ctx.trigger_arg = trigger_arg;
+        w->now_ms = mono_ms();
+    }
+    cmn_info("listening on http://%s:%d with %d worker%s", cfg->listen_host, port, nw, nw == 1 ? "" : "s");
+    for (int i = 0; i < nw; i++) {
+        if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) != 0) {
+            rc = cmn_errf(eb, CMN_E_NOMEM, "cannot start worker threads");
+            *stop = 1;
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(ws[i].th, NULL);
+out:
+    for (int i = 0; i < nw; i++) {
+        if (ws[i].lfd >= 0)
+            close(ws[i].lfd);
+        if (ws[i].epfd >= 0)
+            close(ws[i].epfd);
+        if (ws[i].rs) {
+            edge_ctx_release(&ws[i].ctx);
+            free(ws[i].rs);
+        }
+    }
+    free(ws);
+    return rc;
+}

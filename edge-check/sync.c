@@ -1,0 +1,509 @@
+/*
+ * sync.c - one synchronisation pass from storage into the LMDB index.
+ *
+ * Order of work, so that the write lock is held only briefly and nothing
+ * unverified is ever committed:
+ *   1. list manifests/ and lists/ (ETags come with the listing);
+ *   2. in a read transaction, compare each ETag with the one applied last
+ *      time (meta "etag:<key>", "list:<name>") and read the stored sequence;
+ *   3. fetch what changed (If-None-Match with the old ETag), verify it with
+ *      cmn_manifest_open() against the trusted keys, the key path's
+ *      app/platform/channel, the clock and the stored sequence, compile it;
+ *      parse changed targeting lists;
+ *   4. apply everything in ONE write transaction (re-checking the sequence
+ *      there, in case another writer got in between) and commit.
+ * A refused object is logged once per (key, ETag) for the life of the
+ * process and counted; the previously applied version keeps serving.
+ */
+#include "common/compat.h"
+
+#include <sys/stat.h>
+
+#include "common/cohort.h"
+#include "common/log.h"
+#include "edge.h"
+
+#define SYNC_MAX_OBJECTS 100000
+#define SYNC_LIST_MAX_BYTES ((size_t)1 << 30)
+#define SYNC_MAX_BAD 4096
+
+struct edge_bad {
+    char key[CMN_STORAGE_KEY_MAX];
+    char etag[CMN_ETAG_MAX];
+};
+
+struct obj {
+    char *key;
+    char etag[CMN_ETAG_MAX];
+};
+
+struct objs {
+    struct obj *v;
+    size_t n, cap;
+    const char *prefix;
+    int overflow;
+};
+
+struct pending_manifest {
+    char mkey[3 * CMN_ID_MAX + 4];
+    const char *skey;
+    char etag[CMN_ETAG_MAX];
+    uint64_t sequence;
+    struct cmn_buf rec;
+};
+
+struct pending_list {
+    char name[CMN_ID_MAX + 1];
+    char etag[CMN_ETAG_MAX];
+    char **ids;
+    size_t n;
+};
+
+static int collect(void *ctx, const char *key, const char *etag, uint64_t size)
+{
+    struct objs *o = ctx;
+    (void)size;
+    if (o->n == SYNC_MAX_OBJECTS) {
+        o->overflow = 1;
+        return 1;
+    }
+    if (o->n == o->cap) {
+        size_t nc = o->cap ? o->cap * 2 : 64;
+        struct obj *nv = realloc(o->v, nc * sizeof(*nv));
+        if (!nv)
+            return 1;
+        o->v = nv;
+        o->cap = nc;
+    }
+    /* accept both full keys and keys relative to the listed prefix */
+    size_t pl = strlen(o->prefix);
+    char *k;
+    if (strncmp(key, o->prefix, pl) == 0) {
+        k = strdup(key);
+    } else {
+        k = malloc(pl + strlen(key) + 1);
+        if (k) {
+            memcpy(k, o->prefix, pl);
+            memcpy(k + pl, key, strlen(key) + 1);
+        }
+    }
+    if (!k)
+        return 1;
+    o->v[o->n].key = k;
+    snprintf(o->v[o->n].etag, CMN_ETAG_MAX, "%s", etag ? etag : "");
+    o->n++;
+    return 0;
+}
+
+static void objs_free(struct objs *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free(o->v[i].key);
+    free(o->v);
+    memset(o, 0, sizeof(*o));
+}
+
+/* "manifests/<app>/<platform>/<channel>.json" -> the three ids; 0 when the key has another shape. */
+static int split_manifest_key(const char *key, char *app, char *platform, char *channel)
+{
+    const char *p = key + strlen("manifests/");
+    char *outs[3] = {app, platform, channel};
+    for (int i = 0; i < 3; i++) {
+        const char *end = i < 2 ? strchr(p, '/') : strstr(p, ".json");
+        if (!end)
+            return 0;
+        size_t n = (size_t)(end - p);
+        if (!edge_valid_id(p, n))
+            return 0;
+        memcpy(outs[i], p, n);
+        outs[i][n] = '\0';
+        p = end + 1;
+        if (i == 2 && strcmp(end, ".json") != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* "lists/<name>.txt" -> name */
+static int split_list_key(const char *key, char *name)
+{
+    const char *p = key + strlen("lists/");
+    const char *end = strstr(p, ".txt");
+    if (!end || strcmp(end, ".txt") != 0)
+        return 0;
+    size_t n = (size_t)(end - p);
+    if (!edge_valid_id(p, n))
+        return 0;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    return 1;
+}
+
+static int is_bad(const struct edge_sync *s, const char *key, const char *etag)
+{
+    for (size_t i = 0; i < s->n_bad; i++)
+        if (strcmp(s->bad[i].key, key) == 0 && strcmp(s->bad[i].etag, etag) == 0)
+            return 1;
+    return 0;
+}
+
+static void mark_bad(struct edge_sync *s, const char *key, const char *etag)
+{
+    if (!s->bad) {
+        s->bad = calloc(SYNC_MAX_BAD, sizeof(*s->bad));
+        if (!s->bad)
+            return;
+    }
+    size_t i = s->n_bad < SYNC_MAX_BAD ? s->n_bad++ : (size_t)(cmn_fnv1a32(key, strlen(key)) % SYNC_MAX_BAD);
+    snprintf(s->bad[i].key, sizeof(s->bad[i].key), "%s", key);
+    snprintf(s->bad[i].etag, sizeof(s->bad[i].etag), "%s", etag);
+}
+
+void edge_sync_release(struct edge_sync *s)
+{
+    CMN_SAFEFREE(s->bad);
+    s->n_bad = 0;
+}
+
+/* Stored sequence of a manifest key, 0 when absent or unreadable. */
+static uint64_t stored_sequence(struct edge_index *ix, MDB_txn *txn, const char *mkey)
+{
+    MDB_val k = {strlen(mkey), (void *)mkey}, v;
+    struct edge_rec_hdr h;
+    if (mdb_get(txn, ix->manifests, &k, &v) != 0 || edge_rec_header(v.mv_data, v.mv_size, &h) != CMN_OK)
+        return 0;
+    return h.sequence;
+}
+
+static void write_meta_result(struct edge_index *ix, int64_t now, int ok, const char *msg)
+{
+    MDB_txn *txn;
+    char t[32];
+    if (mdb_txn_begin(ix->env, NULL, 0, &txn) != 0)
+        return;
+    snprintf(t, sizeof(t), "%lld", (long long)now);
+    if (edge_meta_put(ix, txn, "sync.last_at", t) || (ok && edge_meta_put(ix, txn, "sync.last_ok", t)) ||
+        edge_meta_put(ix, txn, "sync.last_result", msg)) {
+        mdb_txn_abort(txn);
+        return;
+    }
+    if (mdb_txn_commit(txn) != 0)
+        cmn_warn("cannot record the sync result in the index");
+}
+
+enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats, struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = CMN_OK;
+    struct objs mans = {.prefix = "manifests/"}, lists = {.prefix = "lists/"};
+    struct pending_manifest *pm = NULL;
+    struct pending_list *pl = NULL;
+    size_t npm = 0, npl = 0;
+    uint64_t *seqs = NULL;
+    char (*old_etags)[CMN_ETAG_MAX] = NULL;
+    char (*old_list_etags)[CMN_ETAG_MAX] = NULL;
+    MDB_txn *txn = NULL;
+    int mrc;
+    struct edge_index *ix = s->ix;
+
+    memset(stats, 0, sizeof(*stats));
+
+    /* 1. listings */
+    rc = cmn_storage_list(s->st, "manifests/", collect, &mans, eb);
+    if (rc == CMN_OK)
+        rc = cmn_storage_list(s->st, "lists/", collect, &lists, eb);
+    if (rc == CMN_E_NOTFOUND)
+        rc = CMN_OK; /* an empty file:// tree may lack the folders */
+    if (rc) {
+        cmn_errf(eb, rc, "cannot list '%s'", cmn_storage_url(s->st));
+        goto out;
+    }
+    if (mans.overflow || lists.overflow)
+        cmn_warn("sync: more than %d objects listed; the rest waits for the next pass", SYNC_MAX_OBJECTS);
+    stats->listed = (unsigned)(mans.n + lists.n);
+
+    /* 2. what we applied last time */
+    seqs = calloc(mans.n + 1, sizeof(*seqs));
+    old_etags = calloc(mans.n + 1, sizeof(*old_etags));
+    old_list_etags = calloc(lists.n + 1, sizeof(*old_list_etags));
+    pm = calloc(mans.n + 1, sizeof(*pm));
+    pl = calloc(lists.n + 1, sizeof(*pl));
+    if (!seqs || !old_etags || !old_list_etags || !pm || !pl) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    if ((mrc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)) != 0) {
+        rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
+        goto out;
+    }
+    for (size_t i = 0; i < mans.n; i++) {
+        char mk[CMN_STORAGE_KEY_MAX + 8];
+        char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
+        snprintf(mk, sizeof(mk), "etag:%s", mans.v[i].key);
+        edge_meta_get(ix, txn, mk, old_etags[i], CMN_ETAG_MAX);
+        if (split_manifest_key(mans.v[i].key, app, plat, chan)) {
+            edge_manifest_key(app, plat, chan, mk, sizeof(mk));
+            seqs[i] = stored_sequence(ix, txn, mk);
+        }
+    }
+    for (size_t i = 0; i < lists.n; i++) {
+        char name[CMN_ID_MAX + 1], mk[CMN_ID_MAX + 8];
+        if (split_list_key(lists.v[i].key, name)) {
+            snprintf(mk, sizeof(mk), "list:%s", name);
+            edge_meta_get(ix, txn, mk, old_list_etags[i], CMN_ETAG_MAX);
+        }
+    }
+    mdb_txn_abort(txn);
+    txn = NULL;
+
+    /* 3. fetch and verify what changed */
+    for (size_t i = 0; i < mans.n; i++) {
+        const char *key = mans.v[i].key;
+        char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
+        struct cmn_errbuf e2 = {{0}};
+        if (!split_manifest_key(key, app, plat, chan)) {
+            if (!is_bad(s, key, mans.v[i].etag)) {
+                cmn_warn("sync: ignoring '%s': not manifests/<app>/<platform>/<channel>.json", key);
+                mark_bad(s, key, mans.v[i].etag);
+            }
+            continue;
+        }
+        if (mans.v[i].etag[0] && strcmp(mans.v[i].etag, old_etags[i]) == 0) {
+            stats->unchanged++;
+            continue;
+        }
+        if (mans.v[i].etag[0] && is_bad(s, key, mans.v[i].etag)) {
+            stats->rejected++;
+            continue;
+        }
+        struct cmn_buf doc;
+        cmn_buf_init(&doc, CMN_MANIFEST_MAX_BYTES);
+        struct cmn_get_opts go = {.if_none_match = old_etags[i][0] ? old_etags[i] : NULL,
+                                  .max_size = CMN_MANIFEST_MAX_BYTES};
+        char etag[CMN_ETAG_MAX] = "";
+        enum cmn_err grc = cmn_storage_get(s->st, key, &go, &doc, etag, &e2);
+        if (grc == CMN_E_NOT_MODIFIED) {
+            stats->unchanged++;
+            cmn_buf_release(&doc);
+            continue;
+        }
+        if (grc == CMN_E_NOTFOUND) { /* deleted between list and get */
+            cmn_buf_release(&doc);
+            continue;
+        }
+        if (grc == CMN_E_TOOBIG) {
+            cmn_warn("sync: refused '%s': larger than %u bytes", key, CMN_MANIFEST_MAX_BYTES);
+            stats->rejected++;
+            mark_bad(s, key, mans.v[i].etag);
+            cmn_buf_release(&doc);
+            continue;
+        }
+        if (grc) {
+            rc = cmn_errf(eb, grc, "cannot fetch '%s': %s", key, cmn_errmsg(&e2, grc));
+            cmn_buf_release(&doc);
+            goto out;
+        }
+        stats->fetched++;
+        struct cmn_manifest *m = NULL;
+        struct cmn_manifest_expect ex = {.app = app, .platform = plat, .channel = chan, .min_sequence = seqs[i]};
+        enum cmn_err orc = cmn_manifest_open(doc.ptr, doc.len, &s->keyring, &ex, now, 0, &m, &e2);
+        if (orc) {
+            cmn_warn("sync: refused '%s' (%s): %s; the last good manifest keeps serving", key, cmn_errname(orc),
+                     cmn_errmsg(&e2, orc));
+            stats->rejected++;
+            mark_bad(s, key, etag[0] ? etag : mans.v[i].etag);
+            cmn_buf_release(&doc);
+            continue;
+        }
+        struct pending_manifest *p = &pm[npm];
+        edge_manifest_key(app, plat, chan, p->mkey, sizeof(p->mkey));
+        p->skey = key;
+        snprintf(p->etag, sizeof(p->etag), "%s", etag[0] ? etag : mans.v[i].etag);
+        p->sequence = m->sequence;
+        cmn_buf_init(&p->rec, CMN_MANIFEST_MAX_BYTES * 2 + (1u << 20));
+        orc = edge_rec_compile(m, doc.ptr, doc.len, now, &p->rec);
+        cmn_manifest_free(m);
+        cmn_buf_release(&doc);
+        if (orc) {
+            cmn_warn("sync: cannot compile '%s': %s", key, cmn_strerror(orc));
+            stats->rejected++;
+            continue;
+        }
+        npm++;
+    }
+    for (size_t i = 0; i < lists.n; i++) {
+        const char *key = lists.v[i].key;
+        struct pending_list *p = &pl[npl];
+        struct cmn_errbuf e2 = {{0}};
+        if (!split_list_key(key, p->name)) {
+            if (!is_bad(s, key, lists.v[i].etag)) {
+                cmn_warn("sync: ignoring '%s': not lists/<name>.txt", key);
+                mark_bad(s, key, lists.v[i].etag);
+            }
+            continue;
+        }
+        if (lists.v[i].etag[0] && strcmp(lists.v[i].etag, old_list_etags[i]) == 0)
+            continue;
+        if (lists.v[i].etag[0] && is_bad(s, key, lists.v[i].etag)) {
+            stats->lists_rejected++;
+            continue;
+        }
+        struct cmn_buf doc;
+        cmn_buf_init(&doc, SYNC_LIST_MAX_BYTES);
+        struct cmn_get_opts go = {.max_size = SYNC_LIST_MAX_BYTES};
+        enum cmn_err grc = cmn_storage_get(s->st, key, &go, &doc, p->etag, &e2);
+        if (grc == CMN_E_NOTFOUND) {
+            cmn_buf_release(&doc);
+            continue;
+        }
+        if (grc && grc != CMN_E_TOOBIG) {
+            rc = cmn_errf(eb, grc, "cannot fetch '%s': %s", key, cmn_errmsg(&e2, grc));
+            cmn_buf_release(&doc);
+            goto out;
+        }
+        if (!p->etag[0])
+            snprintf(p->etag, sizeof(p->etag), "%s", lists.v[i].etag);
+        if (grc == CMN_E_TOOBIG)
+            grc = cmn_errf(&e2, CMN_E_TOOBIG, "larger than %zu bytes", SYNC_LIST_MAX_BYTES);
+        else
+            grc = edge_list_parse(doc.ptr ? doc.ptr : "", doc.len, &p->ids, &p->n, &e2);
+        cmn_buf_release(&doc);
+        if (grc) {
+            cmn_warn("sync: refused list '%s': %s; the previous list keeps serving", key, cmn_errmsg(&e2, grc));
+            stats->lists_rejected++;
+            mark_bad(s, key, p->etag);
+            continue;
+        }
+        npl++;
+    }
+
+    /* 4. one write transaction for the whole pass */
+    if ((mrc = mdb_txn_begin(ix->env, NULL, 0, &txn)) != 0) {
+        rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
+        goto out;
+    }
+    for (size_t i = 0; i < npm; i++) {
+        struct pending_manifest *p = &pm[i];
+        uint64_t cur = stored_sequence(ix, txn, p->mkey);
+        if (p->sequence < cur) {
+            cmn_warn("sync: '%s' sequence %llu is below the stored %llu; keeping the stored one", p->skey,
+                     (unsigned long long)p->sequence, (unsigned long long)cur);
+            stats->rejected++;
+            continue;
+        }
+        MDB_val k = {strlen(p->mkey), p->mkey}, v = {p->rec.len, p->rec.ptr};
+        char mk[CMN_STORAGE_KEY_MAX + 8];
+        snprintf(mk, sizeof(mk), "etag:%s", p->skey);
+        if ((mrc = mdb_put(txn, ix->manifests, &k, &v, 0)) != 0) {
+            rc = cmn_errf(eb, mrc == MDB_MAP_FULL ? CMN_E_TOOBIG : CMN_E_IO, "cannot store '%s': %s", p->mkey,
+                          mdb_strerror(mrc));
+            goto out;
+        }
+        if ((rc = edge_meta_put(ix, txn, mk, p->etag)))
+            goto out;
+        cmn_info("sync: applied '%s' sequence %llu", p->skey, (unsigned long long)p->sequence);
+        stats->updated++;
+    }
+    for (size_t i = 0; i < npl; i++) {
+        struct pending_list *p = &pl[i];
+        char mk[CMN_ID_MAX + 8];
+        if ((rc = edge_index_list_replace(ix, txn, p->name, p->ids, p->n, eb)))
+            goto out;
+        snprintf(mk, sizeof(mk), "list:%s", p->name);
+        if ((rc = edge_meta_put(ix, txn, mk, p->etag)))
+            goto out;
+        cmn_info("sync: loaded list '%s' (%zu ids)", p->name, p->n);
+        stats->lists_loaded++;
+    }
+    {
+        char t[32], res[64];
+        snprintf(t, sizeof(t), "%lld", (long long)now);
+        snprintf(res, sizeof(res), "ok");
+        if ((rc = edge_meta_put(ix, txn, "sync.last_at", t)) || (rc = edge_meta_put(ix, txn, "sync.last_ok", t)) ||
+            (rc = edge_meta_put(ix, txn, "sync.last_result", res)))
+            goto out;
+    }
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc) {
+        rc = cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc));
+        goto out;
+    }
+
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc)
+        write_meta_result(ix, now, 0, cmn_errmsg(eb, rc));
+    for (size_t i = 0; pm && i < npm; i++)
+        cmn_buf_release(&pm[i].rec);
+    for (size_t i = 0; pl && i < npl; i++)
+        edge_list_free(pl[i].ids, pl[i].n);
+    free(pm);
+    free(pl);
+    free(seqs);
+    free(old_etags);
+    free(old_list_etags);
+    objs_free(&mans);
+    objs_free(&lists);
+    return rc;
+}
+
+enum cmn_err edge_sync_load_list_file(struct edge_index *ix, const char *name, const char *path, size_t *count,
+                                      struct cmn_errbuf *eb)
+{
+    enum cmn_err rc;
+    FILE *f = fopen(path, "rb");
+    struct cmn_buf text;
+    char **ids = NULL;
+    size_t n = 0;
+    MDB_txn *txn = NULL;
+    int mrc;
+
+    if (!edge_valid_id(name, strlen(name)))
+        return cmn_errf(eb, CMN_E_INVAL, "invalid list name '%s' (want [A-Za-z0-9._-]{1,64})", name);
+    if (!f)
+        return cmn_errf(eb, CMN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    cmn_buf_init(&text, SYNC_LIST_MAX_BYTES);
+    char chunk[65536];
+    size_t got;
+    rc = CMN_OK;
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if ((rc = cmn_buf_add(&text, chunk, got)))
+            break;
+    if (!rc && ferror(f))
+        rc = cmn_errf(eb, CMN_E_IO, "cannot read '%s'", path);
+    fclose(f);
+    if (rc) {
+        cmn_errf(eb, rc, "cannot read '%s': %s", path, cmn_strerror(rc));
+        goto out;
+    }
+    if ((rc = edge_list_parse(text.ptr ? text.ptr : "", text.len, &ids, &n, eb)))
+        goto out;
+    cmn_buf_release(&text);
+    if ((mrc = mdb_txn_begin(ix->env, NULL, 0, &txn)) != 0) {
+        rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
+        goto out;
+    }
+    if ((rc = edge_index_list_replace(ix, txn, name, ids, n, eb)))
+        goto out;
+    {
+        char mk[CMN_ID_MAX + 16];
+        snprintf(mk, sizeof(mk), "list.local:%s", name);
+        if ((rc = edge_meta_put(ix, txn, mk, "1")))
+            goto out;
+    }
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc) {
+        rc = cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc));
+        goto out;
+    }
+    if (count)
+        *count = n;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    cmn_buf_release(&text);
+    edge_list_free(ids, n);
+    return rc;
+}
