@@ -200,7 +200,7 @@ static void print_offer(const char *cmd, const hp_offer *o, int installed)
             printf(",\"size\":%lld,\"mandatory\":%s,\"sequence\":%llu", hp_offer_size(o),
                    hp_offer_mandatory(o) ? "true" : "false", hp_offer_sequence(o));
         }
-        printf(",\"installed\":%s,", installed ? "true" : "false");
+        printf(",\"applied\":%s,", installed ? "true" : "false");
         print_status();
         printf("}\n");
     } else if (!o) {

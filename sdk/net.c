@@ -339,8 +339,13 @@ enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char 
         curl_easy_setopt(d.h, CURLOPT_HEADERFUNCTION, dl_header);
         curl_easy_setopt(d.h, CURLOPT_HEADERDATA, &d);
         curl_easy_setopt(d.h, CURLOPT_ERRORBUFFER, detail);
-        if (d.offset > 0)
-            curl_easy_setopt(d.h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)d.offset);
+        char range[48];
+        if (d.offset > 0) {
+            /* CURLOPT_RANGE rather than RESUME_FROM: curl then hands us a 200 answer
+             * (server ignoring ranges) instead of failing, and we restart cleanly. */
+            snprintf(range, sizeof range, "%llu-", (unsigned long long)d.offset);
+            curl_easy_setopt(d.h, CURLOPT_RANGE, range);
+        }
         if (fn)
             fn(ctx, (long long)d.have, (long long)size);
         CURLcode cc = curl_easy_perform(d.h);
