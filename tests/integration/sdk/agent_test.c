@@ -298,7 +298,7 @@ static void devdir(char *out, size_t n, const char *name)
 
 static void copy_dev(const char *from, const char *to)
 {
-    char cmd[9100];
+    char cmd[13000];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
     if (system(cmd) != 0)
         ok(0, "copy device");
