@@ -20,8 +20,11 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+# Output directory: this one, or the first argument (used by the test that
+# proves the committed files are reproducible).
+HERE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 NOW = 1767225600          # 2026-01-01T00:00:00Z, the "now" every case is opened at
 ISSUED = NOW - 3600
 EXPIRES = 2000000000      # 2033-05-18

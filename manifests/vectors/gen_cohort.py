@@ -9,6 +9,7 @@ tests/unit/common/vectors_test.c checks cmn_cohort_bucket() against it.
 """
 import json
 import os
+import sys
 
 def fnv1a32(data: bytes) -> int:
     h = 2166136261
@@ -35,7 +36,8 @@ def main():
         "fnv1a32": [{"input": s, "hash": fnv1a32(s.encode())} for s in ["", "a", "foobar", "r1:dev-1"]],
         "cases": cases,
     }
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cohort.json")
+    base = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    out = os.path.join(base, "cohort.json")
     with open(out, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1, sort_keys=True)
         f.write("\n")

@@ -394,6 +394,36 @@ static void test_decisions(void)
     json_decref(v);
 }
 
+/*
+ * The Python side: the schema accepts the valid vectors and refuses the
+ * shape-defective ones, and the generators reproduce the committed files
+ * byte for byte. Skipped when python3 is not installed.
+ */
+static void test_python(void)
+{
+    if (system("python3 -c 'import json' >/dev/null 2>&1") != 0) {
+        test_skip(2, "python3 not available");
+        return;
+    }
+    char cmd[4096];
+    const char *src = test_srcdir();
+    snprintf(cmd, sizeof(cmd), "python3 '%s/manifests/vectors/check_schema.py' > '%s/schema.tap' 2>&1", src,
+             test_tmpdir());
+    int rc = system(cmd);
+    if (rc != 0) {
+        snprintf(cmd, sizeof(cmd), "grep -v '^ok' '%s/schema.tap' | sed 's/^/# /'", test_tmpdir());
+        if (system(cmd) != 0)
+            diag("cannot show schema.tap");
+    }
+    ok(rc == 0, "manifest.schema.json accepts every signed vector and refuses the shape-defective ones");
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s/regen' && python3 '%s/manifests/vectors/gen.py' '%s/regen' && "
+             "python3 '%s/manifests/vectors/gen_cohort.py' '%s/regen' && "
+             "diff -r -q -x README.md -x '*.py' -x __pycache__ '%s/manifests/vectors' '%s/regen'",
+             test_tmpdir(), src, test_tmpdir(), src, test_tmpdir(), src, test_tmpdir());
+    ok(system(cmd) == 0, "gen.py and gen_cohort.py reproduce the committed vectors byte for byte");
+}
+
 int main(void)
 {
     if (cmn_crypto_init())
@@ -405,6 +435,7 @@ int main(void)
     test_cohort();
     test_semver();
     test_decisions();
+    test_python();
     cmn_key_clear(&MK);
     cmn_key_clear(&OK_);
     cmn_key_clear(&BK);
