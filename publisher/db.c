@@ -1,0 +1,442 @@
+/*
+ * db.c - Postgres for the publisher: the statement table, the connection
+ * pool, transactions, migrations and Postgres array literals.
+ *
+ * Every statement is listed once below and prepared on each connection when
+ * it is opened, so request handlers only ever call PQexecPrepared. Telemetry
+ * batches travel as text[] parameters and are expanded server-side with
+ * unnest(), which keeps a 1000-event batch to one round trip without
+ * building SQL text from device input.
+ */
+#include "common/compat.h"
+
+#include <pthread.h>
+
+#include "common/log.h"
+#include "pub_db.h"
+#include "pub_migrations.h"
+
+#define REL_COLS                                                                                                     \
+    "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "         \
+    "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "        \
+    "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint "           \
+    "FROM releases r JOIN apps a ON a.id = r.app_id "
+
+#define APP_COLS "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint "
+
+#define CHAN_KEY " WHERE app_id = $1 AND platform = $2 AND channel = $3"
+
+static const char *const stmt_sql[Q__COUNT] = {
+    [Q_ORG_COUNT] = "SELECT count(*) FROM orgs",
+    [Q_ORG_INSERT] = "INSERT INTO orgs (name) VALUES ($1) RETURNING id",
+    [Q_ORG_BY_NAME] = "SELECT id FROM orgs WHERE name = $1",
+    [Q_USER_INSERT] = "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id",
+    [Q_USER_BY_EMAIL] = "SELECT id, password_hash FROM users WHERE email = $1",
+    [Q_MEMBER_INSERT] = "INSERT INTO memberships (user_id, org_id, app_id, role) VALUES ($1, $2, $3, $4)",
+    [Q_USER_ROLE] = "SELECT COALESCE(max(CASE role WHEN 'owner' THEN 4 WHEN 'admin' THEN 3 WHEN 'write' THEN 2 "
+                    "WHEN 'read' THEN 1 END), 0) FROM memberships "
+                    "WHERE user_id = $1 AND org_id = $2 AND (app_id IS NULL OR app_id = $3::bigint)",
+    [Q_USER_DEFAULT_ORG] = "SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY (app_id IS NOT NULL), id LIMIT 1",
+    [Q_APIKEY_INSERT] = "INSERT INTO api_keys (lookup, key_hash, org_id, app_id, role, name, created_by) "
+                        "VALUES ($1, decode($2, 'hex'), $3, $4, $5, $6, $7) RETURNING id",
+    [Q_APIKEY_BY_LOOKUP] = "SELECT id, encode(key_hash, 'hex'), org_id, app_id, role FROM api_keys "
+                           "WHERE lookup = $1 AND revoked_at IS NULL",
+    [Q_APIKEY_BY_ID] = "SELECT id, '', org_id, app_id, role FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
+    [Q_APP_INSERT] = "INSERT INTO apps (org_id, name) VALUES ($1, $2) RETURNING " APP_COLS,
+    [Q_APP_BY_NAME] = "SELECT " APP_COLS "FROM apps WHERE name = $1",
+    [Q_APP_BY_ID] = "SELECT " APP_COLS "FROM apps WHERE id = $1",
+    [Q_APP_LIST] = "SELECT " APP_COLS "FROM apps WHERE org_id = $1 ORDER BY name",
+    [Q_APP_SET_HALT] = "UPDATE apps SET halt_threshold_pct = $2, halt_min_installs = $3 WHERE id = $1",
+    [Q_RKEY_INSERT] = "INSERT INTO release_keys (app_id, keyid, public_key, name) VALUES ($1, $2, $3, $4) "
+                      "RETURNING extract(epoch from created_at)::bigint",
+    [Q_RKEY_BY_KEYID] = "SELECT public_key FROM release_keys WHERE app_id = $1 AND keyid = $2 AND revoked_at IS NULL",
+    [Q_RKEY_LIST] = "SELECT keyid, public_key, name, extract(epoch from created_at)::bigint FROM release_keys "
+                    "WHERE app_id = $1 AND revoked_at IS NULL ORDER BY id",
+    [Q_REL_INSERT] = "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, mandatory, "
+                     "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    [Q_REL_BY_ID] = "SELECT " REL_COLS "WHERE r.id = $1",
+    [Q_REL_LIST] = "SELECT " REL_COLS "WHERE r.app_id = $1 AND ($2::text IS NULL OR r.platform = $2) "
+                   "AND ($3::text IS NULL OR r.channel = $3) AND ($4::bigint IS NULL OR r.seq < $4) "
+                   "ORDER BY r.seq DESC LIMIT $5",
+    [Q_REL_SET_STATE] = "UPDATE releases SET state = $2, updated_at = now() WHERE id = $1",
+    [Q_REL_SET_ROLLOUT] = "UPDATE releases SET rollout_bp = $2, updated_at = now() WHERE id = $1",
+    [Q_REL_FOR_MANIFEST] = "SELECT " REL_COLS "WHERE r.app_id = $1 AND r.platform = $2 AND r.channel = $3 "
+                           "AND r.state IN ('active', 'halted', 'rolled_back') ORDER BY r.seq",
+    [Q_CHAN_ENSURE] = "INSERT INTO channels (app_id, platform, channel) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    [Q_CHAN_LOCK] = "SELECT sequence, etag, manifest_dirty FROM channels" CHAN_KEY " FOR UPDATE",
+    [Q_CHAN_BUMP] = "UPDATE channels SET sequence = sequence + 1, manifest_dirty = true" CHAN_KEY " RETURNING sequence",
+    [Q_CHAN_PUBLISHED] = "UPDATE channels SET sequence = $4, etag = $5, manifest_dirty = false, published_at = now(), "
+                         "expires_at = to_timestamp($6)" CHAN_KEY,
+    [Q_CHAN_ALL] = "SELECT c.app_id, a.name, c.platform, c.channel, c.sequence, c.etag, c.manifest_dirty "
+                   "FROM channels c JOIN apps a ON a.id = c.app_id ORDER BY c.app_id, c.platform, c.channel",
+    [Q_CHAN_EXPIRING] = "SELECT c.app_id, a.name, c.platform, c.channel FROM channels c JOIN apps a ON a.id = c.app_id "
+                        "WHERE c.expires_at IS NOT NULL AND c.expires_at < now() + make_interval(secs => $1::bigint)",
+    [Q_CHAN_DIRTY_ALL] = "SELECT c.app_id, a.name, c.platform, c.channel FROM channels c JOIN apps a ON a.id = c.app_id "
+                         "WHERE c.manifest_dirty",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit_events (actor, org_id, app_id, release_id, action, detail) "
+                       "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+    [Q_AUDIT_LIST] = "SELECT id, extract(epoch from at)::bigint, actor, release_id, action, detail::text "
+                     "FROM audit_events WHERE app_id = $1 AND ($2::text IS NULL OR release_id = $2) "
+                     "ORDER BY id DESC LIMIT $3",
+    [Q_DEV_UPSERT] =
+        "INSERT INTO devices (app_id, device_id, platform, binary_version, os) "
+        "SELECT a.id, t.d, t.p, t.b, t.o FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) "
+        "AS t(d, ap, p, b, o) JOIN apps a ON a.name = t.ap "
+        "ON CONFLICT (app_id, device_id) DO UPDATE SET platform = EXCLUDED.platform, "
+        "binary_version = EXCLUDED.binary_version, os = EXCLUDED.os, last_seen = now()",
+    /*
+     * One statement per batch: insert the events (a retry hits the UNIQUE key
+     * and is skipped; a 'downloading' row only takes a higher progress), then
+     * add the rows really inserted (xmax = 0) to the per-release counters and
+     * return the new totals for the auto-halt check.
+     */
+    [Q_INST_INSERT] =
+        "WITH ins AS ("
+        " INSERT INTO installations (device_id, release_id, status, app_id, channel, event_id, progress, "
+        " binary_version, ts) "
+        " SELECT t.d, t.r, t.s, r.app_id, t.c, t.e, t.pg, t.b, COALESCE(to_timestamp(t.ts), now()) "
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], "
+        " $8::bigint[], $9::text[]) AS t(d, r, s, c, e, pg, b, ts, ap) "
+        " JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id "
+        " ON CONFLICT (device_id, release_id, status) DO UPDATE SET progress = EXCLUDED.progress "
+        " WHERE installations.status = 'downloading' AND EXCLUDED.progress > COALESCE(installations.progress, -1) "
+        " RETURNING release_id, status, (xmax = 0) AS inserted), "
+        "agg AS (SELECT release_id, count(*) FILTER (WHERE status = 'downloading') AS d, "
+        " count(*) FILTER (WHERE status = 'applied') AS ap, count(*) FILTER (WHERE status = 'failed') AS f, "
+        " count(*) FILTER (WHERE status = 'rolled_back') AS rb, count(*) AS n "
+        " FROM ins WHERE inserted GROUP BY release_id) "
+        "INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back) "
+        "SELECT release_id, d, ap, f, rb FROM agg "
+        "ON CONFLICT (release_id) DO UPDATE SET downloading = rc.downloading + EXCLUDED.downloading, "
+        "applied = rc.applied + EXCLUDED.applied, failed = rc.failed + EXCLUDED.failed, "
+        "rolled_back = rc.rolled_back + EXCLUDED.rolled_back "
+        "RETURNING release_id, downloading, applied, failed, rolled_back",
+    [Q_HALT_CANDIDATES] =
+        "SELECT r.id, r.app_id, a.name, r.platform, r.channel, c.applied, c.failed, c.rolled_back, "
+        "COALESCE(a.halt_threshold_pct, $2::int), COALESCE(a.halt_min_installs, $3::int), a.org_id "
+        "FROM release_counters c JOIN releases r ON r.id = c.release_id JOIN apps a ON a.id = r.app_id "
+        "WHERE c.release_id = ANY($1::text[]) AND r.state = 'active' "
+        "AND (c.applied + c.failed) >= COALESCE(a.halt_min_installs, $3::int) "
+        "AND (c.failed + c.rolled_back) * 100 >= COALESCE(a.halt_threshold_pct, $2::int) * (c.applied + c.failed)",
+    [Q_STATS_COUNTERS] = "SELECT downloading, applied, failed, rolled_back FROM release_counters WHERE release_id = $1",
+    [Q_STATS_ACTIVE] = "SELECT count(*) FROM installations i WHERE i.release_id = $1 AND i.status = 'applied' "
+                       "AND NOT EXISTS (SELECT 1 FROM installations j WHERE j.release_id = i.release_id "
+                       "AND j.device_id = i.device_id AND j.status IN ('failed', 'rolled_back'))",
+    [Q_STATS_VERSIONS] = "SELECT binary_version, count(DISTINCT device_id) FROM installations WHERE release_id = $1 "
+                         "GROUP BY binary_version ORDER BY 2 DESC, 1 LIMIT 50",
+};
+
+static int stmt_nparams[Q__COUNT];
+
+struct pub_db {
+    char *url;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pub_dbconn *conns;
+    int *free_list;
+    int n, nfree;
+};
+
+static void count_params(void)
+{
+    for (int s = 0; s < Q__COUNT; s++) {
+        int max = 0;
+        for (const char *p = stmt_sql[s]; *p; p++) {
+            if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+                int v = atoi(p + 1);
+                if (v > max)
+                    max = v;
+            }
+        }
+        stmt_nparams[s] = max;
+    }
+}
+
+static PGconn *connect_prepared(const char *url, struct cmn_errbuf *eb)
+{
+    PGconn *pg = PQconnectdb(url);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(pg);
+        size_t ml = strcspn(m, "\n");
+        cmn_errf(eb, CMN_E_DB, "cannot connect to the database: %.*s", (int)ml, m);
+        PQfinish(pg);
+        return NULL;
+    }
+    PGresult *r = PQexec(pg, "SET application_name = 'hotpatch-publisher'");
+    PQclear(r);
+    for (int s = 0; s < Q__COUNT; s++) {
+        char name[16];
+        snprintf(name, sizeof(name), "q%d", s);
+        r = PQprepare(pg, name, stmt_sql[s], 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *m = PQresultErrorMessage(r);
+            size_t ml = strcspn(m, "\n");
+            cmn_errf(eb, CMN_E_DB, "cannot prepare statement %d: %.*s", s, (int)ml, m);
+            PQclear(r);
+            PQfinish(pg);
+            return NULL;
+        }
+        PQclear(r);
+    }
+    return pg;
+}
+
+enum cmn_err pub_db_open(const char *url, int n, struct pub_db **out, struct cmn_errbuf *eb)
+{
+    count_params();
+    struct pub_db *db = calloc(1, sizeof(*db));
+    if (!db)
+        return CMN_E_NOMEM;
+    db->url = strdup(url);
+    db->conns = calloc((size_t)n, sizeof(*db->conns));
+    db->free_list = calloc((size_t)n, sizeof(int));
+    if (!db->url || !db->conns || !db->free_list) {
+        pub_db_free(db);
+        return CMN_E_NOMEM;
+    }
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->cv, NULL);
+    db->n = n;
+    for (int i = 0; i < n; i++) {
+        db->conns[i].pg = connect_prepared(url, eb);
+        if (!db->conns[i].pg) {
+            pub_db_free(db);
+            return CMN_E_DB;
+        }
+        db->free_list[db->nfree++] = i;
+    }
+    *out = db;
+    return CMN_OK;
+}
+
+void pub_db_free(struct pub_db *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; db->conns && i < db->n; i++)
+        if (db->conns[i].pg)
+            PQfinish(db->conns[i].pg);
+    free(db->conns);
+    free(db->free_list);
+    free(db->url);
+    free(db);
+}
+
+struct pub_dbconn *pub_db_get(struct pub_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    while (db->nfree == 0)
+        pthread_cond_wait(&db->cv, &db->mu);
+    int idx = db->free_list[--db->nfree];
+    pthread_mutex_unlock(&db->mu);
+    struct pub_dbconn *c = &db->conns[idx];
+    if (c->broken || !c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        if (c->pg)
+            PQfinish(c->pg);
+        struct cmn_errbuf eb = {0};
+        c->pg = connect_prepared(db->url, &eb);
+        c->broken = 0;
+        if (!c->pg) {
+            cmn_warn("database: %s", eb.msg);
+            c->broken = 1;
+            pub_db_put(db, c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void pub_db_put(struct pub_db *db, struct pub_dbconn *c)
+{
+    if (!c)
+        return;
+    if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        /* a handler left a transaction open: never hand it to the next one */
+        PGresult *r = PQexec(c->pg, "ROLLBACK");
+        PQclear(r);
+        if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+            c->broken = 1;
+    }
+    pthread_mutex_lock(&db->mu);
+    db->free_list[db->nfree++] = (int)(c - db->conns);
+    pthread_cond_signal(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+PGresult *pub_q(struct pub_dbconn *c, enum pub_stmt s, const char *const *params)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "q%d", (int)s);
+    PGresult *r = PQexecPrepared(c->pg, name, stmt_nparams[s], params, NULL, NULL, 0);
+    if (!r)
+        r = PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
+    if (!pub_res_ok(r)) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            c->broken = 1;
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* unique violations are expected answers (409), not failures worth a warning */
+        if (!st || strcmp(st, "23505") != 0) {
+            const char *m = PQresultErrorMessage(r);
+            cmn_warn("database: statement %d failed: %.*s", (int)s, (int)strcspn(m ? m : "", "\n"), m ? m : "");
+        }
+    }
+    return r;
+}
+
+int pub_res_ok(const PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+int pub_res_state(const PGresult *r, const char *sqlstate)
+{
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return st && strcmp(st, sqlstate) == 0;
+}
+
+enum cmn_err pub_exec_simple(struct pub_dbconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    int okay = r && pub_res_ok(r);
+    if (!okay) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            c->broken = 1;
+        const char *m = r ? PQresultErrorMessage(r) : "no result";
+        cmn_warn("database: '%s' failed: %.*s", sql, (int)strcspn(m, "\n"), m);
+    }
+    PQclear(r);
+    return okay ? CMN_OK : CMN_E_DB;
+}
+
+enum cmn_err pub_tx_begin(struct pub_dbconn *c)
+{
+    return pub_exec_simple(c, "BEGIN");
+}
+
+enum cmn_err pub_tx_commit(struct pub_dbconn *c)
+{
+    return pub_exec_simple(c, "COMMIT");
+}
+
+void pub_tx_rollback(struct pub_dbconn *c)
+{
+    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(c->pg, "ROLLBACK");
+        PQclear(r);
+    }
+}
+
+#define MIGRATION_LOCK "7207316210" /* pg_advisory_lock key: "hotpatch" */
+
+static enum cmn_err simple(PGconn *pg, const char *sql, struct cmn_errbuf *eb)
+{
+    PGresult *r = PQexec(pg, sql);
+    if (!r || !pub_res_ok(r)) {
+        const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(pg);
+        enum cmn_err rc = cmn_errf(eb, CMN_E_DB, "migration: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    return CMN_OK;
+}
+
+enum cmn_err pub_db_migrate(PGconn *pg, int *applied, struct cmn_errbuf *eb)
+{
+    int n_applied = 0;
+    enum cmn_err rc = simple(pg, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", eb);
+    if (rc)
+        return rc;
+    rc = simple(pg,
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                "applied_at timestamptz NOT NULL DEFAULT now())",
+                eb);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < pub_n_migrations; i++) {
+        const struct pub_migration *m = &pub_migrations[i];
+        char ver[16];
+        snprintf(ver, sizeof(ver), "%d", m->version);
+        const char *p[2] = {ver, m->name};
+        PGresult *r = PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, p, NULL, NULL, 0);
+        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+            PQclear(r);
+            rc = cmn_errf(eb, CMN_E_DB, "migration: cannot read schema_migrations");
+            goto out;
+        }
+        int have = PQntuples(r) > 0;
+        PQclear(r);
+        if (have)
+            continue;
+        rc = simple(pg, "BEGIN", eb);
+        if (rc)
+            goto out;
+        rc = simple(pg, m->sql, eb);
+        if (!rc) {
+            r = PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, NULL, p, NULL,
+                             NULL, 0);
+            if (!r || !pub_res_ok(r))
+                rc = cmn_errf(eb, CMN_E_DB, "migration: cannot record version %d", m->version);
+            PQclear(r);
+        }
+        if (!rc)
+            rc = simple(pg, "COMMIT", eb);
+        if (rc) {
+            PQclear(PQexec(pg, "ROLLBACK"));
+            struct cmn_errbuf tmp = {0};
+            cmn_errf(&tmp, rc, "migration %s failed: %s", m->name, eb ? eb->msg : "");
+            if (eb)
+                memcpy(eb->msg, tmp.msg, sizeof(eb->msg));
+            goto out;
+        }
+        cmn_info("applied migration %s", m->name);
+        n_applied++;
+    }
+out:
+    PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")"));
+    if (!rc && applied)
+        *applied = n_applied;
+    return rc;
+}
+
+enum cmn_err pub_pgarr_add(struct cmn_buf *b, const char *s, int first)
+{
+    enum cmn_err rc = CMN_OK;
+    if (!first)
+        rc = cmn_buf_add(b, ",", 1);
+    if (rc)
+        return rc;
+    if (!s)
+        return cmn_buf_add(b, "NULL", 4);
+    rc = cmn_buf_add(b, "\"", 1);
+    while (!rc && *s) {
+        size_t run = strcspn(s, "\"\\");
+        if (run)
+            rc = cmn_buf_add(b, s, run);
+        s += run;
+        if (!rc && *s) {
+            char esc[2] = {'\\', *s};
+            rc = cmn_buf_add(b, esc, 2);
+            s++;
+        }
+    }
+    if (!rc)
+        rc = cmn_buf_add(b, "\"", 1);
+    return rc;
+}
+
+const char *pub_cell(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return "";
+    return PQgetvalue(r, row, col);
+}
+
+int64_t pub_cell_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}

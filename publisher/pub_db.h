@@ -1,0 +1,103 @@
+/*
+ * pub_db.h - the publisher's Postgres access: a small connection pool,
+ * statements prepared once per connection (PQprepare / PQexecPrepared),
+ * transactions, migrations under an advisory lock, and the text[] literal
+ * encoder that lets one prepared INSERT ... SELECT FROM unnest(...) write a
+ * whole telemetry batch in a single round trip.
+ */
+#ifndef PUB_DB_H
+#define PUB_DB_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+/* Every statement the publisher runs, prepared on each pooled connection. */
+enum pub_stmt {
+    Q_ORG_COUNT,
+    Q_ORG_INSERT,
+    Q_ORG_BY_NAME,
+    Q_USER_INSERT,
+    Q_USER_BY_EMAIL,
+    Q_MEMBER_INSERT,
+    Q_USER_ROLE,
+    Q_USER_DEFAULT_ORG,
+    Q_APIKEY_INSERT,
+    Q_APIKEY_BY_LOOKUP,
+    Q_APIKEY_BY_ID,
+    Q_APP_INSERT,
+    Q_APP_BY_NAME,
+    Q_APP_BY_ID,
+    Q_APP_LIST,
+    Q_APP_SET_HALT,
+    Q_RKEY_INSERT,
+    Q_RKEY_BY_KEYID,
+    Q_RKEY_LIST,
+    Q_REL_INSERT,
+    Q_REL_BY_ID,
+    Q_REL_LIST,
+    Q_REL_SET_STATE,
+    Q_REL_SET_ROLLOUT,
+    Q_REL_FOR_MANIFEST,
+    Q_CHAN_ENSURE,
+    Q_CHAN_LOCK,
+    Q_CHAN_BUMP,
+    Q_CHAN_PUBLISHED,
+    Q_CHAN_ALL,
+    Q_CHAN_EXPIRING,
+    Q_CHAN_DIRTY_ALL,
+    Q_AUDIT_INSERT,
+    Q_AUDIT_LIST,
+    Q_DEV_UPSERT,
+    Q_INST_INSERT,
+    Q_HALT_CANDIDATES,
+    Q_STATS_COUNTERS,
+    Q_STATS_ACTIVE,
+    Q_STATS_VERSIONS,
+    Q__COUNT
+};
+
+struct pub_dbconn {
+    PGconn *pg;
+    int broken; /* the connection failed: the pool reconnects before reuse */
+};
+
+struct pub_db;
+
+/* Connect `n` connections and prepare every statement on each. */
+enum cmn_err pub_db_open(const char *url, int n, struct pub_db **out, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+void pub_db_free(struct pub_db *db);
+
+/* Borrow a connection (waits while all are in use; reconnects a broken one). NULL when the database is down. */
+struct pub_dbconn *pub_db_get(struct pub_db *db);
+void pub_db_put(struct pub_db *db, struct pub_dbconn *c);
+
+/*
+ * Run a prepared statement. Returns the result (never NULL; PQclear it). A
+ * connection-level failure marks the connection broken.
+ */
+PGresult *pub_q(struct pub_dbconn *c, enum pub_stmt s, const char *const *params);
+/* 1 when a result is COMMAND_OK or TUPLES_OK. */
+int pub_res_ok(const PGresult *r);
+/* 1 when the result failed with this SQLSTATE (e.g. "23505" unique violation). */
+int pub_res_state(const PGresult *r, const char *sqlstate);
+/* Run simple SQL without parameters; CMN_E_DB on failure. */
+enum cmn_err pub_exec_simple(struct pub_dbconn *c, const char *sql);
+enum cmn_err pub_tx_begin(struct pub_dbconn *c) __attribute__((warn_unused_result));
+enum cmn_err pub_tx_commit(struct pub_dbconn *c) __attribute__((warn_unused_result));
+void pub_tx_rollback(struct pub_dbconn *c);
+
+/* Apply pending migrations (schema_migrations, pg_advisory_lock). `applied` (nullable) gets how many. */
+enum cmn_err pub_db_migrate(PGconn *pg, int *applied, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/* Append a Postgres array literal element (quoted, escaped) or NULL; call with first=1 for the first. */
+enum cmn_err pub_pgarr_add(struct cmn_buf *b, const char *s, int first) __attribute__((warn_unused_result));
+
+/* A cell as text ("" for NULL) / as int64 (0 for NULL). */
+const char *pub_cell(const PGresult *r, int row, int col);
+int64_t pub_cell_i64(const PGresult *r, int row, int col);
+
+#endif

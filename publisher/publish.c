@@ -1,0 +1,402 @@
+/*
+ * publish.c - the channel manifest writer.
+ *
+ * Crash safety comes from splitting every change in two steps:
+ *   1. the change itself (new release, rollout, halt...) commits together
+ *      with a bump of the channel's sequence and manifest_dirty = true
+ *      (pub_chan_bump, inside the caller's transaction);
+ *   2. pub_publish locks the channel row (SELECT ... FOR UPDATE), renders the
+ *      manifest from the database, signs it, writes it with a conditional put
+ *      (If-Match the last ETag, If-None-Match on the first write) and only
+ *      then clears manifest_dirty with the new ETag.
+ * Storage writes are atomic (temp + rename on file://, a single PUT on S3), so
+ * storage only ever holds complete signed manifests. A SIGKILL between the two
+ * steps leaves the row dirty and the start-up reconciliation publishes it; a
+ * kill after the put but before the commit leaves a stored manifest whose ETag
+ * the database does not know: the conditional put then fails, the stored
+ * manifest is read back, and the new one is rendered with a higher sequence
+ * than either, so sequences never go backwards.
+ */
+#include "common/compat.h"
+
+#include "common/log.h"
+#include "common/manifest.h"
+#include "common/semver.h"
+#include "pub.h"
+
+#define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
+
+enum cmn_err pub_audit(struct pub_dbconn *c, const char *actor, int64_t org_id, int64_t app_id, const char *release_id,
+                       const char *action, json_t *detail)
+{
+    char org[24], app[24];
+    I64(org, org_id);
+    I64(app, app_id);
+    char *d = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    const char *params[] = {actor, org_id ? org : NULL, app_id ? app : NULL, release_id, action, d ? d : "{}"};
+    PGresult *r = pub_q(c, Q_AUDIT_INSERT, params);
+    enum cmn_err rc = pub_res_ok(r) ? CMN_OK : CMN_E_DB;
+    PQclear(r);
+    free(d);
+    return rc;
+}
+
+json_t *pub_release_json(const PGresult *r, int row)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(pub_cell(r, row, 0)));
+    json_object_set_new(o, "app", json_string(pub_cell(r, row, 1)));
+    json_object_set_new(o, "platform", json_string(pub_cell(r, row, 2)));
+    json_object_set_new(o, "channel", json_string(pub_cell(r, row, 3)));
+    json_object_set_new(o, "version", json_string(pub_cell(r, row, 4)));
+    json_object_set_new(o, "target_binary", json_string(pub_cell(r, row, 5)));
+    json_object_set_new(o, "mandatory", json_boolean(pub_cell(r, row, 6)[0] == 't'));
+    json_object_set_new(o, "rollout_bp", json_integer(pub_cell_i64(r, row, 7)));
+    if (!PQgetisnull(r, row, 8))
+        json_object_set_new(o, "notes", json_string(pub_cell(r, row, 8)));
+    json_object_set_new(o, "sha256", json_string(pub_cell(r, row, 9)));
+    json_object_set_new(o, "size", json_integer(pub_cell_i64(r, row, 10)));
+    json_object_set_new(o, "bundle_sig", json_string(pub_cell(r, row, 11)));
+    json_object_set_new(o, "bundle_keyid", json_string(pub_cell(r, row, 12)));
+    json_object_set_new(o, "bundle_url", json_string(pub_cell(r, row, 13)));
+    json_object_set_new(o, "state", json_string(pub_cell(r, row, 14)));
+    if (!PQgetisnull(r, row, 15))
+        json_object_set_new(o, "promoted_from", json_string(pub_cell(r, row, 15)));
+    json_object_set_new(o, "created_by", json_string(pub_cell(r, row, 16)));
+    json_object_set_new(o, "created_at", json_integer(pub_cell_i64(r, row, 17)));
+    json_object_set_new(o, "updated_at", json_integer(pub_cell_i64(r, row, 20)));
+    return o;
+}
+
+static void chan_params(const struct pub_chan *ch, char app_id[24], const char *params[3])
+{
+    snprintf(app_id, 24, "%lld", (long long)ch->app_id);
+    params[0] = app_id;
+    params[1] = ch->platform;
+    params[2] = ch->channel;
+}
+
+enum cmn_err pub_chan_bump(struct pub_dbconn *c, const struct pub_chan *ch, int64_t *seq)
+{
+    char aid[24];
+    const char *p[3];
+    chan_params(ch, aid, p);
+    PGresult *r = pub_q(c, Q_CHAN_ENSURE, p);
+    int okay = pub_res_ok(r);
+    PQclear(r);
+    if (!okay)
+        return CMN_E_DB;
+    r = pub_q(c, Q_CHAN_LOCK, p);
+    okay = pub_res_ok(r) && PQntuples(r) == 1;
+    PQclear(r);
+    if (!okay)
+        return CMN_E_DB;
+    r = pub_q(c, Q_CHAN_BUMP, p);
+    okay = pub_res_ok(r) && PQntuples(r) == 1;
+    if (okay && seq)
+        *seq = pub_cell_i64(r, 0, 0);
+    PQclear(r);
+    return okay ? CMN_OK : CMN_E_DB;
+}
+
+/* Build the manifest model from the channel's release rows (oldest first). */
+static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *ch, struct cmn_manifest **out,
+                                   struct cmn_errbuf *eb)
+{
+    char aid[24];
+    const char *p[3];
+    chan_params(ch, aid, p);
+    PGresult *r = pub_q(c, Q_REL_FOR_MANIFEST, p);
+    if (!pub_res_ok(r)) {
+        PQclear(r);
+        return cmn_errf(eb, CMN_E_DB, "cannot read the releases of %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
+    struct cmn_manifest *m = cmn_manifest_new(ch->app, ch->platform, ch->channel);
+    int n = PQntuples(r);
+    char *drop = calloc((size_t)n + 1, 1);
+    if (!m || !drop) {
+        PQclear(r);
+        free(drop);
+        cmn_manifest_free(m);
+        return CMN_E_NOMEM;
+    }
+    /* Over the cap: drop the oldest withdrawn releases first, then the oldest active ones. */
+    int excess = n - (int)CMN_MANIFEST_MAX_RELEASES;
+    for (int pass = 0; pass < 2 && excess > 0; pass++)
+        for (int i = 0; i < n && excess > 0; i++) {
+            int active = !strcmp(pub_cell(r, i, 14), "active");
+            if (!drop[i] && (pass == 1 || !active)) {
+                drop[i] = 1;
+                excess--;
+            }
+        }
+    enum cmn_err rc = CMN_OK;
+    for (int i = 0; i < n && !rc; i++) {
+        if (drop[i])
+            continue;
+        struct cmn_release rel;
+        memset(&rel, 0, sizeof(rel));
+        rel.id = (char *)pub_cell(r, i, 0);
+        rel.version = (char *)pub_cell(r, i, 4);
+        rel.target_binary = (char *)pub_cell(r, i, 5);
+        if (cmn_semver_range_parse(rel.target_binary, &rel.target)) {
+            rc = cmn_errf(eb, CMN_E_INVAL, "release '%s' has a bad target_binary", rel.id);
+            break;
+        }
+        rel.mandatory = pub_cell(r, i, 6)[0] == 't';
+        rel.rollout_bp = (uint32_t)pub_cell_i64(r, i, 7);
+        rel.notes = PQgetisnull(r, i, 8) ? NULL : (char *)pub_cell(r, i, 8);
+        snprintf(rel.sha256, sizeof(rel.sha256), "%s", pub_cell(r, i, 9));
+        rel.size = (uint64_t)pub_cell_i64(r, i, 10);
+        rel.bundle_sig = (char *)pub_cell(r, i, 11);
+        snprintf(rel.bundle_keyid, sizeof(rel.bundle_keyid), "%s", pub_cell(r, i, 12));
+        rel.bundle_url = (char *)pub_cell(r, i, 13);
+        int st = cmn_release_state_parse(pub_cell(r, i, 14));
+        rel.state = st < 0 ? CMN_REL_DISABLED : (enum cmn_release_state)st;
+        rel.created_at = pub_cell_i64(r, i, 17);
+        rc = cmn_manifest_add_release(m, &rel);
+    }
+    free(drop);
+    PQclear(r);
+    if (rc) {
+        cmn_manifest_free(m);
+        return rc;
+    }
+    *out = m;
+    return CMN_OK;
+}
+
+/* The sequence of a stored manifest we signed (expired ones too); 0 when unreadable. */
+static uint64_t stored_sequence(struct pub_srv *s, const struct cmn_buf *doc, const struct pub_chan *ch)
+{
+    struct cmn_keyring kr = {&s->mkey, 1};
+    struct cmn_manifest_expect ex = {ch->app, ch->platform, ch->channel, 0};
+    struct cmn_manifest *m = NULL;
+    if (cmn_manifest_open(doc->ptr, doc->len, &kr, &ex, (int64_t)time(NULL), CMN_MANIFEST_ALLOW_EXPIRED, &m, NULL))
+        return 0;
+    uint64_t seq = m->sequence;
+    cmn_manifest_free(m);
+    return seq;
+}
+
+enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch, int force,
+                         int64_t *seq_out, struct cmn_errbuf *eb)
+{
+    char aid[24];
+    const char *p[3];
+    chan_params(ch, aid, p);
+    struct cmn_manifest *m = NULL;
+    struct cmn_storage *st = NULL;
+    struct cmn_buf env, cur;
+    cmn_buf_init(&env, CMN_MANIFEST_MAX_BYTES);
+    cmn_buf_init(&cur, CMN_MANIFEST_MAX_BYTES);
+    char key[CMN_STORAGE_KEY_MAX];
+    char etag[CMN_ETAG_MAX] = "", newetag[CMN_ETAG_MAX] = "";
+    int have_etag = 0;
+    int64_t seq = 0;
+    enum cmn_err rc = pub_tx_begin(c);
+    if (rc)
+        return cmn_errf(eb, rc, "database unavailable");
+    PGresult *r = pub_q(c, Q_CHAN_ENSURE, p);
+    PQclear(r);
+    r = pub_q(c, Q_CHAN_LOCK, p);
+    if (!pub_res_ok(r) || PQntuples(r) != 1) {
+        PQclear(r);
+        rc = cmn_errf(eb, CMN_E_DB, "cannot lock channel %s/%s/%s", ch->app, ch->platform, ch->channel);
+        goto out;
+    }
+    seq = pub_cell_i64(r, 0, 0);
+    if (!PQgetisnull(r, 0, 1)) {
+        snprintf(etag, sizeof(etag), "%s", pub_cell(r, 0, 1));
+        have_etag = 1;
+    }
+    int dirty = pub_cell(r, 0, 2)[0] == 't';
+    PQclear(r);
+    if (!dirty && !force) {
+        rc = pub_tx_commit(c);
+        if (!rc && seq_out)
+            *seq_out = seq;
+        goto out;
+    }
+    if (force || seq < 1)
+        seq++; /* a re-sign is a new document: it gets a new sequence */
+    rc = build_manifest(c, ch, &m, eb);
+    if (rc)
+        goto out;
+    rc = cmn_storage_manifest_key(ch->app, ch->platform, ch->channel, key, sizeof(key));
+    if (rc) {
+        rc = cmn_errf(eb, rc, "bad manifest key for %s/%s/%s", ch->app, ch->platform, ch->channel);
+        goto out;
+    }
+    rc = pub_storage_open(s, &st, eb);
+    if (rc)
+        goto out;
+    int64_t now = (int64_t)time(NULL);
+    for (int attempt = 0;; attempt++) {
+        m->sequence = (uint64_t)seq;
+        m->issued_at = now;
+        m->expires_at = now + s->cfg->manifest_ttl;
+        cmn_buf_reset(&env);
+        rc = cmn_manifest_seal(m, &s->mkey, &env, eb);
+        if (rc)
+            goto out;
+        struct cmn_put_opts po = {0};
+        po.content_type = "application/json";
+        po.cache_control = "public, max-age=30";
+        if (have_etag)
+            po.if_match = etag;
+        else
+            po.if_none_match = 1;
+        rc = cmn_storage_put(st, key, env.ptr, env.len, &po, newetag, eb);
+        if (rc != CMN_E_CONFLICT || attempt >= 3)
+            break;
+        /*
+         * Storage holds a manifest the database did not record (a crash after
+         * a put, or an operator's write): read it and go above its sequence.
+         */
+        cmn_buf_reset(&cur);
+        char curetag[CMN_ETAG_MAX] = "";
+        struct cmn_errbuf geb = {0};
+        enum cmn_err grc = cmn_storage_get(st, key, NULL, &cur, curetag, &geb);
+        if (grc == CMN_E_NOTFOUND) {
+            have_etag = 0;
+        } else if (grc) {
+            rc = cmn_errf(eb, grc, "cannot read back manifest '%s': %s", key, cmn_errmsg(&geb, grc));
+            goto out;
+        } else {
+            snprintf(etag, sizeof(etag), "%s", curetag);
+            have_etag = 1;
+            uint64_t sseq = stored_sequence(s, &cur, ch);
+            if ((int64_t)sseq >= seq)
+                seq = (int64_t)sseq + 1;
+        }
+        cmn_warn("manifest %s changed in storage behind our back; rewriting with sequence %lld", key, (long long)seq);
+        if (eb)
+            eb->msg[0] = '\0';
+    }
+    if (rc) {
+        atomic_fetch_add(&s->m.manifest_publish_errors, 1);
+        goto out;
+    }
+    pub_fault(s, "after_manifest_put");
+    char seqs[24], exps[24];
+    I64(seqs, seq);
+    I64(exps, m->expires_at);
+    const char *up[] = {aid, ch->platform, ch->channel, seqs, newetag, exps};
+    r = pub_q(c, Q_CHAN_PUBLISHED, up);
+    int okay = pub_res_ok(r);
+    PQclear(r);
+    if (!okay) {
+        rc = cmn_errf(eb, CMN_E_DB, "cannot record the published manifest");
+        goto out;
+    }
+    rc = pub_tx_commit(c);
+    if (rc)
+        goto out;
+    atomic_fetch_add(&s->m.manifests_published, 1);
+    cmn_info("published manifest %s sequence %lld (%zu releases)", key, (long long)seq, m->n_releases);
+    if (seq_out)
+        *seq_out = seq;
+    pub_notify_edges(s);
+out:
+    if (rc)
+        pub_tx_rollback(c);
+    cmn_manifest_free(m);
+    cmn_storage_free(st);
+    cmn_buf_release(&env);
+    cmn_buf_release(&cur);
+    return rc;
+}
+
+static void publish_rows(struct pub_srv *s, struct pub_dbconn *c, PGresult *r, int force)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct pub_chan ch = {pub_cell_i64(r, i, 0), pub_cell(r, i, 1), pub_cell(r, i, 2), pub_cell(r, i, 3)};
+        struct cmn_errbuf eb = {0};
+        enum cmn_err rc = pub_publish(s, c, &ch, force, NULL, &eb);
+        if (rc)
+            cmn_warn("cannot publish %s/%s/%s: %s", ch.app, ch.platform, ch.channel, cmn_errmsg(&eb, rc));
+    }
+}
+
+void pub_reconcile(struct pub_srv *s, int check_storage)
+{
+    struct pub_dbconn *c = pub_db_get(s->db);
+    if (!c)
+        return;
+    PGresult *r = pub_q(c, check_storage ? Q_CHAN_ALL : Q_CHAN_DIRTY_ALL, NULL);
+    if (!pub_res_ok(r)) {
+        PQclear(r);
+        pub_db_put(s->db, c);
+        return;
+    }
+    if (!check_storage) {
+        publish_rows(s, c, r, 0);
+        PQclear(r);
+        pub_db_put(s->db, c);
+        return;
+    }
+    struct cmn_storage *st = NULL;
+    struct cmn_errbuf eb = {0};
+    if (pub_storage_open(s, &st, &eb)) {
+        cmn_warn("reconcile: %s", eb.msg);
+        PQclear(r);
+        pub_db_put(s->db, c);
+        return;
+    }
+    struct cmn_buf doc;
+    cmn_buf_init(&doc, CMN_MANIFEST_MAX_BYTES);
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct pub_chan ch = {pub_cell_i64(r, i, 0), pub_cell(r, i, 1), pub_cell(r, i, 2), pub_cell(r, i, 3)};
+        int64_t dbseq = pub_cell_i64(r, i, 4);
+        const char *dbetag = pub_cell(r, i, 5);
+        int dirty = pub_cell(r, i, 6)[0] == 't';
+        int force = 0;
+        if (!dirty) {
+            char key[CMN_STORAGE_KEY_MAX], etag[CMN_ETAG_MAX] = "";
+            if (cmn_storage_manifest_key(ch.app, ch.platform, ch.channel, key, sizeof(key)))
+                continue;
+            cmn_buf_reset(&doc);
+            struct cmn_errbuf geb = {0};
+            enum cmn_err grc = cmn_storage_get(st, key, NULL, &doc, etag, &geb);
+            if (grc == CMN_E_NOTFOUND) {
+                force = 1;
+            } else if (grc) {
+                cmn_warn("reconcile: cannot read '%s': %s", key, cmn_errmsg(&geb, grc));
+                continue;
+            } else if (strcmp(etag, dbetag) != 0 || (int64_t)stored_sequence(s, &doc, &ch) != dbseq) {
+                force = 1;
+            }
+            if (!force)
+                continue;
+            cmn_warn("reconcile: manifest '%s' disagrees with the database (sequence %lld): re-publishing", key,
+                     (long long)dbseq);
+        }
+        struct cmn_errbuf peb = {0};
+        enum cmn_err rc = pub_publish(s, c, &ch, force, NULL, &peb);
+        if (rc)
+            cmn_warn("reconcile: cannot publish %s/%s/%s: %s", ch.app, ch.platform, ch.channel, cmn_errmsg(&peb, rc));
+    }
+    cmn_buf_release(&doc);
+    cmn_storage_free(st);
+    PQclear(r);
+    pub_db_put(s->db, c);
+}
+
+void pub_resign_expiring(struct pub_srv *s)
+{
+    struct pub_dbconn *c = pub_db_get(s->db);
+    if (!c)
+        return;
+    char half[24];
+    I64(half, s->cfg->manifest_ttl / 2);
+    const char *p[] = {half};
+    PGresult *r = pub_q(c, Q_CHAN_EXPIRING, p);
+    if (pub_res_ok(r)) {
+        if (PQntuples(r))
+            cmn_info("re-signing %d manifest(s) that expire within %s s", PQntuples(r), half);
+        publish_rows(s, c, r, 1);
+    }
+    PQclear(r);
+    pub_db_put(s->db, c);
+}

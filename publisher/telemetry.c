@@ -1,0 +1,305 @@
+/*
+ * telemetry.c - device-facing batches (POST /v1/devices, POST
+ * /v1/installations), release stats and the auto-halt rule.
+ *
+ * A batch is validated entry by entry (bad entries are counted and skipped,
+ * never fatal for the rest), de-duplicated in memory, and written with ONE
+ * prepared statement whose parameters are Postgres arrays expanded by
+ * unnest(): the insert, the UNIQUE (device, release, status) de-duplication
+ * against earlier batches (so retries are not double-counted) and the
+ * per-release counter update all happen in that single round trip. The new
+ * counter totals it returns feed the auto-halt check: a release whose
+ * (failed + rolled_back) / (applied + failed) reaches the app's threshold
+ * after at least the minimum number of installs is halted, its manifest
+ * re-published, and an audit event records why.
+ */
+#include "common/compat.h"
+
+#include "common/log.h"
+#include "pub_http.h"
+
+#define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
+
+static int cmp_ev(const void *a, const void *b)
+{
+    const struct pub_install_ev *x = a, *y = b;
+    int c = strcmp(x->device_id, y->device_id);
+    if (!c)
+        c = strcmp(x->release_id, y->release_id);
+    if (!c)
+        c = strcmp(x->status, y->status);
+    return c;
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+    const struct pub_device_ev *x = a, *y = b;
+    int c = strcmp(x->app, y->app);
+    if (!c)
+        c = strcmp(x->device_id, y->device_id);
+    if (!c)
+        c = x->order < y->order ? -1 : x->order > y->order;
+    return c;
+}
+
+static int parse_err(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf *eb)
+{
+    if (rc == CMN_E_TOOBIG)
+        return pub_err(out, 413, "too_large", "%s", cmn_errmsg(eb, rc));
+    if (rc == CMN_E_NOMEM)
+        return pub_err(out, 500, "internal", "out of memory");
+    return pub_err(out, 400, "bad_request", "%s", cmn_errmsg(eb, rc));
+}
+
+/* Build one text[] literal from a field of each element (NULL fields -> NULL). */
+#define ARR_BEGIN(b) (cmn_buf_add(&(b), "{", 1))
+#define ARR_END(b) (cmn_buf_add(&(b), "}", 1))
+
+static void auto_halt(struct pub_srv *s, struct pub_dbconn *c, const char *ids_arr)
+{
+    char thr[24], min[24];
+    I64(thr, s->cfg->halt_threshold_pct);
+    I64(min, s->cfg->halt_min_installs);
+    const char *p[] = {ids_arr, thr, min};
+    PGresult *r = pub_q(c, Q_HALT_CANDIDATES, p);
+    if (!pub_res_ok(r)) {
+        PQclear(r);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = pub_cell(r, i, 0);
+        long long applied = pub_cell_i64(r, i, 5), failed = pub_cell_i64(r, i, 6), rb = pub_cell_i64(r, i, 7);
+        long long installs = applied + failed, bad = failed + rb;
+        long long pct = pub_cell_i64(r, i, 8), minn = pub_cell_i64(r, i, 9);
+        char reason[256];
+        snprintf(reason, sizeof(reason),
+                 "failure+rollback rate %lld%% (%lld of %lld installs) reached the threshold of %lld%% "
+                 "(minimum %lld installs)",
+                 installs ? bad * 100 / installs : 0, bad, installs, pct, minn);
+        json_t *extra = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "reason", reason, "installs", (json_int_t)installs,
+                                  "failures", (json_int_t)failed, "rollbacks", (json_int_t)rb, "threshold_pct",
+                                  (json_int_t)pct, "min_installs", (json_int_t)minn);
+        struct cmn_errbuf eb = {0};
+        enum cmn_err rc = pub_release_action(s, c, id, PUB_ACT_HALT, 0, "auto-halt", extra, NULL, NULL, &eb);
+        json_decref(extra);
+        if (rc == CMN_OK) {
+            atomic_fetch_add(&s->m.auto_halts, 1);
+            cmn_warn("auto-halt: release %s halted: %s", id, reason);
+        } else if (rc != CMN_E_CONFLICT) {
+            cmn_warn("auto-halt: cannot halt release %s: %s", id, cmn_errmsg(&eb, rc));
+        }
+    }
+    PQclear(r);
+}
+
+void pub_h_installations(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
+{
+    struct pub_batch b;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc = pub_batch_parse_installs(r->body.ptr ? r->body.ptr : "", r->body.len, s->cfg->max_telemetry,
+                                               (size_t)s->cfg->max_batch, &b, &eb);
+    if (rc) {
+        parse_err(out, rc, &eb);
+        return;
+    }
+    /* de-duplicate (device, release, status), keeping the highest progress */
+    qsort(b.ev, b.n, sizeof(*b.ev), cmp_ev);
+    size_t m = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (m && !cmp_ev(&b.ev[m - 1], &b.ev[i])) {
+            if (b.ev[i].progress > b.ev[m - 1].progress)
+                b.ev[m - 1].progress = b.ev[i].progress;
+            continue;
+        }
+        b.ev[m++] = b.ev[i];
+    }
+    size_t accepted = m;
+    struct cmn_buf a[9];
+    size_t cap = s->cfg->max_telemetry * 2 + 4096;
+    for (int k = 0; k < 9; k++) {
+        cmn_buf_init(&a[k], cap);
+        rc |= ARR_BEGIN(a[k]);
+    }
+    for (size_t i = 0; i < m && !rc; i++) {
+        const struct pub_install_ev *e = &b.ev[i];
+        char prog[24], ts[24];
+        I64(prog, e->progress);
+        I64(ts, e->ts);
+        int first = i == 0;
+        rc |= pub_pgarr_add(&a[0], e->device_id, first);
+        rc |= pub_pgarr_add(&a[1], e->release_id, first);
+        rc |= pub_pgarr_add(&a[2], e->status, first);
+        rc |= pub_pgarr_add(&a[3], e->channel ? e->channel : "", first);
+        rc |= pub_pgarr_add(&a[4], e->event_id, first);
+        rc |= pub_pgarr_add(&a[5], e->progress >= 0 ? prog : NULL, first);
+        rc |= pub_pgarr_add(&a[6], e->binary_version ? e->binary_version : "", first);
+        rc |= pub_pgarr_add(&a[7], e->ts ? ts : NULL, first);
+        rc |= pub_pgarr_add(&a[8], e->app, first);
+    }
+    for (int k = 0; k < 9; k++)
+        rc |= ARR_END(a[k]);
+    struct cmn_buf ids;
+    cmn_buf_init(&ids, cap);
+    struct pub_dbconn *c = NULL;
+    if (rc) {
+        pub_err(out, 500, "internal", "cannot encode the batch");
+        goto out;
+    }
+    if (m == 0) {
+        pub_json_reply(out, 200, json_pack("{s:I,s:I}", "accepted", (json_int_t)0, "rejected", (json_int_t)b.rejected));
+        goto out;
+    }
+    c = pub_db_get(s->db);
+    if (!c) {
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        goto out;
+    }
+    const char *p[9];
+    for (int k = 0; k < 9; k++)
+        p[k] = a[k].ptr;
+    PGresult *res = pub_q(c, Q_INST_INSERT, p);
+    if (!pub_res_ok(res)) {
+        PQclear(res);
+        pub_err(out, 503, "database_unavailable", "cannot store the batch");
+        goto out;
+    }
+    /* releases with failures or rollbacks in their totals are auto-halt candidates */
+    int nids = 0;
+    rc = cmn_buf_add(&ids, "{", 1);
+    for (int i = 0; i < PQntuples(res) && !rc; i++) {
+        if (pub_cell_i64(res, i, 3) + pub_cell_i64(res, i, 4) == 0)
+            continue;
+        rc = pub_pgarr_add(&ids, pub_cell(res, i, 0), nids == 0);
+        nids++;
+    }
+    if (!rc)
+        rc = cmn_buf_add(&ids, "}", 1);
+    PQclear(res);
+    atomic_fetch_add(&s->m.telemetry_events, (unsigned long)accepted);
+    atomic_fetch_add(&s->m.telemetry_batches, 1);
+    if (!rc && nids)
+        auto_halt(s, c, ids.ptr);
+    pub_json_reply(out, 200,
+                   json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted, "rejected", (json_int_t)b.rejected));
+out:
+    pub_db_put(s->db, c);
+    for (int k = 0; k < 9; k++)
+        cmn_buf_release(&a[k]);
+    cmn_buf_release(&ids);
+    pub_batch_release(&b);
+}
+
+void pub_h_devices(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
+{
+    struct pub_batch b;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc = pub_batch_parse_devices(r->body.ptr ? r->body.ptr : "", r->body.len, s->cfg->max_telemetry,
+                                              (size_t)s->cfg->max_batch, &b, &eb);
+    if (rc) {
+        parse_err(out, rc, &eb);
+        return;
+    }
+    /* one row per (app, device): the last report in the batch wins */
+    struct pub_device_ev *v = b.dev;
+    qsort(v, b.n, sizeof(*v), cmp_dev); /* by app, device, then position in the request */
+    size_t m = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (i + 1 < b.n && !strcmp(v[i].app, v[i + 1].app) && !strcmp(v[i].device_id, v[i + 1].device_id))
+            continue; /* a later report of the same device follows */
+        v[m++] = v[i];
+    }
+    struct cmn_buf a[5];
+    size_t cap = s->cfg->max_telemetry * 2 + 4096;
+    for (int k = 0; k < 5; k++) {
+        cmn_buf_init(&a[k], cap);
+        rc |= ARR_BEGIN(a[k]);
+    }
+    for (size_t i = 0; i < m && !rc; i++) {
+        int first = i == 0;
+        rc |= pub_pgarr_add(&a[0], v[i].device_id, first);
+        rc |= pub_pgarr_add(&a[1], v[i].app, first);
+        rc |= pub_pgarr_add(&a[2], v[i].platform ? v[i].platform : "", first);
+        rc |= pub_pgarr_add(&a[3], v[i].binary_version ? v[i].binary_version : "", first);
+        rc |= pub_pgarr_add(&a[4], v[i].os ? v[i].os : "", first);
+    }
+    for (int k = 0; k < 5; k++)
+        rc |= ARR_END(a[k]);
+    struct pub_dbconn *c = NULL;
+    if (rc) {
+        pub_err(out, 500, "internal", "cannot encode the batch");
+        goto out;
+    }
+    long long stored = 0;
+    if (m) {
+        c = pub_db_get(s->db);
+        if (!c) {
+            pub_err(out, 503, "database_unavailable", "database unavailable");
+            goto out;
+        }
+        const char *p[5] = {a[0].ptr, a[1].ptr, a[2].ptr, a[3].ptr, a[4].ptr};
+        PGresult *res = pub_q(c, Q_DEV_UPSERT, p);
+        if (!pub_res_ok(res)) {
+            PQclear(res);
+            pub_err(out, 503, "database_unavailable", "cannot store the batch");
+            goto out;
+        }
+        stored = atoll(PQcmdTuples(res));
+        PQclear(res);
+        atomic_fetch_add(&s->m.devices_seen, (unsigned long)stored);
+    }
+    pub_json_reply(out, 200,
+                   json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)m, "stored", (json_int_t)stored, "rejected",
+                             (json_int_t)b.rejected));
+out:
+    pub_db_put(s->db, c);
+    for (int k = 0; k < 5; k++)
+        cmn_buf_release(&a[k]);
+    pub_batch_release(&b);
+}
+
+void pub_h_stats(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
+{
+    const char *id = r->segs[2];
+    struct pub_dbconn *c = pub_db_get(s->db);
+    if (!c) {
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        return;
+    }
+    int64_t org_id = 0;
+    PGresult *rel = pub_release_authz(c, r, id, PUB_ROLE_READ, &org_id, out);
+    if (!rel) {
+        pub_db_put(s->db, c);
+        return;
+    }
+    const char *p[] = {id};
+    PGresult *cnt = pub_q(c, Q_STATS_COUNTERS, p);
+    PGresult *act = pub_q(c, Q_STATS_ACTIVE, p);
+    PGresult *ver = pub_q(c, Q_STATS_VERSIONS, p);
+    if (!pub_res_ok(cnt) || !pub_res_ok(act) || !pub_res_ok(ver)) {
+        pub_err(out, 503, "database_unavailable", "cannot read stats");
+    } else {
+        long long d = 0, ap = 0, f = 0, rb = 0;
+        if (PQntuples(cnt) == 1) {
+            d = pub_cell_i64(cnt, 0, 0);
+            ap = pub_cell_i64(cnt, 0, 1);
+            f = pub_cell_i64(cnt, 0, 2);
+            rb = pub_cell_i64(cnt, 0, 3);
+        }
+        json_t *vers = json_array();
+        for (int i = 0; i < PQntuples(ver); i++)
+            json_array_append_new(vers, json_pack("{s:s,s:I}", "binary_version", pub_cell(ver, i, 0), "devices",
+                                                  (json_int_t)pub_cell_i64(ver, i, 1)));
+        long long attempts = ap + f;
+        json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "release_id", id, "state", pub_cell(rel, 0, 14),
+                              "installs", (json_int_t)ap, "failures", (json_int_t)f, "rollbacks", (json_int_t)rb,
+                              "downloading", (json_int_t)d, "active_devices",
+                              (json_int_t)(PQntuples(act) ? pub_cell_i64(act, 0, 0) : 0), "failure_rate_bp",
+                              (json_int_t)(attempts ? (f + rb) * 10000 / attempts : 0), "version_distribution", vers);
+        pub_json_reply(out, 200, json_pack("{s:o}", "stats", o));
+    }
+    PQclear(cnt);
+    PQclear(act);
+    PQclear(ver);
+    PQclear(rel);
+    pub_db_put(s->db, c);
+}
