@@ -141,8 +141,17 @@ int main(int argc, char **argv)
     args = argv + i + 1;
     nargs = argc - i - 1;
     ex = load_config();
-    if (ex)
-        return ex;
+    if (ex) {
+        /* A broken config must not hide the help that explains how to fix it. */
+        int j, help = 0;
+        for (j = 0; j < nargs; j++)
+            if (strcmp(args[j], "--help") == 0 || strcmp(args[j], "-h") == 0)
+                help = 1;
+        if (!help)
+            return ex;
+        cli_out.reported = 0;
+        fflush(stdout);
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return cli_fail(CLI_EXIT_FAIL, "cannot initialise libcurl");
     ex = cmds[k].fn(nargs, args);

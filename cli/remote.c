@@ -35,15 +35,14 @@ int cli_manifest_open(const void *doc, size_t len, const struct cmn_keyring *tru
     case CMN_OK:
         return 0;
     case CMN_E_UNKNOWN_KEY:
-        return cli_fail(CLI_EXIT_VERIFY, "manifest %s is not signed by a trusted key (%s): check "
-                                         "HOTPATCH_MANIFEST_KEY / --trusted-key",
-                        what, cmn_errmsg(&eb, rc));
+        return cli_fail(CLI_EXIT_VERIFY, "manifest %s refused: %s; check HOTPATCH_MANIFEST_KEY / --trusted-key", what,
+                        cmn_errmsg(&eb, rc));
     case CMN_E_SIG:
-        return cli_fail(CLI_EXIT_VERIFY, "manifest %s has a bad signature (%s): it was modified or corrupted", what,
+        return cli_fail(CLI_EXIT_VERIFY, "manifest %s refused: %s; it was modified or corrupted", what,
                         cmn_errmsg(&eb, rc));
     case CMN_E_EXPIRED:
-        return cli_fail(CLI_EXIT_VERIFY, "manifest %s has expired (%s): re-sign it with 'hotpatch manifest "
-                                         "resign', or pass --allow-expired to inspect it",
+        return cli_fail(CLI_EXIT_VERIFY, "manifest %s refused: %s; re-sign it ('hotpatch manifest resign'), or "
+                                         "pass --allow-expired to inspect it",
                         what, cmn_errmsg(&eb, rc));
     default:
         return cli_fail_rc(rc == CMN_E_INVAL ? CMN_E_PARSE : rc, &eb, "manifest %s is invalid", what);

@@ -369,9 +369,10 @@ int cli_conn_storage(const struct cli_conn *c, struct cmn_storage **out)
     so.endpoint = c->s3_endpoint;
     so.region = c->region;
     rc = cmn_storage_open(c->storage, &so, out, &eb);
+    if (rc == CMN_E_INVAL || rc == CMN_E_UNSUPPORTED)
+        return cli_fail(CLI_EXIT_USAGE, "bad storage URL: %s", cmn_errmsg(&eb, rc));
     if (rc)
-        return cli_fail_rc(rc == CMN_E_INVAL || rc == CMN_E_UNSUPPORTED ? CMN_E_INVAL : rc, &eb,
-                           "cannot open storage '%s'", c->storage);
+        return cli_fail_rc(rc, &eb, "cannot open storage '%s'", c->storage);
     return 0;
 }
 
@@ -393,8 +394,7 @@ int cli_load_secret(const char *flag, const char *env, const char *cfgkey, const
     if (rc == CMN_E_NOTFOUND || (rc == CMN_E_IO && access(path, F_OK) != 0))
         return cli_fail(CLI_EXIT_USAGE, "%s key '%s' does not exist: %s", what, path, hint);
     if (rc == CMN_E_DENIED)
-        return cli_fail(CLI_EXIT_AUTH, "%s key '%s' refused: %s (run: chmod 600 '%s')", what, path,
-                        cmn_errmsg(&eb, rc), path);
+        return cli_fail(CLI_EXIT_AUTH, "%s key '%s' refused: %s", what, path, cmn_errmsg(&eb, rc));
     if (rc)
         return cli_fail_rc(rc, &eb, "cannot load %s key '%s'", what, path);
     if (!key->has_secret)
