@@ -99,6 +99,15 @@ enum cmn_err cmn_storage_list(struct cmn_storage *st, const char *prefix, cmn_li
 enum cmn_err cmn_storage_delete(struct cmn_storage *st, const char *key, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 
+/*
+ * Validate an object key (the rules above, plus: at most CMN_STORAGE_KEY_MAX-1
+ * bytes, valid UTF-8, no control characters, no empty segment ("a//b", a
+ * trailing '/'), and no segment that starts with '.', which the backends
+ * reserve for their temp and lock files). CMN_OK or CMN_E_INVAL with a detail.
+ * Every operation applies it; exposed so callers can check keys early.
+ */
+enum cmn_err cmn_storage_key_check(const char *key, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
 /* Canonical object keys (DESIGN.md layout); write into out (cap CMN_STORAGE_KEY_MAX). */
 enum cmn_err cmn_storage_bundle_key(const char *app, const char *platform, const char *sha256_hex, char *out,
                                     size_t cap) __attribute__((warn_unused_result));

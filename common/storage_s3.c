@@ -1,0 +1,963 @@
+/*
+ * storage_s3.c - the s3:// backend for AWS S3, Cloudflare R2, Ceph radosgw
+ * and other S3 peers. Path-style URLs (<endpoint>/<bucket>/<prefix/key>),
+ * SigV4 computed by libcurl (CURLOPT_AWS_SIGV4), and an x-amz-content-sha256
+ * header on every request because libcurl 7.88 does not add one (it then
+ * signs the value we give it, so the body hash is part of the signature).
+ *
+ * Conditional writes send If-Match with the bare ETag (radosgw only matches
+ * the unquoted form) or If-None-Match: *, and a 412 becomes CMN_E_CONFLICT.
+ * Files above 16 MiB go up as a multipart upload of 8 MiB parts, each part
+ * hashed before it is sent; any failure aborts the upload so no parts are
+ * left behind. Transport failures, 5xx and 429 are retried by http.c with
+ * backoff; S3 error documents become "s3: <Code>: <Message>" details.
+ */
+#include "common/compat.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/http.h"
+#include "common/s3xml.h"
+#include "common/storage.h"
+#include "storage_int.h"
+
+#define MULTIPART_THRESHOLD (16u * 1024 * 1024)
+#define PART_SIZE (8u * 1024 * 1024)
+#define MAX_PARTS 10000
+#define LIST_BODY_MAX (16u * 1024 * 1024)
+#define SMALL_BODY_MAX (1u * 1024 * 1024)
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3store {
+    struct cmn_storage base;
+    struct cmn_http *http;
+    char *endpoint; /* no trailing '/' */
+    char *bucket;
+    char *prefix; /* "" or "a/b" (no leading or trailing '/') */
+    char *region;
+    char *access;
+    char *secret; /* wiped on free */
+    char *token;  /* wiped on free; NULL when absent */
+    char *sigv4;  /* "aws:amz:<region>:s3" */
+    long timeout_ms;
+    int max_retries;
+    int page_size;
+};
+
+static struct s3store *s3_of(struct cmn_storage *st)
+{
+    return (struct s3store *)st;
+}
+
+/* Header lines for one request, owned here (http.c borrows them). */
+struct hdrs {
+    struct cmn_buf b[CMN_HTTP_MAX_HEADERS];
+    size_t n;
+};
+
+static void hdrs_release(struct hdrs *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (h->b[i].ptr)
+            cmn_wipe(h->b[i].ptr, h->b[i].len); /* may hold the session token */
+        cmn_buf_release(&h->b[i]);
+    }
+    h->n = 0;
+}
+
+static enum cmn_err hdr_add(struct hdrs *h, struct cmn_http_req *rq, const char *fmt, ...) CMN_PRINTF(3, 4);
+static enum cmn_err hdr_add(struct hdrs *h, struct cmn_http_req *rq, const char *fmt, ...)
+{
+    if (h->n >= CMN_HTTP_MAX_HEADERS)
+        return CMN_E_TOOBIG;
+    struct cmn_buf *b = &h->b[h->n];
+    cmn_buf_init(b, 8192);
+    va_list ap;
+    va_start(ap, fmt);
+    enum cmn_err rc = cmn_buf_vaddf(b, fmt, ap);
+    va_end(ap);
+    if (rc)
+        return rc;
+    h->n++;
+    return cmn_http_req_header(rq, b->ptr);
+}
+
+/* Progress adapter: http.c's four counters -> the storage callback's (done, total). */
+struct prog {
+    cmn_progress_fn fn;
+    void *ctx;
+    uint64_t base;  /* bytes finished by earlier requests (multipart) */
+    uint64_t total; /* 0 = take it from the transfer */
+    int upload;
+};
+
+static int prog_cb(void *ud, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now, uint64_t ul_total)
+{
+    struct prog *p = ud;
+    uint64_t now = p->upload ? ul_now : dl_now;
+    uint64_t tot = p->total ? p->total : (p->upload ? ul_total : dl_total);
+    return p->fn(p->ctx, p->base + now, tot);
+}
+
+static void req_init(struct s3store *s, struct cmn_http_req *rq, const char *method, const char *url,
+                     struct prog *pg)
+{
+    memset(rq, 0, sizeof(*rq));
+    rq->method = method;
+    rq->url = url;
+    rq->aws_sigv4 = s->sigv4;
+    rq->user = s->access;
+    rq->password = s->secret;
+    rq->timeout_ms = s->timeout_ms;
+    rq->connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000;
+    rq->max_retries = s->max_retries;
+    rq->retry_base_ms = 200;
+    if (pg && pg->fn) {
+        rq->progress = prog_cb;
+        rq->progress_ctx = pg;
+    }
+}
+
+/* Big bodies: no overall deadline, but abort a transfer stalled for timeout_ms. */
+static void req_streaming(struct s3store *s, struct cmn_http_req *rq)
+{
+    rq->timeout_ms = -1;
+    rq->low_speed_bytes = 1;
+    rq->low_speed_secs = s->timeout_ms / 1000 > 0 ? s->timeout_ms / 1000 : 1;
+}
+
+static enum cmn_err common_hdrs(struct s3store *s, struct hdrs *h, struct cmn_http_req *rq, const char *sha_hex)
+{
+    enum cmn_err rc = hdr_add(h, rq, "x-amz-content-sha256: %s", sha_hex);
+    if (!rc && s->token)
+        rc = hdr_add(h, rq, "x-amz-security-token: %s", s->token);
+    return rc;
+}
+
+/* URL of an object: <endpoint>/<bucket>/<prefix/>key, path-encoded; `query` (raw) appended when not NULL. */
+static enum cmn_err object_url(struct s3store *s, const char *key, const char *query, struct cmn_buf *u)
+{
+    enum cmn_err rc = cmn_buf_addf(u, "%s/", s->endpoint);
+    if (!rc)
+        rc = cmn_http_urlencode(u, s->bucket, strlen(s->bucket), 0);
+    if (!rc)
+        rc = cmn_buf_add(u, "/", 1);
+    if (!rc && s->prefix[0]) {
+        rc = cmn_http_urlencode(u, s->prefix, strlen(s->prefix), 1);
+        if (!rc)
+            rc = cmn_buf_add(u, "/", 1);
+    }
+    if (!rc)
+        rc = cmn_http_urlencode(u, key, strlen(key), 1);
+    if (!rc && query)
+        rc = cmn_buf_addf(u, "?%s", query);
+    return rc;
+}
+
+/* Map a finished response to an error code with an "s3: Code: Message" detail. */
+static enum cmn_err map_status(const char *op, const char *key, struct cmn_http_resp *rs, int conditional_put,
+                               struct cmn_errbuf *eb)
+{
+    long st = rs->status;
+    if (st >= 200 && st < 300)
+        return CMN_OK;
+    struct cmn_s3_error e;
+    int have = rs->err_body.len && cmn_s3xml_parse_error(rs->err_body.ptr, rs->err_body.len, &e) == CMN_OK;
+    enum cmn_err code;
+    if (st == 304)
+        return CMN_E_NOT_MODIFIED;
+    else if (st == 404 && conditional_put)
+        code = CMN_E_CONFLICT;
+    else if (st == 404)
+        code = CMN_E_NOTFOUND;
+    else if (st == 412 || st == 409)
+        code = CMN_E_CONFLICT;
+    else if (st == 401 || st == 403)
+        code = CMN_E_DENIED;
+    else if (st == 416)
+        code = CMN_E_INVAL;
+    else
+        code = CMN_E_HTTP;
+    if (have)
+        return cmn_errf(eb, code, "s3: %s: %s (http %ld, %s '%s')", e.code, e.message[0] ? e.message : "-", st, op,
+                        key);
+    return cmn_errf(eb, code, "s3: http %ld on %s '%s'", st, op, key);
+}
+
+static enum cmn_err s3_head(struct cmn_storage *st, const char *key, char etag_out[CMN_ETAG_MAX], uint64_t *size,
+                            struct cmn_errbuf *eb);
+
+/* ---- put ---- */
+
+static enum cmn_err cond_hdrs(struct hdrs *h, struct cmn_http_req *rq, const struct cmn_put_opts *o)
+{
+    enum cmn_err rc = CMN_OK;
+    if (o->if_match)
+        rc = hdr_add(h, rq, "If-Match: %s", o->if_match);
+    if (!rc && o->if_none_match)
+        rc = hdr_add(h, rq, "If-None-Match: *");
+    return rc;
+}
+
+static int header_value_ok(const char *v)
+{
+    return v && !strpbrk(v, "\r\n") && strlen(v) < 1024;
+}
+
+static enum cmn_err meta_hdrs(struct hdrs *h, struct cmn_http_req *rq, const struct cmn_put_opts *o,
+                              struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = CMN_OK;
+    if (o->content_type) {
+        if (!header_value_ok(o->content_type))
+            return cmn_errf(eb, CMN_E_INVAL, "invalid content type");
+        rc = hdr_add(h, rq, "Content-Type: %s", o->content_type);
+    }
+    if (!rc && o->cache_control) {
+        if (!header_value_ok(o->cache_control))
+            return cmn_errf(eb, CMN_E_INVAL, "invalid cache control");
+        rc = hdr_add(h, rq, "Cache-Control: %s", o->cache_control);
+    }
+    return rc;
+}
+
+/* Single PUT of memory (data) or a file (path): the body's SHA-256 is known. */
+static enum cmn_err put_single(struct s3store *s, const char *key, const void *data, size_t len, const char *path,
+                               uint64_t flen, const char *sha_hex, const struct cmn_put_opts *o,
+                               char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+{
+    struct cmn_buf url;
+    struct hdrs h = {.n = 0};
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    struct prog pg = {o->progress, o->progress_ctx, 0, 0, 1};
+    enum cmn_err rc;
+    cmn_buf_init(&url, 8192);
+    memset(&rs, 0, sizeof(rs));
+    rc = object_url(s, key, NULL, &url);
+    if (rc)
+        goto out;
+    req_init(s, &rq, "PUT", url.ptr, &pg);
+    if (path) {
+        rq.upload_path = path;
+        rq.upload_offset = 0;
+        rq.upload_len = flen;
+        if (flen > SMALL_BODY_MAX)
+            req_streaming(s, &rq);
+    } else {
+        rq.body = data;
+        rq.body_len = len;
+        if (len > SMALL_BODY_MAX)
+            req_streaming(s, &rq);
+    }
+    rc = common_hdrs(s, &h, &rq, sha_hex);
+    if (!rc)
+        rc = cond_hdrs(&h, &rq, o);
+    if (!rc)
+        rc = meta_hdrs(&h, &rq, o, eb);
+    if (rc)
+        goto out;
+    rc = cmn_http_perform(s->http, &rq, &rs, eb);
+    if (rc)
+        goto out;
+    rc = map_status("put", key, &rs, o->if_match || o->if_none_match, eb);
+    if (rc)
+        goto out;
+    if (etag_out)
+        memcpy(etag_out, rs.etag, CMN_ETAG_MAX);
+out:
+    cmn_http_resp_release(&rs);
+    hdrs_release(&h);
+    cmn_buf_release(&url);
+    return rc;
+}
+
+static enum cmn_err s3_put(struct cmn_storage *st, const char *key, const void *data, size_t len,
+                           const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+{
+    uint8_t d[CMN_SHA256_BYTES];
+    char hex[CMN_SHA256_HEX];
+    cmn_sha256(data, len, d);
+    cmn_hex_encode(d, sizeof(d), hex);
+    return put_single(s3_of(st), key, data, len, NULL, 0, hex, o, etag_out, eb);
+}
+
+/* Abort a multipart upload so its parts do not linger (best effort). */
+static void mp_abort(struct s3store *s, const char *key, const char *upload_id)
+{
+    struct cmn_buf url, q;
+    struct hdrs h = {.n = 0};
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    cmn_buf_init(&url, 8192);
+    cmn_buf_init(&q, 4096);
+    memset(&rs, 0, sizeof(rs));
+    if (cmn_buf_addstr(&q, "uploadId=") || cmn_http_urlencode(&q, upload_id, strlen(upload_id), 0) ||
+        object_url(s, key, q.ptr, &url))
+        goto out;
+    req_init(s, &rq, "DELETE", url.ptr, NULL);
+    if (common_hdrs(s, &h, &rq, EMPTY_SHA256))
+        goto out;
+    if (cmn_http_perform(s->http, &rq, &rs, NULL) == CMN_OK && rs.status >= 300)
+        fprintf(stderr, "warning: cannot abort multipart upload of '%s': http %ld\n", key, rs.status);
+out:
+    cmn_http_resp_release(&rs);
+    hdrs_release(&h);
+    cmn_buf_release(&q);
+    cmn_buf_release(&url);
+}
+
+static enum cmn_err put_multipart(struct s3store *s, const char *key, const char *path, uint64_t size,
+                                  const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+{
+    struct cmn_buf url, q, body, xml;
+    struct hdrs h = {.n = 0};
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    char upload_id[1024] = "";
+    char(*etags)[CMN_ETAG_MAX] = NULL;
+    char *part = NULL;
+    int fd = -1;
+    enum cmn_err rc;
+    uint64_t nparts = (size + PART_SIZE - 1) / PART_SIZE;
+    struct prog pg = {o->progress, o->progress_ctx, 0, size, 1};
+
+    cmn_buf_init(&url, 8192);
+    cmn_buf_init(&q, 4096);
+    cmn_buf_init(&body, 64 * 1024);
+    cmn_buf_init(&xml, (size_t)nparts * 256 + 1024);
+    memset(&rs, 0, sizeof(rs));
+    if (nparts > MAX_PARTS) {
+        rc = cmn_errf(eb, CMN_E_TOOBIG, "'%s' needs more than %d parts", path, MAX_PARTS);
+        goto out;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = cmn_errf(eb, CMN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    etags = calloc((size_t)nparts, sizeof(*etags));
+    part = malloc(PART_SIZE);
+    if (!etags || !part) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+
+    /* 1. Initiate. */
+    rc = object_url(s, key, "uploads=", &url); /* "=" kept: SigV4 canonical query form */
+    if (rc)
+        goto out;
+    req_init(s, &rq, "POST", url.ptr, NULL);
+    rq.body_out = &body;
+    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    if (!rc)
+        rc = meta_hdrs(&h, &rq, o, eb);
+    if (!rc)
+        rc = cmn_http_perform(s->http, &rq, &rs, eb);
+    if (!rc)
+        rc = map_status("initiate multipart", key, &rs, 0, eb);
+    if (!rc)
+        rc = cmn_s3xml_parse_upload_id(body.ptr, body.len, upload_id, sizeof(upload_id), eb);
+    cmn_http_resp_release(&rs);
+    hdrs_release(&h);
+    if (rc)
+        goto out;
+
+    /* 2. Parts: read, hash, send. */
+    for (uint64_t i = 0; i < nparts; i++) {
+        uint64_t off = i * PART_SIZE;
+        size_t n = size - off > PART_SIZE ? PART_SIZE : (size_t)(size - off);
+        size_t got = 0;
+        while (got < n) {
+            ssize_t r = pread(fd, part + got, n - got, (off_t)(off + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                rc = cmn_errf(eb, CMN_E_IO, "cannot read '%s': %s", path, r < 0 ? strerror(errno) : "file shrank");
+                goto abort;
+            }
+            got += (size_t)r;
+        }
+        uint8_t d[CMN_SHA256_BYTES];
+        char hex[CMN_SHA256_HEX];
+        cmn_sha256(part, n, d);
+        cmn_hex_encode(d, sizeof(d), hex);
+        cmn_buf_reset(&q);
+        cmn_buf_reset(&url);
+        rc = cmn_buf_addf(&q, "partNumber=%" PRIu64 "&uploadId=", i + 1);
+        if (!rc)
+            rc = cmn_http_urlencode(&q, upload_id, strlen(upload_id), 0);
+        if (!rc)
+            rc = object_url(s, key, q.ptr, &url);
+        if (rc)
+            goto abort;
+        pg.base = off;
+        req_init(s, &rq, "PUT", url.ptr, &pg);
+        req_streaming(s, &rq);
+        rq.body = part;
+        rq.body_len = n;
+        rc = common_hdrs(s, &h, &rq, hex);
+        if (!rc)
+            rc = cmn_http_perform(s->http, &rq, &rs, eb);
+        if (!rc)
+            rc = map_status("upload part", key, &rs, 0, eb);
+        if (!rc && !rs.etag[0])
+            rc = cmn_errf(eb, CMN_E_HTTP, "s3: no ETag for part %" PRIu64 " of '%s'", i + 1, key);
+        if (!rc)
+            memcpy(etags[i], rs.etag, CMN_ETAG_MAX);
+        cmn_http_resp_release(&rs);
+        hdrs_release(&h);
+        if (rc)
+            goto abort;
+    }
+
+    /* 3. Complete. */
+    rc = cmn_buf_addstr(&xml, "<CompleteMultipartUpload>");
+    for (uint64_t i = 0; i < nparts && !rc; i++)
+        rc = cmn_buf_addf(&xml, "<Part><PartNumber>%" PRIu64 "</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
+                          etags[i]);
+    if (!rc)
+        rc = cmn_buf_addstr(&xml, "</CompleteMultipartUpload>");
+    cmn_buf_reset(&q);
+    cmn_buf_reset(&url);
+    cmn_buf_reset(&body);
+    if (!rc)
+        rc = cmn_buf_addstr(&q, "uploadId=");
+    if (!rc)
+        rc = cmn_http_urlencode(&q, upload_id, strlen(upload_id), 0);
+    if (!rc)
+        rc = object_url(s, key, q.ptr, &url);
+    if (rc)
+        goto abort;
+    {
+        uint8_t d[CMN_SHA256_BYTES];
+        char hex[CMN_SHA256_HEX];
+        cmn_sha256(xml.ptr, xml.len, d);
+        cmn_hex_encode(d, sizeof(d), hex);
+        req_init(s, &rq, "POST", url.ptr, NULL);
+        /* radosgw may take a while to stitch the parts together. */
+        rq.timeout_ms = s->timeout_ms * 4;
+        rq.body = xml.ptr;
+        rq.body_len = xml.len;
+        rq.body_out = &body;
+        rc = common_hdrs(s, &h, &rq, hex);
+        if (!rc)
+            rc = hdr_add(&h, &rq, "Content-Type: application/xml");
+        if (!rc)
+            rc = cmn_http_perform(s->http, &rq, &rs, eb);
+        if (!rc)
+            rc = map_status("complete multipart", key, &rs, 0, eb);
+        char etag[CMN_S3XML_ETAG_MAX];
+        if (!rc)
+            rc = cmn_s3xml_parse_complete(body.ptr, body.len, etag, eb);
+        cmn_http_resp_release(&rs);
+        hdrs_release(&h);
+        if (rc)
+            goto abort;
+        /* radosgw answers with an empty <ETag/>: ask for it. */
+        if (!etag[0] && etag_out) {
+            rc = s3_head(&s->base, key, etag, NULL, eb);
+            if (rc)
+                goto out; /* the object is complete; only its etag is unknown */
+        }
+        if (etag_out)
+            memcpy(etag_out, etag, CMN_ETAG_MAX);
+    }
+    goto out;
+abort:
+    mp_abort(s, key, upload_id);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(part);
+    free(etags);
+    cmn_buf_release(&xml);
+    cmn_buf_release(&body);
+    cmn_buf_release(&q);
+    cmn_buf_release(&url);
+    return rc;
+}
+
+static enum cmn_err s3_put_file(struct cmn_storage *st, const char *key, const char *path,
+                                const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+{
+    struct s3store *s = s3_of(st);
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return cmn_errf(eb, CMN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return cmn_errf(eb, CMN_E_IO, "'%s' is not a regular file", path);
+    uint64_t size = (uint64_t)sb.st_size;
+    /* Conditional writes stay single PUTs: S3 checks the condition atomically there. */
+    if (size > MULTIPART_THRESHOLD && !o->if_match && !o->if_none_match)
+        return put_multipart(s, key, path, size, o, etag_out, eb);
+    uint8_t d[CMN_SHA256_BYTES];
+    char hex[CMN_SHA256_HEX];
+    uint64_t hashed = 0;
+    enum cmn_err rc = cmn_sha256_file(path, d, &hashed, eb);
+    if (rc)
+        return rc;
+    if (hashed != size)
+        return cmn_errf(eb, CMN_E_IO, "'%s' changed while being stored", path);
+    cmn_hex_encode(d, sizeof(d), hex);
+    return put_single(s, key, NULL, 0, path, size, hex, o, etag_out, eb);
+}
+
+/* ---- get / head ---- */
+
+static enum cmn_err s3_get(struct cmn_storage *st, const char *key, const struct cmn_get_opts *o, struct cmn_buf *out,
+                           char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+{
+    struct s3store *s = s3_of(st);
+    struct cmn_buf url;
+    struct hdrs h = {.n = 0};
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    size_t len0 = out->len, cap0 = out->cap;
+    enum cmn_err rc;
+    cmn_buf_init(&url, 8192);
+    memset(&rs, 0, sizeof(rs));
+    rc = object_url(s, key, NULL, &url);
+    if (rc)
+        goto out;
+    req_init(s, &rq, "GET", url.ptr, NULL);
+    req_streaming(s, &rq);
+    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    if (!rc && o->has_range) {
+        if (o->range_end == UINT64_MAX)
+            rc = hdr_add(&h, &rq, "Range: bytes=%" PRIu64 "-", o->range_start);
+        else
+            rc = hdr_add(&h, &rq, "Range: bytes=%" PRIu64 "-%" PRIu64, o->range_start, o->range_end);
+    }
+    if (!rc && o->if_none_match)
+        rc = hdr_add(&h, &rq, "If-None-Match: \"%s\"", o->if_none_match);
+    if (rc)
+        goto out;
+    /* The object may not grow `out` past max_size (the buffer's own cap still applies). */
+    if (o->max_size && o->max_size < out->cap - out->len)
+        out->cap = out->len + o->max_size;
+    rq.body_out = out;
+    rc = cmn_http_perform(s->http, &rq, &rs, eb);
+    out->cap = cap0;
+    if (rc) {
+        if (rc == CMN_E_TOOBIG)
+            rc = cmn_errf(eb, CMN_E_TOOBIG, "object '%s' is too big", key);
+        goto out;
+    }
+    rc = map_status("get", key, &rs, 0, eb);
+    if (etag_out && (rc == CMN_OK || rc == CMN_E_NOT_MODIFIED))
+        memcpy(etag_out, rs.etag[0] || !o->if_none_match ? rs.etag : o->if_none_match, CMN_ETAG_MAX);
+    if (rc)
+        goto out;
+    if (o->has_range && rs.status == 200) {
+        /* The server ignored the range: keep the requested slice. */
+        size_t got = out->len - len0;
+        if (o->range_start >= got) {
+            out->len = len0;
+            out->ptr[len0] = '\0';
+            rc = cmn_errf(eb, CMN_E_INVAL, "range start beyond the end of '%s'", key);
+            goto out;
+        }
+        size_t end = o->range_end >= got ? got - 1 : (size_t)o->range_end;
+        size_t n = end - (size_t)o->range_start + 1;
+        memmove(out->ptr + len0, out->ptr + len0 + o->range_start, n);
+        out->len = len0 + n;
+        out->ptr[out->len] = '\0';
+    }
+out:
+    cmn_http_resp_release(&rs);
+    hdrs_release(&h);
+    cmn_buf_release(&url);
+    return rc;
+}
+
+static enum cmn_err s3_head(struct cmn_storage *st, const char *key, char etag_out[CMN_ETAG_MAX], uint64_t *size,
+                            struct cmn_errbuf *eb)
+{
+    struct s3store *s = s3_of(st);
+    struct cmn_buf url;
+    struct hdrs h = {.n = 0};
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    enum cmn_err rc;
+    cmn_buf_init(&url, 8192);
+    memset(&rs, 0, sizeof(rs));
+    rc = object_url(s, key, NULL, &url);
+    if (rc)
+        goto out;
+    req_init(s, &rq, "HEAD", url.ptr, NULL);
+    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    if (!rc)
+        rc = cmn_http_perform(s->http, &rq, &rs, eb);
+    if (!rc)
+        rc = map_status("head", key, &rs, 0, eb);
+    if (rc)
+        goto out;
+    if (etag_out)
+        memcpy(etag_out, rs.etag, CMN_ETAG_MAX);
+    if (size)
+        *size = rs.content_length;
+out:
+    cmn_http_resp_release(&rs);
+    hdrs_release(&h);
+    cmn_buf_release(&url);
+    return rc;
+}
+
+/* ---- list ---- */
+
+static enum cmn_err s3_list(struct cmn_storage *st, const char *prefix, cmn_list_fn fn, void *ctx,
+                            struct cmn_errbuf *eb)
+{
+    struct s3store *s = s3_of(st);
+    struct cmn_buf url, full, body;
+    struct hdrs h = {.n = 0};
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    struct cmn_s3_list page;
+    char *token = NULL;
+    enum cmn_err rc;
+    int stop = 0;
+    cmn_buf_init(&url, 16384);
+    cmn_buf_init(&full, 4096);
+    cmn_buf_init(&body, LIST_BODY_MAX);
+    memset(&rs, 0, sizeof(rs));
+    memset(&page, 0, sizeof(page));
+    /* Keys on the wire carry the store's prefix; callers see them without it. */
+    rc = s->prefix[0] ? cmn_buf_addf(&full, "%s/", s->prefix) : cmn_buf_addstr(&full, "");
+    if (rc)
+        goto out;
+    size_t strip = full.len;
+    rc = cmn_buf_addstr(&full, prefix);
+    if (rc)
+        goto out;
+    do {
+        cmn_buf_reset(&url);
+        cmn_buf_reset(&body);
+        /* Query parameters in sorted order (the SigV4 canonical form). */
+        rc = cmn_buf_addf(&url, "%s/", s->endpoint);
+        if (!rc)
+            rc = cmn_http_urlencode(&url, s->bucket, strlen(s->bucket), 0);
+        if (!rc)
+            rc = cmn_buf_addstr(&url, "?");
+        if (!rc && token) {
+            rc = cmn_buf_addstr(&url, "continuation-token=");
+            if (!rc)
+                rc = cmn_http_urlencode(&url, token, strlen(token), 0);
+            if (!rc)
+                rc = cmn_buf_addstr(&url, "&");
+        }
+        if (!rc)
+            rc = cmn_buf_addf(&url, "list-type=2&max-keys=%d&prefix=", s->page_size);
+        if (!rc)
+            rc = cmn_http_urlencode(&url, full.ptr, full.len, 0);
+        if (rc)
+            goto out;
+        req_init(s, &rq, "GET", url.ptr, NULL);
+        rq.body_out = &body;
+        rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+        if (!rc)
+            rc = cmn_http_perform(s->http, &rq, &rs, eb);
+        if (!rc)
+            rc = map_status("list", full.ptr, &rs, 0, eb);
+        cmn_http_resp_release(&rs);
+        hdrs_release(&h);
+        if (rc)
+            goto out;
+        rc = cmn_s3xml_parse_list(body.ptr ? body.ptr : "", body.len, &page, eb);
+        if (rc)
+            goto out;
+        for (size_t i = 0; i < page.n && !stop; i++) {
+            const char *k = page.items[i].key;
+            if (strlen(k) <= strip || strncmp(k, full.ptr, strip) != 0)
+                continue;
+            k += strip;
+            if (cmn_storage_key_check(k, NULL) != CMN_OK)
+                continue; /* not something this API could have written */
+            stop = fn(ctx, k, page.items[i].etag, page.items[i].size);
+        }
+        free(token);
+        token = NULL;
+        if (page.truncated && !stop) {
+            token = page.next_token;
+            page.next_token = NULL;
+        }
+        cmn_s3_list_release(&page);
+    } while (token && !stop);
+out:
+    free(token);
+    cmn_s3_list_release(&page);
+    cmn_buf_release(&body);
+    cmn_buf_release(&full);
+    cmn_buf_release(&url);
+    return rc;
+}
+
+/* ---- delete ---- */
+
+static enum cmn_err s3_del(struct cmn_storage *st, const char *key, struct cmn_errbuf *eb)
+{
+    struct s3store *s = s3_of(st);
+    struct cmn_buf url;
+    struct hdrs h = {.n = 0};
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    enum cmn_err rc;
+    cmn_buf_init(&url, 8192);
+    memset(&rs, 0, sizeof(rs));
+    rc = object_url(s, key, NULL, &url);
+    if (rc)
+        goto out;
+    req_init(s, &rq, "DELETE", url.ptr, NULL);
+    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    if (!rc)
+        rc = cmn_http_perform(s->http, &rq, &rs, eb);
+    if (!rc && rs.status != 404)
+        rc = map_status("delete", key, &rs, 0, eb);
+out:
+    cmn_http_resp_release(&rs);
+    hdrs_release(&h);
+    cmn_buf_release(&url);
+    return rc;
+}
+
+/* ---- open / free ---- */
+
+static void wipe_free(char *p)
+{
+    if (p) {
+        cmn_wipe(p, strlen(p));
+        free(p);
+    }
+}
+
+static void s3_free(struct cmn_storage *st)
+{
+    struct s3store *s = s3_of(st);
+    cmn_http_free(s->http);
+    free(s->endpoint);
+    free(s->bucket);
+    free(s->prefix);
+    free(s->region);
+    free(s->access);
+    wipe_free(s->secret);
+    wipe_free(s->token);
+    free(s->sigv4);
+    free(s);
+}
+
+static const struct cmn_storage_ops s3_ops = {
+    .put = s3_put,
+    .put_file = s3_put_file,
+    .get = s3_get,
+    .head = s3_head,
+    .list = s3_list,
+    .del = s3_del,
+    .free = s3_free,
+};
+
+void cmn_storage_s3_set_page_size(struct cmn_storage *st, int max_keys)
+{
+    if (st && !st->is_local)
+        s3_of(st)->page_size = max_keys < 1 ? 1 : (max_keys > 1000 ? 1000 : max_keys);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s[0..n) into a heap string; NULL on bad escapes, NUL bytes or no memory. */
+static char *pct_decode(const char *s, size_t n)
+{
+    char *o = malloc(n + 1);
+    size_t k = 0;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+                goto bad;
+            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+            if (c == '\0')
+                goto bad;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        o[k++] = c;
+    }
+    o[k] = '\0';
+    return o;
+bad:
+    free(o);
+    return NULL;
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+static int bucket_ok(const char *b)
+{
+    size_t n = strlen(b);
+    if (n < 3 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+              c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+enum cmn_err cmn_storage_s3_open(const char *url, const struct cmn_storage_opts *opts, struct cmn_storage **out,
+                                 struct cmn_errbuf *eb)
+{
+    static const struct cmn_storage_opts none;
+    enum cmn_err rc = CMN_OK;
+    char *q_endpoint = NULL, *q_region = NULL;
+    struct s3store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return CMN_E_NOMEM;
+    s->base.ops = &s3_ops;
+    s->base.is_local = 0;
+    if (!opts)
+        opts = &none;
+
+    /* s3://bucket[/prefix][?endpoint=..&region=..] */
+    const char *p = url + 5;
+    const char *qm = strchr(p, '?');
+    size_t plen = qm ? (size_t)(qm - p) : strlen(p);
+    const char *slash = memchr(p, '/', plen);
+    size_t blen = slash ? (size_t)(slash - p) : plen;
+    s->bucket = strndup(p, blen);
+    const char *pre = slash ? slash + 1 : p + plen;
+    size_t prelen = (size_t)(p + plen - pre);
+    while (prelen && pre[prelen - 1] == '/')
+        prelen--;
+    s->prefix = strndup(pre, prelen);
+    if (!s->bucket || !s->prefix) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    if (!bucket_ok(s->bucket)) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "invalid bucket name in '%.200s'", url);
+        goto out;
+    }
+    if (s->prefix[0] && cmn_storage_key_check(s->prefix, NULL) != CMN_OK) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "invalid prefix in '%.200s'", url);
+        goto out;
+    }
+    for (const char *a = qm ? qm + 1 : NULL; a && *a;) {
+        const char *amp = strchr(a, '&');
+        size_t n = amp ? (size_t)(amp - a) : strlen(a);
+        const char *eq = memchr(a, '=', n);
+        if (!eq) {
+            rc = cmn_errf(eb, CMN_E_INVAL, "bad query in '%.200s'", url);
+            goto out;
+        }
+        size_t kn = (size_t)(eq - a);
+        char *v = pct_decode(eq + 1, n - kn - 1);
+        if (!v) {
+            rc = cmn_errf(eb, CMN_E_INVAL, "bad query value in '%.200s'", url);
+            goto out;
+        }
+        if (kn == 8 && memcmp(a, "endpoint", 8) == 0) {
+            free(q_endpoint);
+            q_endpoint = v;
+        } else if (kn == 6 && memcmp(a, "region", 6) == 0) {
+            free(q_region);
+            q_region = v;
+        } else {
+            free(v);
+            rc = cmn_errf(eb, CMN_E_INVAL, "unknown parameter '%.*s' in storage url", (int)kn, a);
+            goto out;
+        }
+        a = amp ? amp + 1 : NULL;
+    }
+
+    const char *region = opts->region ? opts->region : q_region ? q_region : env_nonempty("AWS_REGION");
+    if (!region)
+        region = "us-east-1";
+    s->region = strdup(region);
+    if (!s->region) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    for (const char *c = s->region; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-')) {
+            rc = cmn_errf(eb, CMN_E_INVAL, "invalid region '%.64s'", s->region);
+            goto out;
+        }
+    }
+    const char *ep = opts->endpoint ? opts->endpoint : q_endpoint ? q_endpoint : env_nonempty("HOTPATCH_S3_ENDPOINT");
+    struct cmn_buf epb;
+    cmn_buf_init(&epb, 2048);
+    rc = ep ? cmn_buf_addstr(&epb, ep) : cmn_buf_addf(&epb, "https://s3.%s.amazonaws.com", s->region);
+    if (rc)
+        goto out;
+    s->endpoint = cmn_buf_take(&epb, NULL);
+    if (!s->endpoint) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    size_t en = strlen(s->endpoint);
+    while (en && s->endpoint[en - 1] == '/')
+        s->endpoint[--en] = '\0';
+    if ((strncmp(s->endpoint, "http://", 7) != 0 && strncmp(s->endpoint, "https://", 8) != 0) ||
+        strpbrk(s->endpoint, "?# \r\n")) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "invalid s3 endpoint '%.200s' (want http(s)://host[:port])", s->endpoint);
+        goto out;
+    }
+
+    const char *ak = opts->access_key ? opts->access_key : env_nonempty("AWS_ACCESS_KEY_ID");
+    const char *sk = opts->secret_key ? opts->secret_key : env_nonempty("AWS_SECRET_ACCESS_KEY");
+    const char *tk = env_nonempty("AWS_SESSION_TOKEN");
+    if (!ak || !sk) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "no s3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+        goto out;
+    }
+    if (strpbrk(ak, ":\r\n") || strpbrk(sk, "\r\n") || (tk && strpbrk(tk, "\r\n"))) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "invalid s3 credentials");
+        goto out;
+    }
+    s->access = strdup(ak);
+    s->secret = strdup(sk);
+    s->token = tk ? strdup(tk) : NULL;
+    struct cmn_buf sv;
+    cmn_buf_init(&sv, 256);
+    if (cmn_buf_addf(&sv, "aws:amz:%s:s3", s->region) == CMN_OK)
+        s->sigv4 = cmn_buf_take(&sv, NULL);
+    if (!s->access || !s->secret || (tk && !s->token) || !s->sigv4) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    s->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
+    s->max_retries = opts->max_retries < 0 ? 0 : opts->max_retries == 0 ? 4 : opts->max_retries;
+    s->page_size = 1000;
+    rc = cmn_http_new(&s->http, eb);
+out:
+    free(q_endpoint);
+    free(q_region);
+    if (rc) {
+        s3_free(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return CMN_OK;
+}
