@@ -110,6 +110,23 @@ static void test_keys(void)
         free(pubtxt);
     }
     json_decref(kj);
+
+    /* The C writer produces the same bytes as the python generator. */
+    char out[1024];
+    snprintf(out, sizeof(out), "%s/resaved.secret.json", test_tmpdir());
+    size_t n1 = 0, n2 = 0;
+    char *want = slurp("keys/manifest.secret.json", &n1);
+    is_int(cmn_key_save_secret(&MK, out, 0, NULL), CMN_OK, "re-save the manifest test key");
+    FILE *f = fopen(out, "rb");
+    char got[1024];
+    n2 = f ? fread(got, 1, sizeof(got), f) : 0;
+    if (f)
+        fclose(f);
+    ok(want && n1 == n2 && memcmp(want, got, n1) == 0, "C key file bytes equal the committed python-written file");
+    cmn_wipe(got, sizeof(got));
+    if (want)
+        cmn_wipe(want, n1);
+    free(want);
 }
 
 static void test_canonical(void)
