@@ -175,7 +175,6 @@ ok "lambda-zip is reproducible (same bytes twice)" cmp -s "$zip" "$work/first.zi
 # Run the packaged edge under a fake Lambda Runtime API (the real one is an
 # AWS service): one Function URL event for GET /healthz, then the fake goes
 # away and the runtime loop must exit by itself.
-port=$(free_port)
 cat >"$work/fake_runtime.py" <<'PY'
 import http.server, json, sys, threading
 port, out = int(sys.argv[1]), sys.argv[2]
@@ -205,24 +204,50 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
 threading.Timer(20, srv.shutdown).start()
 srv.serve_forever()
 PY
-python3 "$work/fake_runtime.py" "$port" "$work/posts.jsonl" &
-pids+=($!)
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
 mkdir -p "$work/storage/manifests"
-env -i PATH=/usr/bin:/bin LAMBDA_TASK_ROOT="$lz" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
-    HOTPATCH_STORAGE="file://$work/storage" HOTPATCH_TRUSTED_KEYS="11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=" \
-    HOTPATCH_EDGE_OPTS="--data-dir $work/lmdb" \
-    timeout 30 "$lz/bootstrap" >"$work/bootstrap.log" 2>&1
-rc=$?
-ok "the packaged runtime loop exits when the Runtime API goes away (rc $rc, not killed)" test "$rc" -ne 124 -a "$rc" -ne 137
-resp=$(grep '"/2018-06-01/runtime/invocation/req-1/response"' "$work/posts.jsonl" 2>/dev/null | head -1)
-ok "the packaged edge posted a response for the event" test -n "$resp"
-status=$(python3 -c 'import json, sys
+
+# run_package DIR LABEL: unpacked zip in DIR, one event through bootstrap.
+run_package() {
+    local dir=$1 label=$2 port posts rc resp status
+    port=$(free_port)
+    posts=$work/posts.$label.jsonl
+    python3 "$work/fake_runtime.py" "$port" "$posts" &
+    pids+=($!)
+    for _ in $(seq 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+    done
+    env -i PATH=/usr/bin:/bin LAMBDA_TASK_ROOT="$dir" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+        HOTPATCH_STORAGE="file://$work/storage" HOTPATCH_TRUSTED_KEYS="11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=" \
+        HOTPATCH_EDGE_OPTS="--data-dir $work/lmdb.$label" \
+        timeout 30 "$dir/bootstrap" >"$work/bootstrap.$label.log" 2>&1
+    rc=$?
+    ok "$label: the runtime loop exits when the Runtime API goes away (rc $rc, not killed)" test "$rc" -ne 124 -a "$rc" -ne 137
+    resp=$(grep '"/2018-06-01/runtime/invocation/req-1/response"' "$posts" 2>/dev/null | head -1)
+    ok "$label: the packaged edge posted a response for the event" test -n "$resp"
+    status=$(python3 -c 'import json, sys
 r = json.loads(json.loads(sys.argv[1])["body"]); print(r.get("statusCode"))' "$resp" 2>/dev/null)
-is "$status" "200" "GET /healthz through the Lambda package answers 200"
-[ "$status" = 200 ] || sed 's/^/#   /' "$work/bootstrap.log" | tail -20
+    is "$status" "200" "$label: GET /healthz through the Lambda package answers 200"
+    [ "$status" = 200 ] || sed 's/^/#   /' "$work/bootstrap.$label.log" | tail -20
+}
+unpack() { # unpack ZIP DIR, restoring the modes stored in the archive
+    python3 - "$1" "$2" <<'PY'
+import os, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for i in z.infolist():
+    p = z.extract(i, sys.argv[2])
+    os.chmod(p, (i.external_attr >> 16) & 0o777)
+PY
+}
+run_package "$lz" "runtime-glibc"
+
+# Pretend the runtime's glibc is older than ours: the C library and the
+# loader are bundled and bootstrap goes through the bundled loader.
+LAMBDA_GLIBC=2.17 bash "$src/edge-check/deploy/lambda-zip.sh" "$bin/hotpatch-edge" "$work/old-glibc.zip" >"$work/old-glibc.log" 2>&1
+ok "lambda-zip for an older runtime glibc" grep -q 'bundled' "$work/old-glibc.log"
+unpack "$work/old-glibc.zip" "$work/lz-old"
+ok "the C library and the loader are in the zip" bash -c "ls '$work/lz-old/lib/' | grep -q '^libc.so' && ls '$work/lz-old/lib/' | grep -q '^ld-linux'"
+ok "bootstrap execs through the bundled loader" grep -q '^    exec "$root/lib/ld-linux' "$work/lz-old/bootstrap"
+run_package "$work/lz-old" "bundled-glibc"
 
 done_testing
