@@ -167,6 +167,8 @@ enum cmn_err hp__http_post_json(struct hp_client *c, const char *url, const char
 enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char *path, uint64_t size,
                                uint8_t digest[CMN_SHA256_BYTES], hp_progress_fn fn, void *ctx,
                                struct cmn_errbuf *eb);
+/* Start offset of a "Content-Range: bytes START-END/TOTAL" header line; -2 other header, -1 malformed. */
+long hp__content_range_start(const char *p, size_t n);
 /* `s` escaped for a query string; caller frees; NULL on ENOMEM. */
 char *hp__url_escape(const char *s);
 

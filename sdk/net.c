@@ -184,28 +184,40 @@ struct dl {
     uint64_t half_mark; /* test-only fault point "download-mid" */
 };
 
+long hp__content_range_start(const char *p, size_t n)
+{
+    static const char key[] = "content-range:";
+    if (n < sizeof key - 1 || strncasecmp(p, key, sizeof key - 1) != 0)
+        return -2;
+    const char *q = p + sizeof key - 1;
+    const char *end = p + n;
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    if (end - q <= 6 || strncasecmp(q, "bytes ", 6) != 0)
+        return -1;
+    q += 6;
+    long v = 0;
+    int digits = 0;
+    while (q < end && *q >= '0' && *q <= '9') {
+        if (v > (LONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*q - '0');
+        q++;
+        digits++;
+    }
+    /* "bytes START-END/TOTAL": the start must be followed by '-'. */
+    if (!digits || q >= end || *q != '-')
+        return -1;
+    return v;
+}
+
 static size_t dl_header(char *p, size_t sz, size_t nm, void *ctx)
 {
     struct dl *d = ctx;
     size_t n = sz * nm;
-    static const char key[] = "content-range:";
-    if (n > sizeof key && strncasecmp(p, key, sizeof key - 1) == 0) {
-        const char *q = p + sizeof key - 1;
-        const char *end = p + n;
-        while (q < end && (*q == ' ' || *q == '\t'))
-            q++;
-        if (end - q > 6 && strncasecmp(q, "bytes ", 6) == 0) {
-            q += 6;
-            long v = 0;
-            int digits = 0;
-            while (q < end && *q >= '0' && *q <= '9' && v < (LONG_MAX / 10 - 10)) {
-                v = v * 10 + (*q - '0');
-                q++;
-                digits++;
-            }
-            d->range_start = digits ? v : -1;
-        }
-    }
+    long v = hp__content_range_start(p, n);
+    if (v != -2)
+        d->range_start = v;
     /* A new response (redirect) resets what we learnt. */
     if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
         d->range_start = -1;
