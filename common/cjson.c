@@ -75,8 +75,10 @@ static enum cmn_err prescan(const char *p, size_t n, struct cmn_errbuf *eb)
                         if (v > (uint64_t)CMN_CJSON_MAX_INT)
                             overflow = 1;
                     }
-                } else if (d == '.' || d == 'e' || d == 'E' || d == '+' || d == '-') {
+                } else if (d == '.' || d == 'e' || d == 'E') {
                     real = 1;
+                } else if ((d == '+' || d == '-') && (p[i - 1] == 'e' || p[i - 1] == 'E')) {
+                    continue; /* exponent sign */
                 } else {
                     break;
                 }
@@ -182,14 +184,30 @@ static enum cmn_err render_string(const char *s, size_t n, struct cmn_buf *out)
         if (rc)
             break;
         switch (c) {
-        case '"': rc = cmn_buf_add(out, "\\\"", 2); break;
-        case '\\': rc = cmn_buf_add(out, "\\\\", 2); break;
-        case '\b': rc = cmn_buf_add(out, "\\b", 2); break;
-        case '\f': rc = cmn_buf_add(out, "\\f", 2); break;
-        case '\n': rc = cmn_buf_add(out, "\\n", 2); break;
-        case '\r': rc = cmn_buf_add(out, "\\r", 2); break;
-        case '\t': rc = cmn_buf_add(out, "\\t", 2); break;
-        default: rc = cmn_buf_addf(out, "\\u%04x", c); break;
+        case '"':
+            rc = cmn_buf_add(out, "\\\"", 2);
+            break;
+        case '\\':
+            rc = cmn_buf_add(out, "\\\\", 2);
+            break;
+        case '\b':
+            rc = cmn_buf_add(out, "\\b", 2);
+            break;
+        case '\f':
+            rc = cmn_buf_add(out, "\\f", 2);
+            break;
+        case '\n':
+            rc = cmn_buf_add(out, "\\n", 2);
+            break;
+        case '\r':
+            rc = cmn_buf_add(out, "\\r", 2);
+            break;
+        case '\t':
+            rc = cmn_buf_add(out, "\\t", 2);
+            break;
+        default:
+            rc = cmn_buf_addf(out, "\\u%04x", c);
+            break;
         }
     }
     if (rc == CMN_OK && n > run)
@@ -221,17 +239,22 @@ static enum cmn_err render(const json_t *v, struct cmn_buf *out, int depth)
     if ((json_is_array(v) || json_is_object(v)) && depth + 1 > CMN_CJSON_MAX_DEPTH)
         return CMN_E_INVAL;
     switch (json_typeof(v)) {
-    case JSON_NULL: return cmn_buf_add(out, "null", 4);
-    case JSON_TRUE: return cmn_buf_add(out, "true", 4);
-    case JSON_FALSE: return cmn_buf_add(out, "false", 5);
-    case JSON_REAL: return CMN_E_INVAL;
+    case JSON_NULL:
+        return cmn_buf_add(out, "null", 4);
+    case JSON_TRUE:
+        return cmn_buf_add(out, "true", 4);
+    case JSON_FALSE:
+        return cmn_buf_add(out, "false", 5);
+    case JSON_REAL:
+        return CMN_E_INVAL;
     case JSON_INTEGER: {
         json_int_t x = json_integer_value(v);
         if (x > CMN_CJSON_MAX_INT || x < -CMN_CJSON_MAX_INT)
             return CMN_E_INVAL;
         return cmn_buf_addf(out, "%lld", (long long)x);
     }
-    case JSON_STRING: return render_string(json_string_value(v), json_string_length(v), out);
+    case JSON_STRING:
+        return render_string(json_string_value(v), json_string_length(v), out);
     case JSON_ARRAY: {
         rc = cmn_buf_add(out, "[", 1);
         for (size_t i = 0; rc == CMN_OK && i < json_array_size(v); i++) {

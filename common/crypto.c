@@ -61,8 +61,7 @@ enum cmn_err cmn_sha256_file(const char *path, uint8_t out[CMN_SHA256_BYTES], ui
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open '%s': %s", path,
-                        strerror(errno));
+        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open '%s': %s", path, strerror(errno));
     struct cmn_sha256 s;
     cmn_sha256_init(&s);
     uint64_t total = 0;
@@ -226,8 +225,7 @@ static unsigned char *join_ctx(const char *ctx, const void *msg, size_t n, size_
     return m;
 }
 
-enum cmn_err cmn_sign(const struct cmn_key *key, const char *ctx, const void *msg, size_t n,
-                      uint8_t sig[CMN_SIG_BYTES])
+enum cmn_err cmn_sign(const struct cmn_key *key, const char *ctx, const void *msg, size_t n, uint8_t sig[CMN_SIG_BYTES])
 {
     if (!key->has_secret)
         return CMN_E_INVAL;
@@ -267,8 +265,7 @@ enum cmn_err cmn_bundle_verify(const struct cmn_key *key, const uint8_t digest[C
 {
     uint8_t sig[CMN_SIG_BYTES + 1];
     size_t n = 0;
-    if (!sig_b64 || cmn_base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig), &n) != CMN_OK ||
-        n != CMN_SIG_BYTES)
+    if (!sig_b64 || cmn_base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig), &n) != CMN_OK || n != CMN_SIG_BYTES)
         return CMN_E_SIG;
     return cmn_verify(key, CMN_SIGCTX_BUNDLE, digest, CMN_SHA256_BYTES, sig);
 }
@@ -404,8 +401,9 @@ enum cmn_err cmn_key_load_secret(const char *path, struct cmn_key *key, struct c
         goto out;
     }
     if (st.st_mode & 077) {
-        rc = cmn_errf(eb, CMN_E_DENIED, "key file '%s' is accessible by group or others (mode %03o); run: chmod 600 '%s'",
-                      path, (unsigned)(st.st_mode & 0777), path);
+        rc = cmn_errf(eb, CMN_E_DENIED,
+                      "key file '%s' is accessible by group or others (mode %03o); run: chmod 600 '%s'", path,
+                      (unsigned)(st.st_mode & 0777), path);
         goto out;
     }
     for (;;) {
@@ -522,8 +520,7 @@ enum cmn_err cmn_key_save_secret(const struct cmn_key *key, const char *path, in
     memcpy(idk.pk, key->pk, CMN_PK_BYTES);
     cmn_key_compute_id(&idk);
     int len = snprintf(text, sizeof(text),
-                       "{\"keyid\":\"%s\",\"public_key\":\"%s\",\"secret_key\":\"%s\",\"type\":\"" KEYFILE_TYPE
-                       "\"}\n",
+                       "{\"keyid\":\"%s\",\"public_key\":\"%s\",\"secret_key\":\"%s\",\"type\":\"" KEYFILE_TYPE "\"}\n",
                        idk.keyid, pk64, sk64);
     if (len < 0 || (size_t)len >= sizeof(text)) {
         rc = cmn_errf(eb, CMN_E_INVAL, "cannot format key file");

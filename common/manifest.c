@@ -586,9 +586,9 @@ static enum cmn_err get_int(const json_t *o, const char *name, int64_t lo, int64
 
 static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_release *r, struct cmn_errbuf *eb)
 {
-    static const char *const req[] = {"id",         "version",      "target_binary", "bundle_url",
-                                      "sha256",     "size",         "bundle_sig",    "bundle_keyid",
-                                      "mandatory",  "rollout_bp",   "state",         "created_at"};
+    static const char *const req[] = {"id",        "version",    "target_binary", "bundle_url",
+                                      "sha256",    "size",       "bundle_sig",    "bundle_keyid",
+                                      "mandatory", "rollout_bp", "state",         "created_at"};
     static const char *const opt[] = {"notes", "targeting"};
     char where[32];
     snprintf(where, sizeof(where), "release %zu", idx);
@@ -663,8 +663,8 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
 
 static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struct cmn_errbuf *eb)
 {
-    static const char *const req[] = {"schema",    "app",        "platform", "channel",
-                                      "sequence",  "issued_at",  "expires_at", "releases"};
+    static const char *const req[] = {"schema",   "app",       "platform",   "channel",
+                                      "sequence", "issued_at", "expires_at", "releases"};
     int64_t x;
     enum cmn_err rc;
     if (!json_is_object(o))
@@ -679,7 +679,8 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
     m->schema = CMN_MANIFEST_SCHEMA;
     if ((rc = check_fields(o, req, CMN_ARRAY_SIZE(req), NULL, 0, "payload", eb)))
         return rc;
-    if ((rc = get_str(o, "app", &m->app, "payload", eb)) || (rc = get_str(o, "platform", &m->platform, "payload", eb)) ||
+    if ((rc = get_str(o, "app", &m->app, "payload", eb)) ||
+        (rc = get_str(o, "platform", &m->platform, "payload", eb)) ||
         (rc = get_str(o, "channel", &m->channel, "payload", eb)))
         return rc;
     if ((rc = get_int(o, "sequence", 1, CMN_CJSON_MAX_INT, &x, "payload", eb)))
@@ -707,8 +708,8 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
     return CMN_OK;
 }
 
-static enum cmn_err parse_sig_entry(const json_t *s, size_t idx, char keyid[CMN_KEYID_HEX],
-                                    uint8_t sig[CMN_SIG_BYTES], struct cmn_errbuf *eb)
+static enum cmn_err parse_sig_entry(const json_t *s, size_t idx, char keyid[CMN_KEYID_HEX], uint8_t sig[CMN_SIG_BYTES],
+                                    struct cmn_errbuf *eb)
 {
     static const char *const req[] = {"keyid", "sig"};
     char where[32];
@@ -749,8 +750,7 @@ enum cmn_err cmn_manifest_open(const void *doc, size_t len, const struct cmn_key
     if (!doc && len)
         return cmn_errf(eb, CMN_E_INVAL, "no manifest document");
     if (len > CMN_MANIFEST_MAX_BYTES)
-        return cmn_errf(eb, CMN_E_TOOBIG, "manifest of %zu bytes exceeds the limit of %u", len,
-                        CMN_MANIFEST_MAX_BYTES);
+        return cmn_errf(eb, CMN_E_TOOBIG, "manifest of %zu bytes exceeds the limit of %u", len, CMN_MANIFEST_MAX_BYTES);
 
     /* 1. The envelope: strict JSON, exactly three fields. */
     rc = cmn_cjson_parse(doc, len, CMN_MANIFEST_MAX_BYTES, &env, eb);
@@ -849,8 +849,7 @@ enum cmn_err cmn_manifest_open(const void *doc, size_t len, const struct cmn_key
             goto out;
         }
         if (expect->channel && strcmp(expect->channel, m->channel) != 0) {
-            rc = cmn_errf(eb, CMN_E_INVAL, "manifest is for channel '%s', expected '%s'", m->channel,
-                          expect->channel);
+            rc = cmn_errf(eb, CMN_E_INVAL, "manifest is for channel '%s', expected '%s'", m->channel, expect->channel);
             goto out;
         }
     }

@@ -361,11 +361,16 @@ static int cmp_match(const struct cmn_semver_cmp *c, const struct cmn_semver *v)
 {
     int d = cmn_semver_cmp(v, &c->v);
     switch (c->op) {
-    case CMN_OP_EQ: return d == 0;
-    case CMN_OP_LT: return d < 0;
-    case CMN_OP_LE: return d <= 0;
-    case CMN_OP_GT: return d > 0;
-    case CMN_OP_GE: return d >= 0;
+    case CMN_OP_EQ:
+        return d == 0;
+    case CMN_OP_LT:
+        return d < 0;
+    case CMN_OP_LE:
+        return d <= 0;
+    case CMN_OP_GT:
+        return d > 0;
+    case CMN_OP_GE:
+        return d >= 0;
     }
     return 0;
 }

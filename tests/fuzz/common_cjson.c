@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (cmn_cjson_render(w, &b) != CMN_OK || a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0)
         abort();
-    if (a.len <= size && cmn_cjson_is_canonical((const char *)data, size) !=
-                             (a.len == size && memcmp(a.ptr, data, size) == 0))
+    if (a.len <= size &&
+        cmn_cjson_is_canonical((const char *)data, size) != (a.len == size && memcmp(a.ptr, data, size) == 0))
         abort();
     json_decref(v);
     json_decref(w);

@@ -87,10 +87,10 @@ int main(void)
     memset(SIG, 'A', 86);
     SIG[86] = SIG[87] = '=';
     SIG[88] = 0;
-    const enum cmn_release_state A = CMN_REL_ACTIVE, H = CMN_REL_HALTED, RB = CMN_REL_ROLLED_BACK,
-                                 X = CMN_REL_DISABLED;
+    const enum cmn_release_state A = CMN_REL_ACTIVE, H = CMN_REL_HALTED, RB = CMN_REL_ROLLED_BACK, X = CMN_REL_DISABLED;
 
-    struct rel_spec s1[] = {{"r1", "^2.0.0", A, 10000, 0}, {"r2", "^2.0.0", A, 10000, 0}, {"r3", "^3.0.0", A, 10000, 0}};
+    struct rel_spec s1[] = {
+        {"r1", "^2.0.0", A, 10000, 0}, {"r2", "^2.0.0", A, 10000, 0}, {"r3", "^3.0.0", A, 10000, 0}};
     struct cmn_manifest *m = build(s1, 3);
     ok(m != NULL, "manifest 1 built");
     is_str(D(m, NULL), "update:r2", "embedded: newest eligible (r3 is for another binary)");
@@ -180,8 +180,8 @@ int main(void)
     is_int(cmn_semver_range_parse("^5.0.0", &m->releases[1].target), CMN_OK, "retarget r2");
     is_str(D(m, "r1"), "update:r3", "mandatory for another binary does not count");
     cmn_manifest_free(m);
-    struct rel_spec s9[] = {{"r1", NULL, A, 10000, 1}, {"r2", NULL, A, 10000, 0}, {"r3", NULL, A, 10000, 0},
-                            {"r4", NULL, A, 10000, 1}};
+    struct rel_spec s9[] = {
+        {"r1", NULL, A, 10000, 1}, {"r2", NULL, A, 10000, 0}, {"r3", NULL, A, 10000, 0}, {"r4", NULL, A, 10000, 1}};
     m = build(s9, 4);
     is_str(D(m, "r2"), "update:r4!", "candidate itself mandatory");
     m->releases[3].state = A;
@@ -207,7 +207,8 @@ int main(void)
     is_str(decide_str(m, "dev-2", "1.0.0", NULL, NULL, NULL, NULL, 0), "update:r1", "inline target miss");
     m->releases[1].device_list = strdup("qa");
     struct list_ctx lc = {"qa", "dev-9", 0};
-    is_str(decide_str(m, "dev-9", "1.0.0", NULL, NULL, NULL, NULL, 0), "update:r1", "list without callback: not offered");
+    is_str(decide_str(m, "dev-9", "1.0.0", NULL, NULL, NULL, NULL, 0), "update:r1",
+           "list without callback: not offered");
     is_str(decide_str(m, "dev-9", "1.0.0", NULL, member_fn, &lc, NULL, 0), "update:r2", "list member via callback");
     ok(lc.calls > 0, "callback called with its context");
     is_str(decide_str(m, "dev-1", "1.0.0", NULL, member_fn, &lc, NULL, 0), "update:r2", "inline OR list");

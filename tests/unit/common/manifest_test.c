@@ -99,8 +99,8 @@ static enum cmn_err open_edited(const struct cmn_manifest *m, const char *from, 
     }
     struct cmn_buf q;
     cmn_buf_init(&q, 1 << 20);
-    int bad = cmn_buf_add(&q, p.ptr, (size_t)(at - p.ptr)) || cmn_buf_addstr(&q, to) ||
-              cmn_buf_addstr(&q, at + strlen(from));
+    int bad =
+        cmn_buf_add(&q, p.ptr, (size_t)(at - p.ptr)) || cmn_buf_addstr(&q, to) || cmn_buf_addstr(&q, at + strlen(from));
     cmn_buf_release(&p);
     if (bad)
         return CMN_E__COUNT;
@@ -112,8 +112,11 @@ static enum cmn_err open_edited(const struct cmn_manifest *m, const char *from, 
 }
 
 typedef void (*mutate_fn)(struct cmn_manifest *m);
-#define MUT(name, body) \
-    static void name(struct cmn_manifest *m) { body; }
+#define MUT(name, body)                                                                                                \
+    static void name(struct cmn_manifest *m)                                                                           \
+    {                                                                                                                  \
+        body;                                                                                                          \
+    }
 MUT(m_app, m->app[0] = '/')
 MUT(m_seq0, m->sequence = 0)
 MUT(m_exp, m->expires_at = m->issued_at)
@@ -128,7 +131,11 @@ MUT(m_range, m->releases[0].target_binary[0] = '!')
 MUT(m_url1, m->releases[0].bundle_url[0] = '/')
 MUT(m_keyid, m->releases[0].bundle_keyid[0] = 'G')
 MUT(m_sig, m->releases[0].bundle_sig[3] = '!')
-MUT(m_sorted, { char *t = m->releases[1].device_ids[0]; m->releases[1].device_ids[0] = m->releases[1].device_ids[1]; m->releases[1].device_ids[1] = t; })
+MUT(m_sorted, {
+    char *t = m->releases[1].device_ids[0];
+    m->releases[1].device_ids[0] = m->releases[1].device_ids[1];
+    m->releases[1].device_ids[1] = t;
+})
 MUT(m_list, m->releases[1].device_list[0] = '!')
 MUT(m_ver, m->releases[0].version[0] = '\n')
 MUT(m_mand, m->releases[0].mandatory = 2)
@@ -208,8 +215,7 @@ int main(void)
     memset(&eb, 0, sizeof(eb));
     is_int(cmn_manifest_open(out.ptr, out.len, &k2, NULL, 1750000000, 0, &o, &eb), CMN_E_UNKNOWN_KEY,
            "untrusted key: %s", eb.msg);
-    is_int(cmn_manifest_open(out.ptr, out.len, NULL, NULL, 1750000000, 0, &o, NULL), CMN_E_UNKNOWN_KEY,
-           "no keyring");
+    is_int(cmn_manifest_open(out.ptr, out.len, NULL, NULL, 1750000000, 0, &o, NULL), CMN_E_UNKNOWN_KEY, "no keyring");
     struct cmn_key both[2];
     both[0] = K2;
     both[1] = K;
@@ -258,7 +264,8 @@ int main(void)
     cmn_manifest_free(unsigned_seq);
 
     /* Edited (and re-signed) payloads: unknown fields, wrong types, bad values. */
-    is_int(open_edited(m, "\"app\":", "\"aa_extra\":1,\"app\":", &eb), CMN_E_PARSE, "unknown payload field: %s", eb.msg);
+    is_int(open_edited(m, "\"app\":", "\"aa_extra\":1,\"app\":", &eb), CMN_E_PARSE, "unknown payload field: %s",
+           eb.msg);
     ok(strstr(eb.msg, "'aa_extra'") != NULL, "message names the field");
     is_int(open_edited(m, "\"bundle_keyid\":", "\"aaa\":1,\"bundle_keyid\":", &eb), CMN_E_PARSE,
            "unknown release field: %s", eb.msg);
@@ -274,8 +281,7 @@ int main(void)
            eb.msg);
     is_int(open_edited(m, "\"rollout_bp\":2500", "\"rollout_bp\":10001", &eb), CMN_E_PARSE, "rollout over 100%%: %s",
            eb.msg);
-    is_int(open_edited(m, "\"bundle_url\":\"bundles/app/abc.zip\"", "\"bundle_url\":\"bundles/../../etc/passwd\"",
-                       &eb),
+    is_int(open_edited(m, "\"bundle_url\":\"bundles/app/abc.zip\"", "\"bundle_url\":\"bundles/../../etc/passwd\"", &eb),
            CMN_E_PARSE, "bundle_url with '..': %s", eb.msg);
     is_int(open_edited(m, "\"bundle_url\":\"bundles/app/abc.zip\"", "\"bundle_url\":\"file:///etc/passwd\"", &eb),
            CMN_E_PARSE, "bundle_url with another scheme");
@@ -287,8 +293,8 @@ int main(void)
     is_int(open_edited(m, "\"targeting\":{", "\"targeting\":{\"x\":{", &eb), CMN_E_PARSE, "broken json");
     is_int(open_edited(m, "\"device_ids\":[\"dev-a\",", "\"device_ids\":[\"dev-b\",", &eb), CMN_E_PARSE,
            "duplicate device ids: %s", eb.msg);
-    is_int(open_edited(m, "\"device_ids\":[\"dev-a\",\"dev-b\",\"dev-c\"],", "", &eb), CMN_OK,
-           "device_list alone: %s", eb.msg);
+    is_int(open_edited(m, "\"device_ids\":[\"dev-a\",\"dev-b\",\"dev-c\"],", "", &eb), CMN_OK, "device_list alone: %s",
+           eb.msg);
     is_int(open_edited(m, "\"device_ids\":[\"dev-a\",\"dev-b\",\"dev-c\"],\"device_list\":\"beta-testers\"", "", &eb),
            CMN_E_PARSE, "empty targeting: %s", eb.msg);
     is_int(open_edited(m, "\"device_ids\":[\"dev-a\",\"dev-b\",\"dev-c\"]", "\"device_ids\":[]", &eb), CMN_E_PARSE,
@@ -342,15 +348,23 @@ int main(void)
         enum cmn_err code;
         const char *needle;
     } muts[] = {
-        {m_app, CMN_E_PARSE, "'app'"},           {m_seq0, CMN_E_PARSE, "'sequence'"},
-        {m_exp, CMN_E_PARSE, "'expires_at'"},    {m_schema, CMN_E_UNSUPPORTED, "schema"},
-        {m_id, CMN_E_PARSE, "release 0: field 'id'"}, {m_dupid, CMN_E_PARSE, "repeats"},
+        {m_app, CMN_E_PARSE, "'app'"},
+        {m_seq0, CMN_E_PARSE, "'sequence'"},
+        {m_exp, CMN_E_PARSE, "'expires_at'"},
+        {m_schema, CMN_E_UNSUPPORTED, "schema"},
+        {m_id, CMN_E_PARSE, "release 0: field 'id'"},
+        {m_dupid, CMN_E_PARSE, "repeats"},
         {m_sha, CMN_E_PARSE, "release 0: field 'sha256' must be 64 lower-case hex"},
-        {m_size, CMN_E_PARSE, "'size'"},         {m_bp, CMN_E_PARSE, "'rollout_bp'"},
-        {m_state, CMN_E_PARSE, "'state'"},       {m_range, CMN_E_PARSE, "'target_binary'"},
-        {m_url1, CMN_E_PARSE, "'bundle_url'"},   {m_keyid, CMN_E_PARSE, "'bundle_keyid'"},
-        {m_sig, CMN_E_PARSE, "'bundle_sig'"},    {m_sorted, CMN_E_PARSE, "sorted"},
-        {m_list, CMN_E_PARSE, "'device_list'"},  {m_ver, CMN_E_PARSE, "'version'"},
+        {m_size, CMN_E_PARSE, "'size'"},
+        {m_bp, CMN_E_PARSE, "'rollout_bp'"},
+        {m_state, CMN_E_PARSE, "'state'"},
+        {m_range, CMN_E_PARSE, "'target_binary'"},
+        {m_url1, CMN_E_PARSE, "'bundle_url'"},
+        {m_keyid, CMN_E_PARSE, "'bundle_keyid'"},
+        {m_sig, CMN_E_PARSE, "'bundle_sig'"},
+        {m_sorted, CMN_E_PARSE, "sorted"},
+        {m_list, CMN_E_PARSE, "'device_list'"},
+        {m_ver, CMN_E_PARSE, "'version'"},
         {m_mand, CMN_E_PARSE, "'mandatory'"},
     };
     for (size_t i = 0; i < CMN_ARRAY_SIZE(muts); i++) {
@@ -368,8 +382,8 @@ int main(void)
         cmn_manifest_free(x);
     }
     {
-        static const char *urls[] = {"a/./b.zip", "a//b.zip", "a/b/", "..", "a\\b", "a b", "https://", "https:///x",
-                                     "c:/x", "/abs"};
+        static const char *urls[] = {"a/./b.zip", "a//b.zip", "a/b/",       "..",   "a\\b",
+                                     "a b",       "https://", "https:///x", "c:/x", "/abs"};
         for (size_t i = 0; i < CMN_ARRAY_SIZE(urls); i++) {
             struct cmn_manifest *x = base_manifest();
             free(x->releases[0].bundle_url);

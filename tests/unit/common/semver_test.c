@@ -34,18 +34,26 @@ int main(void)
     is_int(cmn_semver_parse("1.2.3-rc.1+build.5", &v), CMN_OK, "prerelease and build");
     is_str(v.pre, "rc.1", "prerelease kept, build dropped");
     is_int(cmn_semver_parse("2147483647.0.0", &v), CMN_OK, "2^31-1 accepted");
-    static const char *bad[] = {"", "v1.2.3", "1.2.3.4", "01.2.3", "1.02.3", "1..3", "1.2.", "1.2.3-", "1.2.3+",
-                                "1.2.3-01", "1.2.3-a..b", "1.2.3 ", " 1.2.3", "2147483648.0.0", "1.2.3-a_b",
-                                "99999999999999999999", "x", "1.x", "-1.2.3", "1.2.3-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *bad[] = {"",           "v1.2.3",
+                                "1.2.3.4",    "01.2.3",
+                                "1.02.3",     "1..3",
+                                "1.2.",       "1.2.3-",
+                                "1.2.3+",     "1.2.3-01",
+                                "1.2.3-a..b", "1.2.3 ",
+                                " 1.2.3",     "2147483648.0.0",
+                                "1.2.3-a_b",  "99999999999999999999",
+                                "x",          "1.x",
+                                "-1.2.3",     "1.2.3-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++)
         is_int(cmn_semver_parse(bad[i], &v), CMN_E_PARSE, "refuse version '%s'", bad[i]);
     is_int(cmn_semver_parse(NULL, &v), CMN_E_PARSE, "refuse NULL");
 
     /* semver.org 11: 1.0.0-alpha < 1.0.0-alpha.1 < 1.0.0-alpha.beta < 1.0.0-beta
      * < 1.0.0-beta.2 < 1.0.0-beta.11 < 1.0.0-rc.1 < 1.0.0. */
-    static const char *order[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-                                  "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",     "1.0.0",
-                                  "1.0.1",        "1.1.0",         "2.0.0",          "10.0.0"};
+    static const char *order[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta",
+                                  "1.0.0-beta",  "1.0.0-beta.2",  "1.0.0-beta.11",
+                                  "1.0.0-rc.1",  "1.0.0",         "1.0.1",
+                                  "1.1.0",       "2.0.0",         "10.0.0"};
     for (size_t i = 0; i + 1 < CMN_ARRAY_SIZE(order); i++) {
         is_int(cmpv(order[i], order[i + 1]), -1, "%s < %s", order[i], order[i + 1]);
         is_int(cmpv(order[i + 1], order[i]), 1, "%s > %s", order[i + 1], order[i]);
@@ -79,9 +87,9 @@ int main(void)
     memset(longr, ' ', sizeof(longr));
     memcpy(longr + 180, "1.0.0", 6);
     is_int(cmn_semver_range_parse(longr, &r), CMN_E_TOOBIG, "range text over 127 bytes");
-    static const char *badr[] = {"", "   ", "||", "1.0.0 ||", "|| 1.0.0", "1.0.0 | 2.0.0", ">", ">=", "abc",
-                                 "1.2.3 - 2.0.0", ">*", "<*", "~>1.2", "1.x.3", "1.2.3-", "=>1.0.0", "1.0.0,2.0.0",
-                                 ">=1.0.0<2.0.0"};
+    static const char *badr[] = {"",      "   ",   "||",     "1.0.0 ||",      "|| 1.0.0",    "1.0.0 | 2.0.0",
+                                 ">",     ">=",    "abc",    "1.2.3 - 2.0.0", ">*",          "<*",
+                                 "~>1.2", "1.x.3", "1.2.3-", "=>1.0.0",       "1.0.0,2.0.0", ">=1.0.0<2.0.0"};
     for (size_t i = 0; i < CMN_ARRAY_SIZE(badr); i++)
         is_int(cmn_semver_range_parse(badr[i], &r), CMN_E_PARSE, "refuse range '%s'", badr[i]);
     is_int(cmn_semver_range_parse(NULL, &r), CMN_E_PARSE, "refuse NULL range");

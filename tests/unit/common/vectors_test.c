@@ -154,8 +154,7 @@ static void test_canonical(void)
         enum cmn_err rc = in ? cmn_cjson_parse(in, ni, 1 << 20, &v, NULL) : CMN_E_IO;
         if (!rc)
             rc = cmn_cjson_render(v, &b);
-        ok(rc == CMN_OK && want && b.len == no && memcmp(b.ptr, want, no) == 0, "canonical bytes of %s",
-           e->d_name);
+        ok(rc == CMN_OK && want && b.len == no && memcmp(b.ptr, want, no) == 0, "canonical bytes of %s", e->d_name);
         ok(want && cmn_cjson_is_canonical(want, no), "expected output %s is a fixed point", out_rel);
         json_decref(v);
         cmn_buf_release(&b);
@@ -394,13 +393,14 @@ static void test_decisions(void)
         size_t nbl = 0;
         for (; nbl < json_array_size(blj) && nbl < 8; nbl++)
             bl[nbl] = json_string_value(json_array_get(blj, nbl));
-        struct cmn_device dev = {jstr(d, "device_id"), jstr(d, "binary_version"), jstr(d, "current_release"), bl,
-                                 nbl};
+        struct cmn_device dev = {jstr(d, "device_id"), jstr(d, "binary_version"), jstr(d, "current_release"), bl, nbl};
         const json_t *lists = json_object_get(c, "lists");
         struct cmn_decision dc;
         enum cmn_err rc = cmn_decide(m, &dev, json_is_object(lists) ? list_member : NULL, (void *)lists, &dc);
         const json_t *x = json_object_get(c, "expect");
-        const char *kind = dc.kind == CMN_DECIDE_UPDATE ? "update" : dc.kind == CMN_DECIDE_ROLLBACK ? "rollback" : "none";
+        const char *kind = dc.kind == CMN_DECIDE_UPDATE     ? "update"
+                           : dc.kind == CMN_DECIDE_ROLLBACK ? "rollback"
+                                                            : "none";
         const char *rel = dc.kind == CMN_DECIDE_UPDATE ? m->releases[dc.index].id : NULL;
         ok(rc == CMN_OK && strcmp(kind, jstr(x, "decision")) == 0 &&
                ((!rel && !jstr(x, "release")) || (rel && jstr(x, "release") && strcmp(rel, jstr(x, "release")) == 0)) &&
