@@ -215,6 +215,25 @@ int main(void)
     is_str(decide_str(m, "dev-7", "1.0.0", NULL, member_fn, &lc, NULL, 0), "update:r1", "neither inline nor list");
     cmn_manifest_free(m);
 
+    /* The edge calls cmn_decide per request: decide.o and what it uses
+     * (semver.o, cohort.o) must not reference any allocator. */
+    const char *bdir = getenv("HP_BUILD");
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s/common/decide.o", bdir ? bdir : "build");
+    FILE *probe = fopen(cmd, "rb");
+    if (!probe || system("command -v nm >/dev/null 2>&1") != 0) {
+        test_skip(1, "object files or nm not available");
+    } else {
+        const char *bd = bdir ? bdir : "build";
+        snprintf(cmd, sizeof(cmd),
+                 "nm -u %s/common/decide.o %s/common/semver.o %s/common/cohort.o | "
+                 "grep -E ' (malloc|calloc|realloc|strdup|strndup|free|asprintf|vasprintf)$'",
+                 bd, bd, bd);
+        ok(system(cmd) != 0, "decide/semver/cohort objects reference no allocator");
+    }
+    if (probe)
+        fclose(probe);
+
     /* Empty manifest. */
     m = build(NULL, 0);
     is_str(D(m, NULL), "none", "no releases: none");
