@@ -60,7 +60,7 @@ static int set_route(struct pub_route_info *ri, int route, int auth, enum pub_bo
 int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
 {
     const char *m = r->method;
-    int get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), patch = !strcmp(m, "PATCH"), del = !strcmp(m, "DELETE");
+    int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST"), patch = !strcmp(m, "PATCH"), del = !strcmp(m, "DELETE");
     int n = r->nsegs;
     if (n == 1 && seg_is(r, 0, "healthz"))
         return get ? set_route(ri, R_HEALTH, 0, PUB_BODY_NONE) : 405;
@@ -1009,7 +1009,7 @@ static void h_health(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
     if (pub_storage_open(s, &st, &eb)) {
         storage = "unreachable";
     } else {
-        enum cmn_err rc = cmn_storage_head(st, "manifests/.healthz", NULL, NULL, &eb);
+        enum cmn_err rc = cmn_storage_head(st, "healthz-probe", NULL, NULL, &eb);
         if (rc && rc != CMN_E_NOTFOUND)
             storage = "unreachable";
         cmn_storage_free(st);

@@ -26,8 +26,8 @@ int pub_valid_id(const char *s)
     }
     if (n == 0)
         return 0;
-    /* "." and ".." would be path components in storage keys */
-    if (!strcmp(s, ".") || !strcmp(s, ".."))
+    /* ids become storage key segments: no ".", "..", or hidden names */
+    if (s[0] == '.')
         return 0;
     return 1;
 }
