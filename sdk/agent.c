@@ -96,34 +96,52 @@ static void jstr(const char *s)
 static int exit_for(hp_status s)
 {
     switch (s) {
-    case HP_OK: return EXIT_OK;
-    case HP_E_INVAL: return EXIT_USAGE;
+    case HP_OK:
+        return EXIT_OK;
+    case HP_E_INVAL:
+        return EXIT_USAGE;
     case HP_E_VERIFY:
     case HP_E_EXPIRED:
     case HP_E_REPLAY:
-    case HP_E_UNSAFE: return EXIT_REFUSED;
+    case HP_E_UNSAFE:
+        return EXIT_REFUSED;
     case HP_E_NET:
-    case HP_E_HTTP: return EXIT_NETWORK;
-    case HP_E_CANCELLED: return EXIT_CANCELLED;
-    default: return EXIT_FAIL;
+    case HP_E_HTTP:
+        return EXIT_NETWORK;
+    case HP_E_CANCELLED:
+        return EXIT_CANCELLED;
+    default:
+        return EXIT_FAIL;
     }
 }
 
 static const char *code_name(hp_status s)
 {
     switch (s) {
-    case HP_OK: return "ok";
-    case HP_E_NOMEM: return "nomem";
-    case HP_E_INVAL: return "invalid";
-    case HP_E_IO: return "io";
-    case HP_E_NET: return "network";
-    case HP_E_HTTP: return "http";
-    case HP_E_VERIFY: return "verify";
-    case HP_E_EXPIRED: return "expired";
-    case HP_E_REPLAY: return "replay";
-    case HP_E_UNSAFE: return "unsafe";
-    case HP_E_CANCELLED: return "cancelled";
-    case HP_E_STATE: return "state";
+    case HP_OK:
+        return "ok";
+    case HP_E_NOMEM:
+        return "nomem";
+    case HP_E_INVAL:
+        return "invalid";
+    case HP_E_IO:
+        return "io";
+    case HP_E_NET:
+        return "network";
+    case HP_E_HTTP:
+        return "http";
+    case HP_E_VERIFY:
+        return "verify";
+    case HP_E_EXPIRED:
+        return "expired";
+    case HP_E_REPLAY:
+        return "replay";
+    case HP_E_UNSAFE:
+        return "unsafe";
+    case HP_E_CANCELLED:
+        return "cancelled";
+    case HP_E_STATE:
+        return "state";
     }
     return "unknown";
 }

@@ -31,18 +31,30 @@
 const char *hp_strerror(hp_status s)
 {
     switch (s) {
-    case HP_OK: return "success";
-    case HP_E_NOMEM: return "out of memory";
-    case HP_E_INVAL: return "invalid argument or configuration";
-    case HP_E_IO: return "data directory error";
-    case HP_E_NET: return "network error";
-    case HP_E_HTTP: return "unexpected HTTP status";
-    case HP_E_VERIFY: return "verification failed";
-    case HP_E_EXPIRED: return "manifest expired";
-    case HP_E_REPLAY: return "manifest older than one already accepted";
-    case HP_E_UNSAFE: return "unsafe archive refused";
-    case HP_E_CANCELLED: return "cancelled";
-    case HP_E_STATE: return "operation not valid in the current state";
+    case HP_OK:
+        return "success";
+    case HP_E_NOMEM:
+        return "out of memory";
+    case HP_E_INVAL:
+        return "invalid argument or configuration";
+    case HP_E_IO:
+        return "data directory error";
+    case HP_E_NET:
+        return "network error";
+    case HP_E_HTTP:
+        return "unexpected HTTP status";
+    case HP_E_VERIFY:
+        return "verification failed";
+    case HP_E_EXPIRED:
+        return "manifest expired";
+    case HP_E_REPLAY:
+        return "manifest older than one already accepted";
+    case HP_E_UNSAFE:
+        return "unsafe archive refused";
+    case HP_E_CANCELLED:
+        return "cancelled";
+    case HP_E_STATE:
+        return "operation not valid in the current state";
     }
     return "unknown error";
 }
@@ -167,20 +179,34 @@ hp_status hp_setopt_str(hp_client *c, hp_option opt, const char *v)
     if (c->opened)
         return hp__failf(c, HP_E_INVAL, "options cannot change after hp_open");
     switch (opt) {
-    case HP_OPT_DATA_DIR: return set_str(c, &c->data_dir, v, 0);
-    case HP_OPT_APP: return set_str(c, &c->app, v, 0);
-    case HP_OPT_PLATFORM: return set_str(c, &c->platform, v, 0);
-    case HP_OPT_CHANNEL: return set_str(c, &c->channel, v, 0);
-    case HP_OPT_BINARY_VERSION: return set_str(c, &c->binary_version, v, 0);
-    case HP_OPT_DEVICE_ID: return set_str(c, &c->device_id, v, 0);
-    case HP_OPT_EDGE_URL: return set_str(c, &c->edge_url, v, 1);
-    case HP_OPT_MANIFEST_BASE_URL: return set_str(c, &c->manifest_base, v, 1);
-    case HP_OPT_BUNDLE_BASE_URL: return set_str(c, &c->bundle_base, v, 1);
-    case HP_OPT_PUBLISHER_URL: return set_str(c, &c->publisher_url, v, 1);
-    case HP_OPT_EMBEDDED_BUNDLE_PATH: return set_str(c, &c->embedded_path, v, 0);
-    case HP_OPT_MANIFEST_KEY: return add_keys(c, c->mkeys, &c->n_mkeys, v, "manifest");
-    case HP_OPT_RELEASE_KEY: return add_keys(c, c->rkeys, &c->n_rkeys, v, "release");
-    default: return hp__failf(c, HP_E_INVAL, "option %d is not a string option", (int)opt);
+    case HP_OPT_DATA_DIR:
+        return set_str(c, &c->data_dir, v, 0);
+    case HP_OPT_APP:
+        return set_str(c, &c->app, v, 0);
+    case HP_OPT_PLATFORM:
+        return set_str(c, &c->platform, v, 0);
+    case HP_OPT_CHANNEL:
+        return set_str(c, &c->channel, v, 0);
+    case HP_OPT_BINARY_VERSION:
+        return set_str(c, &c->binary_version, v, 0);
+    case HP_OPT_DEVICE_ID:
+        return set_str(c, &c->device_id, v, 0);
+    case HP_OPT_EDGE_URL:
+        return set_str(c, &c->edge_url, v, 1);
+    case HP_OPT_MANIFEST_BASE_URL:
+        return set_str(c, &c->manifest_base, v, 1);
+    case HP_OPT_BUNDLE_BASE_URL:
+        return set_str(c, &c->bundle_base, v, 1);
+    case HP_OPT_PUBLISHER_URL:
+        return set_str(c, &c->publisher_url, v, 1);
+    case HP_OPT_EMBEDDED_BUNDLE_PATH:
+        return set_str(c, &c->embedded_path, v, 0);
+    case HP_OPT_MANIFEST_KEY:
+        return add_keys(c, c->mkeys, &c->n_mkeys, v, "manifest");
+    case HP_OPT_RELEASE_KEY:
+        return add_keys(c, c->rkeys, &c->n_rkeys, v, "release");
+    default:
+        return hp__failf(c, HP_E_INVAL, "option %d is not a string option", (int)opt);
     }
 }
 
@@ -212,7 +238,8 @@ hp_status hp_setopt_int(hp_client *c, hp_option opt, long long v)
             return hp__failf(c, HP_E_INVAL, "time must not be negative");
         c->now = (int64_t)v;
         return HP_OK;
-    default: return hp__failf(c, HP_E_INVAL, "option %d is not an integer option", (int)opt);
+    default:
+        return hp__failf(c, HP_E_INVAL, "option %d is not an integer option", (int)opt);
     }
 }
 
@@ -437,8 +464,11 @@ hp_status hp_open(hp_client *c)
         return hp__failf(c, HP_E_STATE, "handle is already open");
     const struct {
         const char *v, *name;
-    } req[] = {{c->data_dir, "data dir"},       {c->app, "app"},           {c->platform, "platform"},
-               {c->channel, "channel"},         {c->binary_version, "binary version"},
+    } req[] = {{c->data_dir, "data dir"},
+               {c->app, "app"},
+               {c->platform, "platform"},
+               {c->channel, "channel"},
+               {c->binary_version, "binary version"},
                {c->device_id, "device id"}};
     for (size_t i = 0; i < CMN_ARRAY_SIZE(req); i++)
         if (!req[i].v || !req[i].v[0])
@@ -520,8 +550,8 @@ static enum cmn_err check_url(hp_client *c, struct cmn_buf *u)
         goto out;
     }
     if (c->edge_url) {
-        rc = cmn_buf_addf(u, "%s/v1/check?app=%s&platform=%s&channel=%s&binary_version=%s&device=%s", c->edge_url,
-                          app, plat, chan, bv, dev);
+        rc = cmn_buf_addf(u, "%s/v1/check?app=%s&platform=%s&channel=%s&binary_version=%s&device=%s", c->edge_url, app,
+                          plat, chan, bv, dev);
         if (!rc && c->st.has_installed)
             rc = cmn_buf_addf(u, "&release=%s", c->st.installed.id); /* ids are URL-safe */
         for (size_t i = 0; !rc && i < c->st.n_blocklist; i++)

@@ -192,8 +192,7 @@ out:
     return rc;
 }
 
-static enum cmn_err extract(zip_t *za, const char *dest, const struct hp_extract_limits *lim,
-                            struct cmn_errbuf *eb)
+static enum cmn_err extract(zip_t *za, const char *dest, const struct hp_extract_limits *lim, struct cmn_errbuf *eb)
 {
     enum cmn_err rc = CMN_OK;
     zip_int64_t n = zip_get_num_entries(za, 0);
@@ -261,8 +260,7 @@ static enum cmn_err extract(zip_t *za, const char *dest, const struct hp_extract
                           (unsigned long long)lim->max_total);
             goto out;
         }
-        if (zs.size > lim->ratio_floor &&
-            (zs.comp_size == 0 || zs.size / zs.comp_size > lim->max_ratio)) {
+        if (zs.size > lim->ratio_floor && (zs.comp_size == 0 || zs.size / zs.comp_size > lim->max_ratio)) {
             rc = cmn_errf(eb, CMN_E_UNSAFE, "entry '%.200s' compression ratio too high (zip bomb?)", zs.name);
             goto out;
         }

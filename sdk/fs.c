@@ -19,25 +19,37 @@
 hp_status hp__status(enum cmn_err e)
 {
     switch (e) {
-    case CMN_OK: return HP_OK;
-    case CMN_E_NOMEM: return HP_E_NOMEM;
-    case CMN_E_INVAL: return HP_E_INVAL;
-    case CMN_E_IO: return HP_E_IO;
-    case CMN_E_NET: return HP_E_NET;
+    case CMN_OK:
+        return HP_OK;
+    case CMN_E_NOMEM:
+        return HP_E_NOMEM;
+    case CMN_E_INVAL:
+        return HP_E_INVAL;
+    case CMN_E_IO:
+        return HP_E_IO;
+    case CMN_E_NET:
+        return HP_E_NET;
     case CMN_E_HTTP:
     case CMN_E_NOTFOUND:
     case CMN_E_DENIED:
-    case CMN_E_NOT_MODIFIED: return HP_E_HTTP;
-    case CMN_E_EXPIRED: return HP_E_EXPIRED;
-    case CMN_E_REPLAY: return HP_E_REPLAY;
-    case CMN_E_UNSAFE: return HP_E_UNSAFE;
-    case CMN_E_CANCELLED: return HP_E_CANCELLED;
+    case CMN_E_NOT_MODIFIED:
+        return HP_E_HTTP;
+    case CMN_E_EXPIRED:
+        return HP_E_EXPIRED;
+    case CMN_E_REPLAY:
+        return HP_E_REPLAY;
+    case CMN_E_UNSAFE:
+        return HP_E_UNSAFE;
+    case CMN_E_CANCELLED:
+        return HP_E_CANCELLED;
     case CMN_E_PARSE:
     case CMN_E_TOOBIG:
     case CMN_E_SIG:
     case CMN_E_UNKNOWN_KEY:
-    case CMN_E_HASH: return HP_E_VERIFY;
-    default: return HP_E_IO;
+    case CMN_E_HASH:
+        return HP_E_VERIFY;
+    default:
+        return HP_E_IO;
     }
 }
 
@@ -197,8 +209,7 @@ enum cmn_err hp__read_file(const char *path, size_t cap, struct cmn_buf *out, st
     char chunk[8192];
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open '%s': %s", path,
-                        strerror(errno));
+        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open '%s': %s", path, strerror(errno));
     cmn_buf_init(out, cap);
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);

@@ -38,35 +38,35 @@ struct hp_rel {
 struct hp_pending {
     struct hp_rel rel;
     uint64_t size;
-    char *url;                  /* absolute URL */
+    char *url; /* absolute URL */
     char bundle_sig[CMN_SIG_B64];
     char bundle_keyid[CMN_KEYID_HEX];
 };
 
 /* An interrupted multi-step operation, recorded before its first rename. */
 enum hp_op {
-    HP_OP_NONE = 0,  /* nothing in flight */
-    HP_OP_INSTALL,   /* staging/ is complete and fsynced; roll forward: current->previous, staging->current */
-    HP_OP_REVERT,    /* boot rollback / server revert; roll forward: current->trash, previous->current (if to_previous) */
+    HP_OP_NONE = 0, /* nothing in flight */
+    HP_OP_INSTALL,  /* staging/ is complete and fsynced; roll forward: current->previous, staging->current */
+    HP_OP_REVERT, /* boot rollback / server revert; roll forward: current->trash, previous->current (if to_previous) */
 };
 
 struct hp_state {
-    uint64_t gen;          /* write generation, +1 per save */
+    uint64_t gen; /* write generation, +1 per save */
     int has_installed;
     struct hp_rel installed;
     int has_previous;
     struct hp_rel previous;
-    uint64_t sequence;     /* highest manifest sequence accepted */
-    int launches;          /* begun-but-unconfirmed launches of the installed release */
-    int confirmed;         /* installed release (or embedded) reached boot-ok */
+    uint64_t sequence; /* highest manifest sequence accepted */
+    int launches;      /* begun-but-unconfirmed launches of the installed release */
+    int confirmed;     /* installed release (or embedded) reached boot-ok */
     char *blocklist[HP_MAX_BLOCKLIST];
     size_t n_blocklist;
     int has_pending;
     struct hp_pending pending;
     enum hp_op op;
-    struct hp_rel op_rel;  /* HP_OP_INSTALL: the staged release; HP_OP_REVERT: the abandoned one */
-    int op_to_previous;    /* HP_OP_REVERT: 1 = previous/ becomes current/, 0 = back to embedded */
-    int op_blocklist;      /* HP_OP_REVERT: add op_rel to the blocklist when done */
+    struct hp_rel op_rel; /* HP_OP_INSTALL: the staged release; HP_OP_REVERT: the abandoned one */
+    int op_to_previous;   /* HP_OP_REVERT: 1 = previous/ becomes current/, 0 = back to embedded */
+    int op_blocklist;     /* HP_OP_REVERT: add op_rel to the blocklist when done */
 };
 
 struct hp_offer {
@@ -90,9 +90,9 @@ struct hp_client {
     int64_t now;
     char *current_path; /* <data>/current */
     struct hp_state st;
-    json_t *reports;    /* array of queued events */
+    json_t *reports; /* array of queued events */
     volatile sig_atomic_t cancel;
-    const char *fault;  /* HOTPATCH_AGENT_FAULT, test-only */
+    const char *fault; /* HOTPATCH_AGENT_FAULT, test-only */
     char err[CMN_ERRBUF_SIZE];
 };
 
@@ -134,9 +134,9 @@ int hp__rel_set(struct hp_rel *r, const char *id, const char *version, const cha
 
 /* ---- safe extraction ---- */
 struct hp_extract_limits {
-    uint64_t max_total;   /* sum of uncompressed sizes */
+    uint64_t max_total; /* sum of uncompressed sizes */
     uint64_t max_entries;
-    uint64_t max_ratio;   /* uncompressed/compressed, for entries above ratio_floor */
+    uint64_t max_ratio; /* uncompressed/compressed, for entries above ratio_floor */
     uint64_t ratio_floor;
     size_t max_name;
     void (*after_entry)(void *ctx, size_t i, size_t n); /* optional, after entry i of n is written */
@@ -165,8 +165,7 @@ enum cmn_err hp__http_post_json(struct hp_client *c, const char *url, const char
  * their SHA-256.
  */
 enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char *path, uint64_t size,
-                               uint8_t digest[CMN_SHA256_BYTES], hp_progress_fn fn, void *ctx,
-                               struct cmn_errbuf *eb);
+                               uint8_t digest[CMN_SHA256_BYTES], hp_progress_fn fn, void *ctx, struct cmn_errbuf *eb);
 /* Start offset of a "Content-Range: bytes START-END/TOTAL" header line; -2 other header, -1 malformed. */
 long hp__content_range_start(const char *p, size_t n);
 /* `s` escaped for a query string; caller frees; NULL on ENOMEM. */

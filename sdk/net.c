@@ -171,9 +171,9 @@ struct dl {
     struct hp_client *c;
     CURL *h;
     int fd;
-    uint64_t offset;  /* bytes already in the file when the request was made */
-    uint64_t have;    /* bytes in the file now */
-    uint64_t size;    /* signed size */
+    uint64_t offset; /* bytes already in the file when the request was made */
+    uint64_t have;   /* bytes in the file now */
+    uint64_t size;   /* signed size */
     struct cmn_sha256 sha;
     int checked;      /* status/Content-Range examined */
     long range_start; /* from Content-Range, -1 when absent */
@@ -305,8 +305,7 @@ static enum cmn_err hash_prefix(int fd, struct cmn_sha256 *sha, uint64_t *len, s
 }
 
 enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char *path, uint64_t size,
-                               uint8_t digest[CMN_SHA256_BYTES], hp_progress_fn fn, void *ctx,
-                               struct cmn_errbuf *eb)
+                               uint8_t digest[CMN_SHA256_BYTES], hp_progress_fn fn, void *ctx, struct cmn_errbuf *eb)
 {
     enum cmn_err rc = CMN_OK;
     char detail[CURL_ERROR_SIZE] = "";
@@ -379,8 +378,8 @@ enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char 
         }
     }
     if (d.have != size) {
-        rc = cmn_errf(eb, CMN_E_NET, "download of '%s' ended after %llu of %llu bytes", url,
-                      (unsigned long long)d.have, (unsigned long long)size);
+        rc = cmn_errf(eb, CMN_E_NET, "download of '%s' ended after %llu of %llu bytes", url, (unsigned long long)d.have,
+                      (unsigned long long)size);
         goto out;
     }
     if (fsync(d.fd) != 0) {

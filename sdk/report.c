@@ -77,10 +77,10 @@ enum cmn_err hp__report(struct hp_client *c, const char *release_id, const char 
     char id[33];
     cmn_random(rnd, sizeof rnd);
     cmn_hex_encode(rnd, sizeof rnd, id);
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "event_id", id, "device_id",
-                           c->device_id, "app", c->app, "platform", c->platform, "channel", c->channel,
-                           "release_id", release_id, "status", status, "progress", progress, "binary_version",
-                           c->binary_version, "ts", (json_int_t)time(NULL));
+    json_t *ev =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "event_id", id, "device_id", c->device_id,
+                  "app", c->app, "platform", c->platform, "channel", c->channel, "release_id", release_id, "status",
+                  status, "progress", progress, "binary_version", c->binary_version, "ts", (json_int_t)time(NULL));
     if (!ev)
         return CMN_E_NOMEM;
     while (json_array_size(c->reports) >= HP_MAX_REPORTS)

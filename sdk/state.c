@@ -138,8 +138,8 @@ static json_t *state_json(const struct hp_state *st)
         goto fail_o;
     if (st->has_pending) {
         const struct hp_pending *p = &st->pending;
-        v = json_pack("{s:o, s:I, s:s, s:s, s:s}", "release", rel_json(&p->rel), "size", (json_int_t)p->size,
-                      "url", p->url ? p->url : "", "bundle_sig", p->bundle_sig, "bundle_keyid", p->bundle_keyid);
+        v = json_pack("{s:o, s:I, s:s, s:s, s:s}", "release", rel_json(&p->rel), "size", (json_int_t)p->size, "url",
+                      p->url ? p->url : "", "bundle_sig", p->bundle_sig, "bundle_keyid", p->bundle_keyid);
     } else {
         v = json_null();
     }
@@ -295,8 +295,8 @@ static enum cmn_err parse_obj(json_t *o, struct hp_state *st, struct cmn_errbuf 
         json_t *rel = NULL;
         int to_prev = 0, block = 0;
         json_error_t je;
-        if (json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:o, s:b, s:b}", "kind", &kind, "release", &rel,
-                           "to_previous", &to_prev, "blocklist", &block) != 0)
+        if (json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:o, s:b, s:b}", "kind", &kind, "release", &rel, "to_previous",
+                           &to_prev, "blocklist", &block) != 0)
             return cmn_errf(eb, CMN_E_PARSE, "state: bad 'op'");
         if (strcmp(kind, "install") == 0)
             st->op = HP_OP_INSTALL;

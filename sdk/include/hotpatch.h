@@ -107,18 +107,18 @@ typedef struct hp_offer hp_offer;
  * handle (hp_errmsg()).
  */
 typedef enum hp_status {
-    HP_OK = 0,          /**< success */
-    HP_E_NOMEM = 1,     /**< allocation failed */
-    HP_E_INVAL = 2,     /**< bad argument, option or configuration */
-    HP_E_IO = 3,        /**< data-directory / file-system error */
-    HP_E_NET = 4,       /**< connection, DNS, TLS, timeout, or transfer cut */
-    HP_E_HTTP = 5,      /**< unexpected HTTP status from a server */
-    HP_E_VERIFY = 6,    /**< refused: bad signature, untrusted key, hash or size mismatch, malformed manifest */
-    HP_E_EXPIRED = 7,   /**< refused: manifest past its expires_at */
-    HP_E_REPLAY = 8,    /**< refused: manifest sequence lower than one already accepted */
-    HP_E_UNSAFE = 9,    /**< refused: hostile or corrupt archive (zip slip, symlink, bomb, truncated...) */
-    HP_E_CANCELLED = 10,/**< hp_cancel() or the progress callback stopped the transfer */
-    HP_E_STATE = 11,    /**< call not valid now (handle not opened, offer not downloaded...) */
+    HP_OK = 0,           /**< success */
+    HP_E_NOMEM = 1,      /**< allocation failed */
+    HP_E_INVAL = 2,      /**< bad argument, option or configuration */
+    HP_E_IO = 3,         /**< data-directory / file-system error */
+    HP_E_NET = 4,        /**< connection, DNS, TLS, timeout, or transfer cut */
+    HP_E_HTTP = 5,       /**< unexpected HTTP status from a server */
+    HP_E_VERIFY = 6,     /**< refused: bad signature, untrusted key, hash or size mismatch, malformed manifest */
+    HP_E_EXPIRED = 7,    /**< refused: manifest past its expires_at */
+    HP_E_REPLAY = 8,     /**< refused: manifest sequence lower than one already accepted */
+    HP_E_UNSAFE = 9,     /**< refused: hostile or corrupt archive (zip slip, symlink, bomb, truncated...) */
+    HP_E_CANCELLED = 10, /**< hp_cancel() or the progress callback stopped the transfer */
+    HP_E_STATE = 11,     /**< call not valid now (handle not opened, offer not downloaded...) */
 } hp_status;
 
 /** Static, lower-case description of a code; never NULL. */
@@ -129,24 +129,24 @@ HP_API const char *hp_version(void);
 
 /** Options for hp_setopt_str() (S) and hp_setopt_int() (I). */
 typedef enum hp_option {
-    HP_OPT_DATA_DIR = 1,          /**< S, required: private data directory (created if missing, mode 0700) */
-    HP_OPT_APP,                   /**< S, required: app name */
-    HP_OPT_PLATFORM,              /**< S, required: platform, e.g. "android" */
-    HP_OPT_CHANNEL,               /**< S, required: channel, e.g. "production" */
-    HP_OPT_BINARY_VERSION,        /**< S, required: the native binary version, semver */
-    HP_OPT_DEVICE_ID,             /**< S, required: stable device id, 1..128 bytes */
-    HP_OPT_EDGE_URL,              /**< S: hotpatch-edge base URL; checks use GET /v1/check */
-    HP_OPT_MANIFEST_BASE_URL,     /**< S: storage/CDN root; checks GET manifests/<app>/<platform>/<channel>.json */
-    HP_OPT_BUNDLE_BASE_URL,       /**< S: root that relative bundle_url values resolve against
-                                       (default: the manifest base URL) */
-    HP_OPT_PUBLISHER_URL,         /**< S, optional: publisher base URL for POST /v1/installations */
-    HP_OPT_MANIFEST_KEY,          /**< S: add trusted manifest public key(s), base64, comma-separated; repeatable */
-    HP_OPT_RELEASE_KEY,           /**< S: add trusted release (bundle) public key(s), base64, comma-separated */
-    HP_OPT_EMBEDDED_BUNDLE_PATH,  /**< S, optional: returned by hp_bundle_path() when no release is installed */
-    HP_OPT_MAX_FAILED_LAUNCHES,   /**< I: failed launches before an automatic rollback (default 3, 1..100) */
-    HP_OPT_TIMEOUT_MS,            /**< I: connect + stall timeout for HTTP, milliseconds (default 30000) */
-    HP_OPT_MAX_EXTRACT_BYTES,     /**< I: cap on a bundle's total uncompressed size (default 512 MiB) */
-    HP_OPT_NOW,                   /**< I: unix time used for manifest expiry; 0 = the clock (default; tests only) */
+    HP_OPT_DATA_DIR = 1,         /**< S, required: private data directory (created if missing, mode 0700) */
+    HP_OPT_APP,                  /**< S, required: app name */
+    HP_OPT_PLATFORM,             /**< S, required: platform, e.g. "android" */
+    HP_OPT_CHANNEL,              /**< S, required: channel, e.g. "production" */
+    HP_OPT_BINARY_VERSION,       /**< S, required: the native binary version, semver */
+    HP_OPT_DEVICE_ID,            /**< S, required: stable device id, 1..128 bytes */
+    HP_OPT_EDGE_URL,             /**< S: hotpatch-edge base URL; checks use GET /v1/check */
+    HP_OPT_MANIFEST_BASE_URL,    /**< S: storage/CDN root; checks GET manifests/<app>/<platform>/<channel>.json */
+    HP_OPT_BUNDLE_BASE_URL,      /**< S: root that relative bundle_url values resolve against
+                                      (default: the manifest base URL) */
+    HP_OPT_PUBLISHER_URL,        /**< S, optional: publisher base URL for POST /v1/installations */
+    HP_OPT_MANIFEST_KEY,         /**< S: add trusted manifest public key(s), base64, comma-separated; repeatable */
+    HP_OPT_RELEASE_KEY,          /**< S: add trusted release (bundle) public key(s), base64, comma-separated */
+    HP_OPT_EMBEDDED_BUNDLE_PATH, /**< S, optional: returned by hp_bundle_path() when no release is installed */
+    HP_OPT_MAX_FAILED_LAUNCHES,  /**< I: failed launches before an automatic rollback (default 3, 1..100) */
+    HP_OPT_TIMEOUT_MS,           /**< I: connect + stall timeout for HTTP, milliseconds (default 30000) */
+    HP_OPT_MAX_EXTRACT_BYTES,    /**< I: cap on a bundle's total uncompressed size (default 512 MiB) */
+    HP_OPT_NOW,                  /**< I: unix time used for manifest expiry; 0 = the clock (default; tests only) */
 } hp_option;
 
 /**
@@ -207,7 +207,8 @@ HP_API const char *hp_errmsg(const hp_client *c);
 /** What an offer asks the device to do. */
 typedef enum hp_offer_type {
     HP_OFFER_UPDATE = 1, /**< install a release (may be older: the installed one was rolled back) */
-    HP_OFFER_REVERT = 2, /**< the installed release was rolled back and nothing applies: go back to the embedded bundle */
+    HP_OFFER_REVERT =
+        2, /**< the installed release was rolled back and nothing applies: go back to the embedded bundle */
 } hp_offer_type;
 
 /**

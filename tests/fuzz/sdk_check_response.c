@@ -66,7 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hp__state_release(&st);
         break;
     }
-    case 1: open_and_decide(p, n); break;
+    case 1:
+        open_and_decide(p, n);
+        break;
     case 2: {
         uint8_t sig[CMN_SIG_BYTES];
         char sigb64[CMN_SIG_B64];

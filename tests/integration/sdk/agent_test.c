@@ -434,8 +434,12 @@ static void test_tamper(void)
             memcpy(v2->keyid, K.rogue.keyid, CMN_KEYID_HEX);
             break;
         }
-        case 4: mk = &K.rogue; break;
-        case 5: exp = (int64_t)time(NULL) - 60; break;
+        case 4:
+            mk = &K.rogue;
+            break;
+        case 5:
+            exp = (int64_t)time(NULL) - 60;
+            break;
         case 6: {
             /* The device first accepts sequence 11 (nothing new in it), then sees 10 offering v2. */
             publish_upto(2, 11);
@@ -453,8 +457,12 @@ static void test_tamper(void)
             free(big);
             break;
         }
-        case 8: v2->size = n - 100; break; /* signed size lies low: the served file is bigger */
-        case 9: rels[2] = V[3].rel; break;
+        case 8:
+            v2->size = n - 100;
+            break; /* signed size lies low: the served file is bigger */
+        case 9:
+            rels[2] = V[3].rel;
+            break;
         }
         free(bytes);
         if (publish(seq, exp, mk, rels, 3) != 0)
@@ -567,7 +575,7 @@ static void test_cut_and_resume(void)
 
 static void test_crash_matrix(void)
 {
-    static const char *points[] = {"download-start", "download-mid", "download-done", "verified",
+    static const char *points[] = {"download-start", "download-mid", "download-done",    "verified",
                                    "extract-mid",    "staged",       "install-recorded", "swap-a",
                                    "swap-b",         "swap-c",       "installed"};
     publish_upto(3, 40);
@@ -588,8 +596,7 @@ static void test_crash_matrix(void)
         ok(no_leftovers(dev), "after kill at '%s': no staging/ or trash/", points[i]);
         run_free(&r);
         r = agent(dev, NULL, "update", NULL, NULL);
-        ok(r.code == 0 || (r.code == 3 && v2), "after kill at '%s': next update finishes (exit %d)", points[i],
-           r.code);
+        ok(r.code == 0 || (r.code == 3 && v2), "after kill at '%s': next update finishes (exit %d)", points[i], r.code);
         run_free(&r);
         is_str(installed(dev), "v2", "after kill at '%s': v2 installed", points[i]);
         ok(has_bundle(dev, &V[2]), "after kill at '%s': current/ holds v2 exactly", points[i]);

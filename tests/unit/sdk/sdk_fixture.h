@@ -28,8 +28,7 @@ struct fx_keys {
 
 static CMN_UNUSED int fx_keys_make(struct fx_keys *k)
 {
-    if (cmn_crypto_init() || cmn_key_generate(&k->mkey) || cmn_key_generate(&k->rkey) ||
-        cmn_key_generate(&k->rogue))
+    if (cmn_crypto_init() || cmn_key_generate(&k->mkey) || cmn_key_generate(&k->rkey) || cmn_key_generate(&k->rogue))
         return -1;
     cmn_key_public_b64(&k->mkey, k->mkey_b64);
     cmn_key_public_b64(&k->rkey, k->rkey_b64);
@@ -99,8 +98,8 @@ static CMN_UNUSED char *fx_read(const char *path, size_t *len)
 }
 
 /* A zip with `n` entries (names ending in '/' are directories). 0 on success. */
-static CMN_UNUSED int fx_zip(const char *path, const char *const *names, const char *const *bodies,
-                             const size_t *lens, size_t n)
+static CMN_UNUSED int fx_zip(const char *path, const char *const *names, const char *const *bodies, const size_t *lens,
+                             size_t n)
 {
     int err = 0;
     unlink(path);

@@ -17,7 +17,8 @@ static void fill(struct hp_state *st)
     st->has_installed = 1;
     hp__rel_set(&st->installed, "rel-2", "1.0.2", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     st->has_previous = 1;
-    hp__rel_set(&st->previous, "rel-1", "1.0.1 \"quoted\"", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    hp__rel_set(&st->previous, "rel-1", "1.0.1 \"quoted\"",
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
     st->sequence = 42;
     st->launches = 2;
     st->confirmed = 0;
@@ -110,7 +111,9 @@ static void test_round_trip(void)
     /* Field validation behind a valid checksum. */
     json_error_t je;
     const char *bad_edits[][2] = {
-        {"installed", "{\"id\":\"../../etc\",\"version\":\"1\",\"sha256\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"},
+        {"installed",
+         "{\"id\":\"../../"
+         "etc\",\"version\":\"1\",\"sha256\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"},
         {"installed", "{\"id\":\"ok\",\"version\":\"1\",\"sha256\":\"../x\"}"},
         {"launches", "-1"},
         {"sequence", "\"7\""},
@@ -187,8 +190,7 @@ static void test_load_fallbacks(void)
     fx_write(pb, "{\"format\":1}", 12);
     hp__state_init(&b);
     memset(&eb, 0, sizeof eb);
-    ok(hp__state_load(dir, &b, &src, &eb) == CMN_OK && src == 2 && !b.has_installed && b.confirmed &&
-           b.sequence == 0,
+    ok(hp__state_load(dir, &b, &src, &eb) == CMN_OK && src == 2 && !b.has_installed && b.confirmed && b.sequence == 0,
        "both corrupt: safe default (embedded bundle)");
     ok(strstr(eb.msg, "unreadable") != NULL, "and says why: %s", eb.msg);
     hp__state_release(&b);
