@@ -91,7 +91,8 @@ int cli_api_status(long status, const char *body, size_t len, char *msg, size_t 
         ex = CLI_EXIT_CONFLICT;
     else if (status == 429 || status >= 500 || status < 100)
         ex = CLI_EXIT_NET;
-    else if (code && (strstr(code, "signature") || strstr(code, "unknown_key") || strstr(code, "hash")))
+    else if (code && (strstr(code, "signature") || strstr(code, "unknown_key") || strstr(code, "unregistered") ||
+                      strstr(code, "hash")))
         ex = CLI_EXIT_VERIFY;
     else
         ex = CLI_EXIT_FAIL;

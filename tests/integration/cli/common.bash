@@ -18,6 +18,9 @@ trap _hp_cleanup EXIT
 unset HOTPATCH_TOKEN HOTPATCH_ENDPOINT HOTPATCH_STORAGE HOTPATCH_SIGNING_KEY HOTPATCH_MANIFEST_KEY \
     HOTPATCH_TRUSTED_KEYS HOTPATCH_S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_SESSION_TOKEN
 export XDG_CONFIG_HOME=$T/cfg
+# hotpatch's work dirs go under $T (so tests can check they are cleaned up);
+# the bundler keeps its Metro cache under the original TMPDIR (warm across runs).
+ORIG_TMPDIR=${TMPDIR:-/tmp}
 export TMPDIR=$T
 
 [ -x "$HP" ] || { echo "not ok 1 - $HP is not built"; echo "1..1"; exit 1; }

@@ -1,0 +1,132 @@
+# publisher.sh - `hotpatch` in publisher mode against the real
+# hotpatch-publisher (real PostgreSQL, file:// storage, HTTP on loopback):
+# login, release (multipart upload, progress bar on a TTY), duplicate (409
+# -> exit 4), manifest show verified with the publisher's manifest key,
+# rollout / rollback / promote / archive / history through the API, and the
+# refusals: unregistered release key (exit 5), bad token (exit 3), read-only
+# key (exit 3), publisher down (exit 6).
+. "$(dirname "$0")/common.bash"
+
+PUB=$HP_BIN/hotpatch-publisher
+if [ ! -x "$PUB" ]; then
+    echo "ok 1 # skip $PUB is not built"
+    echo "1..1"
+    exit 0
+fi
+if [ -z "${HP_TEST_PG_URL:-}" ]; then
+    echo "not ok 1 - HP_TEST_PG_URL not set: run through 'make test' (tests/harness/servers.sh)"
+    echo "1..1"
+    exit 1
+fi
+BUNDLE=$(rn_fixture_bundle android) || { echo "not ok 1 - fixture bundle"; echo "1..1"; exit 1; }
+keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
+export HOTPATCH_SIGNING_KEY=$T/keys/release.key
+
+# A database of our own on the throwaway cluster.
+DB=hp_cli_$$_$RANDOM
+psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE $DB" >/dev/null 2>&1 || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
+DBURL=${HP_TEST_PG_URL%/*}/$DB
+PORT=$(free_port)
+EP=http://127.0.0.1:$PORT
+mkdir -p "$T/pst"
+"$PUB" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
+MPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$T/pub-manifest.key")
+env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$T/pst" JWT_SECRET=cli-integration-test-secret-longer-than-32-bytes \
+    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" "$PUB" >"$T/publisher.log" 2>&1 &
+PUBPID=$!
+_pub_stop() {
+    kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
+    psql -q "$HP_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
+    _hp_cleanup
+}
+trap _pub_stop EXIT
+for _ in $(seq 1 100); do
+    curl -sf "$EP/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+ok "publisher is up" curl -sf "$EP/healthz"
+
+api() { # api METHOD PATH TOKEN JSON -> body on stdout
+    curl -s -X "$1" "$EP$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' --data "$4"
+}
+OWNER=$(curl -s -X POST "$EP/v1/bootstrap" -H 'Content-Type: application/json' \
+    --data '{"org":"acme","email":"dev@example.com","password":"correct horse battery staple"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+ok "bootstrap gave an owner key" test -n "$OWNER"
+WRITE=$(api POST /v1/apps "$OWNER" '{"name":"demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+ok "app created with a write key" test -n "$WRITE"
+api POST /v1/apps/demo/keys "$OWNER" "{\"public_key\":\"$RELEASE_PUB\",\"name\":\"ci\"}" >"$T/key.json"
+ok "release key registered" grep -q '"keyid"' "$T/key.json"
+READ=$(api POST /v1/apps/demo/api-keys "$OWNER" '{"role":"read"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+
+echo "$WRITE" | "$HP" login --endpoint "$EP" --token-stdin >/dev/null
+ok "login stored the endpoint" grep -q "^endpoint = $EP\$" "$XDG_CONFIG_HOME/hotpatch/config"
+A=(--app demo --platform android)
+
+"$HP" --json release "${A[@]}" --version 1.0.0 --target-binary '1.0.x' --bundle-dir "$BUNDLE" --rollout 50 \
+    >"$T/rel.json" 2>"$T/rel.err"
+rc=$?
+is "$rc" 0 "release through the publisher"
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$T/rel.json" "$T/rel.err" | tail -5
+is "$(jget "$T/rel.json" '(j["mode"], j["manifest"]["sequence"])')" "('publisher', 1)" "publisher answered with sequence 1"
+SHA=$(jget "$T/rel.json" 'j["release"]["sha256"]' 2>/dev/null)
+"$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/show.json"
+is "$?" 0 "manifest fetched from the publisher verifies with its manifest key"
+is "$(jget "$T/show.json" '[(r["version"], r["rollout_bp"], r["state"]) for r in j["manifest"]["releases"]]')" \
+    "[('1.0.0', 5000, 'active')]" "manifest lists the release at 50%"
+URL=$(jget "$T/show.json" 'j["manifest"]["releases"][0]["bundle_url"]')
+SIG=$(jget "$T/show.json" 'j["manifest"]["releases"][0]["bundle_sig"]')
+ok "bundle stored by the publisher verifies (hash + our signature)" "$HP" verify "$T/pst/$URL" --sig "$SIG" \
+    --pubkey "$RELEASE_PUB" --sha256 "$SHA"
+expect_exit 5 "manifest show with the wrong trusted key" "$HP" manifest show "${A[@]}" --trusted-key "$RELEASE_PUB"
+expect_exit 4 "duplicate version: 409 -> exit 4" "$HP" --quiet release "${A[@]}" --version 1.0.0 --target-binary '1.0.x' \
+    --bundle-dir "$BUNDLE"
+
+if command -v script >/dev/null 2>&1; then
+    script -qefc "'$HP' release ${A[*]} --version 1.0.1 --target-binary 1.0.x --bundle-dir '$BUNDLE'" /dev/null \
+        >"$T/tty.out" 2>&1
+    is "$?" 0 "release on a TTY"
+    ok "progress bar drawn on a TTY" grep -q 'uploading \[#' "$T/tty.out"
+    script -qefc "'$HP' --json release ${A[*]} --version 1.0.2 --target-binary 1.0.x --bundle-dir '$BUNDLE'" /dev/null \
+        >"$T/tty-json.out" 2>&1
+    ok "no progress bar with --json" bash -c "! grep -q 'uploading' '$T/tty-json.out'"
+else
+    echo "ok $((_tap_n += 1)) # skip no script(1) to fake a TTY"
+fi
+ok "no progress bar when stderr is not a TTY" bash -c "! grep -q 'uploading' '$T/rel.err'"
+
+ok "rollout 1.0.0 to 75%" "$HP" rollout "${A[@]}" --version 1.0.0 --percent 75
+ok "rollback (newest active)" "$HP" rollback "${A[@]}"
+"$HP" --json history "${A[@]}" >"$T/h.json"
+is "$?" 0 "history --json"
+is "$(jget "$T/h.json" 'sorted((r["version"], r.get("state")) for r in j["releases"])')" \
+    "[('1.0.0', 'active'), ('1.0.1', 'active'), ('1.0.2', 'rolled_back')]" "history: states"
+"$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/show2.json"
+is "$(jget "$T/show2.json" '[r["rollout_bp"] for r in j["manifest"]["releases"] if r["version"] == "1.0.0"]')" "[7500]" \
+    "manifest re-published with the new rollout"
+ok "promote 1.0.0 to beta" "$HP" promote "${A[@]}" --from production --to beta --version 1.0.0
+"$HP" --json manifest show "${A[@]}" --channel beta --trusted-key "$MPUB" >"$T/beta.json"
+is "$(jget "$T/beta.json" '[r["version"] for r in j["manifest"]["releases"]]')" "['1.0.0']" "beta manifest has 1.0.0"
+ok "archive 1.0.1" "$HP" archive "${A[@]}" --version 1.0.1
+"$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/show3.json"
+is "$(jget "$T/show3.json" 'sorted(r["version"] for r in j["manifest"]["releases"])')" "['1.0.0', '1.0.2']" \
+    "archived release left the manifest"
+ok "history table" bash -c "'$HP' history ${A[*]} | grep -q '1.0.0'"
+
+# Refusals.
+"$HP" keygen --out "$T/stranger.key" >/dev/null
+expect_exit 5 "bundle signed by an unregistered key refused" "$HP" --quiet release "${A[@]}" --version 9.0.0 \
+    --target-binary '*' --bundle-dir "$BUNDLE" --signing-key "$T/stranger.key"
+expect_exit 3 "bad token refused" "$HP" --quiet release "${A[@]}" --version 9.0.1 --target-binary '*' \
+    --bundle-dir "$BUNDLE" --token hp_not_a_real_key
+expect_exit 3 "read-only key cannot release" "$HP" --quiet release "${A[@]}" --version 9.0.2 --target-binary '*' \
+    --bundle-dir "$BUNDLE" --token "$READ"
+ok "read-only key can read history" "$HP" history "${A[@]}" --token "$READ"
+expect_exit 7 "rollback of an unknown version" "$HP" rollback "${A[@]}" --version 7.7.7
+"$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/show4.json"
+is "$(jget "$T/show4.json" 'sorted(r["version"] for r in j["manifest"]["releases"])')" "['1.0.0', '1.0.2']" \
+    "refused releases left the manifest alone"
+kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
+expect_exit 6 "publisher down: exit 6" "$HP" --quiet release "${A[@]}" --version 9.0.3 --target-binary '*' \
+    --bundle-dir "$BUNDLE"
+done_testing
