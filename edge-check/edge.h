@@ -134,8 +134,8 @@ enum cmn_err edge_index_list_replace(struct edge_index *ix, MDB_txn *txn, const 
 
 /*
  * Parse a targeting list file: one device id per line, '#' comments and
- * blank lines ignored, CR before LF tolerated. Ids are 1..128 bytes of
- * printable ASCII. On success *ids is an array of n pointers into a copy of
+ * blank lines ignored, CR before LF and surrounding blanks trimmed. Ids are
+ * 1..128 bytes without control characters. On success *ids is an array of n pointers into a copy of
  * the text (free both with edge_list_free). CMN_E_PARSE names the bad line.
  */
 enum cmn_err edge_list_parse(const char *text, size_t len, char ***ids, size_t *n, struct cmn_errbuf *eb) CMN_WUR;
@@ -147,7 +147,7 @@ enum cmn_err edge_meta_put(struct edge_index *ix, MDB_txn *txn, const char *key,
 
 /* Validity of an app/platform/channel/release id: [A-Za-z0-9._-]{1,64}. */
 int edge_valid_id(const char *s, size_t n);
-/* A device id: 1..128 bytes, printable ASCII without space. */
+/* A device id: 1..128 bytes, no control characters (UTF-8 and spaces are fine: "ios:unit 7"). */
 int edge_valid_device(const char *s, size_t n);
 
 /* -------------------------------------------------------------- sync.c */

@@ -86,7 +86,7 @@ int edge_valid_device(const char *s, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f)
+        if (c < 0x20 || c == 0x7f)
             return 0;
     }
     return 1;

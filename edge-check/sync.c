@@ -271,10 +271,8 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
             stats->unchanged++;
             continue;
         }
-        if (mans.v[i].etag[0] && is_bad(s, key, mans.v[i].etag)) {
-            stats->rejected++;
-            continue;
-        }
+        if (mans.v[i].etag[0] && is_bad(s, key, mans.v[i].etag))
+            continue; /* refused (and counted) before: not again */
         struct cmn_buf doc;
         cmn_buf_init(&doc, CMN_MANIFEST_MAX_BYTES);
         struct cmn_get_opts go = {.if_none_match = old_etags[i][0] ? old_etags[i] : NULL,
@@ -343,10 +341,8 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
         }
         if (lists.v[i].etag[0] && strcmp(lists.v[i].etag, old_list_etags[i]) == 0)
             continue;
-        if (lists.v[i].etag[0] && is_bad(s, key, lists.v[i].etag)) {
-            stats->lists_rejected++;
+        if (lists.v[i].etag[0] && is_bad(s, key, lists.v[i].etag))
             continue;
-        }
         struct cmn_buf doc;
         cmn_buf_init(&doc, SYNC_LIST_MAX_BYTES);
         struct cmn_get_opts go = {.max_size = SYNC_LIST_MAX_BYTES};

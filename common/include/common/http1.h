@@ -51,8 +51,9 @@ struct cmn_http1_request {
  * entries (more headers -> -1). `last_len` is the length of the buffer at the
  * previous call that returned -2 (0 on the first call): the parser then only
  * looks for the end of the head in the new bytes before doing the full parse,
- * so feeding a slow client byte by byte stays linear. On -1/-2, *req is
- * unspecified.
+ * so feeding a slow client byte by byte stays linear. As in picohttpparser,
+ * this means a malformed head can read as -2 until its end arrives; the
+ * caller's size cap bounds that. On -1/-2, *req is unspecified.
  */
 int cmn_http1_parse_request(const char *buf, size_t len, size_t last_len, struct cmn_http1_request *req,
                             struct cmn_http1_header *headers, size_t max_headers);

@@ -59,7 +59,7 @@ int main(void)
     ok(n == 4 && strcmp(ids[1], "dev-2") == 0 && strcmp(ids[3], "dev-3") == 0, "trimmed, CR dropped, no newline");
     edge_list_free(ids, n);
     memset(&eb, 0, sizeof(eb));
-    is_int(edge_list_parse("ok\nbad id\n", 10, &ids, &n, &eb), CMN_E_PARSE, "space inside an id refused");
+    is_int(edge_list_parse("ok\nbad\x7fid\n", 10, &ids, &n, &eb), CMN_E_PARSE, "DEL inside an id refused");
     ok(strstr(eb.msg, "line 2") != NULL, "error names the line: %s", eb.msg);
     memset(&eb, 0, sizeof(eb));
     is_int(edge_list_parse("a\n\x01\n", 4, &ids, &n, &eb), CMN_E_PARSE, "control byte refused");
@@ -136,7 +136,8 @@ int main(void)
     }
     is_str(edge_manifest_key("a", "b", "c", buf, sizeof(buf)) ? buf : "", "a/b/c", "manifest key");
     ok(edge_valid_id("demo_1.x-y", 10) && !edge_valid_id("a/b", 3) && !edge_valid_id("", 0), "id validation");
-    ok(edge_valid_device("abc-DEF:1", 9) && !edge_valid_device("a b", 3), "device validation");
+    ok(edge_valid_device("abc-DEF:1", 9) && edge_valid_device("ios:unit 7", 10) && !edge_valid_device("a\tb", 3),
+       "device validation");
     edge_index_close(&ix);
     return done_testing();
 }

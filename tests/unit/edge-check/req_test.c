@@ -272,8 +272,8 @@ int main(void)
            "duplicate parameter");
     is_int(check("app=demo&platform=android&channel=production&binary_version=1.0.0&device=%zz"), 400, "bad escape");
     is_int(check("app=demo&platform=android&channel=production&binary_version=1.0.0&device=a%00b"), 400, "NUL escape");
-    is_int(check("app=demo&platform=android&channel=production&binary_version=1.0.0&device=a%20b"), 400,
-           "space in device");
+    is_int(check("app=demo&platform=android&channel=production&binary_version=1.0.0&device=a%09b"), 400,
+           "control character in device");
     {
         char big[1200];
         int k = snprintf(big, sizeof(big), "app=demo&platform=android&channel=production&binary_version=1.0.0&device=");
