@@ -152,6 +152,9 @@ static CMN_UNUSED void it_resp_free(struct it_resp *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* Upload speed cap for the next requests (bytes/s, 0 = none). */
+static long it_send_speed;
+
 /* One request. status 0 = transport failure. The JSON body (if any) is parsed into r->json. */
 static CMN_UNUSED long it_http(const char *method, const char *url, const char *token, const char *ctype, const void *body,
                     size_t len, struct it_resp *r)
@@ -183,6 +186,8 @@ static CMN_UNUSED long it_http(const char *method, const char *url, const char *
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (it_send_speed)
+        curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)it_send_speed);
     CURLcode rc = curl_easy_perform(h);
     if (rc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
