@@ -42,6 +42,7 @@ struct cli_out {
     int quiet;    /* --quiet: no progress, no bundler output */
     int tty;      /* stderr is a terminal */
     int reported; /* an error has been printed already */
+    int s3;       /* the storage in use is S3 (for credential hints) */
 };
 extern struct cli_out cli_out;
 

@@ -104,6 +104,10 @@ int cli_fail_rc(enum cmn_err rc, const struct cmn_errbuf *eb, const char *fmt, .
     va_end(ap);
     n = strlen(msg);
     snprintf(msg + n, sizeof(msg) - n, ": %s", cmn_errmsg(eb, rc));
+    n = strlen(msg);
+    if (rc == CMN_E_DENIED && cli_out.s3)
+        snprintf(msg + n, sizeof(msg) - n, "; check the S3 credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) "
+                                           "and the bucket's permissions");
     report(cli_exit_from_err(rc), msg);
     return cli_exit_from_err(rc);
 }
@@ -373,6 +377,7 @@ int cli_conn_storage(const struct cli_conn *c, struct cmn_storage **out)
         return cli_fail(CLI_EXIT_USAGE, "bad storage URL: %s", cmn_errmsg(&eb, rc));
     if (rc)
         return cli_fail_rc(rc, &eb, "cannot open storage '%s'", c->storage);
+    cli_out.s3 = !cmn_storage_is_local(*out);
     return 0;
 }
 
