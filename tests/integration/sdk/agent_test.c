@@ -27,11 +27,11 @@
 
 #include "../../lib/test.h"
 #include "../../unit/sdk/sdk_fixture.h"
+#include "sdk_server.h"
 
 static struct fx_keys K;
 static char WWW[4200], TMP[4096], AGENT[4096], BASE[256];
-static pid_t server_pid;
-static int port;
+static struct srv SRV;
 
 struct ver {
     const char *id;
@@ -45,58 +45,6 @@ static struct ver V[4]; /* v0 v1 v2, and a hostile one */
 static int hp_exists_file(const char *path)
 {
     return access(path, F_OK) == 0;
-}
-
-/* ---- server ---- */
-
-static int free_port(void)
-{
-    return 20000 + (int)(getpid() % 20000);
-}
-
-static int start_server(void)
-{
-    char script[4300], ready[4300], portbuf[16];
-    snprintf(script, sizeof script, "%s/tests/integration/sdk/httpd.py", test_srcdir());
-    snprintf(ready, sizeof ready, "%s/.ready", WWW);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        port = free_port() + attempt * 7;
-        snprintf(portbuf, sizeof portbuf, "%d", port);
-        unlink(ready);
-        server_pid = fork();
-        if (server_pid == 0) {
-            int fd = open("/dev/null", O_WRONLY);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            execlp("python3", "python3", script, WWW, portbuf, (char *)NULL);
-            _exit(127);
-        }
-        for (int i = 0; i < 100; i++) {
-            if (hp_exists_file(ready))
-                break;
-            usleep(50000);
-            int st;
-            if (waitpid(server_pid, &st, WNOHANG) == server_pid) {
-                server_pid = 0;
-                break;
-            }
-        }
-        if (server_pid && access(ready, F_OK) == 0) {
-            snprintf(BASE, sizeof BASE, "http://127.0.0.1:%d", port);
-            return 0;
-        }
-        if (server_pid)
-            kill(server_pid, SIGKILL);
-    }
-    return -1;
-}
-
-static void stop_server(void)
-{
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
 }
 
 /* ---- storage ---- */
@@ -668,10 +616,11 @@ int main(void)
     char devs[4300];
     snprintf(devs, sizeof devs, "%s/dev", TMP);
     fx_mkdirs(devs);
-    if (access(AGENT, X_OK) != 0 || fx_keys_make(&K) != 0 || start_server() != 0) {
+    if (access(AGENT, X_OK) != 0 || fx_keys_make(&K) != 0 || srv_start(&SRV, WWW) != 0) {
         ok(0, "setup (agent at %s, python3 server)", AGENT);
         return done_testing();
     }
+    snprintf(BASE, sizeof BASE, "%s", SRV.base);
     make_versions();
     test_happy_and_template();
     if (!test_failures()) {
@@ -681,6 +630,6 @@ int main(void)
         test_crash_matrix();
         test_boot_rollback();
     }
-    stop_server();
+    srv_stop(&SRV);
     return done_testing();
 }

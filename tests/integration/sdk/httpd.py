@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """httpd.py ROOT PORT - test-only static HTTP server for the SDK tests.
 
+PORT 0 binds a free port; the port in use is written to ROOT/.ready.
+
 Serves files under ROOT (GET/HEAD) with single-range support ("Range:
 bytes=N-" / "bytes=N-M" -> 206 + Content-Range), like a CDN or nginx would.
 Test hooks, all driven by files in ROOT so a test can change them between
 agent runs:
 
   ROOT/.ctl          optional JSON: {"cut_after": K, "cut_prefix": "/bundles/",
-                     "ignore_range": false}. cut_after drops the connection
-                     after K body bytes of any path starting with cut_prefix
-                     (a network fault in the middle of a download);
-                     ignore_range answers 200 with the whole file.
+                     "ignore_range": false, "throttle_ms": 0, "status": 0}.
+                     cut_after drops the connection after K body bytes of
+                     any path starting with cut_prefix (a network fault in
+                     the middle of a download); ignore_range answers 200 with
+                     the whole file; throttle_ms sleeps that long after each
+                     16 KiB of such a body (a slow link); status answers
+                     POST /v1/installations with that HTTP status.
   ROOT/.log          one line per request: "METHOD PATH range=<Range or -> status=S sent=N"
   GET /v1/check?...  edge emulation: 200 + ROOT/.edge-answer when that file
                      exists, else 204 (the query is logged).
@@ -63,7 +68,15 @@ class H(BaseHTTPRequestHandler):
                 except OSError:
                     pass
             else:
-                self.wfile.write(body)
+                delay = ctl().get("throttle_ms", 0) if self.path.startswith(ctl().get("cut_prefix", "/bundles/")) else 0
+                if delay:
+                    import time
+                    for i in range(0, len(body), 16384):
+                        self.wfile.write(body[i:i + 16384])
+                        self.wfile.flush()
+                        time.sleep(delay / 1000.0)
+                else:
+                    self.wfile.write(body)
                 sent = len(body)
         log("%s %s range=%s status=%d sent=%d" % (self.command, self.path, self.headers.get("Range", "-"),
                                                   status, sent))
@@ -72,9 +85,11 @@ class H(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
         if self.path == "/v1/installations":
-            with open(os.path.join(ROOT, ".reports"), "ab") as f:
-                f.write(body.replace(b"\n", b" ") + b"\n")
-            self._send(200, b'{"accepted":true}', [("Content-Type", "application/json")])
+            status = int(ctl().get("status", 0) or 200)
+            if status == 200:
+                with open(os.path.join(ROOT, ".reports"), "ab") as f:
+                    f.write(body.replace(b"\n", b" ") + b"\n")
+            self._send(status, b'{"accepted":true}', [("Content-Type", "application/json")])
         else:
             self._send(404, b"{}")
 
@@ -123,6 +138,8 @@ class H(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer.daemon_threads = True
 srv = ThreadingHTTPServer(("127.0.0.1", PORT), H)
-with open(os.path.join(ROOT, ".ready"), "w") as f:
-    f.write("ok")
+tmp = os.path.join(ROOT, ".ready.tmp")
+with open(tmp, "w") as f:
+    f.write("%d\n" % srv.server_address[1])
+os.rename(tmp, os.path.join(ROOT, ".ready"))
 srv.serve_forever()
