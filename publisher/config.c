@@ -44,7 +44,7 @@ static const struct setting settings[] = {
     {"max_json", "HOTPATCH_MAX_JSON", K_SIZE, OFF(max_json), 1, 0},
     {"max_telemetry", "HOTPATCH_MAX_TELEMETRY", K_SIZE, OFF(max_telemetry), 1, 0},
     {"max_batch", "HOTPATCH_MAX_BATCH", K_LONG, OFF(max_batch), 1, 100000},
-    {"manifest_ttl", "HOTPATCH_MANIFEST_TTL", K_LONG, OFF(manifest_ttl), 60, 366L * 86400},
+    {"manifest_ttl", "HOTPATCH_MANIFEST_TTL", K_LONG, OFF(manifest_ttl), 2, 366L * 86400},
     {"resign_interval", "HOTPATCH_RESIGN_INTERVAL", K_LONG, OFF(resign_interval), 1, 86400},
     {"jwt_ttl", "HOTPATCH_JWT_TTL", K_LONG, OFF(jwt_ttl), 10, 86400},
     {"db_pool", "HOTPATCH_DB_POOL", K_LONG, OFF(db_pool), 1, 256},

@@ -343,9 +343,16 @@ static enum cmn_err simple(PGconn *pg, const char *sql, struct cmn_errbuf *eb)
     return CMN_OK;
 }
 
+static void quiet_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 enum cmn_err pub_db_migrate(PGconn *pg, int *applied, struct cmn_errbuf *eb)
 {
     int n_applied = 0;
+    PQsetNoticeProcessor(pg, quiet_notice, NULL); /* "already exists, skipping" is not news */
     enum cmn_err rc = simple(pg, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", eb);
     if (rc)
         return rc;
