@@ -37,6 +37,9 @@ module "edge" {
   bucket_arn     = module.bucket.bucket_arn
   storage_prefix = var.storage_prefix
   trusted_keys   = var.trusted_keys
+  # Absolute bundle URLs in the simple check answers; only known up front
+  # with a custom host name (the CloudFront name depends on the edge).
+  public_base_url = length(var.aliases) > 0 ? "https://${var.aliases[0]}" : ""
 }
 
 module "cdn" {

@@ -14,11 +14,19 @@ module "policy" {
 }
 
 locals {
+  # Flags for `hotpatch-edge lambda`; bootstrap passes HOTPATCH_EDGE_OPTS on.
+  edge_opts = join(" ", compact([
+    "--refresh ${var.refresh_seconds}",
+    var.public_base_url == "" ? "" : "--public-base ${trimsuffix(var.public_base_url, "/")}",
+    var.log_json ? "--log-json" : "",
+  ]))
+
   environment = merge(
     var.extra_environment,
     {
       HOTPATCH_STORAGE      = "s3://${var.bucket_name}/${var.storage_prefix}"
       HOTPATCH_TRUSTED_KEYS = join(",", var.trusted_keys)
+      HOTPATCH_EDGE_OPTS    = local.edge_opts
     },
     var.s3_endpoint == "" ? {} : { HOTPATCH_S3_ENDPOINT = trimsuffix(var.s3_endpoint, "/") },
     var.s3_region == "" ? {} : { HOTPATCH_S3_REGION = var.s3_region },

@@ -171,7 +171,7 @@ variable "extra_environment" {
   validation {
     condition = alltrue([for k in keys(var.extra_environment) :
       can(regex("^[A-Z][A-Z0-9_]*$", k)) && !startswith(k, "AWS_") && !startswith(k, "LAMBDA_") &&
-    !contains(["HOTPATCH_STORAGE", "HOTPATCH_TRUSTED_KEYS", "HOTPATCH_S3_ENDPOINT", "HOTPATCH_S3_REGION", "LD_LIBRARY_PATH", "_HANDLER"], k)])
+    !contains(["HOTPATCH_STORAGE", "HOTPATCH_TRUSTED_KEYS", "HOTPATCH_S3_ENDPOINT", "HOTPATCH_S3_REGION", "HOTPATCH_EDGE_OPTS", "LD_LIBRARY_PATH", "_HANDLER"], k)])
     error_message = "The extra_environment keys must be upper-case names, not AWS_*/LAMBDA_*, and not one the module manages."
   }
 }
@@ -180,4 +180,32 @@ variable "tags" {
   description = "Tags for the function, role and log group."
   type        = map(string)
   default     = {}
+}
+
+variable "refresh_seconds" {
+  description = "An instance re-checks storage before an invocation when its index is older than this (hotpatch-edge --refresh). Worst-case delay for a new release through the edge = this + nothing cached (check answers are not cached)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.refresh_seconds >= 1 && var.refresh_seconds <= 3600 && floor(var.refresh_seconds) == var.refresh_seconds
+    error_message = "The refresh_seconds must be a whole number between 1 and 3600."
+  }
+}
+
+variable "public_base_url" {
+  description = "Base URL put in front of relative bundle URLs in /update/check and /api/firmware/check answers (hotpatch-edge --public-base), e.g. the CDN's https://ota.example.com. Empty: answers carry the relative URL."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.public_base_url == "" || can(regex("^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$", var.public_base_url))
+    error_message = "The public_base_url must be empty or an https:// URL."
+  }
+}
+
+variable "log_json" {
+  description = "JSON log lines (easier to query in CloudWatch Logs Insights)."
+  type        = bool
+  default     = true
 }

@@ -14,7 +14,8 @@ set -u
 . "${HP_SRC_DIR:?}/tests/lib/tap.sh"
 src=$HP_SRC_DIR
 build=${HP_BUILD:-build}
-bin=$src/$build/bin
+case "$build" in /*) bdir=$build ;; *) bdir=$src/$build ;; esac
+bin=$bdir/bin
 work=$(mktemp -d /tmp/hp-pkg.XXXXXX)
 pids=()
 cleanup() {
@@ -35,7 +36,7 @@ for p in hotpatch hotpatch-publisher hotpatch-edge hotpatch-agent; do
     fi
 done
 ok "installed hotpatch.h" cmp -s "$src/sdk/include/hotpatch.h" "$prefix/include/hotpatch.h"
-if [ -f "$src/$build/lib/libhotpatch.so" ]; then
+if [ -f "$bdir/lib/libhotpatch.so" ]; then
     ok "installed libhotpatch.a and libhotpatch.so" test -f "$prefix/lib/libhotpatch.a" -a -f "$prefix/lib/libhotpatch.so"
 fi
 ok "installed the migrations" test -n "$(ls "$prefix/share/hotpatch/migrations/"*.sql 2>/dev/null)"
@@ -146,9 +147,9 @@ if [ ! -x "$bin/hotpatch-edge" ]; then
     done_testing
     exit $?
 fi
-zip=$src/$build/lambda/hotpatch-edge-lambda.zip
+zip=$bdir/lambda/hotpatch-edge-lambda.zip
 rm -f "$zip"
-ok "make lambda-zip" mk lambda-zip
+ok "make lambda-zip" mk -o "$build/bin/hotpatch-edge" lambda-zip
 ok "zip written" test -s "$zip"
 lz=$work/lambda
 mkdir -p "$lz"
@@ -169,7 +170,7 @@ is "$unresolved" "" "every non-glibc library resolves from the zip's lib/"
 is "$(cd "$lz" && find . -type f | wc -l)" "$(python3 -c 'import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))' "$zip")" "zip has no directory tricks (file count matches)"
 cp "$zip" "$work/first.zip"
 rm -f "$zip"
-mk lambda-zip >/dev/null 2>&1
+mk -o "$build/bin/hotpatch-edge" lambda-zip >/dev/null 2>&1
 ok "lambda-zip is reproducible (same bytes twice)" cmp -s "$zip" "$work/first.zip"
 
 # Run the packaged edge under a fake Lambda Runtime API (the real one is an

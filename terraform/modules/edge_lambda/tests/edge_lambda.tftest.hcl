@@ -59,6 +59,11 @@ run "role_is_read_only_on_manifests_and_lists" {
   }
 
   assert {
+    condition     = aws_lambda_function.edge.environment[0].variables["HOTPATCH_EDGE_OPTS"] == "--refresh 30 --log-json"
+    error_message = "The refresh interval and JSON logs reach the edge's flags."
+  }
+
+  assert {
     condition     = aws_cloudwatch_log_group.edge.retention_in_days == 14 && aws_cloudwatch_log_group.edge.name == "/aws/lambda/hotpatch-edge"
     error_message = "The log group has a retention."
   }
@@ -73,10 +78,17 @@ run "rotation_and_r2_endpoint" {
   command = apply
 
   variables {
-    storage_prefix = "ota/"
-    s3_endpoint    = "https://0123456789abcdef.r2.cloudflarestorage.com"
-    s3_region      = "auto"
-    trusted_keys   = ["11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="]
+    storage_prefix  = "ota/"
+    s3_endpoint     = "https://0123456789abcdef.r2.cloudflarestorage.com"
+    s3_region       = "auto"
+    trusted_keys    = ["11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="]
+    public_base_url = "https://ota.example.com/"
+    refresh_seconds = 10
+  }
+
+  assert {
+    condition     = aws_lambda_function.edge.environment[0].variables["HOTPATCH_EDGE_OPTS"] == "--refresh 10 --public-base https://ota.example.com --log-json"
+    error_message = "The public base URL (without trailing slash) reaches the edge's flags."
   }
 
   assert {
@@ -141,4 +153,14 @@ run "rejects_long_timeout" {
   }
 
   expect_failures = [var.timeout_seconds]
+}
+
+run "rejects_http_public_base" {
+  command = plan
+
+  variables {
+    public_base_url = "http://ota.example.com"
+  }
+
+  expect_failures = [var.public_base_url]
 }
