@@ -27,4 +27,5 @@ $(B)/bin/hotpatch-publisher: $(B)/publisher/main.o $(PUB_LIB) $(COMMON_LIB)
 
 ALL_TARGETS += $(B)/bin/hotpatch-publisher
 PUB_TEST_OBJS   := $(PUB_LIB) $(COMMON_LIB)
+$(B)/tests/unit/publisher/%.o $(B)/tests/fuzz/pub_%.o: CFLAGS += -Ipublisher
 PUB_TEST_LDLIBS := $(PUB_LDLIBS)

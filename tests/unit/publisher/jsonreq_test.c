@@ -1,0 +1,127 @@
+/*
+ * Unit tests for publisher/jsonreq.c: ids, strict admin JSON bodies, typed
+ * getters, release metadata (every required field, formats, percent), and
+ * telemetry batch decoding (bad entries skipped and counted, caps).
+ */
+#include "common/compat.h"
+
+#include "../../lib/test.h"
+#include "pub.h"
+
+#define SHA "aa5e5ec1d3d4b5d0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0"
+
+static enum cmn_err meta(const char *text, struct pub_relmeta *m, struct cmn_errbuf *eb)
+{
+    memset(eb, 0, sizeof(*eb));
+    char *g = test_guard_alloc(text, strlen(text));
+    enum cmn_err rc = pub_relmeta_parse(g, strlen(text), m, eb);
+    test_guard_free(g);
+    return rc;
+}
+
+int main(void)
+{
+    ok(pub_valid_id("demo") && pub_valid_id("a.b_c-9") && pub_valid_id("x"), "valid ids");
+    ok(!pub_valid_id("") && !pub_valid_id(NULL) && !pub_valid_id("a/b") && !pub_valid_id("..") &&
+           !pub_valid_id(".hidden") && !pub_valid_id("a b") && !pub_valid_id("é"),
+       "invalid ids");
+    char id65[66];
+    memset(id65, 'a', 65);
+    id65[65] = '\0';
+    ok(!pub_valid_id(id65), "65 characters refused");
+    id65[64] = '\0';
+    ok(pub_valid_id(id65), "64 characters accepted");
+
+    struct cmn_errbuf eb = {0};
+    json_t *o = NULL;
+    is_int(pub_json_body("{\"a\":1}", 7, 100, &o, &eb), CMN_OK, "object body");
+    long long v = 5;
+    const char *s = "x";
+    int b = 0;
+    is_int(pub_jint(o, "a", 1, 0, 10, &v, &eb), CMN_OK, "integer field");
+    is_int(v, 1, "value 1");
+    is_int(pub_jint(o, "a", 1, 2, 10, &v, &eb), CMN_E_INVAL, "out of range");
+    is_int(pub_jstr(o, "a", 1, 10, &s, &eb), CMN_E_INVAL, "wrong type for a string");
+    is_int(pub_jstr(o, "zz", 0, 10, &s, &eb), CMN_OK, "optional string absent");
+    ok(s == NULL, "absent -> NULL");
+    is_int(pub_jbool(o, "zz", 1, &b, &eb), CMN_E_INVAL, "required bool missing");
+    static const char *const only_b[] = {"b", NULL};
+    is_int(pub_jkeys(o, only_b, &eb), CMN_E_INVAL, "unknown key refused");
+    json_decref(o);
+    is_int(pub_json_body("[1]", 3, 100, &o, &eb), CMN_E_PARSE, "array body refused");
+    is_int(pub_json_body("", 0, 100, &o, &eb), CMN_E_PARSE, "empty body refused");
+    is_int(pub_json_body("{\"a\":1,\"a\":2}", 13, 100, &o, &eb), CMN_E_PARSE, "duplicate keys refused");
+    is_int(pub_json_body("{\"a\":1.5}", 9, 100, &o, &eb), CMN_E_PARSE, "float refused");
+    is_int(pub_json_body("{\"a\":\"xxxxxxxxxxxx\"}", 20, 10, &o, &eb), CMN_E_TOOBIG, "over the cap");
+
+    struct pub_relmeta m;
+    const char *good = "{\"app\":\"demo\",\"platform\":\"android\",\"channel\":\"production\",\"version\":\"1.2.0\","
+                       "\"target_binary\":\">=1.2.0 <1.3.0\",\"mandatory\":true,\"percent\":25,\"notes\":\"n\","
+                       "\"sha256\":\"" SHA "\",\"size\":12345,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
+    is_int(meta(good, &m, &eb), CMN_OK, "good metadata (%s)", eb.msg);
+    is_str(m.app, "demo", "app");
+    is_int(m.rollout_bp, 2500, "percent 25 -> 2500 bp");
+    is_int(m.mandatory, 1, "mandatory");
+    is_int(m.size, 12345, "size");
+    pub_relmeta_release(&m);
+    const char *minimal = "{\"app\":\"demo\",\"platform\":\"ios\",\"channel\":\"beta\",\"version\":\"2\","
+                          "\"sha256\":\"" SHA "\",\"size\":0,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
+    is_int(meta(minimal, &m, &eb), CMN_OK, "minimal metadata");
+    is_int(m.rollout_bp, 10000, "default rollout 100%%");
+    is_str(m.target_binary, "*", "default target_binary '*'");
+    pub_relmeta_release(&m);
+    struct {
+        const char *from, *to, *why;
+    } muts[] = {
+        {"\"app\":\"demo\"", "\"app\":\"../x\"", "app with a slash"},
+        {"\"version\":\"1.2.0\"", "\"version\":\"\"", "empty version"},
+        {"\"sha256\":\"" SHA "\"", "\"sha256\":\"AA\"", "short sha256"},
+        {"\"sha256\":\"" SHA "\"", "\"sha256\":\"" "AA5E5EC1D3D4B5D0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0" "\"",
+         "upper-case sha256"},
+        {"\"size\":12345", "\"size\":-1", "negative size"},
+        {"\"size\":12345", "\"size\":\"12345\"", "size as a string"},
+        {"\"percent\":25", "\"percent\":101", "percent over 100"},
+        {"\"bundle_keyid\":\"0011223344556677\"", "\"bundle_keyid\":\"00112233\"", "short keyid"},
+        {"\"target_binary\":\">=1.2.0 <1.3.0\"", "\"target_binary\":\">>1\"", "bad range"},
+        {"\"mandatory\":true", "\"mandatory\":1", "mandatory as a number"},
+        {"\"notes\":\"n\"", "\"colour\":\"n\"", "unknown field"},
+        {"\"app\":\"demo\",", "", "missing app"},
+    };
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(muts); i++) {
+        char buf[1024];
+        const char *p = strstr(good, muts[i].from);
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - good), good, muts[i].to, p + strlen(muts[i].from));
+        enum cmn_err rc = meta(buf, &m, &eb);
+        ok(rc != CMN_OK && eb.msg[0], "refused: %s (%s)", muts[i].why, eb.msg);
+    }
+
+    struct pub_batch bt;
+    const char *ev = "{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"},"
+                     "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"downloading\",\"progress\":5,"
+                     "\"ts\":1790000000},"
+                     "{\"device_id\":\"\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"},"
+                     "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"nope\"},"
+                     "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"failed\",\"ts\":5},"
+                     "{\"device_id\":7},\"str\",null]}";
+    is_int(pub_batch_parse_installs(ev, strlen(ev), 1 << 20, 100, &bt, &eb), CMN_OK, "installation batch");
+    is_int(bt.n, 2, "two good events");
+    is_int(bt.rejected, 6, "six bad entries counted");
+    is_int(bt.ev[1].progress, 5, "progress kept");
+    is_int(bt.ev[0].progress, -1, "absent progress is -1");
+    pub_batch_release(&bt);
+    is_int(pub_batch_parse_installs(ev, strlen(ev), 1 << 20, 3, &bt, &eb), CMN_E_TOOBIG, "over the event cap");
+    is_int(pub_batch_parse_installs("{\"events\":5}", 12, 100, 10, &bt, &eb), CMN_E_INVAL, "events not an array");
+    const char *dv = "{\"devices\":[{\"device_id\":\"d\",\"app\":\"a\",\"os\":\"linux\"},{\"device_id\":\"d\"}]}";
+    is_int(pub_batch_parse_devices(dv, strlen(dv), 1 << 20, 100, &bt, &eb), CMN_OK, "device batch");
+    ok(bt.n == 1 && bt.rejected == 1 && !strcmp(bt.dev[0].os, "linux"), "one good device, one rejected");
+    pub_batch_release(&bt);
+
+    struct cmn_buf a;
+    cmn_buf_init(&a, 1024);
+    ok(!pub_pgarr_add(&a, "plain", 1) && !pub_pgarr_add(&a, "q\"uo\\te,{}", 0) && !pub_pgarr_add(&a, NULL, 0) &&
+           !pub_pgarr_add(&a, "", 0),
+       "array elements appended");
+    is_str(a.ptr, "\"plain\",\"q\\\"uo\\\\te,{}\",NULL,\"\"", "quotes and backslashes escaped, NULL bare");
+    cmn_buf_release(&a);
+    return done_testing();
+}
