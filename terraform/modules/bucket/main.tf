@@ -108,6 +108,15 @@ locals {
     Condition = { StringEquals = { "AWS:SourceArn" = var.cloudfront_distribution_arns } }
   }]
 
+  conditional_manifest_statement = var.require_conditional_manifest_writes ? [{
+    Sid       = "DenyUnconditionalManifestWrites"
+    Effect    = "Deny"
+    Principal = "*"
+    Action    = "s3:PutObject"
+    Resource  = ["${local.arn}/${var.prefix}manifests/*"]
+    Condition = { Null = { "s3:if-match" = "true", "s3:if-none-match" = "true" } }
+  }] : []
+
   bucket_policy = {
     Version = "2012-10-17"
     Statement = concat([{
@@ -117,7 +126,7 @@ locals {
       Action    = "s3:*"
       Resource  = [local.arn, "${local.arn}/*"]
       Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }], local.cdn_read_statement)
+    }], local.conditional_manifest_statement, local.cdn_read_statement)
   }
 }
 

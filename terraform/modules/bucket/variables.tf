@@ -113,3 +113,9 @@ variable "cloudfront_distribution_arns" {
     error_message = "Each cloudfront_distribution_arns entry must be a CloudFront distribution ARN."
   }
 }
+
+variable "require_conditional_manifest_writes" {
+  description = "Deny any PutObject on manifests/* that carries neither If-Match nor If-None-Match. The publisher and the CLI always write manifests conditionally (two concurrent releases cannot silently overwrite each other); this makes S3 refuse a writer that does not, e.g. a hand-run `aws s3 cp`."
+  type        = bool
+  default     = true
+}

@@ -53,6 +53,21 @@ run "public_access_fully_blocked" {
   }
 
   assert {
+    condition = one([
+      for st in jsondecode(aws_s3_bucket_policy.this[0].policy).Statement : st
+      if st.Sid == "DenyUnconditionalManifestWrites"
+      ]) == {
+      Sid       = "DenyUnconditionalManifestWrites"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:PutObject"
+      Resource  = ["arn:aws:s3:::hotpatch-test-bucket/manifests/*"]
+      Condition = { Null = { "s3:if-match" = "true", "s3:if-none-match" = "true" } }
+    }
+    error_message = "Manifest writes without If-Match / If-None-Match are denied."
+  }
+
+  assert {
     condition     = output.storage_url == "s3://hotpatch-test-bucket/" && !contains(keys(output.environment), "HOTPATCH_S3_ENDPOINT")
     error_message = "On AWS the storage URL is s3://NAME/ and no endpoint override is set."
   }
