@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# bench_publisher.sh - telemetry ingest rate of hotpatch-publisher.
+#
+# Starts a throwaway Postgres (tests/harness/pg.sh) and the publisher on
+# loopback, seeds one app with one release (API for the app, SQL for the
+# release row: the bench measures telemetry, not uploads), then POSTs
+# BATCHES x 1000 installation events to /v1/installations from 4 parallel
+# curl clients and reports events/s. Reference, measured in the same run on
+# the same database: the same number of rows written (a) as single-row
+# INSERT statements through psql (one round trip per row, pgbench-style) and
+# (b) with psql \copy (the bulk-load upper bound). Ratios are printed; no
+# pass/fail on timing. Target: >= 20k events/s batched.
+set -u
+cd "$(dirname "$0")/../.."
+HP_BIN=${HP_BIN:-$PWD/build/bin}
+BATCHES=${BENCH_PUB_BATCHES:-200}
+PER=1000
+EVENTS=$((BATCHES * PER))
+. tests/harness/pg.sh
+tmp=$(mktemp -d /tmp/hp-bench-pub.XXXXXX)
+pub_pid=
+cleanup() {
+    [ -n "$pub_pid" ] && kill "$pub_pid" 2>/dev/null && wait "$pub_pid" 2>/dev/null
+    pg_stop
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+pg_start || { echo "bench_publisher: cannot start postgres"; exit 1; }
+psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE bench" >/dev/null
+db="${HP_TEST_PG_URL%/*}/bench"
+port=$(_hp_free_port)
+"$HP_BIN/hotpatch-publisher" keygen-manifest --out "$tmp/m.key" >/dev/null || exit 1
+mkdir -p "$tmp/storage"
+DATABASE_URL=$db HOTPATCH_STORAGE="file://$tmp/storage" JWT_SECRET=bench-secret-bench-secret-bench-secret-0 \
+HOTPATCH_MANIFEST_KEY="$tmp/m.key" HOTPATCH_LISTEN="127.0.0.1:$port" HOTPATCH_RATE_IP=1000000 \
+HOTPATCH_RATE_IP_BURST=1000000 HOTPATCH_LOG_LEVEL=warn \
+    "$HP_BIN/hotpatch-publisher" 2>"$tmp/pub.log" &
+pub_pid=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+owner=$(curl -sf -H 'Content-Type: application/json' -d '{"org":"bench","email":"b@example.com","password":"benchmark-pw"}' \
+    "$base/v1/bootstrap" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])') || { echo "bootstrap failed"; cat "$tmp/pub.log"; exit 1; }
+curl -sf -H "Authorization: Bearer $owner" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$base/v1/apps" >/dev/null || exit 1
+psql -q "$db" -c "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, rollout_bp, sha256, size,
+    bundle_sig, bundle_keyid, bundle_url) SELECT 'rel_bench', id, 'android', 'production', '1.0.0', '*', 10000,
+    repeat('a', 64), 1, 'sig', '0000000000000000', 'bundles/x' FROM apps WHERE name = 'bench'" || exit 1
+
+python3 - "$tmp" "$BATCHES" "$PER" <<'PY'
+import json, sys
+d, batches, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+st = ["applied"] * 97 + ["failed", "downloading", "rolled_back"]
+ref = open(f"{d}/ref.sql", "w")
+cp = open(f"{d}/ref.copy", "w")
+for b in range(batches):
+    ev = []
+    for i in range(per):
+        n = b * per + i
+        s = st[n % 100]
+        e = {"event_id": f"e{n}", "device_id": f"device-{n:08d}", "app": "bench", "platform": "android",
+             "channel": "production", "release_id": "rel_bench", "status": s, "binary_version": f"1.{n % 7}.0",
+             "ts": 1790000000 + n % 86400}
+        if s == "downloading":
+            e["progress"] = n % 101
+        ev.append(e)
+        if n < 20000:
+            ref.write("INSERT INTO installations_ref (device_id, release_id, status, app_id, channel, event_id, "
+                      "binary_version, ts) VALUES ('%s', 'rel_bench', '%s', 1, 'production', '%s', '%s', "
+                      "to_timestamp(%d)) ON CONFLICT DO NOTHING;\n" % (e["device_id"], s, e["event_id"],
+                                                                     e["binary_version"], e["ts"]))
+        cp.write("%s\trel_bench\t%s\t1\tproduction\t%s\t%s\n" % (e["device_id"] + "c", s, e["event_id"], e["binary_version"]))
+    with open(f"{d}/batch-{b:05d}.json", "w") as f:
+        json.dump({"events": ev}, f)
+PY
+ls "$tmp"/batch-*.json >"$tmp/list"
+
+t0=$(date +%s.%N)
+xargs -P 4 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+    --data-binary @{} "$base/v1/installations" <"$tmp/list" >"$tmp/codes"
+t1=$(date +%s.%N)
+ok200=$(grep -c '^200$' "$tmp/codes")
+stored=$(psql -tAq "$db" -c "SELECT count(*) FROM installations")
+pub_s=$(python3 -c "print(f'{$t1 - $t0:.3f}')")
+pub_rate=$(python3 -c "print(int($stored / ($t1 - $t0)))")
+
+# Retry the first 20 batches: nothing new may be stored.
+head -20 "$tmp/list" | xargs -P 4 -I{} curl -s -o /dev/null -H 'Content-Type: application/json' \
+    --data-binary @{} "$base/v1/installations"
+again=$(psql -tAq "$db" -c "SELECT count(*) FROM installations")
+
+psql -q "$db" -c "CREATE TABLE installations_ref (LIKE installations INCLUDING ALL)" >/dev/null
+r0=$(date +%s.%N)
+psql -q "$db" -f "$tmp/ref.sql" >/dev/null
+r1=$(date +%s.%N)
+ref_rows=$(psql -tAq "$db" -c "SELECT count(*) FROM installations_ref")
+ins_rate=$(python3 -c "print(int($ref_rows / ($r1 - $r0)))")
+c0=$(date +%s.%N)
+psql -q "$db" -c "\\copy installations_ref (device_id, release_id, status, app_id, channel, event_id, binary_version) FROM '$tmp/ref.copy'"
+c1=$(date +%s.%N)
+copy_rows=$(( $(psql -tAq "$db" -c "SELECT count(*) FROM installations_ref") - ref_rows ))
+copy_rate=$(python3 -c "print(int($copy_rows / ($c1 - $c0)))")
+
+echo "publisher telemetry ingest: $stored events in ${pub_s}s from $BATCHES batches of $PER ($ok200 x 200) = $pub_rate events/s"
+echo "  retrying 20 batches stored $((again - stored)) more rows (idempotent: expect 0)"
+echo "reference single-row INSERTs via psql: $ref_rows rows = $ins_rate rows/s"
+echo "reference psql \\copy:                  $copy_rows rows = $copy_rate rows/s"
+python3 -c "print('ratio publisher/single-INSERT = %.1fx, publisher/copy = %.2fx, target 20000 events/s: %s' % ($pub_rate/$ins_rate, $pub_rate/$copy_rate, 'met' if $pub_rate >= 20000 else 'NOT met'))"
+[ "$stored" -eq "$EVENTS" ] && [ "$again" -eq "$stored" ]
