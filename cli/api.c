@@ -60,6 +60,17 @@ int cli_api_escape(const char *s, char *out, size_t cap)
     return 0;
 }
 
+/* Copy at most `max` bytes of untrusted text as one printable line. */
+static void one_line(char *out, size_t cap, const char *s, size_t max)
+{
+    size_t i, j = 0;
+    for (i = 0; s[i] && i < max && j + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    out[j] = '\0';
+}
+
 int cli_api_status(long status, const char *body, size_t len, char *msg, size_t cap)
 {
     json_t *root = NULL, *err, *m, *c;
@@ -97,15 +108,13 @@ int cli_api_status(long status, const char *body, size_t len, char *msg, size_t 
     else
         ex = CLI_EXIT_FAIL;
     if (text) {
-        size_t i, j = 0;
-        /* one line: control characters become spaces, long text is cut */
-        for (i = 0; text[i] && j + 1 < cap && i < 400; i++)
-            msg[j++] = (unsigned char)text[i] < 0x20 ? ' ' : text[i];
-        msg[j] = '\0';
-        if (code && j + 1 < cap) {
+        one_line(msg, cap, text, 400);
+        if (code) {
+            char cs[64];
             size_t n = strlen(msg);
-            snprintf(msg + n, cap - n, " (%.60s, HTTP %ld)", code, status);
-        } else if (j + 1 < cap) {
+            one_line(cs, sizeof(cs), code, 60);
+            snprintf(msg + n, cap - n, " (%s, HTTP %ld)", cs, status);
+        } else {
             size_t n = strlen(msg);
             snprintf(msg + n, cap - n, " (HTTP %ld)", status);
         }
@@ -349,7 +358,7 @@ static const char *jstr(json_t *o, const char *k)
 int cli_api_find_release(const struct cli_api *api, const char *app, const char *platform, const char *channel,
                          const char *id, const char *version, json_t **out)
 {
-    char path[1024], ea[200], ep[200], ec[200], cursor[400] = "";
+    char path[2048], ea[200], ep[200], ec[200], cursor[400] = "";
     json_t *best = NULL;
     int page, ex;
     if (id) {

@@ -139,36 +139,24 @@ int cli_build_bundle(const struct cli_build_opts *o)
     int status = 0, rc;
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return cli_fail(CLI_EXIT_USAGE, "project dir '%s' is not a directory: pass --project-dir or --bundle-dir",
-                        dir);
+        return cli_fail(CLI_EXIT_USAGE, "project dir '%s' is not a directory: pass --project-dir or --bundle-dir", dir);
     snprintf(entry_path, sizeof(entry_path), "%s/%s", dir, entry);
     if (entry[0] != '/' && access(entry_path, R_OK) != 0)
         return cli_fail(CLI_EXIT_USAGE, "entry file '%s' not found in '%s': pass --entry-file", entry, dir);
     snprintf(bundle_out, sizeof(bundle_out), "%s/index.%s.bundle", o->out_dir, o->platform);
     {
-        char *argv[] = {"npx",
-                        "react-native",
-                        "bundle",
-                        "--platform",
-                        (char *)o->platform,
-                        "--dev",
-                        "false",
-                        "--entry-file",
-                        (char *)entry,
-                        "--bundle-output",
-                        bundle_out,
-                        "--assets-dest",
-                        (char *)o->out_dir,
-                        NULL};
-        cli_note("bundling: npx react-native bundle --platform %s --entry-file %s (in '%s')", o->platform, entry,
-                 dir);
+        char *argv[] = {"npx",      "react-native",  "bundle",           "--platform",  (char *)o->platform,
+                        "--dev",    "false",         "--entry-file",     (char *)entry, "--bundle-output",
+                        bundle_out, "--assets-dest", (char *)o->out_dir, NULL};
+        cli_note("bundling: npx react-native bundle --platform %s --entry-file %s (in '%s')", o->platform, entry, dir);
         rc = cli_run(dir, argv, &status, tail, sizeof(tail));
     }
     if (rc)
         return rc;
     if (status != 0)
-        return cli_fail(CLI_EXIT_FAIL, "react-native bundle failed (exit status %d)%s%s: fix the app, or pass "
-                                       "--bundle-dir with a prebuilt bundle",
+        return cli_fail(CLI_EXIT_FAIL,
+                        "react-native bundle failed (exit status %d)%s%s: fix the app, or pass "
+                        "--bundle-dir with a prebuilt bundle",
                         status, tail[0] ? ": " : "", tail);
     if (access(bundle_out, R_OK) != 0)
         return cli_fail(CLI_EXIT_FAIL, "react-native bundle wrote no '%s'", bundle_out);
@@ -191,8 +179,9 @@ int cli_build_hermes(const char *project_dir, const char *hermesc, const char *i
                 break;
         }
         if (i == CMN_ARRAY_SIZE(cands))
-            return cli_fail(CLI_EXIT_USAGE, "hermesc not found under '%s/node_modules': install the project's "
-                                            "dependencies, pass --project-dir, or pass --hermesc PATH",
+            return cli_fail(CLI_EXIT_USAGE,
+                            "hermesc not found under '%s/node_modules': install the project's "
+                            "dependencies, pass --project-dir, or pass --hermesc PATH",
                             project_dir ? project_dir : ".");
         hermesc = path;
     } else if (access(hermesc, X_OK) != 0) {

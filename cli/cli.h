@@ -113,9 +113,9 @@ void cli_print_help(const struct cli_cmd *cmd, const struct cli_opt *opts);
 /* ---- settings (util.c) ---- */
 
 struct cli_config;
-extern struct cli_config *cli_cfg;   /* loaded by main(); never NULL after that */
-extern const char *cli_cfg_path;     /* its path */
-extern const char *cli_cfg_dir;      /* ${XDG_CONFIG_HOME:-~/.config}/hotpatch */
+extern struct cli_config *cli_cfg; /* loaded by main(); never NULL after that */
+extern const char *cli_cfg_path;   /* its path */
+extern const char *cli_cfg_dir;    /* ${XDG_CONFIG_HOME:-~/.config}/hotpatch */
 
 /* flag value, else the env var, else the config key; NULL when none. */
 const char *cli_setting(const char *flag, const char *env, const char *cfgkey);
@@ -131,20 +131,20 @@ struct cli_conn {
     const char *endpoint, *token, *storage, *manifest_key, *s3_endpoint, *region;
     enum cli_mode mode;
 };
-#define CLI_CONN_OPTS(c)                                                                                       \
-    {"endpoint", "URL", &(c)->endpoint, NULL, "publisher base URL (publisher mode)"},                          \
-        {"token", "TOKEN", &(c)->token, NULL, "publisher API key or JWT"},                                     \
-        {"storage", "URL", &(c)->storage, NULL, "file:///dir or s3://bucket/prefix (serverless mode)"},         \
-        {"manifest-key", "FILE", &(c)->manifest_key, NULL, "manifest secret key file (serverless mode)"},      \
-        {"s3-endpoint", "URL", &(c)->s3_endpoint, NULL, "S3 endpoint, e.g. http://127.0.0.1:7480 or R2"},      \
-    {                                                                                                          \
-        "region", "NAME", &(c)->region, NULL, "S3 region (default us-east-1; R2: auto)"                       \
+#define CLI_CONN_OPTS(c)                                                                                               \
+    {"endpoint", "URL", &(c)->endpoint, NULL, "publisher base URL (publisher mode)"},                                  \
+        {"token", "TOKEN", &(c)->token, NULL, "publisher API key or JWT"},                                             \
+        {"storage", "URL", &(c)->storage, NULL, "file:///dir or s3://bucket/prefix (serverless mode)"},                \
+        {"manifest-key", "FILE", &(c)->manifest_key, NULL, "manifest secret key file (serverless mode)"},              \
+        {"s3-endpoint", "URL", &(c)->s3_endpoint, NULL, "S3 endpoint, e.g. http://127.0.0.1:7480 or R2"},              \
+    {                                                                                                                  \
+        "region", "NAME", &(c)->region, NULL, "S3 region (default us-east-1; R2: auto)"                                \
     }
-#define CLI_CONN_ENV                                                                                           \
-    "HOTPATCH_ENDPOINT      publisher base URL (publisher mode)\n"                                             \
-    "HOTPATCH_TOKEN         publisher API key or JWT\n"                                                        \
-    "HOTPATCH_STORAGE       file:///dir or s3://bucket/prefix (serverless mode)\n"                             \
-    "HOTPATCH_MANIFEST_KEY  manifest secret key file (serverless mode)\n"                                      \
+#define CLI_CONN_ENV                                                                                                   \
+    "HOTPATCH_ENDPOINT      publisher base URL (publisher mode)\n"                                                     \
+    "HOTPATCH_TOKEN         publisher API key or JWT\n"                                                                \
+    "HOTPATCH_STORAGE       file:///dir or s3://bucket/prefix (serverless mode)\n"                                     \
+    "HOTPATCH_MANIFEST_KEY  manifest secret key file (serverless mode)\n"                                              \
     "HOTPATCH_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY  S3 endpoint and credentials\n"
 
 /* Resolve the connection (flags > env > config) and pick the mode; reports and returns an exit code. */
@@ -174,11 +174,11 @@ int cli_parse_pubkeys(const char *list, struct cmn_key *keys, size_t max, size_t
 struct cli_target {
     const char *app, *platform, *channel;
 };
-#define CLI_TARGET_OPTS(t)                                                                                     \
-    {"app", "NAME", &(t)->app, NULL, "app name (config: app)"},                                                \
-        {"platform", "NAME", &(t)->platform, NULL, "android | ios | any device platform (config: platform)"},  \
-    {                                                                                                          \
-        "channel", "NAME", &(t)->channel, NULL, "channel, default production (config: channel)"               \
+#define CLI_TARGET_OPTS(t)                                                                                             \
+    {"app", "NAME", &(t)->app, NULL, "app name (config: app)"},                                                        \
+        {"platform", "NAME", &(t)->platform, NULL, "android | ios | any device platform (config: platform)"},          \
+    {                                                                                                                  \
+        "channel", "NAME", &(t)->channel, NULL, "channel, default production (config: channel)"                        \
     }
 int cli_target_resolve(struct cli_target *t);
 
@@ -268,8 +268,8 @@ void cli_zip_list_release(struct cli_zip_list *l);
 struct cli_build_opts {
     const char *project_dir; /* cwd when NULL */
     const char *platform;
-    const char *entry_file;  /* index.js when NULL */
-    const char *out_dir;     /* created by the caller */
+    const char *entry_file; /* index.js when NULL */
+    const char *out_dir;    /* created by the caller */
 };
 /* Run `npx react-native bundle ...`; reports errors. */
 int cli_build_bundle(const struct cli_build_opts *o);
@@ -330,8 +330,8 @@ struct cli_change {
     unsigned states;
     int (*apply)(struct cli_change *ch, struct cmn_manifest *m, long idx, int *skip);
     long arg;
-    const char *what;  /* past tense for the summary: "rolled back" */
-    json_t *result;    /* the release after the change (set by cli_change_serverless) */
+    const char *what; /* past tense for the summary: "rolled back" */
+    json_t *result;   /* the release after the change (set by cli_change_serverless) */
 };
 /* Run a change serverless and print the summary; returns the exit code. */
 int cli_change_serverless(const struct cli_conn *c, const struct cli_target *t, int64_t ttl, struct cli_change *ch);

@@ -56,8 +56,9 @@ int cli_cmd_keygen(int argc, char **argv)
     rc = cmn_key_save_secret(&key, out, force, &eb);
     if (rc == CMN_E_EXISTS) {
         cmn_key_clear(&key);
-        return cli_fail(CLI_EXIT_CONFLICT, "'%s' already exists: pass --force to replace it (devices trusting its "
-                                           "public key would stop accepting your updates) or --out FILE",
+        return cli_fail(CLI_EXIT_CONFLICT,
+                        "'%s' already exists: pass --force to replace it (devices trusting its "
+                        "public key would stop accepting your updates) or --out FILE",
                         out);
     }
     if (rc) {

@@ -96,14 +96,13 @@ int cli_cmd_login(int argc, char **argv)
         if (endpoint || token || token_stdin)
             return cli_fail(CLI_EXIT_USAGE, "--storage (serverless) cannot be combined with --endpoint/--token");
         if (strncmp(storage, "file:///", 8) != 0 && strncmp(storage, "s3://", 5) != 0)
-            return cli_fail(CLI_EXIT_USAGE, "bad storage URL '%s': use file:///abs/dir or s3://bucket/prefix",
-                            storage);
+            return cli_fail(CLI_EXIT_USAGE, "bad storage URL '%s': use file:///abs/dir or s3://bucket/prefix", storage);
         if ((ex = set("storage", storage)) || (ex = set("endpoint", NULL)) || (ex = set("token", NULL)) ||
             (ex = save()))
             return ex;
         if (cli_out.json)
-            cli_print_json(json_pack("{s:s,s:s,s:s}", "mode", "serverless", "storage", storage, "config",
-                                     cli_cfg_path));
+            cli_print_json(
+                json_pack("{s:s,s:s,s:s}", "mode", "serverless", "storage", storage, "config", cli_cfg_path));
         else
             printf("serverless mode: storage %s saved in %s\n", storage, cli_cfg_path);
         return 0;
@@ -209,7 +208,8 @@ int cli_cmd_config(int argc, char **argv)
     int ex;
     const struct cli_opt opts[] = {{0}};
     const struct cli_cmd cmd = {
-        "config", "Read and change the config file.", "hotpatch config list | get KEY | set KEY VALUE | unset KEY", NULL,
+        "config", "Read and change the config file.", "hotpatch config list | get KEY | set KEY VALUE | unset KEY",
+        NULL,
         "keys: endpoint token storage signing_key manifest_key trusted_keys s3_endpoint region\n"
         "      app platform channel (defaults for --app/--platform/--channel)\n"};
     ex = cli_parse(&cmd, opts, argc, argv, &a);

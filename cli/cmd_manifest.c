@@ -63,8 +63,8 @@ static int fetch(const struct cli_conn *c, const struct cli_target *t, const str
         if (ex)
             return ex;
         snprintf(what, sizeof(what), "'%s'", key);
-        return cli_manifest_open(raw->ptr ? raw->ptr : "", raw->len, ring, t->app, t->platform, t->channel, flags,
-                                 what, out);
+        return cli_manifest_open(raw->ptr ? raw->ptr : "", raw->len, ring, t->app, t->platform, t->channel, flags, what,
+                                 out);
     } else {
         struct cli_api api = {c->endpoint, c->token};
         char path[800], ea[200], ep[200], ec[200], what[300];
@@ -76,8 +76,8 @@ static int fetch(const struct cli_conn *c, const struct cli_target *t, const str
         if (ex)
             return ex;
         snprintf(what, sizeof(what), "from %s", c->endpoint);
-        return cli_manifest_open(raw->ptr ? raw->ptr : "", raw->len, ring, t->app, t->platform, t->channel, flags,
-                                 what, out);
+        return cli_manifest_open(raw->ptr ? raw->ptr : "", raw->len, ring, t->app, t->platform, t->channel, flags, what,
+                                 out);
     }
 }
 

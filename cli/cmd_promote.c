@@ -135,8 +135,8 @@ int cli_cmd_promote(int argc, char **argv)
                                          res.key, "sequence", (json_int_t)res.sequence, "expires_at",
                                          (json_int_t)res.expires_at));
             } else {
-                printf("promoted %s from '%s' to '%s' on %s/%s: release %s, manifest sequence %llu\n",
-                       p.src.version, from, to, t.app, t.platform, p.id, (unsigned long long)res.sequence);
+                printf("promoted %s from '%s' to '%s' on %s/%s: release %s, manifest sequence %llu\n", p.src.version,
+                       from, to, t.app, t.platform, p.id, (unsigned long long)res.sequence);
             }
         }
         json_decref(p.result);

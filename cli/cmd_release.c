@@ -88,12 +88,14 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     (void)skip;
     for (i = 0; i < m->n_releases; i++)
         if (strcmp(m->releases[i].version, r->version) == 0)
-            return cli_fail(CLI_EXIT_CONFLICT, "version '%s' is already released on channel '%s' (release %s, %s): "
-                                               "bump --version, or use 'hotpatch rollout'/'rollback' on it",
+            return cli_fail(CLI_EXIT_CONFLICT,
+                            "version '%s' is already released on channel '%s' (release %s, %s): "
+                            "bump --version, or use 'hotpatch rollout'/'rollback' on it",
                             r->version, r->t.channel, m->releases[i].id, cmn_release_state_name(m->releases[i].state));
     if (m->n_releases >= CMN_MANIFEST_MAX_RELEASES)
-        return cli_fail(CLI_EXIT_CONFLICT, "channel '%s' already lists %d releases: archive old ones with 'hotpatch "
-                                           "archive --release ID'",
+        return cli_fail(CLI_EXIT_CONFLICT,
+                        "channel '%s' already lists %d releases: archive old ones with 'hotpatch "
+                        "archive --release ID'",
                         r->t.channel, CMN_MANIFEST_MAX_RELEASES);
     memset(&e, 0, sizeof(e));
     e.id = r->id;
@@ -254,8 +256,8 @@ static int publish_publisher(const struct cli_conn *c, struct rel *r, const char
     int ex;
     meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:i,s:s,s:I,s:s,s:s}", "app", r->t.app, "platform", r->t.platform,
                      "channel", r->t.channel, "version", r->version, "target_binary", r->target_binary, "mandatory",
-                     r->mandatory, "rollout_bp", (int)r->rollout_bp, "sha256", r->sha256, "size",
-                     (json_int_t)r->size, "bundle_sig", r->sig, "bundle_keyid", r->keyid);
+                     r->mandatory, "rollout_bp", (int)r->rollout_bp, "sha256", r->sha256, "size", (json_int_t)r->size,
+                     "bundle_sig", r->sig, "bundle_keyid", r->keyid);
     if (!meta)
         return cli_fail(CLI_EXIT_FAIL, "out of memory");
     if (r->notes)
@@ -355,8 +357,9 @@ int cli_cmd_release(int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "missing --target-binary RANGE: the native app versions this bundle runs on, "
                                         "e.g. \">=1.2.0 <1.3.0\" or \"1.2.x\"");
     if (cmn_semver_range_parse(r.target_binary, &r.range))
-        return cli_fail(CLI_EXIT_USAGE, "bad --target-binary '%s': expected a version range like \">=1.2.0 "
-                                        "<1.3.0\", \"~1.2.0\" or \"1.2.x\"",
+        return cli_fail(CLI_EXIT_USAGE,
+                        "bad --target-binary '%s': expected a version range like \">=1.2.0 "
+                        "<1.3.0\", \"~1.2.0\" or \"1.2.x\"",
                         r.target_binary);
     if (rollout && rollout_bp)
         return cli_fail(CLI_EXIT_USAGE, "pass --rollout or --rollout-bp, not both");
@@ -435,14 +438,17 @@ int cli_cmd_release(int argc, char **argv)
     }
     rc = cli_zip_collect(bdir, &zl, &eb);
     if (rc) {
-        ex = cli_fail(rc == CMN_E_NOTFOUND ? CLI_EXIT_NOTFOUND : rc == CMN_E_DENIED ? CLI_EXIT_AUTH : CLI_EXIT_FAIL,
+        ex = cli_fail(rc == CMN_E_NOTFOUND ? CLI_EXIT_NOTFOUND
+                      : rc == CMN_E_DENIED ? CLI_EXIT_AUTH
+                                           : CLI_EXIT_FAIL,
                       "cannot use bundle dir '%s': %s", bdir, cmn_errmsg(&eb, rc));
         goto out;
     }
     snprintf(entry_name, sizeof(entry_name), "index.%s.bundle", r.t.platform);
     if ((strcmp(r.t.platform, "android") == 0 || strcmp(r.t.platform, "ios") == 0) && !cli_zip_find(&zl, entry_name)) {
-        ex = cli_fail(CLI_EXIT_USAGE, "bundle dir '%s' has no '%s': build it with 'npx react-native bundle "
-                                      "--platform %s ...' or drop --bundle-dir",
+        ex = cli_fail(CLI_EXIT_USAGE,
+                      "bundle dir '%s' has no '%s': build it with 'npx react-native bundle "
+                      "--platform %s ...' or drop --bundle-dir",
                       bdir, entry_name, r.t.platform);
         goto out;
     }

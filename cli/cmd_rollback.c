@@ -111,21 +111,24 @@ int cli_cmd_rollback(int argc, char **argv)
     static const struct verb v = {"rollback",
                                   "Roll back a release: devices on it return to the newest older eligible release "
                                   "(or their embedded bundle).",
-                                  "rolled back", "rollback", CMN_REL_ROLLED_BACK,
+                                  "rolled back",
+                                  "rollback",
+                                  CMN_REL_ROLLED_BACK,
                                   (1u << CMN_REL_ACTIVE) | (1u << CMN_REL_HALTED)};
     return run(&v, argc, argv);
 }
 
 int cli_cmd_halt(int argc, char **argv)
 {
-    static const struct verb v = {"halt", "Halt a release: devices that have it keep it, no one new gets it.", "halted",
-                                  "halt", CMN_REL_HALTED, 1u << CMN_REL_ACTIVE};
+    static const struct verb v = {"halt",         "Halt a release: devices that have it keep it, no one new gets it.",
+                                  "halted",       "halt",
+                                  CMN_REL_HALTED, 1u << CMN_REL_ACTIVE};
     return run(&v, argc, argv);
 }
 
 int cli_cmd_resume(int argc, char **argv)
 {
-    static const struct verb v = {"resume", "Resume a halted release.", "resumed", "resume", CMN_REL_ACTIVE,
-                                  1u << CMN_REL_HALTED};
+    static const struct verb v = {"resume",       "Resume a halted release.", "resumed", "resume",
+                                  CMN_REL_ACTIVE, 1u << CMN_REL_HALTED};
     return run(&v, argc, argv);
 }

@@ -65,8 +65,9 @@ int cli_cmd_verify(int argc, char **argv)
         cmn_wipe(key.sk, sizeof(key.sk));
         key.has_secret = 0;
     } else if (cmn_key_from_public_b64(text_or_file(pubkey, pkbuf, sizeof(pkbuf)), &key, &eb)) {
-        return cli_fail(CLI_EXIT_USAGE, "bad --pubkey: expected the 44-character base64 public key printed by "
-                                        "'hotpatch keygen' (%s)",
+        return cli_fail(CLI_EXIT_USAGE,
+                        "bad --pubkey: expected the 44-character base64 public key printed by "
+                        "'hotpatch keygen' (%s)",
                         cmn_errmsg(&eb, CMN_E_PARSE));
     }
     sig = text_or_file(sig, sigbuf, sizeof(sigbuf));
@@ -82,12 +83,13 @@ int cli_cmd_verify(int argc, char **argv)
     if (rc == CMN_E_PARSE)
         return cli_fail(CLI_EXIT_USAGE, "bad --sig: expected base64 of a 64-byte Ed25519 signature");
     if (rc)
-        return cli_fail(CLI_EXIT_VERIFY, "signature of '%s' does not verify with key %s: wrong key, or the file "
-                                         "was modified",
+        return cli_fail(CLI_EXIT_VERIFY,
+                        "signature of '%s' does not verify with key %s: wrong key, or the file "
+                        "was modified",
                         a.pos[0], key.keyid);
     if (cli_out.json)
-        cli_print_json(json_pack("{s:b,s:s,s:I,s:s}", "verified", 1, "sha256", hex, "size", (json_int_t)size, "keyid",
-                                 key.keyid));
+        cli_print_json(
+            json_pack("{s:b,s:s,s:I,s:s}", "verified", 1, "sha256", hex, "size", (json_int_t)size, "keyid", key.keyid));
     else
         printf("ok: %s (%llu bytes, sha256 %s) is signed by %s\n", a.pos[0], (unsigned long long)size, hex, key.keyid);
     return 0;

@@ -19,8 +19,8 @@
 #include "cli.h"
 
 static const char *const known_keys[] = {
-    "endpoint", "token", "storage", "signing_key", "manifest_key", "trusted_keys",
-    "s3_endpoint", "region", "app", "platform", "channel",
+    "endpoint",    "token",  "storage", "signing_key", "manifest_key", "trusted_keys",
+    "s3_endpoint", "region", "app",     "platform",    "channel",
 };
 
 int cli_config_known(const char *key)
@@ -98,8 +98,8 @@ enum cmn_err cli_config_parse(const char *text, size_t len, struct cli_config *c
             ;
         if (ks == n || line[ks] == '#')
             continue;
-        for (ke = ks; ke < n && ((line[ke] >= 'a' && line[ke] <= 'z') || line[ke] == '_' ||
-                                 (line[ke] >= '0' && line[ke] <= '9'));
+        for (ke = ks; ke < n &&
+                      ((line[ke] >= 'a' && line[ke] <= 'z') || line[ke] == '_' || (line[ke] >= '0' && line[ke] <= '9'));
              ke++)
             ;
         if (ke == ks || ke - ks >= sizeof(key)) {

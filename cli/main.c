@@ -42,26 +42,25 @@ static void usage(FILE *f)
                "commands:\n");
     for (i = 0; i < CMN_ARRAY_SIZE(cmds); i++)
         fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
-    fprintf(f,
-            "\nmodes:\n"
-            "  publisher   --endpoint URL + token (hotpatch login): the publisher stores and signs manifests\n"
-            "  serverless  --storage file:///dir | s3://bucket/prefix + manifest key: the CLI writes them itself\n"
-            "\nglobal options (also accepted after the command):\n"
-            "  --json      one JSON object on stdout; errors as {\"error\":{\"code\",\"message\"}}\n"
-            "  --quiet     no progress bar, no bundler output\n"
-            "  --help      this text; 'hotpatch <command> --help' for a command's options\n"
-            "  --version   print the version\n"
-            "\nenvironment (flags override the environment, which overrides the config file):\n"
-            "  HOTPATCH_ENDPOINT, HOTPATCH_TOKEN            publisher mode\n"
-            "  HOTPATCH_STORAGE, HOTPATCH_MANIFEST_KEY      serverless mode\n"
-            "  HOTPATCH_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY  S3 / R2\n"
-            "  HOTPATCH_SIGNING_KEY                         release secret key file\n"
-            "  HOTPATCH_TRUSTED_KEYS                        manifest public keys for reading\n"
-            "  XDG_CONFIG_HOME                              config dir (default ~/.config): hotpatch/config\n"
-            "\nexit codes:\n"
-            "  0 ok   1 failure   2 usage or missing setting   3 auth/permission refused\n"
-            "  4 conflict or duplicate version   5 verification failed\n"
-            "  6 network or storage unavailable   7 not found\n");
+    fprintf(f, "\nmodes:\n"
+               "  publisher   --endpoint URL + token (hotpatch login): the publisher stores and signs manifests\n"
+               "  serverless  --storage file:///dir | s3://bucket/prefix + manifest key: the CLI writes them itself\n"
+               "\nglobal options (also accepted after the command):\n"
+               "  --json      one JSON object on stdout; errors as {\"error\":{\"code\",\"message\"}}\n"
+               "  --quiet     no progress bar, no bundler output\n"
+               "  --help      this text; 'hotpatch <command> --help' for a command's options\n"
+               "  --version   print the version\n"
+               "\nenvironment (flags override the environment, which overrides the config file):\n"
+               "  HOTPATCH_ENDPOINT, HOTPATCH_TOKEN            publisher mode\n"
+               "  HOTPATCH_STORAGE, HOTPATCH_MANIFEST_KEY      serverless mode\n"
+               "  HOTPATCH_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY  S3 / R2\n"
+               "  HOTPATCH_SIGNING_KEY                         release secret key file\n"
+               "  HOTPATCH_TRUSTED_KEYS                        manifest public keys for reading\n"
+               "  XDG_CONFIG_HOME                              config dir (default ~/.config): hotpatch/config\n"
+               "\nexit codes:\n"
+               "  0 ok   1 failure   2 usage or missing setting   3 auth/permission refused\n"
+               "  4 conflict or duplicate version   5 verification failed\n"
+               "  6 network or storage unavailable   7 not found\n");
 }
 
 static char cfg_dir_buf[PATH_MAX], cfg_path_buf[PATH_MAX + 16];

@@ -41,8 +41,9 @@ int cli_manifest_open(const void *doc, size_t len, const struct cmn_keyring *tru
         return cli_fail(CLI_EXIT_VERIFY, "manifest %s refused: %s; it was modified or corrupted", what,
                         cmn_errmsg(&eb, rc));
     case CMN_E_EXPIRED:
-        return cli_fail(CLI_EXIT_VERIFY, "manifest %s refused: %s; re-sign it ('hotpatch manifest resign'), or "
-                                         "pass --allow-expired to inspect it",
+        return cli_fail(CLI_EXIT_VERIFY,
+                        "manifest %s refused: %s; re-sign it ('hotpatch manifest resign'), or "
+                        "pass --allow-expired to inspect it",
                         what, cmn_errmsg(&eb, rc));
     default:
         return cli_fail_rc(rc == CMN_E_INVAL ? CMN_E_PARSE : rc, &eb, "manifest %s is invalid", what);
@@ -125,8 +126,9 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
         rc = cmn_storage_get(st, res->key, NULL, &b, etag, &eb);
         if (rc == CMN_E_NOTFOUND) {
             if (!create) {
-                ex = cli_fail(CLI_EXIT_NOTFOUND, "no manifest for channel '%s' of %s/%s in '%s' (nothing released "
-                                                 "yet?)",
+                ex = cli_fail(CLI_EXIT_NOTFOUND,
+                              "no manifest for channel '%s' of %s/%s in '%s' (nothing released "
+                              "yet?)",
                               channel, app, platform, cmn_storage_url(st));
                 goto next;
             }
@@ -141,8 +143,8 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
             goto next;
         } else {
             snprintf(what, sizeof(what), "'%s'", res->key);
-            ex = cli_manifest_open(b.ptr ? b.ptr : "", b.len, &ring, app, platform, channel,
-                                   CMN_MANIFEST_ALLOW_EXPIRED, what, &m);
+            ex = cli_manifest_open(b.ptr ? b.ptr : "", b.len, &ring, app, platform, channel, CMN_MANIFEST_ALLOW_EXPIRED,
+                                   what, &m);
             if (ex)
                 goto next;
         }
@@ -195,8 +197,9 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
         cmn_buf_release(&env);
         return ex;
     }
-    return cli_fail(CLI_EXIT_CONFLICT, "manifest '%s' kept changing under us (%d attempts): another release is in "
-                                       "progress; try again",
+    return cli_fail(CLI_EXIT_CONFLICT,
+                    "manifest '%s' kept changing under us (%d attempts): another release is in "
+                    "progress; try again",
                     res->key, CLI_MAX_RETRIES);
 }
 

@@ -75,8 +75,8 @@ static void report(int code, const char *msg)
         return;
     cli_out.reported = 1;
     if (cli_out.json) {
-        json_t *o = json_pack("{s:{s:s,s:s,s:i}}", "error", "code", cli_exit_name(code), "message", msg, "exit_code",
-                              code);
+        json_t *o =
+            json_pack("{s:{s:s,s:s,s:i}}", "error", "code", cli_exit_name(code), "message", msg, "exit_code", code);
         cli_print_json(o);
     } else {
         fprintf(stderr, "hotpatch: error: %s\n", msg);
@@ -106,8 +106,9 @@ int cli_fail_rc(enum cmn_err rc, const struct cmn_errbuf *eb, const char *fmt, .
     snprintf(msg + n, sizeof(msg) - n, ": %s", cmn_errmsg(eb, rc));
     n = strlen(msg);
     if (rc == CMN_E_DENIED && cli_out.s3)
-        snprintf(msg + n, sizeof(msg) - n, "; check the S3 credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) "
-                                           "and the bucket's permissions");
+        snprintf(msg + n, sizeof(msg) - n,
+                 "; check the S3 credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) "
+                 "and the bucket's permissions");
     report(cli_exit_from_err(rc), msg);
     return cli_exit_from_err(rc);
 }
@@ -247,7 +248,8 @@ void cli_print_help(const struct cli_cmd *cmd, const struct cli_opt *opts)
     help_opts(common_opts);
     if (cmd->env) {
         const char *p = cmd->env;
-        printf("\nenvironment (flags override the environment, which overrides %s):\n", cli_cfg_path ? cli_cfg_path : "the config file");
+        printf("\nenvironment (flags override the environment, which overrides %s):\n",
+               cli_cfg_path ? cli_cfg_path : "the config file");
         while (*p) {
             const char *nl = strchr(p, '\n');
             size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -355,8 +357,9 @@ int cli_conn_resolve(struct cli_conn *c)
         return cli_fail(CLI_EXIT_USAGE, "no publisher or storage configured: run 'hotpatch login --endpoint URL', "
                                         "or pass --storage file:///dir|s3://bucket (or set HOTPATCH_STORAGE)");
     if (le == ls)
-        return cli_fail(CLI_EXIT_USAGE, "both a publisher endpoint and a storage are set (%s): pass --endpoint or "
-                                        "--storage to choose",
+        return cli_fail(CLI_EXIT_USAGE,
+                        "both a publisher endpoint and a storage are set (%s): pass --endpoint or "
+                        "--storage to choose",
                         le == 2 ? "environment" : "config");
     c->mode = ls > le ? CLI_MODE_SERVERLESS : CLI_MODE_PUBLISHER;
     if (c->mode == CLI_MODE_PUBLISHER && !c->token)
@@ -434,8 +437,9 @@ int cli_parse_pubkeys(const char *list, struct cmn_key *keys, size_t max, size_t
             memcpy(one, p, len);
             one[len] = '\0';
             if (cmn_key_from_public_b64(one, &keys[*n], &eb))
-                return cli_fail(CLI_EXIT_USAGE, "bad trusted key '%s': expected the 44-character base64 public key "
-                                                "printed by 'hotpatch keygen'",
+                return cli_fail(CLI_EXIT_USAGE,
+                                "bad trusted key '%s': expected the 44-character base64 public key "
+                                "printed by 'hotpatch keygen'",
                                 one);
             (*n)++;
         }
@@ -657,8 +661,8 @@ void cli_print_release_table(const struct cmn_release *r, size_t n)
         char when[32], pct[16];
         cli_iso_time(r[i].created_at, when, sizeof(when));
         snprintf(pct, sizeof(pct), "%u.%02u%%", r[i].rollout_bp / 100, r[i].rollout_bp % 100);
-        printf("%-28s %-12s %-12s %8s %-9s %-18s %s\n", r[i].id, r[i].version, cmn_release_state_name(r[i].state),
-               pct, r[i].mandatory ? "yes" : "no", r[i].target_binary, when);
+        printf("%-28s %-12s %-12s %8s %-9s %-18s %s\n", r[i].id, r[i].version, cmn_release_state_name(r[i].state), pct,
+               r[i].mandatory ? "yes" : "no", r[i].target_binary, when);
     }
 }
 

@@ -67,7 +67,10 @@ static enum cmn_err walk(struct cli_zip_list *l, const char *abs, const char *re
         return cmn_errf(eb, CMN_E_TOOBIG, "directories nested deeper than %d under '%s'", CLI_ZIP_MAX_DEPTH, abs);
     d = opendir(abs);
     if (!d)
-        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : errno == EACCES ? CMN_E_DENIED : CMN_E_IO,
+        return cmn_errf(eb,
+                        errno == ENOENT   ? CMN_E_NOTFOUND
+                        : errno == EACCES ? CMN_E_DENIED
+                                          : CMN_E_IO,
                         "cannot read directory '%s': %s", abs, strerror(errno));
     while ((de = readdir(d)) != NULL) {
         char cabs[PATH_MAX], crel[PATH_MAX];

@@ -77,6 +77,9 @@ int main(void)
     body = "{\"error\":{\"code\":\"bad_signature\",\"message\":\"signature\\nfails\"}}";
     is_int(cli_api_status(400, body, strlen(body), msg, sizeof(msg)), CLI_EXIT_VERIFY, "400 bad_signature -> 5");
     ok(strchr(msg, '\n') == NULL, "message is one line");
+    body = "{\"error\":{\"code\":\"dup\\nlicate\",\"message\":\"x\"}}";
+    cli_api_status(409, body, strlen(body), msg, sizeof(msg));
+    ok(strchr(msg, '\n') == NULL, "newline in the error code does not break the line (fuzz find): %s", msg);
     is_int(cli_api_status(401, "", 0, msg, sizeof(msg)), CLI_EXIT_AUTH, "401 -> 3");
     is_int(cli_api_status(403, "nope", 4, msg, sizeof(msg)), CLI_EXIT_AUTH, "403 with junk body -> 3");
     is_str(msg, "HTTP 403", "junk body: status only");
