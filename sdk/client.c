@@ -19,6 +19,7 @@
  *     then state: installed = previous, blocklist += abandoned; trash/ removed.
  */
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,46 +266,35 @@ static char *pending_file(hp_client *c, const char *sha, const char *suffix)
     return dpath(c, name);
 }
 
+/* Remove everything in pending/ except the download of `keep_sha` (NULL: remove all). */
 static void pending_drop_files(hp_client *c, const char *keep_sha)
 {
+    char keep_zip[CMN_SHA256_HEX + 8] = "", keep_part[CMN_SHA256_HEX + 8] = "";
     char *dir = dpath(c, "pending");
     if (!dir)
         return;
-    /* Remove the directory's content except the archive being kept. */
-    char *zip = keep_sha ? pending_file(c, keep_sha, ".zip") : NULL;
-    char *part = keep_sha ? pending_file(c, keep_sha, ".part") : NULL;
-    char *tmpzip = NULL, *tmppart = NULL;
     if (keep_sha) {
-        char *stash = dpath(c, ".pending-keep");
-        if (stash) {
-            hp__rm_rf(stash, NULL);
-            if (mkdir(stash, 0700) == 0) {
-                tmpzip = hp__path(stash, "z");
-                tmppart = hp__path(stash, "p");
-                if (tmpzip && zip && hp__exists(zip))
-                    (void)rename(zip, tmpzip);
-                if (tmppart && part && hp__exists(part))
-                    (void)rename(part, tmppart);
-            }
-        }
-        hp__rm_rf(dir, NULL);
-        (void)mkdir(dir, 0700);
-        if (tmpzip && hp__exists(tmpzip))
-            (void)rename(tmpzip, zip);
-        if (tmppart && hp__exists(tmppart))
-            (void)rename(tmppart, part);
-        if (stash)
-            hp__rm_rf(stash, NULL);
-        free(stash);
-    } else {
-        hp__rm_rf(dir, NULL);
-        (void)mkdir(dir, 0700);
+        snprintf(keep_zip, sizeof keep_zip, "%s.zip", keep_sha);
+        snprintf(keep_part, sizeof keep_part, "%s.part", keep_sha);
     }
-    hp__fsync_dir(c->data_dir, NULL);
-    free(zip);
-    free(part);
-    free(tmpzip);
-    free(tmppart);
+    DIR *d = opendir(dir);
+    int removed = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, keep_zip) ||
+            !strcmp(e->d_name, keep_part))
+            continue;
+        char *p = hp__path(dir, e->d_name);
+        if (p && hp__rm_rf(p, NULL) == CMN_OK)
+            removed = 1;
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    else
+        (void)mkdir(dir, 0700);
+    if (removed)
+        hp__fsync_dir(dir, NULL);
     free(dir);
 }
 

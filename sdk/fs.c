@@ -151,7 +151,8 @@ enum cmn_err hp__rename(const char *from, const char *to, struct cmn_errbuf *eb)
     return CMN_OK;
 }
 
-enum cmn_err hp__write_atomic(const char *dir, const char *name, const void *p, size_t n, struct cmn_errbuf *eb)
+enum cmn_err hp__write_atomic(const char *dir, const char *name, const void *p, size_t n, int sync_dir,
+                              struct cmn_errbuf *eb)
 {
     enum cmn_err rc = CMN_OK;
     char tmpname[256];
@@ -192,7 +193,8 @@ enum cmn_err hp__write_atomic(const char *dir, const char *name, const void *p, 
     rc = hp__rename(tmp, dst, eb);
     if (rc)
         goto out;
-    rc = hp__fsync_dir(dir, eb);
+    if (sync_dir)
+        rc = hp__fsync_dir(dir, eb);
 out:
     if (fd >= 0)
         close(fd);

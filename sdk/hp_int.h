@@ -112,8 +112,9 @@ enum cmn_err hp__fsync_dir(const char *path, struct cmn_errbuf *eb);
 int hp__exists(const char *path);
 int hp__is_dir(const char *path);
 enum cmn_err hp__rename(const char *from, const char *to, struct cmn_errbuf *eb);
-/* Write `n` bytes to `path` atomically: temp + fsync + rename + dir fsync. */
-enum cmn_err hp__write_atomic(const char *dir, const char *name, const void *p, size_t n, struct cmn_errbuf *eb);
+/* Write `n` bytes to dir/name atomically: temp + fsync + rename (+ dir fsync when sync_dir). */
+enum cmn_err hp__write_atomic(const char *dir, const char *name, const void *p, size_t n, int sync_dir,
+                              struct cmn_errbuf *eb);
 enum cmn_err hp__read_file(const char *path, size_t cap, struct cmn_buf *out, struct cmn_errbuf *eb);
 
 /* ---- state.json ---- */

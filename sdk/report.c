@@ -27,7 +27,7 @@ static enum cmn_err reports_save(struct hp_client *c, struct cmn_errbuf *eb)
     json_decref(doc);
     if (!s)
         return CMN_E_NOMEM;
-    enum cmn_err rc = hp__write_atomic(c->data_dir, "reports.json", s, strlen(s), eb);
+    enum cmn_err rc = hp__write_atomic(c->data_dir, "reports.json", s, strlen(s), 1, eb);
     free(s);
     return rc;
 }

@@ -410,10 +410,15 @@ enum cmn_err hp__state_save(const char *dir, struct hp_state *st, struct cmn_err
     enum cmn_err rc = hp__state_render(st, &s, &n);
     if (rc)
         return rc;
-    /* Backup first: state.json is then never older than what the backup holds. */
-    rc = hp__write_atomic(dir, "state.json.bak", s, n, eb);
+    /*
+     * Backup first, then the main file, one directory fsync for both renames:
+     * until it, either file may still be the previous generation, and both
+     * generations are consistent with the data dir because the caller acts
+     * (renames directories) only after this returns.
+     */
+    rc = hp__write_atomic(dir, "state.json.bak", s, n, 0, eb);
     if (!rc)
-        rc = hp__write_atomic(dir, "state.json", s, n, eb);
+        rc = hp__write_atomic(dir, "state.json", s, n, 1, eb);
     free(s);
     return rc;
 }
