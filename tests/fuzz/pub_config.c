@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pub_config c;
     pub_config_init(&c);
     if (pub_config_parse(&c, (const char *)data, size, NULL) == CMN_OK) {
-        (void)pub_config_check(&c, NULL);
+        if (pub_config_check(&c, NULL) == CMN_OK && (!c.jwt_secret || strlen(c.jwt_secret) < PUB_JWT_SECRET_MIN))
+            abort();
         if (c.max_upload == 0 || c.max_batch < 1 || c.db_pool < 1)
             abort();
     }

@@ -23,19 +23,21 @@ static int on_begin(void *ctx, const struct pub_mp_part *p)
     struct rec *r = ctx;
     if (r->stop_at_begin)
         return 1;
-    snprintf(r->names[r->n], PUB_MP_NAME_MAX, "%s", p->name);
-    snprintf(r->files[r->n], PUB_MP_NAME_MAX, "%s", p->filename);
-    r->len[r->n] = 0;
+    int k = r->n % 8; /* more than 8 parts only in the too-many-parts case */
+    snprintf(r->names[k], PUB_MP_NAME_MAX, "%s", p->name);
+    snprintf(r->files[k], PUB_MP_NAME_MAX, "%s", p->filename);
+    r->len[k] = 0;
     return 0;
 }
 
 static int on_data(void *ctx, const void *p, size_t n)
 {
     struct rec *r = ctx;
-    if (r->len[r->n] + n > sizeof(r->data[0]))
+    int k = r->n % 8;
+    if (r->len[k] + n > sizeof(r->data[0]))
         return 1;
-    memcpy(r->data[r->n] + r->len[r->n], p, n);
-    r->len[r->n] += n;
+    memcpy(r->data[k] + r->len[k], p, n);
+    r->len[k] += n;
     return 0;
 }
 
