@@ -190,6 +190,8 @@ long cli_percent_to_bp(const char *s);
 long long cli_parse_uint(const char *s, long long lo, long long hi);
 /* Duration "3600", "90s", "30m", "12h", "7d" -> seconds; -1 when malformed. */
 long long cli_parse_duration(const char *s);
+/* --ttl: NULL keeps *ttl; else 1s..366d (e.g. 7d, 12h, 90s) or a usage error. */
+int cli_parse_ttl(const char *s, long long *ttl);
 /* "2026-11-23T10:50:26Z" into out (cap >= 21). */
 void cli_iso_time(int64_t t, char *out, size_t cap);
 /* A new release id "rel_<base36 ms time><8 hex random>". */

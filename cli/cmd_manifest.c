@@ -215,8 +215,8 @@ static int resign(int argc, char **argv)
         return ex;
     if (a.npos)
         return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
-    if (ttl_s && ((ttl = cli_parse_duration(ttl_s)) < 60 || ttl > 366LL * 86400))
-        return cli_fail(CLI_EXIT_USAGE, "bad --ttl '%s': a duration between 60s and 366d", ttl_s);
+    if ((ex = cli_parse_ttl(ttl_s, &ttl)))
+        return ex;
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
         return ex;
     if (c.mode != CLI_MODE_SERVERLESS)

@@ -86,8 +86,8 @@ int cli_cmd_promote(int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "pass --release or --version, not both");
     if (rollout && (bp = cli_percent_to_bp(rollout)) < 0)
         return cli_fail(CLI_EXIT_USAGE, "bad --rollout '%s': 0-100 with at most 2 decimals", rollout);
-    if (ttl_s && ((ttl = cli_parse_duration(ttl_s)) < 60 || ttl > 366LL * 86400))
-        return cli_fail(CLI_EXIT_USAGE, "bad --ttl '%s': a duration between 60s and 366d", ttl_s);
+    if ((ex = cli_parse_ttl(ttl_s, &ttl)))
+        return ex;
     t.channel = from;
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
         return ex;

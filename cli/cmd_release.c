@@ -369,8 +369,8 @@ int cli_cmd_release(int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "bad --rollout-bp '%s': 0-10000", rollout_bp);
     if (r.notes && strlen(r.notes) > CMN_NOTES_MAX)
         return cli_fail(CLI_EXIT_USAGE, "--notes is longer than %d bytes", CMN_NOTES_MAX);
-    if (ttl_s && ((ttl = cli_parse_duration(ttl_s)) < 60 || ttl > 366LL * 86400))
-        return cli_fail(CLI_EXIT_USAGE, "bad --ttl '%s': a duration between 60s and 366d, e.g. 7d or 12h", ttl_s);
+    if ((ex = cli_parse_ttl(ttl_s, &ttl)))
+        return ex;
     if (bundle_dir && (entry || project || build_dir) && !hermes)
         return cli_fail(CLI_EXIT_USAGE, "--bundle-dir takes a prebuilt bundle: drop --entry-file/--project-dir/"
                                         "--build-dir");

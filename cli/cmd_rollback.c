@@ -69,8 +69,8 @@ static int run(const struct verb *v, int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if (id && version)
         return cli_fail(CLI_EXIT_USAGE, "pass --release or --version, not both");
-    if (ttl_s && ((ttl = cli_parse_duration(ttl_s)) < 60 || ttl > 366LL * 86400))
-        return cli_fail(CLI_EXIT_USAGE, "bad --ttl '%s': a duration between 60s and 366d", ttl_s);
+    if ((ex = cli_parse_ttl(ttl_s, &ttl)))
+        return ex;
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
         return ex;
     if (cmn_crypto_init())

@@ -555,6 +555,18 @@ long long cli_parse_duration(const char *s)
     return v * mul;
 }
 
+int cli_parse_ttl(const char *s, long long *ttl)
+{
+    long long v;
+    if (!s)
+        return 0;
+    v = cli_parse_duration(s);
+    if (v < 1 || v > 366LL * 86400)
+        return cli_fail(CLI_EXIT_USAGE, "bad --ttl '%s': a duration from 1s to 366d, e.g. 7d, 12h or 90s", s);
+    *ttl = v;
+    return 0;
+}
+
 void cli_iso_time(int64_t t, char *out, size_t cap)
 {
     struct tm tm;

@@ -89,11 +89,11 @@ if command -v script >/dev/null 2>&1; then
     ok "progress bar drawn on a TTY" grep -q 'uploading \[#' "$T/tty.out"
     script -qefc "'$HP' --json release ${A[*]} --version 1.0.2 --target-binary 1.0.x --bundle-dir '$BUNDLE'" /dev/null \
         >"$T/tty-json.out" 2>&1
-    ok "no progress bar with --json" bash -c "! grep -q 'uploading' '$T/tty-json.out'"
+    ok "no progress bar with --json" bash -c "! grep -q 'uploading \\[' '$T/tty-json.out'"
 else
     echo "ok $((_tap_n += 1)) # skip no script(1) to fake a TTY"
 fi
-ok "no progress bar when stderr is not a TTY" bash -c "! grep -q 'uploading' '$T/rel.err'"
+ok "no progress bar when stderr is not a TTY" bash -c "! grep -q 'uploading \\[' '$T/rel.err'"
 
 ok "rollout 1.0.0 to 75%" "$HP" rollout "${A[@]}" --version 1.0.0 --percent 75
 ok "rollback (newest active)" "$HP" rollback "${A[@]}"

@@ -88,6 +88,36 @@ ok "bundle object kept after archive" test -f "$ST/$URL"
 is "$(jget "$T/resign.json" 'j["sequence"]')" 8 "resign bumps the sequence"
 is "$(jget "$T/resign.json" 'j["expires_at"] - __import__("time").time() < 7300')" True "resign sets the new expiry"
 
+# --- expiry: devices refuse an expired manifest; writers re-sign it ---
+ok "release with a 1 s manifest TTL" "$HP" --quiet release "${A[@]}" --channel short --version 1.0.0 --target-binary '*' \
+    --bundle-dir "$BUNDLE" --ttl 1s "${S[@]}"
+sleep 2
+expect_exit 5 "expired manifest refused by manifest show" "$HP" manifest show "${A[@]}" --channel short "${S[@]}"
+case "$LAST_ERR" in *expired*resign*) r=ok ;; *) r=bad ;; esac
+is "$r" ok "expiry error says to re-sign"
+"$HP" --json manifest show "${A[@]}" --channel short --allow-expired "${S[@]}" >"$T/exp.json"
+is "$?/$(jget "$T/exp.json" 'j["manifest"]["expired"]')" "0/True" "--allow-expired shows it, marked expired"
+ok "release on top of an expired manifest re-signs it" "$HP" --quiet release "${A[@]}" --channel short --version 1.0.1 \
+    --target-binary '*' --bundle-dir "$BUNDLE" "${S[@]}"
+"$HP" --json manifest show "${A[@]}" --channel short "${S[@]}" >"$T/exp2.json"
+is "$?/$(jget "$T/exp2.json" '(j["manifest"]["sequence"], j["manifest"]["expired"], len(j["manifest"]["releases"]))')" \
+    "0/(2, False, 2)" "fresh manifest: sequence 2, not expired, both releases"
+expect_exit 2 "bad --ttl" "$HP" manifest resign "${A[@]}" --ttl 0s "${S[@]}"
+
+# --- progress bar only on a terminal ---
+if command -v script >/dev/null 2>&1; then
+    mkdir -p "$T/st-tty"
+    script -qefc "'$HP' release ${A[*]} --version 1.0.0 --target-binary '*' --bundle-dir '$BUNDLE' --storage 'file://$T/st-tty'" \
+        /dev/null >"$T/tty.out" 2>&1
+    ok "serverless upload draws a progress bar on a TTY" grep -q 'uploading \[#*\] 100%' "$T/tty.out"
+else
+    echo "ok $((_tap_n += 1)) # skip no script(1) to fake a TTY"
+fi
+mkdir -p "$T/st-notty"
+"$HP" release "${A[@]}" --version 1.0.0 --target-binary '*' --bundle-dir "$BUNDLE" --storage "file://$T/st-notty" \
+    >/dev/null 2>"$T/notty.err"
+ok "no progress bar when stderr is not a TTY" bash -c "! grep -q 'uploading \[' '$T/notty.err'"
+
 # --- bad input: one-line errors, documented exit codes, storage untouched ---
 BEFORE=$(snapshot "$ST")
 expect_exit 2 "missing signing key" env -u HOTPATCH_SIGNING_KEY "$HP" --quiet release "${A[@]}" --version 2.0.0 \
