@@ -60,7 +60,8 @@ static int set_route(struct pub_route_info *ri, int route, int auth, enum pub_bo
 int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
 {
     const char *m = r->method;
-    int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST"), patch = !strcmp(m, "PATCH"), del = !strcmp(m, "DELETE");
+    int get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST"), patch = !strcmp(m, "PATCH"),
+        del = !strcmp(m, "DELETE");
     int n = r->nsegs;
     if (n == 1 && seg_is(r, 0, "healthz"))
         return get ? set_route(ri, R_HEALTH, 0, PUB_BODY_NONE) : 405;
@@ -84,14 +85,17 @@ int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
         return post ? set_route(ri, R_INSTALLS, 0, PUB_BODY_TELEMETRY) : 405;
     if (!strcmp(what, "apps")) {
         if (n == 2)
-            return post ? set_route(ri, R_APPS_CREATE, 1, PUB_BODY_JSON)
-                        : get ? set_route(ri, R_APPS_LIST, 1, PUB_BODY_NONE) : 405;
+            return post  ? set_route(ri, R_APPS_CREATE, 1, PUB_BODY_JSON)
+                   : get ? set_route(ri, R_APPS_LIST, 1, PUB_BODY_NONE)
+                         : 405;
         if (n == 3)
-            return get ? set_route(ri, R_APP_GET, 1, PUB_BODY_NONE)
-                       : patch ? set_route(ri, R_APP_PATCH, 1, PUB_BODY_JSON) : 405;
+            return get     ? set_route(ri, R_APP_GET, 1, PUB_BODY_NONE)
+                   : patch ? set_route(ri, R_APP_PATCH, 1, PUB_BODY_JSON)
+                           : 405;
         if (n == 4 && seg_is(r, 3, "keys"))
-            return post ? set_route(ri, R_APP_KEYS_ADD, 1, PUB_BODY_JSON)
-                        : get ? set_route(ri, R_APP_KEYS_LIST, 1, PUB_BODY_NONE) : 405;
+            return post  ? set_route(ri, R_APP_KEYS_ADD, 1, PUB_BODY_JSON)
+                   : get ? set_route(ri, R_APP_KEYS_LIST, 1, PUB_BODY_NONE)
+                         : 405;
         if (n == 4 && seg_is(r, 3, "api-keys"))
             return post ? set_route(ri, R_APP_APIKEYS, 1, PUB_BODY_JSON) : 405;
         if (n == 4 && seg_is(r, 3, "audit"))
@@ -100,11 +104,13 @@ int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
     }
     if (!strcmp(what, "releases")) {
         if (n == 2)
-            return post ? set_route(ri, R_REL_CREATE, 1, PUB_BODY_UPLOAD)
-                        : get ? set_route(ri, R_REL_LIST, 1, PUB_BODY_NONE) : 405;
+            return post  ? set_route(ri, R_REL_CREATE, 1, PUB_BODY_UPLOAD)
+                   : get ? set_route(ri, R_REL_LIST, 1, PUB_BODY_NONE)
+                         : 405;
         if (n == 3)
-            return get ? set_route(ri, R_REL_GET, 1, PUB_BODY_NONE)
-                       : del ? set_route(ri, R_REL_DELETE, 1, PUB_BODY_JSON) : 405;
+            return get   ? set_route(ri, R_REL_GET, 1, PUB_BODY_NONE)
+                   : del ? set_route(ri, R_REL_DELETE, 1, PUB_BODY_JSON)
+                         : 405;
         if (n == 4) {
             const char *a = r->segs[3];
             if (!strcmp(a, "rollout"))
@@ -148,9 +154,9 @@ static json_t *body_json(struct pub_srv *s, struct pub_req *r, int optional, str
 
 static json_t *app_json(const PGresult *r, int row)
 {
-    json_t *o = json_pack("{s:I,s:s,s:I,s:I}", "id", (json_int_t)pub_cell_i64(r, row, 0), "name", pub_cell(r, row, 2),
-                          "org_id", (json_int_t)pub_cell_i64(r, row, 1), "created_at",
-                          (json_int_t)pub_cell_i64(r, row, 5));
+    json_t *o =
+        json_pack("{s:I,s:s,s:I,s:I}", "id", (json_int_t)pub_cell_i64(r, row, 0), "name", pub_cell(r, row, 2), "org_id",
+                  (json_int_t)pub_cell_i64(r, row, 1), "created_at", (json_int_t)pub_cell_i64(r, row, 5));
     json_object_set_new(o, "halt_threshold_pct",
                         PQgetisnull(r, row, 3) ? json_null() : json_integer(pub_cell_i64(r, row, 3)));
     json_object_set_new(o, "halt_min_installs",
@@ -185,8 +191,8 @@ static PGresult *app_authz(struct pub_dbconn *c, struct pub_req *r, const char *
         if (role == PUB_ROLE_NONE)
             pub_err(out, 404, "not_found", "no app named '%s'", name);
         else
-            pub_err(out, 403, "forbidden", "this needs the %s role on app '%s' (you have %s)",
-                    pub_role_name(min_role), name, pub_role_name(role));
+            pub_err(out, 403, "forbidden", "this needs the %s role on app '%s' (you have %s)", pub_role_name(min_role),
+                    name, pub_role_name(role));
         return NULL;
     }
     return a;
@@ -366,7 +372,8 @@ static void reply_token(struct pub_srv *s, const struct pub_principal *p, struct
         pub_err(out, 500, "internal", "cannot issue a token");
         return;
     }
-    pub_json_reply(out, 200, json_pack("{s:s,s:s,s:I}", "token", tok, "token_type", "Bearer", "expires_in", (json_int_t)exp));
+    pub_json_reply(out, 200,
+                   json_pack("{s:s,s:s,s:I}", "token", tok, "token_type", "Bearer", "expires_in", (json_int_t)exp));
     cmn_wipe(tok, strlen(tok));
     free(tok);
 }
@@ -649,7 +656,7 @@ static void h_keys_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     int64_t created = pub_cell_i64(q, 0, 0);
     PQclear(q);
     if (audit_steal(c, r->who.actor, pub_cell_i64(a, 0, 1), pub_cell_i64(a, 0, 0), NULL, "release_key.register",
-                  json_pack("{s:s,s:s}", "keyid", key.keyid, "name", name ? name : "")) ||
+                    json_pack("{s:s,s:s}", "keyid", key.keyid, "name", name ? name : "")) ||
         pub_tx_commit(c)) {
         pub_tx_rollback(c);
         pub_err(out, 503, "database_unavailable", "cannot register the key");
@@ -718,7 +725,7 @@ static void h_apikeys(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
     if (pub_tx_begin(c) ||
         make_api_key(c, pub_cell_i64(a, 0, 1), pub_cell_i64(a, 0, 0), role, name, r->who.actor, key) ||
         audit_steal(c, r->who.actor, pub_cell_i64(a, 0, 1), pub_cell_i64(a, 0, 0), NULL, "api_key.create",
-                  json_pack("{s:s,s:s}", "role", role_s, "name", name ? name : "")) ||
+                    json_pack("{s:s,s:s}", "role", role_s, "name", name ? name : "")) ||
         pub_tx_commit(c)) {
         pub_tx_rollback(c);
         pub_err(out, 503, "database_unavailable", "cannot create the API key");
@@ -898,8 +905,9 @@ static void h_rel_action(struct pub_srv *s, struct pub_dbconn *c, struct pub_req
         pub_err_from(out, rc, &eb);
         goto done;
     }
-    pub_json_reply(out, 200,
-                   json_pack("{s:o,s:{s:I}}", "release", relj ? relj : json_null(), "manifest", "sequence", (json_int_t)seq));
+    pub_json_reply(
+        out, 200,
+        json_pack("{s:o,s:{s:I}}", "release", relj ? relj : json_null(), "manifest", "sequence", (json_int_t)seq));
 done:
     json_decref(extra);
     json_decref(b);

@@ -153,8 +153,8 @@ enum cmn_err pub_config_set(struct pub_config *c, const char *key, const char *v
             errno = 0;
             long n = strtol(value, &end, 10);
             if (errno || end == value || *end || n < s->min || n > s->max)
-                return cmn_errf(eb, CMN_E_INVAL, "bad value for '%s': '%.40s' (want %ld..%ld)", key, value,
-                                s->min, s->max);
+                return cmn_errf(eb, CMN_E_INVAL, "bad value for '%s': '%.40s' (want %ld..%ld)", key, value, s->min,
+                                s->max);
             *(long *)field = n;
             return CMN_OK;
         }

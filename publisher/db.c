@@ -16,10 +16,10 @@
 #include "pub_db.h"
 #include "pub_migrations.h"
 
-#define REL_COLS                                                                                                     \
-    "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "         \
-    "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "        \
-    "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint "           \
+#define REL_COLS                                                                                                       \
+    "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "            \
+    "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "           \
+    "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint "             \
     "FROM releases r JOIN apps a ON a.id = r.app_id "
 
 #define APP_COLS "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint "
@@ -36,7 +36,8 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_USER_ROLE] = "SELECT COALESCE(max(CASE role WHEN 'owner' THEN 4 WHEN 'admin' THEN 3 WHEN 'write' THEN 2 "
                     "WHEN 'read' THEN 1 END), 0) FROM memberships "
                     "WHERE user_id = $1 AND org_id = $2 AND (app_id IS NULL OR app_id = $3::bigint)",
-    [Q_USER_DEFAULT_ORG] = "SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY (app_id IS NOT NULL), id LIMIT 1",
+    [Q_USER_DEFAULT_ORG] =
+        "SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY (app_id IS NOT NULL), id LIMIT 1",
     [Q_APIKEY_INSERT] = "INSERT INTO api_keys (lookup, key_hash, org_id, app_id, role, name, created_by) "
                         "VALUES ($1, decode($2, 'hex'), $3, $4, $5, $6, $7) RETURNING id",
     [Q_APIKEY_BY_LOOKUP] = "SELECT id, encode(key_hash, 'hex'), org_id, app_id, role FROM api_keys "
@@ -52,9 +53,10 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_RKEY_BY_KEYID] = "SELECT public_key FROM release_keys WHERE app_id = $1 AND keyid = $2 AND revoked_at IS NULL",
     [Q_RKEY_LIST] = "SELECT keyid, public_key, name, extract(epoch from created_at)::bigint FROM release_keys "
                     "WHERE app_id = $1 AND revoked_at IS NULL ORDER BY id",
-    [Q_REL_INSERT] = "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, mandatory, "
-                     "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by) "
-                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    [Q_REL_INSERT] =
+        "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, mandatory, "
+        "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     [Q_REL_BY_ID] = "SELECT " REL_COLS "WHERE r.id = $1",
     [Q_REL_LIST] = "SELECT " REL_COLS "WHERE r.app_id = $1 AND ($2::text IS NULL OR r.platform = $2) "
                    "AND ($3::text IS NULL OR r.channel = $3) AND ($4::bigint IS NULL OR r.seq < $4) "
@@ -72,8 +74,9 @@ static const char *const stmt_sql[Q__COUNT] = {
                    "FROM channels c JOIN apps a ON a.id = c.app_id ORDER BY c.app_id, c.platform, c.channel",
     [Q_CHAN_EXPIRING] = "SELECT c.app_id, a.name, c.platform, c.channel FROM channels c JOIN apps a ON a.id = c.app_id "
                         "WHERE c.expires_at IS NOT NULL AND c.expires_at < now() + make_interval(secs => $1::bigint)",
-    [Q_CHAN_DIRTY_ALL] = "SELECT c.app_id, a.name, c.platform, c.channel FROM channels c JOIN apps a ON a.id = c.app_id "
-                         "WHERE c.manifest_dirty",
+    [Q_CHAN_DIRTY_ALL] =
+        "SELECT c.app_id, a.name, c.platform, c.channel FROM channels c JOIN apps a ON a.id = c.app_id "
+        "WHERE c.manifest_dirty",
     [Q_AUDIT_INSERT] = "INSERT INTO audit_events (actor, org_id, app_id, release_id, action, detail) "
                        "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
     [Q_AUDIT_LIST] = "SELECT id, extract(epoch from at)::bigint, actor, release_id, action, detail::text "

@@ -129,8 +129,8 @@ static enum MHD_Result send_resp(struct pub_srv *s, struct pub_req *r, struct pu
     }
     if (!o->status)
         o->status = 500;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE
-                                                                                               : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (void *)"",
+                                                                body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(body);
         return MHD_NO;
@@ -270,8 +270,7 @@ static int first_call(struct pub_srv *s, struct pub_req *r)
                             (unsigned long long)s->cfg->max_telemetry);
         break;
     }
-    if ((r->body_kind == PUB_BODY_JSON || r->body_kind == PUB_BODY_TELEMETRY) && clen > 0 &&
-        !content_type_is_json(ct))
+    if ((r->body_kind == PUB_BODY_JSON || r->body_kind == PUB_BODY_TELEMETRY) && clen > 0 && !content_type_is_json(ct))
         return !pub_err(o, 415, "unsupported_media_type", "Content-Type must be application/json");
     return 0;
 }
@@ -369,8 +368,7 @@ enum cmn_err pub_http_start(struct pub_srv *s, struct pub_http **out, struct cmn
     int port = atoi(colon + 1);
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
         host[hl - 1] = '\0';
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -395,11 +393,10 @@ enum cmn_err pub_http_start(struct pub_srv *s, struct pub_http **out, struct cmn
     if (!h)
         return CMN_E_NOMEM;
     h->s = s;
-    h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-                            (unsigned)1, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!h->d) {
         free(h);
         return cmn_errf(eb, CMN_E_IO, "cannot listen on '%s': %s", listen, strerror(errno ? errno : EADDRINUSE));

@@ -44,7 +44,7 @@ struct pub_principal {
     int64_t app_id; /* keys scoped to one app; 0 = the whole org */
     int role;       /* keys: their role; users: resolved per request */
     int via_jwt;
-    char actor[48]; /* "user:12" / "key:7", for audit events */
+    char actor[48];  /* "user:12" / "key:7", for audit events */
     char rl_key[48]; /* rate-limit bucket name */
 };
 
@@ -98,12 +98,12 @@ void pub_fault(struct pub_srv *s, const char *point);
 
 struct pub_resp {
     int status;
-    json_t *json;         /* body as JSON (stolen), or */
-    char *raw;            /* raw body (malloc'd) */
+    json_t *json; /* body as JSON (stolen), or */
+    char *raw;    /* raw body (malloc'd) */
     size_t raw_len;
-    const char *ctype;    /* for raw */
+    const char *ctype; /* for raw */
     char etag[CMN_ETAG_MAX + 2];
-    long retry_after;     /* > 0: Retry-After header */
+    long retry_after; /* > 0: Retry-After header */
     const char *cache_control;
 };
 
@@ -148,14 +148,15 @@ int pub_password_verify(const char *hash, const char *pw);
 enum cmn_err pub_json_body(const char *p, size_t n, size_t cap, json_t **out, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 /* Field getters: missing optional -> def / NULL; wrong type -> CMN_E_INVAL naming the field. */
-enum cmn_err pub_jstr(json_t *o, const char *key, int required, size_t maxlen, const char **out,
-                      struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err pub_jstr(json_t *o, const char *key, int required, size_t maxlen, const char **out, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 enum cmn_err pub_jint(json_t *o, const char *key, int required, long long min, long long max, long long *out,
                       struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 enum cmn_err pub_jbool(json_t *o, const char *key, int required, int *out, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 /* Only the listed keys may appear (NULL-terminated list). */
-enum cmn_err pub_jkeys(json_t *o, const char *const *allowed, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err pub_jkeys(json_t *o, const char *const *allowed, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 /* [A-Za-z0-9._-]{1,64}: app, platform, channel, release ids. */
 int pub_valid_id(const char *s);
 
@@ -234,7 +235,14 @@ enum cmn_err pub_audit(struct pub_dbconn *c, const char *actor, int64_t org_id, 
 json_t *pub_release_json(const PGresult *r, int row);
 
 /* ---- release lifecycle (release.c) ---- */
-enum pub_rel_action { PUB_ACT_ROLLOUT = 0, PUB_ACT_ROLLBACK, PUB_ACT_HALT, PUB_ACT_RESUME, PUB_ACT_CONCLUDE, PUB_ACT_ARCHIVE };
+enum pub_rel_action {
+    PUB_ACT_ROLLOUT = 0,
+    PUB_ACT_ROLLBACK,
+    PUB_ACT_HALT,
+    PUB_ACT_RESUME,
+    PUB_ACT_CONCLUDE,
+    PUB_ACT_ARCHIVE
+};
 
 /*
  * Apply an action to a release under its channel's row lock, write the audit
@@ -247,8 +255,8 @@ enum cmn_err pub_release_action(struct pub_srv *s, struct pub_dbconn *c, const c
                                 struct cmn_errbuf *eb);
 /* A new release with the same bundle on another channel; `src` is a Q_REL_BY_ID row. */
 enum cmn_err pub_release_promote(struct pub_srv *s, struct pub_dbconn *c, const PGresult *src, const char *to_channel,
-                                 long rollout_bp, const char *actor, int64_t org_id, json_t **rel_out,
-                                 int64_t *seq_out, int64_t *pubseq_out, struct cmn_errbuf *eb);
+                                 long rollout_bp, const char *actor, int64_t org_id, json_t **rel_out, int64_t *seq_out,
+                                 int64_t *pubseq_out, struct cmn_errbuf *eb);
 
 /* ---- background (jobs.c) ---- */
 enum cmn_err pub_jobs_start(struct pub_srv *s) __attribute__((warn_unused_result));

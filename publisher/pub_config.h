@@ -18,32 +18,32 @@
 #define PUB_JWT_SECRET_MIN 32
 
 struct pub_config {
-    char *listen;           /* host:port, default 127.0.0.1:8080 */
-    char *database_url;     /* required */
-    char *storage;          /* required: file:///dir or s3://bucket/prefix */
-    char *jwt_secret;       /* required, >= 32 bytes; wiped on release */
-    char *manifest_key;     /* required: path to the manifest secret key file */
-    char *edge_urls;        /* comma-separated, optional */
-    char *sync_token;       /* Bearer for POST /v1/sync on the edges */
-    char *bootstrap_token;  /* allows POST /v1/bootstrap after the first org */
-    char *s3_endpoint;      /* optional overrides of the S3 environment */
+    char *listen;          /* host:port, default 127.0.0.1:8080 */
+    char *database_url;    /* required */
+    char *storage;         /* required: file:///dir or s3://bucket/prefix */
+    char *jwt_secret;      /* required, >= 32 bytes; wiped on release */
+    char *manifest_key;    /* required: path to the manifest secret key file */
+    char *edge_urls;       /* comma-separated, optional */
+    char *sync_token;      /* Bearer for POST /v1/sync on the edges */
+    char *bootstrap_token; /* allows POST /v1/bootstrap after the first org */
+    char *s3_endpoint;     /* optional overrides of the S3 environment */
     char *s3_region;
-    char *tmp_dir;          /* upload spool, default $TMPDIR or /tmp */
-    char *log_level;        /* debug|info|warn|error */
+    char *tmp_dir;   /* upload spool, default $TMPDIR or /tmp */
+    char *log_level; /* debug|info|warn|error */
     int log_json;
-    uint64_t max_upload;    /* bytes, default 256 MiB */
-    uint64_t max_json;      /* admin JSON bodies, default 1 MiB */
-    uint64_t max_telemetry; /* telemetry JSON bodies, default 4 MiB */
-    long max_batch;         /* events per telemetry batch, default 1000 */
-    long manifest_ttl;      /* seconds, default 7 days */
-    long resign_interval;   /* seconds between re-sign / reconcile passes, default 60 */
-    long jwt_ttl;           /* seconds, default 900 */
-    long db_pool;           /* connections, default 8 */
-    long max_connections;   /* HTTP connections, default 256 */
-    long rate_ip;           /* requests per second per client IP, default 200 */
-    long rate_ip_burst;     /* default 400 */
-    long rate_key;          /* requests per second per API key / token, default 100 */
-    long rate_key_burst;    /* default 200 */
+    uint64_t max_upload;     /* bytes, default 256 MiB */
+    uint64_t max_json;       /* admin JSON bodies, default 1 MiB */
+    uint64_t max_telemetry;  /* telemetry JSON bodies, default 4 MiB */
+    long max_batch;          /* events per telemetry batch, default 1000 */
+    long manifest_ttl;       /* seconds, default 7 days */
+    long resign_interval;    /* seconds between re-sign / reconcile passes, default 60 */
+    long jwt_ttl;            /* seconds, default 900 */
+    long db_pool;            /* connections, default 8 */
+    long max_connections;    /* HTTP connections, default 256 */
+    long rate_ip;            /* requests per second per client IP, default 200 */
+    long rate_ip_burst;      /* default 400 */
+    long rate_key;           /* requests per second per API key / token, default 100 */
+    long rate_key_burst;     /* default 200 */
     long halt_threshold_pct; /* default 20 */
     long halt_min_installs;  /* default 50 */
 };
@@ -56,8 +56,7 @@ void pub_config_release(struct pub_config *c);
  * Set one setting by its file key (e.g. "database_url", "max_upload").
  * CMN_E_INVAL for an unknown key or a bad value (eb says which).
  */
-enum cmn_err pub_config_set(struct pub_config *c, const char *key, const char *value, struct cmn_errbuf *eb)
-    PUB_WUR;
+enum cmn_err pub_config_set(struct pub_config *c, const char *key, const char *value, struct cmn_errbuf *eb) PUB_WUR;
 
 /*
  * Parse a config file's bytes: lines `key = value`, '#' comments, blank lines;

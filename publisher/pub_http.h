@@ -14,10 +14,10 @@
 #define PUB_MAX_SEGS 8
 
 enum pub_body_kind {
-    PUB_BODY_NONE = 0, /* no body expected (a body is read and ignored up to the JSON cap) */
-    PUB_BODY_JSON,     /* admin JSON, capped by max_json */
-    PUB_BODY_TELEMETRY,/* device JSON batches, capped by max_telemetry */
-    PUB_BODY_UPLOAD,   /* multipart release upload, streamed */
+    PUB_BODY_NONE = 0,  /* no body expected (a body is read and ignored up to the JSON cap) */
+    PUB_BODY_JSON,      /* admin JSON, capped by max_json */
+    PUB_BODY_TELEMETRY, /* device JSON batches, capped by max_telemetry */
+    PUB_BODY_UPLOAD,    /* multipart release upload, streamed */
 };
 
 struct pub_upload;
@@ -25,16 +25,16 @@ struct pub_upload;
 struct pub_req {
     struct MHD_Connection *conn;
     char method[12];
-    char *path;               /* split in place into segs */
-    char *url;                /* the request target as received, for logs */
+    char *path; /* split in place into segs */
+    char *url;  /* the request target as received, for logs */
     char ip[64];
     char *segs[PUB_MAX_SEGS]; /* path split on '/', e.g. {"v1","releases","r1","rollout"} */
     int nsegs;
     int route;
     enum pub_body_kind body_kind;
     struct cmn_buf body;
-    int body_error;          /* 413 / 415 decided while reading the body */
-    struct pub_resp early;   /* a reply decided before the body ended */
+    int body_error;        /* 413 / 415 decided while reading the body */
+    struct pub_resp early; /* a reply decided before the body ended */
     int have_early;
     int early_queued;
     uint64_t received;
@@ -70,7 +70,7 @@ PGresult *pub_release_authz(struct pub_dbconn *c, struct pub_req *r, const char 
 /* Routing (api.c): decide the route and what the body is, at header time. */
 struct pub_route_info {
     int route;
-    int auth;        /* 1: a Bearer principal is required */
+    int auth; /* 1: a Bearer principal is required */
     enum pub_body_kind body;
 };
 /* 0 ok; 404 / 405 when no route matches. */

@@ -443,7 +443,6 @@ void pub_release_create(struct pub_srv *s, struct pub_req *r, struct pub_resp *o
 
 /* ---- lifecycle ---- */
 
-
 static const char *const act_names[] = {"release.rollout", "release.rollback", "release.halt",
                                         "release.resume",  "release.conclude", "release.archive"};
 
@@ -604,8 +603,8 @@ out:
 
 /* Promote: a new release with the same bundle on another channel of the same app/platform. */
 enum cmn_err pub_release_promote(struct pub_srv *s, struct pub_dbconn *c, const PGresult *src, const char *to_channel,
-                                 long rollout_bp, const char *actor, int64_t org_id, json_t **rel_out,
-                                 int64_t *seq_out, int64_t *pubseq_out, struct cmn_errbuf *eb)
+                                 long rollout_bp, const char *actor, int64_t org_id, json_t **rel_out, int64_t *seq_out,
+                                 int64_t *pubseq_out, struct cmn_errbuf *eb)
 {
     const char *state = pub_cell(src, 0, 14);
     if (!strcmp(state, "archived") || !strcmp(state, "rolled_back"))

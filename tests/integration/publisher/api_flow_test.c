@@ -72,7 +72,8 @@ int main(void)
     char url[256];
     snprintf(url, sizeof(url), "%s/metrics", P.base);
     it_http("GET", url, NULL, NULL, NULL, 0, &hr);
-    ok(hr.status == 200 && hr.body.ptr && strstr(hr.body.ptr, "hotpatch_publisher_up 1"), "/metrics is Prometheus text");
+    ok(hr.status == 200 && hr.body.ptr && strstr(hr.body.ptr, "hotpatch_publisher_up 1"),
+       "/metrics is Prometheus text");
     it_resp_free(&hr);
 
     /* ---- bootstrap and tokens ---- */
@@ -88,8 +89,8 @@ int main(void)
                    "{\"org\":\"evil\",\"email\":\"x@example.com\",\"password\":\"12345678910\"}", NULL),
            403, "a second bootstrap is refused");
     char sql[512];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM api_keys WHERE encode(key_hash,'hex') = encode(sha256('%s'::bytea),'hex')",
-             owner);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM api_keys WHERE encode(key_hash,'hex') = encode(sha256('%s'::bytea),'hex')", owner);
     is_int(it_sql_int(P.dburl, sql), 1, "the API key is stored as its SHA-256 only");
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM api_keys WHERE lookup = '%s' OR name = '%s'", owner, owner);
     is_int(it_sql_int(P.dburl, sql), 0, "the plaintext key is stored nowhere");
@@ -143,7 +144,8 @@ int main(void)
     char pk[CMN_PK_B64];
     cmn_key_public_b64(&rk, pk);
     snprintf(body, sizeof(body), "{\"public_key\":\"%s\",\"name\":\"ci\"}", pk);
-    is_int(it_call(&P, "POST", "/v1/apps/demo/keys", appkey, body, NULL), 403, "write key cannot register release keys");
+    is_int(it_call(&P, "POST", "/v1/apps/demo/keys", appkey, body, NULL), 403,
+           "write key cannot register release keys");
     is_int(it_call(&P, "POST", "/v1/apps/demo/keys", owner, body, &o), 201, "owner registers a release key");
     ok(it_jstr(o, "key.keyid") && !strcmp(it_jstr(o, "key.keyid"), rk.keyid), "key id is SHA-256(pk)[:8]");
     json_decref(o);
@@ -309,12 +311,14 @@ int main(void)
            "GET /v1/manifests returns the envelope");
     ok(it_jstr(o, "payload") && json_is_array(json_object_get(o, "signatures")), "envelope has payload + signatures");
     json_decref(o);
-    is_int(it_call(&P, "GET", "/v1/manifests/demo/android/nochannel", readkey, NULL, NULL), 404, "missing manifest -> 404");
+    is_int(it_call(&P, "GET", "/v1/manifests/demo/android/nochannel", readkey, NULL, NULL), 404,
+           "missing manifest -> 404");
 
     /* ---- audit ---- */
     is_int(it_call(&P, "GET", "/v1/apps/demo/audit", readkey, NULL, &o), 200, "audit log readable");
-    const char *want[] = {"release.create", "release.rollout", "release.halt", "release.resume", "release.conclude",
-                          "release.rollback", "release.promote", "release.archive", "release_key.register"};
+    const char *want[] = {"release.create",  "release.rollout",  "release.halt",
+                          "release.resume",  "release.conclude", "release.rollback",
+                          "release.promote", "release.archive",  "release_key.register"};
     arr = json_object_get(o, "events");
     for (size_t i = 0; i < CMN_ARRAY_SIZE(want); i++) {
         int found = 0;

@@ -48,8 +48,8 @@ static int consistent(const char *channel, long long *seq_out)
         okay = 0;
     }
     for (size_t i = 0; i < m->n_releases && okay; i++) {
-        snprintf(sql, sizeof(sql), "SELECT count(*) FROM releases WHERE id = '%s' AND state = '%s'",
-                 m->releases[i].id, cmn_release_state_name(m->releases[i].state));
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM releases WHERE id = '%s' AND state = '%s'", m->releases[i].id,
+                 cmn_release_state_name(m->releases[i].state));
         if (it_sql_int(P.dburl, sql) != 1) {
             diag("release %s in the manifest does not match the db", m->releases[i].id);
             okay = 0;
@@ -195,7 +195,8 @@ int main(void)
     ok(it_pub_start(&P, NULL) == 0, "restart after SIGKILL");
     long long after = 0;
     ok(consistent("staging", &after) && after == before, "nothing changed: manifest and database agree");
-    is_int(it_sql_int(P.dburl, "SELECT count(*) FROM releases WHERE version = '7.7.7'"), 0, "no row for the killed upload");
+    is_int(it_sql_int(P.dburl, "SELECT count(*) FROM releases WHERE version = '7.7.7'"), 0,
+           "no row for the killed upload");
 
     /* storage lost its manifest: the next start re-publishes it above the old sequence */
     char mpath[4400];
@@ -204,7 +205,8 @@ int main(void)
     it_pub_stop(&P);
     ok(it_pub_start(&P, NULL) == 0, "restart");
     long long again = 0;
-    ok(consistent("staging", &again) && again > after, "start-up reconciliation re-published it with a higher sequence");
+    ok(consistent("staging", &again) && again > after,
+       "start-up reconciliation re-published it with a higher sequence");
 
     /* concurrent releases on one channel */
     struct racer rs[4];

@@ -121,9 +121,9 @@ int main(void)
     ok(edge != NULL, "recording listener (edge stand-in) on port %d", eport);
     char edge_env[128];
     snprintf(edge_env, sizeof(edge_env), "HOTPATCH_EDGE_URLS=http://127.0.0.1:%d/", eport);
-    const char *env[] = {"HOTPATCH_MAX_UPLOAD=65536", "HOTPATCH_MAX_JSON=2048", edge_env,
-                         "HOTPATCH_SYNC_TOKEN=sync-token-for-tests", "HOTPATCH_MANIFEST_TTL=6",
-                         "HOTPATCH_RESIGN_INTERVAL=1", NULL};
+    const char *env[] = {
+        "HOTPATCH_MAX_UPLOAD=65536", "HOTPATCH_MAX_JSON=2048",     edge_env, "HOTPATCH_SYNC_TOKEN=sync-token-for-tests",
+        "HOTPATCH_MANIFEST_TTL=6",   "HOTPATCH_RESIGN_INTERVAL=1", NULL};
     if (it_pub_setup(&P, "limits", 0) || it_pub_start(&P, env) || it_world_setup(&P, "demo", &W)) {
         ok(0, "publisher + org + app + release key");
         it_log_tail(&P);
@@ -194,8 +194,8 @@ int main(void)
         usleep(100000);
         s2 = stored_seq(&exp2);
     }
-    ok(s2 > s1 && exp2 > exp1, "the background job re-signed it with a higher sequence (%lld -> %lld) and a later expiry",
-       s1, s2);
+    ok(s2 > s1 && exp2 > exp1,
+       "the background job re-signed it with a higher sequence (%lld -> %lld) and a later expiry", s1, s2);
     ok(stored_seq(NULL) >= 1, "the re-signed manifest verifies and is not expired");
 
     /* rate limits */

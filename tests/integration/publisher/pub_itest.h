@@ -156,8 +156,8 @@ static CMN_UNUSED void it_resp_free(struct it_resp *r)
 static long it_send_speed;
 
 /* One request. status 0 = transport failure. The JSON body (if any) is parsed into r->json. */
-static CMN_UNUSED long it_http(const char *method, const char *url, const char *token, const char *ctype, const void *body,
-                    size_t len, struct it_resp *r)
+static CMN_UNUSED long it_http(const char *method, const char *url, const char *token, const char *ctype,
+                               const void *body, size_t len, struct it_resp *r)
 {
     memset(r, 0, sizeof(*r));
     cmn_buf_init(&r->body, 64u << 20);
@@ -201,8 +201,8 @@ static CMN_UNUSED long it_http(const char *method, const char *url, const char *
 }
 
 /* JSON request to the publisher; returns the status, *out (nullable) gets the parsed body. */
-static CMN_UNUSED long it_call(struct it_pub *p, const char *method, const char *path, const char *token, const char *json_body,
-                    json_t **out)
+static CMN_UNUSED long it_call(struct it_pub *p, const char *method, const char *path, const char *token,
+                               const char *json_body, json_t **out)
 {
     char url[512];
     snprintf(url, sizeof(url), "%s%s", p->base, path);
@@ -462,7 +462,7 @@ static CMN_UNUSED char *it_multipart(const char *meta, const void *bundle, size_
 
 /* Release metadata JSON for a bundle (caller frees). */
 static CMN_UNUSED char *it_meta(const char *app, const char *platform, const char *channel, const char *version,
-                     const struct it_bundle *b, const struct cmn_key *k, const char *extra)
+                                const struct it_bundle *b, const struct cmn_key *k, const char *extra)
 {
     char *m = NULL;
     if (asprintf(&m,
@@ -477,7 +477,7 @@ static CMN_UNUSED char *it_meta(const char *app, const char *platform, const cha
 
 /* POST /v1/releases; returns the status, *out the JSON answer. */
 static CMN_UNUSED long it_post_release(struct it_pub *p, const char *token, const char *meta, const struct it_bundle *b,
-                            json_t **out)
+                                       json_t **out)
 {
     size_t len = 0;
     char *body = it_multipart(meta, b ? b->data : NULL, b ? b->len : 0, &len);
@@ -499,7 +499,7 @@ static CMN_UNUSED long it_post_release(struct it_pub *p, const char *token, cons
 
 /* Read and verify the stored manifest of a channel. NULL when missing or not verifiable. */
 static CMN_UNUSED struct cmn_manifest *it_stored_manifest(struct it_pub *p, const char *app, const char *platform,
-                                               const char *channel, struct cmn_errbuf *eb)
+                                                          const char *channel, struct cmn_errbuf *eb)
 {
     struct cmn_storage *st = NULL;
     struct cmn_storage_opts o = {0};

@@ -95,8 +95,12 @@ int main(void)
     snprintf(sha, sizeof(sha), "%s", it_jstr(o, "release.sha256") ? it_jstr(o, "release.sha256") : "");
     json_decref(o);
     struct cmn_storage *st = NULL;
-    struct cmn_storage_opts so = {getenv("HP_TEST_S3_ENDPOINT"), getenv("HP_TEST_S3_REGION"),
-                                  getenv("HP_TEST_S3_ACCESS_KEY"), getenv("HP_TEST_S3_SECRET_KEY"), 0, 0};
+    struct cmn_storage_opts so = {getenv("HP_TEST_S3_ENDPOINT"),
+                                  getenv("HP_TEST_S3_REGION"),
+                                  getenv("HP_TEST_S3_ACCESS_KEY"),
+                                  getenv("HP_TEST_S3_SECRET_KEY"),
+                                  0,
+                                  0};
     uint64_t size = 0;
     char key[CMN_STORAGE_KEY_MAX];
     ok(!cmn_storage_open(P.storage, &so, &st, NULL) && !cmn_storage_bundle_key("demo", "ios", sha, key, sizeof(key)) &&

@@ -55,17 +55,19 @@ int main(void)
     is_int(pub_json_body("{\"a\":\"xxxxxxxxxxxx\"}", 20, 10, &o, &eb), CMN_E_TOOBIG, "over the cap");
 
     struct pub_relmeta m;
-    const char *good = "{\"app\":\"demo\",\"platform\":\"android\",\"channel\":\"production\",\"version\":\"1.2.0\","
-                       "\"target_binary\":\">=1.2.0 <1.3.0\",\"mandatory\":true,\"percent\":25,\"notes\":\"n\","
-                       "\"sha256\":\"" SHA "\",\"size\":12345,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
+    const char *good =
+        "{\"app\":\"demo\",\"platform\":\"android\",\"channel\":\"production\",\"version\":\"1.2.0\","
+        "\"target_binary\":\">=1.2.0 <1.3.0\",\"mandatory\":true,\"percent\":25,\"notes\":\"n\","
+        "\"sha256\":\"" SHA "\",\"size\":12345,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
     is_int(meta(good, &m, &eb), CMN_OK, "good metadata (%s)", eb.msg);
     is_str(m.app, "demo", "app");
     is_int(m.rollout_bp, 2500, "percent 25 -> 2500 bp");
     is_int(m.mandatory, 1, "mandatory");
     is_int(m.size, 12345, "size");
     pub_relmeta_release(&m);
-    const char *minimal = "{\"app\":\"demo\",\"platform\":\"ios\",\"channel\":\"beta\",\"version\":\"2\","
-                          "\"sha256\":\"" SHA "\",\"size\":0,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
+    const char *minimal =
+        "{\"app\":\"demo\",\"platform\":\"ios\",\"channel\":\"beta\",\"version\":\"2\","
+        "\"sha256\":\"" SHA "\",\"size\":0,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
     is_int(meta(minimal, &m, &eb), CMN_OK, "minimal metadata");
     is_int(m.rollout_bp, 10000, "default rollout 100%%");
     is_str(m.target_binary, "*", "default target_binary '*'");
@@ -76,7 +78,10 @@ int main(void)
         {"\"app\":\"demo\"", "\"app\":\"../x\"", "app with a slash"},
         {"\"version\":\"1.2.0\"", "\"version\":\"\"", "empty version"},
         {"\"sha256\":\"" SHA "\"", "\"sha256\":\"AA\"", "short sha256"},
-        {"\"sha256\":\"" SHA "\"", "\"sha256\":\"" "AA5E5EC1D3D4B5D0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0" "\"",
+        {"\"sha256\":\"" SHA "\"",
+         "\"sha256\":\""
+         "AA5E5EC1D3D4B5D0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0"
+         "\"",
          "upper-case sha256"},
         {"\"size\":12345", "\"size\":-1", "negative size"},
         {"\"size\":12345", "\"size\":\"12345\"", "size as a string"},
@@ -96,13 +101,14 @@ int main(void)
     }
 
     struct pub_batch bt;
-    const char *ev = "{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"},"
-                     "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"downloading\",\"progress\":5,"
-                     "\"ts\":1790000000},"
-                     "{\"device_id\":\"\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"},"
-                     "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"nope\"},"
-                     "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"failed\",\"ts\":5},"
-                     "{\"device_id\":7},\"str\",null]}";
+    const char *ev =
+        "{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"},"
+        "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"downloading\",\"progress\":5,"
+        "\"ts\":1790000000},"
+        "{\"device_id\":\"\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"},"
+        "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"nope\"},"
+        "{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"failed\",\"ts\":5},"
+        "{\"device_id\":7},\"str\",null]}";
     is_int(pub_batch_parse_installs(ev, strlen(ev), 1 << 20, 100, &bt, &eb), CMN_OK, "installation batch");
     is_int(bt.n, 2, "two good events");
     is_int(bt.rejected, 6, "six bad entries counted");
