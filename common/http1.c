@@ -323,10 +323,22 @@ static int hexval(unsigned char c)
 
 long cmn_pct_decode(struct cmn_slice in, char *out, size_t cap, int plus_is_space)
 {
-    size_t o = 0;
+    size_t o = 0, i = 0;
     if (cap == 0)
         return -1;
-    for (size_t i = 0; i < in.n; i++) {
+    while (i < in.n) {
+        /* copy a run of plain bytes at once */
+        size_t j = i;
+        while (j < in.n && in.p[j] != '%' && in.p[j] != '+' && in.p[j] != '\0')
+            j++;
+        if (j > i) {
+            if (j - i >= cap - o)
+                return -1;
+            memcpy(out + o, in.p + i, j - i);
+            o += j - i;
+            i = j;
+            continue;
+        }
         unsigned char c = (unsigned char)in.p[i];
         if (c == '%') {
             if (in.n - i < 3)
@@ -335,13 +347,15 @@ long cmn_pct_decode(struct cmn_slice in, char *out, size_t cap, int plus_is_spac
             if (hi < 0 || lo < 0)
                 return -1;
             c = (unsigned char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            c = ' ';
+            i += 3;
+        } else if (c == '+') {
+            if (plus_is_space)
+                c = ' ';
+            i++;
+        } else {
+            return -1; /* a raw NUL */
         }
-        if (c == 0)
-            return -1;
-        if (o + 1 >= cap)
+        if (c == 0 || o + 1 >= cap)
             return -1;
         out[o++] = (char)c;
     }

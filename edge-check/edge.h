@@ -80,6 +80,13 @@ struct edge_view {
     struct cmn_manifest m;
     const char *self[1]; /* device_ids view when the device is listed inline */
     const char *none[1]; /* ... and when it is not */
+    /* cache (edge_rec_view_cached): which record, in which LMDB snapshot, the view was built from */
+    const void *src;
+    size_t src_len;
+    size_t src_txn;
+    uint32_t n_inline;                           /* releases with inline device_ids */
+    uint16_t inline_idx[CMN_MANIFEST_MAX_RELEASES];
+    uint32_t inline_off[CMN_MANIFEST_MAX_RELEASES], inline_n[CMN_MANIFEST_MAX_RELEASES];
     struct cmn_release rel[CMN_MANIFEST_MAX_RELEASES];
 };
 
@@ -103,6 +110,15 @@ enum cmn_err edge_rec_header(const void *rec, size_t len, struct edge_rec_hdr *h
  * view borrows `rec` and `device_id`: valid while both are.
  */
 enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, struct edge_view *v) CMN_WUR;
+
+/*
+ * Same, reusing the work of the previous call when it was for the same record
+ * bytes in the same LMDB snapshot (txn_id from mdb_txn_id; 0 disables the
+ * cache): a snapshot's pages do not change while it is the newest or is read,
+ * so only the per-device inline-targeting answers are recomputed.
+ */
+enum cmn_err edge_rec_view_cached(const void *rec, size_t len, size_t txn_id, const char *device_id,
+                                  struct edge_view *v) CMN_WUR;
 
 /* ------------------------------------------------------------- index.c */
 

@@ -63,8 +63,16 @@ void edge_index_close(struct edge_index *ix)
 
 size_t edge_manifest_key(const char *app, const char *platform, const char *channel, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s/%s/%s", app, platform, channel);
-    return (n < 0 || (size_t)n >= cap) ? 0 : (size_t)n;
+    /* hot path (every check): no printf */
+    size_t a = strlen(app), p = strlen(platform), c = strlen(channel);
+    if (a + p + c + 3 > cap)
+        return 0;
+    memcpy(out, app, a);
+    out[a] = '/';
+    memcpy(out + a + 1, platform, p);
+    out[a + 1 + p] = '/';
+    memcpy(out + a + 2 + p, channel, c + 1);
+    return a + p + c + 2;
 }
 
 int edge_valid_id(const char *s, size_t n)

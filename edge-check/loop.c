@@ -8,11 +8,12 @@
  * scratch). Nothing is shared between workers but the LMDB environment and
  * the metrics registry, so there are no locks on the request path.
  *
- * A connection has a fixed input buffer and a growable, capped output
- * buffer. Readable: read once, then answer every complete request in the
- * buffer (pipelining), appending responses, then write. When the socket
- * cannot take everything, the connection waits for EPOLLOUT only (no reads:
- * back-pressure on a client that pipelines faster than it reads). Heads are
+ * Readable: read once into the worker's buffer, answer every complete
+ * request in it (pipelining) into the worker's output buffer, write. Only
+ * leftovers (half a request, output the socket refused) go to per-connection
+ * heap buffers. When the socket cannot take everything, the connection waits
+ * for EPOLLOUT only (no reads: back-pressure on a client that pipelines
+ * faster than it reads). Heads are
  * capped at EDGE_HEAD_MAX (431 past it), bodies are read and discarded up to
  * EDGE_BODY_MAX (413 past it), malformed requests get a 400 with a JSON reason
  * and the connection closes after it. Connections sit on a list ordered by
@@ -41,17 +42,24 @@
 #define EDGE_OUT_HIGH_WATER ((size_t)1 << 20)
 #define EDGE_EVENTS 256
 
+/*
+ * A connection owns no buffer while it is idle: reads land in the worker's
+ * buffer and responses are built in the worker's output buffer. Only what is
+ * left over (a request cut in the middle, a response the socket did not take)
+ * is copied into per-connection heap buffers, freed once drained. This keeps
+ * the working set of thousands of keep-alive connections small.
+ */
 struct conn {
     int fd;
     int close_after; /* close once the output is flushed */
     int out_wait;    /* waiting for EPOLLOUT */
     struct conn *prev, *next; /* activity list, oldest first */
     int64_t last_ms;
-    size_t in_off, in_len, last_len;
-    size_t body_left; /* request body bytes still to discard */
-    char *out;
-    size_t out_off, out_len, out_alloc;
-    char in[EDGE_IN_CAP];
+    char *in;          /* pending partial input, EDGE_IN_CAP bytes, or NULL */
+    size_t in_len, last_len;
+    size_t body_left;  /* request body bytes still to discard */
+    char *out;         /* output the socket did not take yet, or NULL */
+    size_t out_off, out_len;
 };
 
 struct worker {
@@ -69,6 +77,9 @@ struct worker {
     int64_t now_ms;
     volatile int *stop;
     pthread_t th;
+    char *wout; /* responses being built for the current connection */
+    size_t wout_len, wout_alloc;
+    char rbuf[EDGE_IN_CAP];
 };
 
 static int64_t mono_ms(void)
@@ -141,49 +152,41 @@ static void conn_close(struct worker *w, struct conn *c)
 {
     list_unlink(w, c);
     close(c->fd);
+    free(c->in);
     free(c->out);
     free(c);
     w->nconns--;
 }
 
-/* ---- output ---- */
+/* ---- output (the worker's buffer) ---- */
 
-static int out_reserve(struct conn *c, size_t n)
+static int out_reserve(struct worker *w, size_t n)
 {
-    if (c->out_off == c->out_len)
-        c->out_off = c->out_len = 0;
-    if (n <= c->out_alloc - c->out_len)
+    if (n <= w->wout_alloc - w->wout_len)
         return 0;
-    if (c->out_off > 0) { /* compact first */
-        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-        c->out_len -= c->out_off;
-        c->out_off = 0;
-        if (n <= c->out_alloc - c->out_len)
-            return 0;
-    }
-    size_t need = c->out_len + n;
+    size_t need = w->wout_len + n;
     if (need > EDGE_OUT_MAX)
         return -1;
-    size_t a = c->out_alloc ? c->out_alloc : 4096;
+    size_t a = w->wout_alloc ? w->wout_alloc : 65536;
     while (a < need)
         a *= 2;
-    char *p = realloc(c->out, a);
+    char *p = realloc(w->wout, a);
     if (!p)
         return -1;
-    c->out = p;
-    c->out_alloc = a;
+    w->wout = p;
+    w->wout_alloc = a;
     return 0;
 }
 
-static void put(struct conn *c, const char *s, size_t n)
+static void put(struct worker *w, const char *s, size_t n)
 {
-    memcpy(c->out + c->out_len, s, n);
-    c->out_len += n;
+    memcpy(w->wout + w->wout_len, s, n);
+    w->wout_len += n;
 }
 
-#define PUTL(c, lit) put((c), (lit), sizeof(lit) - 1)
+#define PUTL(w, lit) put((w), (lit), sizeof(lit) - 1)
 
-static void put_u(struct conn *c, uint64_t v)
+static void put_u(struct worker *w, uint64_t v)
 {
     char t[24];
     size_t i = sizeof(t);
@@ -191,43 +194,43 @@ static void put_u(struct conn *c, uint64_t v)
         t[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    put(c, t + i, sizeof(t) - i);
+    put(w, t + i, sizeof(t) - i);
 }
 
 /* Serialise a response. Returns -1 when it cannot be buffered (the connection then closes). */
-static int emit(struct worker *w, struct conn *c, const struct edge_resp *rs, int keep_alive, int http10)
+static int emit(struct worker *w, const struct edge_resp *rs, int keep_alive, int http10)
 {
     size_t hl = 160 + w->date_len;
     for (int i = 0; i < rs->nh; i++)
         hl += strlen(rs->h[i].name) + rs->h[i].len + 4;
     int has_body = rs->status != 204 && rs->status != 304;
     size_t bl = has_body && !rs->head_only ? rs->body_len : 0;
-    if (out_reserve(c, hl + bl))
+    if (out_reserve(w, hl + bl))
         return -1;
     const char *reason = edge_status_text(rs->status);
-    PUTL(c, "HTTP/1.1 ");
-    put_u(c, (uint64_t)rs->status);
-    put(c, " ", 1);
-    put(c, reason, strlen(reason));
-    PUTL(c, "\r\nServer: hotpatch-edge\r\nDate: ");
-    put(c, w->date, w->date_len);
+    PUTL(w, "HTTP/1.1 ");
+    put_u(w, (uint64_t)rs->status);
+    put(w, " ", 1);
+    put(w, reason, strlen(reason));
+    PUTL(w, "\r\nServer: hotpatch-edge\r\nDate: ");
+    put(w, w->date, w->date_len);
     if (has_body) {
-        PUTL(c, "\r\nContent-Length: ");
-        put_u(c, rs->body_len);
+        PUTL(w, "\r\nContent-Length: ");
+        put_u(w, rs->body_len);
     }
     if (!keep_alive)
-        PUTL(c, "\r\nConnection: close");
+        PUTL(w, "\r\nConnection: close");
     else if (http10)
-        PUTL(c, "\r\nConnection: keep-alive");
+        PUTL(w, "\r\nConnection: keep-alive");
     for (int i = 0; i < rs->nh; i++) {
-        PUTL(c, "\r\n");
-        put(c, rs->h[i].name, strlen(rs->h[i].name));
-        PUTL(c, ": ");
-        put(c, rs->h[i].val, rs->h[i].len);
+        PUTL(w, "\r\n");
+        put(w, rs->h[i].name, strlen(rs->h[i].name));
+        PUTL(w, ": ");
+        put(w, rs->h[i].val, rs->h[i].len);
     }
-    PUTL(c, "\r\n\r\n");
+    PUTL(w, "\r\n\r\n");
     if (bl)
-        put(c, rs->body, bl);
+        put(w, rs->body, bl);
     return 0;
 }
 
@@ -249,44 +252,50 @@ static void http_error(struct worker *w, struct conn *c, int status, const char 
     rs->body_len = (size_t)n;
     rs->head_only = 0;
     __atomic_fetch_add(&w->ctx.mx->bad_http, 1, __ATOMIC_RELAXED);
-    emit(w, c, rs, 0, 0);
+    emit(w, rs, 0, 0);
     c->close_after = 1;
-    c->in_off = c->in_len = 0;
     c->body_left = 0;
 }
 
-/* Answer every complete request in the input buffer. */
-static void process(struct worker *w, struct conn *c)
+/*
+ * Answer the complete requests at the start of buf[0..len), appending the
+ * responses to the worker's output. Returns the bytes consumed; *again is set
+ * when it stopped only because the output reached the high-water mark.
+ */
+static size_t process(struct worker *w, struct conn *c, const char *buf, size_t len, int *again)
 {
     struct cmn_http1_header hdrs[EDGE_MAX_HEADERS];
-    while (c->in_off < c->in_len && !c->close_after) {
-        if (c->out_len - c->out_off > EDGE_OUT_HIGH_WATER)
-            break; /* let the client read first */
-        const char *buf = c->in + c->in_off;
-        size_t len = c->in_len - c->in_off;
+    size_t off = 0;
+    *again = 0;
+    while (off < len && !c->close_after) {
+        if (w->wout_len > EDGE_OUT_HIGH_WATER) {
+            *again = 1; /* let the client read first */
+            break;
+        }
         if (c->body_left) {
-            size_t k = len < c->body_left ? len : c->body_left;
-            c->in_off += k;
+            size_t k = len - off < c->body_left ? len - off : c->body_left;
+            off += k;
             c->body_left -= k;
             continue;
         }
         struct cmn_http1_request req;
-        int rc = cmn_http1_parse_request(buf, len, c->last_len, &req, hdrs, EDGE_MAX_HEADERS);
+        int rc = cmn_http1_parse_request(buf + off, len - off, c->last_len, &req, hdrs, EDGE_MAX_HEADERS);
         if (rc == -2) {
-            if (len >= EDGE_HEAD_MAX)
+            if (len - off >= EDGE_HEAD_MAX) {
                 http_error(w, c, 431, "request head larger than 8 KiB");
-            else
-                c->last_len = len;
+                return len;
+            }
+            c->last_len = len - off;
             break;
         }
         c->last_len = 0;
         if (rc < 0) {
             http_error(w, c, 400, "malformed HTTP request");
-            break;
+            return len;
         }
         if ((size_t)rc > EDGE_HEAD_MAX) {
             http_error(w, c, 431, "request head larger than 8 KiB");
-            break;
+            return len;
         }
         uint64_t t0 = mono_ns();
         struct edge_reqin in;
@@ -311,37 +320,35 @@ static void process(struct worker *w, struct conn *c)
                 te = 1;
             }
         }
-        c->in_off += (size_t)rc;
+        off += (size_t)rc;
         if (te) {
             http_error(w, c, 400, "transfer-encoding is not supported");
-            break;
+            return len;
         }
         if (bad_cl || n_cl > 1) {
             http_error(w, c, 400, "invalid content-length");
-            break;
+            return len;
         }
         if (clen > EDGE_BODY_MAX) {
             http_error(w, c, 413, "request body larger than 64 KiB");
-            break;
+            return len;
         }
         c->body_left = (size_t)clen;
         int ka = cmn_http1_keep_alive(&req);
 
         enum edge_endpoint ep = edge_handle(&w->ctx, &in, w->rs);
-        int erc = emit(w, c, w->rs, ka, req.minor_version == 0);
+        int erc = emit(w, w->rs, ka, req.minor_version == 0);
         edge_ctx_end(&w->ctx);
         edge_metrics_observe(w->ctx.mx, ep, mono_ns() - t0);
         if (erc) {
-            cmn_warn("response too large for the connection buffer; closing");
+            cmn_warn("response too large for the output buffer; closing");
             c->close_after = 1;
-            c->out_off = c->out_len = 0;
-            break;
+            return len;
         }
         if (!ka)
             c->close_after = 1;
     }
-    if (c->in_off == c->in_len)
-        c->in_off = c->in_len = 0;
+    return off;
 }
 
 static void set_events(struct worker *w, struct conn *c, uint32_t ev)
@@ -350,28 +357,28 @@ static void set_events(struct worker *w, struct conn *c, uint32_t ev)
     epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &e);
 }
 
-/* Write what is pending. Returns -1 when the connection was closed. */
-static int flush(struct worker *w, struct conn *c)
+/* write(2) as much of p[0..n) as the socket takes: bytes written, or -1 on a dead socket. */
+static ssize_t write_some(int fd, const char *p, size_t n)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
-        if (n > 0) {
-            c->out_off += (size_t)n;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = write(fd, p + done, n - done);
+        if (k > 0) {
+            done += (size_t)k;
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (k < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!c->out_wait) {
-                c->out_wait = 1;
-                set_events(w, c, EPOLLOUT);
-            }
-            return 0;
-        }
-        conn_close(w, c);
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
         return -1;
     }
-    c->out_off = c->out_len = 0;
+    return (ssize_t)done;
+}
+
+/* Called when a connection has nothing left to send. Returns -1 when it was closed. */
+static int drained(struct worker *w, struct conn *c)
+{
     if (c->close_after) {
         /* half-close so the client reads the last response before the FIN */
         shutdown(c->fd, SHUT_WR);
@@ -385,42 +392,103 @@ static int flush(struct worker *w, struct conn *c)
     return 0;
 }
 
-static void on_readable(struct worker *w, struct conn *c)
+/* Send the worker's output for this connection; keep what the socket refuses. -1: closed. */
+static int flush_worker(struct worker *w, struct conn *c)
 {
-    if (c->in_off > 0 && c->in_off < c->in_len) {
-        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-        c->in_len -= c->in_off;
-        c->in_off = 0;
+    size_t n = w->wout_len;
+    w->wout_len = 0;
+    ssize_t k = n ? write_some(c->fd, w->wout, n) : 0;
+    if (k < 0) {
+        conn_close(w, c);
+        return -1;
     }
-    if (c->in_len == sizeof(c->in)) {
-        /* full buffer of unparsed bytes cannot be a valid head within the cap */
-        http_error(w, c, 431, "request head larger than 8 KiB");
-        flush(w, c);
+    if ((size_t)k < n) {
+        c->out = malloc(n - (size_t)k);
+        if (!c->out) {
+            conn_close(w, c);
+            return -1;
+        }
+        memcpy(c->out, w->wout + k, n - (size_t)k);
+        c->out_off = 0;
+        c->out_len = n - (size_t)k;
+        c->out_wait = 1;
+        set_events(w, c, EPOLLOUT);
+        return 0;
+    }
+    return drained(w, c);
+}
+
+/* Answer what buf[0..len) holds (buf is the worker's read buffer or c->in), then keep the rest. */
+static void serve_buffer(struct worker *w, struct conn *c, char *buf, size_t len)
+{
+    size_t off = 0;
+    int again;
+    for (;;) {
+        off += process(w, c, buf + off, len - off, &again);
+        int closing = c->close_after;
+        if (flush_worker(w, c) < 0)
+            return;
+        if (closing || !again || c->out_wait)
+            break;
+    }
+    size_t left = len - off;
+    if (left == 0 || c->close_after) {
+        CMN_SAFEFREE(c->in);
+        c->in_len = 0;
+        c->last_len = 0;
         return;
     }
-    ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+    if (buf != c->in) {
+        if (!c->in && !(c->in = malloc(EDGE_IN_CAP))) {
+            conn_close(w, c);
+            return;
+        }
+        memcpy(c->in, buf + off, left);
+    } else if (off) {
+        memmove(c->in, c->in + off, left);
+    }
+    c->in_len = left;
+}
+
+static void on_readable(struct worker *w, struct conn *c)
+{
+    char *buf = c->in_len ? c->in : w->rbuf;
+    size_t len = c->in_len;
+    if (len == EDGE_IN_CAP) {
+        /* a full buffer of unparsed bytes cannot be a valid head within the cap */
+        http_error(w, c, 431, "request head larger than 8 KiB");
+        c->in_len = 0;
+        flush_worker(w, c);
+        return;
+    }
+    ssize_t n = read(c->fd, buf + len, EDGE_IN_CAP - len);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         conn_close(w, c);
         return;
     }
     if (n < 0)
         return;
-    c->in_len += (size_t)n;
     touch(w, c);
-    process(w, c);
-    flush(w, c);
+    serve_buffer(w, c, buf, len + (size_t)n);
 }
 
 static void on_writable(struct worker *w, struct conn *c)
 {
     touch(w, c);
-    if (flush(w, c))
+    ssize_t k = write_some(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+    if (k < 0) {
+        conn_close(w, c);
         return;
-    if (!c->out_wait && c->in_len > c->in_off) {
-        /* pipelined requests held back by the high-water mark */
-        process(w, c);
-        flush(w, c);
     }
+    c->out_off += (size_t)k;
+    if (c->out_off < c->out_len)
+        return;
+    CMN_SAFEFREE(c->out);
+    c->out_off = c->out_len = 0;
+    if (drained(w, c))
+        return;
+    if (c->in_len) /* pipelined requests held back by the high-water mark */
+        serve_buffer(w, c, c->in, c->in_len);
 }
 
 static void accept_all(struct worker *w)
@@ -443,7 +511,7 @@ static void accept_all(struct worker *w)
             close(fd);
             continue;
         }
-        memset(c, 0, offsetof(struct conn, in));
+        memset(c, 0, sizeof(*c));
         c->fd = fd;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -469,7 +537,7 @@ static void sweep(struct worker *w)
     while (c && w->now_ms - c->last_ms >= shortest) {
         struct conn *next = c->next;
         int64_t age = w->now_ms - c->last_ms;
-        int partial = c->in_len > c->in_off || c->body_left;
+        int partial = c->in_len > 0 || c->body_left;
         if (age >= idle || (partial && age >= head) || (c->out_wait && age >= idle)) {
             __atomic_fetch_add(&w->ctx.mx->conns_timed_out, 1, __ATOMIC_RELAXED);
             conn_close(w, c);
@@ -607,6 +675,7 @@ out:
             edge_ctx_release(&ws[i].ctx);
             free(ws[i].rs);
         }
+        free(ws[i].wout);
     }
     free(ws);
     return rc;

@@ -250,6 +250,8 @@ static int inline_member(const char *p, uint32_t offs_at, uint32_t n, const char
 enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, struct edge_view *v)
 {
     const char *p = rec;
+    v->src = NULL; /* invalid until the end */
+    v->n_inline = 0;
     enum cmn_err rc = edge_rec_header(rec, len, &v->hdr);
     if (rc)
         return rc;
@@ -318,10 +320,34 @@ enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, s
             int in = device_id && inline_member(p, e.off_device_ids, e.n_device_ids, device_id);
             r->device_ids = (char **)(in ? v->self : v->none);
             r->n_device_ids = e.n_device_ids ? 1 : 0; /* present but empty: targets no one by id */
+            v->inline_idx[v->n_inline] = (uint16_t)i;
+            v->inline_off[v->n_inline] = e.off_device_ids;
+            v->inline_n[v->n_inline] = e.n_device_ids;
+            v->n_inline++;
         } else {
             r->device_ids = NULL;
             r->n_device_ids = 0;
         }
+    }
+    v->src = rec;
+    v->src_len = len;
+    return CMN_OK;
+}
+
+enum cmn_err edge_rec_view_cached(const void *rec, size_t len, size_t txn_id, const char *device_id,
+                                  struct edge_view *v)
+{
+    if (txn_id == 0 || v->src != rec || v->src_len != len || v->src_txn != txn_id) {
+        enum cmn_err rc = edge_rec_view(rec, len, device_id, v);
+        v->src_txn = rc ? 0 : txn_id;
+        return rc;
+    }
+    /* validated already: only the device-dependent parts change */
+    v->self[0] = device_id;
+    for (uint32_t k = 0; k < v->n_inline; k++) {
+        struct cmn_release *r = &v->rel[v->inline_idx[k]];
+        int in = device_id && inline_member(rec, v->inline_off[k], v->inline_n[k], device_id);
+        r->device_ids = (char **)(in ? v->self : v->none);
     }
     return CMN_OK;
 }

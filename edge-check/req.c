@@ -112,13 +112,24 @@ static void add_header_str(struct edge_resp *rs, const char *name, const char *v
     add_header(rs, name, val, strlen(val));
 }
 
+/* Decimal digits of v at the end of t[24]; returns the start. */
+static char *fmt_u64(char t[24], uint64_t v)
+{
+    char *p = t + 24;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 static void add_header_u64(struct edge_resp *rs, const char *name, uint64_t v)
 {
     char *p = scratch_reserve(rs, 24);
     if (!p)
         return;
-    int n = snprintf(p, 24, "%llu", (unsigned long long)v);
-    add_header(rs, name, p, (size_t)n);
+    char *s = fmt_u64(p, v);
+    add_header(rs, name, s, (size_t)(p + 24 - s));
 }
 
 /* A writer appending to the free part of the scratch; `bad` set on overflow. */
@@ -154,8 +165,8 @@ static void sw_str(struct sw *w, const char *s)
 static void sw_u64(struct sw *w, uint64_t v)
 {
     char t[24];
-    int n = snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
-    sw_mem(w, t, (size_t)n);
+    char *s = fmt_u64(t, v);
+    sw_mem(w, s, (size_t)(t + 24 - s));
 }
 
 /* JSON string content; control characters escaped, the rest verbatim (input is valid UTF-8 or ASCII). */
@@ -237,9 +248,12 @@ static int parse_params(struct edge_ctx *c, struct cmn_slice q, struct param *ps
 {
     struct cmn_slice rest = q, k, v;
     char msg[160];
+    size_t nl[8];
+    for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(nl); i++)
+        nl[i] = strlen(ps[i].name);
     while (cmn_query_next(&rest, &k, &v)) {
-        for (size_t i = 0; i < n; i++) {
-            if (!cmn_slice_eq(k, ps[i].name))
+        for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(nl); i++) {
+            if (k.n != nl[i] || memcmp(k.p, ps[i].name, k.n) != 0)
                 continue;
             if (ps[i].val) {
                 snprintf(msg, sizeof(msg), "parameter '%s' given twice", ps[i].name);
@@ -333,7 +347,7 @@ static int load_view(struct edge_ctx *c, const char *app, const char *platform, 
         *oc = EDGE_OUT_NOTFOUND;
         return -1;
     }
-    if (mrc || edge_rec_view(v.mv_data, v.mv_size, device, c->view) != CMN_OK) {
+    if (mrc || edge_rec_view_cached(v.mv_data, v.mv_size, mdb_txn_id(txn), device, c->view) != CMN_OK) {
         cmn_error("index record '%s' is unreadable", key);
         json_error(rs, 500, "internal", "index record unreadable");
         *oc = EDGE_OUT_ERROR;
@@ -657,7 +671,7 @@ static void h_manifest(struct edge_ctx *c, const struct edge_reqin *rq, struct e
     char key[3 * CMN_ID_MAX + 4];
     size_t kn = edge_manifest_key(ids[0], ids[1], ids[2], key, sizeof(key));
     MDB_val k = {kn, key}, v;
-    struct edge_rec_hdr *h = &c->view->hdr;
+    struct edge_rec_hdr hb, *h = &hb; /* not the view's: that one may be cached for /v1/check */
     int mrc = mdb_get(txn, c->ix->manifests, &k, &v);
     if (mrc == MDB_NOTFOUND) {
         json_error(rs, 404, "not_found", "unknown app/platform/channel");

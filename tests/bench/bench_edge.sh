@@ -47,18 +47,34 @@ cc -std=c11 -O2 -Icommon/include -o "$tmp/edge_bench_tool" tests/bench/edge_benc
 "$tmp/edge_bench_tool" "$tmp" || exit 1
 key=$(cat "$tmp/trusted.pub")
 
-# wrk N MODE URL -> "rps p50 p99" (latencies as wrk prints them)
+# CPU time (clock ticks, user + system) used so far by the server-side processes
+# named by the function in $SERVER_PIDS (it prints pids); this machine is shared,
+# so CPU microseconds per request is a steadier measure of cost than rps alone.
+cpu_ticks() {
+    local t=0 p v
+    for p in $($SERVER_PIDS); do
+        v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + v))
+    done
+    echo $t
+}
+HZ=$(getconf CLK_TCK)
+
+# wrk N MODE URL -> "rps p50 p99 cpu_us_per_request" (latencies as wrk prints them)
 run_wrk() {
-    local out
+    local out c0 c1
+    c0=$(cpu_ticks)
     out=$(taskset -c 1 wrk -t1 -c"$1" -d"${DUR}s" --latency -s tests/bench/edge_wrk.lua "$3" -- "$2" 2>&1)
+    c1=$(cpu_ticks)
     echo "$out" >>"$tmp/wrk.log"
-    local rps p50 p99 errs
+    local rps p50 p99 errs reqs cpu
     rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+    reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "?" }')
     errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
     [ -n "$errs" ] && echo "  note: $errs" >&2
-    echo "${rps:-0} ${p50:-?} ${p99:-?}"
+    echo "${rps:-0} ${p50:-?} ${p99:-?} $cpu"
 }
 
 declare -A R
@@ -76,6 +92,9 @@ u="http://127.0.0.1:$eport/v1/check?app=demo&platform=android&channel=production
 edge_status=$(curl -s -o "$tmp/edge.body" -w '%{http_code}' "$u")
 [ "$edge_status" = 200 ] || { echo "bench_edge: edge answered $edge_status"; cat "$tmp/edge.log"; exit 1; }
 taskset -c 1 wrk -t1 -c64 -d2s -s tests/bench/edge_wrk.lua "http://127.0.0.1:$eport" >/dev/null 2>&1 # warm-up
+edge_pid=${pids[0]}
+edge_pids() { echo "$edge_pid"; }
+SERVER_PIDS=edge_pids
 for c in 64 256; do R[edge$c]=$(run_wrk $c check "http://127.0.0.1:$eport"); done
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
 
@@ -109,6 +128,8 @@ wait_http "http://127.0.0.1:$nport/production.json" || { cat "$tmp/nginx.err" "$
 cmp -s "$tmp/edge.body" <(curl -s "http://127.0.0.1:$nport/production.json") ||
     { echo "bench_edge: nginx and the edge serve different manifest bytes"; exit 1; }
 taskset -c 1 wrk -t1 -c64 -d2s -s tests/bench/edge_wrk.lua "http://127.0.0.1:$nport" -- static >/dev/null 2>&1
+nginx_pids() { local m; m=$(cat "$tmp/nginx.pid"); echo "$m $(pgrep -P "$m")"; }
+SERVER_PIDS=nginx_pids
 for c in 64 256; do R[nginx$c]=$(run_wrk $c static "http://127.0.0.1:$nport"); done
 kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
 
@@ -129,6 +150,13 @@ if [ "${HP_BENCH_SKIP_PG:-0}" != 1 ]; then
         cmp -s "$tmp/edge.body" <(curl -s "$pu") ||
             { echo "bench_edge: the pg variant answers differently from the edge"; exit 1; }
         taskset -c 1 wrk -t1 -c64 -d2s -s tests/bench/edge_wrk.lua "http://127.0.0.1:$pport" >/dev/null 2>&1
+        pg_variant_pid=${pids[-1]}
+        pg_pids() {
+            local pm
+            pm=$(head -1 "$_HP_PG_DIR/data/postmaster.pid")
+            echo "$pg_variant_pid $pm $(pgrep -P "$pm")"
+        }
+        SERVER_PIDS=pg_pids
         for c in 64 256; do R[pg$c]=$(run_wrk $c check "http://127.0.0.1:$pport"); done
         have_pg=1
     else
@@ -138,21 +166,24 @@ fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "hotpatch-edge bench: $(nproc) CPUs, server on CPU 0, wrk on CPU 1, ${DUR}s per run, $(wc -c <"$tmp/static/production.json") byte manifest"
-printf '%-28s %12s %10s %10s\n' "target" "rps" "p50" "p99"
+printf '%-16s %12s %10s %10s %16s\n' "target" "rps" "p50" "p99" "server CPU us/req"
 for c in 64 256; do
     for s in edge nginx pg; do
         [ "$s" = pg ] && [ $have_pg = 0 ] && continue
         set -- ${R[$s$c]}
-        printf '%-28s %12s %10s %10s\n' "$s c$c" "$1" "$2" "$3"
+        printf '%-16s %12s %10s %10s %16s\n' "$s c$c" "$1" "$2" "$3" "$4"
     done
 done
 for c in 64 256; do
     e=$(echo ${R[edge$c]} | cut -d' ' -f1)
     n=$(echo ${R[nginx$c]} | cut -d' ' -f1)
-    line="c$c: edge/nginx-static = $(ratio "$e" "$n")x (target >= 2.0)"
+    ec=$(echo ${R[edge$c]} | cut -d' ' -f4)
+    nc=$(echo ${R[nginx$c]} | cut -d' ' -f4)
+    line="c$c: edge/nginx-static = $(ratio "$e" "$n")x rps (target >= 2.0), $(ratio "$nc" "$ec")x less CPU per request"
     if [ $have_pg = 1 ]; then
         p=$(echo ${R[pg$c]} | cut -d' ' -f1)
-        line="$line, edge/postgres-per-check = $(ratio "$e" "$p")x (target >= 5)"
+        pc=$(echo ${R[pg$c]} | cut -d' ' -f4)
+        line="$line; edge/postgres-per-check = $(ratio "$e" "$p")x rps (target >= 5), $(ratio "$pc" "$ec")x less CPU"
     fi
     echo "$line"
 done

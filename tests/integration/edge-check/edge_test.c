@@ -843,6 +843,58 @@ static void t_http(void)
     hc_close(c);
     cmn_buf_release(&b);
 
+    /* a slow client: one request in three pieces */
+    {
+        const char *parts[] = {"GET /v1/check?app=demo&platform=android&chan", "nel=production&binary_version=2.1.0&devi",
+                               "ce=slow-1 HTTP/1.1\r\nHost: x\r\n\r\n"};
+        int okk = hc_open(c, PORT) == 0;
+        for (int i = 0; okk && i < 3; i++) {
+            okk = hc_send(c, parts[i], strlen(parts[i])) == 0;
+            msleep(30);
+        }
+        okk = okk && hc_read(c, &r) == 0 && (r.status == 200 || r.status == 204);
+        ok(okk, "a request arriving in three pieces is answered (%d)", r.status);
+        hc_close(c);
+    }
+    /* back-pressure: 3000 pipelined manifest requests (~9 MB of answers) sent without reading */
+    {
+        const char *one = "GET /v1/manifests/demo/android/production.json HTTP/1.1\r\nHost: x\r\n\r\n";
+        size_t rlen = 0, total, got = 0, sent = 0, N = 3000;
+        if (hc_open(c, PORT) == 0 && hc_send(c, one, strlen(one)) == 0 && hc_read(c, &r) == 0)
+            rlen = strlen(r.head) + r.body_len;
+        total = rlen * N;
+        struct cmn_buf all;
+        cmn_buf_init(&all, 1 << 20);
+        for (size_t i = 0; i < N; i++)
+            if (cmn_buf_addstr(&all, one))
+                break;
+        fcntl(c->fd, F_SETFL, O_NONBLOCK);
+        char sink[65536];
+        int stalled = 0;
+        while (rlen && got < total && stalled < 500) {
+            struct pollfd pfd = {.fd = c->fd, .events = POLLIN | (sent < all.len ? POLLOUT : 0)};
+            if (poll(&pfd, 1, 20) <= 0) {
+                stalled++;
+                continue;
+            }
+            if ((pfd.revents & POLLOUT) && sent < all.len) {
+                ssize_t k = write(c->fd, all.ptr + sent, all.len - sent);
+                if (k > 0)
+                    sent += (size_t)k;
+            }
+            if (pfd.revents & POLLIN) {
+                ssize_t k = read(c->fd, sink, sizeof(sink));
+                if (k <= 0)
+                    break;
+                got += (size_t)k;
+            }
+        }
+        ok(rlen && got == total, "3000 pipelined 2.6 KB answers all arrive under back-pressure (%zu of %zu bytes)",
+           got, total);
+        cmn_buf_release(&all);
+        hc_close(c);
+    }
+
     /* malformed and oversized requests: 400/431/413 with a JSON reason, then close */
     static const struct {
         const char *raw;
