@@ -279,6 +279,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     /* repair whatever a previous run left half-done before taking requests */
+    pub_spool_cleanup(cfg.tmp_dir ? cfg.tmp_dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
     pub_reconcile(s, 1);
     rc = pub_jobs_start(s);
     if (rc)

@@ -235,6 +235,10 @@ enum cmn_err pub_audit(struct pub_dbconn *c, const char *actor, int64_t org_id, 
 json_t *pub_release_json(const PGresult *r, int row);
 
 /* ---- release lifecycle (release.c) ---- */
+
+/* Remove upload spool files left in `dir` by publishers that no longer run (a SIGKILL mid-upload). */
+void pub_spool_cleanup(const char *dir);
+
 enum pub_rel_action {
     PUB_ACT_ROLLOUT = 0,
     PUB_ACT_ROLLBACK,

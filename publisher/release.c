@@ -17,7 +17,9 @@
  */
 #include "common/compat.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@
 
 #define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
 #define META_MAX (64u << 10)
+#define PUB_SPOOL_PREFIX "hotpatch-upload-"
 
 enum part_kind { PART_NONE = 0, PART_META, PART_BUNDLE, PART_SKIP };
 
@@ -146,7 +149,7 @@ static int cb_begin(void *ctx, const struct pub_mp_part *part)
         up->have_bundle = 1;
         up->part = PART_BUNDLE;
         const char *dir = up->s->cfg->tmp_dir ? up->s->cfg->tmp_dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        snprintf(up->tmppath, sizeof(up->tmppath), "%s/hotpatch-upload-XXXXXX", dir);
+        snprintf(up->tmppath, sizeof(up->tmppath), "%s/" PUB_SPOOL_PREFIX "%ld-XXXXXX", dir, (long)getpid());
         up->fd = mkostemp(up->tmppath, O_CLOEXEC);
         if (up->fd < 0) {
             cmn_error("cannot create upload spool file in '%s': %s", dir, strerror(errno));
@@ -208,6 +211,28 @@ static int cb_end(void *ctx)
     if (k == PART_BUNDLE)
         up->bundle_done = 1;
     return 0;
+}
+
+void pub_spool_cleanup(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    size_t pl = strlen(PUB_SPOOL_PREFIX);
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, PUB_SPOOL_PREFIX, pl) != 0)
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + pl, &end, 10);
+        /* a spool file whose publisher is gone was left by a crash */
+        if (pid <= 0 || *end != '-' || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path) && unlink(path) == 0)
+            cmn_info("removed stale upload spool '%s'", path);
+    }
+    closedir(d);
 }
 
 int pub_upload_begin(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)

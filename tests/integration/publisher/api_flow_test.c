@@ -311,6 +311,37 @@ int main(void)
            "GET /v1/manifests returns the envelope");
     ok(it_jstr(o, "payload") && json_is_array(json_object_get(o, "signatures")), "envelope has payload + signatures");
     json_decref(o);
+    {
+        /* conditional GET with the ETag the publisher gave */
+        char murl[256], etag[200] = "";
+        snprintf(murl, sizeof(murl), "%s/v1/manifests/demo/android/staging", P.base);
+        CURL *h = curl_easy_init();
+        struct curl_slist *hd = NULL;
+        char line[300];
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", readkey);
+        hd = curl_slist_append(hd, line);
+        struct it_resp er;
+        memset(&er, 0, sizeof(er));
+        cmn_buf_init(&er.body, 1 << 20);
+        curl_easy_setopt(h, CURLOPT_URL, murl);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, it_write_cb);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &er);
+        struct curl_header *ch = NULL;
+        if (curl_easy_perform(h) == CURLE_OK && curl_easy_header(h, "ETag", 0, CURLH_HEADER, -1, &ch) == CURLHE_OK)
+            snprintf(etag, sizeof(etag), "%s", ch->value);
+        ok(etag[0] == '"', "manifest answer has an ETag (%s)", etag);
+        snprintf(line, sizeof(line), "If-None-Match: %s", etag);
+        hd = curl_slist_append(hd, line);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+        long code = 0;
+        if (curl_easy_perform(h) == CURLE_OK)
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        is_int(code, 304, "If-None-Match with that ETag -> 304");
+        curl_slist_free_all(hd);
+        curl_easy_cleanup(h);
+        it_resp_free(&er);
+    }
     is_int(it_call(&P, "GET", "/v1/manifests/demo/android/nochannel", readkey, NULL, NULL), 404,
            "missing manifest -> 404");
 

@@ -13,6 +13,7 @@
 #include "../../lib/test.h"
 #include "pub_itest.h"
 
+#include <dirent.h>
 #include <pthread.h>
 
 static struct it_pub P;
@@ -135,6 +136,21 @@ struct bigup {
     long status;
 };
 
+static char spool_dir[1100], spool_var[1200];
+static const char *spool_env[] = {spool_var, NULL};
+
+static int spool_files(void)
+{
+    int n = 0;
+    DIR *d = opendir(spool_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        n += !strncmp(e->d_name, "hotpatch-upload-", 16);
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static struct it_bundle big;
 static char *big_meta;
 
@@ -177,7 +193,12 @@ int main(void)
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM audit_events WHERE action = 'release.create'"), 4,
            "one audit event per committed release");
 
-    /* SIGKILL mid-upload */
+    /* SIGKILL mid-upload, with a private spool directory */
+    snprintf(spool_dir, sizeof(spool_dir), "%s/spool", test_tmpdir());
+    mkdir(spool_dir, 0700);
+    snprintf(spool_var, sizeof(spool_var), "HOTPATCH_TMPDIR=%s", spool_dir);
+    it_pub_stop(&P);
+    ok(it_pub_start(&P, spool_env) == 0, "restart with a private upload spool");
     long long before = 0;
     consistent("staging", &before);
     struct bigup bu = {0};
@@ -192,7 +213,9 @@ int main(void)
     free(big_meta);
     ok(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "publisher SIGKILLed during a 48 MiB upload");
     ok(bu.status != 201, "the interrupted upload did not succeed (status %ld)", bu.status);
-    ok(it_pub_start(&P, NULL) == 0, "restart after SIGKILL");
+    ok(spool_files() == 1, "the killed upload left its spool file behind");
+    ok(it_pub_start(&P, spool_env) == 0, "restart after SIGKILL");
+    is_int(spool_files(), 0, "start-up removed the dead publisher's spool file");
     long long after = 0;
     ok(consistent("staging", &after) && after == before, "nothing changed: manifest and database agree");
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM releases WHERE version = '7.7.7'"), 0,
