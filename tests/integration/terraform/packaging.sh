@@ -112,6 +112,32 @@ for df in publisher/deploy/Dockerfile edge-check/deploy/Dockerfile; do
     nok "$df: runtime stage installs no compiler or -dev package" grep -Eq 'build-essential|gcc|-dev( |$)' <<<"$stage"
     ok "$df: runtime stage copies the binary from the build stage" grep -q '^COPY --from=build ' <<<"$stage"
 done
+# The publisher image's entrypoint turns HOTPATCH_MANIFEST_KEY_DATA into a
+# private key file; the real publisher's check-config must accept it.
+ep=$src/publisher/deploy/docker-entrypoint.sh
+ok "entrypoint is a POSIX shell script" sh -n "$ep"
+if [ -x "$bin/hotpatch-publisher" ]; then
+    "$bin/hotpatch-publisher" keygen-manifest --out "$work/mkey.json" >/dev/null 2>&1
+    mkdir -p "$work/pubstore"
+    run_ep() { # run_ep KEYDATA KEYDIR: the entrypoint with a plausible config, check-config
+        env -i PATH=/usr/bin:/bin HOTPATCH_PUBLISHER_BIN="$bin/hotpatch-publisher" HOTPATCH_KEY_DIR="$2" \
+            HOTPATCH_TMPDIR="$2/spool" DATABASE_URL="postgresql://hotpatch@127.0.0.1:1/hotpatch" \
+            JWT_SECRET="0123456789abcdef0123456789abcdef0123" HOTPATCH_STORAGE="file://$work/pubstore" \
+            HOTPATCH_MANIFEST_KEY_DATA="$1" sh "$ep" check-config
+    }
+    out=$(run_ep "$(cat "$work/mkey.json")" "$work/run" 2>&1)
+    is "$out" "configuration ok" "entrypoint: the publisher loads the key written from HOTPATCH_MANIFEST_KEY_DATA"
+    is "$(stat -c %a "$work/run/manifest.key" 2>/dev/null)" "600" "entrypoint: the key file is private (0600)"
+    ok "entrypoint: the file holds the key" grep -q '"hotpatch-ed25519-secret-key"' "$work/run/manifest.key"
+    out=$(run_ep "not a key" "$work/run2" 2>&1)
+    ok "entrypoint: a bad key is refused by the publisher with a clear line" grep -q 'manifest key' <<<"$out"
+    mkdir -p "$work/ro" && chmod 0500 "$work/ro"
+    if [ "$(id -u)" -ne 0 ]; then
+        out=$(run_ep "$(cat "$work/mkey.json")" "$work/ro/x" 2>&1)
+        ok "entrypoint: no writable key directory is a clear error" grep -q 'no writable directory' <<<"$out"
+    fi
+fi
+
 # Each runtime library the built binary needs must come from a package the
 # runtime stage installs.
 check_runtime_pkgs() {
