@@ -57,7 +57,8 @@ uninstall:
 	rm -f $(addprefix "$(DESTDIR)$(BINDIR)/,$(addsuffix ",$(HP_PROGRAMS)))
 	rm -f "$(DESTDIR)$(LIBDIR)/libhotpatch.a" "$(DESTDIR)$(LIBDIR)/libhotpatch.so" "$(DESTDIR)$(INCLUDEDIR)/hotpatch.h"
 	rm -f "$(DESTDIR)$(SYSTEMDUNITDIR)/hotpatch-publisher.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/hotpatch-edge.service"
-	rm -rf "$(DESTDIR)$(DATADIR)"
+	rm -rf "$(DESTDIR)$(DATADIR)/migrations" "$(DESTDIR)$(DATADIR)/examples" "$(DESTDIR)$(DATADIR)/doc"
+	-rmdir "$(DESTDIR)$(DATADIR)" 2>/dev/null
 
 LAMBDA_ZIP := $(B)/lambda/hotpatch-edge-lambda.zip
 
