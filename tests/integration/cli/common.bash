@@ -3,6 +3,9 @@
 # release key and a manifest key, and helpers that check the documented exit
 # code AND that the error is one line ("hotpatch: error: ...").
 set -u
+# Never read the runner's stdin (tests/run.sh feeds its list of tests through
+# it; script(1) below would swallow the rest of that list).
+exec </dev/null
 : "${HP_SRC_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 : "${HP_BIN:=$HP_SRC_DIR/build/bin}"
 . "$HP_SRC_DIR/tests/lib/tap.sh"
