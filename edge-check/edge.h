@@ -84,7 +84,7 @@ struct edge_view {
     const void *src;
     size_t src_len;
     size_t src_txn;
-    uint32_t n_inline;                           /* releases with inline device_ids */
+    uint32_t n_inline; /* releases with inline device_ids */
     uint16_t inline_idx[CMN_MANIFEST_MAX_RELEASES];
     uint32_t inline_off[CMN_MANIFEST_MAX_RELEASES], inline_n[CMN_MANIFEST_MAX_RELEASES];
     struct cmn_release rel[CMN_MANIFEST_MAX_RELEASES];
@@ -229,20 +229,20 @@ struct edge_metrics {
     uint64_t checks[EDGE_OUT__COUNT];
     uint64_t lat[EDGE_LAT_BUCKETS + 1]; /* last = +Inf */
     uint64_t lat_sum_ns;
-    uint64_t bad_http;    /* malformed / oversized requests at the HTTP layer */
+    uint64_t bad_http; /* malformed / oversized requests at the HTTP layer */
     uint64_t conns_accepted;
     uint64_t conns_timed_out;
 } __attribute__((aligned(64)));
 
 /* Process-wide sync state (written by the sync thread). */
 struct edge_sync_state {
-    int64_t last_ok;      /* unix seconds of the last successful pass, 0 = never */
-    int64_t last_at;      /* last attempt */
-    uint64_t passes;      /* completed passes (ok or not) */
-    uint64_t failures;    /* failed passes */
-    uint64_t rejected;    /* manifests / lists refused by verification */
-    uint64_t requested;   /* pass number the last trigger asked for */
-    int last_rc;          /* enum cmn_err of the last pass */
+    int64_t last_ok;    /* unix seconds of the last successful pass, 0 = never */
+    int64_t last_at;    /* last attempt */
+    uint64_t passes;    /* completed passes (ok or not) */
+    uint64_t failures;  /* failed passes */
+    uint64_t rejected;  /* manifests / lists refused by verification */
+    uint64_t requested; /* pass number the last trigger asked for */
+    int last_rc;        /* enum cmn_err of the last pass */
     char last_msg[256];
     pthread_mutex_t mu;
 };
@@ -265,7 +265,7 @@ struct edge_config {
     struct cmn_key *keys;
     size_t n_keys;
     int poll_ms;
-    const char *sync_token; /* NULL: POST /v1/sync disabled */
+    const char *sync_token;  /* NULL: POST /v1/sync disabled */
     const char *public_base; /* prefix for relative bundle URLs in seed endpoints, or NULL */
     int idle_timeout_s;
     int header_timeout_s;
@@ -278,7 +278,7 @@ struct edge_config {
 /* What the handler needs from the transport: the request head. */
 struct edge_reqin {
     struct cmn_slice method, path, query;
-    struct cmn_slice authorization;  /* n == 0 when absent */
+    struct cmn_slice authorization; /* n == 0 when absent */
     struct cmn_slice if_none_match;
 };
 
@@ -295,8 +295,8 @@ struct edge_resp {
     } h[EDGE_RESP_MAXH];
     const char *body; /* may point into the index: serialise before edge_ctx_end */
     size_t body_len;
-    int head_only;     /* HEAD: headers describe the body, but none is sent */
-    size_t used;       /* bytes of scratch in use */
+    int head_only; /* HEAD: headers describe the body, but none is sent */
+    size_t used;   /* bytes of scratch in use */
     char scratch[EDGE_SCRATCH];
 };
 
@@ -306,7 +306,7 @@ struct edge_ctx {
     struct edge_index *ix;
     struct edge_sync_state *ss;
     struct edge_metrics *mx;
-    MDB_txn *txn;      /* read txn: reset between requests, renewed on demand */
+    MDB_txn *txn; /* read txn: reset between requests, renewed on demand */
     int txn_live;
     struct edge_view *view;
     /* sync trigger (daemon): called by POST /v1/sync; returns the pass number to wait for */

@@ -416,8 +416,7 @@ int edge_lambda_main(struct edge_config *cfg)
         } else {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            edge_metrics_observe(ctx.mx, EDGE_EP_OTHER,
-                                 (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - t0);
+            edge_metrics_observe(ctx.mx, EDGE_EP_OTHER, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - t0);
             snprintf(url, sizeof(url), "%s/invocation/%s/response", L.base, f.request_id);
             long pc = post(&L, url, out.ptr, out.len, NULL);
             if (pc < 200 || pc >= 300)

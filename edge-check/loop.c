@@ -51,14 +51,14 @@
  */
 struct conn {
     int fd;
-    int close_after; /* close once the output is flushed */
-    int out_wait;    /* waiting for EPOLLOUT */
+    int close_after;          /* close once the output is flushed */
+    int out_wait;             /* waiting for EPOLLOUT */
     struct conn *prev, *next; /* activity list, oldest first */
     int64_t last_ms;
-    char *in;          /* pending partial input, EDGE_IN_CAP bytes, or NULL */
+    char *in; /* pending partial input, EDGE_IN_CAP bytes, or NULL */
     size_t in_len, last_len;
-    size_t body_left;  /* request body bytes still to discard */
-    char *out;         /* output the socket did not take yet, or NULL */
+    size_t body_left; /* request body bytes still to discard */
+    char *out;        /* output the socket did not take yet, or NULL */
     size_t out_off, out_len;
 };
 
@@ -247,7 +247,10 @@ static void http_error(struct worker *w, struct conn *c, int status, const char 
     rs->h[1].val = "no-store";
     rs->h[1].len = strlen(rs->h[1].val);
     int n = snprintf(rs->scratch, sizeof(rs->scratch), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
-                     status == 431 ? "header_too_large" : status == 413 ? "body_too_large" : "bad_request", msg);
+                     status == 431   ? "header_too_large"
+                     : status == 413 ? "body_too_large"
+                                     : "bad_request",
+                     msg);
     rs->body = rs->scratch;
     rs->body_len = (size_t)n;
     rs->head_only = 0;

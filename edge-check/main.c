@@ -23,38 +23,37 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: hotpatch-edge [options] [serve]\n"
-            "       hotpatch-edge [options] sync\n"
-            "       hotpatch-edge [options] load-list NAME FILE\n"
-            "       hotpatch-edge [options] lambda\n"
-            "\n"
-            "Answers device update checks from an LMDB index kept in sync with the signed\n"
-            "manifests in storage (see docs/edge.md).\n"
-            "\n"
-            "options:\n"
-            "  --listen HOST:PORT      HTTP address (default 127.0.0.1:8081)\n"
-            "  --threads N             worker threads (default: usable CPUs)\n"
-            "  --data-dir DIR          LMDB index directory (default ./hotpatch-edge-data;\n"
-            "                          /tmp/hotpatch-edge in Lambda mode)\n"
-            "  --source URL            file:///dir or s3://bucket/prefix (env HOTPATCH_STORAGE)\n"
-            "  --trusted-key B64[,B64] manifest public keys (env HOTPATCH_TRUSTED_KEYS); repeatable\n"
-            "  --poll-interval SECS    sync period (default 5; fractions allowed)\n"
-            "  --public-base URL       prefix for relative bundle URLs in /update/check and\n"
-            "                          /api/firmware/check answers\n"
-            "  --idle-timeout SECS     close idle keep-alive connections (default 60)\n"
-            "  --header-timeout SECS   close connections stuck mid-request (default 10)\n"
-            "  --max-conns N           connections per worker (default 10000)\n"
-            "  --map-size MIB          LMDB map size (default 4096)\n"
-            "  --refresh SECS          Lambda: resync when the index is older (default 30)\n"
-            "  --log-level LEVEL       debug|info|warn|error (default info)\n"
-            "  --log-json              JSON log lines\n"
-            "  --json                  machine-readable output (sync, load-list)\n"
-            "  -h, --help              this text\n"
-            "\n"
-            "environment: HOTPATCH_STORAGE, HOTPATCH_TRUSTED_KEYS, HOTPATCH_SYNC_TOKEN (enables\n"
-            "POST /v1/sync), HOTPATCH_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,\n"
-            "AWS_SECRET_ACCESS_KEY, AWS_LAMBDA_RUNTIME_API\n");
+    fprintf(f, "usage: hotpatch-edge [options] [serve]\n"
+               "       hotpatch-edge [options] sync\n"
+               "       hotpatch-edge [options] load-list NAME FILE\n"
+               "       hotpatch-edge [options] lambda\n"
+               "\n"
+               "Answers device update checks from an LMDB index kept in sync with the signed\n"
+               "manifests in storage (see docs/edge.md).\n"
+               "\n"
+               "options:\n"
+               "  --listen HOST:PORT      HTTP address (default 127.0.0.1:8081)\n"
+               "  --threads N             worker threads (default: usable CPUs)\n"
+               "  --data-dir DIR          LMDB index directory (default ./hotpatch-edge-data;\n"
+               "                          /tmp/hotpatch-edge in Lambda mode)\n"
+               "  --source URL            file:///dir or s3://bucket/prefix (env HOTPATCH_STORAGE)\n"
+               "  --trusted-key B64[,B64] manifest public keys (env HOTPATCH_TRUSTED_KEYS); repeatable\n"
+               "  --poll-interval SECS    sync period (default 5; fractions allowed)\n"
+               "  --public-base URL       prefix for relative bundle URLs in /update/check and\n"
+               "                          /api/firmware/check answers\n"
+               "  --idle-timeout SECS     close idle keep-alive connections (default 60)\n"
+               "  --header-timeout SECS   close connections stuck mid-request (default 10)\n"
+               "  --max-conns N           connections per worker (default 10000)\n"
+               "  --map-size MIB          LMDB map size (default 4096)\n"
+               "  --refresh SECS          Lambda: resync when the index is older (default 30)\n"
+               "  --log-level LEVEL       debug|info|warn|error (default info)\n"
+               "  --log-json              JSON log lines\n"
+               "  --json                  machine-readable output (sync, load-list)\n"
+               "  -h, --help              this text\n"
+               "\n"
+               "environment: HOTPATCH_STORAGE, HOTPATCH_TRUSTED_KEYS, HOTPATCH_SYNC_TOKEN (enables\n"
+               "POST /v1/sync), HOTPATCH_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,\n"
+               "AWS_SECRET_ACCESS_KEY, AWS_LAMBDA_RUNTIME_API\n");
 }
 
 /* ---- trusted keys ---- */
@@ -411,9 +410,15 @@ int main(int argc, char **argv)
             cfg.port = (int)p;
             break;
         }
-        case O_THREADS: cfg.threads = atoi(optarg); break;
-        case O_DATA: cfg.data_dir = optarg; break;
-        case O_SOURCE: cfg.source = optarg; break;
+        case O_THREADS:
+            cfg.threads = atoi(optarg);
+            break;
+        case O_DATA:
+            cfg.data_dir = optarg;
+            break;
+        case O_SOURCE:
+            cfg.source = optarg;
+            break;
         case O_KEY:
             if (add_keys(&cfg, optarg))
                 return 2;
@@ -425,7 +430,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case O_BASE: cfg.public_base = optarg; break;
+        case O_BASE:
+            cfg.public_base = optarg;
+            break;
         case O_IDLE:
         case O_HEAD:
         case O_REFRESH:
@@ -441,8 +448,12 @@ int main(int argc, char **argv)
             else
                 cfg.lambda_refresh_s = ms / 1000;
             break;
-        case O_MAXC: cfg.max_conns = atoi(optarg) > 0 ? atoi(optarg) : 10000; break;
-        case O_MAP: cfg.map_size = (size_t)strtoull(optarg, NULL, 10) << 20; break;
+        case O_MAXC:
+            cfg.max_conns = atoi(optarg) > 0 ? atoi(optarg) : 10000;
+            break;
+        case O_MAP:
+            cfg.map_size = (size_t)strtoull(optarg, NULL, 10) << 20;
+            break;
         case O_LOGLEVEL: {
             int l = cmn_log_level_parse(optarg);
             if (l < 0) {
@@ -452,10 +463,18 @@ int main(int argc, char **argv)
             cmn_log_set_level((enum cmn_log_level)l);
             break;
         }
-        case O_LOGJSON: cmn_log_set_json(1); break;
-        case O_JSON: cfg.json = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case O_LOGJSON:
+            cmn_log_set_json(1);
+            break;
+        case O_JSON:
+            cfg.json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     const char *cmd = optind < argc ? argv[optind] : NULL;

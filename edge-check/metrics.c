@@ -66,8 +66,7 @@ void edge_metrics_count(struct edge_metrics *m, enum edge_outcome o)
     add(&m->checks[o], 1);
 }
 
-enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now,
-                                 size_t n_manifests)
+enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now, size_t n_manifests)
 {
     struct edge_metrics sum;
     enum cmn_err rc = CMN_OK;
@@ -89,10 +88,10 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         sum.conns_timed_out += get(&m->conns_timed_out);
     }
 
-#define ADDF(...)                                      \
-    do {                                               \
-        if ((rc = cmn_buf_addf(out, __VA_ARGS__)) != 0) \
-            return rc;                                 \
+#define ADDF(...)                                                                                                      \
+    do {                                                                                                               \
+        if ((rc = cmn_buf_addf(out, __VA_ARGS__)) != 0)                                                                \
+            return rc;                                                                                                 \
     } while (0)
 
     ADDF("# HELP hotpatch_edge_checks_total Update checks by outcome.\n"
@@ -102,8 +101,7 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
     ADDF("# HELP hotpatch_edge_requests_total HTTP requests by endpoint.\n"
          "# TYPE hotpatch_edge_requests_total counter\n");
     for (size_t i = 0; i < EDGE_EP__COUNT; i++)
-        ADDF("hotpatch_edge_requests_total{endpoint=\"%s\"} %llu\n", ep_names[i],
-             (unsigned long long)sum.requests[i]);
+        ADDF("hotpatch_edge_requests_total{endpoint=\"%s\"} %llu\n", ep_names[i], (unsigned long long)sum.requests[i]);
     ADDF("# HELP hotpatch_edge_request_duration_seconds Time from a parsed request to its queued response.\n"
          "# TYPE hotpatch_edge_request_duration_seconds histogram\n");
     uint64_t cum = 0, total = 0;

@@ -183,8 +183,7 @@ enum cmn_err edge_rec_header(const void *rec, size_t len, struct edge_rec_hdr *h
     if (!rec || len < sizeof(*hdr) + 1)
         return CMN_E_PARSE;
     memcpy(hdr, p, sizeof(*hdr));
-    if (hdr->magic != EDGE_REC_MAGIC || hdr->version != EDGE_REC_VERSION || hdr->total_len != len ||
-        p[len - 1] != '\0')
+    if (hdr->magic != EDGE_REC_MAGIC || hdr->version != EDGE_REC_VERSION || hdr->total_len != len || p[len - 1] != '\0')
         return CMN_E_PARSE;
     if (hdr->n_releases > CMN_MANIFEST_MAX_RELEASES ||
         (size_t)hdr->n_releases * sizeof(struct edge_rec_rel) > len - sizeof(*hdr))
@@ -283,8 +282,8 @@ enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, s
         if (e.state > CMN_REL_DISABLED || e.rollout_bp > CMN_BP_MAX || e.mandatory > 1 || !range_ok(&e.target))
             return CMN_E_PARSE;
         if (e.off_device_ids) {
-            if (e.n_device_ids > CMN_MANIFEST_MAX_INLINE_DEVICES || e.off_device_ids < pool ||
-                e.off_device_ids > len || (size_t)e.n_device_ids * 4 > len - e.off_device_ids)
+            if (e.n_device_ids > CMN_MANIFEST_MAX_INLINE_DEVICES || e.off_device_ids < pool || e.off_device_ids > len ||
+                (size_t)e.n_device_ids * 4 > len - e.off_device_ids)
                 return CMN_E_PARSE;
             for (uint32_t k = 0; k < e.n_device_ids; k++) {
                 uint32_t o;

@@ -67,22 +67,38 @@ void edge_ctx_end(struct edge_ctx *c)
 const char *edge_status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -185,11 +201,21 @@ static void sw_json_raw(struct sw *w, const char *s)
         }
         char e[7];
         switch (*p) {
-        case '"': sw_mem(w, "\\\"", 2); break;
-        case '\\': sw_mem(w, "\\\\", 2); break;
-        case '\n': sw_mem(w, "\\n", 2); break;
-        case '\r': sw_mem(w, "\\r", 2); break;
-        case '\t': sw_mem(w, "\\t", 2); break;
+        case '"':
+            sw_mem(w, "\\\"", 2);
+            break;
+        case '\\':
+            sw_mem(w, "\\\\", 2);
+            break;
+        case '\n':
+            sw_mem(w, "\\n", 2);
+            break;
+        case '\r':
+            sw_mem(w, "\\r", 2);
+            break;
+        case '\t':
+            sw_mem(w, "\\t", 2);
+            break;
         default:
             e[0] = '\\', e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[*p >> 4], e[5] = hex[*p & 15];
             sw_mem(w, e, 6);
@@ -312,8 +338,7 @@ static int need_version(struct param *p, struct edge_resp *rs)
     char msg[160];
     struct cmn_semver sv;
     if (!p->val || p->len > 64 || cmn_semver_parse(p->val, &sv) != CMN_OK) {
-        snprintf(msg, sizeof(msg), "%s parameter '%s' (a version like 1.2.3)", p->val ? "invalid" : "missing",
-                 p->name);
+        snprintf(msg, sizeof(msg), "%s parameter '%s' (a version like 1.2.3)", p->val ? "invalid" : "missing", p->name);
         json_error(rs, 400, "bad_request", msg);
         return -1;
     }
@@ -329,8 +354,8 @@ static int list_member(void *ctx, const char *list, const char *device_id)
 }
 
 /* Look up the channel record and build the device's view. Returns 0 or fills an error response. */
-static int load_view(struct edge_ctx *c, const char *app, const char *platform, const char *channel,
-                     const char *device, struct edge_resp *rs, enum edge_outcome *oc)
+static int load_view(struct edge_ctx *c, const char *app, const char *platform, const char *channel, const char *device,
+                     struct edge_resp *rs, enum edge_outcome *oc)
 {
     char key[3 * CMN_ID_MAX + 4];
     MDB_txn *txn = ctx_txn(c);
@@ -394,7 +419,7 @@ static int decide(struct edge_ctx *c, struct cmn_device *dev, struct cmn_decisio
         *oc = EDGE_OUT_ERROR;
         return -1;
     }
-    *oc = d->kind == CMN_DECIDE_UPDATE ? EDGE_OUT_UPDATE
+    *oc = d->kind == CMN_DECIDE_UPDATE     ? EDGE_OUT_UPDATE
           : d->kind == CMN_DECIDE_ROLLBACK ? EDGE_OUT_ROLLBACK
                                            : EDGE_OUT_NONE;
     return 0;
@@ -551,8 +576,8 @@ static enum edge_outcome h_update_check(struct edge_ctx *c, const struct edge_re
 static enum edge_outcome h_firmware(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs)
 {
     enum { P_DEVICE, P_APP, P_PLATFORM, P_CHANNEL, P_CURRENT, P_HW, P__N };
-    struct param ps[P__N] = {{"device_id", 0, 0}, {"app", 0, 0},         {"platform", 0, 0},
-                             {"channel", 0, 0},   {"current_version", 0, 0}, {"hw_version", 0, 0}};
+    struct param ps[P__N] = {{"device_id", 0, 0},       {"app", 0, 0},       {"platform", 0, 0}, {"channel", 0, 0},
+                             {"current_version", 0, 0}, {"hw_version", 0, 0}};
     enum edge_outcome oc = EDGE_OUT_BAD;
     if (parse_params(c, rq->query, ps, P__N, rs))
         return EDGE_OUT_BAD;
@@ -781,9 +806,9 @@ static void h_health(struct edge_ctx *c, struct edge_resp *rs)
     size_t n = count_manifests(c);
     int64_t age = s.last_ok ? now - s.last_ok : -1;
     int64_t stale = c->cfg->poll_ms > 0 ? (int64_t)c->cfg->poll_ms * 10 / 1000 + 60 : 600;
-    const char *status = !s.last_ok && n == 0 ? "empty"
+    const char *status = !s.last_ok && n == 0                         ? "empty"
                          : (s.last_rc != 0 || age < 0 || age > stale) ? "degraded"
-                                                                       : "ok";
+                                                                      : "ok";
     struct sw w;
     rs->status = strcmp(status, "empty") == 0 ? 503 : 200;
     rs->nh = 0;

@@ -199,8 +199,8 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
     struct pending_list *pl = NULL;
     size_t npm = 0, npl = 0;
     uint64_t *seqs = NULL;
-    char (*old_etags)[CMN_ETAG_MAX] = NULL;
-    char (*old_list_etags)[CMN_ETAG_MAX] = NULL;
+    char(*old_etags)[CMN_ETAG_MAX] = NULL;
+    char(*old_list_etags)[CMN_ETAG_MAX] = NULL;
     MDB_txn *txn = NULL;
     int mrc;
     struct edge_index *ix = s->ix;

@@ -60,9 +60,11 @@ static void out_add(struct conn *c, const char *s, size_t n)
 static void respond(struct conn *c, int status, const char *extra, const char *body, size_t blen)
 {
     char h[1024];
-    int n = snprintf(h, sizeof(h),
-                     "HTTP/1.1 %d %s\r\nServer: pg-variant\r\n%s%s", status,
-                     status == 200 ? "OK" : status == 204 ? "No Content" : status == 404 ? "Not Found" : "Bad Request",
+    int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nServer: pg-variant\r\n%s%s", status,
+                     status == 200   ? "OK"
+                     : status == 204 ? "No Content"
+                     : status == 404 ? "Not Found"
+                                     : "Bad Request",
                      extra, "");
     out_add(c, h, (size_t)n);
     if (status != 204) {

@@ -38,10 +38,10 @@ struct cmn_http1_header {
 
 struct cmn_http1_request {
     struct cmn_slice method;
-    struct cmn_slice target; /* request target as sent: path [ "?" query ] */
-    struct cmn_slice path;   /* target up to '?' */
-    struct cmn_slice query;  /* after '?', without it; n == 0 when absent */
-    int minor_version;       /* 0 or 1 */
+    struct cmn_slice target;          /* request target as sent: path [ "?" query ] */
+    struct cmn_slice path;            /* target up to '?' */
+    struct cmn_slice query;           /* after '?', without it; n == 0 when absent */
+    int minor_version;                /* 0 or 1 */
     struct cmn_http1_header *headers; /* caller-provided array */
     size_t num_headers;               /* headers found */
 };

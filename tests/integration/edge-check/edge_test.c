@@ -226,8 +226,8 @@ static const char *rh(const struct hresp *r, const char *name)
 static int req(struct hc *c, int port, const char *method, const char *target, const char *extra, struct hresp *r)
 {
     char raw[16384];
-    int n = snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", method, target,
-                     extra ? extra : "");
+    int n =
+        snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", method, target, extra ? extra : "");
     for (int attempt = 0; attempt < 2; attempt++) {
         if (c->fd < 0 && hc_open(c, port))
             return -1;
@@ -506,8 +506,7 @@ static void t_cohort(void)
         n200 += st == 200;
         nr2 += want && strcmp(want, "r2") == 0;
     }
-    ok(agree, "4000 device ids over one keep-alive connection match the cohort buckets (%d updates, %d r2)", n200,
-       nr2);
+    ok(agree, "4000 device ids over one keep-alive connection match the cohort buckets (%d updates, %d r2)", n200, nr2);
 }
 
 /* Golden cohort vectors (independent Python implementation): one channel per release id, 50% rollout. */
@@ -636,8 +635,8 @@ static void t_golden_decisions(void)
             snprintf(skip + l, sizeof(skip) - l, "%s%s", l ? "," : "", json_string_value(b));
         }
         const char *cur = json_string_value(json_object_get(dev, "current_release"));
-        snprintf(t, sizeof(t), "/v1/check?app=%s&platform=%s&channel=%s&binary_version=%s&device=%s%s%s%s%s", app,
-                 plat, chan, json_string_value(json_object_get(dev, "binary_version")), dq, cur ? "&release=" : "",
+        snprintf(t, sizeof(t), "/v1/check?app=%s&platform=%s&channel=%s&binary_version=%s&device=%s%s%s%s%s", app, plat,
+                 chan, json_string_value(json_object_get(dev, "binary_version")), dq, cur ? "&release=" : "",
                  cur ? cur : "", skip[0] ? "&skip=" : "", skip);
         struct hresp r;
         int st = get(t, &r);
@@ -660,8 +659,8 @@ static void t_golden_decisions(void)
                 good = mh && atoi(mh) == wmand;
         }
         if (!good) {
-            diag("golden decision '%s': status %d, want %s %s", json_string_value(json_object_get(c, "name")), st,
-                 want, wrel ? wrel : "");
+            diag("golden decision '%s': status %d, want %s %s", json_string_value(json_object_get(c, "name")), st, want,
+                 wrel ? wrel : "");
             agree = 0;
         }
         n++;
@@ -669,8 +668,7 @@ static void t_golden_decisions(void)
         json_decref(payload);
         json_decref(env);
     }
-    ok(agree && n > 15, "golden decision vectors through /v1/check: %d agree (%d list-less cases skipped)", n,
-       skipped);
+    ok(agree && n > 15, "golden decision vectors through /v1/check: %d agree (%d list-less cases skipped)", n, skipped);
     json_decref(j);
 }
 
@@ -703,8 +701,7 @@ static void t_refusals(struct proc *e)
     is_int(seq_of("production"), 1, "manifest for another channel refused at this path");
     cmn_manifest_free(m);
 
-    ok(put_text("manifests/demo/android/production.json", "{not json", 9) == 0 && sync_now() == 0,
-       "garbage published");
+    ok(put_text("manifests/demo/android/production.json", "{not json", 9) == 0 && sync_now() == 0, "garbage published");
     is_int(seq_of("production"), 1, "malformed manifest refused");
     long long rej1 = health_int("rejected");
     ok(rej1 >= rej0 + 5, "healthz counts the refusals (%lld -> %lld)", rej0, rej1);
@@ -845,8 +842,8 @@ static void t_http(void)
 
     /* a slow client: one request in three pieces */
     {
-        const char *parts[] = {"GET /v1/check?app=demo&platform=android&chan", "nel=production&binary_version=2.1.0&devi",
-                               "ce=slow-1 HTTP/1.1\r\nHost: x\r\n\r\n"};
+        const char *parts[] = {"GET /v1/check?app=demo&platform=android&chan",
+                               "nel=production&binary_version=2.1.0&devi", "ce=slow-1 HTTP/1.1\r\nHost: x\r\n\r\n"};
         int okk = hc_open(c, PORT) == 0;
         for (int i = 0; okk && i < 3; i++) {
             okk = hc_send(c, parts[i], strlen(parts[i])) == 0;
@@ -889,8 +886,8 @@ static void t_http(void)
                 got += (size_t)k;
             }
         }
-        ok(rlen && got == total, "3000 pipelined 2.6 KB answers all arrive under back-pressure (%zu of %zu bytes)",
-           got, total);
+        ok(rlen && got == total, "3000 pipelined 2.6 KB answers all arrive under back-pressure (%zu of %zu bytes)", got,
+           total);
         cmn_buf_release(&all);
         hc_close(c);
     }
@@ -981,13 +978,12 @@ static void t_http(void)
     char etag[128];
     snprintf(etag, sizeof(etag), "If-None-Match: %s\r\n", rh(&r, "ETag") ? rh(&r, "ETag") : "\"x\"");
     is_str(rh(&r, "Cache-Control"), "public, max-age=30", "manifest Cache-Control");
-    is_int(req(HC, PORT, "GET", "/v1/manifests/demo/android/production.json", etag, &r), 304,
-           "If-None-Match -> 304");
+    is_int(req(HC, PORT, "GET", "/v1/manifests/demo/android/production.json", etag, &r), 304, "If-None-Match -> 304");
     is_int(get("/update/check?appId=demo&platform=android&deviceId=device-00003&binaryVersion=2.1.0", &r), 200,
            "/update/check answers");
     ok(strstr(r.body, "\"updateAvailable\":") != NULL, "/update/check uses the seed's field names");
-    is_int(get("/api/firmware/check?device_id=device-00003&app=demo&platform=android&current_version=0.0.1", &r),
-           200, "/api/firmware/check answers");
+    is_int(get("/api/firmware/check?device_id=device-00003&app=demo&platform=android&current_version=0.0.1", &r), 200,
+           "/api/firmware/check answers");
     ok(strstr(r.body, "\"update_available\":") != NULL, "/api/firmware/check uses the seed's field names");
     free(c);
 }
@@ -1080,8 +1076,8 @@ static void t_lambda(const char *source, const char *keys)
     snprintf(apienv, sizeof(apienv), "AWS_LAMBDA_RUNTIME_API=%s", api);
     snprintf(tok, sizeof(tok), "HOTPATCH_SYNC_TOKEN=%s", TOKEN);
     const char *env[] = {apienv, tok, NULL};
-    char *largv[] = {BIN, "lambda", "--data-dir", data, "--source", (char *)source, "--trusted-key", (char *)keys,
-                     NULL};
+    char *largv[] = {BIN,          "lambda", "--data-dir", data, "--source", (char *)source, "--trusted-key",
+                     (char *)keys, NULL};
     pid_t lp = spawn(largv, env, log);
     int frc = wait_exit(fp, 30000);
     int lrc = wait_exit(lp, 10000);

@@ -88,20 +88,20 @@ static void test_good(void)
 static void test_bad(void)
 {
     static const char *const bad[] = {
-        "GET  / HTTP/1.1\r\n\r\n",           /* double space */
-        "GET / HTTP/2.0\r\n\r\n",            /* version */
-        "GET / HTTP/1.2\r\n\r\n",            /* version */
-        "GET / http/1.1\r\n\r\n",            /* case */
-        "G(T / HTTP/1.1\r\n\r\n",            /* method not a token */
-        " / HTTP/1.1\r\n\r\n",               /* empty method */
-        "GET /\x01 HTTP/1.1\r\n\r\n",        /* control in target */
-        "GET / HTTP/1.1\rX\n\r\n",           /* CR not before LF */
-        "GET / HTTP/1.1\r\nHost : x\r\n\r\n", /* space before colon */
-        "GET / HTTP/1.1\r\n x: y\r\n\r\n",   /* obs-fold */
+        "GET  / HTTP/1.1\r\n\r\n",              /* double space */
+        "GET / HTTP/2.0\r\n\r\n",               /* version */
+        "GET / HTTP/1.2\r\n\r\n",               /* version */
+        "GET / http/1.1\r\n\r\n",               /* case */
+        "G(T / HTTP/1.1\r\n\r\n",               /* method not a token */
+        " / HTTP/1.1\r\n\r\n",                  /* empty method */
+        "GET /\x01 HTTP/1.1\r\n\r\n",           /* control in target */
+        "GET / HTTP/1.1\rX\n\r\n",              /* CR not before LF */
+        "GET / HTTP/1.1\r\nHost : x\r\n\r\n",   /* space before colon */
+        "GET / HTTP/1.1\r\n x: y\r\n\r\n",      /* obs-fold */
         "GET / HTTP/1.1\r\nx: a\r\n b\r\n\r\n", /* obs-fold continuation */
-        "GET / HTTP/1.1\r\n: y\r\n\r\n",     /* empty name */
-        "GET / HTTP/1.1\r\nx: a\x00b\r\n\r\n", /* NUL in value */
-        "GET / HTTP/1.1\r\nx: a\x7f\r\n\r\n", /* DEL in value */
+        "GET / HTTP/1.1\r\n: y\r\n\r\n",        /* empty name */
+        "GET / HTTP/1.1\r\nx: a\x00b\r\n\r\n",  /* NUL in value */
+        "GET / HTTP/1.1\r\nx: a\x7f\r\n\r\n",   /* DEL in value */
         "GET / HTTP/1.1\r\nnocolon\r\n\r\n",
         "\r\r\n",
     };

@@ -130,11 +130,12 @@ int main(void)
         const struct cmn_release *a = &m->releases[i], *b = &v->rel[i];
         fields &= strcmp(a->id, b->id) == 0 && strcmp(a->version, b->version) == 0 &&
                   strcmp(a->target_binary, b->target_binary) == 0 && strcmp(a->bundle_url, b->bundle_url) == 0 &&
-                  strcmp(a->sha256, b->sha256) == 0 && a->size == b->size && strcmp(a->bundle_sig, b->bundle_sig) == 0 &&
-                  strcmp(a->bundle_keyid, b->bundle_keyid) == 0 && a->mandatory == b->mandatory &&
-                  a->rollout_bp == b->rollout_bp && a->state == b->state && a->created_at == b->created_at &&
-                  memcmp(&a->target, &b->target, sizeof(a->target)) == 0 && (!a->notes == !b->notes) &&
-                  (!a->notes || strcmp(a->notes, b->notes) == 0) && (!a->device_list == !b->device_list) &&
+                  strcmp(a->sha256, b->sha256) == 0 && a->size == b->size &&
+                  strcmp(a->bundle_sig, b->bundle_sig) == 0 && strcmp(a->bundle_keyid, b->bundle_keyid) == 0 &&
+                  a->mandatory == b->mandatory && a->rollout_bp == b->rollout_bp && a->state == b->state &&
+                  a->created_at == b->created_at && memcmp(&a->target, &b->target, sizeof(a->target)) == 0 &&
+                  (!a->notes == !b->notes) && (!a->notes || strcmp(a->notes, b->notes) == 0) &&
+                  (!a->device_list == !b->device_list) &&
                   (!a->device_list || strcmp(a->device_list, b->device_list) == 0);
     }
     ok(fields, "every release field survives the round trip");
@@ -183,6 +184,39 @@ int main(void)
        "non-member sees a list without it");
     ok(edge_rec_view(rec.ptr, rec.len, NULL, v) == CMN_OK && strcmp(v->rel[2].device_ids[0], "") == 0,
        "no device: nobody matches inline");
+
+    /* The per-snapshot cache: same record + same txn id reuses the view but redoes inline targeting. */
+    {
+        struct edge_view *cv = calloc(1, sizeof(*cv));
+        ok(edge_rec_view_cached(rec.ptr, rec.len, 5, "dev-42", cv) == CMN_OK &&
+               strcmp(cv->rel[2].device_ids[0], "dev-42") == 0,
+           "cached view built");
+        ok(cv->src == rec.ptr && cv->src_txn == 5, "cache remembers the record and the snapshot");
+        ok(edge_rec_view_cached(rec.ptr, rec.len, 5, "dev-4", cv) == CMN_OK &&
+               strcmp(cv->rel[2].device_ids[0], "") == 0,
+           "cache hit recomputes inline membership for another device");
+        ok(edge_rec_view_cached(rec.ptr, rec.len, 5, "dev-5", cv) == CMN_OK &&
+               strcmp(cv->rel[2].device_ids[0], "dev-5") == 0 && cv->self[0] != NULL,
+           "... and back to a member");
+        char *copy = malloc(rec.len);
+        memcpy(copy, rec.ptr, rec.len);
+        struct edge_rec_hdr hh;
+        memcpy(&hh, copy, sizeof(hh));
+        hh.sequence = 77;
+        memcpy(copy, &hh, sizeof(hh));
+        ok(edge_rec_view_cached(copy, rec.len, 5, "dev-5", cv) == CMN_OK && cv->m.sequence == 77,
+           "another record is rebuilt");
+        memcpy(copy, rec.ptr, rec.len);
+        ok(edge_rec_view_cached(copy, rec.len, 6, "dev-5", cv) == CMN_OK && cv->m.sequence == 9,
+           "same address in a new snapshot is rebuilt");
+        copy[0] ^= 1;
+        ok(edge_rec_view_cached(copy, rec.len, 7, "dev-5", cv) == CMN_E_PARSE && cv->src == NULL,
+           "a damaged record is refused and not cached");
+        ok(edge_rec_view_cached(rec.ptr, rec.len, 0, "dev-5", cv) == CMN_OK && cv->src_txn == 0,
+           "txn id 0 disables the cache");
+        free(copy);
+        free(cv);
+    }
 
     /* Every truncation is refused. */
     int trunc_ok = 1;

@@ -46,10 +46,10 @@ static int store(struct cmn_manifest *m)
     struct cmn_manifest *o = NULL;
     cmn_buf_init(&env, CMN_MANIFEST_MAX_BYTES);
     cmn_buf_init(&rec, 1 << 24);
-    int ok_ = cmn_manifest_seal(m, &K, &env, &eb) == CMN_OK &&
-              cmn_manifest_open(env.ptr, env.len, &kr, NULL, 1700000001, CMN_MANIFEST_ALLOW_EXPIRED, &o, &eb) ==
-                  CMN_OK &&
-              edge_rec_compile(o, env.ptr, env.len, (int64_t)time(NULL), &rec) == CMN_OK;
+    int ok_ =
+        cmn_manifest_seal(m, &K, &env, &eb) == CMN_OK &&
+        cmn_manifest_open(env.ptr, env.len, &kr, NULL, 1700000001, CMN_MANIFEST_ALLOW_EXPIRED, &o, &eb) == CMN_OK &&
+        edge_rec_compile(o, env.ptr, env.len, (int64_t)time(NULL), &rec) == CMN_OK;
     if (ok_) {
         char key[256];
         MDB_txn *t;
@@ -263,7 +263,8 @@ int main(void)
     is_int(check("app=demo&platform=android&binary_version=1.0.0&device=x"), 400, "missing channel");
     ok(strstr(body, "missing parameter 'channel'") != NULL, "reason names the parameter: %s", body);
     json_t *j = jbody();
-    ok(json_is_string(json_object_get(json_object_get(j, "error"), "message")), "400 body is JSON {error:{code,message}}");
+    ok(json_is_string(json_object_get(json_object_get(j, "error"), "message")),
+       "400 body is JSON {error:{code,message}}");
     json_decref(j);
     is_int(check("app=demo&platform=android&channel=production&binary_version=banana&device=x"), 400, "bad version");
     is_int(check("app=demo&platform=android&channel=production&binary_version=1.0.0"), 400, "missing device");
@@ -286,8 +287,8 @@ int main(void)
     is_int(req("POST", "/v1/check", "", NULL, NULL), 405, "POST /v1/check");
     is_str(hdr("Allow"), "GET, HEAD", "Allow header");
     is_int(req("GET", "/nope", NULL, NULL, NULL), 404, "unknown path");
-    is_int(req("HEAD", "/v1/check", "app=demo&platform=android&channel=beta&binary_version=1.0.0&device=tester-2",
-               NULL, NULL),
+    is_int(req("HEAD", "/v1/check", "app=demo&platform=android&channel=beta&binary_version=1.0.0&device=tester-2", NULL,
+               NULL),
            200, "HEAD works");
     ok(RS->head_only, "HEAD marks the response head-only");
 
@@ -299,16 +300,16 @@ int main(void)
     j = jbody();
     ok(json_is_true(json_object_get(j, "updateAvailable")), "updateAvailable true");
     is_str(json_string_value(json_object_get(j, "version")), "2.2.0", "version label of b3 (current 2.0.0 = b1)");
-    is_str(json_string_value(json_object_get(j, "bundleUrl")), "https://cdn.example.com/ota/bundles/demo/android/abc.zip",
-           "bundleUrl joined with --public-base");
+    is_str(json_string_value(json_object_get(j, "bundleUrl")),
+           "https://cdn.example.com/ota/bundles/demo/android/abc.zip", "bundleUrl joined with --public-base");
     ok(json_is_false(json_object_get(j, "mandatory")), "not mandatory from b1");
     is_int(json_integer_value(json_object_get(j, "size")), 777, "size");
     is_str(json_string_value(json_object_get(j, "signature")), SIG, "signature");
     ok(json_string_value(json_object_get(j, "hash")) && strlen(json_string_value(json_object_get(j, "hash"))) == 64,
        "hash");
     json_decref(j);
-    is_int(req("GET", "/update/check", "appId=demo&platform=android&deviceId=d&binaryVersion=1.0.0&currentVersion=rel-a",
-               NULL, NULL),
+    is_int(req("GET", "/update/check",
+               "appId=demo&platform=android&deviceId=d&binaryVersion=1.0.0&currentVersion=rel-a", NULL, NULL),
            200, "/update/check defaults to production");
     is_str(body, "{\"updateAvailable\":false}", "no update: the seed's short answer");
     is_int(req("GET", "/update/check", "appId=demo&platform=android&deviceId=d", NULL, NULL), 400,
