@@ -42,6 +42,9 @@ enum route {
     R_MANIFEST,
     R_DEVICES,
     R_INSTALLS,
+    R_USERS_CREATE,
+    R_APP_KEY_REVOKE,
+    R_APIKEY_REVOKE,
 };
 
 static int seg_is(struct pub_req *r, int i, const char *s)
@@ -79,6 +82,10 @@ int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
             return post ? set_route(ri, R_AUTH_REFRESH, 1, PUB_BODY_JSON) : 405;
         return 404;
     }
+    if (!strcmp(what, "users") && n == 2)
+        return post ? set_route(ri, R_USERS_CREATE, 1, PUB_BODY_JSON) : 405;
+    if (!strcmp(what, "api-keys") && n == 3)
+        return del ? set_route(ri, R_APIKEY_REVOKE, 1, PUB_BODY_JSON) : 405;
     if (!strcmp(what, "devices") && n == 2)
         return post ? set_route(ri, R_DEVICES, 0, PUB_BODY_TELEMETRY) : 405;
     if (!strcmp(what, "installations") && n == 2)
@@ -96,6 +103,8 @@ int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
             return post  ? set_route(ri, R_APP_KEYS_ADD, 1, PUB_BODY_JSON)
                    : get ? set_route(ri, R_APP_KEYS_LIST, 1, PUB_BODY_NONE)
                          : 405;
+        if (n == 5 && seg_is(r, 3, "keys"))
+            return del ? set_route(ri, R_APP_KEY_REVOKE, 1, PUB_BODY_JSON) : 405;
         if (n == 4 && seg_is(r, 3, "api-keys"))
             return post ? set_route(ri, R_APP_APIKEYS, 1, PUB_BODY_JSON) : 405;
         if (n == 4 && seg_is(r, 3, "audit"))
@@ -739,9 +748,193 @@ static void h_apikeys(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
         pub_err(out, 503, "database_unavailable", "cannot create the API key");
         goto done;
     }
-    pub_json_reply(out, 201, json_pack("{s:s,s:s,s:s}", "api_key", key, "role", role_s, "app", r->segs[2]));
+    pub_json_reply(
+        out, 201,
+        json_pack("{s:s,s:s#,s:s,s:s}", "api_key", key, "key_id", key + 3, (int)12, "role", role_s, "app", r->segs[2]));
     cmn_wipe(key, sizeof(key));
 done:
+    PQclear(a);
+    json_decref(b);
+}
+
+static void h_key_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
+{
+    PGresult *a = app_authz(c, r, r->segs[2], PUB_ROLE_ADMIN, out);
+    if (!a)
+        return;
+    const char *keyid = r->segs[4];
+    char aid[24];
+    I64(aid, pub_cell_i64(a, 0, 0));
+    const char *p[] = {aid, keyid};
+    if (pub_tx_begin(c)) {
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        goto done;
+    }
+    PGresult *q = pub_q(c, Q_RKEY_REVOKE, p);
+    int okay = pub_res_ok(q);
+    long n = okay ? atol(PQcmdTuples(q)) : 0;
+    PQclear(q);
+    if (!okay) {
+        pub_tx_rollback(c);
+        pub_err(out, 503, "database_unavailable", "cannot revoke the key");
+        goto done;
+    }
+    if (n == 0) {
+        pub_tx_rollback(c);
+        pub_err(out, 404, "not_found", "no registered release key '%.32s' for app '%s'", keyid, r->segs[2]);
+        goto done;
+    }
+    if (audit_steal(c, r->who.actor, pub_cell_i64(a, 0, 1), pub_cell_i64(a, 0, 0), NULL, "release_key.revoke",
+                    json_pack("{s:s}", "keyid", keyid)) ||
+        pub_tx_commit(c)) {
+        pub_tx_rollback(c);
+        pub_err(out, 503, "database_unavailable", "cannot revoke the key");
+        goto done;
+    }
+    pub_json_reply(out, 200, json_pack("{s:s,s:b}", "keyid", keyid, "revoked", 1));
+done:
+    PQclear(a);
+}
+
+static void h_apikey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
+{
+    const char *lookup = r->segs[2];
+    const char *p[] = {lookup};
+    PGresult *q = pub_q(c, Q_APIKEY_SCOPE, p);
+    if (!pub_res_ok(q)) {
+        PQclear(q);
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        return;
+    }
+    if (PQntuples(q) != 1) {
+        PQclear(q);
+        pub_err(out, 404, "not_found", "no active API key '%.32s'", lookup);
+        return;
+    }
+    int64_t id = pub_cell_i64(q, 0, 0), org = pub_cell_i64(q, 0, 1), app = pub_cell_i64(q, 0, 2);
+    int role = pub_role_parse(pub_cell(q, 0, 3));
+    PQclear(q);
+    /* revoking needs admin on the key's scope and at least the key's own role */
+    int mine = pub_auth_role(c, &r->who, org, app);
+    if (mine < PUB_ROLE_ADMIN || mine < role) {
+        if (mine == PUB_ROLE_NONE)
+            pub_err(out, 404, "not_found", "no active API key '%.32s'", lookup);
+        else
+            pub_err(out, 403, "forbidden", "revoking this key needs the admin role on its scope");
+        return;
+    }
+    char ids[24];
+    I64(ids, id);
+    const char *p2[] = {ids};
+    if (pub_tx_begin(c)) {
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        return;
+    }
+    q = pub_q(c, Q_APIKEY_REVOKE, p2);
+    int okay = pub_res_ok(q);
+    PQclear(q);
+    if (!okay || audit_steal(c, r->who.actor, org, app, NULL, "api_key.revoke", json_pack("{s:s}", "key_id", lookup)) ||
+        pub_tx_commit(c)) {
+        pub_tx_rollback(c);
+        pub_err(out, 503, "database_unavailable", "cannot revoke the key");
+        return;
+    }
+    pub_json_reply(out, 200, json_pack("{s:s,s:b}", "key_id", lookup, "revoked", 1));
+}
+
+static void h_users_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
+{
+    json_t *b = body_json(s, r, 0, out);
+    if (!b)
+        return;
+    static const char *const allowed[] = {"email", "password", "role", "app", NULL};
+    const char *email, *pw, *role_s, *app;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc;
+    char pwhash[128] = "";
+    PGresult *a = NULL;
+    if ((rc = pub_jkeys(b, allowed, &eb)) || (rc = pub_jstr(b, "email", 1, 254, &email, &eb)) ||
+        (rc = pub_jstr(b, "password", 0, 1024, &pw, &eb)) || (rc = pub_jstr(b, "role", 1, 16, &role_s, &eb)) ||
+        (rc = pub_jstr(b, "app", 0, 64, &app, &eb))) {
+        pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
+        goto done;
+    }
+    int role = pub_role_parse(role_s);
+    if (role < 0 || !strchr(email, '@') || (pw && strlen(pw) < 8)) {
+        pub_err(out, 400, "bad_request", "need an email, a role (read|write|admin|owner) and a password of 8+ bytes");
+        goto done;
+    }
+    int64_t org_id = r->who.org_id, app_id = 0;
+    if (app) {
+        a = app_authz(c, r, app, PUB_ROLE_ADMIN, out);
+        if (!a)
+            goto done;
+        org_id = pub_cell_i64(a, 0, 1);
+        app_id = pub_cell_i64(a, 0, 0);
+    }
+    int mine = pub_auth_role(c, &r->who, org_id, app_id);
+    if (mine < PUB_ROLE_ADMIN || role > mine) {
+        pub_err(out, 403, "forbidden", "granting %s needs the admin role and at least %s on the %s (you have %s)",
+                role_s, role_s, app ? "app" : "org", pub_role_name(mine));
+        goto done;
+    }
+    if (pw && pub_password_hash(pw, pwhash)) {
+        pub_err(out, 500, "internal", "cannot hash the password");
+        goto done;
+    }
+    if (pub_tx_begin(c)) {
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        goto done;
+    }
+    const char *pe[] = {email};
+    PGresult *q = pub_q(c, Q_USER_BY_EMAIL, pe);
+    int64_t uid = 0;
+    int created = 0;
+    if (pub_res_ok(q) && PQntuples(q) == 1)
+        uid = pub_cell_i64(q, 0, 0);
+    PQclear(q);
+    if (!uid) {
+        if (!pw) {
+            pub_tx_rollback(c);
+            pub_err(out, 400, "bad_request", "a new user needs a password");
+            goto done;
+        }
+        const char *pu[] = {email, pwhash};
+        q = pub_q(c, Q_USER_INSERT, pu);
+        if (pub_res_ok(q))
+            uid = pub_cell_i64(q, 0, 0);
+        PQclear(q);
+        created = 1;
+    }
+    char us[24], os[24], as[24];
+    I64(us, uid);
+    I64(os, org_id);
+    I64(as, app_id);
+    const char *pm[] = {us, os, app_id ? as : NULL, role_s};
+    q = pub_q(c, Q_MEMBER_INSERT, pm);
+    int dup = pub_res_state(q, "23505");
+    int okay = uid && pub_res_ok(q);
+    PQclear(q);
+    if (!okay) {
+        pub_tx_rollback(c);
+        if (dup)
+            pub_err(out, 409, "conflict", "'%s' already has a role on this %s", email, app ? "app" : "org");
+        else
+            pub_err(out, 503, "database_unavailable", "cannot create the user");
+        goto done;
+    }
+    if (audit_steal(c, r->who.actor, org_id, app_id, NULL, "user.grant",
+                    json_pack("{s:s,s:s,s:b}", "email", email, "role", role_s, "new_user", created)) ||
+        pub_tx_commit(c)) {
+        pub_tx_rollback(c);
+        pub_err(out, 503, "database_unavailable", "cannot create the user");
+        goto done;
+    }
+    pub_json_reply(
+        out, 201,
+        json_pack("{s:{s:I,s:s},s:s,s:s?}", "user", "id", (json_int_t)uid, "email", email, "role", role_s, "app", app));
+done:
+    cmn_wipe(pwhash, sizeof(pwhash));
     PQclear(a);
     json_decref(b);
 }
@@ -1165,6 +1358,15 @@ void pub_api_dispatch(struct pub_srv *s, struct pub_req *r, struct pub_resp *out
         break;
     case R_APP_AUDIT:
         h_audit(s, c, r, out);
+        break;
+    case R_APP_KEY_REVOKE:
+        h_key_revoke(s, c, r, out);
+        break;
+    case R_APIKEY_REVOKE:
+        h_apikey_revoke(s, c, r, out);
+        break;
+    case R_USERS_CREATE:
+        h_users_create(s, c, r, out);
         break;
     case R_REL_LIST:
         h_rel_list(s, c, r, out);

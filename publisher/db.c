@@ -128,6 +128,10 @@ static const char *const stmt_sql[Q__COUNT] = {
                        "AND j.device_id = i.device_id AND j.status IN ('failed', 'rolled_back'))",
     [Q_STATS_VERSIONS] = "SELECT binary_version, count(DISTINCT device_id) FROM installations WHERE release_id = $1 "
                          "GROUP BY binary_version ORDER BY 2 DESC, 1 LIMIT 50",
+    [Q_RKEY_REVOKE] = "UPDATE release_keys SET revoked_at = now() WHERE app_id = $1 AND keyid = $2 "
+                      "AND revoked_at IS NULL",
+    [Q_APIKEY_SCOPE] = "SELECT id, org_id, app_id, role FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL",
+    [Q_APIKEY_REVOKE] = "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
 };
 
 static int stmt_nparams[Q__COUNT];

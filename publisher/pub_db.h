@@ -56,6 +56,9 @@ enum pub_stmt {
     Q_STATS_COUNTERS,
     Q_STATS_ACTIVE,
     Q_STATS_VERSIONS,
+    Q_RKEY_REVOKE,
+    Q_APIKEY_SCOPE,
+    Q_APIKEY_REVOKE,
     Q__COUNT
 };
 

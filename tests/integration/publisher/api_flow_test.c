@@ -407,6 +407,56 @@ int main(void)
     is_int(it_call(&P, "GET", "/v1/nothing", owner, NULL, NULL), 404, "unknown endpoint -> 404");
     is_int(it_call(&P, "PUT", "/v1/apps", owner, NULL, NULL), 405, "wrong method -> 405");
 
+    /* ---- users with per-app roles ---- */
+    is_int(it_call(&P, "POST", "/v1/users", owner,
+                   "{\"email\":\"reader@example.com\",\"password\":\"reader-password\",\"role\":\"read\","
+                   "\"app\":\"demo\"}",
+                   NULL),
+           201, "owner adds a user with the read role on app demo");
+    is_int(it_call(&P, "POST", "/v1/users", owner,
+                   "{\"email\":\"reader@example.com\",\"role\":\"read\",\"app\":\"demo\"}", NULL),
+           409, "the same grant twice -> 409");
+    is_int(it_call(&P, "POST", "/v1/auth/token", NULL,
+                   "{\"email\":\"reader@example.com\",\"password\":\"reader-password\"}", &o),
+           200, "the new user logs in");
+    char rjwt[2048];
+    snprintf(rjwt, sizeof(rjwt), "%s", it_jstr(o, "token") ? it_jstr(o, "token") : "");
+    json_decref(o);
+    is_int(it_call(&P, "GET", "/v1/releases?app=demo", rjwt, NULL, NULL), 200, "app reader lists releases");
+    meta = it_meta("demo", "android", "staging", "5.0.0", &b2, &rk, NULL);
+    is_int(it_post_release(&P, rjwt, meta, &b2, NULL), 403, "app reader (user JWT) cannot release");
+    free(meta);
+    is_int(it_call(&P, "POST", "/v1/users", rjwt,
+                   "{\"email\":\"x@example.com\",\"password\":\"12345678\",\"role\":\"read\",\"app\":\"demo\"}", NULL),
+           403, "a reader cannot add users");
+    is_int(it_call(&P, "POST", "/v1/users", appkey,
+                   "{\"email\":\"w@example.com\",\"password\":\"12345678\",\"role\":\"admin\",\"app\":\"demo\"}", NULL),
+           403, "a write key cannot grant admin");
+    is_int(it_call(&P, "POST", "/v1/apps", rjwt, "{\"name\":\"mine\"}", NULL), 403, "an app reader cannot create apps");
+
+    /* ---- revocation ---- */
+    char lookup[16];
+    snprintf(lookup, sizeof(lookup), "%.12s", readkey + 3);
+    snprintf(body, sizeof(body), "{\"api_key\":\"%s\"}", readkey);
+    is_int(it_call(&P, "POST", "/v1/auth/token", NULL, body, &o), 200, "JWT from the read key");
+    char rkjwt[2048];
+    snprintf(rkjwt, sizeof(rkjwt), "%s", it_jstr(o, "token") ? it_jstr(o, "token") : "");
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/api-keys/%s", lookup);
+    is_int(it_call(&P, "DELETE", path, appkey, NULL, NULL), 403, "a write key cannot revoke keys");
+    is_int(it_call(&P, "DELETE", path, owner, NULL, NULL), 200, "owner revokes the read key");
+    is_int(it_call(&P, "GET", "/v1/releases?app=demo", readkey, NULL, NULL), 401, "the revoked key is refused");
+    is_int(it_call(&P, "GET", "/v1/releases?app=demo", rkjwt, NULL, NULL), 401, "and so is a JWT made from it");
+    is_int(it_call(&P, "DELETE", path, owner, NULL, NULL), 404, "revoking twice -> 404");
+    snprintf(path, sizeof(path), "/v1/apps/demo/keys/%s", rk.keyid);
+    is_int(it_call(&P, "DELETE", path, appkey, NULL, NULL), 403, "a write key cannot revoke release keys");
+    is_int(it_call(&P, "DELETE", path, owner, NULL, NULL), 200, "owner revokes the release key");
+    meta = it_meta("demo", "android", "staging", "6.0.0", &b2, &rk, NULL);
+    is_int(it_post_release(&P, appkey, meta, &b2, &o), 400, "bundles signed by a revoked release key are refused");
+    ok(it_jstr(o, "error.code") && !strcmp(it_jstr(o, "error.code"), "unregistered_key"), "reason: unregistered_key");
+    json_decref(o);
+    free(meta);
+
     it_bundle_free(&b1);
     it_bundle_free(&b2);
     it_bundle_free(&b3);
