@@ -23,6 +23,8 @@ static int apply_change(void *ctx, struct cmn_manifest *m, int is_new, int *skip
     if (idx < 0)
         return CLI_EXIT_NOTFOUND;
     snap = cli_release_json(&m->releases[idx]); /* before: archive removes it */
+    if (!snap)
+        return cli_fail(CLI_EXIT_FAIL, "out of memory");
     ex = ch->apply(ch, m, idx, skip);
     if (ex) {
         json_decref(snap);
