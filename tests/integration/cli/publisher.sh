@@ -96,6 +96,11 @@ fi
 ok "no progress bar when stderr is not a TTY" bash -c "! grep -q 'uploading \\[' '$T/rel.err'"
 
 ok "rollout 1.0.0 to 75%" "$HP" rollout "${A[@]}" --version 1.0.0 --percent 75
+ok "halt 1.0.0" "$HP" halt "${A[@]}" --version 1.0.0
+"$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/halted.json"
+is "$(jget "$T/halted.json" '[r["state"] for r in j["manifest"]["releases"] if r["version"] == "1.0.0"]')" "['halted']" \
+    "halt re-published the manifest"
+ok "resume 1.0.0" "$HP" resume "${A[@]}" --version 1.0.0
 ok "rollback (newest active)" "$HP" rollback "${A[@]}"
 "$HP" --json history "${A[@]}" >"$T/h.json"
 is "$?" 0 "history --json"
