@@ -271,8 +271,8 @@ static size_t on_read(char *p, size_t size, size_t nmemb, void *ud)
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     struct xfer *x = ud;
-    if (x->req->progress &&
-        x->req->progress(x->req->progress_ctx, (uint64_t)dlnow, (uint64_t)dltotal, (uint64_t)ulnow, (uint64_t)ultotal)) {
+    if (x->req->progress && x->req->progress(x->req->progress_ctx, (uint64_t)dlnow, (uint64_t)dltotal, (uint64_t)ulnow,
+                                             (uint64_t)ultotal)) {
         x->cancelled = 1;
         return 1;
     }

@@ -24,7 +24,7 @@ typedef enum cmn_err (*handler_fn)(struct walker *w, enum ev ev, void *ctx);
 
 struct walker {
     const char *start, *p, *end;
-    int depth;                              /* number of open elements */
+    int depth;                               /* number of open elements */
     struct slice stack[CMN_S3XML_MAX_DEPTH]; /* local names of open elements */
     char text[CMN_S3XML_MAX_TEXT + 1];       /* direct text of the innermost element */
     size_t tlen;

@@ -112,8 +112,8 @@ enum cmn_err cmn_storage_open(const char *url, const struct cmn_storage_opts *op
     else if (strncmp(url, "s3://", 5) == 0)
         rc = cmn_storage_s3_open(url, opts, &st, eb);
     else
-        return cmn_errf(eb, CMN_E_UNSUPPORTED, "unsupported storage url '%.200s' (want file:///dir or s3://bucket/prefix)",
-                        url);
+        return cmn_errf(eb, CMN_E_UNSUPPORTED,
+                        "unsupported storage url '%.200s' (want file:///dir or s3://bucket/prefix)", url);
     if (rc)
         return rc;
     st->url = strdup(url);
@@ -188,8 +188,8 @@ enum cmn_err cmn_storage_put_file(struct cmn_storage *st, const char *key, const
     return st->ops->put_file(st, key, path, o, etag_out, eb);
 }
 
-enum cmn_err cmn_storage_get(struct cmn_storage *st, const char *key, const struct cmn_get_opts *o,
-                             struct cmn_buf *out, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+enum cmn_err cmn_storage_get(struct cmn_storage *st, const char *key, const struct cmn_get_opts *o, struct cmn_buf *out,
+                             char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
     enum cmn_err rc = cmn_storage_key_check(key, eb);
     if (rc)
@@ -235,14 +235,17 @@ enum cmn_err cmn_storage_delete(struct cmn_storage *st, const char *key, struct 
     return st->ops->del(st, key, eb);
 }
 
-/* App, platform and channel names: [A-Za-z0-9._-]{1,64}, not starting with '.'. */
+/*
+ * App, platform and channel names: [A-Za-z0-9._-]{1,64}, not starting or
+ * ending with '.' (a trailing dot would make "<channel>..json").
+ */
 static enum cmn_err name_check(const char *what, const char *s, struct cmn_errbuf *eb)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 64)
         return cmn_errf(eb, CMN_E_INVAL, "%s must be 1-64 characters", what);
-    if (s[0] == '.')
-        return cmn_errf(eb, CMN_E_INVAL, "%s '%s' starts with '.'", what, s);
+    if (s[0] == '.' || s[n - 1] == '.')
+        return cmn_errf(eb, CMN_E_INVAL, "%s '%s' starts or ends with '.'", what, s);
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
@@ -286,13 +289,11 @@ enum cmn_err cmn_storage_bundle_key(const char *app, const char *platform, const
     return write_key(out, cap, "bundles/%s/%s/%s.zip", app, platform, sha256_hex);
 }
 
-enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, const char *channel, char *out,
-                                      size_t cap)
+enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, const char *channel, char *out, size_t cap)
 {
     if (!out)
         return CMN_E_INVAL;
-    if (name_check("app", app, NULL) || name_check("platform", platform, NULL) ||
-        name_check("channel", channel, NULL))
+    if (name_check("app", app, NULL) || name_check("platform", platform, NULL) || name_check("channel", channel, NULL))
         return CMN_E_INVAL;
     return write_key(out, cap, "manifests/%s/%s/%s.json", app, platform, channel);
 }

@@ -400,8 +400,8 @@ static enum cmn_err fs_put(struct cmn_storage *st, const char *key, const void *
     return do_put(st, key, &src, o, etag_out, eb);
 }
 
-static enum cmn_err fs_put_file(struct cmn_storage *st, const char *key, const char *path,
-                                const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+static enum cmn_err fs_put_file(struct cmn_storage *st, const char *key, const char *path, const struct cmn_put_opts *o,
+                                char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
     struct stat sb;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -596,7 +596,8 @@ static enum cmn_err fs_list(struct cmn_storage *st, const char *prefix, cmn_list
     free(start);
     if (rc)
         goto out;
-    qsort(kl.v, kl.n, sizeof(*kl.v), cmp_keys);
+    if (kl.n)
+        qsort(kl.v, kl.n, sizeof(*kl.v), cmp_keys);
     for (size_t i = 0; i < kl.n; i++) {
         char etag[CMN_ETAG_MAX];
         uint64_t size = 0;

@@ -17,8 +17,7 @@ struct cmn_storage_ops {
                         char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb);
     enum cmn_err (*head)(struct cmn_storage *st, const char *key, char etag_out[CMN_ETAG_MAX], uint64_t *size,
                          struct cmn_errbuf *eb);
-    enum cmn_err (*list)(struct cmn_storage *st, const char *prefix, cmn_list_fn fn, void *ctx,
-                         struct cmn_errbuf *eb);
+    enum cmn_err (*list)(struct cmn_storage *st, const char *prefix, cmn_list_fn fn, void *ctx, struct cmn_errbuf *eb);
     enum cmn_err (*del)(struct cmn_storage *st, const char *key, struct cmn_errbuf *eb);
     void (*free)(struct cmn_storage *st);
 };

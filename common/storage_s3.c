@@ -103,8 +103,7 @@ static int prog_cb(void *ud, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now
     return p->fn(p->ctx, p->base + now, tot);
 }
 
-static void req_init(struct s3store *s, struct cmn_http_req *rq, const char *method, const char *url,
-                     struct prog *pg)
+static void req_init(struct s3store *s, struct cmn_http_req *rq, const char *method, const char *url, struct prog *pg)
 {
     memset(rq, 0, sizeof(*rq));
     rq->method = method;
@@ -418,8 +417,8 @@ static enum cmn_err put_multipart(struct s3store *s, const char *key, const char
     /* 3. Complete. */
     rc = cmn_buf_addstr(&xml, "<CompleteMultipartUpload>");
     for (uint64_t i = 0; i < nparts && !rc; i++)
-        rc = cmn_buf_addf(&xml, "<Part><PartNumber>%" PRIu64 "</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
-                          etags[i]);
+        rc =
+            cmn_buf_addf(&xml, "<Part><PartNumber>%" PRIu64 "</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1, etags[i]);
     if (!rc)
         rc = cmn_buf_addstr(&xml, "</CompleteMultipartUpload>");
     cmn_buf_reset(&q);
@@ -482,8 +481,8 @@ out:
     return rc;
 }
 
-static enum cmn_err s3_put_file(struct cmn_storage *st, const char *key, const char *path,
-                                const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+static enum cmn_err s3_put_file(struct cmn_storage *st, const char *key, const char *path, const struct cmn_put_opts *o,
+                                char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
     struct s3store *s = s3_of(st);
     struct stat sb;

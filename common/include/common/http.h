@@ -33,7 +33,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 
-#define CMN_HTTP_ETAG_MAX 130     /* same bound as CMN_ETAG_MAX */
+#define CMN_HTTP_ETAG_MAX 130      /* same bound as CMN_ETAG_MAX */
 #define CMN_HTTP_ERRBODY_MAX 16384 /* non-2xx bodies kept for diagnostics */
 #define CMN_HTTP_MAX_HEADERS 16
 
@@ -46,8 +46,7 @@ typedef size_t (*cmn_http_read_fn)(void *ctx, char *p, size_t n);
 /* Restart the request body from its beginning (for a retry); 0 on success. */
 typedef int (*cmn_http_rewind_fn)(void *ctx);
 /* Transfer progress; return non-zero to abort (CMN_E_CANCELLED). */
-typedef int (*cmn_http_progress_fn)(void *ctx, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now,
-                                    uint64_t ul_total);
+typedef int (*cmn_http_progress_fn)(void *ctx, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now, uint64_t ul_total);
 
 struct cmn_http_req {
     const char *method; /* "GET" (default), "HEAD", "PUT", "POST", "DELETE"... */
@@ -88,13 +87,13 @@ struct cmn_http_req {
 };
 
 struct cmn_http_resp {
-    long status;                   /* final HTTP status; 0 when no response arrived */
-    char etag[CMN_HTTP_ETAG_MAX];  /* ETag header, quotes and W/ stripped; "" when absent */
+    long status;                  /* final HTTP status; 0 when no response arrived */
+    char etag[CMN_HTTP_ETAG_MAX]; /* ETag header, quotes and W/ stripped; "" when absent */
     int has_length;
-    uint64_t content_length;       /* Content-Length when has_length */
-    uint64_t range_total;          /* total size from Content-Range (206), 0 when absent */
-    int attempts;                  /* how many times the request was sent */
-    struct cmn_buf err_body;       /* body of a non-2xx response (capped); cmn_http_resp_release frees it */
+    uint64_t content_length; /* Content-Length when has_length */
+    uint64_t range_total;    /* total size from Content-Range (206), 0 when absent */
+    int attempts;            /* how many times the request was sent */
+    struct cmn_buf err_body; /* body of a non-2xx response (capped); cmn_http_resp_release frees it */
 };
 
 /* Create a client (curl_global_init is done once per process). */

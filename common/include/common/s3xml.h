@@ -27,8 +27,8 @@
 #define CMN_S3XML_MSG_MAX 256
 
 struct cmn_s3_entry {
-    char *key;                          /* heap, decoded */
-    char etag[CMN_S3XML_ETAG_MAX];      /* quotes stripped */
+    char *key;                     /* heap, decoded */
+    char etag[CMN_S3XML_ETAG_MAX]; /* quotes stripped */
     uint64_t size;
 };
 
@@ -63,7 +63,7 @@ enum cmn_err cmn_s3xml_parse_upload_id(const char *xml, size_t n, char *out, siz
  * with an <Error> body here: that gives CMN_E_HTTP with the code and message
  * in the detail.
  */
-enum cmn_err cmn_s3xml_parse_complete(const char *xml, size_t n, char etag[CMN_S3XML_ETAG_MAX],
-                                      struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err cmn_s3xml_parse_complete(const char *xml, size_t n, char etag[CMN_S3XML_ETAG_MAX], struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 #endif

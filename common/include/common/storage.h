@@ -54,8 +54,8 @@ const char *cmn_storage_url(const struct cmn_storage *st);
 int cmn_storage_is_local(const struct cmn_storage *st);
 
 struct cmn_put_opts {
-    const char *if_match;    /* write only if the current ETag equals this (else CMN_E_CONFLICT) */
-    int if_none_match;       /* write only if the key does not exist (else CMN_E_CONFLICT) */
+    const char *if_match; /* write only if the current ETag equals this (else CMN_E_CONFLICT) */
+    int if_none_match;    /* write only if the key does not exist (else CMN_E_CONFLICT) */
     const char *content_type;
     const char *cache_control;
     cmn_progress_fn progress;
@@ -81,9 +81,8 @@ struct cmn_get_opts {
 };
 
 /* Get an object into `out` (appends). Missing -> CMN_E_NOTFOUND. */
-enum cmn_err cmn_storage_get(struct cmn_storage *st, const char *key, const struct cmn_get_opts *o,
-                             struct cmn_buf *out, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
-    __attribute__((warn_unused_result));
+enum cmn_err cmn_storage_get(struct cmn_storage *st, const char *key, const struct cmn_get_opts *o, struct cmn_buf *out,
+                             char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 /* Metadata only. Missing -> CMN_E_NOTFOUND. Any out-param may be NULL. */
 enum cmn_err cmn_storage_head(struct cmn_storage *st, const char *key, char etag_out[CMN_ETAG_MAX], uint64_t *size,
@@ -111,7 +110,7 @@ enum cmn_err cmn_storage_key_check(const char *key, struct cmn_errbuf *eb) __att
 /* Canonical object keys (DESIGN.md layout); write into out (cap CMN_STORAGE_KEY_MAX). */
 enum cmn_err cmn_storage_bundle_key(const char *app, const char *platform, const char *sha256_hex, char *out,
                                     size_t cap) __attribute__((warn_unused_result));
-enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, const char *channel, char *out,
-                                      size_t cap) __attribute__((warn_unused_result));
+enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, const char *channel, char *out, size_t cap)
+    __attribute__((warn_unused_result));
 
 #endif

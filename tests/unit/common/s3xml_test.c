@@ -64,9 +64,10 @@ int main(void)
     is_int(parse_list("<ListBucketResult/>", &l), CMN_OK, "empty self-closing root");
     ok(l.n == 0, "no entries");
     cmn_s3_list_release(&l);
-    is_int(parse_list("\xEF\xBB\xBF<?xml version=\"1.0\"?><ListBucketResult> <KeyCount>0</KeyCount> </ListBucketResult>\n",
-                      &l),
-           CMN_OK, "BOM, declaration, whitespace");
+    is_int(
+        parse_list("\xEF\xBB\xBF<?xml version=\"1.0\"?><ListBucketResult> <KeyCount>0</KeyCount> </ListBucketResult>\n",
+                   &l),
+        CMN_OK, "BOM, declaration, whitespace");
     cmn_s3_list_release(&l);
     is_int(parse_list("<ListBucketResult><Contents><Key>\xC3\xA9/\xE2\x82\xAC</Key></Contents></ListBucketResult>", &l),
            CMN_OK, "UTF-8 key");
@@ -181,10 +182,15 @@ int main(void)
     is_int(cmn_s3xml_parse_error(err403, strlen(err403), &e), CMN_OK, "error document parses");
     is_str(e.code, "SignatureDoesNotMatch", "error code");
     is_str(e.message, "The request signature we calculated does not match", "error message");
-    is_int(cmn_s3xml_parse_error("<Error><Code>NoSuchKey</Code></Error>", strlen("<Error><Code>NoSuchKey</Code></Error>"), &e), CMN_OK, "code only");
+    is_int(cmn_s3xml_parse_error("<Error><Code>NoSuchKey</Code></Error>",
+                                 strlen("<Error><Code>NoSuchKey</Code></Error>"), &e),
+           CMN_OK, "code only");
     is_str(e.message, "", "empty message");
-    is_int(cmn_s3xml_parse_error("<Error><Message>x</Message></Error>", strlen("<Error><Message>x</Message></Error>"), &e), CMN_E_PARSE, "no code: refused");
-    is_int(cmn_s3xml_parse_error("<html>503</html>", strlen("<html>503</html>"), &e), CMN_E_PARSE, "not an Error document");
+    is_int(
+        cmn_s3xml_parse_error("<Error><Message>x</Message></Error>", strlen("<Error><Message>x</Message></Error>"), &e),
+        CMN_E_PARSE, "no code: refused");
+    is_int(cmn_s3xml_parse_error("<html>503</html>", strlen("<html>503</html>"), &e), CMN_E_PARSE,
+           "not an Error document");
     is_int(cmn_s3xml_parse_error("<Error><Code>x", strlen("<Error><Code>x"), &e), CMN_E_PARSE, "truncated error");
 
     /* Multipart replies. */
@@ -195,8 +201,9 @@ int main(void)
     is_int(cmn_s3xml_parse_upload_id(init, strlen(init), id, sizeof(id), NULL), CMN_OK, "upload id parses");
     is_str(id, "2~abc-DEF_123", "upload id");
     is_int(cmn_s3xml_parse_upload_id(init, strlen(init), id, 5, NULL), CMN_E_TOOBIG, "upload id longer than the cap");
-    is_int(cmn_s3xml_parse_upload_id("<InitiateMultipartUploadResult/>", strlen("<InitiateMultipartUploadResult/>"), id, sizeof(id), NULL), CMN_E_PARSE,
-           "no upload id");
+    is_int(cmn_s3xml_parse_upload_id("<InitiateMultipartUploadResult/>", strlen("<InitiateMultipartUploadResult/>"), id,
+                                     sizeof(id), NULL),
+           CMN_E_PARSE, "no upload id");
     char etag[CMN_S3XML_ETAG_MAX];
     static const char done[] = "<CompleteMultipartUploadResult><Location>x</Location><ETag>&quot;abc-3&quot;</ETag>"
                                "</CompleteMultipartUploadResult>";
@@ -211,8 +218,9 @@ int main(void)
     is_int(cmn_s3xml_parse_complete(done_err, strlen(done_err), etag, &eb), CMN_E_HTTP,
            "a 200 with an Error body is an error");
     ok(strstr(eb.msg, "InternalError") != NULL, "detail carries the code: %s", eb.msg);
-    is_int(cmn_s3xml_parse_complete("<CompleteMultipartUploadResult/>", strlen("<CompleteMultipartUploadResult/>"), etag, NULL), CMN_E_PARSE,
-           "no ETag at all");
+    is_int(cmn_s3xml_parse_complete("<CompleteMultipartUploadResult/>", strlen("<CompleteMultipartUploadResult/>"),
+                                    etag, NULL),
+           CMN_E_PARSE, "no ETag at all");
 
     return done_testing();
 }

@@ -321,8 +321,8 @@ int main(void)
 
     /* Bad keys. */
     static const char *bad_keys[] = {
-        "../x", "/abs", "a\\b", "", "a/../b", "a//b", "a/", ".hidden", "a/.locks/x", "x/..", "a\nb", "a\x7f",
-        "\xff\xfe", "\xC0\xAF", "a/\xED\xA0\x80",
+        "../x", "/abs", "a\\b",  "",         "a/../b",   "a//b",           "a/", ".hidden", "a/.locks/x",
+        "x/..", "a\nb", "a\x7f", "\xff\xfe", "\xC0\xAF", "a/\xED\xA0\x80",
     };
     for (size_t i = 0; i < CMN_ARRAY_SIZE(bad_keys); i++) {
         const char *k = bad_keys[i];

@@ -19,11 +19,31 @@ int main(void)
     struct cmn_errbuf eb = {{0}};
 
     /* Key rules. */
-    static const char *good[] = {"a", "manifests/app/android/production.json", "a.b/c-d/e_f.g", "x/y z/é€",
-                                 "bundles/app/ios/0123.zip", "v1.2/x"};
-    static const char *bad[] = {"", "/a", "../a", "a/../b", "a/..", "..", "a..b", "a\\b", "a//b", "a/", "/",
-                                ".a", "a/.b", "a\tb", "a\rb", "\x7f", "\xff", "\xC3", "\xC0\x80", "\xE0\x80\x80",
-                                "\xED\xB0\x80", "\xF4\x90\x80\x80"};
+    static const char *good[] = {
+        "a",     "manifests/app/android/production.json", "a.b/c-d/e_f.g", "x/y z/é€", "bundles/app/ios/0123.zip",
+        "v1.2/x"};
+    static const char *bad[] = {"",
+                                "/a",
+                                "../a",
+                                "a/../b",
+                                "a/..",
+                                "..",
+                                "a..b",
+                                "a\\b",
+                                "a//b",
+                                "a/",
+                                "/",
+                                ".a",
+                                "a/.b",
+                                "a\tb",
+                                "a\rb",
+                                "\x7f",
+                                "\xff",
+                                "\xC3",
+                                "\xC0\x80",
+                                "\xE0\x80\x80",
+                                "\xED\xB0\x80",
+                                "\xF4\x90\x80\x80"};
     for (size_t i = 0; i < CMN_ARRAY_SIZE(good); i++)
         is_int(cmn_storage_key_check(good[i], NULL), CMN_OK, "good key '%s'", good[i]);
     for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++)
@@ -53,13 +73,16 @@ int main(void)
     is_int(cmn_storage_manifest_key("my-app", "ios", "production", k, sizeof(k)), CMN_OK, "manifest key");
     is_str(k, "manifests/my-app/ios/production.json", "manifest key layout");
     is_int(cmn_storage_bundle_key("app", "android", "9F86", k, sizeof(k)), CMN_E_INVAL, "short digest");
-    is_int(cmn_storage_bundle_key("app", "android",
-                                  "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08", k, sizeof(k)),
+    is_int(cmn_storage_bundle_key("app", "android", "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+                                  k, sizeof(k)),
            CMN_E_INVAL, "upper-case digest");
     is_int(cmn_storage_bundle_key("../x", "android", sha, k, sizeof(k)), CMN_E_INVAL, "traversal in app");
     is_int(cmn_storage_manifest_key("app", "a/b", "production", k, sizeof(k)), CMN_E_INVAL, "slash in platform");
     is_int(cmn_storage_manifest_key("app", "ios", ".hidden", k, sizeof(k)), CMN_E_INVAL, "dot channel");
     is_int(cmn_storage_manifest_key("app", "ios", "", k, sizeof(k)), CMN_E_INVAL, "empty channel");
+    is_int(cmn_storage_manifest_key("app", "ios", "beta.", k, sizeof(k)), CMN_E_INVAL,
+           "channel ending in '.' (would give '..json'; found by the fuzzer)");
+    is_int(cmn_storage_manifest_key("app", "ios", "beta.2", k, sizeof(k)), CMN_OK, "a dot inside a channel is fine");
     is_int(cmn_storage_manifest_key("app", "ios", "production", k, 10), CMN_E_TOOBIG, "output too small");
     is_str(k, "", "output emptied on failure");
 
