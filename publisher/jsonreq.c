@@ -154,7 +154,7 @@ enum cmn_err pub_relmeta_parse(const char *p, size_t n, struct pub_relmeta *m, s
         (rc = pub_jint(o, "rollout_bp", 0, 0, 10000, &m->rollout_bp, eb)) ||
         (rc = pub_jint(o, "percent", 0, 0, 100, &pct, eb)) || (rc = pub_jstr(o, "notes", 0, 4096, &m->notes, eb)) ||
         (rc = pub_jstr(o, "sha256", 1, 64, &m->sha256, eb)) ||
-        (rc = pub_jint(o, "size", 1, 0, CMN_CJSON_MAX_INT, &m->size, eb)) ||
+        (rc = pub_jint(o, "size", 1, 1, CMN_CJSON_MAX_INT, &m->size, eb)) ||
         (rc = pub_jstr(o, "bundle_sig", 1, 128, &m->bundle_sig, eb)) ||
         (rc = pub_jstr(o, "bundle_keyid", 1, 16, &m->bundle_keyid, eb)))
         goto fail;

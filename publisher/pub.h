@@ -222,6 +222,15 @@ enum cmn_err pub_chan_bump(struct pub_dbconn *c, const struct pub_chan *ch, int6
 enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch, int force,
                          int64_t *seq_out, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
+/*
+ * Inside the caller's transaction, after a change: render the channel's
+ * manifest model from the DB and validate it, so that a row the manifest
+ * format cannot carry is refused before it is committed (and can never block
+ * later publishes of the channel).
+ */
+enum cmn_err pub_manifest_check(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch,
+                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
 /* Re-publish every dirty channel and every channel whose stored manifest disagrees with the DB. */
 void pub_reconcile(struct pub_srv *s, int check_storage);
 /* Re-sign manifests that expire within half the TTL. */

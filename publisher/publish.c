@@ -166,6 +166,21 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
     return CMN_OK;
 }
 
+enum cmn_err pub_manifest_check(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch,
+                                struct cmn_errbuf *eb)
+{
+    struct cmn_manifest *m = NULL;
+    enum cmn_err rc = build_manifest(c, ch, &m, eb);
+    if (rc)
+        return rc;
+    m->sequence = 1;
+    m->issued_at = (int64_t)time(NULL);
+    m->expires_at = m->issued_at + s->cfg->manifest_ttl;
+    rc = cmn_manifest_validate(m, eb);
+    cmn_manifest_free(m);
+    return rc;
+}
+
 /* The sequence of a stored manifest we signed (expired ones too); 0 when unreadable. */
 static uint64_t stored_sequence(struct pub_srv *s, const struct cmn_buf *doc, const struct pub_chan *ch)
 {

@@ -306,6 +306,11 @@ static enum cmn_err insert_release(struct pub_srv *s, struct pub_dbconn *c, cons
         goto out;
     }
     PQclear(r);
+    rc = pub_manifest_check(s, c, ch, eb);
+    if (rc) {
+        rc = cmn_errf(eb, rc == CMN_E_DB ? CMN_E_DB : CMN_E_INVAL, "release does not fit the channel manifest");
+        goto out;
+    }
     rc = pub_audit(c, actor, org_id, ch->app_id, vals[0], action, detail);
     if (rc) {
         rc = cmn_errf(eb, CMN_E_DB, "cannot write the audit event");

@@ -67,7 +67,7 @@ int main(void)
     pub_relmeta_release(&m);
     const char *minimal =
         "{\"app\":\"demo\",\"platform\":\"ios\",\"channel\":\"beta\",\"version\":\"2\","
-        "\"sha256\":\"" SHA "\",\"size\":0,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
+        "\"sha256\":\"" SHA "\",\"size\":1,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\"}";
     is_int(meta(minimal, &m, &eb), CMN_OK, "minimal metadata");
     is_int(m.rollout_bp, 10000, "default rollout 100%%");
     is_str(m.target_binary, "*", "default target_binary '*'");
@@ -84,6 +84,7 @@ int main(void)
          "\"",
          "upper-case sha256"},
         {"\"size\":12345", "\"size\":-1", "negative size"},
+        {"\"size\":12345", "\"size\":0", "empty bundle"},
         {"\"size\":12345", "\"size\":\"12345\"", "size as a string"},
         {"\"percent\":25", "\"percent\":101", "percent over 100"},
         {"\"bundle_keyid\":\"0011223344556677\"", "\"bundle_keyid\":\"00112233\"", "short keyid"},
