@@ -92,5 +92,78 @@ int main(void)
     ok(cli_api_escape("a b/c&d", out, sizeof(out)) == 0, "escape");
     is_str(out, "a%20b%2Fc%26d", "escaped value");
     ok(cli_api_escape("abcdefgh", out, 4) == -1, "escape refuses to overflow");
+    /* option parsing */
+    {
+        const char *v = NULL, *w = NULL;
+        int f = 0;
+        struct cli_args a;
+        const struct cli_opt opts[] = {
+            {"value", "X", &v, NULL, "a value"},
+            {"other", "Y", &w, NULL, "another"},
+            {"flag", NULL, NULL, &f, "a flag"},
+            {0},
+        };
+        const struct cli_cmd cmd = {"t", "test", "t", NULL, NULL};
+        char *argv1[] = {"--value=1", "pos", "--flag", "--other", "two", "--", "--not-an-option"};
+        cli_out.reported = 1; /* keep the expected errors off the TAP stream */
+        is_int(cli_parse(&cmd, opts, 7, argv1, &a), 0, "parse a mixed command line");
+        is_str(v, "1", "--name=value");
+        is_str(w, "two", "--name value");
+        is_int(f, 1, "flag set");
+        is_int(a.npos, 2, "two positionals");
+        is_str(a.pos[1], "--not-an-option", "after --, options are positionals");
+        {
+            char *bad[] = {"--nope"};
+            is_int(cli_parse(&cmd, opts, 1, bad, &a), CLI_EXIT_USAGE, "unknown option: usage error");
+        }
+        {
+            char *bad[] = {"--value"};
+            is_int(cli_parse(&cmd, opts, 1, bad, &a), CLI_EXIT_USAGE, "missing value: usage error");
+        }
+        {
+            char *bad[] = {"--flag=1"};
+            is_int(cli_parse(&cmd, opts, 1, bad, &a), CLI_EXIT_USAGE, "value on a flag: usage error");
+        }
+        {
+            char *bad[] = {"-x"};
+            is_int(cli_parse(&cmd, opts, 1, bad, &a), CLI_EXIT_USAGE, "short unknown option: usage error");
+        }
+    }
+
+    /* settings precedence: flag > environment > config; one layer picks the mode */
+    {
+        static struct cli_config cfg;
+        struct cmn_errbuf eb = {{0}};
+        struct cli_conn c;
+        memset(&cfg, 0, sizeof(cfg));
+        cli_cfg = &cfg;
+        ok(cli_config_set(&cfg, "storage", "file:///cfg", &eb) == CMN_OK, "config storage");
+        unsetenv("HOTPATCH_STORAGE");
+        unsetenv("HOTPATCH_ENDPOINT");
+        is_str(cli_setting(NULL, "HOTPATCH_STORAGE", "storage"), "file:///cfg", "config when nothing else");
+        setenv("HOTPATCH_STORAGE", "file:///env", 1);
+        is_str(cli_setting(NULL, "HOTPATCH_STORAGE", "storage"), "file:///env", "env beats config");
+        is_str(cli_setting("file:///flag", "HOTPATCH_STORAGE", "storage"), "file:///flag", "flag beats env");
+        is_str(cli_setting("", "HOTPATCH_STORAGE", "storage"), "file:///env", "empty flag ignored");
+
+        memset(&c, 0, sizeof(c));
+        setenv("HOTPATCH_ENDPOINT", "http://env", 1);
+        is_int(cli_conn_resolve(&c), CLI_EXIT_USAGE, "endpoint and storage both in the environment: usage error");
+        memset(&c, 0, sizeof(c));
+        c.storage = "file:///flag";
+        is_int(cli_conn_resolve(&c), 0, "a --storage flag settles it");
+        is_int(c.mode, CLI_MODE_SERVERLESS, "serverless");
+        unsetenv("HOTPATCH_STORAGE");
+        memset(&c, 0, sizeof(c));
+        setenv("HOTPATCH_TOKEN", "hp_x", 1);
+        is_int(cli_conn_resolve(&c), 0, "env endpoint beats config storage");
+        is_int(c.mode, CLI_MODE_PUBLISHER, "publisher");
+        unsetenv("HOTPATCH_TOKEN");
+        memset(&c, 0, sizeof(c));
+        is_int(cli_conn_resolve(&c), CLI_EXIT_USAGE, "publisher without a token: usage error");
+        unsetenv("HOTPATCH_ENDPOINT");
+        cli_config_release(&cfg);
+        cli_cfg = NULL;
+    }
     return done_testing();
 }
