@@ -66,10 +66,37 @@ static void mask(const char *tok, char *out, size_t cap)
     snprintf(out, cap, "%.6s… (%zu chars)", tok, strlen(tok));
 }
 
+/*
+ * Ask the publisher whether the token is good before storing it: an API key
+ * ("hp_...") is exchanged for a JWT (POST /v1/auth/token), a JWT is refreshed
+ * (POST /v1/auth/refresh). The answer is discarded.
+ */
+static int verify_token(const char *endpoint, const char *token)
+{
+    struct cli_api api = {endpoint, NULL};
+    json_t *body, *resp = NULL;
+    int ex;
+    if (strncmp(token, "hp_", 3) == 0) {
+        body = json_pack("{s:s}", "api_key", token);
+        ex = cli_api_call(&api, "POST", "/v1/auth/token", body, &resp);
+        json_decref(body);
+    } else {
+        api.token = token;
+        ex = cli_api_call(&api, "POST", "/v1/auth/refresh", NULL, &resp);
+    }
+    if (resp) {
+        json_t *t = json_object_get(resp, "token");
+        if (json_is_string(t))
+            cmn_wipe((void *)json_string_value(t), strlen(json_string_value(t)));
+    }
+    json_decref(resp);
+    return ex;
+}
+
 int cli_cmd_login(int argc, char **argv)
 {
     const char *endpoint = NULL, *token = NULL, *storage = NULL;
-    int token_stdin = 0, ex;
+    int token_stdin = 0, no_verify = 0, ex;
     char line[4096];
     struct cli_args a;
     const struct cli_opt opts[] = {
@@ -77,12 +104,13 @@ int cli_cmd_login(int argc, char **argv)
         {"token", "TOKEN", &token, NULL, "API key or JWT (visible in the process list: prefer --token-stdin)"},
         {"token-stdin", NULL, NULL, &token_stdin, "read the token from stdin"},
         {"storage", "URL", &storage, NULL, "serverless instead: file:///dir or s3://bucket/prefix"},
+        {"no-verify", NULL, NULL, &no_verify, "store the token without checking it with the publisher"},
         {0},
     };
     const struct cli_cmd cmd = {"login",
                                 "Store the publisher endpoint and token (or a serverless storage URL) in the "
                                 "config file (mode 0600).",
-                                "hotpatch login --endpoint URL [--token TOKEN | --token-stdin]\n"
+                                "hotpatch login --endpoint URL [--token TOKEN | --token-stdin] [--no-verify]\n"
                                 "       hotpatch login --storage file:///dir|s3://bucket/prefix",
                                 "HOTPATCH_ENDPOINT  default for --endpoint\nHOTPATCH_TOKEN     used instead of the "
                                 "stored token by other commands",
@@ -123,6 +151,13 @@ int cli_cmd_login(int argc, char **argv)
     }
     if (strchr(token, ' ') || strlen(token) > 2048)
         return cli_fail(CLI_EXIT_USAGE, "that does not look like a token (spaces or too long)");
+    if (!no_verify) {
+        ex = verify_token(endpoint, token);
+        if (ex) {
+            cmn_wipe(line, sizeof(line));
+            return ex;
+        }
+    }
     ex = set("endpoint", endpoint);
     if (!ex)
         ex = set("token", token);

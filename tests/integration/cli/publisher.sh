@@ -59,7 +59,10 @@ api POST /v1/apps/demo/keys "$OWNER" "{\"public_key\":\"$RELEASE_PUB\",\"name\":
 ok "release key registered" grep -q '"keyid"' "$T/key.json"
 READ=$(api POST /v1/apps/demo/api-keys "$OWNER" '{"role":"read"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
 
+expect_exit 3 "login with a bad token refused by the publisher" "$HP" login --endpoint "$EP" --token hp_bogus_key
+ok "no config written by the refused login" test ! -e "$XDG_CONFIG_HOME/hotpatch/config"
 echo "$WRITE" | "$HP" login --endpoint "$EP" --token-stdin >/dev/null
+is "$?" 0 "login with the app's write key (checked with the publisher)"
 ok "login stored the endpoint" grep -q "^endpoint = $EP\$" "$XDG_CONFIG_HOME/hotpatch/config"
 A=(--app demo --platform android)
 

@@ -206,7 +206,10 @@ ok "flag overrides env" env HOTPATCH_STORAGE="file://$T/stB" "$HP" --quiet relea
     --bundle-dir "$BUNDLE" --storage "file://$T/stC"
 is "$(ls "$T"/stA/manifests/demo/android "$T"/stB/manifests/demo/android "$T"/stC/manifests/demo/android | grep -c production.json)" 3 \
     "each layer wrote to its own storage"
-echo "hp_test_token_123" | "$HP" login --endpoint http://127.0.0.1:9 --token-stdin >/dev/null
+expect_exit 6 "login checks the token: publisher unreachable" "$HP" login --endpoint http://127.0.0.1:9 \
+    --token hp_test_token_123
+ok "nothing stored by the failed login" bash -c "! grep -q hp_test_token_123 '$XDG_CONFIG_HOME/hotpatch/config'"
+echo "hp_test_token_123" | "$HP" login --endpoint http://127.0.0.1:9 --token-stdin --no-verify >/dev/null
 is "$(grep -c '^token = hp_test_token_123$' "$XDG_CONFIG_HOME/hotpatch/config")" 1 "login stored the token"
 ok "login dropped the storage (one mode per layer)" bash -c "! grep -q '^storage' '$XDG_CONFIG_HOME/hotpatch/config'"
 ok "whoami: publisher mode, token masked" bash -c "'$HP' whoami | grep -q 'mode:     publisher' && ! '$HP' whoami | grep -q hp_test_token_123"
