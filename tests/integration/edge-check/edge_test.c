@@ -419,12 +419,12 @@ static char *slurp(const char *path, size_t *n)
 
 /* ------------------------------------------------------------ the edge */
 
-static int start_edge(struct proc *e, const char *source, const char *keys, const char *extra1, const char *extra2)
+static int start_edge(struct proc *e, const char *source, const char *keys, const char *const *extras)
 {
     char listen[64];
     e->port = free_port();
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", e->port);
-    char *argv[20];
+    char *argv[24];
     int a = 0;
     argv[a++] = BIN;
     argv[a++] = "serve";
@@ -442,10 +442,8 @@ static int start_edge(struct proc *e, const char *source, const char *keys, cons
     argv[a++] = "2";
     argv[a++] = "--public-base";
     argv[a++] = "https://cdn.example.com";
-    if (extra1)
-        argv[a++] = (char *)extra1;
-    if (extra2)
-        argv[a++] = (char *)extra2;
+    for (size_t i = 0; extras && extras[i] && a < 22; i++)
+        argv[a++] = (char *)extras[i];
     argv[a] = NULL;
     char tok[128];
     snprintf(tok, sizeof(tok), "HOTPATCH_SYNC_TOKEN=%s", TOKEN);
@@ -1006,7 +1004,8 @@ static void t_restart(struct proc *e, const char *keys)
     snprintf(bad, sizeof(bad), "s3://nobucket/x?endpoint=http://127.0.0.1:%d&region=us-east-1", free_port());
     setenv("AWS_ACCESS_KEY_ID", "unused", 0);
     setenv("AWS_SECRET_ACCESS_KEY", "unused", 0);
-    ok(start_edge(e, bad, keys, "--idle-timeout", "1") == 0, "edge restarts with unreachable storage");
+    static const char *const extras[] = {"--idle-timeout", "2", "--header-timeout", "1", NULL};
+    ok(start_edge(e, bad, keys, extras) == 0, "edge restarts with unreachable storage");
     PORT = e->port;
     is_int(check("production", dev_in, "2.1.0", NULL, &r), 200, "first check after restart answers from LMDB");
     is_str(rh(&r, "X-HotPatch-Release"), "r2", "... with the same release");
@@ -1020,16 +1019,29 @@ static void t_restart(struct proc *e, const char *keys)
     ok(failures >= 1, "healthz reports the failed sync (%d)", failures);
     get("/healthz", &r);
     ok(strstr(r.body, "\"status\":\"degraded\"") != NULL, "status degraded after a failed sync");
-    /* idle timeout */
-    struct hc *c = malloc(sizeof(*c));
-    if (hc_open(c, PORT) == 0) {
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        int pr = poll(&pfd, 1, 4000);
+    /* idle timeout (2 s) and header timeout (1 s): a slow-loris head is cut first */
+    struct hc *c = malloc(sizeof(*c)), *slow = malloc(sizeof(*slow));
+    if (hc_open(c, PORT) == 0 && hc_open(slow, PORT) == 0) {
+        hc_send(slow, "GET /healthz HTTP/1.1\r\nX-Slow: ", 31);
+        struct timespec t0, t1, t2;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        struct pollfd pfd = {.fd = slow->fd, .events = POLLIN};
         char x;
+        int pr = poll(&pfd, 1, 5000);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ok(pr == 1 && read(slow->fd, &x, 1) == 0, "half-sent request head cut after --header-timeout");
+        pfd.fd = c->fd;
+        pr = poll(&pfd, 1, 5000);
+        clock_gettime(CLOCK_MONOTONIC, &t2);
         ok(pr == 1 && read(c->fd, &x, 1) == 0, "idle connection closed by the server after --idle-timeout");
-        hc_close(c);
+        double d1 = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        double d2 = (double)(t2.tv_sec - t0.tv_sec) + (double)(t2.tv_nsec - t0.tv_nsec) / 1e9;
+        ok(d1 + 0.4 < d2, "the slow head went first (%.1f s vs %.1f s)", d1, d2);
     }
+    hc_close(c);
+    hc_close(slow);
     free(c);
+    free(slow);
 }
 
 static void t_lambda(const char *source, const char *keys)
@@ -1062,8 +1074,11 @@ static void t_lambda(const char *source, const char *keys)
             "\"platform\":\"android\",\"deviceId\":\"%s\",\"binaryVersion\":\"2.1.0\"}},"
             "{\"rawPath\":\"/v1/sync\",\"requestContext\":{\"http\":{\"method\":\"POST\"}},\"headers\":"
             "{\"authorization\":\"Bearer wrong\"}},"
-            "\"this is not json\"]",
-            dev_in, dev_in);
+            "\"this is not json\","
+            "{\"__wait_file\":\"%s/go\"},"
+            "{\"rawPath\":\"/v1/manifests/demo/android/production.json\",\"requestContext\":{\"http\":"
+            "{\"method\":\"GET\"}}}]",
+            dev_in, dev_in, TMP);
     fclose(f);
     int port = free_port();
     snprintf(api, sizeof(api), "127.0.0.1:%d", port);
@@ -1076,9 +1091,28 @@ static void t_lambda(const char *source, const char *keys)
     snprintf(apienv, sizeof(apienv), "AWS_LAMBDA_RUNTIME_API=%s", api);
     snprintf(tok, sizeof(tok), "HOTPATCH_SYNC_TOKEN=%s", TOKEN);
     const char *env[] = {apienv, tok, NULL};
-    char *largv[] = {BIN,          "lambda", "--data-dir", data, "--source", (char *)source, "--trusted-key",
-                     (char *)keys, NULL};
+    char *largv[] = {BIN,          "lambda",    "--data-dir", data, "--source", (char *)source, "--trusted-key",
+                     (char *)keys, "--refresh", "1",          NULL};
     pid_t lp = spawn(largv, env, log);
+    /* after the first five invocations: publish a new manifest, let the index age past --refresh, release */
+    int five = 0;
+    for (int i = 0; i < 1000 && !five; i++) {
+        json_t *part = json_load_file(results, 0, NULL);
+        five = json_object_get(json_object_get(part, "errors"), "req-4") != NULL;
+        json_decref(part);
+        if (!five)
+            msleep(10);
+    }
+    ok(five, "first five invocations answered");
+    struct cmn_manifest *nm = production(8, 0);
+    ok(nm && publish_as(nm, &K, "production", PLAIN) == 0, "sequence 8 published while the runtime waits");
+    cmn_manifest_free(nm);
+    msleep(1200);
+    char go[1200];
+    snprintf(go, sizeof(go), "%s/go", TMP);
+    FILE *gf = fopen(go, "w");
+    if (gf)
+        fclose(gf);
     int frc = wait_exit(fp, 30000);
     int lrc = wait_exit(lp, 10000);
     ok(frc == 0, "fake runtime saw every event answered");
@@ -1108,6 +1142,11 @@ static void t_lambda(const char *source, const char *keys)
     is_int(json_integer_value(json_object_get(json_object_get(rs, "req-3"), "statusCode")), 401,
            "lambda: sync with a wrong token -> 401");
     ok(json_object_get(er, "req-4") != NULL, "lambda: malformed event reported to /invocation/<id>/error");
+    is_str(json_string_value(json_object_get(json_object_get(r0, "headers"), "X-HotPatch-Sequence")), "7",
+           "lambda: cold-start index had sequence 7");
+    is_str(json_string_value(
+               json_object_get(json_object_get(json_object_get(rs, "req-5"), "headers"), "X-HotPatch-Sequence")),
+           "8", "lambda: index older than --refresh resynced before the next invocation");
     json_decref(res);
 
     /* init error: no trusted keys */
@@ -1170,7 +1209,7 @@ static void t_s3(void)
     if (o.secret_key)
         setenv("AWS_SECRET_ACCESS_KEY", o.secret_key, 1);
     snprintf(kb, sizeof(kb), "%s", K_B64);
-    ok(start_edge(&e, url, kb, NULL, NULL) == 0, "edge syncing from radosgw starts");
+    ok(start_edge(&e, url, kb, NULL) == 0, "edge syncing from radosgw starts");
     int save_port = PORT;
     PORT = e.port;
     hc_close(HC);
@@ -1253,7 +1292,7 @@ int main(void)
     snprintf(e.log, sizeof(e.log), "%s/edge.log", TMP);
     HC = malloc(sizeof(*HC));
     HC->fd = -1;
-    if (start_edge(&e, url, keys, NULL, NULL) != 0) {
+    if (start_edge(&e, url, keys, NULL) != 0) {
         ok(0, "edge starts (log %s)", e.log);
         return done_testing();
     }

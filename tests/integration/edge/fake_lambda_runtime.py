@@ -15,11 +15,14 @@ It implements the documented endpoints that a custom runtime uses
 
 usage: fake_lambda_runtime.py PORT EVENTS.json RESULTS.json
 EVENTS.json is a JSON array of events (each sent verbatim as the body; a
-string element is sent as raw text, to test malformed events). When every
-event has been answered (or an init error arrives), RESULTS.json receives
-{"responses": {id: body}, "errors": {id: body}, "init_error": body|null,
-"error_types": {id: header}} and the fake exits, so the runtime's next poll
-fails and it stops.
+string element is sent as raw text, to test malformed events). An element
+{"__wait_file": PATH} is not an event: the fake holds the next poll until
+PATH exists (so a test can change storage between two invocations). Request
+ids are "req-<n>" counting real events only. After every answer RESULTS.json
+is rewritten with {"responses": {id: body}, "errors": {id: body},
+"init_error": body|null, "error_types": {id: header}}; when every event has
+been answered (or an init error arrives) the fake exits, so the runtime's
+next poll fails and it stops.
 """
 import json
 import sys
@@ -28,7 +31,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT = int(sys.argv[1])
-EVENTS = json.load(open(sys.argv[2]))
+SCRIPT = json.load(open(sys.argv[2]))
+EVENTS = [e for e in SCRIPT if not (isinstance(e, dict) and "__wait_file" in e)]
 RESULTS = sys.argv[3]
 PREFIX = "/2018-06-01/runtime"
 
@@ -37,12 +41,16 @@ state = {"next": 0, "responses": {}, "errors": {}, "init_error": None, "error_ty
 done = threading.Event()
 
 
-def finish():
-    with open(RESULTS + ".tmp", "w") as f:
-        json.dump({k: state[k] for k in ("responses", "errors", "init_error", "error_types")}, f)
+def dump():
     import os
 
+    with open(RESULTS + ".tmp", "w") as f:
+        json.dump({k: state[k] for k in ("responses", "errors", "init_error", "error_types")}, f)
     os.replace(RESULTS + ".tmp", RESULTS)
+
+
+def finish():
+    dump()
     done.set()
 
 
@@ -63,14 +71,25 @@ class H(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path != PREFIX + "/invocation/next":
             return self.reply(404, b'{"errorMessage":"not found"}')
+        import os
+
         with lock:
-            i = state["next"]
+            pos = state["next"]
             state["next"] += 1
-        if i >= len(EVENTS):
+        # wait directives before this event
+        while pos < len(SCRIPT) and isinstance(SCRIPT[pos], dict) and "__wait_file" in SCRIPT[pos]:
+            deadline = time.time() + 30
+            while not os.path.exists(SCRIPT[pos]["__wait_file"]) and time.time() < deadline:
+                time.sleep(0.02)
+            with lock:
+                pos = state["next"]
+                state["next"] += 1
+        i = sum(1 for e in SCRIPT[:pos] if not (isinstance(e, dict) and "__wait_file" in e))
+        if pos >= len(SCRIPT):
             # nothing left: hold the long poll until the fake shuts down
             done.wait(30)
             return self.reply(500, b'{"errorMessage":"fake runtime finished"}')
-        ev = EVENTS[i]
+        ev = SCRIPT[pos]
         body = ev.encode() if isinstance(ev, str) else json.dumps(ev).encode()
         self.reply(
             200,
@@ -105,6 +124,7 @@ class H(BaseHTTPRequestHandler):
                 if parts[2] == "error":
                     state["error_types"][parts[1]] = self.headers.get("Lambda-Runtime-Function-Error-Type")
                 answered = len(state["responses"]) + len(state["errors"])
+                dump()
             self.reply(202, b'{"status":"OK"}')
             if answered >= len(EVENTS):
                 finish()

@@ -38,7 +38,7 @@ for d in "$work"/modules/*/ "$work"/examples/*/; do
     [ -f "$d/versions.tf" ] || [ -f "$d/main.tf" ] || continue
     dirs+=("${d%/}")
 done
-ok "found the modules and examples (${#dirs[@]})" test "${#dirs[@]}" -ge 7
+ok "found the modules and examples (${#dirs[@]})" test "${#dirs[@]}" -ge 8
 
 # Conventions every module keeps.
 for d in "$work"/modules/*/; do
