@@ -31,6 +31,11 @@ locals {
     var.s3_endpoint == "" ? {} : { HOTPATCH_S3_ENDPOINT = trimsuffix(var.s3_endpoint, "/") },
     var.s3_region == "" ? {} : { HOTPATCH_S3_REGION = var.s3_region },
   )
+  # Storage credentials outside IAM (R2): kept out of the `environment` output.
+  secret_environment = var.s3_access_key_id == "" ? {} : {
+    HOTPATCH_S3_ACCESS_KEY_ID     = var.s3_access_key_id
+    HOTPATCH_S3_SECRET_ACCESS_KEY = var.s3_secret_access_key
+  }
   log_group_name = "/aws/lambda/${var.name}"
 }
 
@@ -96,7 +101,7 @@ resource "aws_lambda_function" "edge" {
   }
 
   environment {
-    variables = local.environment
+    variables = merge(local.environment, local.secret_environment)
   }
 
   logging_config {

@@ -34,6 +34,6 @@ output "log_group_name" {
 }
 
 output "environment" {
-  description = "Environment the function runs with (no secrets)."
+  description = "Environment the function runs with, without the storage credentials."
   value       = local.environment
 }

@@ -171,7 +171,7 @@ variable "extra_environment" {
   validation {
     condition = alltrue([for k in keys(var.extra_environment) :
       can(regex("^[A-Z][A-Z0-9_]*$", k)) && !startswith(k, "AWS_") && !startswith(k, "LAMBDA_") &&
-    !contains(["HOTPATCH_STORAGE", "HOTPATCH_TRUSTED_KEYS", "HOTPATCH_S3_ENDPOINT", "HOTPATCH_S3_REGION", "HOTPATCH_EDGE_OPTS", "LD_LIBRARY_PATH", "_HANDLER"], k)])
+    !contains(["HOTPATCH_STORAGE", "HOTPATCH_TRUSTED_KEYS", "HOTPATCH_S3_ENDPOINT", "HOTPATCH_S3_REGION", "HOTPATCH_EDGE_OPTS", "HOTPATCH_S3_ACCESS_KEY_ID", "HOTPATCH_S3_SECRET_ACCESS_KEY", "LD_LIBRARY_PATH", "_HANDLER"], k)])
     error_message = "The extra_environment keys must be upper-case names, not AWS_*/LAMBDA_*, and not one the module manages."
   }
 }
@@ -208,4 +208,28 @@ variable "log_json" {
   description = "JSON log lines (easier to query in CloudWatch Logs Insights)."
   type        = bool
   default     = true
+}
+
+variable "s3_access_key_id" {
+  description = "Access key for storage outside AWS IAM (a Cloudflare R2 token with Object Read). Empty: the function role's credentials. Passed as HOTPATCH_S3_ACCESS_KEY_ID (Lambda reserves AWS_*); bootstrap maps it."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = var.s3_access_key_id == "" || can(regex("^[A-Za-z0-9]{16,128}$", var.s3_access_key_id))
+    error_message = "The s3_access_key_id must be empty or 16-128 letters and digits."
+  }
+}
+
+variable "s3_secret_access_key" {
+  description = "Secret of s3_access_key_id (HOTPATCH_S3_SECRET_ACCESS_KEY). Lands in the function configuration and the Terraform state: restrict lambda:GetFunctionConfiguration and protect the state."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = (var.s3_secret_access_key == "") == (var.s3_access_key_id == "")
+    error_message = "Set both s3_access_key_id and s3_secret_access_key, or neither."
+  }
 }

@@ -78,12 +78,24 @@ run "rotation_and_r2_endpoint" {
   command = apply
 
   variables {
-    storage_prefix  = "ota/"
-    s3_endpoint     = "https://0123456789abcdef.r2.cloudflarestorage.com"
-    s3_region       = "auto"
-    trusted_keys    = ["11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="]
-    public_base_url = "https://ota.example.com/"
-    refresh_seconds = 10
+    storage_prefix       = "ota/"
+    s3_endpoint          = "https://0123456789abcdef.r2.cloudflarestorage.com"
+    s3_region            = "auto"
+    trusted_keys         = ["11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="]
+    public_base_url      = "https://ota.example.com/"
+    refresh_seconds      = 10
+    s3_access_key_id     = "0123456789abcdef0123456789abcdef"
+    s3_secret_access_key = "r2-secret-value"
+  }
+
+  assert {
+    condition     = aws_lambda_function.edge.environment[0].variables["HOTPATCH_S3_ACCESS_KEY_ID"] == "0123456789abcdef0123456789abcdef" && aws_lambda_function.edge.environment[0].variables["HOTPATCH_S3_SECRET_ACCESS_KEY"] == "r2-secret-value"
+    error_message = "R2 credentials reach the function under the names bootstrap maps."
+  }
+
+  assert {
+    condition     = !contains(keys(output.environment), "HOTPATCH_S3_SECRET_ACCESS_KEY") && !contains(keys(output.environment), "HOTPATCH_S3_ACCESS_KEY_ID")
+    error_message = "The environment output never carries the storage secret."
   }
 
   assert {
@@ -163,4 +175,14 @@ run "rejects_http_public_base" {
   }
 
   expect_failures = [var.public_base_url]
+}
+
+run "rejects_half_credentials" {
+  command = plan
+
+  variables {
+    s3_access_key_id = "0123456789abcdef0123456789abcdef"
+  }
+
+  expect_failures = [var.s3_secret_access_key]
 }
