@@ -45,6 +45,7 @@ enum route {
     R_USERS_CREATE,
     R_APP_KEY_REVOKE,
     R_APIKEY_REVOKE,
+    R_APP_CHANNELS,
 };
 
 static int seg_is(struct pub_req *r, int i, const char *s)
@@ -107,6 +108,8 @@ int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
             return del ? set_route(ri, R_APP_KEY_REVOKE, 1, PUB_BODY_JSON) : 405;
         if (n == 4 && seg_is(r, 3, "api-keys"))
             return post ? set_route(ri, R_APP_APIKEYS, 1, PUB_BODY_JSON) : 405;
+        if (n == 4 && seg_is(r, 3, "channels"))
+            return get ? set_route(ri, R_APP_CHANNELS, 1, PUB_BODY_NONE) : 405;
         if (n == 4 && seg_is(r, 3, "audit"))
             return get ? set_route(ri, R_APP_AUDIT, 1, PUB_BODY_NONE) : 405;
         return 404;
@@ -939,6 +942,32 @@ done:
     json_decref(b);
 }
 
+static void h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
+{
+    PGresult *a = app_authz(c, r, r->segs[2], PUB_ROLE_READ, out);
+    if (!a)
+        return;
+    char aid[24];
+    I64(aid, pub_cell_i64(a, 0, 0));
+    PQclear(a);
+    const char *p[] = {aid};
+    PGresult *q = pub_q(c, Q_CHAN_LIST, p);
+    if (!pub_res_ok(q)) {
+        PQclear(q);
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        return;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < PQntuples(q); i++)
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s,s:I,s:b,s:I,s:I}", "platform", pub_cell(q, i, 0), "channel",
+                                        pub_cell(q, i, 1), "sequence", (json_int_t)pub_cell_i64(q, i, 2), "published",
+                                        pub_cell(q, i, 4)[0] != 't', "published_at", (json_int_t)pub_cell_i64(q, i, 5),
+                                        "expires_at", (json_int_t)pub_cell_i64(q, i, 6)));
+    PQclear(q);
+    pub_json_reply(out, 200, json_pack("{s:o}", "channels", arr));
+}
+
 static void h_audit(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
     PGresult *a = app_authz(c, r, r->segs[2], PUB_ROLE_READ, out);
@@ -1358,6 +1387,9 @@ void pub_api_dispatch(struct pub_srv *s, struct pub_req *r, struct pub_resp *out
         break;
     case R_APP_AUDIT:
         h_audit(s, c, r, out);
+        break;
+    case R_APP_CHANNELS:
+        h_channels(s, c, r, out);
         break;
     case R_APP_KEY_REVOKE:
         h_key_revoke(s, c, r, out);

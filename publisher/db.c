@@ -132,6 +132,9 @@ static const char *const stmt_sql[Q__COUNT] = {
                       "AND revoked_at IS NULL",
     [Q_APIKEY_SCOPE] = "SELECT id, org_id, app_id, role FROM api_keys WHERE lookup = $1 AND revoked_at IS NULL",
     [Q_APIKEY_REVOKE] = "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+    [Q_CHAN_LIST] = "SELECT platform, channel, sequence, etag, manifest_dirty, "
+                    "extract(epoch from published_at)::bigint, extract(epoch from expires_at)::bigint "
+                    "FROM channels WHERE app_id = $1 ORDER BY platform, channel",
 };
 
 static int stmt_nparams[Q__COUNT];

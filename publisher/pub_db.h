@@ -59,6 +59,7 @@ enum pub_stmt {
     Q_RKEY_REVOKE,
     Q_APIKEY_SCOPE,
     Q_APIKEY_REVOKE,
+    Q_CHAN_LIST,
     Q__COUNT
 };
 

@@ -345,6 +345,18 @@ int main(void)
     is_int(it_call(&P, "GET", "/v1/manifests/demo/android/nochannel", readkey, NULL, NULL), 404,
            "missing manifest -> 404");
 
+    is_int(it_call(&P, "GET", "/v1/apps/demo/channels", readkey, NULL, &o), 200, "channel list");
+    arr = json_object_get(o, "channels");
+    int chan_ok = json_array_size(arr) == 2;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *c = json_array_get(arr, i);
+        const char *cn = json_string_value(json_object_get(c, "channel"));
+        chan_ok &= json_is_true(json_object_get(c, "published")) &&
+                   json_integer_value(json_object_get(c, "sequence")) == manifest_seq(cn ? cn : "");
+    }
+    ok(chan_ok, "production + staging, published, sequences equal the stored manifests");
+    json_decref(o);
+
     /* ---- audit ---- */
     is_int(it_call(&P, "GET", "/v1/apps/demo/audit", readkey, NULL, &o), 200, "audit log readable");
     const char *want[] = {"release.create",  "release.rollout",  "release.halt",
