@@ -4,6 +4,11 @@
 # deletion by default. The master password is generated and kept in AWS
 # Secrets Manager by RDS unless one is passed in.
 
+locals {
+  # Performance Insights is not offered on the smallest burstable classes.
+  performance_insights = var.performance_insights && !can(regex("^db\\.t[234]g?\\.(micro|small)$", var.instance_class))
+}
+
 resource "aws_db_subnet_group" "this" {
   name        = var.identifier
   description = "HotPatch ${var.identifier} private subnets"
@@ -90,7 +95,7 @@ resource "aws_db_instance" "this" {
   auto_minor_version_upgrade          = true
   allow_major_version_upgrade         = false
   iam_database_authentication_enabled = true
-  performance_insights_enabled        = true
+  performance_insights_enabled        = local.performance_insights
   enabled_cloudwatch_logs_exports     = ["postgresql"]
 
   tags = var.tags

@@ -206,3 +206,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "performance_insights" {
+  description = "Enable Performance Insights (free 7-day retention) where the instance class supports it; it is left off on *.micro / *.small burstable classes."
+  type        = bool
+  default     = true
+}

@@ -65,6 +65,19 @@ run "private_encrypted_protected" {
   }
 }
 
+run "performance_insights_where_supported" {
+  command = plan
+
+  variables {
+    instance_class = "db.m6g.large"
+  }
+
+  assert {
+    condition     = aws_db_instance.this.performance_insights_enabled == true
+    error_message = "Performance Insights is on for classes that support it."
+  }
+}
+
 run "explicit_password_is_sensitive_and_used" {
   command = plan
 
@@ -83,6 +96,11 @@ run "explicit_password_is_sensitive_and_used" {
   assert {
     condition     = aws_db_instance.this.deletion_protection == false
     error_message = "Deletion protection follows the variable."
+  }
+
+  assert {
+    condition     = aws_db_instance.this.performance_insights_enabled == false
+    error_message = "Performance Insights stays off on db.t4g.small."
   }
 }
 
