@@ -250,7 +250,7 @@ struct edge_sync_state {
 struct edge_metrics *edge_metrics_register(void);
 void edge_metrics_observe(struct edge_metrics *m, enum edge_endpoint ep, uint64_t ns);
 void edge_metrics_count(struct edge_metrics *m, enum edge_outcome o);
-/* Render every registered thread's counters, summed, plus sync state, in Prometheus text. */
+/* Render every registered thread's counters, summed, plus a snapshot of the sync state, in Prometheus text. */
 enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now,
                                  size_t n_manifests) CMN_WUR;
 

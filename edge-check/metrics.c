@@ -127,10 +127,7 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
          n_manifests);
 
     if (ss) {
-        struct edge_sync_state c;
-        pthread_mutex_lock((pthread_mutex_t *)&ss->mu);
-        c = *ss;
-        pthread_mutex_unlock((pthread_mutex_t *)&ss->mu);
+        const struct edge_sync_state c = *ss; /* a snapshot the caller took */
         ADDF("# HELP hotpatch_edge_sync_age_seconds Seconds since the last successful sync pass (-1: never).\n"
              "# TYPE hotpatch_edge_sync_age_seconds gauge\nhotpatch_edge_sync_age_seconds %lld\n",
              c.last_ok ? (long long)(now - c.last_ok) : -1LL);

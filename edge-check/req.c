@@ -843,9 +843,11 @@ static void h_health(struct edge_ctx *c, struct edge_resp *rs)
 static void h_metrics(struct edge_ctx *c, struct edge_resp *rs)
 {
     struct cmn_buf b;
+    struct edge_sync_state snap;
     size_t n = count_manifests(c);
+    sync_snapshot(c, &snap);
     cmn_buf_init(&b, EDGE_SCRATCH - rs->used - 1);
-    if (edge_metrics_render(&b, c->ss, (int64_t)time(NULL), n) != CMN_OK) {
+    if (edge_metrics_render(&b, &snap, (int64_t)time(NULL), n) != CMN_OK) {
         cmn_buf_release(&b);
         json_error(rs, 500, "internal", "cannot render metrics");
         return;

@@ -1011,6 +1011,8 @@ static void t_restart(struct proc *e, const char *keys)
     is_str(rh(&r, "X-HotPatch-Release"), "r2", "... with the same release");
     is_str(rh(&r, "X-HotPatch-Sequence"), "7", "... from the last synced manifest");
     is_int(check("vip", "carol", "1.0.0", NULL, &r), 200, "lists survive the restart");
+    long long age = health_int("index_age_s");
+    ok(age >= 0 && age < 600, "index age after a restart comes from the index (%lld s)", age);
     int failures = 0;
     for (int i = 0; i < 1500 && failures <= 0; i++) {
         failures = (int)health_int("failures");
