@@ -269,7 +269,19 @@ static int cmd_serve(struct edge_config *cfg, struct edge_index *ix)
         y.stop = 1;
         pthread_cond_signal(&y.cv);
         pthread_mutex_unlock(&y.mu);
-        pthread_join(sync_th, NULL);
+        /*
+         * A pass stuck on a slow storage request must not hold the shutdown:
+         * give it a few seconds, then exit anyway (an unfinished LMDB write
+         * transaction is simply never committed).
+         */
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 5;
+        if (pthread_timedjoin_np(sync_th, NULL, &dl) != 0) {
+            cmn_warn("sync pass still running at shutdown; exiting without waiting for it");
+            fflush(NULL);
+            _exit(rc ? 1 : 0); /* the index must not be closed under the running pass */
+        }
         edge_sync_release(&y.s);
         cmn_storage_free(y.s.st);
     }

@@ -708,7 +708,15 @@ static void h_manifest(struct edge_ctx *c, const struct edge_reqin *rq, struct e
     }
     rs->nh = 0;
     add_header_str(rs, "Cache-Control", "public, max-age=30");
-    add_header_str(rs, "ETag", h->etag);
+    {
+        /* hb lives on this stack frame: the header value must be copied into the response */
+        size_t el = strlen(h->etag);
+        char *e = scratch_reserve(rs, el + 1);
+        if (e) {
+            memcpy(e, h->etag, el + 1);
+            add_header(rs, "ETag", e, el);
+        }
+    }
     add_header_u64(rs, "X-HotPatch-Sequence", h->sequence);
     if (rq->if_none_match.n && etag_matches(rq->if_none_match, h->etag)) {
         rs->status = 304;
