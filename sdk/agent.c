@@ -399,6 +399,7 @@ int main(int argc, char **argv)
             fputc('\n', stderr);
         if (!s && o)
             s = hp_install(g_client, o);
+        flush_reports(); /* before printing, so the output shows what is still queued */
         if (s) {
             rc = fail(cmd, s);
         } else {
@@ -406,10 +407,10 @@ int main(int argc, char **argv)
             rc = o ? EXIT_OK : EXIT_NO_UPDATE;
         }
         hp_offer_free(o);
-        flush_reports();
     } else if (strcmp(cmd, "boot-begin") == 0) {
         int rolled = 0;
         s = hp_boot_begin(g_client, &rolled);
+        flush_reports();
         if (s) {
             rc = fail(cmd, s);
         } else {
@@ -426,9 +427,9 @@ int main(int argc, char **argv)
             }
             rc = EXIT_OK;
         }
-        flush_reports();
     } else {
         s = hp_boot_ok(g_client);
+        flush_reports();
         if (s) {
             rc = fail(cmd, s);
         } else {
@@ -442,7 +443,6 @@ int main(int argc, char **argv)
             }
             rc = EXIT_OK;
         }
-        flush_reports();
     }
 out:
     hp_client_free(g_client);
