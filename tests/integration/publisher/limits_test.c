@@ -121,9 +121,14 @@ int main(void)
     ok(edge != NULL, "recording listener (edge stand-in) on port %d", eport);
     char edge_env[128];
     snprintf(edge_env, sizeof(edge_env), "HOTPATCH_EDGE_URLS=http://127.0.0.1:%d/", eport);
-    const char *env[] = {
-        "HOTPATCH_MAX_UPLOAD=65536", "HOTPATCH_MAX_JSON=2048",     edge_env, "HOTPATCH_SYNC_TOKEN=sync-token-for-tests",
-        "HOTPATCH_MANIFEST_TTL=6",   "HOTPATCH_RESIGN_INTERVAL=1", NULL};
+    const char *env[] = {"HOTPATCH_MAX_UPLOAD=65536",
+                         "HOTPATCH_MAX_JSON=2048",
+                         edge_env,
+                         "HOTPATCH_SYNC_TOKEN=sync-token-for-tests",
+                         "HOTPATCH_MANIFEST_TTL=6",
+                         "HOTPATCH_RESIGN_INTERVAL=1",
+                         "HOTPATCH_BOOTSTRAP_TOKEN=boot-token-for-a-second-org",
+                         NULL};
     if (it_pub_setup(&P, "limits", 0) || it_pub_start(&P, env) || it_world_setup(&P, "demo", &W)) {
         ok(0, "publisher + org + app + release key");
         it_log_tail(&P);
@@ -131,6 +136,23 @@ int main(void)
     }
     ok(1, "publisher with a 64 KiB upload cap");
     json_t *o = NULL;
+
+    /* more orgs only with the bootstrap token */
+    const char *org2 = "{\"org\":\"second\",\"email\":\"two@example.com\",\"password\":\"second-password\"}";
+    is_int(it_call(&P, "POST", "/v1/bootstrap", NULL, org2, NULL), 403,
+           "second org without the bootstrap token -> 403");
+    is_int(it_call(&P, "POST", "/v1/bootstrap", "boot-token-for-a-second-orX", org2, NULL), 403, "wrong token -> 403");
+    is_int(it_call(&P, "POST", "/v1/bootstrap", "boot-token-for-a-second-org", org2, &o), 201,
+           "with HOTPATCH_BOOTSTRAP_TOKEN a second org is created");
+    char owner2[128];
+    snprintf(owner2, sizeof(owner2), "%s", it_jstr(o, "api_key") ? it_jstr(o, "api_key") : "");
+    json_decref(o);
+    is_int(it_call(&P, "POST", "/v1/bootstrap", "boot-token-for-a-second-org", org2, NULL), 409,
+           "same org again -> 409");
+    is_int(it_call(&P, "GET", "/v1/apps/demo", owner2, NULL, NULL), 404, "another org's owner cannot see app demo");
+    is_int(it_call(&P, "GET", "/v1/releases?app=demo", owner2, NULL, NULL), 404, "nor list its releases");
+    is_int(it_call(&P, "POST", "/v1/apps", owner2, "{\"name\":\"demo\"}", NULL), 409,
+           "app names are unique across orgs (they are storage paths)");
 
     /* uploads over the cap */
     struct it_bundle big, small;
