@@ -102,10 +102,16 @@ enum cmn_err cmn_decide(const struct cmn_manifest *m, const struct cmn_device *d
         }
     }
 
+    /* Leaving a rolled-back release is always mandatory: the publisher
+     * withdrew it, so the device must not keep running it until the user
+     * happens to accept an optional update. */
+    if (cur_rolled_back)
+        d.mandatory = 1;
+
     /* Mandatory survives skipping: any release after the installed one, up to
      * and including the offer, that this binary can run and that was not
      * withdrawn, makes the offer mandatory. */
-    if (d.kind == CMN_DECIDE_UPDATE) {
+    if (d.kind == CMN_DECIDE_UPDATE && !d.mandatory) {
         for (long i = cur + 1; i <= (long)d.index; i++) {
             const struct cmn_release *r = &m->releases[i];
             if (r->mandatory && r->state != CMN_REL_ROLLED_BACK && r->state != CMN_REL_DISABLED &&

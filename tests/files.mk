@@ -51,8 +51,7 @@ fuzz-replay: $(FUZZ_BINS)
 
 # Real fuzzing build: clang, libFuzzer, ASan+UBSan, separate build dir.
 fuzz:
-	$(MAKE) B=build-fuzz CC=clang FUZZ=1 SANITIZE=address,undefined \
-	    CFLAGS=-fsanitize=fuzzer-no-link fuzz-bins
+	CFLAGS=-fsanitize=fuzzer-no-link $(MAKE) B=build-fuzz CC=clang FUZZ=1 SANITIZE=address,undefined fuzz-bins
 	@echo "fuzz targets in build-fuzz/fuzz/; run e.g. build-fuzz/fuzz/common_cjson tests/fuzz/corpus/common_cjson"
 
 .PHONY: fuzz-bins

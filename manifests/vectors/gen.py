@@ -525,10 +525,12 @@ def ref_decide(p, dev, lists):
     cand = max([i for i in range(len(rels)) if eligible(i)], default=-1)
     if cur >= 0 and rels[cur]["state"] == "rolled_back":
         if cand < 0:
-            return {"decision": "rollback", "release": None, "mandatory": False}
+            return {"decision": "rollback", "release": None, "mandatory": True}
+        if cand < cur:
+            return {"decision": "update", "release": rels[cand]["id"], "mandatory": True}
     elif cand <= cur:
         return {"decision": "none", "release": None, "mandatory": False}
-    mand = any(rels[i]["mandatory"] and rels[i]["state"] not in ("rolled_back", "disabled")
+    mand = (cur >= 0 and rels[cur]["state"] == "rolled_back") or any(rels[i]["mandatory"] and rels[i]["state"] not in ("rolled_back", "disabled")
                and _match(rels[i]["target_binary"], v) for i in range(cur + 1, cand + 1))
     return {"decision": "update", "release": rels[cand]["id"], "mandatory": mand}
 
@@ -566,7 +568,7 @@ def gen_decisions():
     C, R = ("decide-channel", chan), ("decide-rollback", rb)
     U = lambda rid, m=False: {"decision": "update", "release": rid, "mandatory": m}
     NONE = {"decision": "none", "release": None, "mandatory": False}
-    ROLLBACK = {"decision": "rollback", "release": None, "mandatory": False}
+    ROLLBACK = {"decision": "rollback", "release": None, "mandatory": True}
     table = [
         ("embedded, in c4 cohort: newest eligible c4, mandatory c2 on the way", C, dev(inside, "2.3.0"), None,
          U("c4", True)),
@@ -578,8 +580,8 @@ def gen_decisions():
         ("binary 1.0.0: nothing targets it", C, dev(inside, "1.0.0"), None, NONE),
         ("on c4, in cohort: up to date", C, dev(inside, "2.3.0", "c4"), None, NONE),
         ("on c6 (halted): kept, nothing newer eligible", C, dev(inside, "2.3.0", "c6"), None, NONE),
-        ("on c3 (rolled back), in cohort: forward to c4", C, dev(inside, "2.3.0", "c3"), None, U("c4")),
-        ("on c3 (rolled back), outside cohort: back to c2", C, dev(outside, "2.3.0", "c3"), None, U("c2")),
+        ("on c3 (rolled back), in cohort: forward to c4", C, dev(inside, "2.3.0", "c3"), None, U("c4", True)),
+        ("on c3 (rolled back), outside cohort: back to c2", C, dev(outside, "2.3.0", "c3"), None, U("c2", True)),
         ("blocklisted c4: c2 offered from embedded", C, dev(inside, "2.3.0", None, ["c4"]), None, U("c2", True)),
         ("vip-1 inline target: c7", C, dev("vip-1", "2.0.0", "c2"), None, U("c7")),
         ("list member with callback: c7", C, dev("tester-9", "2.0.0", "c2"), {"qa": ["tester-9"]}, U("c7")),
@@ -589,7 +591,7 @@ def gen_decisions():
          NONE if fnv_bucket("c4", "tester-8") >= 5000 else U("c4")),
         ("unknown current release: from the start, mandatory c2 counts", C, dev(outside, "2.3.0", "zz"), None,
          U("c2", True)),
-        ("on b2 rolled back, binary 2.0.5: older b1 eligible", R, dev("d", "2.0.5", "b2"), None, U("b1")),
+        ("on b2 rolled back, binary 2.0.5: older b1 eligible", R, dev("d", "2.0.5", "b2"), None, U("b1", True)),
         ("on b2 rolled back, binary 2.5.0: nothing older: rollback", R, dev("d", "2.5.0", "b2"), None, ROLLBACK),
         ("on b2 rolled back, b1 blocklisted: rollback", R, dev("d", "2.0.5", "b2", ["b1"]), None, ROLLBACK),
         ("on b3 disabled: kept (disabled is not rolled back)", R, dev("d", "2.5.0", "b3"), None, NONE),

@@ -127,21 +127,21 @@ int main(void)
 
     struct rel_spec s3[] = {{"r1", NULL, A, 10000, 0}, {"r2", NULL, RB, 10000, 0}};
     m = build(s3, 2);
-    is_str(D(m, "r2"), "update:r1", "rolled back: move to the newest older eligible");
+    is_str(D(m, "r2"), "update:r1!", "rolled back: move (mandatory) to the newest older eligible");
     is_str(D(m, NULL), "update:r1", "rolled back release never offered");
     cmn_manifest_free(m);
 
     struct rel_spec s4[] = {{"r1", "^9.0.0", A, 10000, 0}, {"r2", NULL, RB, 10000, 0}};
     m = build(s4, 2);
-    is_str(D(m, "r2"), "rollback", "rolled back with nothing eligible: revert to embedded");
+    is_str(D(m, "r2"), "rollback!", "rolled back with nothing eligible: revert to embedded");
     const char *bl1[] = {"r1"};
-    is_str(decide_str(m, "dev-1", "9.0.0", "r2", NULL, NULL, bl1, 1), "rollback", "older one blocklisted: rollback");
-    is_str(decide_str(m, "dev-1", "9.0.0", "r2", NULL, NULL, NULL, 0), "update:r1", "older one eligible for 9.0.0");
+    is_str(decide_str(m, "dev-1", "9.0.0", "r2", NULL, NULL, bl1, 1), "rollback!", "older one blocklisted: rollback");
+    is_str(decide_str(m, "dev-1", "9.0.0", "r2", NULL, NULL, NULL, 0), "update:r1!", "older one eligible for 9.0.0");
     cmn_manifest_free(m);
 
     struct rel_spec s5[] = {{"r1", NULL, A, 10000, 0}, {"r2", NULL, RB, 10000, 0}, {"r3", NULL, A, 10000, 0}};
     m = build(s5, 3);
-    is_str(D(m, "r2"), "update:r3", "rolled back with a newer fix: update forward");
+    is_str(D(m, "r2"), "update:r3!", "rolled back with a newer fix: update forward (mandatory)");
     cmn_manifest_free(m);
 
     /* Cohort boundary: find this device's bucket for r1 and straddle it. */
@@ -191,7 +191,12 @@ int main(void)
     cmn_manifest_free(m);
     struct rel_spec s10[] = {{"r1", NULL, A, 10000, 1}, {"r2", NULL, RB, 10000, 0}};
     m = build(s10, 2);
-    is_str(D(m, "r2"), "update:r1", "rollback-driven downgrade: range after current is empty, not mandatory");
+    is_str(D(m, "r2"), "update:r1!", "rollback-driven downgrade is mandatory (leaving a withdrawn release)");
+    m->releases[0].state = RB;
+    is_str(D(m, "r2"), "rollback!", "revert to embedded from a rolled-back release is mandatory");
+    m->releases[0].state = A;
+    m->releases[0].rollout_bp = 0;
+    is_str(D(m, NULL), "none", "none is never mandatory");
     cmn_manifest_free(m);
 
     /* Targeting. */
