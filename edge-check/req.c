@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "edge.h"
 
-#define MAX_SKIP 32
+#define MAX_SKIP 64
 
 enum cmn_err edge_ctx_init(struct edge_ctx *c, const struct edge_config *cfg, struct edge_index *ix,
                            struct edge_sync_state *ss)
@@ -288,7 +288,7 @@ static int parse_params(struct edge_ctx *c, struct cmn_slice q, struct param *ps
             }
             size_t room = sizeof(c->arena) - c->arena_used;
             char *out = c->arena + c->arena_used;
-            long len = cmn_pct_decode(v, out, room > 512 ? 512 : room, 1);
+            long len = cmn_pct_decode(v, out, room, 1); /* the arena bounds all values together */
             if (len < 0) {
                 snprintf(msg, sizeof(msg), "parameter '%s' is malformed or too long", ps[i].name);
                 json_error(rs, 400, "bad_request", msg);
@@ -447,7 +447,7 @@ static enum edge_outcome h_check(struct edge_ctx *c, const struct edge_reqin *rq
             if (comma)
                 *comma = '\0';
             if (nskip == MAX_SKIP || !edge_valid_id(s, strlen(s))) {
-                json_error(rs, 400, "bad_request", "parameter 'skip' must be up to 32 comma-separated release ids");
+                json_error(rs, 400, "bad_request", "parameter 'skip' must be up to 64 comma-separated release ids");
                 return EDGE_OUT_BAD;
             }
             skip[nskip++] = s;

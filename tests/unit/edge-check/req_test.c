@@ -293,6 +293,16 @@ int main(void)
     }
     is_int(check("app=demo&platform=android&channel=production&binary_version=1.0.0&device=x&skip=a,,b"), 400,
            "empty skip entry");
+    {
+        char sq[4096];
+        int k = snprintf(sq, sizeof(sq),
+                         "app=demo&platform=android&channel=production&binary_version=2.4.1&device=%s&skip=", din);
+        for (int i = 0; i < 64; i++)
+            k += snprintf(sq + k, sizeof(sq) - (size_t)k, "%srelease-%012d", i ? "," : "", i);
+        is_int(check(sq), 200, "64 skipped ids (20 characters each) accepted");
+        snprintf(sq + k, sizeof(sq) - (size_t)k, ",one-more");
+        is_int(check(sq), 400, "65 skipped ids refused");
+    }
     is_int(req("POST", "/v1/check", "", NULL, NULL), 405, "POST /v1/check");
     is_str(hdr("Allow"), "GET, HEAD", "Allow header");
     is_int(req("GET", "/nope", NULL, NULL, NULL), 404, "unknown path");
