@@ -270,7 +270,10 @@ static int first_call(struct pub_srv *s, struct pub_req *r)
                             (unsigned long long)s->cfg->max_telemetry);
         break;
     }
-    if ((r->body_kind == PUB_BODY_JSON || r->body_kind == PUB_BODY_TELEMETRY) && clen > 0 && !content_type_is_json(ct))
+    /* a JSON body must say so (an empty body may carry any Content-Type: curl sends a form type) */
+    const char *te = pub_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    int has_body = clen > 0 || (te && *te);
+    if ((r->body_kind == PUB_BODY_JSON || r->body_kind == PUB_BODY_TELEMETRY) && has_body && !content_type_is_json(ct))
         return !pub_err(o, 415, "unsupported_media_type", "Content-Type must be application/json");
     return 0;
 }
