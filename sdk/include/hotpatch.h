@@ -64,6 +64,9 @@
  * - The SDK uses libcurl. hp_client_new() calls curl_global_init() once per
  *   process; if the host also uses libcurl, it should call curl_global_init()
  *   itself before starting threads.
+ * - The library reads one environment variable, HOTPATCH_AGENT_FAULT, a
+ *   test-only fault hook: when it names a step (docs/sdk.md), the process
+ *   SIGKILLs itself at that step. Never set it in production.
  * - Security: a manifest is accepted only when signed by a trusted manifest key,
  *   not expired, for the configured app/platform/channel, and with a sequence
  *   not lower than the highest this device accepted. A bundle is extracted only
