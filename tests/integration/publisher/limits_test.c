@@ -189,6 +189,11 @@ int main(void)
     json_decref(o);
     free(junk);
 
+    snprintf(url, sizeof(url), "%s/v1/apps", P.base);
+    chunked_post(url, W.owner, "text/plain", "{\"name\":\"zz\"}", 13, &r);
+    is_int(r.status, 415, "chunked JSON body with a wrong Content-Type -> 415");
+    it_resp_free(&r);
+
     /* a release notifies the edge */
     is_int(it_post_release(&P, W.app_key, meta, &small, NULL), 201, "small release lands");
     free(meta);
