@@ -209,6 +209,7 @@ enum cmn_err pub_db_open(const char *url, int n, struct pub_db **out, struct cmn
     pthread_cond_init(&db->cv, NULL);
     db->n = n;
     for (int i = 0; i < n; i++) {
+        db->conns[i].db = db;
         db->conns[i].pg = connect_prepared(url, eb);
         if (!db->conns[i].pg) {
             pub_db_free(db);
@@ -241,6 +242,13 @@ struct pub_dbconn *pub_db_get(struct pub_db *db)
     int idx = db->free_list[--db->nfree];
     pthread_mutex_unlock(&db->mu);
     struct pub_dbconn *c = &db->conns[idx];
+    /*
+     * An idle connection the server dropped (restart, pg_terminate_backend,
+     * idle timeout) only shows it when read: consume what is pending so a
+     * dead connection is replaced here instead of failing the request.
+     */
+    if (c->pg && !c->broken && (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK))
+        c->broken = 1;
     if (c->broken || !c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         if (c->pg)
             PQfinish(c->pg);
@@ -278,7 +286,25 @@ PGresult *pub_q(struct pub_dbconn *c, enum pub_stmt s, const char *const *params
 {
     char name[16];
     snprintf(name, sizeof(name), "q%d", (int)s);
+    int idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
     PGresult *r = PQexecPrepared(c->pg, name, stmt_nparams[s], params, NULL, NULL, 0);
+    if ((!r || !pub_res_ok(r)) && idle && PQstatus(c->pg) != CONNECTION_OK && c->db) {
+        /*
+         * The server dropped the connection while it sat in the pool. Outside
+         * a transaction nothing is lost by reconnecting and running the
+         * statement again; inside one the caller must see the failure.
+         */
+        PQclear(r);
+        r = NULL;
+        PQfinish(c->pg);
+        c->pg = connect_prepared(c->db->url, NULL);
+        if (c->pg) {
+            cmn_info("database: reconnected after a dropped connection");
+            r = PQexecPrepared(c->pg, name, stmt_nparams[s], params, NULL, NULL, 0);
+        } else {
+            c->broken = 1; /* pg is NULL: every libpq call below fails cleanly, the pool reconnects */
+        }
+    }
     if (!r)
         r = PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
     if (!pub_res_ok(r)) {

@@ -63,9 +63,12 @@ enum pub_stmt {
     Q__COUNT
 };
 
+struct pub_db;
+
 struct pub_dbconn {
     PGconn *pg;
-    int broken; /* the connection failed: the pool reconnects before reuse */
+    int broken;        /* the connection failed: the pool reconnects before reuse */
+    struct pub_db *db; /* owner (for reconnecting) */
 };
 
 struct pub_db;

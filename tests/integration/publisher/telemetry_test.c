@@ -231,6 +231,24 @@ int main(void)
            "exactly one halt, however many batches followed");
     ok(!strcmp(state_of(good), "active"), "the healthy release is untouched");
 
+    /* the database drops every connection: the pool replaces them, requests keep working */
+    char sql[512];
+    const char *dbname = strrchr(P.dburl, '/') + 1;
+    snprintf(sql, sizeof(sql),
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '%s' "
+             "AND pid <> pg_backend_pid()",
+             dbname);
+    ok(it_sql_int(P.dburl, sql) >= 1, "all publisher connections terminated by the server");
+    usleep(300000);
+    int all200 = 1;
+    for (int k = 0; k < 12; k++)
+        all200 &= it_call(&P, "GET", "/v1/apps/demo", W.owner, NULL, NULL) == 200;
+    ok(all200, "every request after the drop succeeds (dead connections replaced)");
+    char *again = events(good, "applied", 5000, 5, 0);
+    is_int(post("/v1/installations", again, NULL), 200, "telemetry after the drop");
+    free(again);
+    is_int(stat_of(good, "installs"), 65, "and it was stored");
+
     free(good);
     free(bad);
     it_pub_stop(&P);
