@@ -218,8 +218,10 @@ int cli_api_call(const struct cli_api *api, const char *method, const char *path
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
     } else if (strcmp(method, "GET") != 0) {
+        /* An empty body: no form Content-Type that curl would add by itself. */
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+        hdrs = curl_slist_append(hdrs, "Content-Type:");
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);

@@ -28,11 +28,12 @@ psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE $DB" >/dev/null 2>&1 || { echo "no
 DBURL=${HP_TEST_PG_URL%/*}/$DB
 PORT=$(free_port)
 EP=http://127.0.0.1:$PORT
-mkdir -p "$T/pst"
+mkdir -p "$T/pst" "$T/pubtmp"
 "$PUB" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
 MPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$T/pub-manifest.key")
 env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$T/pst" JWT_SECRET=cli-integration-test-secret-longer-than-32-bytes \
-    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" "$PUB" >"$T/publisher.log" 2>&1 &
+    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" "$PUB" \
+    >"$T/publisher.log" 2>&1 &
 PUBPID=$!
 _pub_stop() {
     kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
@@ -135,6 +136,7 @@ expect_exit 7 "rollback of an unknown version" "$HP" rollback "${A[@]}" --versio
 is "$(jget "$T/show4.json" 'sorted(r["version"] for r in j["manifest"]["releases"])')" "['1.0.0', '1.0.2']" \
     "refused releases left the manifest alone"
 kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
+diag "publisher temp entries left after the run: $(ls -A "$T/pubtmp" | wc -l) (its own temp files live under the test dir)"
 expect_exit 6 "publisher down: exit 6" "$HP" --quiet release "${A[@]}" --version 9.0.3 --target-binary '*' \
     --bundle-dir "$BUNDLE"
 done_testing
