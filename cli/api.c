@@ -11,8 +11,10 @@
 #include "common/compat.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "common/log.h"
 
 struct sink {
     struct cmn_buf *b;
@@ -199,7 +201,7 @@ int cli_api_call(const struct cli_api *api, const char *method, const char *path
     char errbuf[CURL_ERROR_SIZE] = "", msg[600], what[300];
     char *payload = NULL;
     long status = 0;
-    int ex;
+    int ex, attempt;
     CURL *c;
     cmn_buf_init(&b, CLI_API_MAX_RESPONSE);
     sink.b = &b;
@@ -225,9 +227,24 @@ int cli_api_call(const struct cli_api *api, const char *method, const char *path
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
-    ex = perform(c, api, errbuf, &sink, &status);
-    if (ex)
-        goto out;
+    for (attempt = 0;; attempt++) {
+        ex = perform(c, api, errbuf, &sink, &status);
+        if (ex)
+            goto out;
+        /* Reads are safe to repeat: wait out a rate limit or a brief outage. */
+        if (strcmp(method, "GET") == 0 && (status == 429 || status == 503) && attempt < 3) {
+            curl_off_t wait_s = 0;
+            if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &wait_s) != CURLE_OK || wait_s <= 0)
+                wait_s = 1;
+            if (wait_s > 10)
+                wait_s = 10;
+            cmn_debug("publisher answered %ld to GET %s: retrying in %lld s", status, path, (long long)wait_s);
+            sleep((unsigned)wait_s);
+            cmn_buf_reset(&b);
+            continue;
+        }
+        break;
+    }
     ex = cli_api_status(status, b.ptr, b.len, msg, sizeof(msg));
     if (ex) {
         snprintf(what, sizeof(what), "%s %s", method, path);

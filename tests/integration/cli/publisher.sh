@@ -4,7 +4,7 @@
 # -> exit 4), manifest show verified with the publisher's manifest key,
 # rollout / rollback / promote / archive / history through the API, and the
 # refusals: unregistered release key (exit 5), bad token (exit 3), read-only
-# key (exit 3), publisher down (exit 6).
+# key (exit 3), rate limit (429: reads wait and retry), publisher down (exit 6).
 . "$(dirname "$0")/common.bash"
 
 PUB=$HP_BIN/hotpatch-publisher
@@ -135,6 +135,24 @@ expect_exit 7 "rollback of an unknown version" "$HP" rollback "${A[@]}" --versio
 "$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/show4.json"
 is "$(jget "$T/show4.json" 'sorted(r["version"] for r in j["manifest"]["releases"])')" "['1.0.0', '1.0.2']" \
     "refused releases left the manifest alone"
+
+# Rate limit: the same publisher restarted with 1 request/s per key; reads
+# that get 429 are retried after Retry-After, so back-to-back reads succeed.
+kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
+env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$T/pst" JWT_SECRET=cli-integration-test-secret-longer-than-32-bytes \
+    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" \
+    HOTPATCH_RATE_KEY=1 HOTPATCH_RATE_KEY_BURST=1 "$PUB" >>"$T/publisher.log" 2>&1 &
+PUBPID=$!
+for _ in $(seq 1 100); do
+    curl -sf "$EP/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+rc=0
+for i in 1 2 3; do
+    HOTPATCH_DEBUG=1 "$HP" --json history "${A[@]}" >"$T/rl$i.json" 2>>"$T/rl.err" || rc=$?
+done
+is "$rc" 0 "three back-to-back reads at 1 request/s all succeed"
+ok "a 429 was met and waited out" grep -q 'answered 429 to GET' "$T/rl.err"
 kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
 diag "publisher temp entries left after the run: $(ls -A "$T/pubtmp" | wc -l) (its own temp files live under the test dir)"
 expect_exit 6 "publisher down: exit 6" "$HP" --quiet release "${A[@]}" --version 9.0.3 --target-binary '*' \
