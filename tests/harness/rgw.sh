@@ -186,14 +186,18 @@ _hp_rgw_alive() {
 rgw_stop() {
     local dir=${_HP_RGW_DIR:-}
     [ -n "$dir" ] || return 0
-    local pid pids=() c
+    local pid pids=() c comm
     # Every daemon of ours has this unique dir's ceph.conf on its command
-    # line: signal exactly those (radosgw first, it talks to the others).
+    # line: signal exactly those.
     for c in /proc/[0-9]*/cmdline; do
         pid=${c#/proc/}
         pid=${pid%/cmdline}
         [ "$pid" = "$$" ] && continue
-        if tr '\0' ' ' <"$c" 2>/dev/null | grep -q -- "-c $dir/ceph.conf"; then
+        # Cheap filter first (a builtin read, no fork), then the full check.
+        comm=
+        read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
+        case "$comm" in ceph-mon | ceph-osd | radosgw*) ;; *) continue ;; esac
+        if tr '\0' ' ' 2>/dev/null <"$c" | grep -q -- "-c $dir/ceph.conf"; then
             pids+=("$pid")
         fi
     done
