@@ -30,6 +30,7 @@ static const struct {
     {"promote", cli_cmd_promote, "publish a release from one channel to another"},
     {"archive", cli_cmd_archive, "remove a release from the channel manifest"},
     {"history", cli_cmd_history, "list a channel's releases (table or --json)"},
+    {"stats", cli_cmd_stats, "install statistics of a release (publisher mode)"},
     {"manifest", cli_cmd_manifest, "manifest show: fetch, verify, print; manifest resign"},
     {"verify", cli_cmd_verify, "verify a bundle zip's SHA-256 and signature"},
 };

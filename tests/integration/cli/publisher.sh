@@ -99,6 +99,18 @@ else
 fi
 ok "no progress bar when stderr is not a TTY" bash -c "! grep -q 'uploading \\[' '$T/rel.err'"
 
+# Telemetry as devices report it, then `hotpatch stats`.
+RID=$(jget "$T/rel.json" 'j["release"]["id"]')
+curl -s -X POST "$EP/v1/installations" -H 'Content-Type: application/json' --data "{\"events\":[
+  {\"event_id\":\"e1\",\"device_id\":\"d1\",\"app\":\"demo\",\"platform\":\"android\",\"channel\":\"production\",\"release_id\":\"$RID\",\"status\":\"applied\",\"binary_version\":\"1.0.3\"},
+  {\"event_id\":\"e2\",\"device_id\":\"d2\",\"app\":\"demo\",\"platform\":\"android\",\"channel\":\"production\",\"release_id\":\"$RID\",\"status\":\"applied\",\"binary_version\":\"1.0.3\"},
+  {\"event_id\":\"e3\",\"device_id\":\"d3\",\"app\":\"demo\",\"platform\":\"android\",\"channel\":\"production\",\"release_id\":\"$RID\",\"status\":\"failed\",\"binary_version\":\"1.0.4\"}]}" >/dev/null
+"$HP" --json stats "${A[@]}" --version 1.0.0 >"$T/stats.json"
+is "$?" 0 "stats --json"
+is "$(jget "$T/stats.json" '(j["release"]["id"], j["stats"]["installs"], j["stats"]["failures"])')" "('$RID', 2, 1)" \
+    "stats count the reported installs and failures"
+ok "stats table" bash -c "'$HP' stats ${A[*]} --version 1.0.0 | grep -q '^installs *2$'"
+expect_exit 2 "stats in serverless mode: usage error" "$HP" stats "${A[@]}" --storage "file://$T/pst"
 ok "rollout 1.0.0 to 75%" "$HP" rollout "${A[@]}" --version 1.0.0 --percent 75
 ok "halt 1.0.0" "$HP" halt "${A[@]}" --version 1.0.0
 "$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/halted.json"
