@@ -30,7 +30,11 @@ done
 
 T=$(mktemp -d /tmp/hp-e2e.XXXXXX)
 chmod 755 "$T"
-mkdir -p "$T/run" "$T/logs" "$T/keys" "$T/dev" "$T/cfg"
+mkdir -p "$T/run" "$T/logs" "$T/keys" "$T/dev" "$T/cfg" "$T/bin" "$T/lib"
+# Private copies of the programs: a rebuild in the shared tree during the run must not break it.
+for b in hotpatch hotpatch-publisher hotpatch-edge hotpatch-agent; do cp "$BIN/$b" "$T/bin/"; done
+cp "$BIN/../lib/libhotpatch.so" "$T/lib/"
+BIN=$T/bin
 PUB_PORT=$(free_port)
 EDGE_PORT=$(free_port)
 CDN_PORT=$(free_port)
@@ -145,6 +149,14 @@ fleet() {
         "$BIN/hotpatch-agent" "$AGENT_ARGS" "$T" "$1" | sort -n >"$2"
 }
 count() { awk -v c="$2" '$2 == c' "$1" | wc -l; }
+# explain OUT: on unexpected exit codes, show the histogram and one failing device's error.
+explain() {
+    local bad
+    bad=$(awk '$2 != 0 && $2 != 3 {print $1; exit}' "$1")
+    [ -z "$bad" ] && return 0
+    diag "exit codes: $(awk '{print $2}' "$1" | sort | uniq -c | tr '\n' ' ')"
+    diag "device $bad: $(cat "$T/dev/o$bad.json")"
+}
 # cohort RELEASE BP: device numbers in the rollout (the published cohort rule, computed independently).
 cohort() {
     python3 - "$1" "$2" "$N" <<'PY'
@@ -182,6 +194,7 @@ R1=$(jq_py 'j["release"]["id"]' <"$T/rel1.json")
 SEQ1=$(jq_py 'j["manifest"]["sequence"]' <"$T/rel1.json" 2>/dev/null || echo 1)
 ok "edge synced the 10% manifest" wait_edge "${SEQ1:-1}"
 fleet update "$T/p1.txt"
+explain "$T/p1.txt"
 cohort "$R1" 1000 >"$T/cohort1.txt"
 UPD1=$(count "$T/p1.txt" 0)
 NONE1=$(count "$T/p1.txt" 3)
@@ -206,6 +219,7 @@ SEQ2=$(curl -s "$PUB/v1/manifests/demo/android/production" -H "Authorization: Be
     jq_py 'json.loads(j["payload"])["sequence"]')
 ok "edge synced the 100% manifest" wait_edge "$SEQ2"
 fleet update "$T/p2.txt"
+explain "$T/p2.txt"
 UPD2=$(count "$T/p2.txt" 0)
 NONE2=$(count "$T/p2.txt" 3)
 diag "100%: $UPD2 more devices updated, $NONE2 already had it ($((SECONDS - t0))s)"
@@ -222,13 +236,16 @@ SEQ3=$(curl -s "$PUB/v1/manifests/demo/android/production" -H "Authorization: Be
     jq_py 'json.loads(j["payload"])["sequence"]')
 ok "edge synced the crashing release" wait_edge "$SEQ3"
 fleet update "$T/p3.txt"
+explain "$T/p3.txt"
 UPD3=$(count "$T/p3.txt" 0)
 diag "crashing release installed on $UPD3 devices ($((SECONDS - t0))s)"
 # Each launch: boot-begin, then the bundle crashes before boot-ok. With --max-failed 1 the
 # launch after the failed one rolls back (the SDK's default is 3; the protocol is the same).
 fleet boot-begin "$T/b1.txt"
+explain "$T/b1.txt"
 is "$(cat "$T"/dev/o*.json | grep -c '"launches":1')" "$UPD3" "first launch of the new bundle counted before it ran"
 fleet boot-begin "$T/b2.txt"
+explain "$T/b2.txt"
 is "$(count "$T/b2.txt" 0)" "$N" "every launch began (exit 0)"
 RB=$(grep -l '"rolled_back":true' "$T"/dev/o*.json | wc -l)
 diag "rolled back on the second launch: $RB devices ($((SECONDS - t0))s)"
@@ -249,6 +266,7 @@ is "$ST" halted "the publisher auto-halted the crashing release"
 is "$(stats "$R2" rollbacks)" "$UPD3" "publisher counted one rollback per device"
 is "$(stats "$R1" installs)" "$N" "publisher counted $N installs of 1.0.0"
 fleet check "$T/p4.txt"
+explain "$T/p4.txt"
 is "$(count "$T/p4.txt" 3)" "$N" "after the halt no device is offered anything"
 is "$(cat "$T"/dev/o*.json | grep -c "\"installed\":\"$R1\"")" "$N" "and every device stays on 1.0.0"
 diag "end to end in $((SECONDS - t0))s for $N devices"
