@@ -18,6 +18,7 @@
 #include "../../../common/storage_int.h"
 #include "../../lib/test.h"
 #include "common/crypto.h"
+#include "common/http.h"
 #include "common/storage.h"
 
 static const char *env(const char *n)
@@ -203,6 +204,50 @@ static int on_progress(void *ctx, uint64_t done, uint64_t total)
     progress_calls++;
     progress_last = done;
     return 0;
+}
+
+static int cancel_half(void *ctx, uint64_t done, uint64_t total)
+{
+    return done > total / 2;
+}
+
+/* Count this run's pending multipart uploads (ListMultipartUploads under its prefix), -1 on error. */
+static int pending_uploads(void)
+{
+    struct cmn_http *h = NULL;
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+    struct cmn_buf body, u;
+    char sig[128];
+    int n = -1;
+    memset(&rq, 0, sizeof(rq));
+    cmn_buf_init(&body, 1 << 20);
+    cmn_buf_init(&u, 1024);
+    snprintf(sig, sizeof(sig), "aws:amz:%s:s3", env("HP_TEST_S3_REGION") ? env("HP_TEST_S3_REGION") : "us-east-1");
+    if (cmn_http_new(&h, NULL) != CMN_OK || cmn_buf_addf(&u, "%s/%s?prefix=%s%%2F&uploads=", env("HP_TEST_S3_ENDPOINT"),
+                                                         env("HP_TEST_S3_BUCKET"), strchr(url + 5, '/') + 1) != CMN_OK)
+        goto out;
+    rq.url = u.ptr;
+    rq.aws_sigv4 = sig;
+    rq.user = env("HP_TEST_S3_ACCESS_KEY");
+    rq.password = env("HP_TEST_S3_SECRET_KEY");
+    rq.body_out = &body;
+    if (cmn_http_req_header(&rq, "x-amz-content-sha256: "
+                                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") != CMN_OK)
+        goto out;
+    if (cmn_http_perform(h, &rq, &rs, NULL) == CMN_OK && rs.status == 200 && body.ptr) {
+        n = 0;
+        for (const char *p = body.ptr; (p = strstr(p, "<Upload>")) != NULL; p++)
+            n++;
+    } else {
+        diag("ListMultipartUploads: http %ld", rs.status);
+    }
+    cmn_http_resp_release(&rs);
+out:
+    cmn_http_free(h);
+    cmn_buf_release(&body);
+    cmn_buf_release(&u);
+    return n;
 }
 
 int main(void)
@@ -419,8 +464,14 @@ int main(void)
     cmn_sha256(bigout.ptr, bigout.len, got);
     ok(bigout.len == big_size && memcmp(got, want, sizeof(got)) == 0, "identical SHA-256 after the round trip");
     cmn_buf_release(&bigout);
-    /* A cancelled multipart upload fails cleanly and leaves nothing. */
-    /* (progress returning non-zero aborts; the upload is aborted server-side) */
+    /* A multipart upload cancelled half-way fails cleanly: no object, no upload left behind. */
+    struct cmn_put_opts cpo = {.progress = cancel_half};
+    memset(&eb, 0, sizeof(eb));
+    rc = cmn_storage_put_file(st, "bundles/app/android/cancelled.zip", big, &cpo, NULL, &eb);
+    is_int(rc, CMN_E_CANCELLED, "a multipart upload can be cancelled (%s)", eb.msg);
+    is_int(cmn_storage_head(st, "bundles/app/android/cancelled.zip", NULL, NULL, NULL), CMN_E_NOTFOUND,
+           "the cancelled upload stored nothing");
+    is_int(pending_uploads(), 0, "and was aborted: no multipart upload is pending in the bucket");
 
     /* Retries: 503 twice, then forward. */
     char countfile[512];
