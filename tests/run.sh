@@ -29,7 +29,7 @@ run_tap() {
     if [ -n "$filter" ] && [[ "$name" != *"$filter"* ]]; then return; fi
     local log="$HP_LOG_DIR/$(echo "$name" | tr '/ ' '__').log"
     local t0=$SECONDS
-    timeout -k 10 "$per_test_timeout" "$@" >"$log" 2>&1
+    timeout -k 10 "$per_test_timeout" "$@" >"$log" 2>&1 </dev/null
     local rc=$?
     local p f
     p=$(grep -cE '^ok [0-9]+' "$log")
