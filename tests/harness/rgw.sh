@@ -135,8 +135,10 @@ EOF
         { _hp_rgw_fail "$dir" "ceph-osd did not start"; return 1; }
     # In the foreground of its own session: when daemonising, radosgw only
     # returns once it reaches the mon, which could block for minutes.
-    setsid -f radosgw -c "$dir/ceph.conf" -n client.rgw -f >"$dir/rgw.out" 2>&1 </dev/null ||
-        { _hp_rgw_fail "$dir" "radosgw did not start"; return 1; }
+    # Started from a subshell so the caller's shell has no job to report on;
+    # its pid is recorded for the liveness check below (-f writes no pid file).
+    (setsid radosgw -c "$dir/ceph.conf" -n client.rgw -f >"$dir/rgw.out" 2>&1 </dev/null &
+        echo $! >"$dir/run/client.rgw.pid")
     # Ready when radosgw answers an anonymous ListBuckets (it needs the OSD up
     # and its pools created first).
     local code
