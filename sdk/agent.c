@@ -146,9 +146,19 @@ static const char *code_name(hp_status s)
     return "unknown";
 }
 
+static char g_failmsg[512]; /* the failure's detail, kept across hp_report_flush() */
+
+static void keep_error(hp_status s)
+{
+    if (s != HP_OK)
+        snprintf(g_failmsg, sizeof g_failmsg, "%s", hp_errmsg(g_client));
+}
+
 static int fail(const char *cmd, hp_status s)
 {
-    const char *msg = g_client && hp_errmsg(g_client)[0] ? hp_errmsg(g_client) : hp_strerror(s);
+    const char *msg = g_failmsg[0]                         ? g_failmsg
+                      : g_client && hp_errmsg(g_client)[0] ? hp_errmsg(g_client)
+                                                           : hp_strerror(s);
     fprintf(stderr, "hotpatch-agent: %s: %s\n", cmd, msg);
     if (g_json) {
         printf("{\"ok\":false,\"command\":");
@@ -399,6 +409,7 @@ int main(int argc, char **argv)
             fputc('\n', stderr);
         if (!s && o)
             s = hp_install(g_client, o);
+        keep_error(s);
         flush_reports(); /* before printing, so the output shows what is still queued */
         if (s) {
             rc = fail(cmd, s);
@@ -410,6 +421,7 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "boot-begin") == 0) {
         int rolled = 0;
         s = hp_boot_begin(g_client, &rolled);
+        keep_error(s);
         flush_reports();
         if (s) {
             rc = fail(cmd, s);
@@ -429,6 +441,7 @@ int main(int argc, char **argv)
         }
     } else {
         s = hp_boot_ok(g_client);
+        keep_error(s);
         flush_reports();
         if (s) {
             rc = fail(cmd, s);
