@@ -466,6 +466,11 @@ enum cmn_err cmn_http_perform(struct cmn_http *h, const struct cmn_http_req *rq,
         sleep_ms(delay);
     }
 out:
+    if (rc && rq->body_out && rq->body_out->ptr && rq->body_out->len >= out_len0) {
+        /* A failed request appends nothing. */
+        rq->body_out->len = out_len0;
+        rq->body_out->ptr[out_len0] = '\0';
+    }
     curl_slist_free_all(hdrs);
     return rc;
 }

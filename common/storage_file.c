@@ -424,6 +424,7 @@ static enum cmn_err fs_get(struct cmn_storage *st, const char *key, const struct
     struct stat sb;
     char etag[CMN_ETAG_MAX];
     char *buf = NULL;
+    size_t len0 = out->len;
     int fd = -1;
     enum cmn_err rc;
     char *path = join(fs->root, key);
@@ -481,6 +482,10 @@ static enum cmn_err fs_get(struct cmn_storage *st, const char *key, const struct
         count -= (uint64_t)n;
     }
 out:
+    if (rc && rc != CMN_E_NOT_MODIFIED && out->ptr && out->len >= len0) {
+        out->len = len0; /* a failed get appends nothing */
+        out->ptr[len0] = '\0';
+    }
     free(buf);
     if (fd >= 0)
         close(fd);

@@ -21,8 +21,8 @@
  * Retry-After in seconds is honoured up to the cap). 4xx and 2xx/3xx are never
  * retried. A request body is replayed from memory, from the file, or through
  * `rewind`; a callback body without `rewind` is sent once. A response that
- * already delivered bytes to `write` (not to `body_out`, which is rolled back)
- * is not retried.
+ * already delivered bytes to `write` is not retried; `body_out` is rolled
+ * back to its length before the call on a retry and on failure.
  */
 #ifndef COMMON_HTTP_H
 #define COMMON_HTTP_H

@@ -58,6 +58,10 @@ static const char server_py[] =
     "            return self.send(200, b'after reset')\n"
     "        if p.startswith('/slow'):\n"
     "            time.sleep(1.5); return self.send(200, b'slow')\n"
+    "        if p.startswith('/short'):\n"
+    "            self.send_response(200); self.send_header('Content-Length', '100'); self.end_headers()\n"
+    "            self.wfile.write(b'0123456789'); self.wfile.flush()\n"
+    "            self.close_connection = True; self.connection.shutdown(2); return\n"
     "        if p.startswith('/big'):\n"
     "            return self.send(200, b'x' * 100000)\n"
     "        if p.startswith('/range'):\n"
@@ -253,6 +257,14 @@ int main(void)
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     ok(rc == CMN_OK && rs.status == 503 && rs.attempts == 3, "persistent 503: three attempts");
     ok(ms >= 20 + 40, "with a backoff between attempts (%ld ms)", ms);
+    cmn_http_resp_release(&rs);
+
+    REQ("GET", "/short");
+    rq.max_retries = 1;
+    (void)!cmn_buf_addstr(&b, "keep");
+    rc = cmn_http_perform(h, &rq, &rs, &eb);
+    ok(rc == CMN_E_NET && rs.attempts == 2, "a body cut short is retried, then a network error (%s)", eb.msg);
+    is_str(b.ptr ? b.ptr : "", "keep", "the failed request appended nothing to body_out");
     cmn_http_resp_release(&rs);
 
     REQ("GET", "/big");
