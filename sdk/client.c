@@ -300,44 +300,58 @@ static void pending_drop_files(hp_client *c, const char *keep_sha)
 
 /* ---- ops: roll forward ---- */
 
+/*
+ * The data dir's fixed subdirectories, built in a caller's stack buffer: the
+ * steps below must not depend on an allocation succeeding (an out-of-memory
+ * "does not exist" would make an install skip a rename). hp_open() checks that
+ * the data dir path leaves room.
+ */
+static const char *sub(const hp_client *c, const char *name, char out[PATH_MAX])
+{
+    snprintf(out, PATH_MAX, "%s/%s", c->data_dir, name);
+    return out;
+}
+
 static hp_status dir_step(hp_client *c, const char *from, const char *to, const char *fault)
 {
     struct cmn_errbuf eb = {{0}};
-    char *f = dpath(c, from), *t = dpath(c, to);
+    char f[PATH_MAX], t[PATH_MAX];
     enum cmn_err rc = CMN_OK;
-    if (!f || !t) {
-        rc = CMN_E_NOMEM;
-        goto out;
-    }
+    sub(c, from, f);
+    sub(c, to, t);
     if (strcmp(to, "trash") == 0)
         rc = hp__rm_rf(t, &eb);
     if (!rc)
         rc = hp__rename(f, t, &eb);
     if (!rc)
         rc = hp__fsync_dir(c->data_dir, &eb);
-out:
-    free(f);
-    free(t);
     if (rc)
         return hp__fail(c, rc, &eb);
     hp__fault(c, fault);
     return HP_OK;
 }
 
-static int dexists(hp_client *c, const char *name)
+/* 1: `name` is a directory, 0: absent, -1: cannot tell (stat error, or not a directory). */
+static int dstate(hp_client *c, const char *name)
 {
-    char *p = dpath(c, name);
-    int r = p && hp__is_dir(p);
-    free(p);
-    return r;
+    char p[PATH_MAX];
+    struct stat sb;
+    if (lstat(sub(c, name, p), &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return 1;
+        hp__failf(c, HP_E_IO, "'%s' is not a directory", p);
+        return -1;
+    }
+    if (errno == ENOENT)
+        return 0;
+    hp__failf(c, HP_E_IO, "cannot stat '%s': %s", p, strerror(errno));
+    return -1;
 }
 
 static void rm_data(hp_client *c, const char *name)
 {
-    char *p = dpath(c, name);
-    if (p)
-        hp__rm_rf(p, NULL);
-    free(p);
+    char p[PATH_MAX];
+    hp__rm_rf(sub(c, name, p), NULL);
 }
 
 /* Carry out (or finish) the op recorded in c->st. Each step checks whether it already happened. */
@@ -346,9 +360,12 @@ static hp_status apply_op(hp_client *c)
     hp_status s = HP_OK;
     struct hp_state *st = &c->st;
     if (st->op == HP_OP_INSTALL) {
-        if (dexists(c, "staging")) {
-            if (dexists(c, "current")) {
-                if (dexists(c, "previous") && (s = dir_step(c, "previous", "trash", "swap-a")))
+        int stg = dstate(c, "staging"), cur = dstate(c, "current"), prev = dstate(c, "previous");
+        if (stg < 0 || cur < 0 || prev < 0)
+            return HP_E_IO;
+        if (stg) {
+            if (cur) {
+                if (prev && (s = dir_step(c, "previous", "trash", "swap-a")))
                     return s;
                 if ((s = dir_step(c, "current", "previous", "swap-b")))
                     return s;
@@ -380,9 +397,12 @@ static hp_status apply_op(hp_client *c)
         if (drop_pending)
             pending_drop_files(c, NULL);
     } else if (st->op == HP_OP_REVERT) {
+        int cur = dstate(c, "current"), prev = dstate(c, "previous");
+        if (cur < 0 || prev < 0)
+            return HP_E_IO;
         if (st->op_to_previous) {
-            if (dexists(c, "previous")) {
-                if (dexists(c, "current") && (s = dir_step(c, "current", "trash", "revert-a")))
+            if (prev) {
+                if (cur && (s = dir_step(c, "current", "trash", "revert-a")))
                     return s;
                 if ((s = dir_step(c, "previous", "current", "revert-b")))
                     return s;
@@ -391,7 +411,7 @@ static hp_status apply_op(hp_client *c)
             st->has_installed = 1;
             st->has_previous = 0;
         } else {
-            if (dexists(c, "current") && (s = dir_step(c, "current", "trash", "revert-a")))
+            if (cur && (s = dir_step(c, "current", "trash", "revert-a")))
                 return s;
             st->has_installed = 0;
         }
@@ -419,18 +439,21 @@ static hp_status recover(hp_client *c)
     int dirty = 0;
     rm_data(c, "staging"); /* an extraction that never got recorded */
     rm_data(c, "trash");
-    if (!st->has_installed && dexists(c, "current"))
+    int cur = dstate(c, "current"), prev = dstate(c, "previous");
+    if (cur < 0 || prev < 0)
+        return HP_E_IO;
+    if (!st->has_installed && cur)
         rm_data(c, "current");
-    if (st->has_installed && !dexists(c, "current")) {
+    if (st->has_installed && !cur) {
         /* Should not happen; boot the embedded bundle rather than a missing one. */
         st->has_installed = 0;
         st->launches = 0;
         st->confirmed = 1;
         dirty = 1;
     }
-    if (!st->has_previous && dexists(c, "previous"))
+    if (!st->has_previous && prev)
         rm_data(c, "previous");
-    if (st->has_previous && !dexists(c, "previous")) {
+    if (st->has_previous && !prev) {
         st->has_previous = 0;
         dirty = 1;
     }
@@ -463,6 +486,8 @@ hp_status hp_open(hp_client *c)
     for (size_t i = 0; i < CMN_ARRAY_SIZE(req); i++)
         if (!req[i].v || !req[i].v[0])
             return hp__failf(c, HP_E_INVAL, "missing %s", req[i].name);
+    if (strlen(c->data_dir) > PATH_MAX - 128)
+        return hp__failf(c, HP_E_INVAL, "data dir path is too long");
     if (strlen(c->device_id) > 128)
         return hp__failf(c, HP_E_INVAL, "device id is longer than 128 bytes");
     if (!c->edge_url && !c->manifest_base)
