@@ -332,6 +332,15 @@ static CURLcode attempt(struct cmn_http *h, const struct cmn_http_req *rq, struc
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, rq->low_speed_secs);
     }
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* libcurl (unlike the curl tool) ignores CURL_CA_BUNDLE / SSL_CERT_FILE.
+     * Honour them: the Lambda package bundles Debian's libcurl, whose built-in
+     * CA path does not exist on Amazon Linux, and its bootstrap points
+     * CURL_CA_BUNDLE at the runtime's bundle. */
+    const char *ca = getenv("CURL_CA_BUNDLE");
+    if (!ca || !*ca)
+        ca = getenv("SSL_CERT_FILE");
+    if (ca && *ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);

@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already installed. Needs root (or sudo).
 set -euo pipefail
 pkgs=(
-    build-essential pkg-config clang libclang-rt-14-dev clang-format
+    build-essential pkg-config openssl clang libclang-rt-14-dev clang-format
     libsodium-dev libjansson-dev libzip-dev libcurl4-openssl-dev libssl-dev libpq-dev
     liblmdb-dev lmdb-utils libjwt-dev libzstd-dev libmicrohttpd-dev libh2o-evloop-dev
     postgresql-15 postgresql-client-15 nginx wrk valgrind zip unzip curl ca-certificates python3 procps iproute2
