@@ -8,12 +8,14 @@
  * scratch). Nothing is shared between workers but the LMDB environment and
  * the metrics registry, so there are no locks on the request path.
  *
- * Readable: read once into the worker's buffer, answer every complete
- * request in it (pipelining) into the worker's output buffer, write. Only
- * leftovers (half a request, output the socket refused) go to per-connection
- * heap buffers. When the socket cannot take everything, the connection waits
- * for EPOLLOUT only (no reads: back-pressure on a client that pipelines
- * faster than it reads). Heads are
+ * Connections are registered once, edge-triggered (as nginx does), so idle
+ * sockets are never re-polled and no epoll_ctl is needed per state change.
+ * Readable: read into the worker's buffer, answer every complete request in
+ * it (pipelining) into the worker's output buffer, write. Only leftovers
+ * (half a request, output the socket refused) go to per-connection heap
+ * buffers. When the socket cannot take everything, the connection stops
+ * reading until the EPOLLOUT edge says it drained (back-pressure on a client
+ * that pipelines faster than it reads). Heads are
  * capped at EDGE_HEAD_MAX (431 past it), bodies are read and discarded up to
  * EDGE_BODY_MAX (413 past it), malformed requests get a 400 with a JSON reason
  * and the connection closes after it. Connections sit on a list ordered by
@@ -354,12 +356,6 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
     return off;
 }
 
-static void set_events(struct worker *w, struct conn *c, uint32_t ev)
-{
-    struct epoll_event e = {.events = ev, .data.ptr = c};
-    epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &e);
-}
-
 /* write(2) as much of p[0..n) as the socket takes: bytes written, or -1 on a dead socket. */
 static ssize_t write_some(int fd, const char *p, size_t n)
 {
@@ -388,10 +384,7 @@ static int drained(struct worker *w, struct conn *c)
         conn_close(w, c);
         return -1;
     }
-    if (c->out_wait) {
-        c->out_wait = 0;
-        set_events(w, c, EPOLLIN);
-    }
+    c->out_wait = 0;
     return 0;
 }
 
@@ -414,15 +407,17 @@ static int flush_worker(struct worker *w, struct conn *c)
         memcpy(c->out, w->wout + k, n - (size_t)k);
         c->out_off = 0;
         c->out_len = n - (size_t)k;
-        c->out_wait = 1;
-        set_events(w, c, EPOLLOUT);
+        c->out_wait = 1; /* the EPOLLOUT edge comes when the socket has room again */
         return 0;
     }
     return drained(w, c);
 }
 
-/* Answer what buf[0..len) holds (buf is the worker's read buffer or c->in), then keep the rest. */
-static void serve_buffer(struct worker *w, struct conn *c, char *buf, size_t len)
+/*
+ * Answer what buf[0..len) holds (buf is the worker's read buffer or c->in),
+ * then keep the rest. Returns -1 when the connection was closed.
+ */
+static int serve_buffer(struct worker *w, struct conn *c, char *buf, size_t len)
 {
     size_t off = 0;
     int again;
@@ -430,7 +425,7 @@ static void serve_buffer(struct worker *w, struct conn *c, char *buf, size_t len
         off += process(w, c, buf + off, len - off, &again);
         int closing = c->close_after;
         if (flush_worker(w, c) < 0)
-            return;
+            return -1;
         if (closing || !again || c->out_wait)
             break;
     }
@@ -439,40 +434,59 @@ static void serve_buffer(struct worker *w, struct conn *c, char *buf, size_t len
         CMN_SAFEFREE(c->in);
         c->in_len = 0;
         c->last_len = 0;
-        return;
+        return 0;
     }
     if (buf != c->in) {
         if (!c->in && !(c->in = malloc(EDGE_IN_CAP))) {
             conn_close(w, c);
-            return;
+            return -1;
         }
         memcpy(c->in, buf + off, left);
     } else if (off) {
         memmove(c->in, c->in + off, left);
     }
     c->in_len = left;
+    return 0;
 }
 
-static void on_readable(struct worker *w, struct conn *c)
+/*
+ * Edge-triggered reading: an EPOLLIN edge promises nothing about later data,
+ * so read until the socket is known to be empty. A read shorter than the
+ * room offered means it was (data arriving later raises a new edge); a full
+ * read means there may be more. After the peer's FIN (EPOLLRDHUP) keep
+ * reading until read(2) says 0, since no further edge will come. While
+ * output is pending (back-pressure) nothing is read; on_writable resumes.
+ */
+static void on_readable(struct worker *w, struct conn *c, int rdhup)
 {
-    char *buf = c->in_len ? c->in : w->rbuf;
-    size_t len = c->in_len;
-    if (len == EDGE_IN_CAP) {
-        /* a full buffer of unparsed bytes cannot be a valid head within the cap */
-        http_error(w, c, 431, "request head larger than 8 KiB");
-        c->in_len = 0;
-        flush_worker(w, c);
-        return;
+    for (;;) {
+        if (c->out_wait)
+            return;
+        char *buf = c->in_len ? c->in : w->rbuf;
+        size_t len = c->in_len;
+        if (len == EDGE_IN_CAP) {
+            /* a full buffer of unparsed bytes cannot be a valid head within the cap */
+            http_error(w, c, 431, "request head larger than 8 KiB");
+            c->in_len = 0;
+            flush_worker(w, c);
+            return;
+        }
+        size_t room = EDGE_IN_CAP - len;
+        ssize_t n = read(c->fd, buf + len, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            conn_close(w, c);
+            return;
+        }
+        if (n < 0)
+            return;
+        touch(w, c);
+        if (serve_buffer(w, c, buf, len + (size_t)n) < 0)
+            return;
+        if ((size_t)n < room && !rdhup)
+            return;
     }
-    ssize_t n = read(c->fd, buf + len, EDGE_IN_CAP - len);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        conn_close(w, c);
-        return;
-    }
-    if (n < 0)
-        return;
-    touch(w, c);
-    serve_buffer(w, c, buf, len + (size_t)n);
 }
 
 static void on_writable(struct worker *w, struct conn *c)
@@ -490,8 +504,11 @@ static void on_writable(struct worker *w, struct conn *c)
     c->out_off = c->out_len = 0;
     if (drained(w, c))
         return;
-    if (c->in_len) /* pipelined requests held back by the high-water mark */
-        serve_buffer(w, c, c->in, c->in_len);
+    /* pipelined requests held back by the high-water mark */
+    if (c->in_len && serve_buffer(w, c, c->in, c->in_len) < 0)
+        return;
+    /* EPOLLIN edges were ignored while paused: look for unread data now */
+    on_readable(w, c, 1);
 }
 
 static void accept_all(struct worker *w)
@@ -518,7 +535,8 @@ static void accept_all(struct worker *w)
         c->fd = fd;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+        /* edge-triggered, registered once: no epoll_ctl per state change, no re-polling of idle sockets */
+        struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
             close(fd);
             free(c);
@@ -564,15 +582,16 @@ static void *worker_main(void *arg)
                 accept_all(w);
                 continue;
             }
-            if (evs[i].events & EPOLLERR) {
+            uint32_t ev = evs[i].events;
+            if (ev & EPOLLERR) {
                 conn_close(w, c);
                 continue;
             }
             if (c->out_wait) {
-                if (evs[i].events & (EPOLLOUT | EPOLLHUP))
-                    on_writable(w, c);
-            } else if (evs[i].events & (EPOLLIN | EPOLLHUP)) {
-                on_readable(w, c);
+                if (ev & (EPOLLOUT | EPOLLHUP))
+                    on_writable(w, c); /* resumes reading when drained */
+            } else if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) {
+                on_readable(w, c, (ev & (EPOLLRDHUP | EPOLLHUP)) != 0);
             }
         }
         if (w->now_ms - last_sweep >= 1000) {
