@@ -588,8 +588,31 @@ static int64_t now_s(const hp_client *c)
     return c->now ? c->now : (int64_t)time(NULL);
 }
 
+/*
+ * Edge-held targeting lists (manifests/SPEC.md section 13): the device cannot
+ * see the list, so it accepts the edge's word for membership, but only for
+ * the list of the release the edge named. Whatever this admits is still a
+ * release of the verified manifest that passes every other rule.
+ */
+struct named_lists {
+    const struct cmn_manifest *m;
+    const char *named;
+};
+
+static int edge_named_member(void *ctx, const char *list_name, const char *device_id)
+{
+    const struct named_lists *nl = ctx;
+    (void)device_id;
+    long i = nl->named[0] ? cmn_manifest_find(nl->m, nl->named) : -1;
+    if (i < 0)
+        return 0;
+    const char *l = nl->m->releases[i].device_list;
+    return l && strcmp(l, list_name) == 0;
+}
+
 hp_status hp_check(hp_client *c, hp_offer **out)
 {
+    char named[HP__NAMED_MAX] = "";
     struct cmn_errbuf eb = {{0}};
     struct cmn_buf url, body;
     struct cmn_manifest *m = NULL;
@@ -610,7 +633,7 @@ hp_status hp_check(hp_client *c, hp_offer **out)
         s = hp__fail(c, rc, &eb);
         goto out;
     }
-    rc = hp__http_get(c, url.ptr, &body, &status, &eb);
+    rc = hp__http_get(c, url.ptr, &body, c->edge_url ? named : NULL, &status, &eb);
     if (rc) {
         s = hp__fail(c, rc, &eb); /* an oversized answer (CMN_E_TOOBIG) is refused as HP_E_VERIFY */
         goto out;
@@ -640,7 +663,8 @@ hp_status hp_check(hp_client *c, hp_offer **out)
     struct cmn_device dev = {c->device_id, c->binary_version, c->st.has_installed ? c->st.installed.id : NULL,
                              (const char *const *)c->st.blocklist, c->st.n_blocklist};
     struct cmn_decision d;
-    rc = cmn_decide(m, &dev, NULL, NULL, &d);
+    struct named_lists nl = {m, named};
+    rc = cmn_decide(m, &dev, c->edge_url && named[0] ? edge_named_member : NULL, &nl, &d);
     if (rc) {
         s = hp__fail(c, rc, &eb);
         goto out;

@@ -155,7 +155,10 @@ enum cmn_err hp__extract_mem(const void *p, size_t n, const char *dest, const st
 /* ---- HTTP (libcurl) ---- */
 enum cmn_err hp__http_global_init(void);
 /* GET into `body` (capped by its cap). *status receives the HTTP status. */
-enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *body, long *status,
+/* GET into body. When `named` is not NULL it receives the X-HotPatch-Release
+ * header of the answer ("" when absent), at most HP__NAMED_MAX - 1 bytes. */
+#define HP__NAMED_MAX 65
+enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *body, char *named, long *status,
                           struct cmn_errbuf *eb);
 enum cmn_err hp__http_post_json(struct hp_client *c, const char *url, const char *body, size_t n, long *status,
                                 struct cmn_errbuf *eb);

@@ -105,7 +105,28 @@ static size_t mem_write(char *p, size_t sz, size_t nm, void *ctx)
     return sz * nm;
 }
 
-enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *body, long *status,
+/* Header callback: keep the value of X-HotPatch-Release (an unsigned hint, see hp_check). */
+static size_t named_header(char *p, size_t sz, size_t nm, void *ctx)
+{
+    static const char name[] = "x-hotpatch-release:";
+    char *named = ctx;
+    size_t n = sz * nm;
+    if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+        const char *v = p + sizeof(name) - 1, *end = p + n;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+            end--;
+        size_t len = (size_t)(end - v);
+        if (len < HP__NAMED_MAX) {
+            memcpy(named, v, len);
+            named[len] = '\0';
+        }
+    }
+    return n;
+}
+
+enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *body, char *named, long *status,
                           struct cmn_errbuf *eb)
 {
     char detail[CURL_ERROR_SIZE] = "";
@@ -115,6 +136,11 @@ enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *
         return CMN_E_NOMEM;
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mem_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
+    if (named) {
+        named[0] = '\0';
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, named_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, named);
+    }
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     CURLcode cc = curl_easy_perform(h);

@@ -476,6 +476,36 @@ static void test_edge(void)
     ok(log && strstr(log, "&release=v1"), "edge check names the installed release");
     free(log);
     unlink(p);
+
+    /* Edge-held targeting list: v2 targeted to list "qa". The device cannot see
+     * the list, so it accepts membership only for the release the edge names. */
+    char named[4300];
+    snprintf(named, sizeof named, "%s/.edge-release", WWW);
+    devdir(dev, sizeof dev, "edge-list");
+    copy_dev(TEMPLATE, dev);
+    struct fx_rel lrels[3] = {V[0].rel, V[1].rel, V[2].rel};
+    lrels[2].device_list = "qa";
+    cmn_buf_init(&out, CMN_MANIFEST_MAX_BYTES);
+    ok(fx_manifest(&K.mkey, "demo", "android", "production", 21, later(), lrels, 3, &out) == 0,
+       "manifest with a list-targeted release");
+    fx_write(p, out.ptr, out.len);
+    cmn_buf_release(&out);
+    unlink(named);
+    r = agent(dev, NULL, "update", "--edge", BASE);
+    is_int(r.code, 3, "list-targeted release without the edge naming it: not installed");
+    run_free(&r);
+    fx_write(named, "v0", 2);
+    r = agent(dev, NULL, "update", "--edge", BASE);
+    is_int(r.code, 3, "edge naming another release does not admit the list-targeted one");
+    run_free(&r);
+    ok(has_bundle(dev, &V[1]), "edge list: device still on v1");
+    fx_write(named, "v2", 2);
+    r = agent(dev, NULL, "update", "--edge", BASE);
+    is_int(r.code, 0, "edge naming the list-targeted release: installed");
+    run_free(&r);
+    ok(has_bundle(dev, &V[2]), "edge list: current/ holds v2");
+    unlink(named);
+    unlink(p);
 }
 
 static void test_cut_and_resume(void)

@@ -18,7 +18,9 @@ agent runs:
                      POST /v1/installations with that HTTP status.
   ROOT/.log          one line per request: "METHOD PATH range=<Range or -> status=S sent=N"
   GET /v1/check?...  edge emulation: 200 + ROOT/.edge-answer when that file
-                     exists, else 204 (the query is logged).
+                     exists, else 204 (the query is logged); the content of
+                     ROOT/.edge-release, when present, is sent as the
+                     X-HotPatch-Release header.
   POST /v1/installations  body appended as one line to ROOT/.reports; 200.
 """
 import json
@@ -101,8 +103,13 @@ class H(BaseHTTPRequestHandler):
         if path == "/v1/check":
             ans = os.path.join(ROOT, ".edge-answer")
             if os.path.exists(ans):
+                hdrs = [("X-HotPatch-Decision", "update")]
+                named = os.path.join(ROOT, ".edge-release")
+                if os.path.exists(named):
+                    with open(named) as f:
+                        hdrs.append(("X-HotPatch-Release", f.read().strip()))
                 with open(ans, "rb") as f:
-                    self._send(200, f.read(), [("X-HotPatch-Decision", "update")])
+                    self._send(200, f.read(), hdrs)
             else:
                 self._send(204, b"")
             return

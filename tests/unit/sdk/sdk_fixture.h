@@ -138,6 +138,7 @@ struct fx_rel {
     uint64_t size;
     char sig[CMN_SIG_B64];
     char keyid[CMN_KEYID_HEX];
+    const char *device_list; /* edge-held targeting list name, or NULL */
 };
 
 static CMN_UNUSED int fx_sign_file(struct fx_rel *r, const struct cmn_key *key, const char *zip_path)
@@ -182,6 +183,7 @@ static CMN_UNUSED int fx_manifest(const struct cmn_key *mkey, const char *app, c
         r.rollout_bp = rels[i].bp ? rels[i].bp : CMN_BP_MAX;
         r.state = rels[i].state;
         r.created_at = 1700000000 + (int64_t)i;
+        r.device_list = (char *)rels[i].device_list;
         if (cmn_manifest_add_release(m, &r) != CMN_OK)
             goto out;
     }
