@@ -77,8 +77,8 @@ void cmn_log(enum cmn_log_level lvl, const char *fmt, ...)
     char line[4096];
     size_t n;
     if (log_json) {
-        n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"%s\",\"msg\":\"",
-                             ts, level_names[lvl], log_component);
+        n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"%s\",\"msg\":\"", ts,
+                             level_names[lvl], log_component);
         n = json_escape(line, sizeof(line), n, msg);
         n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}\n");
     } else {

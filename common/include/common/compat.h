@@ -37,10 +37,10 @@
 #define CMN_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Free and NULL the pointer (curl's curlx_safefree). */
-#define CMN_SAFEFREE(p) \
-    do {                \
-        free(p);        \
-        (p) = NULL;     \
+#define CMN_SAFEFREE(p)                                                                                                \
+    do {                                                                                                               \
+        free(p);                                                                                                       \
+        (p) = NULL;                                                                                                    \
     } while (0)
 
 #include "common/banned.h"

@@ -42,8 +42,8 @@ void cmn_sha256_update(struct cmn_sha256 *s, const void *p, size_t n);
 void cmn_sha256_final(struct cmn_sha256 *s, uint8_t out[CMN_SHA256_BYTES]);
 void cmn_sha256(const void *p, size_t n, uint8_t out[CMN_SHA256_BYTES]);
 /* Hash a whole file, streaming; *size receives its length when not NULL. */
-enum cmn_err cmn_sha256_file(const char *path, uint8_t out[CMN_SHA256_BYTES], uint64_t *size,
-                             struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err cmn_sha256_file(const char *path, uint8_t out[CMN_SHA256_BYTES], uint64_t *size, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 /* Lower-case hex; `out` holds 2*n+1 bytes. */
 void cmn_hex_encode(const uint8_t *in, size_t n, char *out);
@@ -88,8 +88,8 @@ enum cmn_err cmn_key_from_public_b64(const char *b64, struct cmn_key *key, struc
 void cmn_key_public_b64(const struct cmn_key *key, char out[CMN_PK_B64]);
 
 /* Detached Ed25519 signature over ctx || msg. CMN_E_INVAL if the key has no secret. */
-enum cmn_err cmn_sign(const struct cmn_key *key, const char *ctx, const void *msg, size_t n,
-                      uint8_t sig[CMN_SIG_BYTES]) __attribute__((warn_unused_result));
+enum cmn_err cmn_sign(const struct cmn_key *key, const char *ctx, const void *msg, size_t n, uint8_t sig[CMN_SIG_BYTES])
+    __attribute__((warn_unused_result));
 /* CMN_OK or CMN_E_SIG. */
 enum cmn_err cmn_verify(const struct cmn_key *key, const char *ctx, const void *msg, size_t n,
                         const uint8_t sig[CMN_SIG_BYTES]) __attribute__((warn_unused_result));
@@ -97,8 +97,8 @@ enum cmn_err cmn_verify(const struct cmn_key *key, const char *ctx, const void *
 /* Bundle signatures: over CMN_SIGCTX_BUNDLE || digest, as base64 text. */
 enum cmn_err cmn_bundle_sign(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
                              char sig_b64[CMN_SIG_B64]) __attribute__((warn_unused_result));
-enum cmn_err cmn_bundle_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
-                               const char *sig_b64) __attribute__((warn_unused_result));
+enum cmn_err cmn_bundle_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES], const char *sig_b64)
+    __attribute__((warn_unused_result));
 
 /* Constant-time equality (sodium_memcmp); 1 when equal. */
 int cmn_ct_equal(const void *a, const void *b, size_t n);

@@ -13,27 +13,27 @@
 
 enum cmn_err {
     CMN_OK = 0,
-    CMN_E_NOMEM,       /* allocation failed */
-    CMN_E_INVAL,       /* invalid argument or configuration */
-    CMN_E_IO,          /* local file-system or OS error */
-    CMN_E_PARSE,       /* malformed input (JSON, XML, HTTP, version string...) */
-    CMN_E_TOOBIG,      /* input exceeds a configured size/depth/count cap */
-    CMN_E_SIG,         /* signature does not verify */
-    CMN_E_UNKNOWN_KEY, /* signed by a key that is not trusted */
-    CMN_E_EXPIRED,     /* manifest past its expires_at */
-    CMN_E_REPLAY,      /* manifest sequence lower than one already accepted */
-    CMN_E_HASH,        /* content digest mismatch */
-    CMN_E_NOTFOUND,    /* object / record does not exist (HTTP 404) */
-    CMN_E_EXISTS,      /* object / record already exists */
-    CMN_E_CONFLICT,    /* conditional write lost a race (HTTP 412 / 409) */
-    CMN_E_DENIED,      /* authentication or authorisation refused (401/403) */
-    CMN_E_NET,         /* connection, DNS, TLS or timeout failure */
-    CMN_E_HTTP,        /* unexpected HTTP status */
-    CMN_E_NOT_MODIFIED,/* conditional GET: unchanged (HTTP 304) */
-    CMN_E_UNSUPPORTED, /* feature or scheme not supported */
-    CMN_E_CANCELLED,   /* operation cancelled by the caller */
-    CMN_E_DB,          /* database error */
-    CMN_E_UNSAFE,      /* hostile input refused (zip slip, symlink, bomb...) */
+    CMN_E_NOMEM,        /* allocation failed */
+    CMN_E_INVAL,        /* invalid argument or configuration */
+    CMN_E_IO,           /* local file-system or OS error */
+    CMN_E_PARSE,        /* malformed input (JSON, XML, HTTP, version string...) */
+    CMN_E_TOOBIG,       /* input exceeds a configured size/depth/count cap */
+    CMN_E_SIG,          /* signature does not verify */
+    CMN_E_UNKNOWN_KEY,  /* signed by a key that is not trusted */
+    CMN_E_EXPIRED,      /* manifest past its expires_at */
+    CMN_E_REPLAY,       /* manifest sequence lower than one already accepted */
+    CMN_E_HASH,         /* content digest mismatch */
+    CMN_E_NOTFOUND,     /* object / record does not exist (HTTP 404) */
+    CMN_E_EXISTS,       /* object / record already exists */
+    CMN_E_CONFLICT,     /* conditional write lost a race (HTTP 412 / 409) */
+    CMN_E_DENIED,       /* authentication or authorisation refused (401/403) */
+    CMN_E_NET,          /* connection, DNS, TLS or timeout failure */
+    CMN_E_HTTP,         /* unexpected HTTP status */
+    CMN_E_NOT_MODIFIED, /* conditional GET: unchanged (HTTP 304) */
+    CMN_E_UNSUPPORTED,  /* feature or scheme not supported */
+    CMN_E_CANCELLED,    /* operation cancelled by the caller */
+    CMN_E_DB,           /* database error */
+    CMN_E_UNSAFE,       /* hostile input refused (zip slip, symlink, bomb...) */
     CMN_E__COUNT
 };
 

@@ -9,13 +9,7 @@
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H
 
-enum cmn_log_level {
-    CMN_LOG_DEBUG = 0,
-    CMN_LOG_INFO,
-    CMN_LOG_WARN,
-    CMN_LOG_ERROR,
-    CMN_LOG_OFF
-};
+enum cmn_log_level { CMN_LOG_DEBUG = 0, CMN_LOG_INFO, CMN_LOG_WARN, CMN_LOG_ERROR, CMN_LOG_OFF };
 
 /* Defaults: INFO, text, component "hotpatch". Call before starting threads. */
 void cmn_log_set_level(enum cmn_log_level lvl);

@@ -37,7 +37,7 @@
 #define CMN_MANIFEST_MAX_BYTES (4u << 20) /* whole envelope */
 #define CMN_MANIFEST_MAX_RELEASES 256
 #define CMN_MANIFEST_MAX_INLINE_DEVICES 10000
-#define CMN_ID_MAX 64      /* release ids, app, platform, channel: [A-Za-z0-9._-]{1,64} */
+#define CMN_ID_MAX 64 /* release ids, app, platform, channel: [A-Za-z0-9._-]{1,64} */
 #define CMN_NOTES_MAX 4096
 
 enum cmn_release_state {
@@ -65,10 +65,10 @@ struct cmn_release {
     uint32_t rollout_bp;
     enum cmn_release_state state;
     int64_t created_at;
-    char *notes;                /* NULL when absent */
-    char **device_ids;          /* sorted ascending (strcmp), NULL when absent */
+    char *notes;       /* NULL when absent */
+    char **device_ids; /* sorted ascending (strcmp), NULL when absent */
     size_t n_device_ids;
-    char *device_list;          /* NULL when absent */
+    char *device_list; /* NULL when absent */
 };
 
 struct cmn_manifest {
@@ -145,9 +145,9 @@ void cmn_release_clear(struct cmn_release *r);
 typedef int (*cmn_list_member_fn)(void *ctx, const char *list_name, const char *device_id);
 
 struct cmn_device {
-    const char *device_id;       /* required, 1..128 bytes */
-    const char *binary_version;  /* required: the native app version */
-    const char *current_release; /* installed release id; NULL or "" = embedded bundle */
+    const char *device_id;        /* required, 1..128 bytes */
+    const char *binary_version;   /* required: the native app version */
+    const char *current_release;  /* installed release id; NULL or "" = embedded bundle */
     const char *const *blocklist; /* release ids this device refuses (it rolled them back) */
     size_t n_blocklist;
 };

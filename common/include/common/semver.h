@@ -43,7 +43,7 @@ struct cmn_semver_cmp {
 };
 
 struct cmn_semver_range {
-    uint8_t nsets;                    /* 0 never happens after a successful parse */
+    uint8_t nsets;                     /* 0 never happens after a successful parse */
     uint8_t ncmps[CMN_RANGE_MAX_SETS]; /* 0 comparators in a set means "any" */
     struct cmn_semver_cmp cmps[CMN_RANGE_MAX_SETS][CMN_RANGE_MAX_CMPS];
 };

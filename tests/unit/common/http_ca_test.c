@@ -40,10 +40,11 @@ int main(void)
     const char *dir = test_tmpdir();
     char cmd[2048], cert[512], url[128];
     snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
-             "-keyout %s/key.pem -out %s >/dev/null 2>&1",
-             dir, cert);
+    snprintf(
+        cmd, sizeof(cmd),
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+        "-keyout %s/key.pem -out %s >/dev/null 2>&1",
+        dir, cert);
     if (!ok(system(cmd) == 0, "self-signed certificate for 127.0.0.1"))
         return done_testing();
 
