@@ -6,6 +6,8 @@
 #                access_log off, keepalive_requests 1000000, nginx defaults otherwise
 #   nginx-tuned  the same plus open_file_cache and sendfile off (nginx's best for a
 #                2.6 KB file here; sendfile + tcp_nopush measured slower)
+#   floor        tests/bench/edge_floor.c: one fixed 204 per request head, nothing else
+#                (what any epoll server costs here; the edge's ceiling)
 #   pg           tests/bench/edge_pgserver: byte-identical /v1/check answers, but the
 #                channel and its releases come from PostgreSQL per check (libpq,
 #                prepared statement, one connection per thread; Postgres on CPU 0 too)
@@ -140,6 +142,19 @@ NGINX
 start_nginx nginx-default ""
 start_nginx nginx-tuned "open_file_cache max=64 inactive=60s; sendfile off; tcp_nodelay on;"
 
+# ---- floor: the least an epoll keep-alive server can do per request (a fixed 204)
+cc -std=c11 -O2 -Icommon/include -o "$tmp/edge_floor" tests/bench/edge_floor.c || exit 1
+fport=$(free_port)
+taskset -c 0 "$tmp/edge_floor" "$fport" >"$tmp/floor.log" 2>&1 &
+floor_pid=$!
+pids+=($floor_pid)
+wait_http "http://127.0.0.1:$fport/" || exit 1
+floor_pids() { echo "$floor_pid"; }
+targets+=(floor)
+URL[floor]="http://127.0.0.1:$fport"
+MODE[floor]=check
+PIDF[floor]=floor_pids
+
 # ---- Postgres per check
 if [ "${HP_BENCH_SKIP_PG:-0}" != 1 ]; then
     . tests/harness/pg.sh
@@ -202,6 +217,7 @@ for c in 64 256; do
     line="$line, $(ratio "$(field nginx-default$c 4)" "$ec")x less CPU/req"
     line="$line; edge/nginx-tuned = $(ratio "$e" "$(field nginx-tuned$c 1)")x rps"
     line="$line, $(ratio "$(field nginx-tuned$c 4)" "$ec")x less CPU/req"
+    line="$line; edge/floor = $(ratio "$e" "$(field floor$c 1)")x rps (floor/nginx = $(ratio "$(field floor$c 1)" "$(field nginx-default$c 1)")x)"
     if [ -n "${URL[pg]:-}" ]; then
         line="$line; edge/postgres-per-check = $(ratio "$e" "$(field pg$c 1)")x rps (target >= 5)"
         line="$line, $(ratio "$(field pg$c 4)" "$ec")x less CPU/req"
