@@ -6,7 +6,7 @@ pkgs=(
     build-essential pkg-config openssl clang libclang-rt-14-dev clang-format
     libsodium-dev libjansson-dev libzip-dev libcurl4-openssl-dev libssl-dev libpq-dev
     liblmdb-dev lmdb-utils libjwt-dev libzstd-dev libmicrohttpd-dev libh2o-evloop-dev
-    postgresql-15 postgresql-client-15 nginx wrk valgrind zip unzip curl ca-certificates python3 procps iproute2
+    postgresql-15 postgresql-client-15 nginx wrk valgrind bc zip unzip curl ca-certificates python3 procps iproute2
     radosgw ceph-mon ceph-osd ceph-common
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,
