@@ -210,6 +210,19 @@ static PGresult *app_authz(struct pub_dbconn *c, struct pub_req *r, const char *
     return a;
 }
 
+/* app_authz for handlers that only need the app's id: its decimal text in
+ * aid (24 bytes). 0 on success; -1 when `out` already holds the refusal. */
+static int app_authz_id(struct pub_dbconn *c, struct pub_req *r, const char *name, int min_role, char aid[24],
+                        struct pub_resp *out)
+{
+    PGresult *a = app_authz(c, r, name, min_role, out);
+    if (!a)
+        return -1;
+    snprintf(aid, 24, "%lld", (long long)pub_cell_i64(a, 0, 0));
+    PQclear(a);
+    return 0;
+}
+
 PGresult *pub_release_authz(struct pub_dbconn *c, struct pub_req *r, const char *id, int min_role, int64_t *org_id,
                             struct pub_resp *out)
 {
@@ -692,12 +705,9 @@ done:
 
 static void h_keys_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    PGresult *a = app_authz(c, r, r->segs[2], PUB_ROLE_READ, out);
-    if (!a)
-        return;
     char aid[24];
-    I64(aid, pub_cell_i64(a, 0, 0));
-    PQclear(a);
+    if (app_authz_id(c, r, r->segs[2], PUB_ROLE_READ, aid, out))
+        return;
     const char *p[] = {aid};
     PGresult *q = pub_q(c, Q_RKEY_LIST, p);
     if (!pub_res_ok(q)) {
@@ -944,12 +954,9 @@ done:
 
 static void h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    PGresult *a = app_authz(c, r, r->segs[2], PUB_ROLE_READ, out);
-    if (!a)
-        return;
     char aid[24];
-    I64(aid, pub_cell_i64(a, 0, 0));
-    PQclear(a);
+    if (app_authz_id(c, r, r->segs[2], PUB_ROLE_READ, aid, out))
+        return;
     const char *p[] = {aid};
     PGresult *q = pub_q(c, Q_CHAN_LIST, p);
     if (!pub_res_ok(q)) {
@@ -970,12 +977,9 @@ static void h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
 
 static void h_audit(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    PGresult *a = app_authz(c, r, r->segs[2], PUB_ROLE_READ, out);
-    if (!a)
-        return;
     char aid[24];
-    I64(aid, pub_cell_i64(a, 0, 0));
-    PQclear(a);
+    if (app_authz_id(c, r, r->segs[2], PUB_ROLE_READ, aid, out))
+        return;
     const char *rel = pub_req_query(r, "release");
     const char *lim = pub_req_query(r, "limit");
     long limit = lim ? strtol(lim, NULL, 10) : 100;
