@@ -456,48 +456,73 @@ enum cmn_err cmn_manifest_render_payload(const struct cmn_manifest *m, struct cm
 enum cmn_err cmn_manifest_seal(const struct cmn_manifest *m, const struct cmn_key *key, struct cmn_buf *out,
                                struct cmn_errbuf *eb)
 {
+    if (!key)
+        return cmn_errf(eb, CMN_E_INVAL, "sealing needs a secret key");
+    return cmn_manifest_seal_keys(m, key, 1, out, eb);
+}
+
+enum cmn_err cmn_manifest_seal_keys(const struct cmn_manifest *m, const struct cmn_key *keys, size_t n,
+                                    struct cmn_buf *out, struct cmn_errbuf *eb)
+{
     struct cmn_buf payload, env;
-    json_t *e = NULL;
+    json_t *e = NULL, *sigs = NULL;
     enum cmn_err rc;
     uint8_t sig[CMN_SIG_BYTES];
     char sig64[CMN_SIG_B64];
-    struct cmn_key idk;
+    char ids[CMN_MANIFEST_MAX_SIGNATURES][CMN_KEYID_HEX];
 
     cmn_buf_init(&payload, CMN_MANIFEST_MAX_BYTES);
     cmn_buf_init(&env, CMN_MANIFEST_MAX_BYTES);
-    if (!key || !key->has_secret) {
-        rc = cmn_errf(eb, CMN_E_INVAL, "sealing needs a secret key");
+    if (!keys || n == 0 || n > CMN_MANIFEST_MAX_SIGNATURES) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "sealing needs 1-%d secret keys", CMN_MANIFEST_MAX_SIGNATURES);
         goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i].has_secret) {
+            rc = cmn_errf(eb, CMN_E_INVAL, "sealing needs a secret key");
+            goto out;
+        }
+        /* The key id is derived from the public key, never taken from the struct. */
+        struct cmn_key idk;
+        memset(&idk, 0, sizeof(idk));
+        memcpy(idk.pk, keys[i].pk, CMN_PK_BYTES);
+        cmn_key_compute_id(&idk);
+        memcpy(ids[i], idk.keyid, CMN_KEYID_HEX);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(ids[j], ids[i]) == 0) {
+                rc = cmn_errf(eb, CMN_E_INVAL, "key %s is given twice", ids[i]);
+                goto out;
+            }
+        }
     }
     rc = cmn_manifest_render_payload(m, &payload, eb);
     if (rc)
         goto out;
-    rc = cmn_sign(key, CMN_SIGCTX_MANIFEST, payload.ptr, payload.len, sig);
-    if (rc) {
-        rc = cmn_errf(eb, rc, "cannot sign the manifest");
-        goto out;
-    }
-    cmn_base64_encode(sig, sizeof(sig), sig64);
-    memset(&idk, 0, sizeof(idk));
-    memcpy(idk.pk, key->pk, CMN_PK_BYTES);
-    cmn_key_compute_id(&idk);
 
     e = json_object();
-    json_t *sigs = json_array();
-    json_t *s0 = json_object();
-    int bad = !e || !sigs || !s0;
-    if (!bad) {
-        bad |= put(s0, "keyid", str(idk.keyid));
-        bad |= put(s0, "sig", str(sig64));
+    sigs = json_array();
+    int bad = !e || !sigs;
+    for (size_t i = 0; !bad && i < n; i++) {
+        rc = cmn_sign(&keys[i], CMN_SIGCTX_MANIFEST, payload.ptr, payload.len, sig);
+        if (rc) {
+            rc = cmn_errf(eb, rc, "cannot sign the manifest");
+            goto out;
+        }
+        cmn_base64_encode(sig, sizeof(sig), sig64);
+        json_t *s0 = json_object();
+        bad |= !s0;
+        if (!bad) {
+            bad |= put(s0, "keyid", str(ids[i]));
+            bad |= put(s0, "sig", str(sig64));
+        }
         bad |= json_array_append_new(sigs, s0) ? 1 : 0;
-        s0 = NULL;
+    }
+    if (!bad) {
         bad |= put(e, "signatures", sigs);
         sigs = NULL;
         bad |= put(e, "payload", json_stringn(payload.ptr, payload.len));
         bad |= put(e, "payload_type", str(CMN_MANIFEST_PAYLOAD_TYPE));
     }
-    json_decref(s0);
-    json_decref(sigs);
     if (bad) {
         rc = cmn_errf(eb, CMN_E_NOMEM, "cannot build the manifest envelope");
         goto out;
@@ -512,9 +537,11 @@ enum cmn_err cmn_manifest_seal(const struct cmn_manifest *m, const struct cmn_ke
     if (rc)
         rc = cmn_errf(eb, rc, "signed manifest does not fit the output buffer");
 out:
+    json_decref(sigs);
     json_decref(e);
     cmn_buf_release(&payload);
     cmn_buf_release(&env);
+    cmn_wipe(sig, sizeof(sig));
     return rc;
 }
 

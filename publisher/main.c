@@ -228,10 +228,19 @@ int main(int argc, char **argv)
         s->fault = NULL;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    rc = cmn_key_load_secret(cfg.manifest_key, &s->mkey, &eb);
+    rc = cmn_key_load_secret(cfg.manifest_key, &s->mkeys[0], &eb);
+    s->n_mkeys = 1;
+    if (!rc && cfg.manifest_key_next && *cfg.manifest_key_next) {
+        rc = cmn_key_load_secret(cfg.manifest_key_next, &s->mkeys[1], &eb);
+        if (!rc && strcmp(s->mkeys[0].keyid, s->mkeys[1].keyid) == 0)
+            rc = cmn_errf(&eb, CMN_E_INVAL, "HOTPATCH_MANIFEST_KEY_NEXT is the same key as HOTPATCH_MANIFEST_KEY");
+        s->n_mkeys = 2;
+    }
     if (rc) {
         char msg[400];
         snprintf(msg, sizeof(msg), "manifest key: %s", cmn_errmsg(&eb, rc));
+        cmn_key_clear(&s->mkeys[0]);
+        cmn_key_clear(&s->mkeys[1]);
         pub_config_release(&cfg);
         return die(json, msg);
     }
@@ -290,8 +299,8 @@ int main(int argc, char **argv)
         pub_jobs_stop(s);
         return die(json, cmn_errmsg(&eb, rc));
     }
-    cmn_info("listening on http://%s (port %d), storage %s, key %s", cfg.listen, pub_http_port(http), cfg.storage,
-             s->mkey.keyid);
+    cmn_info("listening on http://%s (port %d), storage %s, key %s%s%s", cfg.listen, pub_http_port(http), cfg.storage,
+             s->mkeys[0].keyid, s->n_mkeys > 1 ? ", co-signing with " : "", s->n_mkeys > 1 ? s->mkeys[1].keyid : "");
     int sig = 0;
     sigwait(&stopset, &sig);
     cmn_info("signal %d: shutting down", sig);
@@ -300,7 +309,8 @@ int main(int argc, char **argv)
     pub_db_free(s->db);
     pub_rl_free(s->rl_ip);
     pub_rl_free(s->rl_key);
-    cmn_key_clear(&s->mkey);
+    cmn_key_clear(&s->mkeys[0]);
+    cmn_key_clear(&s->mkeys[1]);
     pub_config_release(&cfg);
     free(s);
     curl_global_cleanup();

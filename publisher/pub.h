@@ -71,7 +71,8 @@ struct pub_rl;
 struct pub_srv {
     struct pub_config *cfg;
     struct pub_db *db;
-    struct cmn_key mkey; /* the manifest signing key */
+    struct cmn_key mkeys[2]; /* manifest signing keys: [0] HOTPATCH_MANIFEST_KEY, [1] HOTPATCH_MANIFEST_KEY_NEXT */
+    size_t n_mkeys;          /* 1, or 2 while a key rotation co-signs */
     struct pub_rl *rl_ip;
     struct pub_rl *rl_key;
     struct pub_metrics m;

@@ -18,15 +18,16 @@
 #define PUB_JWT_SECRET_MIN 32
 
 struct pub_config {
-    char *listen;          /* host:port, default 127.0.0.1:8080 */
-    char *database_url;    /* required */
-    char *storage;         /* required: file:///dir or s3://bucket/prefix */
-    char *jwt_secret;      /* required, >= 32 bytes; wiped on release */
-    char *manifest_key;    /* required: path to the manifest secret key file */
-    char *edge_urls;       /* comma-separated, optional */
-    char *sync_token;      /* Bearer for POST /v1/sync on the edges */
-    char *bootstrap_token; /* allows POST /v1/bootstrap after the first org */
-    char *s3_endpoint;     /* optional overrides of the S3 environment */
+    char *listen;            /* host:port, default 127.0.0.1:8080 */
+    char *database_url;      /* required */
+    char *storage;           /* required: file:///dir or s3://bucket/prefix */
+    char *jwt_secret;        /* required, >= 32 bytes; wiped on release */
+    char *manifest_key;      /* required: path to the manifest secret key file */
+    char *manifest_key_next; /* optional: a second manifest key that co-signs every manifest (rotation) */
+    char *edge_urls;         /* comma-separated, optional */
+    char *sync_token;        /* Bearer for POST /v1/sync on the edges */
+    char *bootstrap_token;   /* allows POST /v1/bootstrap after the first org */
+    char *s3_endpoint;       /* optional overrides of the S3 environment */
     char *s3_region;
     char *tmp_dir;   /* upload spool, default $TMPDIR or /tmp */
     char *log_level; /* debug|info|warn|error */

@@ -184,7 +184,7 @@ enum cmn_err pub_manifest_check(struct pub_srv *s, struct pub_dbconn *c, const s
 /* The sequence of a stored manifest we signed (expired ones too); 0 when unreadable. */
 static uint64_t stored_sequence(struct pub_srv *s, const struct cmn_buf *doc, const struct pub_chan *ch)
 {
-    struct cmn_keyring kr = {&s->mkey, 1};
+    struct cmn_keyring kr = {s->mkeys, s->n_mkeys};
     struct cmn_manifest_expect ex = {ch->app, ch->platform, ch->channel, 0};
     struct cmn_manifest *m = NULL;
     if (cmn_manifest_open(doc->ptr, doc->len, &kr, &ex, (int64_t)time(NULL), CMN_MANIFEST_ALLOW_EXPIRED, &m, NULL))
@@ -252,7 +252,7 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
         m->issued_at = now;
         m->expires_at = now + s->cfg->manifest_ttl;
         cmn_buf_reset(&env);
-        rc = cmn_manifest_seal(m, &s->mkey, &env, eb);
+        rc = cmn_manifest_seal_keys(m, s->mkeys, s->n_mkeys, &env, eb);
         if (rc)
             goto out;
         struct cmn_put_opts po = {0};

@@ -123,6 +123,16 @@ enum cmn_err cmn_manifest_render_payload(const struct cmn_manifest *m, struct cm
 enum cmn_err cmn_manifest_seal(const struct cmn_manifest *m, const struct cmn_key *key, struct cmn_buf *out,
                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
+/*
+ * The same with several keys, one signature each, in the given order (key
+ * rotation: sign with the old and the new key while devices trusting either
+ * are in the field). 1..CMN_MANIFEST_MAX_SIGNATURES keys, all with secrets and
+ * distinct key ids, else CMN_E_INVAL.
+ */
+#define CMN_MANIFEST_MAX_SIGNATURES 16
+enum cmn_err cmn_manifest_seal_keys(const struct cmn_manifest *m, const struct cmn_key *keys, size_t n,
+                                    struct cmn_buf *out, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
 /* A new empty manifest (schema 1, sequence 0, no releases); NULL on allocation failure. */
 struct cmn_manifest *cmn_manifest_new(const char *app, const char *platform, const char *channel);
 /* Deep copy of `r` appended to m->releases. */

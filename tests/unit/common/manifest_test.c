@@ -396,6 +396,53 @@ int main(void)
     struct cmn_key pub = K;
     pub.has_secret = 0;
     is_int(cmn_manifest_seal(m, &pub, &out, NULL), CMN_E_INVAL, "seal without secret");
+
+    /* Key rotation: one envelope signed by two keys opens for devices trusting either. */
+    {
+        struct cmn_key pair[2] = {K, K2}, same[2] = {K, K}, K3;
+        struct cmn_buf two;
+        cmn_buf_init(&two, CMN_MANIFEST_MAX_BYTES);
+        if (cmn_key_generate(&K3))
+            return 1;
+        is_int(cmn_manifest_seal_keys(m, pair, 2, &two, NULL), CMN_OK, "seal with two keys");
+        ok(two.ptr && strstr(two.ptr, K.keyid) && strstr(two.ptr, K2.keyid), "both key ids in the envelope");
+        struct cmn_keyring only1 = {&K, 1}, only2 = {&K2, 1}, only3 = {&K3, 1};
+        struct cmn_manifest *x = NULL;
+        is_int(cmn_manifest_open(two.ptr, two.len, &only1, NULL, 1750000000, 0, &x, NULL), CMN_OK,
+               "device trusting the old key opens it");
+        is_str(x ? x->signed_by : NULL, K.keyid, "verified by the old key");
+        cmn_manifest_free(x);
+        x = NULL;
+        is_int(cmn_manifest_open(two.ptr, two.len, &only2, NULL, 1750000000, 0, &x, NULL), CMN_OK,
+               "device trusting the new key opens it");
+        is_str(x ? x->signed_by : NULL, K2.keyid, "verified by the new key");
+        cmn_manifest_free(x);
+        x = NULL;
+        is_int(cmn_manifest_open(two.ptr, two.len, &only3, NULL, 1750000000, 0, &x, NULL), CMN_E_UNKNOWN_KEY,
+               "device trusting neither refuses it");
+        /* Damage the second signature: a device that trusts only that key must refuse. */
+        char *sig2 = strstr(two.ptr, K2.keyid);
+        char *sigv = sig2 ? strstr(sig2, "\"sig\":\"") : NULL;
+        if (sigv)
+            sigv[7] = sigv[7] == 'A' ? 'B' : 'A';
+        is_int(cmn_manifest_open(two.ptr, two.len, &only2, NULL, 1750000000, 0, &x, NULL), CMN_E_SIG,
+               "damaged second signature refused by a device trusting that key");
+        is_int(cmn_manifest_open(two.ptr, two.len, &only1, NULL, 1750000000, 0, &x, NULL), CMN_OK,
+               "the first signature still verifies for its key");
+        cmn_manifest_free(x);
+        cmn_buf_reset(&two);
+        is_int(cmn_manifest_seal_keys(m, same, 2, &two, NULL), CMN_E_INVAL, "the same key twice refused");
+        is_int(cmn_manifest_seal_keys(m, pair, 0, &two, NULL), CMN_E_INVAL, "no keys refused");
+        struct cmn_key mixed[2] = {K, pub};
+        mixed[1] = K2;
+        mixed[1].has_secret = 0;
+        is_int(cmn_manifest_seal_keys(m, mixed, 2, &two, NULL), CMN_E_INVAL, "a key without secret refused");
+        cmn_buf_release(&two);
+        cmn_key_clear(&K3);
+        cmn_wipe(pair, sizeof(pair));
+        cmn_wipe(same, sizeof(same));
+        cmn_wipe(mixed, sizeof(mixed));
+    }
     {
         struct cmn_manifest *x = cmn_manifest_new("a", "b", "c");
         struct cmn_release r;
