@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aws_creds_int.h"
 #include "common/crypto.h"
 #include "common/http.h"
 #include "common/s3xml.h"
@@ -40,9 +41,11 @@ struct s3store {
     char *prefix; /* "" or "a/b" (no leading or trailing '/') */
     char *region;
     char *access;
-    char *secret; /* wiped on free */
-    char *token;  /* wiped on free; NULL when absent */
-    char *sigv4;  /* "aws:amz:<region>:s3" */
+    char *secret;          /* wiped on free */
+    char *token;           /* wiped on free; NULL when absent */
+    char *sigv4;           /* "aws:amz:<region>:s3" */
+    int creds_dynamic;     /* credentials came from the container / instance role endpoint */
+    int64_t creds_expires; /* ... and expire then (refreshed before each request when close) */
     long timeout_ms;
     int max_retries;
     int page_size;
@@ -103,8 +106,35 @@ static int prog_cb(void *ud, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now
     return p->fn(p->ctx, p->base + now, tot);
 }
 
+static void wipe_free(char *p);
+
+/*
+ * Role credentials expire: take fresh ones (from the process cache, which
+ * refetches near expiry) when ours are within five minutes of it. Best
+ * effort: on failure the old ones stay, and S3's 403 will say what is wrong.
+ * A handle is used by one thread at a time, and no request of it is in
+ * flight here, so swapping the strings is safe.
+ */
+static void creds_refresh(struct s3store *s)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (!s->creds_dynamic || now < s->creds_expires - 300)
+        return;
+    struct cmn_aws_creds c = {0};
+    if (cmn_aws_creds_get(now, &c, NULL) != CMN_OK)
+        return;
+    free(s->access);
+    wipe_free(s->secret);
+    wipe_free(s->token);
+    s->access = c.access_key;
+    s->secret = c.secret_key;
+    s->token = c.token;
+    s->creds_expires = c.expires;
+}
+
 static void req_init(struct s3store *s, struct cmn_http_req *rq, const char *method, const char *url, struct prog *pg)
 {
+    creds_refresh(s);
     memset(rq, 0, sizeof(*rq));
     rq->method = method;
     rq->url = url;
@@ -927,17 +957,33 @@ enum cmn_err cmn_storage_s3_open(const char *url, const struct cmn_storage_opts 
     const char *ak = opts->access_key ? opts->access_key : env_nonempty("AWS_ACCESS_KEY_ID");
     const char *sk = opts->secret_key ? opts->secret_key : env_nonempty("AWS_SECRET_ACCESS_KEY");
     const char *tk = env_nonempty("AWS_SESSION_TOKEN");
+    struct cmn_aws_creds role = {0};
     if (!ak || !sk) {
-        rc = cmn_errf(eb, CMN_E_INVAL, "no s3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
-        goto out;
+        /* No static keys: the task / instance role, as the AWS SDKs do. */
+        struct cmn_errbuf reb = {{0}};
+        enum cmn_err r2 = cmn_aws_creds_get((int64_t)time(NULL), &role, &reb);
+        if (r2) {
+            rc = cmn_errf(eb, r2 == CMN_E_NOMEM ? r2 : CMN_E_INVAL,
+                          "no s3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with an IAM "
+                          "role: %s)",
+                          cmn_errmsg(&reb, r2));
+            goto out;
+        }
+        ak = role.access_key;
+        sk = role.secret_key;
+        tk = role.token;
+        s->creds_dynamic = 1;
+        s->creds_expires = role.expires;
     }
     if (strpbrk(ak, ":\r\n") || strpbrk(sk, "\r\n") || (tk && strpbrk(tk, "\r\n"))) {
+        cmn_aws_creds_clear(&role);
         rc = cmn_errf(eb, CMN_E_INVAL, "invalid s3 credentials");
         goto out;
     }
     s->access = strdup(ak);
     s->secret = strdup(sk);
     s->token = tk ? strdup(tk) : NULL;
+    cmn_aws_creds_clear(&role);
     struct cmn_buf sv;
     cmn_buf_init(&sv, 256);
     if (cmn_buf_addf(&sv, "aws:amz:%s:s3", s->region) == CMN_OK)

@@ -233,7 +233,7 @@ variable "sync_token_secret_arn" {
 }
 
 variable "storage_credentials_secret_arn" {
-  description = "Optional secret (JSON with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for S3/R2 access keys. Needed for R2, and on AWS as long as the storage client reads credentials only from the environment. Empty = rely on the task role."
+  description = "Optional secret (JSON with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for S3/R2 access keys. Needed for R2; on AWS leave it empty and the storage client uses the task role's credentials (ECS container endpoint)."
   type        = string
   default     = ""
 
