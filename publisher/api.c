@@ -210,6 +210,17 @@ static PGresult *app_authz(struct pub_dbconn *c, struct pub_req *r, const char *
     return a;
 }
 
+/* Run a prepared read; on failure answer 503 and return NULL. */
+static PGresult *query_or_503(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, struct pub_resp *out)
+{
+    PGresult *res = pub_q(c, q, params);
+    if (pub_res_ok(res))
+        return res;
+    PQclear(res);
+    pub_err(out, 503, "database_unavailable", "database unavailable");
+    return NULL;
+}
+
 /* app_authz for handlers that only need the app's id: its decimal text in
  * aid (24 bytes). 0 on success; -1 when `out` already holds the refusal. */
 static int app_authz_id(struct pub_dbconn *c, struct pub_req *r, const char *name, int min_role, char aid[24],
@@ -565,12 +576,9 @@ static void h_apps_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
     char oid[24];
     I64(oid, r->who.org_id);
     const char *p[] = {oid};
-    PGresult *q = pub_q(c, Q_APP_LIST, p);
-    if (!pub_res_ok(q)) {
-        PQclear(q);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *q = query_or_503(c, Q_APP_LIST, p, out);
+    if (!q)
         return;
-    }
     json_t *arr = json_array();
     for (int i = 0; i < PQntuples(q); i++)
         if (pub_auth_role(c, &r->who, pub_cell_i64(q, i, 1), pub_cell_i64(q, i, 0)) >= PUB_ROLE_READ)
@@ -709,12 +717,9 @@ static void h_keys_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
     if (app_authz_id(c, r, r->segs[2], PUB_ROLE_READ, aid, out))
         return;
     const char *p[] = {aid};
-    PGresult *q = pub_q(c, Q_RKEY_LIST, p);
-    if (!pub_res_ok(q)) {
-        PQclear(q);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *q = query_or_503(c, Q_RKEY_LIST, p, out);
+    if (!q)
         return;
-    }
     json_t *arr = json_array();
     for (int i = 0; i < PQntuples(q); i++)
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "keyid", pub_cell(q, i, 0), "public_key",
@@ -813,12 +818,9 @@ static void h_apikey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_
 {
     const char *lookup = r->segs[2];
     const char *p[] = {lookup};
-    PGresult *q = pub_q(c, Q_APIKEY_SCOPE, p);
-    if (!pub_res_ok(q)) {
-        PQclear(q);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *q = query_or_503(c, Q_APIKEY_SCOPE, p, out);
+    if (!q)
         return;
-    }
     if (PQntuples(q) != 1) {
         PQclear(q);
         pub_err(out, 404, "not_found", "no active API key '%.32s'", lookup);
@@ -958,12 +960,9 @@ static void h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     if (app_authz_id(c, r, r->segs[2], PUB_ROLE_READ, aid, out))
         return;
     const char *p[] = {aid};
-    PGresult *q = pub_q(c, Q_CHAN_LIST, p);
-    if (!pub_res_ok(q)) {
-        PQclear(q);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *q = query_or_503(c, Q_CHAN_LIST, p, out);
+    if (!q)
         return;
-    }
     json_t *arr = json_array();
     for (int i = 0; i < PQntuples(q); i++)
         json_array_append_new(arr,
@@ -988,12 +987,9 @@ static void h_audit(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, 
     char ls[24];
     I64(ls, limit);
     const char *p[] = {aid, rel && *rel ? rel : NULL, ls};
-    PGresult *q = pub_q(c, Q_AUDIT_LIST, p);
-    if (!pub_res_ok(q)) {
-        PQclear(q);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *q = query_or_503(c, Q_AUDIT_LIST, p, out);
+    if (!q)
         return;
-    }
     json_t *arr = json_array();
     for (int i = 0; i < PQntuples(q); i++) {
         json_t *detail = json_loads(pub_cell(q, i, 5), 0, NULL);
@@ -1051,12 +1047,9 @@ static void h_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     I64(cs, cur);
     const char *p[] = {aid, platform && *platform ? platform : NULL, channel && *channel ? channel : NULL,
                        cur ? cs : NULL, ls};
-    PGresult *q = pub_q(c, Q_REL_LIST, p);
-    if (!pub_res_ok(q)) {
-        PQclear(q);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *q = query_or_503(c, Q_REL_LIST, p, out);
+    if (!q)
         return;
-    }
     json_t *arr = json_array();
     int n = PQntuples(q);
     for (int i = 0; i < n; i++)
