@@ -16,7 +16,8 @@ agent runs:
                      the whole file; throttle_ms sleeps that long after each
                      16 KiB of such a body (a slow link); status answers
                      POST /v1/installations with that HTTP status.
-  ROOT/.log          one line per request: "METHOD PATH range=<Range or -> status=S sent=N"
+  ROOT/.log          one line per request, written before the body is sent:
+                     "METHOD PATH range=<Range or -> status=S sent=N" (N = bytes it sends)
   GET /v1/check?...  edge emulation: 200 + ROOT/.edge-answer when that file
                      exists, else 204 (the query is logged); the content of
                      ROOT/.edge-release, when present, is sent as the
@@ -52,17 +53,20 @@ class H(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status, body, headers=(), cut=None):
+        # Log before the body goes out: a client that has read the whole answer
+        # must find the line already there (logging afterwards raced the tests).
+        planned = 0 if self.command == "HEAD" else (cut if cut is not None and cut < len(body) else len(body))
+        log("%s %s range=%s status=%d sent=%d" % (self.command, self.path, self.headers.get("Range", "-"),
+                                                  status, planned))
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        sent = 0
         if self.command != "HEAD":
             if cut is not None and cut < len(body):
                 self.wfile.write(body[:cut])
                 self.wfile.flush()
-                sent = cut
                 self.close_connection = True
                 try:
                     import socket
@@ -79,9 +83,6 @@ class H(BaseHTTPRequestHandler):
                         time.sleep(delay / 1000.0)
                 else:
                     self.wfile.write(body)
-                sent = len(body)
-        log("%s %s range=%s status=%d sent=%d" % (self.command, self.path, self.headers.get("Range", "-"),
-                                                  status, sent))
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
