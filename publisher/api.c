@@ -176,6 +176,17 @@ static json_t *app_json(const PGresult *r, int row)
     return o;
 }
 
+/* Run a prepared read; on failure answer 503 and return NULL. */
+static PGresult *query_or_503(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, struct pub_resp *out)
+{
+    PGresult *res = pub_q(c, q, params);
+    if (pub_res_ok(res))
+        return res;
+    PQclear(res);
+    pub_err(out, 503, "database_unavailable", "database unavailable");
+    return NULL;
+}
+
 /* Load an app by name and check the caller's role on it; NULL after setting the reply. */
 static PGresult *app_authz(struct pub_dbconn *c, struct pub_req *r, const char *name, int min_role,
                            struct pub_resp *out)
@@ -185,12 +196,9 @@ static PGresult *app_authz(struct pub_dbconn *c, struct pub_req *r, const char *
         return NULL;
     }
     const char *p[] = {name};
-    PGresult *a = pub_q(c, Q_APP_BY_NAME, p);
-    if (!pub_res_ok(a)) {
-        PQclear(a);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *a = query_or_503(c, Q_APP_BY_NAME, p, out);
+    if (!a)
         return NULL;
-    }
     if (PQntuples(a) != 1) {
         PQclear(a);
         pub_err(out, 404, "not_found", "no app named '%s'", name);
@@ -208,17 +216,6 @@ static PGresult *app_authz(struct pub_dbconn *c, struct pub_req *r, const char *
         return NULL;
     }
     return a;
-}
-
-/* Run a prepared read; on failure answer 503 and return NULL. */
-static PGresult *query_or_503(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, struct pub_resp *out)
-{
-    PGresult *res = pub_q(c, q, params);
-    if (pub_res_ok(res))
-        return res;
-    PQclear(res);
-    pub_err(out, 503, "database_unavailable", "database unavailable");
-    return NULL;
 }
 
 /* app_authz for handlers that only need the app's id: its decimal text in
@@ -242,12 +239,9 @@ PGresult *pub_release_authz(struct pub_dbconn *c, struct pub_req *r, const char 
         return NULL;
     }
     const char *p[] = {id};
-    PGresult *rel = pub_q(c, Q_REL_BY_ID, p);
-    if (!pub_res_ok(rel)) {
-        PQclear(rel);
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    PGresult *rel = query_or_503(c, Q_REL_BY_ID, p, out);
+    if (!rel)
         return NULL;
-    }
     if (PQntuples(rel) != 1) {
         PQclear(rel);
         pub_err(out, 404, "not_found", "no release '%s'", id);
@@ -452,12 +446,9 @@ static void h_auth_token(struct pub_srv *s, struct pub_dbconn *c, struct pub_req
         reply_token(s, &p, out);
     } else if (email && pw) {
         const char *pp[] = {email};
-        PGresult *q = pub_q(c, Q_USER_BY_EMAIL, pp);
-        if (!pub_res_ok(q)) {
-            PQclear(q);
-            pub_err(out, 503, "database_unavailable", "database unavailable");
+        PGresult *q = query_or_503(c, Q_USER_BY_EMAIL, pp, out);
+        if (!q)
             goto done;
-        }
         int found = PQntuples(q) == 1;
         /* same work whether or not the user exists: no account-probing by timing */
         pthread_once(&dummy_once, make_dummy_hash);
