@@ -7,54 +7,19 @@
  */
 #include "../../../common/aws_creds.c"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "common/storage.h"
 #include "../../lib/test.h"
+#include "../../lib/fake_aws.h"
 
 static pid_t fake_pid = -1;
-
-static int start_fake(const char *access, const char *secret)
-{
-    char portfile[600], script[700];
-    snprintf(portfile, sizeof(portfile), "%s/fake-%d.port", test_tmpdir(), (int)time(NULL) ^ rand());
-    snprintf(script, sizeof(script), "%s/tests/lib/fake_aws_metadata.py", test_srcdir());
-    fake_pid = fork();
-    if (fake_pid == 0) {
-        execlp("python3", "python3", script, portfile, access, secret, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) {
-        FILE *f = fopen(portfile, "r");
-        int port = 0;
-        if (f) {
-            if (fscanf(f, "%d", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        if (port > 0)
-            return port;
-        usleep(50000);
-    }
-    return -1;
-}
-
-static void stop_fake(void)
-{
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        waitpid(fake_pid, NULL, 0);
-        fake_pid = -1;
-    }
-}
 
 /* Put then get one object with role credentials served with this secret. */
 static enum cmn_err round_trip(const char *secret, char *err, size_t errcap)
 {
     char url[1024], furl[128], key[64];
-    int port = start_fake(getenv("HP_TEST_S3_ACCESS_KEY"), secret);
+    char portfile[600];
+    snprintf(portfile, sizeof(portfile), "%s/fake.port", test_tmpdir());
+    int port = fake_aws_start(portfile, getenv("HP_TEST_S3_ACCESS_KEY"), secret, NULL, &fake_pid);
     if (port < 0)
         return CMN_E_IO;
     snprintf(furl, sizeof(furl), "http://127.0.0.1:%d/creds", port);
@@ -80,7 +45,7 @@ static enum cmn_err round_trip(const char *secret, char *err, size_t errcap)
     snprintf(err, errcap, "%s", cmn_errmsg(&eb, rc));
     cmn_buf_release(&got);
     cmn_storage_free(st);
-    stop_fake();
+    fake_aws_stop(&fake_pid);
     return rc;
 }
 

@@ -6,51 +6,11 @@
  */
 #include "../../../common/aws_creds.c"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "../../lib/test.h"
+#include "../../lib/fake_aws.h"
 
 static pid_t fake_pid = -1;
 static char portfile[600], logfile[700];
-
-static int start_fake(const char *exp)
-{
-    snprintf(portfile, sizeof(portfile), "%s/fake.port", test_tmpdir());
-    snprintf(logfile, sizeof(logfile), "%s.log", portfile);
-    unlink(portfile);
-    unlink(logfile);
-    char script[700];
-    snprintf(script, sizeof(script), "%s/tests/lib/fake_aws_metadata.py", test_srcdir());
-    fake_pid = fork();
-    if (fake_pid == 0) {
-        execlp("python3", "python3", script, portfile, "AKIDFAKE", "fake/secret+key", exp, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) {
-        FILE *f = fopen(portfile, "r");
-        int port = 0;
-        if (f) {
-            if (fscanf(f, "%d", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        if (port > 0)
-            return port;
-        usleep(50000);
-    }
-    return -1;
-}
-
-static void stop_fake(void)
-{
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        waitpid(fake_pid, NULL, 0);
-        fake_pid = -1;
-    }
-}
 
 static int count_requests(void)
 {
@@ -125,7 +85,9 @@ int main(void)
         test_skip(14, "python3 not installed (needed by the fake metadata endpoint)");
         return done_testing();
     }
-    int port = start_fake(NULL);
+    snprintf(portfile, sizeof(portfile), "%s/fake.port", test_tmpdir());
+    snprintf(logfile, sizeof(logfile), "%s.log", portfile);
+    int port = fake_aws_start(portfile, "AKIDFAKE", "fake/secret+key", NULL, &fake_pid);
     if (!ok(port > 0, "fake AWS metadata endpoint up"))
         return done_testing();
     char url[128];
@@ -169,7 +131,7 @@ int main(void)
     clear_env();
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds", 1);
     is_int(cmn_aws_creds_get((int64_t)time(NULL), &c, NULL), CMN_E_INVAL, "FULL_URI to a remote http host refused");
-    stop_fake();
+    fake_aws_stop(&fake_pid);
     clear_env();
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1); /* nothing listens there any more */
     is_int(cmn_aws_creds_get((int64_t)time(NULL), &c, NULL), CMN_E_NOTFOUND, "unreachable endpoint: not found");
