@@ -21,8 +21,8 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The Debian postgresql package starts a cluster of its own; the tests and the
 # local stack run their own throwaway clusters, so stop it to free the port.
 if command -v pg_lsclusters >/dev/null 2>&1; then
