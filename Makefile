@@ -70,6 +70,7 @@ include tests/files.mk
 include edge-check/deploy/lambda.mk
 include mk/run.mk
 include mk/install.mk
+include mk/lint.mk
 
 all: $(ALL_TARGETS)
 
@@ -86,9 +87,6 @@ all-tests: all $(TEST_BINS) fuzz-replay
 
 bench: all
 	@HP_BUILD=$(B) bash tests/bench/run.sh
-
-lint:
-	@bash tests/harness/lint.sh
 
 clean:
 	rm -rf build build-san build-fuzz $(CLEAN_EXTRA)
