@@ -11,6 +11,8 @@
  * HOTPATCH_SYNC_TOKEN) after a manifest changes. Requests are coalesced (one
  * round for any number of publishes while a round is running) and best
  * effort: a failure is logged and counted, and edges also poll storage.
+ * publish.c does not call the notifier: it calls the context's notify hook
+ * (pub_notify), which main.c points at pub_notify_edges.
  */
 #include "common/compat.h"
 
@@ -91,7 +93,7 @@ static void *notify_main(void *arg)
     return NULL;
 }
 
-void pub_notify_edges(struct pub_srv *s)
+void pub_notify_edges(struct pub_srv *s, void *arg)
 {
     if (!s->cfg->edge_urls || !*s->cfg->edge_urls)
         return;
