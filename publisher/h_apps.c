@@ -233,4 +233,3 @@ void pub_h_audit_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
     PQclear(q);
     pub_json_reply(out, 200, json_pack("{s:o}", "events", arr));
 }
-

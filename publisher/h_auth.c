@@ -290,4 +290,3 @@ done:
     PQclear(a);
     json_decref(b);
 }
-

@@ -211,4 +211,3 @@ void pub_h_apikey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req
     }
     pub_json_reply(out, 200, json_pack("{s:s,s:b}", "key_id", lookup, "revoked", 1));
 }
-

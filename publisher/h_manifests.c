@@ -65,4 +65,3 @@ void pub_h_manifest(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, 
     }
     cmn_buf_release(&doc);
 }
-

@@ -86,4 +86,3 @@ void pub_h_metrics(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req 
     out->raw = cmn_buf_take(&b, &out->raw_len);
     out->ctype = "text/plain; version=0.0.4";
 }
-

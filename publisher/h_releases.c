@@ -200,4 +200,3 @@ done:
     PQclear(rel);
     json_decref(b);
 }
-

@@ -40,9 +40,9 @@ void pub_h_installations(struct pub_srv *s, struct pub_dbconn *unused, struct pu
     if (rc)
         ingest_err(out, rc, &eb);
     else
-        pub_json_reply(out, 200,
-                       json_pack("{s:I,s:I}", "accepted", (json_int_t)res.accepted, "rejected",
-                                 (json_int_t)res.rejected));
+        pub_json_reply(
+            out, 200,
+            json_pack("{s:I,s:I}", "accepted", (json_int_t)res.accepted, "rejected", (json_int_t)res.rejected));
     pub_batch_release(&b);
 }
 

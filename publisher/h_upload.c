@@ -240,7 +240,6 @@ static int upload_feed(struct pub_srv *s, struct pub_req *r, const char *p, size
     return 0;
 }
 
-
 static void upload_release(struct pub_req *r)
 {
     upload_free(r->stream);

@@ -171,12 +171,12 @@ enum pub_new_stage {
 
 struct pub_new_result {
     enum pub_new_stage stage;
-    char id[32];          /* the new release id */
-    int64_t seq;          /* the channel sequence the change committed */
-    int64_t pubseq;       /* the published manifest's sequence, when published */
-    int published;        /* 0: publish failed, retried by the maintenance loop; see publish_error */
+    char id[32];    /* the new release id */
+    int64_t seq;    /* the channel sequence the change committed */
+    int64_t pubseq; /* the published manifest's sequence, when published */
+    int published;  /* 0: publish failed, retried by the maintenance loop; see publish_error */
     char publish_error[CMN_ERRBUF_SIZE];
-    json_t *release;      /* the release row as JSON (owned by the caller), NULL if it cannot be re-read */
+    json_t *release; /* the release row as JSON (owned by the caller), NULL if it cannot be re-read */
 };
 
 /*
@@ -217,8 +217,8 @@ enum cmn_err pub_release_promote(struct pub_srv *s, struct pub_dbconn *c, const 
 /* ---- telemetry (telemetry.c) ---- */
 
 struct pub_ingest_result {
-    size_t accepted; /* entries after de-duplication within the batch */
-    size_t rejected; /* malformed entries skipped by the parser */
+    size_t accepted;  /* entries after de-duplication within the batch */
+    size_t rejected;  /* malformed entries skipped by the parser */
     long long stored; /* devices: rows upserted */
 };
 

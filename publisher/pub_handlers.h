@@ -46,8 +46,7 @@ int pub_h_app_id(struct pub_dbconn *c, struct pub_req *r, const char *name, char
  * role on its app. NULL after setting the reply (400 / 404 / 403 / 503);
  * *org_id (nullable) gets the app's org.
  */
-PGresult *pub_h_release(struct pub_dbconn *c, struct pub_req *r, const char *id, int64_t *org_id,
-                        struct pub_resp *out);
+PGresult *pub_h_release(struct pub_dbconn *c, struct pub_req *r, const char *id, int64_t *org_id, struct pub_resp *out);
 
 /* Create an API key row; key_out receives the plaintext (shown once; wipe it). */
 enum cmn_err pub_h_make_api_key(struct pub_dbconn *c, int64_t org_id, int64_t app_id, int role, const char *name,

@@ -12,8 +12,8 @@ static enum cmn_err installs(struct fx *f, const char *json, struct pub_ingest_r
 {
     struct pub_batch b;
     struct cmn_errbuf eb = {0};
-    enum cmn_err rc = pub_batch_parse_installs(json, strlen(json), f->cfg.max_telemetry, (size_t)f->cfg.max_batch,
-                                               &b, &eb);
+    enum cmn_err rc =
+        pub_batch_parse_installs(json, strlen(json), f->cfg.max_telemetry, (size_t)f->cfg.max_batch, &b, &eb);
     if (rc) {
         diag("parse: %s", cmn_errmsg(&eb, rc));
         return rc;
@@ -111,8 +111,7 @@ int main(void)
     char st[24];
     is_str(fx_state(&f, id, st), "active", "2 of 4 installs failed: 50%% < 60%%, still active");
     snprintf(batch, sizeof(batch),
-             "{\"events\":[{\"device_id\":\"f3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
-             id);
+             "{\"events\":[{\"device_id\":\"f3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}", id);
     is_int(installs(&f, batch, &res), CMN_OK, "a third failure");
     is_str(fx_state(&f, id, st), "halted", "3 of 5 failed (60%% >= 60%%): halted automatically");
     is_int(atomic_load(&f.s.m.auto_halts), 1, "auto-halt counted");

@@ -27,7 +27,7 @@ struct fx {
     struct pub_config cfg;
     struct pub_srv s;
     char dburl[512];
-    char store[1024]; /* the file:// storage directory */
+    char store[1024];    /* the file:// storage directory */
     struct cmn_key rkey; /* a release key registered for the app */
     int64_t org_id, app_id;
     atomic_int notified; /* calls of the notify hook */

@@ -119,8 +119,8 @@ static void test_lifecycle(struct fx *f, const char *id)
     PGresult *src = pub_q(c, Q_REL_BY_ID, p);
     json_t *rel = NULL;
     int64_t pseq = 0, ppub = 0;
-    enum cmn_err rc = pub_release_promote(&f->s, c, src, "production", -1, "key:test", f->org_id, &rel, &pseq,
-                                          &ppub, &eb);
+    enum cmn_err rc =
+        pub_release_promote(&f->s, c, src, "production", -1, "key:test", f->org_id, &rel, &pseq, &ppub, &eb);
     is_int(rc, CMN_OK, "promote to production (%s)", eb.msg);
     const char *pid = rel ? json_string_value(json_object_get(rel, "id")) : NULL;
     ok(pid && strcmp(pid, res.id) != 0, "promotion is a new release");
@@ -154,7 +154,8 @@ static void test_lifecycle(struct fx *f, const char *id)
     is_int(act(f, "rel_nosuchrelease", PUB_ACT_HALT, 0, &seq), CMN_E_NOTFOUND, "unknown release: not found");
 
     char q[256];
-    snprintf(q, sizeof(q), "SELECT count(*) FROM audit_events WHERE release_id = '%s' AND action LIKE 'release.%%'", id);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM audit_events WHERE release_id = '%s' AND action LIKE 'release.%%'",
+             id);
     is_int(fx_sql_int(f, q), 5, "one audit event per accepted change (rollout, halt, resume, rollback + create)");
 }
 
