@@ -16,6 +16,15 @@ int main(void)
     struct cmn_buf b;
     char arr[64];
 
+    /* From storage_test.c, where the storage backend's encoder was tested. */
+    cmn_buf_init(&b, 1024);
+    is_int(cmn_url_encode(&b, "a b/c+d&e=f%~é", strlen("a b/c+d&e=f%~é"), 1), CMN_OK, "encode path");
+    is_str(b.ptr, "a%20b/c%2Bd%26e%3Df%25~%C3%A9", "path encoding keeps '/' and unreserved");
+    cmn_buf_reset(&b);
+    is_int(cmn_url_encode(&b, "a/b=", 4, 0), CMN_OK, "encode query value");
+    is_str(b.ptr, "a%2Fb%3D", "query encoding escapes '/'");
+    cmn_buf_release(&b);
+
     cmn_buf_init(&b, 1024);
     is_int(cmn_url_encode(&b, "a b/c~d_e.f-G%\xc3\xa9", 16, 0), CMN_OK, "url encode");
     is_str(b.ptr, "a%20b%2Fc~d_e.f-G%25%C3%A9", "query value: '/' encoded, unreserved kept, upper-case hex");
