@@ -7,7 +7,7 @@ PUB_MIGRATIONS := $(sort $(wildcard publisher/migrations/*.sql))
 PUB_GEN_C := $(B)/gen/publisher/pub_migrations_gen.c
 PUB_OBJS := $(PUB_SRCS:%.c=$(B)/%.o) $(B)/gen/publisher/pub_migrations_gen.o
 PUB_LIB  := $(B)/lib/libpub.a
-PUB_LDLIBS := $(COMMON_LDLIBS) $(LIBS_PQ) $(LIBS_JWT) $(LIBS_ZIP) -lmicrohttpd
+PUB_LDLIBS := $(COMMON_LDLIBS) $(LIBS_PQ) $(LIBS_JWT) $(LIBS_MHD)
 
 $(PUB_GEN_C): $(PUB_MIGRATIONS) publisher/gen_migrations.sh
 	@mkdir -p $(dir $@)
