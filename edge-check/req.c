@@ -13,6 +13,7 @@
 #include "common/compat.h"
 
 #include "common/log.h"
+#include "common/str.h"
 #include "edge.h"
 
 #define MAX_SKIP 64
@@ -185,10 +186,9 @@ static void sw_u64(struct sw *w, uint64_t v)
     sw_mem(w, s, (size_t)(t + 24 - s));
 }
 
-/* JSON string content; control characters escaped, the rest verbatim (input is valid UTF-8 or ASCII). */
+/* JSON string content: runs copied as they are, the bytes that need it escaped by common/str.c's rule. */
 static void sw_json_raw(struct sw *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         const unsigned char *q = p;
         while (*q && *q >= 0x20 && *q != '"' && *q != '\\')
@@ -199,27 +199,8 @@ static void sw_json_raw(struct sw *w, const char *s)
             if (!*p)
                 break;
         }
-        char e[7];
-        switch (*p) {
-        case '"':
-            sw_mem(w, "\\\"", 2);
-            break;
-        case '\\':
-            sw_mem(w, "\\\\", 2);
-            break;
-        case '\n':
-            sw_mem(w, "\\n", 2);
-            break;
-        case '\r':
-            sw_mem(w, "\\r", 2);
-            break;
-        case '\t':
-            sw_mem(w, "\\t", 2);
-            break;
-        default:
-            e[0] = '\\', e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[*p >> 4], e[5] = hex[*p & 15];
-            sw_mem(w, e, 6);
-        }
+        char e[CMN_JSON_ESC_MAX];
+        sw_mem(w, e, cmn_json_escape_char(*p, e));
     }
 }
 
@@ -313,7 +294,7 @@ static int need_id(struct param *p, int required, struct edge_resp *rs)
         json_error(rs, 400, "bad_request", msg);
         return -1;
     }
-    if (!edge_valid_id(p->val, p->len)) {
+    if (!cmn_id_valid_n(p->val, p->len)) {
         snprintf(msg, sizeof(msg), "parameter '%s' must match [A-Za-z0-9._-]{1,64}", p->name);
         json_error(rs, 400, "bad_request", msg);
         return -1;
@@ -446,7 +427,7 @@ static enum edge_outcome h_check(struct edge_ctx *c, const struct edge_reqin *rq
             char *comma = strchr(s, ',');
             if (comma)
                 *comma = '\0';
-            if (nskip == MAX_SKIP || !edge_valid_id(s, strlen(s))) {
+            if (nskip == MAX_SKIP || !cmn_id_valid_n(s, strlen(s))) {
                 json_error(rs, 400, "bad_request", "parameter 'skip' must be up to 64 comma-separated release ids");
                 return EDGE_OUT_BAD;
             }
@@ -678,7 +659,7 @@ static void h_manifest(struct edge_ctx *c, const struct edge_reqin *rq, struct e
     char ids[3][CMN_ID_MAX + 1];
     for (int i = 0; i < 3; i++) {
         const char *end = i < 2 ? memchr(p.p, '/', p.n) : (p.n > 5 ? p.p + p.n - 5 : NULL);
-        if (!end || (i == 2 && memcmp(end, ".json", 5) != 0) || !edge_valid_id(p.p, (size_t)(end - p.p))) {
+        if (!end || (i == 2 && memcmp(end, ".json", 5) != 0) || !cmn_id_valid_n(p.p, (size_t)(end - p.p))) {
             json_error(rs, 404, "not_found", "want /v1/manifests/<app>/<platform>/<channel>.json");
             return;
         }

@@ -9,7 +9,11 @@
  * the body is refused on the first call (route, rate limit, authentication,
  * Content-Type, Content-Length over the cap), so a bad upload is answered
  * before its bytes are read. JSON bodies are buffered up to their cap; release
- * uploads stream through release.c's multipart handler into a temp file.
+ * uploads stream through the router's stream ops (h_upload.c) into a temp file.
+ *
+ * Routing: the route table is handed in by main.c (struct pub_router, from
+ * routes.c); this file matches method + path against it and calls the line's
+ * handler, so adding a route never touches the transport.
  */
 #include "common/compat.h"
 
@@ -19,11 +23,13 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "pub.h"
 #include "pub_http.h"
 
 struct pub_http {
     struct MHD_Daemon *d;
     struct pub_srv *s;
+    const struct pub_router *rt;
     int port;
 };
 
@@ -34,66 +40,61 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int pub_err(struct pub_resp *out, int status, const char *code, const char *fmt, ...)
+/* Does `pattern` ("/v1/apps/:app") match the request's path segments? */
+static int pattern_match(const char *pattern, const struct pub_req *r)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    json_decref(out->json);
-    out->json = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-    out->status = status;
-    return 0;
-}
-
-void pub_json_reply(struct pub_resp *out, int status, json_t *body)
-{
-    json_decref(out->json);
-    out->json = body;
-    out->status = status;
-}
-
-int pub_err_from(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf *eb)
-{
-    const char *msg = cmn_errmsg(eb, rc);
-    switch (rc) {
-    case CMN_E_NOTFOUND:
-        return pub_err(out, 404, "not_found", "%s", msg);
-    case CMN_E_EXISTS:
-    case CMN_E_CONFLICT:
-        return pub_err(out, 409, "conflict", "%s", msg);
-    case CMN_E_DENIED:
-        return pub_err(out, 403, "forbidden", "%s", msg);
-    case CMN_E_TOOBIG:
-        return pub_err(out, 413, "too_large", "%s", msg);
-    case CMN_E_PARSE:
-    case CMN_E_INVAL:
-    case CMN_E_SIG:
-    case CMN_E_HASH:
-    case CMN_E_UNKNOWN_KEY:
-        return pub_err(out, 400, "bad_request", "%s", msg);
-    case CMN_E_UNSUPPORTED:
-        return pub_err(out, 415, "unsupported_media_type", "%s", msg);
-    case CMN_E_DB:
-        return pub_err(out, 503, "database_unavailable", "%s", msg);
-    case CMN_E_NET:
-    case CMN_E_HTTP:
-    case CMN_E_IO:
-        return pub_err(out, 503, "storage_unavailable", "%s", msg);
-    default:
-        return pub_err(out, 500, "internal", "%s", msg);
+    const char *p = pattern;
+    int i = 0;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, "/");
+        if (i >= r->nsegs)
+            return 0;
+        if (p[0] != ':' && (strlen(r->segs[i]) != len || memcmp(p, r->segs[i], len) != 0))
+            return 0;
+        i++;
+        p += len;
     }
+    return i == r->nsegs;
 }
 
-const char *pub_req_header(struct pub_req *r, const char *name)
+int pub_route_find(const struct pub_router *rt, const struct pub_req *r, const struct pub_route **out)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    int path_known = 0;
+    const char *m = !strcmp(r->method, "HEAD") ? "GET" : r->method;
+    if (r->nsegs > PUB_MAX_SEGS)
+        return 404;
+    for (size_t i = 0; i < rt->n; i++) {
+        const struct pub_route *e = &rt->routes[i];
+        if (!pattern_match(e->pattern, r))
+            continue;
+        if (!strcmp(e->method, m)) {
+            *out = e;
+            return 0;
+        }
+        path_known = 1;
+    }
+    return path_known ? 405 : 404;
 }
 
-const char *pub_req_query(struct pub_req *r, const char *name)
+/* Run the matched route's handler, with a pooled connection when the route asks for one. */
+static void dispatch(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    const struct pub_route *e = r->route;
+    if (!(e->flags & PUB_RF_DB)) {
+        e->handler(s, NULL, r, out);
+        return;
+    }
+    struct pub_dbconn *c = pub_db_get(s->db);
+    if (!c) {
+        pub_err(out, 503, "database_unavailable", "database unavailable");
+        return;
+    }
+    e->handler(s, c, r, out);
+    pub_db_put(s->db, c);
 }
 
 static void resp_clear(struct pub_resp *o)
@@ -209,23 +210,24 @@ static int content_type_is_json(const char *ct)
 }
 
 /* Everything decided from the headers alone. Returns 1 when an early reply is set. */
-static int first_call(struct pub_srv *s, struct pub_req *r)
+static int first_call(struct pub_http *h, struct pub_req *r)
 {
+    struct pub_srv *s = h->s;
     struct pub_resp *o = &r->early;
     long wait = pub_rl_take(s->rl_ip, r->ip, now_s());
     if (wait > 0) {
         o->retry_after = wait;
         return !pub_err(o, 429, "rate_limited", "too many requests from %s", r->ip);
     }
-    struct pub_route_info ri = {0};
-    int rc = pub_api_route(r, &ri);
+    const struct pub_route *route = NULL;
+    int rc = pub_route_find(h->rt, r, &route);
     if (rc == 404)
         return !pub_err(o, 404, "not_found", "no such endpoint: %s %s", r->method, r->url);
     if (rc == 405)
         return !pub_err(o, 405, "method_not_allowed", "method %s not allowed here", r->method);
-    r->route = ri.route;
-    r->body_kind = ri.body;
-    if (ri.auth) {
+    r->route = route;
+    r->body_kind = route->body;
+    if (route->role > PUB_ROLE_NONE) {
         const char *authz = pub_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!authz)
             return !pub_err(o, 401, "unauthorized", "missing Authorization: Bearer <api key or token>");
@@ -255,7 +257,9 @@ static int first_call(struct pub_srv *s, struct pub_req *r)
         if (clen > s->cfg->max_upload + (64u << 10))
             return !pub_err(o, 413, "too_large", "upload of %llu bytes exceeds the limit of %llu bytes", clen,
                             (unsigned long long)s->cfg->max_upload);
-        return pub_upload_begin(s, r, o);
+        if (!h->rt->upload)
+            return !pub_err(o, 500, "internal", "no upload handler");
+        return h->rt->upload->begin(s, r, o);
     case PUB_BODY_JSON:
     case PUB_BODY_NONE:
         cmn_buf_init(&r->body, s->cfg->max_json);
@@ -282,7 +286,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    struct pub_srv *s = cls;
+    struct pub_http *h = cls;
+    struct pub_srv *s = h->s;
     struct pub_req *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof(*r));
@@ -299,7 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         client_ip(conn, r->ip, sizeof(r->ip));
         atomic_fetch_add(&s->m.requests, 1);
         split_path(r); /* segments point into r->path; r->url stays whole for logs */
-        r->have_early = first_call(s, r);
+        r->have_early = first_call(h, r);
         if (r->have_early && r->early.status) {
             /* Refused from the headers: answer now, the body is never read. */
             r->early_queued = 1;
@@ -320,7 +325,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (r->body_kind == PUB_BODY_UPLOAD) {
-            if (pub_upload_feed(s, r, upload_data, n, &r->early))
+            if (h->rt->upload->feed(s, r, upload_data, n, &r->early))
                 r->have_early = 1;
         } else {
             if (cmn_buf_add(&r->body, upload_data, n)) {
@@ -337,7 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         out = r->early;
         memset(&r->early, 0, sizeof(r->early));
     } else {
-        pub_api_dispatch(s, r, &out);
+        dispatch(s, r, &out);
     }
     r->early_queued = 1;
     return send_resp(s, r, &out);
@@ -345,11 +350,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+    struct pub_http *h = cls;
     struct pub_req *r = *con_cls;
     if (!r)
         return;
-    if (r->up)
-        pub_upload_free(r->up);
+    if (r->stream && h->rt->upload)
+        h->rt->upload->release(r);
     resp_clear(&r->early);
     cmn_buf_release(&r->body);
     free(r->path);
@@ -358,7 +364,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum
     *con_cls = NULL;
 }
 
-enum cmn_err pub_http_start(struct pub_srv *s, struct pub_http **out, struct cmn_errbuf *eb)
+enum cmn_err pub_http_start(struct pub_srv *s, const struct pub_router *rt, struct pub_http **out,
+                            struct cmn_errbuf *eb)
 {
     const char *listen = s->cfg->listen;
     const char *colon = strrchr(listen, ':');
@@ -396,9 +403,10 @@ enum cmn_err pub_http_start(struct pub_srv *s, struct pub_http **out, struct cmn
     if (!h)
         return CMN_E_NOMEM;
     h->s = s;
+    h->rt = rt;
     h->d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
+        flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!h->d) {
         free(h);

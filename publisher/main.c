@@ -7,6 +7,10 @@
  * race) -> connection pool -> reconcile every channel's stored manifest
  * with the database (repairs a crash mid-release) -> background jobs ->
  * HTTP. SIGTERM / SIGINT stop it cleanly.
+ *
+ * This file only wires the layers (see pub_core.h): it builds the context,
+ * installs jobs.c's edge notifier as the notify hook and hands routes.c's
+ * table to the HTTP server. Nothing else calls into it.
  */
 #include "common/compat.h"
 
@@ -16,8 +20,10 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "hotpatch_version.h"
 #include "pub.h"
+#include "pub_handlers.h"
 
 static void usage(FILE *f)
 {
@@ -44,28 +50,13 @@ static void usage(FILE *f)
           f);
 }
 
-static struct pub_srv *g_srv;
-
-enum cmn_err pub_storage_open(struct pub_srv *s, struct cmn_storage **out, struct cmn_errbuf *eb)
-{
-    struct cmn_storage_opts o = {0};
-    o.endpoint = s->cfg->s3_endpoint;
-    o.region = s->cfg->s3_region;
-    return cmn_storage_open(s->cfg->storage, &o, out, eb);
-}
-
-void pub_fault(struct pub_srv *s, const char *point)
-{
-    if (s->fault && !strcmp(s->fault, point)) {
-        cmn_error("HOTPATCH_FAULT: exiting at '%s' (test hook)", point);
-        _exit(99);
-    }
-}
-
 static int die(int json, const char *msg)
 {
-    if (json)
-        printf("{\"ok\":false,\"error\":\"%s\"}\n", msg);
+    if (json) {
+        char esc[1024];
+        cmn_json_escape_to(esc, sizeof(esc), 0, msg);
+        printf("{\"ok\":false,\"error\":\"%s\"}\n", esc);
+    }
     fprintf(stderr, "hotpatch-publisher: %s\n", msg);
     return 1;
 }
@@ -89,9 +80,11 @@ static int cmd_keygen(const char *out, int force, int json)
     }
     char pk[CMN_PK_B64];
     cmn_key_public_b64(&k, pk);
-    if (json)
-        printf("{\"ok\":true,\"path\":\"%s\",\"keyid\":\"%s\",\"public_key\":\"%s\"}\n", out, k.keyid, pk);
-    else
+    if (json) {
+        char esc[2048];
+        cmn_json_escape_to(esc, sizeof(esc), 0, out);
+        printf("{\"ok\":true,\"path\":\"%s\",\"keyid\":\"%s\",\"public_key\":\"%s\"}\n", esc, k.keyid, pk);
+    } else
         printf("manifest key written to %s\nkeyid:      %s\npublic key: %s\n(give the public key to devices and "
                "edges as a trusted manifest key)\n",
                out, k.keyid, pk);
@@ -219,27 +212,11 @@ int main(int argc, char **argv)
     struct pub_srv *s = calloc(1, sizeof(*s));
     if (!s)
         return die(json, "out of memory");
-    g_srv = s;
-    s->cfg = &cfg;
-    s->started = time(NULL);
-    s->fault = getenv("HOTPATCH_FAULT");
-    if (s->fault && !*s->fault)
-        s->fault = NULL;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    rc = cmn_key_load_secret(cfg.manifest_key, &s->mkeys[0], &eb);
-    s->n_mkeys = 1;
-    if (!rc && cfg.manifest_key_next && *cfg.manifest_key_next) {
-        rc = cmn_key_load_secret(cfg.manifest_key_next, &s->mkeys[1], &eb);
-        if (!rc && strcmp(s->mkeys[0].keyid, s->mkeys[1].keyid) == 0)
-            rc = cmn_errf(&eb, CMN_E_INVAL, "HOTPATCH_MANIFEST_KEY_NEXT is the same key as HOTPATCH_MANIFEST_KEY");
-        s->n_mkeys = 2;
-    }
+    pub_srv_init(s, &cfg, getenv("HOTPATCH_FAULT"));
+    rc = pub_srv_load_keys(s, &eb);
     if (rc) {
         char msg[400];
         snprintf(msg, sizeof(msg), "manifest key: %s", cmn_errmsg(&eb, rc));
-        cmn_key_clear(&s->mkeys[0]);
-        cmn_key_clear(&s->mkeys[1]);
         pub_config_release(&cfg);
         return die(json, msg);
     }
@@ -287,13 +264,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     /* repair whatever a previous run left half-done before taking requests */
-    pub_spool_cleanup(cfg.tmp_dir ? cfg.tmp_dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
+    pub_spool_cleanup(pub_spool_dir(s));
+    pub_srv_set_notify(s, pub_notify_edges, NULL);
     pub_reconcile(s, 1);
     rc = pub_jobs_start(s);
     if (rc)
         return die(json, "cannot start background jobs");
     struct pub_http *http = NULL;
-    rc = pub_http_start(s, &http, &eb);
+    rc = pub_http_start(s, &pub_router, &http, &eb);
     if (rc) {
         pub_jobs_stop(s);
         return die(json, cmn_errmsg(&eb, rc));
@@ -305,11 +283,7 @@ int main(int argc, char **argv)
     cmn_info("signal %d: shutting down", sig);
     pub_http_stop(http);
     pub_jobs_stop(s);
-    pub_db_free(s->db);
-    pub_rl_free(s->rl_ip);
-    pub_rl_free(s->rl_key);
-    cmn_key_clear(&s->mkeys[0]);
-    cmn_key_clear(&s->mkeys[1]);
+    pub_srv_release(s);
     pub_config_release(&cfg);
     free(s);
     curl_global_cleanup();

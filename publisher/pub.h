@@ -1,7 +1,9 @@
 /*
- * pub.h - internal declarations shared by the publisher's modules: the server
- * context, principals and roles, request/response plumbing, the manifest
- * publisher, telemetry, background jobs and the rate limiter.
+ * pub.h - the publisher's domain layer: authentication, request decoding,
+ * the manifest publisher, new releases and the release lifecycle, telemetry
+ * ingest and the background jobs. It knows nothing of HTTP: callers pass
+ * decoded values in and get cmn_err codes (with a message in the errbuf) out.
+ * The layers are described in pub_core.h.
  */
 #ifndef PUB_H
 #define PUB_H
@@ -16,111 +18,8 @@
 #include "common/err.h"
 #include "common/storage.h"
 #include "pub_config.h"
+#include "pub_core.h"
 #include "pub_db.h"
-
-/* ---- roles and principals ---- */
-
-enum pub_role {
-    PUB_ROLE_NONE = 0,
-    PUB_ROLE_READ,
-    PUB_ROLE_WRITE,
-    PUB_ROLE_ADMIN,
-    PUB_ROLE_OWNER,
-};
-const char *pub_role_name(int role);
-/* -1 when unknown. */
-int pub_role_parse(const char *s);
-
-enum pub_principal_kind {
-    PUB_PRINC_NONE = 0, /* anonymous */
-    PUB_PRINC_USER,     /* a user (JWT from email + password) */
-    PUB_PRINC_KEY,      /* an API key (directly or through a JWT) */
-};
-
-struct pub_principal {
-    enum pub_principal_kind kind;
-    int64_t id;     /* users.id or api_keys.id */
-    int64_t org_id; /* keys: their org; users: their first org */
-    int64_t app_id; /* keys scoped to one app; 0 = the whole org */
-    int role;       /* keys: their role; users: resolved per request */
-    int via_jwt;
-    char actor[48];  /* "user:12" / "key:7", for audit events */
-    char rl_key[48]; /* rate-limit bucket name */
-};
-
-/* ---- the server ---- */
-
-struct pub_metrics {
-    atomic_ulong requests;
-    atomic_ulong status[6]; /* by class: 1xx..5xx, index 1..5 */
-    atomic_ulong rate_limited;
-    atomic_ulong releases_created;
-    atomic_ulong manifests_published;
-    atomic_ulong manifest_publish_errors;
-    atomic_ulong telemetry_events;
-    atomic_ulong telemetry_batches;
-    atomic_ulong devices_seen;
-    atomic_ulong auto_halts;
-    atomic_ulong edge_notifies;
-    atomic_ulong edge_notify_errors;
-    atomic_ulong upload_bytes;
-};
-
-struct pub_rl;
-
-struct pub_srv {
-    struct pub_config *cfg;
-    struct pub_db *db;
-    struct cmn_key mkeys[2]; /* manifest signing keys: [0] HOTPATCH_MANIFEST_KEY, [1] HOTPATCH_MANIFEST_KEY_NEXT */
-    size_t n_mkeys;          /* 1, or 2 while a key rotation co-signs */
-    struct pub_rl *rl_ip;
-    struct pub_rl *rl_key;
-    struct pub_metrics m;
-    const char *fault; /* HOTPATCH_FAULT test hook, NULL normally */
-    time_t started;
-
-    /* background: re-sign/reconcile loop and the edge notifier */
-    pthread_t job_thread, notify_thread;
-    int threads_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stopping;
-    int notify_pending;
-};
-
-/* Open a storage handle for one operation (cheap; handles are not shared between threads). */
-enum cmn_err pub_storage_open(struct pub_srv *s, struct cmn_storage **out, struct cmn_errbuf *eb)
-    __attribute__((warn_unused_result));
-
-/* HOTPATCH_FAULT test hook: _exit(99) when the named fault point is reached. */
-void pub_fault(struct pub_srv *s, const char *point);
-
-/* ---- HTTP plumbing (http.c) ---- */
-
-struct pub_resp {
-    int status;
-    json_t *json; /* body as JSON (stolen), or */
-    char *raw;    /* raw body (malloc'd) */
-    size_t raw_len;
-    const char *ctype; /* for raw */
-    char etag[CMN_ETAG_MAX + 2];
-    long retry_after; /* > 0: Retry-After header */
-    const char *cache_control;
-};
-
-/* An error body {"error":{"code","message"}} with a status. Returns 0 for chaining. */
-int pub_err(struct pub_resp *out, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void pub_json_reply(struct pub_resp *out, int status, json_t *body);
-/* Map a cmn_err to an HTTP error reply. */
-int pub_err_from(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf *eb);
-
-struct pub_http;
-enum cmn_err pub_http_start(struct pub_srv *s, struct pub_http **out, struct cmn_errbuf *eb)
-    __attribute__((warn_unused_result));
-void pub_http_stop(struct pub_http *h);
-/* The port actually bound (useful with port 0). */
-int pub_http_port(const struct pub_http *h);
 
 /* ---- auth (auth.c) ---- */
 
@@ -244,10 +143,53 @@ enum cmn_err pub_audit(struct pub_dbconn *c, const char *actor, int64_t org_id, 
 /* Release row -> JSON (column order of REL_COLS in db.c). */
 json_t *pub_release_json(const PGresult *r, int row);
 
-/* ---- release lifecycle (release.c) ---- */
+/* ---- new releases and the release lifecycle (release.c) ---- */
 
+/* Upload spool files are named PUB_SPOOL_PREFIX "<pid>-XXXXXX" in the spool directory. */
+#define PUB_SPOOL_PREFIX "hotpatch-upload-"
+/* The spool directory: tmp_dir, else $TMPDIR, else /tmp. */
+const char *pub_spool_dir(const struct pub_srv *s);
 /* Remove upload spool files left in `dir` by publishers that no longer run (a SIGKILL mid-upload). */
 void pub_spool_cleanup(const char *dir);
+
+/* A verified bundle (digest, size and release-key signature already checked) and its metadata. */
+struct pub_new_release {
+    const struct pub_relmeta *meta;
+    int64_t app_id, org_id;
+    const char *bundle_path; /* the spooled bundle file */
+    const char *sha256_hex;  /* its digest (== meta->sha256) */
+    const char *actor;
+};
+
+/* Where pub_release_new stopped. */
+enum pub_new_stage {
+    PUB_NEW_BUNDLE = 1, /* storing the bundle */
+    PUB_NEW_DB,         /* no database connection */
+    PUB_NEW_INSERT,     /* the release transaction */
+    PUB_NEW_DONE,       /* stored; the manifest publish may still have failed (published = 0) */
+};
+
+struct pub_new_result {
+    enum pub_new_stage stage;
+    char id[32];    /* the new release id */
+    int64_t seq;    /* the channel sequence the change committed */
+    int64_t pubseq; /* the published manifest's sequence, when published */
+    int published;  /* 0: publish failed, retried by the maintenance loop; see publish_error */
+    char publish_error[CMN_ERRBUF_SIZE];
+    json_t *release; /* the release row as JSON (owned by the caller), NULL if it cannot be re-read */
+};
+
+/*
+ * Store a new release: the bundle to storage (content-addressed, so a second
+ * store is harmless) -> fault point after_bundle_upload -> one transaction
+ * (channel bump + release row + manifest check + audit) -> fault point
+ * after_db_commit -> manifest publish. Takes and returns its own pooled
+ * connection. On error `res->stage` says which step failed: CMN_E_EXISTS
+ * (version already on the channel), CMN_E_INVAL (the release does not fit
+ * the manifest), CMN_E_DB, or a storage error.
+ */
+enum cmn_err pub_release_new(struct pub_srv *s, const struct pub_new_release *nr, struct pub_new_result *res,
+                             struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 enum pub_rel_action {
     PUB_ACT_ROLLOUT = 0,
@@ -272,24 +214,33 @@ enum cmn_err pub_release_promote(struct pub_srv *s, struct pub_dbconn *c, const 
                                  long rollout_bp, const char *actor, int64_t org_id, json_t **rel_out, int64_t *seq_out,
                                  int64_t *pubseq_out, struct cmn_errbuf *eb);
 
+/* ---- telemetry (telemetry.c) ---- */
+
+struct pub_ingest_result {
+    size_t accepted;  /* entries after de-duplication within the batch */
+    size_t rejected;  /* malformed entries skipped by the parser */
+    long long stored; /* devices: rows upserted */
+};
+
+/*
+ * Store a parsed installation batch in one round trip; a retried batch is
+ * not counted twice (UNIQUE device, release, status). Releases whose failure
+ * rate reaches their threshold are halted (auto-halt). Reorders b->ev.
+ * CMN_E_NOMEM ("cannot encode the batch"), CMN_E_DB.
+ */
+enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
+                                 struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+/* Upsert a parsed device batch (one row per app + device: the last report wins). Reorders b->dev. */
+enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
+                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
 /* ---- background (jobs.c) ---- */
 enum cmn_err pub_jobs_start(struct pub_srv *s) __attribute__((warn_unused_result));
 void pub_jobs_stop(struct pub_srv *s);
-/* Ask the notifier to POST /v1/sync to every edge (coalesced, async). */
-void pub_notify_edges(struct pub_srv *s);
-
-/* ---- rate limiting (ratelimit.c) ---- */
-
-/* Token buckets by name: `rate` tokens per second, at most `burst`. */
-struct pub_rl *pub_rl_new(double rate, double burst, size_t max_entries);
-void pub_rl_free(struct pub_rl *rl);
-/* 0 when allowed; else the seconds to wait (>= 1) for the Retry-After header. */
-long pub_rl_take(struct pub_rl *rl, const char *name, double now);
-
-/* ---- handlers (api.c, release.c, telemetry.c) ---- */
-
-struct pub_req;
-/* Route table entry points: see api.c. */
-void pub_api_dispatch(struct pub_srv *s, struct pub_req *r, struct pub_resp *out);
+/*
+ * A pub_notify_fn (install with pub_srv_set_notify): asks the notifier
+ * thread to POST /v1/sync to every edge (coalesced, async). `arg` is unused.
+ */
+void pub_notify_edges(struct pub_srv *s, void *arg);
 
 #endif

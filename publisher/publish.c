@@ -312,7 +312,7 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
     cmn_info("published manifest %s sequence %lld (%zu releases)", key, (long long)seq, m->n_releases);
     if (seq_out)
         *seq_out = seq;
-    pub_notify_edges(s);
+    pub_notify(s);
 out:
     if (rc)
         pub_tx_rollback(c);

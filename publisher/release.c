@@ -1,15 +1,13 @@
 /*
- * release.c - POST /v1/releases and the release lifecycle.
+ * release.c - new releases and the release lifecycle (domain layer).
  *
- * The upload is multipart/form-data with a "metadata" part (JSON) and a
- * "bundle" part (the zip). The bundle streams into a private temp file while
- * it is hashed; nothing is buffered whole. As soon as the metadata part is
- * complete the caller's role on the app and the release key are checked, so
- * a refused upload stops being written at once. At the end the digest, size
- * and Ed25519 bundle signature (by a release key registered for the app) must
- * all match before anything is stored. Then: bundle to storage (content-
- * addressed, idempotent) -> one transaction (channel bump + release row +
- * audit) -> manifest publish (publish.c) -> edge notification.
+ * A new release arrives here verified (the upload handler, h_upload.c, has
+ * checked its digest, size and Ed25519 bundle signature against a release key
+ * registered for the app). Then: bundle to storage (content-addressed,
+ * idempotent) -> one transaction (channel bump + release row + audit) ->
+ * manifest publish (publish.c) -> edge notification (the notify hook).
+ * Lifecycle actions (rollout, rollback, halt, resume, conclude, archive) and
+ * promotion change rows under the channel's row lock and re-publish.
  *
  * Test hook: HOTPATCH_FAULT=after_bundle_upload|after_db_commit|
  * after_manifest_put makes the process _exit(99) at that point (pub_fault), to
@@ -18,199 +16,19 @@
 #include "common/compat.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <limits.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/manifest.h"
-#include "pub_http.h"
-#include "pub_multipart.h"
+#include "pub.h"
 
 #define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
-#define META_MAX (64u << 10)
-#define PUB_SPOOL_PREFIX "hotpatch-upload-"
 
-enum part_kind { PART_NONE = 0, PART_META, PART_BUNDLE, PART_SKIP };
-
-struct pub_upload {
-    struct pub_srv *s;
-    struct pub_req *r;
-    struct pub_mp mp;
-    enum part_kind part;
-    struct cmn_buf meta;
-    int have_meta, have_bundle, bundle_done;
-    char tmppath[PATH_MAX];
-    int fd;
-    struct cmn_sha256 h;
-    uint64_t size;
-    struct pub_relmeta rm;
-    int meta_ok;
-    int64_t app_id, org_id;
-    struct cmn_key rkey;
-    int failed;
-    struct pub_resp *out;
-};
-
-void pub_upload_free(struct pub_upload *up)
+const char *pub_spool_dir(const struct pub_srv *s)
 {
-    if (!up)
-        return;
-    if (up->fd >= 0)
-        close(up->fd);
-    if (up->tmppath[0])
-        unlink(up->tmppath);
-    cmn_buf_release(&up->meta);
-    pub_relmeta_release(&up->rm);
-    cmn_key_clear(&up->rkey);
-    free(up);
-}
-
-static int up_fail(struct pub_upload *up, int status, const char *code, const char *msg)
-{
-    if (!up->failed)
-        pub_err(up->out, status, code, "%s", msg);
-    up->failed = 1;
-    return 1;
-}
-
-/* Look up the app, the caller's role on it and the release key named by the metadata. */
-static int check_meta(struct pub_upload *up)
-{
-    struct pub_srv *s = up->s;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc = pub_relmeta_parse(up->meta.ptr ? up->meta.ptr : "", up->meta.len, &up->rm, &eb);
-    if (rc)
-        return up_fail(up, 400, "bad_metadata", cmn_errmsg(&eb, rc));
-    if ((uint64_t)up->rm.size > s->cfg->max_upload) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "bundle of %lld bytes exceeds the limit of %llu bytes", up->rm.size,
-                 (unsigned long long)s->cfg->max_upload);
-        return up_fail(up, 413, "too_large", msg);
-    }
-    struct pub_dbconn *c = pub_db_get(s->db);
-    if (!c)
-        return up_fail(up, 503, "database_unavailable", "database unavailable");
-    const char *p1[] = {up->rm.app};
-    PGresult *r = pub_q(c, Q_APP_BY_NAME, p1);
-    int fail = 0;
-    if (!pub_res_ok(r)) {
-        fail = up_fail(up, 503, "database_unavailable", "database unavailable");
-    } else if (PQntuples(r) != 1) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "no app named '%s'", up->rm.app);
-        fail = up_fail(up, 404, "not_found", msg);
-    } else {
-        up->app_id = pub_cell_i64(r, 0, 0);
-        up->org_id = pub_cell_i64(r, 0, 1);
-    }
-    PQclear(r);
-    if (!fail && pub_auth_role(c, &up->r->who, up->org_id, up->app_id) < PUB_ROLE_WRITE) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "releasing to app '%s' needs the write role", up->rm.app);
-        fail = up_fail(up, 403, "forbidden", msg);
-    }
-    if (!fail) {
-        char aid[24];
-        I64(aid, up->app_id);
-        const char *p2[] = {aid, up->rm.bundle_keyid};
-        r = pub_q(c, Q_RKEY_BY_KEYID, p2);
-        if (!pub_res_ok(r)) {
-            fail = up_fail(up, 503, "database_unavailable", "database unavailable");
-        } else if (PQntuples(r) != 1) {
-            char msg[200];
-            snprintf(msg, sizeof(msg), "bundle signed by key %s, which is not a release key registered for app '%s'",
-                     up->rm.bundle_keyid, up->rm.app);
-            fail = up_fail(up, 400, "unregistered_key", msg);
-        } else if (cmn_key_from_public_b64(pub_cell(r, 0, 0), &up->rkey, NULL) ||
-                   strcmp(up->rkey.keyid, up->rm.bundle_keyid) != 0) {
-            fail = up_fail(up, 500, "internal", "registered release key is unusable");
-        }
-        PQclear(r);
-    }
-    pub_db_put(s->db, c);
-    if (!fail)
-        up->meta_ok = 1;
-    return fail;
-}
-
-static int cb_begin(void *ctx, const struct pub_mp_part *part)
-{
-    struct pub_upload *up = ctx;
-    if (!strcmp(part->name, "metadata")) {
-        if (up->have_meta)
-            return up_fail(up, 400, "bad_multipart", "duplicate 'metadata' part");
-        up->have_meta = 1;
-        up->part = PART_META;
-    } else if (!strcmp(part->name, "bundle")) {
-        if (up->have_bundle)
-            return up_fail(up, 400, "bad_multipart", "duplicate 'bundle' part");
-        up->have_bundle = 1;
-        up->part = PART_BUNDLE;
-        const char *dir = up->s->cfg->tmp_dir ? up->s->cfg->tmp_dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        snprintf(up->tmppath, sizeof(up->tmppath), "%s/" PUB_SPOOL_PREFIX "%ld-XXXXXX", dir, (long)getpid());
-        up->fd = mkostemp(up->tmppath, O_CLOEXEC);
-        if (up->fd < 0) {
-            cmn_error("cannot create upload spool file in '%s': %s", dir, strerror(errno));
-            up->tmppath[0] = '\0';
-            return up_fail(up, 503, "storage_unavailable", "cannot spool the upload");
-        }
-        cmn_sha256_init(&up->h);
-    } else if (!strcmp(part->name, "signature")) {
-        up->part = PART_SKIP; /* tolerated: the signature travels in metadata.bundle_sig */
-    } else {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "unexpected multipart part '%.64s' (want 'metadata' and 'bundle')", part->name);
-        return up_fail(up, 400, "bad_multipart", msg);
-    }
-    return 0;
-}
-
-static int cb_data(void *ctx, const void *p, size_t n)
-{
-    struct pub_upload *up = ctx;
-    if (up->part == PART_META) {
-        if (cmn_buf_add(&up->meta, p, n))
-            return up_fail(up, 413, "too_large", "metadata part larger than 64 KiB");
-    } else if (up->part == PART_BUNDLE) {
-        up->size += n;
-        if (up->size > up->s->cfg->max_upload) {
-            char msg[128];
-            snprintf(msg, sizeof(msg), "bundle exceeds the upload limit of %llu bytes",
-                     (unsigned long long)up->s->cfg->max_upload);
-            return up_fail(up, 413, "too_large", msg);
-        }
-        if (up->meta_ok && up->size > (uint64_t)up->rm.size)
-            return up_fail(up, 400, "size_mismatch", "bundle is larger than metadata.size");
-        cmn_sha256_update(&up->h, p, n);
-        const char *b = p;
-        while (n) {
-            ssize_t w = write(up->fd, b, n);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                cmn_error("cannot write upload spool '%s': %s", up->tmppath, strerror(errno));
-                return up_fail(up, 507, "insufficient_storage", "cannot spool the upload");
-            }
-            b += w;
-            n -= (size_t)w;
-        }
-        atomic_fetch_add(&up->s->m.upload_bytes, (unsigned long)(b - (const char *)p));
-    }
-    return 0;
-}
-
-static int cb_end(void *ctx)
-{
-    struct pub_upload *up = ctx;
-    enum part_kind k = up->part;
-    up->part = PART_NONE;
-    if (k == PART_META)
-        return check_meta(up);
-    if (k == PART_BUNDLE)
-        up->bundle_done = 1;
-    return 0;
+    return s->cfg->tmp_dir ? s->cfg->tmp_dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 }
 
 void pub_spool_cleanup(const char *dir)
@@ -233,44 +51,6 @@ void pub_spool_cleanup(const char *dir)
             cmn_info("removed stale upload spool '%s'", path);
     }
     closedir(d);
-}
-
-int pub_upload_begin(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
-{
-    char boundary[PUB_MP_MAX_BOUNDARY + 1];
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc = pub_mp_boundary(pub_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), boundary, &eb);
-    if (rc == CMN_E_UNSUPPORTED)
-        return !pub_err(out, 415, "unsupported_media_type", "%s", cmn_errmsg(&eb, rc));
-    if (rc)
-        return !pub_err(out, 400, "bad_multipart", "%s", cmn_errmsg(&eb, rc));
-    struct pub_upload *up = calloc(1, sizeof(*up));
-    if (!up)
-        return !pub_err(out, 500, "internal", "out of memory");
-    up->s = s;
-    up->r = r;
-    up->fd = -1;
-    up->out = out;
-    cmn_buf_init(&up->meta, META_MAX);
-    struct pub_mp_cb cb = {cb_begin, cb_data, cb_end, up};
-    pub_mp_init(&up->mp, boundary, &cb);
-    r->up = up;
-    return 0;
-}
-
-int pub_upload_feed(struct pub_srv *s, struct pub_req *r, const char *p, size_t n, struct pub_resp *out)
-{
-    struct pub_upload *up = r->up;
-    up->out = out;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc = pub_mp_feed(&up->mp, p, n, &eb);
-    if (up->failed)
-        return 1;
-    if (rc == CMN_E_TOOBIG)
-        return up_fail(up, 413, "too_large", cmn_errmsg(&eb, rc));
-    if (rc)
-        return up_fail(up, 400, "bad_multipart", cmn_errmsg(&eb, rc));
-    return 0;
 }
 
 static void new_release_id(char out[32])
@@ -325,150 +105,93 @@ out:
     return rc;
 }
 
-/* Reply 201 with the release row and manifest sequences. */
-static void reply_created(struct pub_srv *s, struct pub_dbconn *c, const char *id, int64_t seq, int64_t pubseq,
-                          int published, const struct cmn_errbuf *peb, struct pub_resp *out)
+enum cmn_err pub_release_new(struct pub_srv *s, const struct pub_new_release *nr, struct pub_new_result *res,
+                             struct cmn_errbuf *eb)
 {
-    const char *p[] = {id};
-    PGresult *r = pub_q(c, Q_REL_BY_ID, p);
-    if (!pub_res_ok(r) || PQntuples(r) != 1) {
-        PQclear(r);
-        pub_err(out, 500, "internal", "release vanished after insert");
-        return;
-    }
-    json_t *man = json_pack("{s:I,s:b}", "sequence", (json_int_t)seq, "published", published);
-    if (published)
-        json_object_set_new(man, "published_sequence", json_integer(pubseq));
-    else
-        json_object_set_new(man, "error", json_string(peb->msg[0] ? peb->msg : "manifest publish failed"));
-    pub_json_reply(out, 201, json_pack("{s:o,s:o}", "release", pub_release_json(r, 0), "manifest", man));
-    PQclear(r);
-}
-
-void pub_release_create(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
-{
-    struct pub_upload *up = r->up;
-    struct cmn_errbuf eb = {0};
+    const struct pub_relmeta *rm = nr->meta;
     struct cmn_storage *st = NULL;
-    struct pub_dbconn *c = NULL;
-    if (!up) {
-        pub_err(out, 500, "internal", "no upload state");
-        return;
-    }
-    up->out = out;
-    enum cmn_err rc = pub_mp_finish(&up->mp, &eb);
-    if (up->failed)
-        return;
-    if (rc) {
-        pub_err(out, 400, "bad_multipart", "%s", cmn_errmsg(&eb, rc));
-        return;
-    }
-    if (!up->have_meta || !up->have_bundle) {
-        pub_err(out, 400, "bad_multipart", "upload needs a 'metadata' part and a 'bundle' part");
-        return;
-    }
-    if (!up->meta_ok) {
-        pub_err(out, 400, "bad_metadata", "metadata was not accepted");
-        return;
-    }
-    uint8_t digest[CMN_SHA256_BYTES];
-    char hex[CMN_SHA256_HEX];
-    cmn_sha256_final(&up->h, digest);
-    cmn_hex_encode(digest, sizeof(digest), hex);
-    if (up->size != (uint64_t)up->rm.size) {
-        pub_err(out, 400, "size_mismatch", "bundle is %llu bytes but metadata.size says %lld",
-                (unsigned long long)up->size, up->rm.size);
-        return;
-    }
-    if (strcmp(hex, up->rm.sha256) != 0) {
-        pub_err(out, 400, "hash_mismatch", "bundle SHA-256 is %s but metadata.sha256 says %s", hex, up->rm.sha256);
-        return;
-    }
-    if (cmn_bundle_verify(&up->rkey, digest, up->rm.bundle_sig)) {
-        pub_err(out, 400, "bad_signature", "bundle_sig does not verify with release key %s", up->rkey.keyid);
-        return;
-    }
-    if (fsync(up->fd) != 0 || close(up->fd) != 0) {
-        up->fd = -1;
-        pub_err(out, 507, "insufficient_storage", "cannot flush the upload spool");
-        return;
-    }
-    up->fd = -1;
+    memset(res, 0, sizeof(*res));
 
     /* 1. the bundle, content-addressed: storing it twice is harmless */
+    res->stage = PUB_NEW_BUNDLE;
     char key[CMN_STORAGE_KEY_MAX];
-    rc = cmn_storage_bundle_key(up->rm.app, up->rm.platform, hex, key, sizeof(key));
+    uint64_t size = (uint64_t)rm->size;
+    enum cmn_err rc = cmn_storage_bundle_key(rm->app, rm->platform, nr->sha256_hex, key, sizeof(key));
     if (!rc)
-        rc = pub_storage_open(s, &st, &eb);
+        rc = pub_storage_open(s, &st, eb);
     if (!rc) {
         uint64_t have = 0;
         enum cmn_err hrc = cmn_storage_head(st, key, NULL, &have, NULL);
-        if (hrc || have != up->size) {
+        if (hrc || have != size) {
             struct cmn_put_opts po = {0};
             po.content_type = "application/zip";
             po.cache_control = "public, max-age=31536000, immutable";
-            rc = cmn_storage_put_file(st, key, up->tmppath, &po, NULL, &eb);
+            rc = cmn_storage_put_file(st, key, nr->bundle_path, &po, NULL, eb);
         }
     }
     cmn_storage_free(st);
     if (rc) {
-        cmn_error("cannot store bundle '%s': %s", key, cmn_errmsg(&eb, rc));
-        pub_err(out, 503, "storage_unavailable", "cannot store the bundle: %s", cmn_errmsg(&eb, rc));
-        return;
+        cmn_error("cannot store bundle '%s': %s", key, cmn_errmsg(eb, rc));
+        return rc;
     }
     pub_fault(s, "after_bundle_upload");
 
     /* 2. the release row and the channel bump, one transaction */
-    c = pub_db_get(s->db);
-    if (!c) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
-        return;
-    }
-    char id[32], aid[24], bp[24], size[24];
-    new_release_id(id);
-    I64(aid, up->app_id);
-    I64(bp, up->rm.rollout_bp);
-    I64(size, up->rm.size);
-    const char *vals[] = {id,
+    res->stage = PUB_NEW_DB;
+    struct pub_dbconn *c = pub_db_get(s->db);
+    if (!c)
+        return cmn_errf(eb, CMN_E_DB, "database unavailable");
+    res->stage = PUB_NEW_INSERT;
+    char aid[24], bp[24], sz[24];
+    new_release_id(res->id);
+    I64(aid, nr->app_id);
+    I64(bp, rm->rollout_bp);
+    I64(sz, rm->size);
+    const char *vals[] = {res->id,
                           aid,
-                          up->rm.platform,
-                          up->rm.channel,
-                          up->rm.version,
-                          up->rm.target_binary,
-                          up->rm.mandatory ? "true" : "false",
+                          rm->platform,
+                          rm->channel,
+                          rm->version,
+                          rm->target_binary,
+                          rm->mandatory ? "true" : "false",
                           bp,
-                          up->rm.notes,
-                          hex,
-                          size,
-                          up->rm.bundle_sig,
-                          up->rm.bundle_keyid,
+                          rm->notes,
+                          nr->sha256_hex,
+                          sz,
+                          rm->bundle_sig,
+                          rm->bundle_keyid,
                           key,
                           NULL,
-                          r->who.actor};
-    struct pub_chan ch = {up->app_id, up->rm.app, up->rm.platform, up->rm.channel};
-    json_t *detail = json_pack("{s:s,s:s,s:s,s:s,s:I}", "version", up->rm.version, "platform", up->rm.platform,
-                               "channel", up->rm.channel, "sha256", hex, "rollout_bp", (json_int_t)up->rm.rollout_bp);
-    int64_t seq = 0;
-    rc = insert_release(s, c, &ch, vals, r->who.actor, up->org_id, "release.create", detail, &seq, &eb);
+                          nr->actor};
+    struct pub_chan ch = {nr->app_id, rm->app, rm->platform, rm->channel};
+    json_t *detail = json_pack("{s:s,s:s,s:s,s:s,s:I}", "version", rm->version, "platform", rm->platform, "channel",
+                               rm->channel, "sha256", nr->sha256_hex, "rollout_bp", (json_int_t)rm->rollout_bp);
+    rc = insert_release(s, c, &ch, vals, nr->actor, nr->org_id, "release.create", detail, &res->seq, eb);
     json_decref(detail);
     if (rc) {
         pub_db_put(s->db, c);
-        pub_err_from(out, rc, &eb);
-        return;
+        return rc;
     }
+    res->stage = PUB_NEW_DONE;
     atomic_fetch_add(&s->m.releases_created, 1);
-    cmn_info("release %s: %s %s/%s/%s by %s", id, up->rm.version, up->rm.app, up->rm.platform, up->rm.channel,
-             r->who.actor);
+    cmn_info("release %s: %s %s/%s/%s by %s", res->id, rm->version, rm->app, rm->platform, rm->channel, nr->actor);
     pub_fault(s, "after_db_commit");
 
     /* 3. the manifest */
     struct cmn_errbuf peb = {0};
-    int64_t pubseq = 0;
-    enum cmn_err prc = pub_publish(s, c, &ch, 0, &pubseq, &peb);
+    enum cmn_err prc = pub_publish(s, c, &ch, 0, &res->pubseq, &peb);
     if (prc)
-        cmn_warn("release %s stored but manifest publish failed (will retry): %s", id, cmn_errmsg(&peb, prc));
-    reply_created(s, c, id, seq, pubseq, prc == CMN_OK, &peb, out);
+        cmn_warn("release %s stored but manifest publish failed (will retry): %s", res->id, cmn_errmsg(&peb, prc));
+    res->published = prc == CMN_OK;
+    if (!res->published)
+        snprintf(res->publish_error, sizeof(res->publish_error), "%s",
+                 peb.msg[0] ? peb.msg : "manifest publish failed");
+    const char *p[] = {res->id};
+    PGresult *r = pub_q(c, Q_REL_BY_ID, p);
+    res->release = pub_res_ok(r) && PQntuples(r) == 1 ? pub_release_json(r, 0) : NULL;
+    PQclear(r);
     pub_db_put(s->db, c);
+    return CMN_OK;
 }
 
 /* ---- lifecycle ---- */

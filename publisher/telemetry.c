@@ -1,6 +1,6 @@
 /*
- * telemetry.c - device-facing batches (POST /v1/devices, POST
- * /v1/installations), release stats and the auto-halt rule.
+ * telemetry.c - device telemetry ingest (the batches behind POST /v1/devices
+ * and POST /v1/installations, decoded by jsonreq.c) and the auto-halt rule.
  *
  * A batch is validated entry by entry (bad entries are counted and skipped,
  * never fatal for the rest), de-duplicated in memory, and written with ONE
@@ -16,7 +16,7 @@
 #include "common/compat.h"
 
 #include "common/log.h"
-#include "pub_http.h"
+#include "pub.h"
 
 #define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
 
@@ -40,15 +40,6 @@ static int cmp_dev(const void *a, const void *b)
     if (!c)
         c = x->order < y->order ? -1 : x->order > y->order;
     return c;
-}
-
-static int parse_err(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf *eb)
-{
-    if (rc == CMN_E_TOOBIG)
-        return pub_err(out, 413, "too_large", "%s", cmn_errmsg(eb, rc));
-    if (rc == CMN_E_NOMEM)
-        return pub_err(out, 500, "internal", "out of memory");
-    return pub_err(out, 400, "bad_request", "%s", cmn_errmsg(eb, rc));
 }
 
 /* Build one text[] literal from a field of each element (NULL fields -> NULL). */
@@ -92,28 +83,24 @@ static void auto_halt(struct pub_srv *s, struct pub_dbconn *c, const char *ids_a
     PQclear(r);
 }
 
-void pub_h_installations(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
+enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
+                                 struct cmn_errbuf *eb)
 {
-    struct pub_batch b;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc = pub_batch_parse_installs(r->body.ptr ? r->body.ptr : "", r->body.len, s->cfg->max_telemetry,
-                                               (size_t)s->cfg->max_batch, &b, &eb);
-    if (rc) {
-        parse_err(out, rc, &eb);
-        return;
-    }
+    memset(res, 0, sizeof(*res));
+    res->rejected = b->rejected;
     /* de-duplicate (device, release, status), keeping the highest progress */
-    qsort(b.ev, b.n, sizeof(*b.ev), cmp_ev);
+    qsort(b->ev, b->n, sizeof(*b->ev), cmp_ev);
     size_t m = 0;
-    for (size_t i = 0; i < b.n; i++) {
-        if (m && !cmp_ev(&b.ev[m - 1], &b.ev[i])) {
-            if (b.ev[i].progress > b.ev[m - 1].progress)
-                b.ev[m - 1].progress = b.ev[i].progress;
+    for (size_t i = 0; i < b->n; i++) {
+        if (m && !cmp_ev(&b->ev[m - 1], &b->ev[i])) {
+            if (b->ev[i].progress > b->ev[m - 1].progress)
+                b->ev[m - 1].progress = b->ev[i].progress;
             continue;
         }
-        b.ev[m++] = b.ev[i];
+        b->ev[m++] = b->ev[i];
     }
     size_t accepted = m;
+    enum cmn_err rc = CMN_OK;
     struct cmn_buf a[9];
     size_t cap = s->cfg->max_telemetry * 2 + 4096;
     for (int k = 0; k < 9; k++) {
@@ -121,7 +108,7 @@ void pub_h_installations(struct pub_srv *s, struct pub_req *r, struct pub_resp *
         rc |= ARR_BEGIN(a[k]);
     }
     for (size_t i = 0; i < m && !rc; i++) {
-        const struct pub_install_ev *e = &b.ev[i];
+        const struct pub_install_ev *e = &b->ev[i];
         char prog[24], ts[24];
         I64(prog, e->progress);
         I64(ts, e->ts);
@@ -142,72 +129,65 @@ void pub_h_installations(struct pub_srv *s, struct pub_req *r, struct pub_resp *
     cmn_buf_init(&ids, cap);
     struct pub_dbconn *c = NULL;
     if (rc) {
-        pub_err(out, 500, "internal", "cannot encode the batch");
+        rc = cmn_errf(eb, CMN_E_NOMEM, "cannot encode the batch");
         goto out;
     }
-    if (m == 0) {
-        pub_json_reply(out, 200, json_pack("{s:I,s:I}", "accepted", (json_int_t)0, "rejected", (json_int_t)b.rejected));
+    if (m == 0)
         goto out;
-    }
     c = pub_db_get(s->db);
     if (!c) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+        rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
         goto out;
     }
     const char *p[9];
     for (int k = 0; k < 9; k++)
         p[k] = a[k].ptr;
-    PGresult *res = pub_q(c, Q_INST_INSERT, p);
-    if (!pub_res_ok(res)) {
-        PQclear(res);
-        pub_err(out, 503, "database_unavailable", "cannot store the batch");
+    PGresult *q = pub_q(c, Q_INST_INSERT, p);
+    if (!pub_res_ok(q)) {
+        PQclear(q);
+        rc = cmn_errf(eb, CMN_E_DB, "cannot store the batch");
         goto out;
     }
     /* releases with failures or rollbacks in their totals are auto-halt candidates */
     int nids = 0;
-    rc = cmn_buf_add(&ids, "{", 1);
-    for (int i = 0; i < PQntuples(res) && !rc; i++) {
-        if (pub_cell_i64(res, i, 3) + pub_cell_i64(res, i, 4) == 0)
+    enum cmn_err irc = cmn_buf_add(&ids, "{", 1);
+    for (int i = 0; i < PQntuples(q) && !irc; i++) {
+        if (pub_cell_i64(q, i, 3) + pub_cell_i64(q, i, 4) == 0)
             continue;
-        rc = pub_pgarr_add(&ids, pub_cell(res, i, 0), nids == 0);
+        irc = pub_pgarr_add(&ids, pub_cell(q, i, 0), nids == 0);
         nids++;
     }
-    if (!rc)
-        rc = cmn_buf_add(&ids, "}", 1);
-    PQclear(res);
+    if (!irc)
+        irc = cmn_buf_add(&ids, "}", 1);
+    PQclear(q);
     atomic_fetch_add(&s->m.telemetry_events, (unsigned long)accepted);
     atomic_fetch_add(&s->m.telemetry_batches, 1);
-    if (!rc && nids)
+    if (!irc && nids)
         auto_halt(s, c, ids.ptr);
-    pub_json_reply(out, 200,
-                   json_pack("{s:I,s:I}", "accepted", (json_int_t)accepted, "rejected", (json_int_t)b.rejected));
+    res->accepted = accepted;
 out:
     pub_db_put(s->db, c);
     for (int k = 0; k < 9; k++)
         cmn_buf_release(&a[k]);
     cmn_buf_release(&ids);
-    pub_batch_release(&b);
+    return rc;
 }
 
-void pub_h_devices(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
+enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
+                                struct cmn_errbuf *eb)
 {
-    struct pub_batch b;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc = pub_batch_parse_devices(r->body.ptr ? r->body.ptr : "", r->body.len, s->cfg->max_telemetry,
-                                              (size_t)s->cfg->max_batch, &b, &eb);
-    if (rc) {
-        parse_err(out, rc, &eb);
-        return;
-    }
+    memset(res, 0, sizeof(*res));
+    res->rejected = b->rejected;
     /* one row per (app, device): the last report in the batch wins */
-    struct pub_device_ev *v = b.dev;
-    qsort(v, b.n, sizeof(*v), cmp_dev); /* by app, device, then position in the request */
+    struct pub_device_ev *v = b->dev;
+    qsort(v, b->n, sizeof(*v), cmp_dev); /* by app, device, then position in the request */
     size_t m = 0;
-    for (size_t i = 0; i < b.n; i++) {
-        if (i + 1 < b.n && !strcmp(v[i].app, v[i + 1].app) && !strcmp(v[i].device_id, v[i + 1].device_id))
+    for (size_t i = 0; i < b->n; i++) {
+        if (i + 1 < b->n && !strcmp(v[i].app, v[i + 1].app) && !strcmp(v[i].device_id, v[i + 1].device_id))
             continue; /* a later report of the same device follows */
         v[m++] = v[i];
     }
+    enum cmn_err rc = CMN_OK;
     struct cmn_buf a[5];
     size_t cap = s->cfg->max_telemetry * 2 + 4096;
     for (int k = 0; k < 5; k++) {
@@ -226,80 +206,32 @@ void pub_h_devices(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
         rc |= ARR_END(a[k]);
     struct pub_dbconn *c = NULL;
     if (rc) {
-        pub_err(out, 500, "internal", "cannot encode the batch");
+        rc = cmn_errf(eb, CMN_E_NOMEM, "cannot encode the batch");
         goto out;
     }
     long long stored = 0;
     if (m) {
         c = pub_db_get(s->db);
         if (!c) {
-            pub_err(out, 503, "database_unavailable", "database unavailable");
+            rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
             goto out;
         }
         const char *p[5] = {a[0].ptr, a[1].ptr, a[2].ptr, a[3].ptr, a[4].ptr};
-        PGresult *res = pub_q(c, Q_DEV_UPSERT, p);
-        if (!pub_res_ok(res)) {
-            PQclear(res);
-            pub_err(out, 503, "database_unavailable", "cannot store the batch");
+        PGresult *q = pub_q(c, Q_DEV_UPSERT, p);
+        if (!pub_res_ok(q)) {
+            PQclear(q);
+            rc = cmn_errf(eb, CMN_E_DB, "cannot store the batch");
             goto out;
         }
-        stored = atoll(PQcmdTuples(res));
-        PQclear(res);
+        stored = atoll(PQcmdTuples(q));
+        PQclear(q);
         atomic_fetch_add(&s->m.devices_seen, (unsigned long)stored);
     }
-    pub_json_reply(out, 200,
-                   json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)m, "stored", (json_int_t)stored, "rejected",
-                             (json_int_t)b.rejected));
+    res->accepted = m;
+    res->stored = stored;
 out:
     pub_db_put(s->db, c);
     for (int k = 0; k < 5; k++)
         cmn_buf_release(&a[k]);
-    pub_batch_release(&b);
-}
-
-void pub_h_stats(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
-{
-    const char *id = r->segs[2];
-    struct pub_dbconn *c = pub_db_get(s->db);
-    if (!c) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
-        return;
-    }
-    int64_t org_id = 0;
-    PGresult *rel = pub_release_authz(c, r, id, PUB_ROLE_READ, &org_id, out);
-    if (!rel) {
-        pub_db_put(s->db, c);
-        return;
-    }
-    const char *p[] = {id};
-    PGresult *cnt = pub_q(c, Q_STATS_COUNTERS, p);
-    PGresult *act = pub_q(c, Q_STATS_ACTIVE, p);
-    PGresult *ver = pub_q(c, Q_STATS_VERSIONS, p);
-    if (!pub_res_ok(cnt) || !pub_res_ok(act) || !pub_res_ok(ver)) {
-        pub_err(out, 503, "database_unavailable", "cannot read stats");
-    } else {
-        long long d = 0, ap = 0, f = 0, rb = 0;
-        if (PQntuples(cnt) == 1) {
-            d = pub_cell_i64(cnt, 0, 0);
-            ap = pub_cell_i64(cnt, 0, 1);
-            f = pub_cell_i64(cnt, 0, 2);
-            rb = pub_cell_i64(cnt, 0, 3);
-        }
-        json_t *vers = json_array();
-        for (int i = 0; i < PQntuples(ver); i++)
-            json_array_append_new(vers, json_pack("{s:s,s:I}", "binary_version", pub_cell(ver, i, 0), "devices",
-                                                  (json_int_t)pub_cell_i64(ver, i, 1)));
-        long long attempts = ap + f;
-        json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "release_id", id, "state", pub_cell(rel, 0, 14),
-                              "installs", (json_int_t)ap, "failures", (json_int_t)f, "rollbacks", (json_int_t)rb,
-                              "downloading", (json_int_t)d, "active_devices",
-                              (json_int_t)(PQntuples(act) ? pub_cell_i64(act, 0, 0) : 0), "failure_rate_bp",
-                              (json_int_t)(attempts ? (f + rb) * 10000 / attempts : 0), "version_distribution", vers);
-        pub_json_reply(out, 200, json_pack("{s:o}", "stats", o));
-    }
-    PQclear(cnt);
-    PQclear(act);
-    PQclear(ver);
-    PQclear(rel);
-    pub_db_put(s->db, c);
+    return rc;
 }

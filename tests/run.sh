@@ -2,9 +2,9 @@
 # tests/run.sh unit|all - run the test suite and print one closing line:
 #   "N passed, M failed"
 # unit: unit tests + fuzz-corpus replays (no servers).
-# all:  the above, then starts a throwaway PostgreSQL cluster and a Ceph
-#       radosgw on loopback (tests/harness/), runs the integration tests
-#       against them, and stops them on exit.
+# all:  starts a throwaway PostgreSQL cluster and a Ceph radosgw on loopback
+#       (tests/harness/), runs the above (unit tests that need Postgres use
+#       it) and the integration tests against them, and stops them on exit.
 # Each test program / script prints TAP; a crash or a non-zero exit with no
 # "not ok" line is counted as one failure. HP_TEST_FILTER=substr limits the run.
 set -u
@@ -50,6 +50,22 @@ run_tap() {
     fi
 }
 
+# `all` starts the servers first: unit tests that need a real Postgres (the
+# publisher's domain tests, tests/unit/publisher/pub_fixture.h) run against
+# it; without HP_TEST_PG_URL (`make check`) they print a TAP skip.
+servers_up=0
+if [ "$mode" = all ]; then
+    # Servers for the integration tests; the harness exports their addresses.
+    . tests/harness/servers.sh
+    if ! servers_start; then
+        echo "not ok - could not start the test servers (see $HP_LOG_DIR)"
+        failed=$((failed + 1))
+    else
+        servers_up=1
+        trap servers_stop EXIT
+    fi
+fi
+
 # Unit tests.
 while IFS= read -r t; do
     run_tap "${t#"$HP_BUILD"/tests/}" "$t"
@@ -65,21 +81,13 @@ for f in $(find "$HP_BUILD/fuzz" -maxdepth 1 -type f -perm -u+x 2>/dev/null | so
     ' _ "$f" "$corpus" "$name"
 done
 
-if [ "$mode" = all ]; then
-    # Servers for the integration tests; the harness exports their addresses.
-    . tests/harness/servers.sh
-    if ! servers_start; then
-        echo "not ok - could not start the test servers (see $HP_LOG_DIR)"
-        failed=$((failed + 1))
-    else
-        trap servers_stop EXIT
-        while IFS= read -r t; do
-            run_tap "${t#"$HP_BUILD"/tests/}" "$t"
-        done < <(find "$HP_BUILD/tests/integration" -type f -name '*_test' -perm -u+x 2>/dev/null | sort)
-        while IFS= read -r t; do
-            run_tap "${t#tests/}" bash "$t"
-        done < <(find tests/integration -type f -name '*.sh' 2>/dev/null | sort)
-    fi
+if [ "$servers_up" = 1 ]; then
+    while IFS= read -r t; do
+        run_tap "${t#"$HP_BUILD"/tests/}" "$t"
+    done < <(find "$HP_BUILD/tests/integration" -type f -name '*_test' -perm -u+x 2>/dev/null | sort)
+    while IFS= read -r t; do
+        run_tap "${t#tests/}" bash "$t"
+    done < <(find tests/integration -type f -name '*.sh' 2>/dev/null | sort)
 fi
 
 if [ "${#failed_names[@]}" -gt 0 ]; then

@@ -1,0 +1,78 @@
+/*
+ * core.c - the server context: storage handles, the manifest keys, the
+ * HOTPATCH_FAULT test hook and the notify hook. Library code reaches the
+ * program only through this context (see the layering note in pub_core.h).
+ */
+#include "common/compat.h"
+
+#include <unistd.h>
+
+#include "common/log.h"
+#include "pub_core.h"
+
+void pub_srv_init(struct pub_srv *s, struct pub_config *cfg, const char *fault)
+{
+    s->cfg = cfg;
+    s->started = time(NULL);
+    s->fault = fault && *fault ? fault : NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+}
+
+enum cmn_err pub_srv_load_keys(struct pub_srv *s, struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = cmn_key_load_secret(s->cfg->manifest_key, &s->mkeys[0], eb);
+    s->n_mkeys = 1;
+    if (!rc && s->cfg->manifest_key_next && *s->cfg->manifest_key_next) {
+        rc = cmn_key_load_secret(s->cfg->manifest_key_next, &s->mkeys[1], eb);
+        if (!rc && strcmp(s->mkeys[0].keyid, s->mkeys[1].keyid) == 0)
+            rc = cmn_errf(eb, CMN_E_INVAL, "HOTPATCH_MANIFEST_KEY_NEXT is the same key as HOTPATCH_MANIFEST_KEY");
+        s->n_mkeys = 2;
+    }
+    if (rc) {
+        cmn_key_clear(&s->mkeys[0]);
+        cmn_key_clear(&s->mkeys[1]);
+    }
+    return rc;
+}
+
+void pub_srv_release(struct pub_srv *s)
+{
+    pub_db_free(s->db);
+    s->db = NULL;
+    pub_rl_free(s->rl_ip);
+    pub_rl_free(s->rl_key);
+    s->rl_ip = s->rl_key = NULL;
+    cmn_key_clear(&s->mkeys[0]);
+    cmn_key_clear(&s->mkeys[1]);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+}
+
+enum cmn_err pub_storage_open(struct pub_srv *s, struct cmn_storage **out, struct cmn_errbuf *eb)
+{
+    struct cmn_storage_opts o = {0};
+    o.endpoint = s->cfg->s3_endpoint;
+    o.region = s->cfg->s3_region;
+    return cmn_storage_open(s->cfg->storage, &o, out, eb);
+}
+
+void pub_fault(struct pub_srv *s, const char *point)
+{
+    if (s->fault && !strcmp(s->fault, point)) {
+        cmn_error("HOTPATCH_FAULT: exiting at '%s' (test hook)", point);
+        _exit(99);
+    }
+}
+
+void pub_srv_set_notify(struct pub_srv *s, pub_notify_fn fn, void *arg)
+{
+    s->notify = fn;
+    s->notify_arg = arg;
+}
+
+void pub_notify(struct pub_srv *s)
+{
+    if (s->notify)
+        s->notify(s, s->notify_arg);
+}

@@ -1,0 +1,109 @@
+/*
+ * pub_handlers.h - the handler layer: the route table (routes.c), one
+ * handler file per resource (h_*.c) and the helpers they share (h_common.c).
+ * Handlers decode the request, call the domain layer (pub.h) and build the
+ * reply with the transport's helpers (pub_http.h). Layers: pub_core.h.
+ *
+ * Adding a route: one line in routes.c and one handler in the resource's
+ * h_<resource>.c (declared below).
+ */
+#ifndef PUB_HANDLERS_H
+#define PUB_HANDLERS_H
+
+#include "pub.h"
+#include "pub_http.h"
+
+#define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
+
+/* The publisher's route table and upload stream (routes.c), handed to pub_http_start by main.c. */
+extern const struct pub_router pub_router;
+
+/* ---- shared helpers (h_common.c) ---- */
+
+/* Parse the buffered body as a JSON object; an empty body is `{}` when `optional`. NULL after a 400/413 reply. */
+json_t *pub_h_body(struct pub_srv *s, struct pub_req *r, int optional, struct pub_resp *out);
+/* Run a prepared read; on failure answer 503 and return NULL. */
+PGresult *pub_h_query(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, struct pub_resp *out);
+
+/* Begin a transaction; on failure answer 503 and return -1. */
+int pub_h_begin(struct pub_dbconn *c, struct pub_resp *out);
+
+/* One result row -> a new JSON value. */
+typedef json_t *(*pub_row_fn)(const PGresult *q, int row);
+/* Every row of `q` through `row`, as a new JSON array. */
+json_t *pub_h_rows(const PGresult *q, pub_row_fn row);
+/* Run a read and reply 200 {"<key>": [rows...]} (503 when it fails). */
+void pub_h_list(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, const char *key, pub_row_fn row,
+                struct pub_resp *out);
+
+/*
+ * Load an app by name (a Q_APP_BY_NAME row) and check that the caller has the
+ * route's role on it. NULL after setting the reply: 400 bad name, 404 (also
+ * when the caller has no role at all), 403, 503.
+ */
+PGresult *pub_h_app(struct pub_dbconn *c, struct pub_req *r, const char *name, struct pub_resp *out);
+/* pub_h_app for handlers that only need the app's id: its decimal text in aid. 0, or -1 after the refusal. */
+int pub_h_app_id(struct pub_dbconn *c, struct pub_req *r, const char *name, char aid[24], struct pub_resp *out);
+/*
+ * Load a release (a Q_REL_BY_ID row) and check the caller has the route's
+ * role on its app. NULL after setting the reply (400 / 404 / 403 / 503);
+ * *org_id (nullable) gets the app's org.
+ */
+PGresult *pub_h_release(struct pub_dbconn *c, struct pub_req *r, const char *id, int64_t *org_id, struct pub_resp *out);
+
+/*
+ * The read-only "list something of an app" handler: authorise the app named
+ * by segment 2 (/v1/apps/:app/...) with the route's role, run `q` with the
+ * app id, reply 200 {"<key>": [rows...]}.
+ */
+void pub_h_app_list(struct pub_dbconn *c, struct pub_req *r, enum pub_stmt q, const char *key, pub_row_fn row,
+                    struct pub_resp *out);
+
+/* Create an API key row; key_out receives the plaintext (shown once; wipe it). */
+enum cmn_err pub_h_make_api_key(struct pub_dbconn *c, int64_t org_id, int64_t app_id, int role, const char *name,
+                                const char *created_by, char key_out[80]) __attribute__((warn_unused_result));
+/* pub_audit that takes ownership of `detail` (for json_pack'd details). */
+enum cmn_err pub_h_audit(struct pub_dbconn *c, const char *actor, int64_t org_id, int64_t app_id,
+                         const char *release_id, const char *action, json_t *detail)
+    __attribute__((warn_unused_result));
+
+/* ---- handlers, by resource (all pub_handler_fn) ---- */
+
+/* h_auth.c */
+void pub_h_bootstrap(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_auth_token(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_auth_refresh(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_users_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_apps.c */
+void pub_h_apps_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_apps_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_app_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_audit_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_keys.c */
+void pub_h_keys_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_keys_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_key_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_apikeys(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_apikey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_releases.c */
+void pub_h_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_rel_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_rel_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_rel_action(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_rel_promote(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_upload.c: POST /v1/releases (the body streams through pub_upload_ops first) */
+extern const struct pub_stream_ops pub_upload_ops;
+void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_telemetry.c */
+void pub_h_devices(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_installations(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_manifests.c */
+void pub_h_manifest(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_ops.c */
+void pub_h_health(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_metrics(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+
+#endif

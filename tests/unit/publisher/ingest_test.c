@@ -1,0 +1,130 @@
+/*
+ * Unit tests for the publisher's telemetry domain (telemetry.c) against a
+ * real Postgres (pub_fixture.h): an installation batch is de-duplicated and
+ * stored in one round trip, a retried batch is not counted twice, unknown
+ * releases are dropped, devices upsert with the last report winning, and a
+ * release whose failure rate reaches the threshold is halted automatically
+ * (state, audit event, re-published manifest).
+ */
+#include "pub_fixture.h"
+
+static enum cmn_err installs(struct fx *f, const char *json, struct pub_ingest_result *res)
+{
+    struct pub_batch b;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc =
+        pub_batch_parse_installs(json, strlen(json), f->cfg.max_telemetry, (size_t)f->cfg.max_batch, &b, &eb);
+    if (rc) {
+        diag("parse: %s", cmn_errmsg(&eb, rc));
+        return rc;
+    }
+    rc = pub_ingest_installs(&f->s, &b, res, &eb);
+    if (rc)
+        diag("installs: %s", cmn_errmsg(&eb, rc));
+    pub_batch_release(&b);
+    return rc;
+}
+
+static long long counter(struct fx *f, const char *id, const char *col)
+{
+    char q[256];
+    snprintf(q, sizeof(q), "SELECT %s FROM release_counters WHERE release_id = '%s'", col, id);
+    return fx_sql_int(f, q);
+}
+
+int main(void)
+{
+    struct fx f;
+    int rc = fx_setup(&f, "ingest");
+    if (rc == 1) {
+        test_skip(1, "HP_TEST_PG_URL is not set (make test starts Postgres and sets it)");
+        return done_testing();
+    }
+    ok(rc == 0, "fixture: database, storage, keys");
+    if (rc)
+        return done_testing();
+    struct cmn_errbuf eb = {0};
+    struct pub_new_result nr;
+    is_int(fx_release(&f, "beta", "1.0.0", 100, &nr, &eb), CMN_OK, "a release to report on");
+    json_decref(nr.release);
+    const char *id = nr.id;
+
+    char batch[2048];
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"d1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"event_id\":\"e1\"},"
+             "{\"device_id\":\"d1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"event_id\":\"e1\"},"
+             "{\"device_id\":\"d2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+             "{\"device_id\":\"d3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":5},"
+             "{\"device_id\":\"d3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":40},"
+             "{\"device_id\":\"d4\",\"app\":\"demo\",\"release_id\":\"rel_unknown\",\"status\":\"applied\"},"
+             "{\"device_id\":\"\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"}]}",
+             id, id, id, id, id, id);
+    struct pub_ingest_result res;
+    unsigned long batches = atomic_load(&f.s.m.telemetry_batches);
+    is_int(installs(&f, batch, &res), CMN_OK, "installation batch stored");
+    is_int(res.accepted, 4, "duplicates within the batch merged (d1 twice, d3 twice)");
+    is_int(res.rejected, 1, "the entry without a device id rejected");
+    is_int(counter(&f, id, "applied"), 2, "two applied installs counted");
+    is_int(counter(&f, id, "downloading"), 1, "one download in progress");
+    is_int(fx_sql_int(&f, "SELECT max(progress) FROM installations WHERE device_id = 'd3'"), 40,
+           "highest progress kept");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE release_id = 'rel_unknown'"), 0,
+           "events for unknown releases dropped");
+    is_int(atomic_load(&f.s.m.telemetry_batches), batches + 1, "batch counted in metrics");
+
+    /* a retry of the same batch (the device did not see the reply) must not count twice */
+    is_int(installs(&f, batch, &res), CMN_OK, "retried batch accepted");
+    is_int(counter(&f, id, "applied"), 2, "retry not double-counted (applied)");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations"), 3, "retry adds no rows");
+
+    /* empty batch: nothing to store, no database round trip */
+    is_int(installs(&f, "{\"events\":[]}", &res), CMN_OK, "empty batch");
+    is_int(res.accepted, 0, "nothing accepted");
+
+    /* devices: one row per (app, device), the last report wins */
+    const char *dv = "{\"devices\":[{\"device_id\":\"d1\",\"app\":\"demo\",\"os\":\"linux\"},"
+                     "{\"device_id\":\"d2\",\"app\":\"demo\",\"os\":\"android\"},"
+                     "{\"device_id\":\"d1\",\"app\":\"demo\",\"os\":\"ios\"}]}";
+    struct pub_batch b;
+    rc = pub_batch_parse_devices(dv, strlen(dv), f.cfg.max_telemetry, (size_t)f.cfg.max_batch, &b, &eb);
+    is_int(rc, CMN_OK, "device batch parses");
+    if (!rc) {
+        is_int(pub_ingest_devices(&f.s, &b, &res, &eb), CMN_OK, "device batch stored (%s)", eb.msg);
+        pub_batch_release(&b);
+    }
+    is_int(res.accepted, 2, "two devices");
+    is_int(res.stored, 2, "two rows upserted");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM devices WHERE device_id = 'd1' AND os = 'ios'"), 1,
+           "the last report of d1 won");
+
+    /* auto-halt: the rate is (failed + rolled_back) / (applied + failed), halted at >= 60% after 4 installs */
+    f.cfg.halt_threshold_pct = 60;
+    f.cfg.halt_min_installs = 4;
+    int notified = atomic_load(&f.notified);
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"f1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"f2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
+             id, id);
+    is_int(installs(&f, batch, &res), CMN_OK, "two failures");
+    char st[24];
+    is_str(fx_state(&f, id, st), "active", "2 of 4 installs failed: 50%% < 60%%, still active");
+    snprintf(batch, sizeof(batch),
+             "{\"events\":[{\"device_id\":\"f3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}", id);
+    is_int(installs(&f, batch, &res), CMN_OK, "a third failure");
+    is_str(fx_state(&f, id, st), "halted", "3 of 5 failed (60%% >= 60%%): halted automatically");
+    is_int(atomic_load(&f.s.m.auto_halts), 1, "auto-halt counted");
+    ok(atomic_load(&f.notified) > notified, "the halt re-published (notify hook called)");
+    struct cmn_manifest *m = fx_manifest(&f, "beta");
+    ok(fx_find(m, id) && fx_find(m, id)->state == CMN_REL_HALTED, "manifest says halted");
+    cmn_manifest_free(m);
+    char q[256];
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM audit_events WHERE release_id = '%s' AND action = 'release.halt' "
+             "AND actor = 'auto-halt' AND detail->>'threshold_pct' = '60'",
+             id);
+    is_int(fx_sql_int(&f, q), 1, "audit event names auto-halt and the threshold");
+    fx_teardown(&f);
+    return done_testing();
+}

@@ -1,0 +1,140 @@
+/*
+ * Unit tests for the route table (routes.c) and its matcher (http.c's
+ * pub_route_find): every endpoint resolves to its handler, role and body
+ * kind; HEAD answers like GET; a known path with the wrong method is a 405,
+ * an unknown path (or one too deep) a 404; the table has no duplicate
+ * (method, pattern) line and every route that needs no credentials is one of
+ * the known public ones.
+ */
+#include "common/compat.h"
+
+#include "../../lib/test.h"
+#include "pub_handlers.h"
+
+/* Fill a request from "METHOD /path" the way http.c splits it. */
+static void req(struct pub_req *r, char *buf, const char *method, const char *path)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->method, sizeof(r->method), "%s", method);
+    snprintf(buf, 512, "%s", path);
+    char *p = buf;
+    while (*p) {
+        while (*p == '/')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (r->nsegs == PUB_MAX_SEGS) {
+            r->nsegs = PUB_MAX_SEGS + 1;
+            return;
+        }
+        r->segs[r->nsegs++] = p;
+        while (*p && *p != '/')
+            p++;
+    }
+}
+
+static const struct pub_route *find(const char *method, const char *path, int *rc)
+{
+    static char buf[512];
+    struct pub_req r;
+    const struct pub_route *e = NULL;
+    req(&r, buf, method, path);
+    *rc = pub_route_find(&pub_router, &r, &e);
+    return *rc ? NULL : e;
+}
+
+int main(void)
+{
+    struct {
+        const char *method, *path;
+        pub_handler_fn fn;
+        int role;
+        enum pub_body_kind body;
+    } cases[] = {
+        {"GET", "/healthz", pub_h_health, PUB_ROLE_NONE, PUB_BODY_NONE},
+        {"HEAD", "/healthz", pub_h_health, PUB_ROLE_NONE, PUB_BODY_NONE},
+        {"GET", "/metrics", pub_h_metrics, PUB_ROLE_NONE, PUB_BODY_NONE},
+        {"POST", "/v1/bootstrap", pub_h_bootstrap, PUB_ROLE_NONE, PUB_BODY_JSON},
+        {"POST", "/v1/auth/token", pub_h_auth_token, PUB_ROLE_NONE, PUB_BODY_JSON},
+        {"POST", "/v1/auth/refresh", pub_h_auth_refresh, PUB_ROLE_READ, PUB_BODY_JSON},
+        {"POST", "/v1/users", pub_h_users_create, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"DELETE", "/v1/api-keys/abc123", pub_h_apikey_revoke, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"POST", "/v1/devices", pub_h_devices, PUB_ROLE_NONE, PUB_BODY_TELEMETRY},
+        {"POST", "/v1/installations", pub_h_installations, PUB_ROLE_NONE, PUB_BODY_TELEMETRY},
+        {"POST", "/v1/apps", pub_h_apps_create, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"GET", "/v1/apps", pub_h_apps_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/v1/apps/demo", pub_h_app_get, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"PATCH", "/v1/apps/demo", pub_h_app_patch, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"POST", "/v1/apps/demo/keys", pub_h_keys_add, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"GET", "/v1/apps/demo/keys", pub_h_keys_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"DELETE", "/v1/apps/demo/keys/0011", pub_h_key_revoke, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"POST", "/v1/apps/demo/api-keys", pub_h_apikeys, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"GET", "/v1/apps/demo/channels", pub_h_channels, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/v1/apps/demo/audit", pub_h_audit_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"POST", "/v1/releases", pub_h_rel_create, PUB_ROLE_WRITE, PUB_BODY_UPLOAD},
+        {"GET", "/v1/releases", pub_h_rel_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/v1/releases/r1", pub_h_rel_get, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"DELETE", "/v1/releases/r1", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"PATCH", "/v1/releases/r1/rollout", pub_h_rel_rollout, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/rollout", pub_h_rel_rollout, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/ramp", pub_h_rel_rollout, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"PATCH", "/v1/releases/r1/ramp", pub_h_rel_rollout, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"GET", "/v1/releases/r1/stats", pub_h_stats, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"POST", "/v1/releases/r1/promote", pub_h_rel_promote, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/rollback", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/abort", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/halt", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/resume", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/conclude", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"POST", "/v1/releases/r1/archive", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"GET", "/v1/manifests/demo/android/beta.json", pub_h_manifest, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "//v1//apps//demo/", pub_h_app_get, PUB_ROLE_READ, PUB_BODY_NONE},
+    };
+    int rc;
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(cases); i++) {
+        const struct pub_route *e = find(cases[i].method, cases[i].path, &rc);
+        ok(e && e->handler == cases[i].fn && e->role == cases[i].role && e->body == cases[i].body,
+           "%s %s -> its handler, role %s, body kind %d (rc %d)", cases[i].method, cases[i].path,
+           pub_role_name(cases[i].role), (int)cases[i].body, rc);
+    }
+    struct {
+        const char *method, *path;
+        int want;
+    } misses[] = {
+        {"POST", "/healthz", 405},
+        {"PUT", "/v1/apps", 405},
+        {"GET", "/v1/releases/r1/rollout", 405},
+        {"GET", "/v1/api-keys/abc", 405},
+        {"PATCH", "/v1/releases", 405},
+        {"GET", "/v1/releases/r1/frobnicate", 404},
+        {"GET", "/v1/apps/demo/nope", 404},
+        {"POST", "/v1/auth/other", 404},
+        {"GET", "/v1", 404},
+        {"GET", "/", 404},
+        {"GET", "/v1/nothing", 404},
+        {"GET", "/healthz/x", 404},
+        {"POST", "/v1/bootstrap/x", 404},
+        {"GET", "/v1/manifests/demo/android", 404},
+        {"GET", "/v1/apps/a/b/c/d/e/f/g/h", 404},
+    };
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(misses); i++) {
+        find(misses[i].method, misses[i].path, &rc);
+        is_int(rc, misses[i].want, "%s %s -> %d", misses[i].method, misses[i].path, misses[i].want);
+    }
+    int dups = 0, routed_db = 0;
+    for (size_t i = 0; i < pub_router.n; i++) {
+        const struct pub_route *a = &pub_router.routes[i];
+        for (size_t j = i + 1; j < pub_router.n; j++)
+            if (!strcmp(a->method, pub_router.routes[j].method) && !strcmp(a->pattern, pub_router.routes[j].pattern))
+                dups++;
+        if (a->flags & PUB_RF_DB)
+            routed_db++;
+        if (a->body == PUB_BODY_UPLOAD)
+            ok(pub_router.upload && pub_router.upload->begin && pub_router.upload->feed && pub_router.upload->release,
+               "upload route %s has stream ops", a->pattern);
+    }
+    is_int(dups, 0, "no duplicate (method, pattern) lines");
+    is_int(pub_router.n, CMN_ARRAY_SIZE(cases) - 2, "every table line is covered above (HEAD and // are extra)");
+    ok(routed_db > 0, "routes that need the database say so");
+    return done_testing();
+}
