@@ -4,8 +4,8 @@
  * the fault hook and the edge-notify hook), roles and principals, and the
  * rate limiter.
  *
- * Layering (each layer calls only the ones below it; `make lint` and
- * tests/harness/layering.sh check it with nm):
+ * Layering (each layer calls only the ones below it; `make lint` checks it
+ * with nm: mk/layers.sh, the layers listed in mk/lint.mk):
  *
  *   main.c        wires the layers: reads settings, builds the context,
  *                 installs the notify hook, hands the route table to http.c.
