@@ -4,7 +4,7 @@
 # reports (exit 1, offending symbol and both objects) a lower layer calling
 # an upper one, one program calling another, a library calling its main.o,
 # including when the callee sits in a static archive. `make lint` runs it on
-# the real tree.
+# the real tree (the last test).
 set -u
 . "${HP_SRC_DIR:?}/tests/lib/tap.sh"
 check=$HP_SRC_DIR/mk/layers.sh
@@ -47,9 +47,22 @@ out=$(bash "$check" sdk:-:1:sdk_prog.o cli:cli:2:lib.o common:-:0:libbase.a 2>&1
 is "$?" "1" "sdk -> a program: exit 1"
 ok "sdk -> program: reported" grep -q 'sdk_prog.o (sdk) -> lib.o (cli): cli_lib' <<<"$out"
 
+# The publisher's own layers (mk/lint.mk): the domain may not call transport.
+obj pub_reply 'int pub_err(int c) { return c; }'
+obj pub_domain 'int pub_err(int c); int pub_release_create(void) { return pub_err(400); }'
+out=$(bash "$check" pub-domain:pub:3:pub_domain.o pub-transport:pub:4:pub_reply.o 2>&1)
+is "$?" "1" "publisher domain -> transport: exit 1"
+ok "publisher domain -> transport: reported" grep -qx 'layering: pub_domain.o (pub-domain) -> pub_reply.o (pub-transport): pub_err' <<<"$out"
+out=$(bash "$check" pub-domain:pub:3:pub_domain.o pub-transport:pub:2:pub_reply.o 2>&1)
+is "$?:$out" "0:" "the same reference downward passes"
+
 out=$(bash "$check" common:-:0:missing.a 2>&1)
 is "$?" "2" "a missing input is an error, not a pass"
 out=$(bash "$check" 2>&1)
 is "$?" "2" "no units: usage error"
+
+# The tree itself (every archive and program object, the publisher's layers).
+build=${HP_BUILD:-build}
+ok "make layers passes on this tree" make -s -C "$HP_SRC_DIR" B="$build" layers
 
 done_testing
