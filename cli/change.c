@@ -35,14 +35,10 @@ static int act_publisher(const struct cli_change_cmd *cc, void *ctx, struct cli_
     struct cli_target summary_t = r->t;
     json_t *rel = NULL, *resp = NULL, *body = NULL;
     char path[300], eid[200];
-    int ex = cli_api_find_release(&api, r->t.app, r->t.platform, r->t.channel, r->id, r->version, &rel);
+    int ex = cli_api_find_release_eid(&api, r->t.app, r->t.platform, r->t.channel, r->id, r->version, &rel, eid,
+                                      sizeof(eid));
     if (ex)
         return ex;
-    if (!json_is_string(json_object_get(rel, "id")) ||
-        cli_api_escape(json_string_value(json_object_get(rel, "id")), eid, sizeof(eid))) {
-        json_decref(rel);
-        return cli_fail(CLI_EXIT_FAIL, "publisher release has no usable 'id'");
-    }
     ex = cc->request(ctx, eid, path, sizeof(path), &body, &summary_t);
     if (!ex)
         ex = cli_api_call(&api, cc->method, path, body, &resp);

@@ -413,6 +413,9 @@ int cli_api_escape(const char *s, char *out, size_t cap);
  */
 int cli_api_find_release(const struct cli_api *api, const char *app, const char *platform, const char *channel,
                          const char *id, const char *version, json_t **out);
+/* cli_api_find_release, plus the release's URL-escaped id in eid[cap] for request paths. */
+int cli_api_find_release_eid(const struct cli_api *api, const char *app, const char *platform, const char *channel,
+                             const char *id, const char *version, json_t **out, char *eid, size_t cap);
 
 /* ---- commands ---- */
 
