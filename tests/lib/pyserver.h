@@ -15,7 +15,8 @@
 
 #include "test.h"
 
-/* Returns the server's pid and fills base ("http://127.0.0.1:PORT"), or -1 when it did not come up in 5 s. */
+/* Returns the server's pid and fills base ("http://127.0.0.1:PORT"), or -1 when it did not come up in 60 s
+ * (python3 can take seconds to start on a loaded machine; a healthy start returns at once). */
 static inline pid_t pyserver_start(const char *script, char *base, size_t cap)
 {
     char py[600], portfile[600];
@@ -31,7 +32,7 @@ static inline pid_t pyserver_start(const char *script, char *base, size_t cap)
         execlp("python3", "python3", py, portfile, (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; pid > 0 && i < 200; i++) {
+    for (int i = 0; pid > 0 && i < 2400; i++) {
         int port = 0;
         f = fopen(portfile, "r");
         if (f) {
