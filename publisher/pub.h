@@ -275,6 +275,8 @@ enum cmn_err pub_release_promote(struct pub_srv *s, struct pub_dbconn *c, const 
 /* ---- background (jobs.c) ---- */
 enum cmn_err pub_jobs_start(struct pub_srv *s) __attribute__((warn_unused_result));
 void pub_jobs_stop(struct pub_srv *s);
+/* A manifest changed: write feed/snapshot after snapshot_debounce seconds of quiet (at most 30 s later). */
+void pub_snapshot_changed(struct pub_srv *s);
 /* Ask the notifier to POST /v1/sync to every edge (coalesced, async). */
 void pub_notify_edges(struct pub_srv *s);
 
