@@ -39,6 +39,9 @@ static void usage(FILE *f)
                "  --source URL            file:///dir or s3://bucket/prefix (env HOTPATCH_STORAGE)\n"
                "  --trusted-key B64[,B64] manifest public keys (env HOTPATCH_TRUSTED_KEYS); repeatable\n"
                "  --poll-interval SECS    sync period (default 5; fractions allowed)\n"
+               "  --full-sync-interval SECS  list every manifest at least this often; between\n"
+               "                          listings the change feed says what changed (default 600;\n"
+               "                          0 = list on every pass, feed and snapshot unused)\n"
                "  --public-base URL       prefix for relative bundle URLs in /update/check and\n"
                "                          /api/firmware/check answers\n"
                "  --idle-timeout SECS     close idle keep-alive connections (default 60)\n"
@@ -117,6 +120,10 @@ static void record_pass(struct edge_sync_state *ss, enum cmn_err rc, const struc
     ss->last_at = now;
     ss->passes = pass;
     ss->rejected += st->rejected + st->lists_rejected;
+    ss->storage_requests += st->requests;
+    ss->full_passes += st->full;
+    ss->feed_changes += st->feed == 2;
+    ss->snapshot_loaded += st->snapshot;
     ss->last_rc = rc;
     if (rc) {
         ss->failures++;
@@ -249,6 +256,7 @@ static int cmd_serve(struct edge_config *cfg, struct edge_index *ix)
         y.s.ix = ix;
         y.s.keyring.keys = cfg->keys;
         y.s.keyring.n = cfg->n_keys;
+        y.s.full_interval_s = cfg->full_sync_s;
         if (pthread_create(&sync_th, NULL, syncer_main, &y) != 0) {
             fprintf(stderr, "hotpatch-edge: cannot start the sync thread\n");
             return 1;
@@ -303,6 +311,7 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
     s.ix = ix;
     s.keyring.keys = cfg->keys;
     s.keyring.n = cfg->n_keys;
+    s.full_interval_s = cfg->full_sync_s;
     enum cmn_err rc = edge_sync_pass(&s, (int64_t)time(NULL), &st, &eb);
     edge_sync_release(&s);
     cmn_storage_free(s.st);
@@ -314,8 +323,11 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
     }
     if (cfg->json)
         printf("{\"ok\":true,\"listed\":%u,\"fetched\":%u,\"updated\":%u,\"unchanged\":%u,\"rejected\":%u,"
-               "\"lists_loaded\":%u,\"lists_rejected\":%u}\n",
-               st.listed, st.fetched, st.updated, st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected);
+               "\"lists_loaded\":%u,\"lists_rejected\":%u,\"snapshot\":%u,\"feed\":\"%s\",\"full\":%s,"
+               "\"requests\":%u}\n",
+               st.listed, st.fetched, st.updated, st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected,
+               st.snapshot, st.feed == 2 ? "changed" : st.feed == 1 ? "unchanged" : "unused",
+               st.full ? "true" : "false", st.requests);
     else
         printf("sync: %u updated, %u unchanged, %u refused, %u lists loaded, %u lists refused\n", st.updated,
                st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected);
@@ -351,6 +363,7 @@ enum {
     O_SOURCE,
     O_KEY,
     O_POLL,
+    O_FULL,
     O_BASE,
     O_IDLE,
     O_HEAD,
@@ -381,6 +394,7 @@ int main(int argc, char **argv)
         {"source", required_argument, 0, O_SOURCE},
         {"trusted-key", required_argument, 0, O_KEY},
         {"poll-interval", required_argument, 0, O_POLL},
+        {"full-sync-interval", required_argument, 0, O_FULL},
         {"public-base", required_argument, 0, O_BASE},
         {"idle-timeout", required_argument, 0, O_IDLE},
         {"header-timeout", required_argument, 0, O_HEAD},
@@ -404,6 +418,7 @@ int main(int argc, char **argv)
     cfg.header_timeout_s = 10;
     cfg.max_conns = 10000;
     cfg.lambda_refresh_s = 30;
+    cfg.full_sync_s = EDGE_FULL_SYNC_DEFAULT_S;
     cmn_log_set_component("hotpatch-edge");
 
     int c;
@@ -442,6 +457,16 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_FULL: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 0 || v > 86400) {
+                fprintf(stderr, "hotpatch-edge: --full-sync-interval wants whole seconds (0..86400)\n");
+                return 2;
+            }
+            cfg.full_sync_s = (int)v;
+            break;
+        }
         case O_BASE:
             cfg.public_base = optarg;
             break;

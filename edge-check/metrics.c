@@ -148,6 +148,18 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         ADDF("# HELP hotpatch_edge_sync_rejected_total Manifests and lists refused by verification.\n"
              "# TYPE hotpatch_edge_sync_rejected_total counter\nhotpatch_edge_sync_rejected_total %llu\n",
              (unsigned long long)c.rejected);
+        ADDF("# HELP hotpatch_edge_storage_requests_total Storage requests sent by sync passes.\n"
+             "# TYPE hotpatch_edge_storage_requests_total counter\nhotpatch_edge_storage_requests_total %llu\n",
+             (unsigned long long)c.storage_requests);
+        ADDF("# HELP hotpatch_edge_sync_full_passes_total Sync passes that listed every manifest.\n"
+             "# TYPE hotpatch_edge_sync_full_passes_total counter\nhotpatch_edge_sync_full_passes_total %llu\n",
+             (unsigned long long)c.full_passes);
+        ADDF("# HELP hotpatch_edge_sync_feed_changes_total Sync passes that found the change feed changed.\n"
+             "# TYPE hotpatch_edge_sync_feed_changes_total counter\nhotpatch_edge_sync_feed_changes_total %llu\n",
+             (unsigned long long)c.feed_changes);
+        ADDF("# HELP hotpatch_edge_snapshot_manifests_total Envelopes loaded from the cold-start snapshot.\n"
+             "# TYPE hotpatch_edge_snapshot_manifests_total counter\nhotpatch_edge_snapshot_manifests_total %llu\n",
+             (unsigned long long)c.snapshot_loaded);
     }
 #undef ADDF
     return rc;
