@@ -349,12 +349,15 @@ enum cmn_err cmn_feed_record(struct cmn_storage *st, const char *app, const char
                 goto out;
             }
         }
-        f.rev++;
-        f.updated_at = now;
-        if (cmn_feed_set(&f, key, sequence, etag, f.rev) < 0) {
+        int set = cmn_feed_set(&f, key, sequence, etag, f.rev + 1);
+        if (set < 0) {
             rc = cmn_errf(eb, CMN_E_INVAL, "feed: cannot record '%s' (etag '%s')", key, etag);
             goto out;
         }
+        if (set == 0 && !rebuild)
+            goto out; /* a newer write is already recorded: nothing to do */
+        f.rev++;
+        f.updated_at = now;
         if ((rc = cmn_feed_render(&f, &out)))
             goto out;
         po.content_type = "application/json";
