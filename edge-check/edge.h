@@ -271,9 +271,18 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
 
 /* --------------------------------------------------------------- req.c */
 
+#define EDGE_MAX_LISTEN 8
+
+struct edge_listen {
+    char host[64]; /* IPv4 "0.0.0.0", "127.0.0.1"; IPv6 "::", "::1" (without brackets) */
+    int port;      /* 0 = any free port (the workers share the one the first gets) */
+};
+
 struct edge_config {
-    const char *listen_host;
+    const char *listen_host; /* listens[0], kept for log lines */
     int port;
+    struct edge_listen listens[EDGE_MAX_LISTEN]; /* --listen, repeatable; n_listen >= 1 */
+    int n_listen;
     int threads;
     const char *data_dir;
     const char *source;

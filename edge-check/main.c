@@ -32,7 +32,8 @@ static void usage(FILE *f)
                "manifests in storage (see docs/edge.md).\n"
                "\n"
                "options:\n"
-               "  --listen HOST:PORT      HTTP address (default 127.0.0.1:8081)\n"
+               "  --listen HOST:PORT      HTTP address; [IPV6]:PORT for IPv6 (IPv6-only sockets);\n"
+               "                          repeatable, up to 8 (default 127.0.0.1:8081)\n"
                "  --threads N             worker threads (default: usable CPUs)\n"
                "  --data-dir DIR          LMDB index directory (default ./hotpatch-edge-data;\n"
                "                          /tmp/hotpatch-edge in Lambda mode)\n"
@@ -408,11 +409,11 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct edge_config cfg;
-    char host[64] = "127.0.0.1";
-    int ms, keys_given = 0;
+    int ms, keys_given = 0, n_listen_given = 0;
     memset(&cfg, 0, sizeof(cfg));
-    cfg.listen_host = host;
-    cfg.port = 8081;
+    snprintf(cfg.listens[0].host, sizeof(cfg.listens[0].host), "127.0.0.1");
+    cfg.listens[0].port = 8081;
+    cfg.n_listen = 1;
     cfg.poll_ms = 5000;
     cfg.idle_timeout_s = 60;
     cfg.header_timeout_s = 10;
@@ -425,16 +426,32 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_LISTEN: {
+            /* HOST:PORT or [IPV6]:PORT, repeatable; the first one replaces the default */
             const char *colon = strrchr(optarg, ':');
+            const char *h = optarg;
+            size_t hl = colon ? (size_t)(colon - optarg) : 0;
             char *end;
             long p = colon ? strtol(colon + 1, &end, 10) : -1;
-            if (!colon || (size_t)(colon - optarg) >= sizeof(host) || colon == optarg || *end || p < 0 || p > 65535) {
-                fprintf(stderr, "hotpatch-edge: --listen wants HOST:PORT\n");
+            if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+                h++;
+                hl -= 2;
+            } else if (colon && memchr(optarg, ':', hl)) {
+                hl = 0; /* a bare IPv6 address needs brackets */
+            }
+            if (!colon || hl == 0 || hl >= sizeof(cfg.listens[0].host) || colon[1] == '\0' || *end || p < 0 ||
+                p > 65535) {
+                fprintf(stderr, "hotpatch-edge: --listen wants HOST:PORT or [IPV6]:PORT\n");
                 return 2;
             }
-            memcpy(host, optarg, (size_t)(colon - optarg));
-            host[colon - optarg] = '\0';
-            cfg.port = (int)p;
+            if (n_listen_given == EDGE_MAX_LISTEN) {
+                fprintf(stderr, "hotpatch-edge: at most %d --listen addresses\n", EDGE_MAX_LISTEN);
+                return 2;
+            }
+            struct edge_listen *l = &cfg.listens[n_listen_given++];
+            memcpy(l->host, h, hl);
+            l->host[hl] = '\0';
+            l->port = (int)p;
+            cfg.n_listen = n_listen_given;
             break;
         }
         case O_THREADS:
@@ -527,6 +544,8 @@ int main(int argc, char **argv)
     if (!keys_given && getenv("HOTPATCH_TRUSTED_KEYS") && add_keys(&cfg, getenv("HOTPATCH_TRUSTED_KEYS")))
         return 2;
     cfg.sync_token = getenv("HOTPATCH_SYNC_TOKEN");
+    cfg.listen_host = cfg.listens[0].host;
+    cfg.port = cfg.listens[0].port;
     if (!cfg.data_dir)
         cfg.data_dir = lambda ? "/tmp/hotpatch-edge" : "hotpatch-edge-data";
 
