@@ -360,21 +360,32 @@ static void t_feed_sync(const char *url, const char *tag)
 }
 
 /* Six processes record twenty entries each into the same feed, and all bump one shared channel. */
-static void t_concurrent_writers(const char *tag)
+static void t_concurrent_writers(const char *url, const struct cmn_storage_opts *o, const char *tag)
 {
     pid_t kids[6];
     for (int w = 0; w < 6; w++) {
         kids[w] = fork();
         if (kids[w] == 0) {
             int bad = 0;
+            /* a handle of its own: the parent's would share its connection with its siblings */
+            if (cmn_storage_open(url, o, &ST, NULL) != CMN_OK)
+                _exit(3);
             for (int i = 0; i < 20; i++) {
                 char ch[32], et[40];
+                struct cmn_errbuf eb = {{0}};
+                enum cmn_err rc;
                 snprintf(ch, sizeof(ch), "w%d-%d", w, i);
                 snprintf(et, sizeof(et), "e%d-%d", w, i);
-                bad |= cmn_feed_record(ST, "race", "android", ch, 1, et, (int64_t)time(NULL), NULL) != CMN_OK;
+                if ((rc = cmn_feed_record(ST, "race", "android", ch, 1, et, (int64_t)time(NULL), &eb)) != CMN_OK) {
+                    diag("writer %d: %s", w, cmn_errmsg(&eb, rc));
+                    bad = 1;
+                }
                 snprintf(et, sizeof(et), "s%d-%d", w, i);
-                bad |= cmn_feed_record(ST, "race", "android", "shared", (uint64_t)(w * 20 + i + 1), et,
-                                       (int64_t)time(NULL), NULL) != CMN_OK;
+                if ((rc = cmn_feed_record(ST, "race", "android", "shared", (uint64_t)(w * 20 + i + 1), et,
+                                          (int64_t)time(NULL), &eb)) != CMN_OK) {
+                    diag("writer %d (shared): %s", w, cmn_errmsg(&eb, rc));
+                    bad = 1;
+                }
             }
             _exit(bad);
         }
@@ -521,7 +532,7 @@ int main(void)
     if (open_store(url, NULL))
         return done_testing();
     t_feed_sync(url, "file");
-    t_concurrent_writers("file");
+    t_concurrent_writers(url, NULL, "file");
     t_cold_start(url, "file");
     t_ipv6(url);
     cmn_storage_free(ST);
@@ -548,7 +559,7 @@ int main(void)
     if (open_store(url, &o))
         return done_testing();
     t_feed_sync(url, "s3");
-    t_concurrent_writers("s3");
+    t_concurrent_writers(url, &o, "s3");
     t_cold_start(url, "s3");
     cmn_storage_free(ST);
     cmn_key_clear(&K);
