@@ -301,6 +301,7 @@ static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_
     struct pending_manifest *pm = NULL;
     char(*keys)[CMN_STORAGE_KEY_MAX] = NULL;
     size_t npm = 0;
+    int nosync = 0;
     enum cmn_err rc, prc;
     MDB_txn *txn = NULL;
     int mrc;
@@ -321,6 +322,12 @@ static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_
     }
     if ((rc = cmn_snapshot_begin(&rd, doc.ptr, doc.len, eb)))
         goto out;
+    /*
+     * The chunks commit without fsync (one sync at the end): an index lost
+     * to a crash in the middle is simply loaded again from the snapshot.
+     */
+    mdb_env_set_flags(ix->env, MDB_NOSYNC, 1);
+    nosync = 1;
     do {
         prc = cmn_snapshot_next(&rd, &it, eb);
         if (prc == CMN_OK) {
@@ -367,6 +374,10 @@ static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_
 out:
     if (txn)
         mdb_txn_abort(txn);
+    if (nosync) {
+        mdb_env_set_flags(ix->env, MDB_NOSYNC, 0);
+        mdb_env_sync(ix->env, 1);
+    }
     for (size_t i = 0; pm && i < npm; i++)
         cmn_buf_release(&pm[i].rec);
     free(pm);
