@@ -191,8 +191,7 @@ enum cmn_err cmn_feed_parse(const char *doc, size_t len, struct cmn_feed *out, s
         rc = cmn_errf(eb, CMN_E_PARSE, "feed: unsupported version");
         goto out;
     }
-    if (!get_u64(root, "rev", &f.rev) || !get_u64(root, "updated_at", &upd) || upd > INT64_MAX ||
-        !json_is_array(arr)) {
+    if (!get_u64(root, "rev", &f.rev) || !get_u64(root, "updated_at", &upd) || upd > INT64_MAX || !json_is_array(arr)) {
         rc = cmn_errf(eb, CMN_E_PARSE, "feed: bad rev, updated_at or manifests");
         goto out;
     }
@@ -460,8 +459,8 @@ enum cmn_err cmn_snapshot_next(struct cmn_snapshot_reader *r, struct cmn_snapsho
         r->done = 1;
         return CMN_E_NOTFOUND;
     }
-    if (nf != 5 || fl[0] != 1 || f[0][0] != 'm' || fl[1] >= CMN_FEED_KEY_MAX || !parse_dec(f[2], fl[2], &it->sequence) ||
-        !etag_ok(f[3], fl[3]) || !parse_dec(f[4], fl[4], &len))
+    if (nf != 5 || fl[0] != 1 || f[0][0] != 'm' || fl[1] >= CMN_FEED_KEY_MAX ||
+        !parse_dec(f[2], fl[2], &it->sequence) || !etag_ok(f[3], fl[3]) || !parse_dec(f[4], fl[4], &len))
         return cmn_errf(eb, CMN_E_PARSE, "snapshot: malformed entry line after %" PRIu64 " envelopes", r->seen);
     memcpy(it->key, f[1], fl[1]);
     it->key[fl[1]] = '\0';

@@ -51,7 +51,7 @@ struct etag_slot {
 
 struct fstore {
     struct cmn_storage base;
-    char *root; /* absolute, no trailing '/' (except "/" itself, stored as "") */
+    char *root;              /* absolute, no trailing '/' (except "/" itself, stored as "") */
     struct etag_slot *cache; /* ETAG_CACHE_SLOTS, allocated on first use; NULL = no cache */
 };
 

@@ -187,9 +187,9 @@ struct edge_sync {
     size_t n_bad;
     /* change feed: list manifests/ at most every full_interval_s (<= 0: every pass, feed unused) */
     int full_interval_s;
-    int64_t last_full;  /* unix seconds of the last listing, 0 = none yet in this process */
-    int cold_done;      /* the cold-start snapshot check ran */
-    unsigned parallel;  /* manifests fetched at once (0 = 16) */
+    int64_t last_full; /* unix seconds of the last listing, 0 = none yet in this process */
+    int cold_done;     /* the cold-start snapshot check ran */
+    unsigned parallel; /* manifests fetched at once (0 = 16) */
 };
 
 /*
@@ -247,17 +247,17 @@ struct edge_metrics {
 
 /* Process-wide sync state (written by the sync thread). */
 struct edge_sync_state {
-    int64_t last_ok;    /* unix seconds of the last successful pass, 0 = never */
-    int64_t last_at;    /* last attempt */
-    uint64_t passes;    /* completed passes (ok or not) */
-    uint64_t failures;  /* failed passes */
-    uint64_t rejected;  /* manifests / lists refused by verification */
-    uint64_t requested; /* pass number the last trigger asked for */
+    int64_t last_ok;           /* unix seconds of the last successful pass, 0 = never */
+    int64_t last_at;           /* last attempt */
+    uint64_t passes;           /* completed passes (ok or not) */
+    uint64_t failures;         /* failed passes */
+    uint64_t rejected;         /* manifests / lists refused by verification */
+    uint64_t requested;        /* pass number the last trigger asked for */
     uint64_t storage_requests; /* storage requests sent by sync passes */
     uint64_t full_passes;      /* passes that listed manifests/ */
     uint64_t feed_changes;     /* passes that found the change feed changed */
     uint64_t snapshot_loaded;  /* envelopes loaded from feed/snapshot */
-    int last_rc;        /* enum cmn_err of the last pass */
+    int last_rc;               /* enum cmn_err of the last pass */
     char last_msg[256];
     pthread_mutex_t mu;
 };

@@ -641,10 +641,10 @@ static int listen_socket(const char *host, int port, int *bound_port, struct cmn
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if ((family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 4096) != 0) {
-        cmn_errf(eb, CMN_E_IO, family == AF_INET6 ? "cannot listen on [%s]:%d: %s" : "cannot listen on %s:%d: %s",
-                 host, port, strerror(errno));
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+        listen(fd, 4096) != 0) {
+        cmn_errf(eb, CMN_E_IO, family == AF_INET6 ? "cannot listen on [%s]:%d: %s" : "cannot listen on %s:%d: %s", host,
+                 port, strerror(errno));
         close(fd);
         return -1;
     }

@@ -327,7 +327,10 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
                "\"lists_loaded\":%u,\"lists_rejected\":%u,\"snapshot\":%u,\"feed\":\"%s\",\"full\":%s,"
                "\"requests\":%u}\n",
                st.listed, st.fetched, st.updated, st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected,
-               st.snapshot, st.feed == 2 ? "changed" : st.feed == 1 ? "unchanged" : "unused",
+               st.snapshot,
+               st.feed == 2   ? "changed"
+               : st.feed == 1 ? "unchanged"
+                              : "unused",
                st.full ? "true" : "false", st.requests);
     else
         printf("sync: %u updated, %u unchanged, %u refused, %u lists loaded, %u lists refused\n", st.updated,

@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > (1u << 20) || cmn_feed_parse((const char *)data, size, &f, NULL) != CMN_OK)
         return 0;
     cmn_buf_init(&out, CMN_FEED_MAX_BYTES);
-    if (cmn_feed_render(&f, &out) != CMN_OK || cmn_feed_parse(out.ptr, out.len, &g, NULL) != CMN_OK ||
-        g.n != f.n || g.rev != f.rev)
+    if (cmn_feed_render(&f, &out) != CMN_OK || cmn_feed_parse(out.ptr, out.len, &g, NULL) != CMN_OK || g.n != f.n ||
+        g.rev != f.rev)
         abort();
     for (size_t i = 0; i < f.n; i++) {
         const struct cmn_feed_entry *e = cmn_feed_find(&g, f.v[i].key);

@@ -69,7 +69,8 @@ void cmn_feed_release(struct cmn_feed *f);
  * version, a bad key, etag or number, duplicate keys, unknown members),
  * CMN_E_TOOBIG past CMN_FEED_MAX_BYTES / CMN_FEED_MAX_ENTRIES.
  */
-enum cmn_err cmn_feed_parse(const char *doc, size_t len, struct cmn_feed *f, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err cmn_feed_parse(const char *doc, size_t len, struct cmn_feed *f, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 /* Render *f (canonical: sorted, compact) appended to out. */
 enum cmn_err cmn_feed_render(const struct cmn_feed *f, struct cmn_buf *out) __attribute__((warn_unused_result));
@@ -100,7 +101,8 @@ int cmn_feed_key_from_storage(const char *storage_key, char out[CMN_FEED_KEY_MAX
  * written with If-None-Match / If-Match the damaged object's ETag.
  */
 enum cmn_err cmn_feed_record(struct cmn_storage *st, const char *app, const char *platform, const char *channel,
-                             uint64_t sequence, const char *etag, int64_t now, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+                             uint64_t sequence, const char *etag, int64_t now, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 /* ---- snapshot ---- */
 
@@ -121,16 +123,16 @@ struct cmn_snapshot_reader {
 };
 
 /* Check the header line; CMN_E_PARSE when it is not a version-1 snapshot. */
-enum cmn_err cmn_snapshot_begin(struct cmn_snapshot_reader *r, const void *buf, size_t len,
-                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err cmn_snapshot_begin(struct cmn_snapshot_reader *r, const void *buf, size_t len, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 /*
  * Next envelope: CMN_OK with *it filled; CMN_E_NOTFOUND at a well-formed end
  * (trailer present, count matching, nothing after it); CMN_E_PARSE or
  * CMN_E_TOOBIG (an envelope over CMN_MANIFEST_MAX_BYTES) otherwise.
  */
-enum cmn_err cmn_snapshot_next(struct cmn_snapshot_reader *r, struct cmn_snapshot_item *it,
-                               struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err cmn_snapshot_next(struct cmn_snapshot_reader *r, struct cmn_snapshot_item *it, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 /* Writer side: header, items, trailer (the caller counts). */
 enum cmn_err cmn_snapshot_add_header(struct cmn_buf *out, int64_t created_at) __attribute__((warn_unused_result));
@@ -153,6 +155,7 @@ struct cmn_snapshot_stats {
  * parallel; only envelopes that verify with `keyring` at `now` go in.
  */
 enum cmn_err cmn_snapshot_write(struct cmn_storage *st, const struct cmn_keyring *keyring, int64_t now,
-                                struct cmn_snapshot_stats *stats, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+                                struct cmn_snapshot_stats *stats, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 #endif

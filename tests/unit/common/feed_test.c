@@ -167,8 +167,8 @@ static void t_record(void)
                 bad |= cmn_feed_record(ST, "race", "android", ch, (uint64_t)i + 1, et, 200, NULL) != CMN_OK;
                 /* and all of them on one shared channel, with increasing sequences */
                 snprintf(et, sizeof(et), "shared-%d-%d", w, i);
-                bad |= cmn_feed_record(ST, "race", "android", "shared", (uint64_t)(w * 100 + i + 1), et, 200,
-                                       NULL) != CMN_OK;
+                bad |= cmn_feed_record(ST, "race", "android", "shared", (uint64_t)(w * 100 + i + 1), et, 200, NULL) !=
+                       CMN_OK;
             }
             _exit(bad);
         }
