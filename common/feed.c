@@ -286,6 +286,22 @@ static int rebuild_one(void *ctx, const char *key, const char *etag, uint64_t si
     return r->failed;
 }
 
+/* Replace *f by entries for every manifest a listing of manifests/ shows (sequence unknown: 0). */
+static enum cmn_err feed_from_listing(struct cmn_storage *st, struct cmn_feed *f, struct cmn_errbuf *eb)
+{
+    struct rebuild_ctx rctx = {f, 0};
+    struct cmn_errbuf e2 = {{0}};
+    cmn_feed_release(f);
+    enum cmn_err rc = cmn_storage_list(st, "manifests/", rebuild_one, &rctx, &e2);
+    if (rc == CMN_E_NOTFOUND)
+        rc = CMN_OK; /* an empty file:// tree may lack the folder */
+    if (!rc && rctx.failed)
+        rc = CMN_E_NOMEM;
+    if (rc)
+        return cmn_errf(eb, rc, "cannot list manifests: %s", cmn_errmsg(&e2, rc));
+    return CMN_OK;
+}
+
 /* Sleep a random 10..(20 << attempt) ms, capped at ~500 ms: decorrelates racing writers. */
 static void backoff(int attempt)
 {
@@ -334,20 +350,8 @@ enum cmn_err cmn_feed_record(struct cmn_storage *st, const char *app, const char
                 rebuild = 1;
             }
         }
-        if (rebuild) {
-            struct rebuild_ctx rctx = {&f, 0};
-            cmn_feed_release(&f);
-            e2.msg[0] = '\0';
-            rc = cmn_storage_list(st, "manifests/", rebuild_one, &rctx, &e2);
-            if (rc == CMN_E_NOTFOUND)
-                rc = CMN_OK;
-            if (!rc && rctx.failed)
-                rc = CMN_E_NOMEM;
-            if (rc) {
-                rc = cmn_errf(eb, rc, "cannot list manifests to rebuild the feed: %s", cmn_errmsg(&e2, rc));
-                goto out;
-            }
-        }
+        if (rebuild && (rc = feed_from_listing(st, &f, eb)))
+            goto out;
         int set = cmn_feed_set(&f, key, sequence, etag, f.rev + 1);
         if (set < 0) {
             rc = cmn_errf(eb, CMN_E_INVAL, "feed: cannot record '%s' (etag '%s')", key, etag);
@@ -550,18 +554,8 @@ enum cmn_err cmn_snapshot_write(struct cmn_storage *st, const struct cmn_keyring
     if (rc == CMN_OK && cmn_feed_parse(fdoc.ptr ? fdoc.ptr : "", fdoc.len, &f, NULL) == CMN_OK) {
         /* use it */
     } else if (rc == CMN_OK || rc == CMN_E_NOTFOUND) {
-        struct rebuild_ctx rctx = {&f, 0};
-        cmn_feed_release(&f);
-        e2.msg[0] = '\0';
-        rc = cmn_storage_list(st, "manifests/", rebuild_one, &rctx, &e2);
-        if (rc == CMN_E_NOTFOUND)
-            rc = CMN_OK;
-        if (!rc && rctx.failed)
-            rc = CMN_E_NOMEM;
-        if (rc) {
-            rc = cmn_errf(eb, rc, "cannot list manifests: %s", cmn_errmsg(&e2, rc));
+        if ((rc = feed_from_listing(st, &f, eb)))
             goto out;
-        }
     } else {
         rc = cmn_errf(eb, rc, "cannot read '%s': %s", CMN_FEED_KEY, cmn_errmsg(&e2, rc));
         goto out;

@@ -254,6 +254,14 @@ static int accept_manifest(struct edge_sync *s, const char *key, const char *app
     return 0;
 }
 
+/* Commit *txn (always consumed). */
+static enum cmn_err commit(MDB_txn **txn, struct cmn_errbuf *eb)
+{
+    int mrc = mdb_txn_commit(*txn);
+    *txn = NULL;
+    return mrc ? cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc)) : CMN_OK;
+}
+
 /* Put verified records (sequence re-checked inside the write transaction) with their storage ETags. */
 static enum cmn_err apply_manifests(struct edge_index *ix, MDB_txn *txn, struct pending_manifest *pm, size_t npm,
                                     struct edge_sync_stats *stats, struct cmn_errbuf *eb)
@@ -353,14 +361,8 @@ static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_
                 rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
                 goto out;
             }
-            if ((rc = apply_manifests(ix, txn, pm, npm, stats, eb)))
+            if ((rc = apply_manifests(ix, txn, pm, npm, stats, eb)) || (rc = commit(&txn, eb)))
                 goto out;
-            mrc = mdb_txn_commit(txn);
-            txn = NULL;
-            if (mrc) {
-                rc = cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc));
-                goto out;
-            }
             for (size_t i = 0; i < npm; i++)
                 cmn_buf_release(&pm[i].rec);
             npm = 0;
@@ -674,12 +676,8 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
             (rc = edge_meta_put(ix, txn, "feed.etag", new_feed)))
             goto out;
     }
-    mrc = mdb_txn_commit(txn);
-    txn = NULL;
-    if (mrc) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc));
+    if ((rc = commit(&txn, eb)))
         goto out;
-    }
     if (full)
         s->last_full = now;
 
