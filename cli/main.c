@@ -34,6 +34,7 @@ static const struct {
     {"stats", cli_cmd_stats, "install statistics of a release (publisher mode)"},
     {"manifest", cli_cmd_manifest, "manifest show: fetch, verify, print; manifest resign"},
     {"verify", cli_cmd_verify, "verify a bundle zip's SHA-256 and signature"},
+    {"snapshot", cli_cmd_snapshot, "serverless: write every channel manifest into one object for cold edges"},
 };
 
 static void usage(FILE *f)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/feed.h"
 #include "common/log.h"
 
 int cli_manifest_open(const void *doc, size_t len, const struct cmn_keyring *trusted, const char *app,
@@ -175,7 +176,8 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
             po.if_none_match = 1;
         else
             po.if_match = etag;
-        rc = cmn_storage_put(st, res->key, env.ptr, env.len, &po, NULL, &eb);
+        char newetag[CMN_ETAG_MAX] = "";
+        rc = cmn_storage_put(st, res->key, env.ptr, env.len, &po, newetag, &eb);
         if (rc == CMN_E_CONFLICT) {
             cmn_manifest_free(m);
             cmn_buf_release(&b);
@@ -191,6 +193,18 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
         res->sequence = m->sequence;
         res->expires_at = m->expires_at;
         ex = 0;
+        /*
+         * The change feed is a hint for edges: a failure here leaves the
+         * manifest written and is caught by their periodic full listing.
+         */
+        if (newetag[0]) {
+            struct cmn_errbuf feb = {{0}};
+            enum cmn_err frc = cmn_feed_record(st, app, platform, channel, m->sequence, newetag, now, &feb);
+            if (frc)
+                cli_note("warning: manifest written, but the change feed was not updated: %s (edges pick the change "
+                         "up at their next full listing)",
+                         cmn_errmsg(&feb, frc));
+        }
     next:
         cmn_manifest_free(m);
         cmn_buf_release(&b);

@@ -169,6 +169,7 @@ enum cmn_err cmn_storage_put(struct cmn_storage *st, const char *key, const void
     rc = put_opts_check(o, eb);
     if (rc)
         return rc;
+    st->requests++;
     return st->ops->put(st, key, data ? data : "", len, o, etag_out, eb);
 }
 
@@ -185,6 +186,7 @@ enum cmn_err cmn_storage_put_file(struct cmn_storage *st, const char *key, const
     rc = put_opts_check(o, eb);
     if (rc)
         return rc;
+    st->requests++;
     return st->ops->put_file(st, key, path, o, etag_out, eb);
 }
 
@@ -202,6 +204,7 @@ enum cmn_err cmn_storage_get(struct cmn_storage *st, const char *key, const stru
         return cmn_errf(eb, CMN_E_INVAL, "invalid range %" PRIu64 "-%" PRIu64, o->range_start, o->range_end);
     if (o->if_none_match && (strlen(o->if_none_match) >= CMN_ETAG_MAX || strpbrk(o->if_none_match, "\"\r\n")))
         return cmn_errf(eb, CMN_E_INVAL, "invalid if_none_match etag");
+    st->requests++;
     return st->ops->get(st, key, o, out, etag_out, eb);
 }
 
@@ -211,6 +214,7 @@ enum cmn_err cmn_storage_head(struct cmn_storage *st, const char *key, char etag
     enum cmn_err rc = cmn_storage_key_check(key, eb);
     if (rc)
         return rc;
+    st->requests++;
     return st->ops->head(st, key, etag_out, size, eb);
 }
 
@@ -224,6 +228,7 @@ enum cmn_err cmn_storage_list(struct cmn_storage *st, const char *prefix, cmn_li
         return rc;
     if (!fn)
         return cmn_errf(eb, CMN_E_INVAL, "list without a callback");
+    st->requests++;
     return st->ops->list(st, prefix, fn, ctx, eb);
 }
 
@@ -232,7 +237,42 @@ enum cmn_err cmn_storage_delete(struct cmn_storage *st, const char *key, struct 
     enum cmn_err rc = cmn_storage_key_check(key, eb);
     if (rc)
         return rc;
+    st->requests++;
     return st->ops->del(st, key, eb);
+}
+
+enum cmn_err cmn_storage_get_many(struct cmn_storage *st, struct cmn_get_item *items, size_t n, unsigned parallel,
+                                  struct cmn_errbuf *eb)
+{
+    if (!items && n)
+        return cmn_errf(eb, CMN_E_INVAL, "get_many without items");
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct cmn_get_item *it = &items[i];
+        it->etag[0] = '\0';
+        it->eb.msg[0] = '\0';
+        it->rc = cmn_storage_key_check(it->key, &it->eb);
+        if (!it->rc && it->if_none_match &&
+            (strlen(it->if_none_match) >= CMN_ETAG_MAX || strpbrk(it->if_none_match, "\"\r\n")))
+            it->rc = cmn_errf(&it->eb, CMN_E_INVAL, "invalid if_none_match etag");
+        todo += it->rc == CMN_OK;
+    }
+    st->requests += todo;
+    if (st->ops->get_many && parallel > 1 && todo > 1)
+        return st->ops->get_many(st, items, n, parallel);
+    for (size_t i = 0; i < n; i++) {
+        struct cmn_get_item *it = &items[i];
+        if (it->rc)
+            continue;
+        struct cmn_get_opts go = {.if_none_match = it->if_none_match, .max_size = it->max_size};
+        it->rc = st->ops->get(st, it->key, &go, &it->out, it->etag, &it->eb);
+    }
+    return CMN_OK;
+}
+
+uint64_t cmn_storage_requests(const struct cmn_storage *st)
+{
+    return st->requests;
 }
 
 /*

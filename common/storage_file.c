@@ -33,9 +33,27 @@
 #define COPY_CHUNK (256 * 1024)
 #define LIST_MAX_ENTRIES 1000000
 
+/*
+ * ETags of files already hashed, by (device, inode, size, mtime, ctime): our
+ * writers replace objects by rename (a new inode), anything else that
+ * rewrites a file changes its mtime and ctime, so an unchanged identity means
+ * unchanged bytes. Reads (get, head, list) use it; conditional puts hash.
+ * An idle edge re-reads the same ETags every poll: this keeps that free.
+ */
+#define ETAG_CACHE_SLOTS 16384
+
+struct etag_slot {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim, ctim;
+    char etag[CMN_SHA256_HEX];
+};
+
 struct fstore {
     struct cmn_storage base;
-    char *root; /* absolute, no trailing '/' (except "/" itself, stored as "") */
+    char *root;              /* absolute, no trailing '/' (except "/" itself, stored as "") */
+    struct etag_slot *cache; /* ETAG_CACHE_SLOTS, allocated on first use; NULL = no cache */
 };
 
 static struct fstore *fs_of(struct cmn_storage *st)
@@ -118,6 +136,39 @@ static enum cmn_err hash_fd(int fd, char hex[CMN_ETAG_MAX], struct cmn_errbuf *e
     cmn_sha256_final(&s, d);
     cmn_hex_encode(d, sizeof(d), hex);
     return CMN_OK;
+}
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* The ETag of an open object whose stat is sb, from the cache when its identity is unchanged. */
+static enum cmn_err etag_of(struct fstore *fs, int fd, const struct stat *sb, char hex[CMN_ETAG_MAX],
+                            struct cmn_errbuf *eb)
+{
+    if (!fs->cache)
+        fs->cache = calloc(ETAG_CACHE_SLOTS, sizeof(*fs->cache));
+    struct etag_slot *sl = NULL;
+    if (fs->cache) {
+        uint64_t h = ((uint64_t)sb->st_dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)sb->st_ino;
+        sl = &fs->cache[(h ^ (h >> 29)) % ETAG_CACHE_SLOTS];
+        if (sl->etag[0] && sl->dev == sb->st_dev && sl->ino == sb->st_ino && sl->size == sb->st_size &&
+            same_time(&sl->mtim, &sb->st_mtim) && same_time(&sl->ctim, &sb->st_ctim)) {
+            memcpy(hex, sl->etag, CMN_SHA256_HEX);
+            return CMN_OK;
+        }
+    }
+    enum cmn_err rc = hash_fd(fd, hex, eb);
+    if (!rc && sl) {
+        sl->dev = sb->st_dev;
+        sl->ino = sb->st_ino;
+        sl->size = sb->st_size;
+        sl->mtim = sb->st_mtim;
+        sl->ctim = sb->st_ctim;
+        memcpy(sl->etag, hex, CMN_SHA256_HEX);
+    }
+    return rc;
 }
 
 /* Open an object for reading: CMN_E_NOTFOUND when absent, CMN_E_UNSAFE for a symlink or non-file. */
@@ -427,7 +478,7 @@ static enum cmn_err fs_get(struct cmn_storage *st, const char *key, const struct
     if (rc)
         goto out;
     if (etag_out || o->if_none_match) {
-        rc = hash_fd(fd, etag, eb);
+        rc = etag_of(fs, fd, &sb, etag, eb);
         if (rc)
             goto out;
         if (etag_out)
@@ -497,7 +548,7 @@ static enum cmn_err fs_head(struct cmn_storage *st, const char *key, char etag_o
         return CMN_E_NOMEM;
     enum cmn_err rc = open_object(path, key, &fd, &sb, eb);
     if (!rc && etag_out)
-        rc = hash_fd(fd, etag_out, eb);
+        rc = etag_of(fs, fd, &sb, etag_out, eb);
     if (!rc && size)
         *size = (uint64_t)sb.st_size;
     if (fd >= 0)
@@ -649,6 +700,7 @@ static void fs_free(struct cmn_storage *st)
 {
     struct fstore *fs = fs_of(st);
     free(fs->root);
+    free(fs->cache);
     free(fs);
 }
 

@@ -19,6 +19,8 @@ struct cmn_storage_ops {
                          struct cmn_errbuf *eb);
     enum cmn_err (*list)(struct cmn_storage *st, const char *prefix, cmn_list_fn fn, void *ctx, struct cmn_errbuf *eb);
     enum cmn_err (*del)(struct cmn_storage *st, const char *key, struct cmn_errbuf *eb);
+    /* optional: NULL = the front door gets the items one by one */
+    enum cmn_err (*get_many)(struct cmn_storage *st, struct cmn_get_item *items, size_t n, unsigned parallel);
     void (*free)(struct cmn_storage *st);
 };
 
@@ -27,6 +29,7 @@ struct cmn_storage {
     const struct cmn_storage_ops *ops;
     char *url;
     int is_local;
+    uint64_t requests; /* counted by the front door; list backends add one per extra page */
 };
 
 /* url is the whole "file://..." / "s3://..." string; on success *out has ops set (url is set by the caller). */

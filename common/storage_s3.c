@@ -14,6 +14,7 @@
  */
 #include "common/compat.h"
 
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -716,6 +717,7 @@ static enum cmn_err s3_list(struct cmn_storage *st, const char *prefix, cmn_list
         if (page.truncated && !stop) {
             token = page.next_token;
             page.next_token = NULL;
+            st->requests++; /* the front door counted the first page */
         }
         cmn_s3_list_release(&page);
     } while (token && !stop);
@@ -725,6 +727,265 @@ out:
     cmn_buf_release(&body);
     cmn_buf_release(&full);
     cmn_buf_release(&url);
+    return rc;
+}
+
+/* ---- get_many: parallel GETs on one libcurl multi handle ---- */
+
+/*
+ * One transfer slot. Only GETs of small objects go through here (manifests),
+ * so the body goes straight into the item's buffer; anything that is not a
+ * plain answer (a transport error, a 5xx or 429, a 403 that a credential
+ * refresh might cure) is redone by s3_get, which owns the retry policy.
+ */
+struct mget {
+    struct s3store *s;
+    struct cmn_get_item *it;
+    CURL *c;
+    struct curl_slist *hdrs;
+    struct cmn_buf url;
+    size_t cap0, len0;
+    int toobig;
+    char etag[CMN_ETAG_MAX];
+};
+
+static size_t mget_write(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct mget *g = ud;
+    size_t n = size * nmemb;
+    long st = 0;
+    curl_easy_getinfo(g->c, CURLINFO_RESPONSE_CODE, &st);
+    if (st < 200 || st >= 300)
+        return n; /* an error body: the status says enough here */
+    if (cmn_buf_add(&g->it->out, p, n) != CMN_OK) {
+        g->toobig = 1;
+        return 0;
+    }
+    return n;
+}
+
+static size_t mget_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+    struct mget *g = ud;
+    size_t n = size * nmemb;
+    if (n >= 5 && strncasecmp(p, "HTTP/", 5) == 0) {
+        g->etag[0] = '\0';
+    } else if (n > 5 && strncasecmp(p, "etag:", 5) == 0) {
+        const char *v = p + 5, *e = p + n;
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e - v >= 2 && v[0] == 'W' && v[1] == '/')
+            v += 2;
+        if (e - v >= 2 && *v == '"' && e[-1] == '"') {
+            v++;
+            e--;
+        }
+        size_t k = (size_t)(e - v);
+        if (k < CMN_ETAG_MAX && !memchr(v, '"', k)) {
+            memcpy(g->etag, v, k);
+            g->etag[k] = '\0';
+        }
+    }
+    return n;
+}
+
+static enum cmn_err mget_start(struct mget *g, struct cmn_get_item *it)
+{
+    struct s3store *s = g->s;
+    enum cmn_err rc;
+    struct cmn_buf line;
+    g->it = it;
+    g->toobig = 0;
+    g->len0 = it->out.len;
+    g->cap0 = it->out.cap;
+    g->etag[0] = '\0';
+    curl_slist_free_all(g->hdrs);
+    g->hdrs = NULL;
+    cmn_buf_reset(&g->url);
+    rc = object_url(s, it->key, NULL, &g->url);
+    if (rc)
+        return rc;
+    cmn_buf_init(&line, 4096);
+    const char *lines[3];
+    size_t nl = 0;
+    char *owned[3] = {NULL, NULL, NULL};
+    rc = cmn_buf_addf(&line, "x-amz-content-sha256: %s", EMPTY_SHA256);
+    if (!rc && (owned[nl] = cmn_buf_take(&line, NULL)) != NULL)
+        lines[nl] = owned[nl], nl++;
+    if (!rc && s->token) {
+        cmn_buf_init(&line, 8192);
+        rc = cmn_buf_addf(&line, "x-amz-security-token: %s", s->token);
+        if (!rc && (owned[nl] = cmn_buf_take(&line, NULL)) != NULL)
+            lines[nl] = owned[nl], nl++;
+    }
+    if (!rc && it->if_none_match) {
+        cmn_buf_init(&line, 256);
+        rc = cmn_buf_addf(&line, "If-None-Match: \"%s\"", it->if_none_match);
+        if (!rc && (owned[nl] = cmn_buf_take(&line, NULL)) != NULL)
+            lines[nl] = owned[nl], nl++;
+    }
+    for (size_t i = 0; !rc && i < nl; i++) {
+        struct curl_slist *x = curl_slist_append(g->hdrs, lines[i]);
+        if (!x)
+            rc = CMN_E_NOMEM;
+        else
+            g->hdrs = x;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        cmn_wipe(owned[i], strlen(owned[i])); /* may hold the session token */
+        free(owned[i]);
+    }
+    cmn_buf_release(&line);
+    if (rc)
+        return rc;
+    /* The object may not grow `out` past max_size (the buffer's own cap still applies). */
+    if (it->max_size && it->max_size < it->out.cap - it->out.len)
+        it->out.cap = it->out.len + it->max_size;
+    CURL *c = g->c;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, g->url.ptr);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms < 10000 ? s->timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    const char *ca = getenv("CURL_CA_BUNDLE");
+    if (!ca || !*ca)
+        ca = getenv("SSL_CERT_FILE");
+    if (ca && *ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, g->hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mget_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, g);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, mget_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, g);
+    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
+    curl_easy_setopt(c, CURLOPT_USERNAME, s->access);
+    curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, g);
+    return CMN_OK;
+}
+
+/* A transfer ended: settle its item, or leave it for the sequential retry (returns 1). */
+static int mget_finish(struct mget *g, CURLcode cc)
+{
+    struct cmn_get_item *it = g->it;
+    long st = 0;
+    it->out.cap = g->cap0;
+    curl_easy_getinfo(g->c, CURLINFO_RESPONSE_CODE, &st);
+    if (g->toobig) {
+        it->rc = cmn_errf(&it->eb, CMN_E_TOOBIG, "object '%s' is too big", it->key);
+        return 0;
+    }
+    if (cc != CURLE_OK || st >= 500 || st == 429 || st == 401 || st == 403 || st == 0) {
+        it->out.len = g->len0; /* a partial body goes; s3_get starts again */
+        if (it->out.ptr)
+            it->out.ptr[g->len0] = '\0';
+        return 1;
+    }
+    if (st >= 200 && st < 300) {
+        memcpy(it->etag, g->etag, CMN_ETAG_MAX);
+        it->rc = CMN_OK;
+    } else if (st == 304) {
+        snprintf(it->etag, CMN_ETAG_MAX, "%s", g->etag[0] ? g->etag : it->if_none_match ? it->if_none_match : "");
+        it->rc = CMN_E_NOT_MODIFIED;
+    } else {
+        struct cmn_http_resp rs;
+        memset(&rs, 0, sizeof(rs));
+        rs.status = st;
+        it->rc = map_status("get", it->key, &rs, 0, &it->eb);
+    }
+    return 0;
+}
+
+static enum cmn_err s3_get_many(struct cmn_storage *st, struct cmn_get_item *items, size_t n, unsigned parallel)
+{
+    struct s3store *s = s3_of(st);
+    enum cmn_err rc = CMN_OK;
+    size_t next = 0, active = 0, nslots = parallel > 64 ? 64 : parallel;
+    struct mget *slots = calloc(nslots, sizeof(*slots));
+    unsigned char *retry = calloc(n + 1, 1);
+    CURLM *m = curl_multi_init();
+    if (!slots || !retry || !m) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    creds_refresh(s);
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)nslots);
+    for (size_t i = 0; i < nslots; i++) {
+        slots[i].s = s;
+        cmn_buf_init(&slots[i].url, 8192);
+        slots[i].c = curl_easy_init();
+        if (!slots[i].c) {
+            rc = CMN_E_NOMEM;
+            goto out;
+        }
+    }
+    /* Fill every free slot, run, collect; until nothing is left. */
+    for (;;) {
+        for (size_t k = 0; k < nslots && next < n; k++) {
+            if (slots[k].it)
+                continue;
+            while (next < n && items[next].rc != CMN_OK)
+                next++; /* refused by the front door */
+            if (next == n)
+                break;
+            struct cmn_get_item *it = &items[next++];
+            if (mget_start(&slots[k], it) != CMN_OK || curl_multi_add_handle(m, slots[k].c) != CURLM_OK) {
+                it->out.cap = slots[k].cap0;
+                slots[k].it = NULL;
+                retry[it - items] = 1;
+                continue;
+            }
+            active++;
+        }
+        if (!active)
+            break;
+        int running = 0;
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct mget *g = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&g);
+            CURLcode cc = msg->data.result;
+            curl_multi_remove_handle(m, msg->easy_handle);
+            if (g && g->it) {
+                if (mget_finish(g, cc))
+                    retry[g->it - items] = 1;
+                g->it = NULL;
+                active--;
+            }
+        }
+        if (active && running)
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    /* The stragglers, one by one with retries and backoff. */
+    for (size_t i = 0; i < n; i++) {
+        if (!retry[i])
+            continue;
+        struct cmn_get_item *it = &items[i];
+        struct cmn_get_opts go = {.if_none_match = it->if_none_match, .max_size = it->max_size};
+        it->eb.msg[0] = '\0';
+        it->rc = s3_get(st, it->key, &go, &it->out, it->etag, &it->eb);
+    }
+out:
+    for (size_t i = 0; slots && i < nslots; i++) {
+        if (slots[i].c) {
+            if (m && slots[i].it)
+                curl_multi_remove_handle(m, slots[i].c);
+            curl_easy_cleanup(slots[i].c);
+        }
+        curl_slist_free_all(slots[i].hdrs);
+        cmn_buf_release(&slots[i].url);
+    }
+    if (m)
+        curl_multi_cleanup(m);
+    free(slots);
+    free(retry);
     return rc;
 }
 
@@ -788,6 +1049,7 @@ static const struct cmn_storage_ops s3_ops = {
     .head = s3_head,
     .list = s3_list,
     .del = s3_del,
+    .get_many = s3_get_many,
     .free = s3_free,
 };
 

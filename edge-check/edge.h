@@ -168,7 +168,13 @@ int edge_valid_device(const char *s, size_t n);
 
 struct edge_sync_stats {
     unsigned listed, fetched, updated, unchanged, rejected, lists_loaded, lists_rejected;
+    unsigned snapshot; /* envelopes loaded from feed/snapshot (cold start) */
+    unsigned feed;     /* 0 not read, 1 unchanged (304), 2 changed */
+    unsigned full;     /* 1 when manifests/ was listed */
+    unsigned requests; /* storage requests of this pass */
 };
+
+#define EDGE_FULL_SYNC_DEFAULT_S 600
 
 struct edge_sync {
     struct edge_index *ix;
@@ -177,6 +183,11 @@ struct edge_sync {
     /* storage objects refused during this process's lifetime (key + etag), so each is logged once */
     struct edge_bad *bad;
     size_t n_bad;
+    /* change feed: list manifests/ at most every full_interval_s (<= 0: every pass, feed unused) */
+    int full_interval_s;
+    int64_t last_full; /* unix seconds of the last listing, 0 = none yet in this process */
+    int cold_done;     /* the cold-start snapshot check ran */
+    unsigned parallel; /* manifests fetched at once (0 = 16) */
 };
 
 /*
@@ -234,13 +245,17 @@ struct edge_metrics {
 
 /* Process-wide sync state (written by the sync thread). */
 struct edge_sync_state {
-    int64_t last_ok;    /* unix seconds of the last successful pass, 0 = never */
-    int64_t last_at;    /* last attempt */
-    uint64_t passes;    /* completed passes (ok or not) */
-    uint64_t failures;  /* failed passes */
-    uint64_t rejected;  /* manifests / lists refused by verification */
-    uint64_t requested; /* pass number the last trigger asked for */
-    int last_rc;        /* enum cmn_err of the last pass */
+    int64_t last_ok;           /* unix seconds of the last successful pass, 0 = never */
+    int64_t last_at;           /* last attempt */
+    uint64_t passes;           /* completed passes (ok or not) */
+    uint64_t failures;         /* failed passes */
+    uint64_t rejected;         /* manifests / lists refused by verification */
+    uint64_t requested;        /* pass number the last trigger asked for */
+    uint64_t storage_requests; /* storage requests sent by sync passes */
+    uint64_t full_passes;      /* passes that listed manifests/ */
+    uint64_t feed_changes;     /* passes that found the change feed changed */
+    uint64_t snapshot_loaded;  /* envelopes loaded from feed/snapshot */
+    int last_rc;               /* enum cmn_err of the last pass */
     char last_msg[256];
     pthread_mutex_t mu;
 };
@@ -254,9 +269,18 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
 
 /* --------------------------------------------------------------- req.c */
 
+#define EDGE_MAX_LISTEN 8
+
+struct edge_listen {
+    char host[64]; /* IPv4 "0.0.0.0", "127.0.0.1"; IPv6 "::", "::1" (without brackets) */
+    int port;      /* 0 = any free port (the workers share the one the first gets) */
+};
+
 struct edge_config {
-    const char *listen_host;
+    const char *listen_host; /* listens[0], kept for log lines */
     int port;
+    struct edge_listen listens[EDGE_MAX_LISTEN]; /* --listen, repeatable; n_listen >= 1 */
+    int n_listen;
     int threads;
     const char *data_dir;
     const char *source;
@@ -270,6 +294,7 @@ struct edge_config {
     int max_conns;
     size_t map_size;
     int lambda_refresh_s;
+    int full_sync_s; /* --full-sync-interval: list storage at least this often (0 = always, feed unused) */
     int json;
 };
 

@@ -325,6 +325,7 @@ int edge_lambda_main(struct edge_config *cfg)
     L.sync.ix = &L.ix;
     L.sync.keyring.keys = cfg->keys;
     L.sync.keyring.n = cfg->n_keys;
+    L.sync.full_interval_s = cfg->full_sync_s;
     lambda_sync(&L); /* cold start */
     rs = malloc(sizeof(*rs));
     if (!rs || edge_ctx_init(&ctx, cfg, &L.ix, &L.ss) != CMN_OK) {

@@ -66,7 +66,8 @@ struct conn {
 
 struct worker {
     int id;
-    int lfd;
+    int lfd[EDGE_MAX_LISTEN]; /* one per --listen address, SO_REUSEPORT across workers */
+    int nl;
     int epfd;
     const struct edge_config *cfg;
     struct edge_ctx ctx;
@@ -511,10 +512,10 @@ static void on_writable(struct worker *w, struct conn *c)
     on_readable(w, c, 1);
 }
 
-static void accept_all(struct worker *w)
+static void accept_from(struct worker *w, int lfd)
 {
     for (;;) {
-        int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -547,6 +548,13 @@ static void accept_all(struct worker *w)
         list_append(w, c);
         __atomic_fetch_add(&w->ctx.mx->conns_accepted, 1, __ATOMIC_RELAXED);
     }
+}
+
+/* A listening socket is readable (they share the NULL tag): drain every one of this worker's. */
+static void accept_all(struct worker *w)
+{
+    for (int k = 0; k < w->nl; k++)
+        accept_from(w, w->lfd[k]);
 }
 
 /* Close connections idle past the keep-alive timeout, or mid-request past the header timeout. */
@@ -604,32 +612,45 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* host is an IPv4 or IPv6 literal; an IPv6 socket is IPv6-only, so "::" and "0.0.0.0" can both be listened on. */
 static int listen_socket(const char *host, int port, int *bound_port, struct cmn_errbuf *eb)
 {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        cmn_errf(eb, CMN_E_INVAL, "invalid listen address '%s' (want an IPv4 address)", host);
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int family;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        family = s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        sl = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        family = s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        sl = sizeof(*s6);
+    } else {
+        cmn_errf(eb, CMN_E_INVAL, "invalid listen address '%s' (want an IPv4 or IPv6 address)", host);
         return -1;
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         cmn_errf(eb, CMN_E_IO, "socket: %s", strerror(errno));
         return -1;
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4096) != 0) {
-        cmn_errf(eb, CMN_E_IO, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+    if ((family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+        listen(fd, 4096) != 0) {
+        cmn_errf(eb, CMN_E_IO, family == AF_INET6 ? "cannot listen on [%s]:%d: %s" : "cannot listen on %s:%d: %s", host,
+                 port, strerror(errno));
         close(fd);
         return -1;
     }
-    socklen_t sl = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    *bound_port = ntohs(sa.sin_port);
+    sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *bound_port = ntohs(family == AF_INET6 ? s6->sin6_port : s4->sin_port);
     return fd;
 }
 
@@ -647,25 +668,44 @@ enum cmn_err edge_serve(const struct edge_config *cfg, struct edge_index *ix, st
     if (!ws)
         return CMN_E_NOMEM;
     enum cmn_err rc = CMN_OK;
-    int port = cfg->port, started = 0;
+    struct edge_listen one_listen, *ls = (struct edge_listen *)cfg->listens;
+    int nls = cfg->n_listen, started = 0;
+    int ports[EDGE_MAX_LISTEN];
+    if (nls <= 0) { /* a caller that only set listen_host / port */
+        snprintf(one_listen.host, sizeof(one_listen.host), "%s", cfg->listen_host ? cfg->listen_host : "127.0.0.1");
+        one_listen.port = cfg->port;
+        ls = &one_listen;
+        nls = 1;
+    }
+    for (int k = 0; k < nls; k++)
+        ports[k] = ls[k].port;
     for (int i = 0; i < nw; i++) {
         struct worker *w = &ws[i];
         w->id = i;
         w->cfg = cfg;
         w->stop = stop;
-        w->lfd = w->epfd = -1;
-        int bp = 0;
-        w->lfd = listen_socket(cfg->listen_host, port, &bp, eb);
-        if (w->lfd < 0) {
-            rc = CMN_E_IO;
-            goto out;
-        }
-        port = bp; /* port 0: the others join the one the first got */
+        w->epfd = -1;
+        for (int k = 0; k < EDGE_MAX_LISTEN; k++)
+            w->lfd[k] = -1;
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
-        struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
-        if (w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &e) != 0) {
+        if (w->epfd < 0) {
             rc = cmn_errf(eb, CMN_E_IO, "epoll: %s", strerror(errno));
             goto out;
+        }
+        for (int k = 0; k < nls; k++) {
+            int bp = 0;
+            w->lfd[k] = listen_socket(ls[k].host, ports[k], &bp, eb);
+            if (w->lfd[k] < 0) {
+                rc = CMN_E_IO;
+                goto out;
+            }
+            w->nl = k + 1;
+            ports[k] = bp; /* port 0: the others join the one the first got */
+            struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
+            if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd[k], &e) != 0) {
+                rc = cmn_errf(eb, CMN_E_IO, "epoll: %s", strerror(errno));
+                goto out;
+            }
         }
         w->rs = malloc(sizeof(*w->rs));
         if (!w->rs || (rc = edge_ctx_init(&w->ctx, cfg, ix, ss)) != CMN_OK) {
@@ -676,7 +716,10 @@ enum cmn_err edge_serve(const struct edge_config *cfg, struct edge_index *ix, st
         w->ctx.trigger_arg = trigger_arg;
         w->now_ms = mono_ms();
     }
-    cmn_info("listening on http://%s:%d with %d worker%s", cfg->listen_host, port, nw, nw == 1 ? "" : "s");
+    for (int k = 0; k < nls; k++)
+        cmn_info(strchr(ls[k].host, ':') ? "listening on http://[%s]:%d with %d worker%s"
+                                         : "listening on http://%s:%d with %d worker%s",
+                 ls[k].host, ports[k], nw, nw == 1 ? "" : "s");
     for (int i = 0; i < nw; i++) {
         if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) != 0) {
             rc = cmn_errf(eb, CMN_E_NOMEM, "cannot start worker threads");
@@ -689,8 +732,9 @@ enum cmn_err edge_serve(const struct edge_config *cfg, struct edge_index *ix, st
         pthread_join(ws[i].th, NULL);
 out:
     for (int i = 0; i < nw; i++) {
-        if (ws[i].lfd >= 0)
-            close(ws[i].lfd);
+        for (int k = 0; k < ws[i].nl; k++)
+            if (ws[i].lfd[k] >= 0)
+                close(ws[i].lfd[k]);
         if (ws[i].epfd >= 0)
             close(ws[i].epfd);
         if (ws[i].rs) {

@@ -33,13 +33,17 @@ static void usage(FILE *f)
                "manifests in storage (see docs/edge.md).\n"
                "\n"
                "options:\n"
-               "  --listen HOST:PORT      HTTP address (default 127.0.0.1:8081)\n"
+               "  --listen HOST:PORT      HTTP address; [IPV6]:PORT for IPv6 (IPv6-only sockets);\n"
+               "                          repeatable, up to 8 (default 127.0.0.1:8081)\n"
                "  --threads N             worker threads (default: usable CPUs)\n"
                "  --data-dir DIR          LMDB index directory (default ./hotpatch-edge-data;\n"
                "                          /tmp/hotpatch-edge in Lambda mode)\n"
                "  --source URL            file:///dir or s3://bucket/prefix (env HOTPATCH_STORAGE)\n"
                "  --trusted-key B64[,B64] manifest public keys (env HOTPATCH_TRUSTED_KEYS); repeatable\n"
                "  --poll-interval SECS    sync period (default 5; fractions allowed)\n"
+               "  --full-sync-interval SECS  list every manifest at least this often; between\n"
+               "                          listings the change feed says what changed (default 600;\n"
+               "                          0 = list on every pass, feed and snapshot unused)\n"
                "  --public-base URL       prefix for relative bundle URLs in /update/check and\n"
                "                          /api/firmware/check answers\n"
                "  --idle-timeout SECS     close idle keep-alive connections (default 60)\n"
@@ -119,6 +123,10 @@ static void record_pass(struct edge_sync_state *ss, enum cmn_err rc, const struc
     ss->last_at = now;
     ss->passes = pass;
     ss->rejected += st->rejected + st->lists_rejected;
+    ss->storage_requests += st->requests;
+    ss->full_passes += st->full;
+    ss->feed_changes += st->feed == 2;
+    ss->snapshot_loaded += st->snapshot;
     ss->last_rc = rc;
     if (rc) {
         ss->failures++;
@@ -251,6 +259,7 @@ static int cmd_serve(struct edge_config *cfg, struct edge_index *ix)
         y.s.ix = ix;
         y.s.keyring.keys = cfg->keys;
         y.s.keyring.n = cfg->n_keys;
+        y.s.full_interval_s = cfg->full_sync_s;
         if (pthread_create(&sync_th, NULL, syncer_main, &y) != 0) {
             fprintf(stderr, "hotpatch-edge: cannot start the sync thread\n");
             return 1;
@@ -305,6 +314,7 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
     s.ix = ix;
     s.keyring.keys = cfg->keys;
     s.keyring.n = cfg->n_keys;
+    s.full_interval_s = cfg->full_sync_s;
     enum cmn_err rc = edge_sync_pass(&s, (int64_t)time(NULL), &st, &eb);
     edge_sync_release(&s);
     cmn_storage_free(s.st);
@@ -316,8 +326,14 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
     }
     if (cfg->json)
         printf("{\"ok\":true,\"listed\":%u,\"fetched\":%u,\"updated\":%u,\"unchanged\":%u,\"rejected\":%u,"
-               "\"lists_loaded\":%u,\"lists_rejected\":%u}\n",
-               st.listed, st.fetched, st.updated, st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected);
+               "\"lists_loaded\":%u,\"lists_rejected\":%u,\"snapshot\":%u,\"feed\":\"%s\",\"full\":%s,"
+               "\"requests\":%u}\n",
+               st.listed, st.fetched, st.updated, st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected,
+               st.snapshot,
+               st.feed == 2   ? "changed"
+               : st.feed == 1 ? "unchanged"
+                              : "unused",
+               st.full ? "true" : "false", st.requests);
     else
         printf("sync: %u updated, %u unchanged, %u refused, %u lists loaded, %u lists refused\n", st.updated,
                st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected);
@@ -353,6 +369,7 @@ enum {
     O_SOURCE,
     O_KEY,
     O_POLL,
+    O_FULL,
     O_BASE,
     O_IDLE,
     O_HEAD,
@@ -383,6 +400,7 @@ int main(int argc, char **argv)
         {"source", required_argument, 0, O_SOURCE},
         {"trusted-key", required_argument, 0, O_KEY},
         {"poll-interval", required_argument, 0, O_POLL},
+        {"full-sync-interval", required_argument, 0, O_FULL},
         {"public-base", required_argument, 0, O_BASE},
         {"idle-timeout", required_argument, 0, O_IDLE},
         {"header-timeout", required_argument, 0, O_HEAD},
@@ -397,32 +415,49 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct edge_config cfg;
-    char host[64] = "127.0.0.1";
-    int ms, keys_given = 0;
+    int ms, keys_given = 0, n_listen_given = 0;
     memset(&cfg, 0, sizeof(cfg));
-    cfg.listen_host = host;
-    cfg.port = 8081;
+    snprintf(cfg.listens[0].host, sizeof(cfg.listens[0].host), "127.0.0.1");
+    cfg.listens[0].port = 8081;
+    cfg.n_listen = 1;
     cfg.poll_ms = 5000;
     cfg.idle_timeout_s = 60;
     cfg.header_timeout_s = 10;
     cfg.max_conns = 10000;
     cfg.lambda_refresh_s = 30;
+    cfg.full_sync_s = EDGE_FULL_SYNC_DEFAULT_S;
     cmn_log_set_component("hotpatch-edge");
 
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_LISTEN: {
+            /* HOST:PORT or [IPV6]:PORT, repeatable; the first one replaces the default */
             const char *colon = strrchr(optarg, ':');
+            const char *h = optarg;
+            size_t hl = colon ? (size_t)(colon - optarg) : 0;
             char *end;
             long p = colon ? strtol(colon + 1, &end, 10) : -1;
-            if (!colon || (size_t)(colon - optarg) >= sizeof(host) || colon == optarg || *end || p < 0 || p > 65535) {
-                fprintf(stderr, "hotpatch-edge: --listen wants HOST:PORT\n");
+            if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+                h++;
+                hl -= 2;
+            } else if (colon && memchr(optarg, ':', hl)) {
+                hl = 0; /* a bare IPv6 address needs brackets */
+            }
+            if (!colon || hl == 0 || hl >= sizeof(cfg.listens[0].host) || colon[1] == '\0' || *end || p < 0 ||
+                p > 65535) {
+                fprintf(stderr, "hotpatch-edge: --listen wants HOST:PORT or [IPV6]:PORT\n");
                 return 2;
             }
-            memcpy(host, optarg, (size_t)(colon - optarg));
-            host[colon - optarg] = '\0';
-            cfg.port = (int)p;
+            if (n_listen_given == EDGE_MAX_LISTEN) {
+                fprintf(stderr, "hotpatch-edge: at most %d --listen addresses\n", EDGE_MAX_LISTEN);
+                return 2;
+            }
+            struct edge_listen *l = &cfg.listens[n_listen_given++];
+            memcpy(l->host, h, hl);
+            l->host[hl] = '\0';
+            l->port = (int)p;
+            cfg.n_listen = n_listen_given;
             break;
         }
         case O_THREADS:
@@ -445,6 +480,16 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_FULL: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 0 || v > 86400) {
+                fprintf(stderr, "hotpatch-edge: --full-sync-interval wants whole seconds (0..86400)\n");
+                return 2;
+            }
+            cfg.full_sync_s = (int)v;
+            break;
+        }
         case O_BASE:
             cfg.public_base = optarg;
             break;
@@ -508,6 +553,8 @@ int main(int argc, char **argv)
     if (!keys_given && getenv("HOTPATCH_TRUSTED_KEYS") && add_keys(&cfg, getenv("HOTPATCH_TRUSTED_KEYS")))
         return 2;
     cfg.sync_token = getenv("HOTPATCH_SYNC_TOKEN");
+    cfg.listen_host = cfg.listens[0].host;
+    cfg.port = cfg.listens[0].port;
     if (!cfg.data_dir)
         cfg.data_dir = lambda ? "/tmp/hotpatch-edge" : "hotpatch-edge-data";
 

@@ -134,6 +134,17 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         cmn_prom_family(&p, "hotpatch_edge_sync_rejected_total", "counter",
                         "Manifests and lists refused by verification.");
         cmn_prom_u64(&p, "hotpatch_edge_sync_rejected_total", NULL, NULL, c.rejected);
+        cmn_prom_family(&p, "hotpatch_edge_storage_requests_total", "counter", "Storage requests sent by sync passes.");
+        cmn_prom_u64(&p, "hotpatch_edge_storage_requests_total", NULL, NULL, c.storage_requests);
+        cmn_prom_family(&p, "hotpatch_edge_sync_full_passes_total", "counter",
+                        "Sync passes that listed every manifest.");
+        cmn_prom_u64(&p, "hotpatch_edge_sync_full_passes_total", NULL, NULL, c.full_passes);
+        cmn_prom_family(&p, "hotpatch_edge_sync_feed_changes_total", "counter",
+                        "Sync passes that found the change feed changed.");
+        cmn_prom_u64(&p, "hotpatch_edge_sync_feed_changes_total", NULL, NULL, c.feed_changes);
+        cmn_prom_family(&p, "hotpatch_edge_snapshot_manifests_total", "counter",
+                        "Envelopes loaded from the cold-start snapshot.");
+        cmn_prom_u64(&p, "hotpatch_edge_snapshot_manifests_total", NULL, NULL, c.snapshot_loaded);
     }
     return cmn_prom_done(&p);
 }

@@ -824,6 +824,10 @@ static void sync_snapshot(struct edge_ctx *c, struct edge_sync_state *out)
         out->failures = c->ss->failures;
         out->rejected = c->ss->rejected;
         out->last_rc = c->ss->last_rc;
+        out->storage_requests = c->ss->storage_requests;
+        out->full_passes = c->ss->full_passes;
+        out->feed_changes = c->ss->feed_changes;
+        out->snapshot_loaded = c->ss->snapshot_loaded;
         memcpy(out->last_msg, c->ss->last_msg, sizeof(out->last_msg));
         pthread_mutex_unlock(&c->ss->mu);
     }

@@ -18,8 +18,12 @@
 #include "common/compat.h"
 
 #include <sys/stat.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "common/cohort.h"
+#include "common/feed.h"
 #include "common/log.h"
 #include "edge.h"
 
@@ -191,28 +195,311 @@ static void write_meta_result(struct edge_index *ix, int64_t now, int ok, const 
         cmn_warn("cannot record the sync result in the index");
 }
 
+/* objs entry for a feed entry: "manifests/<key>.json" with the feed's ETag. */
+static int collect_feed(struct objs *o, const struct cmn_feed *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        char k[CMN_STORAGE_KEY_MAX];
+        snprintf(k, sizeof(k), "manifests/%s.json", f->v[i].key);
+        if (collect(o, k, f->v[i].etag, 0))
+            return o->overflow ? 0 : -1;
+    }
+    return 0;
+}
+
+static int index_is_empty(struct edge_index *ix)
+{
+    MDB_txn *txn;
+    MDB_stat st;
+    int empty = 0;
+    if (mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn) != 0)
+        return 0;
+    if (mdb_stat(txn, ix->manifests, &st) == 0)
+        empty = st.ms_entries == 0;
+    mdb_txn_abort(txn);
+    return empty;
+}
+
+/* Verify and compile one envelope for `key` ("manifests/a/p/c.json"); 0 on success (p filled). */
+static int accept_manifest(struct edge_sync *s, const char *key, const char *app, const char *plat, const char *chan,
+                           uint64_t min_seq, const char *doc, size_t len, const char *etag, int64_t now,
+                           struct pending_manifest *p, struct edge_sync_stats *stats)
+{
+    struct cmn_errbuf e2 = {{0}};
+    struct cmn_manifest *m = NULL;
+    struct cmn_manifest_expect ex = {.app = app, .platform = plat, .channel = chan, .min_sequence = min_seq};
+    enum cmn_err orc = cmn_manifest_open(doc, len, &s->keyring, &ex, now, 0, &m, &e2);
+    if (orc) {
+        if (!is_bad(s, key, etag)) {
+            cmn_warn("sync: refused '%s' (%s): %s; the last good manifest keeps serving", key, cmn_errname(orc),
+                     cmn_errmsg(&e2, orc));
+            mark_bad(s, key, etag);
+        }
+        stats->rejected++;
+        return -1;
+    }
+    edge_manifest_key(app, plat, chan, p->mkey, sizeof(p->mkey));
+    p->skey = key;
+    snprintf(p->etag, sizeof(p->etag), "%s", etag);
+    p->sequence = m->sequence;
+    cmn_buf_init(&p->rec, CMN_MANIFEST_MAX_BYTES * 2 + (1u << 20));
+    orc = edge_rec_compile(m, doc, len, now, &p->rec);
+    cmn_manifest_free(m);
+    if (orc) {
+        cmn_warn("sync: cannot compile '%s': %s", key, cmn_strerror(orc));
+        cmn_buf_release(&p->rec);
+        stats->rejected++;
+        return -1;
+    }
+    return 0;
+}
+
+/* Commit *txn (always consumed). */
+static enum cmn_err commit(MDB_txn **txn, struct cmn_errbuf *eb)
+{
+    int mrc = mdb_txn_commit(*txn);
+    *txn = NULL;
+    return mrc ? cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc)) : CMN_OK;
+}
+
+/* Put verified records (sequence re-checked inside the write transaction) with their storage ETags. */
+static enum cmn_err apply_manifests(struct edge_index *ix, MDB_txn *txn, struct pending_manifest *pm, size_t npm,
+                                    struct edge_sync_stats *stats, struct cmn_errbuf *eb)
+{
+    int mrc;
+    enum cmn_err rc;
+    for (size_t i = 0; i < npm; i++) {
+        struct pending_manifest *p = &pm[i];
+        uint64_t cur = stored_sequence(ix, txn, p->mkey);
+        if (p->sequence < cur) {
+            cmn_warn("sync: '%s' sequence %llu is below the stored %llu; keeping the stored one", p->skey,
+                     (unsigned long long)p->sequence, (unsigned long long)cur);
+            stats->rejected++;
+            continue;
+        }
+        MDB_val k = {strlen(p->mkey), p->mkey}, v = {p->rec.len, p->rec.ptr};
+        char mk[CMN_STORAGE_KEY_MAX + 8];
+        snprintf(mk, sizeof(mk), "etag:%s", p->skey);
+        if ((mrc = mdb_put(txn, ix->manifests, &k, &v, 0)) != 0)
+            return cmn_errf(eb, mrc == MDB_MAP_FULL ? CMN_E_TOOBIG : CMN_E_IO, "cannot store '%s': %s", p->mkey,
+                            mdb_strerror(mrc));
+        if ((rc = edge_meta_put(ix, txn, mk, p->etag)))
+            return rc;
+        cmn_debug("sync: applied '%s' sequence %llu", p->skey, (unsigned long long)p->sequence);
+        stats->updated++;
+    }
+    return CMN_OK;
+}
+
+#define SNAPSHOT_CHUNK 1000
+
+/*
+ * Cold start: load feed/snapshot, verify every envelope as a normal pass
+ * would, commit in chunks of SNAPSHOT_CHUNK (so checks are answered while the
+ * rest loads). A missing snapshot is not an error; a damaged one stops the
+ * load where the damage starts (what came before verified and stays).
+ */
+static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats,
+                                  struct cmn_errbuf *eb)
+{
+    struct edge_index *ix = s->ix;
+    struct cmn_buf doc;
+    struct cmn_snapshot_reader rd;
+    struct cmn_snapshot_item it;
+    struct pending_manifest *pm = NULL;
+    char(*keys)[CMN_STORAGE_KEY_MAX] = NULL;
+    size_t npm = 0;
+    int nosync = 0;
+    enum cmn_err rc, prc;
+    MDB_txn *txn = NULL;
+    int mrc;
+    cmn_buf_init(&doc, CMN_SNAPSHOT_MAX_BYTES);
+    rc = cmn_storage_get(s->st, CMN_SNAPSHOT_KEY, NULL, &doc, NULL, eb);
+    if (rc == CMN_E_NOTFOUND) {
+        cmn_info("sync: no %s in storage: starting from a listing", CMN_SNAPSHOT_KEY);
+        rc = CMN_OK;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    pm = calloc(SNAPSHOT_CHUNK, sizeof(*pm));
+    keys = calloc(SNAPSHOT_CHUNK, sizeof(*keys));
+    if (!pm || !keys) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    if ((rc = cmn_snapshot_begin(&rd, doc.ptr, doc.len, eb)))
+        goto out;
+    /*
+     * The chunks commit without fsync (one sync at the end): an index lost
+     * to a crash in the middle is simply loaded again from the snapshot.
+     */
+    mdb_env_set_flags(ix->env, MDB_NOSYNC, 1);
+    nosync = 1;
+    do {
+        prc = cmn_snapshot_next(&rd, &it, eb);
+        if (prc == CMN_OK) {
+            char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1], mk[3 * CMN_ID_MAX + 4];
+            uint64_t seq = 0;
+            if (!cmn_feed_key_split(it.key, app, plat, chan))
+                continue;
+            snprintf(keys[npm], CMN_STORAGE_KEY_MAX, "manifests/%s.json", it.key);
+            edge_manifest_key(app, plat, chan, mk, sizeof(mk));
+            if ((mrc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)) == 0) {
+                seq = stored_sequence(ix, txn, mk);
+                mdb_txn_abort(txn);
+                txn = NULL;
+            }
+            if (accept_manifest(s, keys[npm], app, plat, chan, seq, it.env, it.env_len, it.etag, now, &pm[npm],
+                                stats) == 0) {
+                npm++;
+                stats->snapshot++;
+            }
+        }
+        if (npm == SNAPSHOT_CHUNK || (prc != CMN_OK && npm)) {
+            if ((mrc = mdb_txn_begin(ix->env, NULL, 0, &txn)) != 0) {
+                rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
+                goto out;
+            }
+            if ((rc = apply_manifests(ix, txn, pm, npm, stats, eb)) || (rc = commit(&txn, eb)))
+                goto out;
+            for (size_t i = 0; i < npm; i++)
+                cmn_buf_release(&pm[i].rec);
+            npm = 0;
+        }
+    } while (prc == CMN_OK);
+    if (prc != CMN_E_NOTFOUND)
+        rc = prc; /* damaged: the caller falls back to a listing */
+    else
+        cmn_info("sync: loaded %u manifests from %s (written %lld)", stats->snapshot, CMN_SNAPSHOT_KEY,
+                 (long long)rd.created_at);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (nosync) {
+        mdb_env_set_flags(ix->env, MDB_NOSYNC, 0);
+        mdb_env_sync(ix->env, 1);
+    }
+    for (size_t i = 0; pm && i < npm; i++)
+        cmn_buf_release(&pm[i].rec);
+    free(pm);
+    free(keys);
+    cmn_buf_release(&doc);
+    return rc;
+}
+
+/*
+ * The change feed: CMN_OK with *changed = 0 (304: nothing to look at) or 1
+ * (mans filled from its entries, *etag_out its ETag). Anything else (no
+ * feed, unreadable, storage trouble) returns an error and the caller lists.
+ */
+static enum cmn_err read_feed(struct edge_sync *s, const char *old_etag, struct objs *mans, int *changed,
+                              char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
+{
+    struct cmn_buf doc;
+    struct cmn_feed f;
+    struct cmn_get_opts go = {.if_none_match = old_etag[0] ? old_etag : NULL, .max_size = CMN_FEED_MAX_BYTES};
+    enum cmn_err rc;
+    cmn_buf_init(&doc, CMN_FEED_MAX_BYTES);
+    cmn_feed_init(&f);
+    *changed = 0;
+    rc = cmn_storage_get(s->st, CMN_FEED_KEY, &go, &doc, etag_out, eb);
+    if (rc == CMN_E_NOT_MODIFIED) {
+        rc = CMN_OK;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    rc = cmn_feed_parse(doc.ptr ? doc.ptr : "", doc.len, &f, eb);
+    if (rc)
+        goto out;
+    if (collect_feed(mans, &f)) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    *changed = 1;
+out:
+    cmn_feed_release(&f);
+    cmn_buf_release(&doc);
+    return rc;
+}
+
+#define FETCH_BATCH 64
+
 enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats, struct cmn_errbuf *eb)
 {
     enum cmn_err rc = CMN_OK;
     struct objs mans = {.prefix = "manifests/"}, lists = {.prefix = "lists/"};
     struct pending_manifest *pm = NULL;
     struct pending_list *pl = NULL;
+    struct cmn_get_item *batch = NULL;
+    size_t *bidx = NULL;
     size_t npm = 0, npl = 0;
     uint64_t *seqs = NULL;
     char(*old_etags)[CMN_ETAG_MAX] = NULL;
     char(*old_list_etags)[CMN_ETAG_MAX] = NULL;
+    char old_feed[CMN_ETAG_MAX] = "", new_feed[CMN_ETAG_MAX] = "";
     MDB_txn *txn = NULL;
-    int mrc;
+    int mrc, full, feed_changed = 0, feed_ok = 0;
     struct edge_index *ix = s->ix;
+    uint64_t req0 = cmn_storage_requests(s->st);
 
     memset(stats, 0, sizeof(*stats));
 
-    /* 1. listings */
-    rc = cmn_storage_list(s->st, "manifests/", collect, &mans, eb);
-    if (rc == CMN_OK)
-        rc = cmn_storage_list(s->st, "lists/", collect, &lists, eb);
+    /* 0. an empty index (a new replica, a cold Lambda) starts from the snapshot */
+    if (!s->cold_done) {
+        s->cold_done = 1;
+        if (s->full_interval_s > 0 && index_is_empty(ix)) {
+            struct cmn_errbuf e2 = {{0}};
+            enum cmn_err src = load_snapshot(s, now, stats, &e2);
+            if (src)
+                cmn_warn("sync: cannot use %s (%s): starting from a listing", CMN_SNAPSHOT_KEY, cmn_errmsg(&e2, src));
+            else if (stats->snapshot)
+                s->last_full = now; /* the snapshot and the feed stand in for the first listing */
+        }
+    }
+
+    /* 1. what may have changed: the feed when it can be trusted to say, else a listing */
+    full = s->full_interval_s <= 0 || s->last_full == 0 || now - s->last_full >= s->full_interval_s;
+    if (s->full_interval_s > 0) {
+        struct cmn_errbuf e2 = {{0}};
+        if ((mrc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)) != 0) {
+            rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
+            goto out;
+        }
+        edge_meta_get(ix, txn, "feed.etag", old_feed, sizeof(old_feed));
+        mdb_txn_abort(txn);
+        txn = NULL;
+        /* on a listing pass the entries are read only for the feed's ETag */
+        struct objs scratch = {.prefix = "manifests/"};
+        enum cmn_err frc = read_feed(s, old_feed, full ? &scratch : &mans, &feed_changed, new_feed, &e2);
+        objs_free(&scratch);
+        if (frc == CMN_OK) {
+            feed_ok = 1;
+            stats->feed = feed_changed ? 2 : 1;
+        } else {
+            if (!is_bad(s, CMN_FEED_KEY, new_feed[0] ? new_feed : cmn_errname(frc))) {
+                cmn_warn("sync: change feed unusable (%s): listing storage instead", cmn_errmsg(&e2, frc));
+                mark_bad(s, CMN_FEED_KEY, new_feed[0] ? new_feed : cmn_errname(frc));
+            }
+            objs_free(&mans);
+            mans.prefix = "manifests/";
+            full = 1;
+        }
+    }
+    if (full) {
+        rc = cmn_storage_list(s->st, "manifests/", collect, &mans, eb);
+        if (rc == CMN_E_NOTFOUND)
+            rc = CMN_OK; /* an empty file:// tree may lack the folders */
+        if (rc) {
+            cmn_errf(eb, rc, "cannot list '%s'", cmn_storage_url(s->st));
+            goto out;
+        }
+        stats->full = 1;
+    }
+    rc = cmn_storage_list(s->st, "lists/", collect, &lists, eb);
     if (rc == CMN_E_NOTFOUND)
-        rc = CMN_OK; /* an empty file:// tree may lack the folders */
+        rc = CMN_OK;
     if (rc) {
         cmn_errf(eb, rc, "cannot list '%s'", cmn_storage_url(s->st));
         goto out;
@@ -227,7 +514,9 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
     old_list_etags = calloc(lists.n + 1, sizeof(*old_list_etags));
     pm = calloc(mans.n + 1, sizeof(*pm));
     pl = calloc(lists.n + 1, sizeof(*pl));
-    if (!seqs || !old_etags || !old_list_etags || !pm || !pl) {
+    batch = calloc(FETCH_BATCH, sizeof(*batch));
+    bidx = calloc(FETCH_BATCH, sizeof(*bidx));
+    if (!seqs || !old_etags || !old_list_etags || !pm || !pl || !batch || !bidx) {
         rc = CMN_E_NOMEM;
         goto out;
     }
@@ -240,7 +529,7 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
         char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
         snprintf(mk, sizeof(mk), "etag:%s", mans.v[i].key);
         edge_meta_get(ix, txn, mk, old_etags[i], CMN_ETAG_MAX);
-        if (split_manifest_key(mans.v[i].key, app, plat, chan)) {
+        if (strcmp(mans.v[i].etag, old_etags[i]) != 0 && split_manifest_key(mans.v[i].key, app, plat, chan)) {
             edge_manifest_key(app, plat, chan, mk, sizeof(mk));
             seqs[i] = stored_sequence(ix, txn, mk);
         }
@@ -255,78 +544,63 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
     mdb_txn_abort(txn);
     txn = NULL;
 
-    /* 3. fetch and verify what changed */
-    for (size_t i = 0; i < mans.n; i++) {
-        const char *key = mans.v[i].key;
-        char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
-        struct cmn_errbuf e2 = {{0}};
-        if (!split_manifest_key(key, app, plat, chan)) {
-            if (!is_bad(s, key, mans.v[i].etag)) {
-                cmn_warn("sync: ignoring '%s': not manifests/<app>/<platform>/<channel>.json", key);
-                mark_bad(s, key, mans.v[i].etag);
+    /* 3. fetch what changed, FETCH_BATCH at a time in parallel, and verify it */
+    for (size_t i = 0; i < mans.n;) {
+        size_t nb = 0;
+        for (; i < mans.n && nb < FETCH_BATCH; i++) {
+            const char *key = mans.v[i].key;
+            char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
+            if (!split_manifest_key(key, app, plat, chan)) {
+                if (!is_bad(s, key, mans.v[i].etag)) {
+                    cmn_warn("sync: ignoring '%s': not manifests/<app>/<platform>/<channel>.json", key);
+                    mark_bad(s, key, mans.v[i].etag);
+                }
+                continue;
             }
-            continue;
+            if (mans.v[i].etag[0] && strcmp(mans.v[i].etag, old_etags[i]) == 0) {
+                stats->unchanged++;
+                continue;
+            }
+            if (mans.v[i].etag[0] && is_bad(s, key, mans.v[i].etag))
+                continue; /* refused (and counted) before: not again */
+            memset(&batch[nb], 0, sizeof(batch[nb]));
+            batch[nb].key = key;
+            batch[nb].if_none_match = old_etags[i][0] ? old_etags[i] : NULL;
+            batch[nb].max_size = CMN_MANIFEST_MAX_BYTES;
+            cmn_buf_init(&batch[nb].out, CMN_MANIFEST_MAX_BYTES);
+            bidx[nb++] = i;
         }
-        if (mans.v[i].etag[0] && strcmp(mans.v[i].etag, old_etags[i]) == 0) {
-            stats->unchanged++;
-            continue;
+        if (!nb)
+            break;
+        rc = cmn_storage_get_many(s->st, batch, nb, s->parallel ? s->parallel : 16, eb);
+        for (size_t k = 0; k < nb; k++) {
+            struct cmn_get_item *g = &batch[k];
+            size_t j = bidx[k];
+            const char *key = mans.v[j].key;
+            char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
+            if (rc) {
+                /* an earlier item failed the pass: just release */
+            } else if (g->rc == CMN_E_NOT_MODIFIED) {
+                stats->unchanged++;
+            } else if (g->rc == CMN_E_NOTFOUND) {
+                /* deleted between list and get */
+            } else if (g->rc == CMN_E_TOOBIG) {
+                cmn_warn("sync: refused '%s': larger than %u bytes", key, CMN_MANIFEST_MAX_BYTES);
+                stats->rejected++;
+                mark_bad(s, key, mans.v[j].etag);
+            } else if (g->rc) {
+                rc = cmn_errf(eb, g->rc, "cannot fetch '%s': %s", key, cmn_errmsg(&g->eb, g->rc));
+            } else {
+                stats->fetched++;
+                split_manifest_key(key, app, plat, chan);
+                if (accept_manifest(s, key, app, plat, chan, seqs[j], g->out.ptr ? g->out.ptr : "", g->out.len,
+                                    g->etag[0] ? g->etag : mans.v[j].etag, now, &pm[npm], stats) == 0)
+                    npm++;
+            }
+            cmn_buf_release(&g->out);
         }
-        if (mans.v[i].etag[0] && is_bad(s, key, mans.v[i].etag))
-            continue; /* refused (and counted) before: not again */
-        struct cmn_buf doc;
-        cmn_buf_init(&doc, CMN_MANIFEST_MAX_BYTES);
-        struct cmn_get_opts go = {.if_none_match = old_etags[i][0] ? old_etags[i] : NULL,
-                                  .max_size = CMN_MANIFEST_MAX_BYTES};
-        char etag[CMN_ETAG_MAX] = "";
-        enum cmn_err grc = cmn_storage_get(s->st, key, &go, &doc, etag, &e2);
-        if (grc == CMN_E_NOT_MODIFIED) {
-            stats->unchanged++;
-            cmn_buf_release(&doc);
-            continue;
-        }
-        if (grc == CMN_E_NOTFOUND) { /* deleted between list and get */
-            cmn_buf_release(&doc);
-            continue;
-        }
-        if (grc == CMN_E_TOOBIG) {
-            cmn_warn("sync: refused '%s': larger than %u bytes", key, CMN_MANIFEST_MAX_BYTES);
-            stats->rejected++;
-            mark_bad(s, key, mans.v[i].etag);
-            cmn_buf_release(&doc);
-            continue;
-        }
-        if (grc) {
-            rc = cmn_errf(eb, grc, "cannot fetch '%s': %s", key, cmn_errmsg(&e2, grc));
-            cmn_buf_release(&doc);
+        if (rc)
             goto out;
-        }
-        stats->fetched++;
-        struct cmn_manifest *m = NULL;
-        struct cmn_manifest_expect ex = {.app = app, .platform = plat, .channel = chan, .min_sequence = seqs[i]};
-        enum cmn_err orc = cmn_manifest_open(doc.ptr, doc.len, &s->keyring, &ex, now, 0, &m, &e2);
-        if (orc) {
-            cmn_warn("sync: refused '%s' (%s): %s; the last good manifest keeps serving", key, cmn_errname(orc),
-                     cmn_errmsg(&e2, orc));
-            stats->rejected++;
-            mark_bad(s, key, etag[0] ? etag : mans.v[i].etag);
-            cmn_buf_release(&doc);
-            continue;
-        }
-        struct pending_manifest *p = &pm[npm];
-        edge_manifest_key(app, plat, chan, p->mkey, sizeof(p->mkey));
-        p->skey = key;
-        snprintf(p->etag, sizeof(p->etag), "%s", etag[0] ? etag : mans.v[i].etag);
-        p->sequence = m->sequence;
-        cmn_buf_init(&p->rec, CMN_MANIFEST_MAX_BYTES * 2 + (1u << 20));
-        orc = edge_rec_compile(m, doc.ptr, doc.len, now, &p->rec);
-        cmn_manifest_free(m);
-        cmn_buf_release(&doc);
-        if (orc) {
-            cmn_warn("sync: cannot compile '%s': %s", key, cmn_strerror(orc));
-            stats->rejected++;
-            continue;
-        }
-        npm++;
     }
     for (size_t i = 0; i < lists.n; i++) {
         const char *key = lists.v[i].key;
@@ -377,28 +651,8 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
         rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
         goto out;
     }
-    for (size_t i = 0; i < npm; i++) {
-        struct pending_manifest *p = &pm[i];
-        uint64_t cur = stored_sequence(ix, txn, p->mkey);
-        if (p->sequence < cur) {
-            cmn_warn("sync: '%s' sequence %llu is below the stored %llu; keeping the stored one", p->skey,
-                     (unsigned long long)p->sequence, (unsigned long long)cur);
-            stats->rejected++;
-            continue;
-        }
-        MDB_val k = {strlen(p->mkey), p->mkey}, v = {p->rec.len, p->rec.ptr};
-        char mk[CMN_STORAGE_KEY_MAX + 8];
-        snprintf(mk, sizeof(mk), "etag:%s", p->skey);
-        if ((mrc = mdb_put(txn, ix->manifests, &k, &v, 0)) != 0) {
-            rc = cmn_errf(eb, mrc == MDB_MAP_FULL ? CMN_E_TOOBIG : CMN_E_IO, "cannot store '%s': %s", p->mkey,
-                          mdb_strerror(mrc));
-            goto out;
-        }
-        if ((rc = edge_meta_put(ix, txn, mk, p->etag)))
-            goto out;
-        cmn_info("sync: applied '%s' sequence %llu", p->skey, (unsigned long long)p->sequence);
-        stats->updated++;
-    }
+    if ((rc = apply_manifests(ix, txn, pm, npm, stats, eb)))
+        goto out;
     for (size_t i = 0; i < npl; i++) {
         struct pending_list *p = &pl[i];
         char mk[CMN_ID_MAX + 8];
@@ -417,13 +671,15 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
         if ((rc = edge_meta_put(ix, txn, "sync.last_at", t)) || (rc = edge_meta_put(ix, txn, "sync.last_ok", t)) ||
             (rc = edge_meta_put(ix, txn, "sync.last_result", res)))
             goto out;
+        /* the feed's entries up to this ETag are applied (or refused and remembered) */
+        if (feed_ok && new_feed[0] && strcmp(new_feed, old_feed) != 0 &&
+            (rc = edge_meta_put(ix, txn, "feed.etag", new_feed)))
+            goto out;
     }
-    mrc = mdb_txn_commit(txn);
-    txn = NULL;
-    if (mrc) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc));
+    if ((rc = commit(&txn, eb)))
         goto out;
-    }
+    if (full)
+        s->last_full = now;
 
 out:
     if (txn)
@@ -436,11 +692,18 @@ out:
         edge_list_free(pl[i].ids, pl[i].n);
     free(pm);
     free(pl);
+    free(batch);
+    free(bidx);
     free(seqs);
     free(old_etags);
     free(old_list_etags);
     objs_free(&mans);
     objs_free(&lists);
+    stats->requests = (unsigned)(cmn_storage_requests(s->st) - req0);
+#ifdef __GLIBC__
+    if (stats->fetched + stats->snapshot > 256)
+        malloc_trim(0); /* a big pass leaves freed heap behind: give it back */
+#endif
     return rc;
 }
 

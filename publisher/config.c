@@ -48,6 +48,8 @@ static const struct setting settings[] = {
     {"max_batch", "HOTPATCH_MAX_BATCH", K_LONG, OFF(max_batch), 1, 100000},
     {"manifest_ttl", "HOTPATCH_MANIFEST_TTL", K_LONG, OFF(manifest_ttl), 2, 366L * 86400},
     {"resign_interval", "HOTPATCH_RESIGN_INTERVAL", K_LONG, OFF(resign_interval), 1, 86400},
+    {"snapshot_interval", "HOTPATCH_SNAPSHOT_INTERVAL", K_LONG, OFF(snapshot_interval), 0, 86400},
+    {"snapshot_debounce", "HOTPATCH_SNAPSHOT_DEBOUNCE", K_LONG, OFF(snapshot_debounce), 0, 3600},
     {"jwt_ttl", "HOTPATCH_JWT_TTL", K_LONG, OFF(jwt_ttl), 10, 86400},
     {"db_pool", "HOTPATCH_DB_POOL", K_LONG, OFF(db_pool), 1, 256},
     {"max_connections", "HOTPATCH_MAX_CONNECTIONS", K_LONG, OFF(max_connections), 4, 100000},
@@ -77,6 +79,8 @@ void pub_config_init(struct pub_config *c)
     c->max_batch = 1000;
     c->manifest_ttl = 7L * 86400;
     c->resign_interval = 60;
+    c->snapshot_interval = 600;
+    c->snapshot_debounce = 5;
     c->jwt_ttl = 900;
     c->db_pool = 8;
     c->max_connections = 256;

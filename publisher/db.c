@@ -94,13 +94,13 @@ static const char *const stmt_sql[Q__COUNT] = {
      * add the rows really inserted (xmax = 0) to the per-release counters and
      * return the new totals for the auto-halt check.
      */
+    /* merge the batch COPY put in the session's staging table (telemetry.c) */
     [Q_INST_INSERT] =
         "WITH ins AS ("
         " INSERT INTO installations (device_id, release_id, status, app_id, channel, event_id, progress, "
         " binary_version, ts) "
         " SELECT t.d, t.r, t.s, r.app_id, t.c, t.e, t.pg, t.b, COALESCE(to_timestamp(t.ts), now()) "
-        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], "
-        " $8::bigint[], $9::text[]) AS t(d, r, s, c, e, pg, b, ts, ap) "
+        " FROM pg_temp.hp_inst_stage AS t "
         " JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id "
         " ON CONFLICT (device_id, release_id, status) DO UPDATE SET progress = EXCLUDED.progress "
         " WHERE installations.status = 'downloading' AND EXCLUDED.progress > COALESCE(installations.progress, -1) "
@@ -174,6 +174,21 @@ static PGconn *connect_prepared(const char *url, struct cmn_errbuf *eb)
         return NULL;
     }
     PGresult *r = PQexec(pg, "SET application_name = 'hotpatch-publisher'");
+    PQclear(r);
+    /*
+     * The session's telemetry staging table (telemetry.c COPYs a batch into
+     * it, Q_INST_INSERT merges it): TEMP, so every connection has its own and
+     * nothing is WAL-logged; emptied by every commit.
+     */
+    r = PQexec(pg, "CREATE TEMP TABLE hp_inst_stage (d text, r text, s text, c text, e text, pg int, b text, "
+                   "ts bigint, ap text) ON COMMIT DELETE ROWS");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        const char *m = PQresultErrorMessage(r);
+        cmn_errf(eb, CMN_E_DB, "cannot create the telemetry staging table: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(r);
+        PQfinish(pg);
+        return NULL;
+    }
     PQclear(r);
     for (int s = 0; s < Q__COUNT; s++) {
         char name[16];

@@ -7,18 +7,103 @@
  * expiry is less than half the TTL away, so devices never see an expired
  * manifest while the publisher runs.
  *
+ * The snapshot writer keeps feed/snapshot (every current envelope in one
+ * object, for edges that start cold) fresh: snapshot_debounce seconds after
+ * the last manifest change (at most SNAPSHOT_MAX_DELAY after the first of a
+ * burst), and every snapshot_interval seconds anyway.
+ *
  * The notifier tells the edges to resync (POST <edge>/v1/sync with Bearer
  * HOTPATCH_SYNC_TOKEN) after a manifest changes. Requests are coalesced (one
  * round for any number of publishes while a round is running) and best
  * effort: a failure is logged and counted, and edges also poll storage.
  * publish.c does not call the notifier: it calls the context's notify hook
- * (pub_notify), which main.c points at pub_notify_edges.
+ * (pub_notify), which main.c points at pub_manifest_changed (notify the
+ * edges, schedule a snapshot).
  */
 #include "common/compat.h"
 
+#include "common/feed.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "pub.h"
+
+#define SNAPSHOT_MAX_DELAY 30
+
+/* One publisher per process: the snapshot writer's state lives here. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    int started, stop;
+    int64_t first_change, last_change; /* monotonic seconds, 0 = nothing pending */
+} snap = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0};
+
+static int64_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+void pub_snapshot_changed(struct pub_srv *s)
+{
+    if (s->cfg->snapshot_interval <= 0)
+        return;
+    pthread_mutex_lock(&snap.mu);
+    int64_t now = mono_s();
+    if (!snap.first_change)
+        snap.first_change = now;
+    snap.last_change = now;
+    pthread_cond_broadcast(&snap.cv);
+    pthread_mutex_unlock(&snap.mu);
+}
+
+static void snapshot_write(struct pub_srv *s)
+{
+    struct cmn_storage *st = NULL;
+    struct cmn_errbuf eb = {{0}};
+    struct cmn_snapshot_stats ss;
+    struct cmn_keyring kr = {s->mkeys, s->n_mkeys};
+    enum cmn_err rc = pub_storage_open(s, &st, &eb);
+    if (!rc)
+        rc = cmn_snapshot_write(st, &kr, (int64_t)time(NULL), &ss, &eb);
+    cmn_storage_free(st);
+    if (rc)
+        cmn_warn("cannot write %s: %s (edges start from a listing instead)", CMN_SNAPSHOT_KEY, cmn_errmsg(&eb, rc));
+    else
+        cmn_info("wrote %s: %u manifests (%u reused, %u fetched, %u skipped), %zu bytes", CMN_SNAPSHOT_KEY,
+                 ss.manifests, ss.reused, ss.fetched, ss.skipped, ss.bytes);
+}
+
+static void *snapshot_main(void *arg)
+{
+    struct pub_srv *s = arg;
+    int64_t last_write = mono_s();
+    pthread_mutex_lock(&snap.mu);
+    while (!snap.stop) {
+        int64_t now = mono_s(), due = last_write + s->cfg->snapshot_interval;
+        if (snap.last_change) {
+            int64_t quiet = snap.last_change + s->cfg->snapshot_debounce, cap = snap.first_change + SNAPSHOT_MAX_DELAY;
+            int64_t d = quiet < cap ? quiet : cap;
+            if (d < due)
+                due = d;
+        }
+        if (now < due) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += due - now;
+            pthread_cond_timedwait(&snap.cv, &snap.mu, &until);
+            continue;
+        }
+        snap.first_change = snap.last_change = 0;
+        pthread_mutex_unlock(&snap.mu);
+        snapshot_write(s);
+        last_write = mono_s();
+        pthread_mutex_lock(&snap.mu);
+    }
+    pthread_mutex_unlock(&snap.mu);
+    return NULL;
+}
 
 /* POST <base>/v1/sync; best effort, one try (the edges also poll storage). */
 static void notify_one(struct pub_srv *s, struct cmn_http *h, const char *base)
@@ -99,6 +184,12 @@ void pub_notify_edges(struct pub_srv *s, void *arg)
     pthread_mutex_unlock(&s->mu);
 }
 
+void pub_manifest_changed(struct pub_srv *s, void *arg)
+{
+    pub_notify_edges(s, arg);
+    pub_snapshot_changed(s);
+}
+
 static void *job_main(void *arg)
 {
     struct pub_srv *s = arg;
@@ -135,6 +226,13 @@ enum cmn_err pub_jobs_start(struct pub_srv *s)
         return CMN_E_NOMEM;
     }
     s->threads_started = 1;
+    if (s->cfg->snapshot_interval > 0) {
+        snap.stop = 0;
+        if (pthread_create(&snap.th, NULL, snapshot_main, s) == 0)
+            snap.started = 1;
+        else
+            cmn_warn("cannot start the snapshot writer; edges start from a listing");
+    }
     return CMN_OK;
 }
 
@@ -149,4 +247,12 @@ void pub_jobs_stop(struct pub_srv *s)
     pthread_join(s->job_thread, NULL);
     pthread_join(s->notify_thread, NULL);
     s->threads_started = 0;
+    if (snap.started) {
+        pthread_mutex_lock(&snap.mu);
+        snap.stop = 1;
+        pthread_cond_broadcast(&snap.cv);
+        pthread_mutex_unlock(&snap.mu);
+        pthread_join(snap.th, NULL);
+        snap.started = 0;
+    }
 }

@@ -265,7 +265,7 @@ int main(int argc, char **argv)
 
     /* repair whatever a previous run left half-done before taking requests */
     pub_spool_cleanup(pub_spool_dir(s));
-    pub_srv_set_notify(s, pub_notify_edges, NULL);
+    pub_srv_set_notify(s, pub_manifest_changed, NULL);
     pub_reconcile(s, 1);
     rc = pub_jobs_start(s);
     if (rc)

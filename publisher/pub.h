@@ -242,5 +242,12 @@ void pub_jobs_stop(struct pub_srv *s);
  * thread to POST /v1/sync to every edge (coalesced, async). `arg` is unused.
  */
 void pub_notify_edges(struct pub_srv *s, void *arg);
+/* A manifest changed: write feed/snapshot after snapshot_debounce seconds of quiet (at most 30 s later). */
+void pub_snapshot_changed(struct pub_srv *s);
+/*
+ * The notify hook main.c installs: a manifest changed, so tell the edges
+ * (pub_notify_edges) and schedule a snapshot (pub_snapshot_changed).
+ */
+void pub_manifest_changed(struct pub_srv *s, void *arg);
 
 #endif

@@ -38,6 +38,8 @@ struct pub_config {
     long max_batch;          /* events per telemetry batch, default 1000 */
     long manifest_ttl;       /* seconds, default 7 days */
     long resign_interval;    /* seconds between re-sign / reconcile passes, default 60 */
+    long snapshot_interval;  /* seconds between feed/snapshot writes, default 600; 0 = never */
+    long snapshot_debounce;  /* seconds of quiet after a change before a snapshot, default 5 */
     long jwt_ttl;            /* seconds, default 900 */
     long db_pool;            /* connections, default 8 */
     long max_connections;    /* HTTP connections, default 256 */

@@ -19,6 +19,7 @@
  */
 #include "common/compat.h"
 
+#include "common/feed.h"
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/semver.h"
@@ -294,6 +295,13 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
         goto out;
     }
     pub_fault(s, "after_manifest_put");
+    {
+        /* The change feed is a hint: on failure edges catch up at their next full listing. */
+        struct cmn_errbuf feb = {{0}};
+        enum cmn_err frc = cmn_feed_record(st, ch->app, ch->platform, ch->channel, (uint64_t)seq, newetag, now, &feb);
+        if (frc)
+            cmn_warn("manifest %s written, but the change feed was not updated: %s", key, cmn_errmsg(&feb, frc));
+    }
     char seqs[24], exps[24];
     I64(seqs, seq);
     I64(exps, m->expires_at);

@@ -2,12 +2,14 @@
  * telemetry.c - device telemetry ingest (the batches behind POST /v1/devices
  * and POST /v1/installations, decoded by jsonreq.c) and the auto-halt rule.
  *
- * A batch is validated entry by entry (bad entries are counted and skipped,
- * never fatal for the rest), de-duplicated in memory, and written with ONE
- * prepared statement whose parameters are Postgres arrays expanded by
- * unnest(): the insert, the UNIQUE (device, release, status) de-duplication
- * against earlier batches (so retries are not double-counted) and the
- * per-release counter update all happen in that single round trip. The new
+ * A batch of installations is validated entry by entry (bad entries are
+ * counted and skipped, never fatal for the rest), de-duplicated in memory,
+ * streamed with COPY (PQputCopyData, text format) into a session-local
+ * staging table (TEMP, ON COMMIT DELETE ROWS, created on the connection's
+ * first batch) and merged by ONE prepared statement: the insert, the UNIQUE
+ * (device, release, status) de-duplication against earlier batches (so
+ * retries are not double-counted: the merge is idempotent) and the
+ * per-release counter update, all in the batch's transaction. The new
  * counter totals it returns feed the auto-halt check: a release whose
  * (failed + rolled_back) / (applied + failed) reaches the app's threshold
  * after at least the minimum number of installs is halted, its manifest
@@ -45,6 +47,66 @@ static int cmp_dev(const void *a, const void *b)
 /* Build one text[] literal from a field of each element (NULL fields -> NULL). */
 #define ARR_BEGIN(b) (cmn_buf_add(&(b), "{", 1))
 #define ARR_END(b) (cmn_buf_add(&(b), "}", 1))
+
+/* One COPY text-format field (NULL -> \\N), escaping backslash, tab, newline and CR; then a tab or newline. */
+static enum cmn_err copy_field(struct cmn_buf *b, const char *v, int last)
+{
+    enum cmn_err rc = CMN_OK;
+    if (!v) {
+        rc = cmn_buf_add(b, "\\N", 2);
+    } else {
+        const char *run = v;
+        for (const char *p = v; *p && !rc; p++) {
+            const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
+            if (!esc)
+                continue;
+            rc = cmn_buf_add(b, run, (size_t)(p - run));
+            if (!rc)
+                rc = cmn_buf_add(b, esc, 2);
+            run = p + 1;
+        }
+        if (!rc)
+            rc = cmn_buf_addstr(b, run);
+    }
+    if (!rc)
+        rc = cmn_buf_add(b, last ? "\n" : "\t", 1);
+    return rc;
+}
+
+/* COPY the encoded rows into the session's staging table (db.c creates it per connection), in the caller's tx. */
+static enum cmn_err copy_rows(struct pub_dbconn *c, const struct cmn_buf *rows)
+{
+    PGresult *r = PQexec(c->pg, "COPY pg_temp.hp_inst_stage FROM STDIN");
+    ExecStatusType st = PQresultStatus(r);
+    PQclear(r);
+    if (st != PGRES_COPY_IN) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            c->broken = 1;
+        return CMN_E_DB;
+    }
+    int ok = 1, done = 0;
+    for (size_t off = 0; off < rows->len && ok;) {
+        size_t n = rows->len - off > (1u << 20) ? (1u << 20) : rows->len - off;
+        ok = PQputCopyData(c->pg, rows->ptr + off, (int)n) == 1;
+        off += n;
+    }
+    ok = PQputCopyEnd(c->pg, ok ? NULL : "client failed to send the batch") == 1 && ok;
+    while ((r = PQgetResult(c->pg)) != NULL) {
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            done = 1;
+        } else {
+            const char *m = PQresultErrorMessage(r);
+            cmn_warn("database: telemetry COPY failed: %.*s", (int)strcspn(m, "\n"), m);
+        }
+        PQclear(r);
+    }
+    if (!ok || !done) {
+        if (PQstatus(c->pg) != CONNECTION_OK)
+            c->broken = 1;
+        return CMN_E_DB;
+    }
+    return CMN_OK;
+}
 
 static void auto_halt(struct pub_srv *s, struct pub_dbconn *c, const char *ids_arr)
 {
@@ -101,30 +163,26 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
     }
     size_t accepted = m;
     enum cmn_err rc = CMN_OK;
-    struct cmn_buf a[9];
+    struct cmn_buf rows;
     size_t cap = s->cfg->max_telemetry * 2 + 4096;
-    for (int k = 0; k < 9; k++) {
-        cmn_buf_init(&a[k], cap);
-        rc |= ARR_BEGIN(a[k]);
-    }
+    cmn_buf_init(&rows, cap);
     for (size_t i = 0; i < m && !rc; i++) {
         const struct pub_install_ev *e = &b->ev[i];
         char prog[24], ts[24];
         I64(prog, e->progress);
         I64(ts, e->ts);
-        int first = i == 0;
-        rc |= pub_pgarr_add(&a[0], e->device_id, first);
-        rc |= pub_pgarr_add(&a[1], e->release_id, first);
-        rc |= pub_pgarr_add(&a[2], e->status, first);
-        rc |= pub_pgarr_add(&a[3], e->channel ? e->channel : "", first);
-        rc |= pub_pgarr_add(&a[4], e->event_id, first);
-        rc |= pub_pgarr_add(&a[5], e->progress >= 0 ? prog : NULL, first);
-        rc |= pub_pgarr_add(&a[6], e->binary_version ? e->binary_version : "", first);
-        rc |= pub_pgarr_add(&a[7], e->ts ? ts : NULL, first);
-        rc |= pub_pgarr_add(&a[8], e->app, first);
+        const char *f[9] = {e->device_id,
+                            e->release_id,
+                            e->status,
+                            e->channel ? e->channel : "",
+                            e->event_id,
+                            e->progress >= 0 ? prog : NULL,
+                            e->binary_version ? e->binary_version : "",
+                            e->ts ? ts : NULL,
+                            e->app};
+        for (int k = 0; k < 9 && !rc; k++)
+            rc = copy_field(&rows, f[k], k == 8);
     }
-    for (int k = 0; k < 9; k++)
-        rc |= ARR_END(a[k]);
     struct cmn_buf ids;
     cmn_buf_init(&ids, cap);
     struct pub_dbconn *c = NULL;
@@ -139,12 +197,10 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
         rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
         goto out;
     }
-    const char *p[9];
-    for (int k = 0; k < 9; k++)
-        p[k] = a[k].ptr;
-    PGresult *q = pub_q(c, Q_INST_INSERT, p);
-    if (!pub_res_ok(q)) {
+    PGresult *q = NULL;
+    if (pub_tx_begin(c) || copy_rows(c, &rows) || !pub_res_ok(q = pub_q(c, Q_INST_INSERT, NULL)) || pub_tx_commit(c)) {
         PQclear(q);
+        pub_tx_rollback(c);
         rc = cmn_errf(eb, CMN_E_DB, "cannot store the batch");
         goto out;
     }
@@ -167,8 +223,7 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
     res->accepted = accepted;
 out:
     pub_db_put(s->db, c);
-    for (int k = 0; k < 9; k++)
-        cmn_buf_release(&a[k]);
+    cmn_buf_release(&rows);
     cmn_buf_release(&ids);
     return rc;
 }

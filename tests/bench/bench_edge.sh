@@ -224,3 +224,7 @@ for c in 64 256; do
     fi
     echo "$line"
 done
+# for tests/bench/capacity.py
+mkdir -p "${HP_BUILD:-build}/bench"
+printf '{"rps_c64": %s, "cpu_us_per_req_c64": %s, "rps_c256": %s, "cpu_us_per_req_c256": %s}\n' \
+    "$(field edge64 1)" "$(field edge64 4)" "$(field edge256 1)" "$(field edge256 4)" >"${HP_BUILD:-build}/bench/edge.json"

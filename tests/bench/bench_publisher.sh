@@ -104,4 +104,8 @@ echo "  retrying 20 batches stored $((again - stored)) more rows (idempotent: ex
 echo "reference single-row INSERTs via psql: $ref_rows rows = $ins_rate rows/s"
 echo "reference psql \\copy:                  $copy_rows rows = $copy_rate rows/s"
 python3 -c "print('ratio publisher/single-INSERT = %.1fx, publisher/copy = %.2fx, target 20000 events/s: %s' % ($pub_rate/$ins_rate, $pub_rate/$copy_rate, 'met' if $pub_rate >= 20000 else 'NOT met'))"
+# for tests/bench/capacity.py
+mkdir -p "${HP_BUILD:-build}/bench"
+printf '{"events_per_s": %s, "copy_rows_per_s": %s, "insert_rows_per_s": %s}\n' "$pub_rate" "$copy_rate" "$ins_rate" \
+    >"${HP_BUILD:-build}/bench/publisher.json"
 [ "$stored" -eq "$EVENTS" ] && [ "$again" -eq "$stored" ]

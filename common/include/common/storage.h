@@ -84,6 +84,29 @@ struct cmn_get_opts {
 enum cmn_err cmn_storage_get(struct cmn_storage *st, const char *key, const struct cmn_get_opts *o, struct cmn_buf *out,
                              char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
+/* One object of a cmn_storage_get_many batch. */
+struct cmn_get_item {
+    const char *key;           /* in */
+    const char *if_none_match; /* in, nullable: unchanged -> rc CMN_E_NOT_MODIFIED */
+    size_t max_size;           /* in: refuse larger objects (CMN_E_TOOBIG); 0 = out's cap decides */
+    struct cmn_buf out;        /* out: the body (initialised by the caller with its cap) */
+    char etag[CMN_ETAG_MAX];   /* out */
+    enum cmn_err rc;           /* out: CMN_OK, CMN_E_NOT_MODIFIED, CMN_E_NOTFOUND, CMN_E_TOOBIG, ... */
+    struct cmn_errbuf eb;      /* out: detail of rc */
+};
+
+/*
+ * Get many objects, up to `parallel` in flight at once (s3://: one libcurl
+ * multi handle, each failed transfer retried alone with the usual policy;
+ * file://: one after another). Each item gets its own rc; the call itself
+ * fails only on a bad argument or no memory.
+ */
+enum cmn_err cmn_storage_get_many(struct cmn_storage *st, struct cmn_get_item *items, size_t n, unsigned parallel,
+                                  struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/* Requests sent through this handle so far (each list page counts), for metrics and benchmarks. */
+uint64_t cmn_storage_requests(const struct cmn_storage *st);
+
 /* Metadata only. Missing -> CMN_E_NOTFOUND. Any out-param may be NULL. */
 enum cmn_err cmn_storage_head(struct cmn_storage *st, const char *key, char etag_out[CMN_ETAG_MAX], uint64_t *size,
                               struct cmn_errbuf *eb) __attribute__((warn_unused_result));
