@@ -65,6 +65,7 @@ struct pub_principal {
     int64_t app_id; /* keys scoped to one app; 0 = the whole org */
     int role;       /* keys: their role; users: resolved per request */
     int via_jwt;
+    int via_session; /* a dashboard session cookie: state changes need the CSRF token and Origin */
     char actor[48];  /* "user:12" / "key:7", for audit events */
     char rl_key[48]; /* rate-limit bucket name */
 };

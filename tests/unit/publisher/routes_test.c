@@ -51,6 +51,16 @@ int main(void)
         int role;
         enum pub_body_kind body;
     } cases[] = {
+        {"GET", "/", pub_h_dash_index, PUB_ROLE_NONE, PUB_BODY_NONE},
+        {"GET", "/ui/app.js", pub_h_dash_asset, PUB_ROLE_NONE, PUB_BODY_NONE},
+        {"POST", "/v1/session", pub_h_session_create, PUB_ROLE_NONE, PUB_BODY_JSON},
+        {"GET", "/v1/session", pub_h_session_get, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"DELETE", "/v1/session", pub_h_session_delete, PUB_ROLE_READ, PUB_BODY_JSON},
+        {"GET", "/v1/apps/demo/api-keys", pub_h_apikeys_list, PUB_ROLE_ADMIN, PUB_BODY_NONE},
+        {"GET", "/v1/apps/demo/adoption", pub_h_app_adoption, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/v1/apps/demo/versions", pub_h_app_versions, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/v1/apps/demo/device", pub_h_device, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/v1/releases/r1/series", pub_h_rel_series, PUB_ROLE_READ, PUB_BODY_NONE},
         {"GET", "/healthz", pub_h_health, PUB_ROLE_NONE, PUB_BODY_NONE},
         {"HEAD", "/healthz", pub_h_health, PUB_ROLE_NONE, PUB_BODY_NONE},
         {"GET", "/metrics", pub_h_metrics, PUB_ROLE_NONE, PUB_BODY_NONE},
@@ -110,7 +120,10 @@ int main(void)
         {"GET", "/v1/apps/demo/nope", 404},
         {"POST", "/v1/auth/other", 404},
         {"GET", "/v1", 404},
-        {"GET", "/", 404},
+        {"POST", "/", 405},
+        {"GET", "/ui", 404},
+        {"GET", "/ui/a/b", 404},
+        {"PUT", "/v1/session", 405},
         {"GET", "/v1/nothing", 404},
         {"GET", "/healthz/x", 404},
         {"POST", "/v1/bootstrap/x", 404},
