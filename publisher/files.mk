@@ -6,7 +6,7 @@ PUB_SRCS := $(filter-out publisher/main.c,$(wildcard publisher/*.c))
 PUB_MIGRATIONS := $(sort $(wildcard publisher/migrations/*.sql))
 PUB_GEN_C := $(B)/gen/publisher/pub_migrations_gen.c
 # The dashboard's static files (publisher/dashboard/) are embedded the same way.
-PUB_ASSETS := $(sort $(wildcard publisher/dashboard/*.html publisher/dashboard/*.js publisher/dashboard/*.css))
+PUB_ASSETS := $(sort $(wildcard publisher/dashboard/*.html publisher/dashboard/*.js publisher/dashboard/*.css publisher/dashboard/*.svg))
 PUB_ASSETS_C := $(B)/gen/publisher/pub_assets_gen.c
 PUB_OBJS := $(PUB_SRCS:%.c=$(B)/%.o) $(B)/gen/publisher/pub_migrations_gen.o $(B)/gen/publisher/pub_assets_gen.o
 PUB_LIB  := $(B)/lib/libpub.a

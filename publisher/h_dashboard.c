@@ -1,6 +1,6 @@
 /*
  * h_dashboard.c - the dashboard's static files: GET / is index.html, GET
- * /ui/<file> the scripts and styles it loads, all compiled into the binary
+ * /ui/<file> the scripts, styles and icon it loads (also at /favicon.ico), all compiled into the binary
  * (pub_assets.h). The pages talk to the same /v1 API as every other client,
  * signed in by a session cookie (h_session.c). The security headers (CSP with
  * no inline script, frame-ancestors 'none', nosniff) are added to every reply
@@ -40,5 +40,6 @@ void pub_h_dash_index(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
 
 void pub_h_dash_asset(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    serve(r->segs[1], out);
+    /* /favicon.ico (browsers ask for it even on JSON pages) is the SVG icon */
+    serve(r->nsegs > 1 ? r->segs[1] : "favicon.svg", out);
 }

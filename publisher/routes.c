@@ -27,6 +27,7 @@ static const struct pub_route routes[] = {
     /* the dashboard's pages (h_dashboard.c) and sessions (h_session.c) */
     {"GET",    "/",                                      pub_h_dash_index,      NONE,  B_NONE,      0},
     {"GET",    "/ui/:file",                              pub_h_dash_asset,      NONE,  B_NONE,      0},
+    {"GET",    "/favicon.ico",                           pub_h_dash_asset,      NONE,  B_NONE,      0},
     {"POST",   "/v1/session",                            pub_h_session_create,  NONE,  B_JSON,      DB},
     {"GET",    "/v1/session",                            pub_h_session_get,     READ,  B_NONE,      DB},
     {"DELETE", "/v1/session",                            pub_h_session_delete,  READ,  B_JSON,      DB},

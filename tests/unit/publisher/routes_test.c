@@ -53,6 +53,7 @@ int main(void)
     } cases[] = {
         {"GET", "/", pub_h_dash_index, PUB_ROLE_NONE, PUB_BODY_NONE},
         {"GET", "/ui/app.js", pub_h_dash_asset, PUB_ROLE_NONE, PUB_BODY_NONE},
+        {"GET", "/favicon.ico", pub_h_dash_asset, PUB_ROLE_NONE, PUB_BODY_NONE},
         {"POST", "/v1/session", pub_h_session_create, PUB_ROLE_NONE, PUB_BODY_JSON},
         {"GET", "/v1/session", pub_h_session_get, PUB_ROLE_READ, PUB_BODY_NONE},
         {"DELETE", "/v1/session", pub_h_session_delete, PUB_ROLE_READ, PUB_BODY_JSON},
