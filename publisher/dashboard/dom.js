@@ -1,6 +1,6 @@
 // dom.js - build DOM nodes without ever parsing HTML. Every string passed as a
 // child becomes a text node, so user text (release notes, names, audit
-// details) is always shown as text: nothing here uses innerHTML.
+// details) is always shown as text; no string is ever parsed as markup.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const SVG_TAGS = new Set(['svg', 'g', 'path', 'line', 'rect', 'text', 'title', 'desc', 'circle', 'polyline']);
