@@ -183,7 +183,6 @@ struct cli_target {
 int cli_target_resolve(struct cli_target *t);
 
 /* Identifier check: [A-Za-z0-9._-]{1,64} (app, platform, channel, release id). */
-int cli_valid_id(const char *s);
 /* Percent "12", "12.5", "0.01" -> basis points; -1 when malformed or out of 0..100. */
 long cli_percent_to_bp(const char *s);
 /* Unsigned integer in [lo, hi]; -1 when malformed. */

@@ -80,7 +80,7 @@ int cli_cmd_promote(int argc, char **argv)
         return cli_fail(CLI_EXIT_USAGE, "missing --from CHANNEL and --to CHANNEL");
     if (strcmp(from, to) == 0)
         return cli_fail(CLI_EXIT_USAGE, "--from and --to are the same channel '%s'", from);
-    if (!cli_valid_id(to))
+    if (!cmn_id_valid(to))
         return cli_fail(CLI_EXIT_USAGE, "bad channel '%s'", to);
     if (id && version)
         return cli_fail(CLI_EXIT_USAGE, "pass --release or --version, not both");

@@ -452,22 +452,6 @@ int cli_parse_pubkeys(const char *list, struct cmn_key *keys, size_t max, size_t
 
 /* ---- small helpers ---- */
 
-int cli_valid_id(const char *s)
-{
-    size_t n = 0;
-    if (!s)
-        return 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-        if (n >= CMN_ID_MAX)
-            return 0;
-    }
-    return n > 0;
-}
-
 long cli_percent_to_bp(const char *s)
 {
     long whole = 0, frac = 0;
@@ -689,11 +673,11 @@ int cli_target_resolve(struct cli_target *t)
         return cli_fail(CLI_EXIT_USAGE, "missing --app NAME (or 'hotpatch config set app NAME')");
     if (!t->platform)
         return cli_fail(CLI_EXIT_USAGE, "missing --platform android|ios (or 'hotpatch config set platform NAME')");
-    if (!cli_valid_id(t->app))
+    if (!cmn_id_valid(t->app))
         return cli_fail(CLI_EXIT_USAGE, "bad app name '%s': use 1-64 of A-Z a-z 0-9 . _ -", t->app);
-    if (!cli_valid_id(t->platform))
+    if (!cmn_id_valid(t->platform))
         return cli_fail(CLI_EXIT_USAGE, "bad platform '%s': use 1-64 of A-Z a-z 0-9 . _ -", t->platform);
-    if (!cli_valid_id(t->channel))
+    if (!cmn_id_valid(t->channel))
         return cli_fail(CLI_EXIT_USAGE, "bad channel '%s': use 1-64 of A-Z a-z 0-9 . _ -", t->channel);
     return 0;
 }

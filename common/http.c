@@ -38,6 +38,7 @@ struct xfer {
     int toobig;
     int read_failed;
     int delivered; /* bytes went to req->write (cannot be replayed) */
+    int begun;     /* req->begin was called */
     long retry_after_s;
 };
 
@@ -88,23 +89,6 @@ enum cmn_err cmn_http_req_header(struct cmn_http_req *req, const char *line)
     return CMN_OK;
 }
 
-enum cmn_err cmn_http_urlencode(struct cmn_buf *out, const char *s, size_t n, int keep_slash)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    enum cmn_err rc = CMN_OK;
-    for (size_t i = 0; i < n && !rc; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~' || (c == '/' && keep_slash)) {
-            rc = cmn_buf_add(out, &s[i], 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            rc = cmn_buf_add(out, e, 3);
-        }
-    }
-    return rc;
-}
-
 long cmn_http_backoff_ms(long base_ms, int attempt)
 {
     if (base_ms <= 0)
@@ -121,23 +105,34 @@ long cmn_http_backoff_ms(long base_ms, int attempt)
     return floor_ms + (long)(r % (uint32_t)(ceil_ms - floor_ms + 1));
 }
 
-static int status_is_2xx(CURL *c)
+/* A success: a 2xx, or a protocol without statuses (file://), whose code stays 0. */
+static int status_is_ok(CURL *c)
 {
     long st = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-    return st >= 200 && st < 300;
+    return (st >= 200 && st < 300) || st == 0;
 }
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
     size_t n = size * nmemb;
-    if (!status_is_2xx(x->curl)) {
+    if (!status_is_ok(x->curl)) {
         /* Keep what fits of an error body; never fail the transfer for it. */
         size_t room = x->resp->err_body.cap - x->resp->err_body.len;
         if (room)
             (void)!cmn_buf_add(&x->resp->err_body, p, n < room ? n : room);
         return n;
+    }
+    if (!x->begun) {
+        x->begun = 1;
+        if (x->req->begin) {
+            curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->resp->status);
+            if (x->req->begin(x->req->write_ctx, x->resp)) {
+                x->cancelled = 1;
+                return 0;
+            }
+        }
     }
     if (x->req->body_out) {
         if (cmn_buf_add(x->req->body_out, p, n) != CMN_OK) {
@@ -215,8 +210,23 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         x->resp->has_length = 0;
         x->resp->content_length = 0;
         x->resp->range_total = 0;
+        x->resp->range_start = -1;
+        x->resp->retry_after_s = 0;
         x->retry_after_s = 0;
-    } else if (header_is(p, n, "etag", &v, &vl)) {
+        return n;
+    }
+    if (x->req->on_header) {
+        const char *colon = memchr(p, ':', n);
+        if (colon && colon > p) {
+            const char *hv = colon + 1, *end = p + n;
+            while (hv < end && (*hv == ' ' || *hv == '\t'))
+                hv++;
+            while (end > hv && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+            x->req->on_header(x->req->header_ctx, p, (size_t)(colon - p), hv, (size_t)(end - hv));
+        }
+    }
+    if (header_is(p, n, "etag", &v, &vl)) {
         copy_etag(x->resp->etag, v, vl);
     } else if (header_is(p, n, "content-length", &v, &vl)) {
         uint64_t len = parse_u64(v, vl, &okn);
@@ -226,6 +236,15 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         }
     } else if (header_is(p, n, "content-range", &v, &vl)) {
         const char *slash = memchr(v, '/', vl);
+        /* "bytes N-M/T": the start must be digits followed by '-' */
+        if (vl > 6 && strncasecmp(v, "bytes ", 6) == 0) {
+            size_t dn = 0;
+            uint64_t st = parse_u64(v + 6, vl - 6, &okn);
+            while (6 + dn < vl && v[6 + dn] >= '0' && v[6 + dn] <= '9')
+                dn++;
+            if (okn && 6 + dn < vl && v[6 + dn] == '-' && st <= INT64_MAX)
+                x->resp->range_start = (int64_t)st;
+        }
         if (slash) {
             uint64_t t = parse_u64(slash + 1, vl - (size_t)(slash + 1 - v), &okn);
             if (okn)
@@ -233,8 +252,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         }
     } else if (header_is(p, n, "retry-after", &v, &vl)) {
         uint64_t s = parse_u64(v, vl, &okn);
-        if (okn)
+        if (okn) {
             x->retry_after_s = s > 60 ? 60 : (long)s;
+            x->resp->retry_after_s = x->retry_after_s;
+        }
     }
     return n;
 }
@@ -281,7 +302,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 
 static int body_kind_count(const struct cmn_http_req *rq)
 {
-    return (rq->body != NULL) + (rq->upload_path != NULL) + (rq->read != NULL);
+    return (rq->body != NULL) + (rq->upload_path != NULL) + (rq->read != NULL) + (rq->nparts > 0);
 }
 
 static uint64_t body_length(const struct cmn_http_req *rq)
@@ -314,7 +335,8 @@ static int curl_rc_retryable(CURLcode c)
 }
 
 /* One attempt. Returns the curl code; fills resp. */
-static CURLcode attempt(struct cmn_http *h, const struct cmn_http_req *rq, struct xfer *x, struct curl_slist *hdrs)
+static CURLcode attempt(struct cmn_http *h, const struct cmn_http_req *rq, struct xfer *x, struct curl_slist *hdrs,
+                        curl_mime *mime)
 {
     CURL *c = h->curl;
     const char *method = rq->method ? rq->method : "GET";
@@ -331,7 +353,22 @@ static CURLcode attempt(struct cmn_http *h, const struct cmn_http_req *rq, struc
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, rq->low_speed_bytes);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, rq->low_speed_secs);
     }
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, rq->protocols ? rq->protocols : "http,https");
+    if (rq->max_redirects > 0) {
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)rq->max_redirects);
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
+    if (rq->user_agent)
+        curl_easy_setopt(c, CURLOPT_USERAGENT, rq->user_agent);
+    if (rq->accept_encoding)
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, rq->accept_encoding);
+    char range[32];
+    if (rq->has_range) {
+        /* CURLOPT_RANGE rather than RESUME_FROM: a server that ignores ranges gives a 200 the caller can see. */
+        snprintf(range, sizeof(range), "%llu-", (unsigned long long)rq->range_start);
+        curl_easy_setopt(c, CURLOPT_RANGE, range);
+    }
     /* libcurl (unlike the curl tool) ignores CURL_CA_BUNDLE / SSL_CERT_FILE.
      * Honour them: the Lambda package bundles Debian's libcurl, whose built-in
      * CA path does not exist on Amazon Linux, and its bootstrap points
@@ -356,6 +393,10 @@ static CURLcode attempt(struct cmn_http *h, const struct cmn_http_req *rq, struc
     }
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (mime) {
+        curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     } else if (has_body || strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) {
         /* Every method with a body goes through the upload path so that the
          * body is streamed by on_read and its length is exact. */
@@ -390,10 +431,15 @@ enum cmn_err cmn_http_perform(struct cmn_http *h, const struct cmn_http_req *rq,
     size_t out_len0 = rq->body_out ? rq->body_out->len : 0;
     struct xfer x;
 
+    curl_mime *mime = NULL;
+
     memset(resp, 0, sizeof(*resp));
+    resp->range_start = -1;
     cmn_buf_init(&resp->err_body, CMN_HTTP_ERRBODY_MAX);
-    if (!h || !rq->url || body_kind_count(rq) > 1 || rq->nheaders > CMN_HTTP_MAX_HEADERS)
+    if (!h || !rq->url || body_kind_count(rq) > 1 || rq->nheaders > CMN_HTTP_MAX_HEADERS ||
+        rq->nparts > CMN_HTTP_MAX_PARTS)
         return cmn_errf(eb, CMN_E_INVAL, "invalid http request");
+    int expect_set = 0;
     for (size_t i = 0; i < rq->nheaders; i++) {
         struct curl_slist *n = curl_slist_append(hdrs, rq->headers[i]);
         if (!n) {
@@ -401,6 +447,46 @@ enum cmn_err cmn_http_perform(struct cmn_http *h, const struct cmn_http_req *rq,
             goto out;
         }
         hdrs = n;
+        expect_set |= strncasecmp(rq->headers[i], "expect:", 7) == 0;
+    }
+    if ((rq->body || rq->nparts) && !expect_set) {
+        /* Small bodies: no "Expect: 100-continue" round trip (curl would wait a second for a server that
+         * does not answer 100). File and callback uploads keep it, so a refusal costs no upload. */
+        struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
+        if (!n) {
+            rc = CMN_E_NOMEM;
+            goto out;
+        }
+        hdrs = n;
+    }
+    if (rq->nparts) {
+        mime = curl_mime_init(h->curl);
+        if (!mime) {
+            rc = CMN_E_NOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < rq->nparts; i++) {
+            const struct cmn_http_part *pt = &rq->parts[i];
+            curl_mimepart *mp = curl_mime_addpart(mime);
+            if (!mp) {
+                rc = CMN_E_NOMEM;
+                goto out;
+            }
+            curl_mime_name(mp, pt->name);
+            if (pt->path) {
+                if (access(pt->path, R_OK) != 0 || curl_mime_filedata(mp, pt->path) != CURLE_OK) {
+                    rc = cmn_errf(eb, CMN_E_IO, "cannot read '%s'", pt->path);
+                    goto out;
+                }
+            } else if (curl_mime_data(mp, pt->data ? pt->data : "", pt->len) != CURLE_OK) {
+                rc = CMN_E_NOMEM;
+                goto out;
+            }
+            if (pt->filename)
+                curl_mime_filename(mp, pt->filename);
+            if (pt->type)
+                curl_mime_type(mp, pt->type);
+        }
     }
 
     int max_attempts = 1 + (rq->max_retries > 0 ? rq->max_retries : 0);
@@ -414,6 +500,8 @@ enum cmn_err cmn_http_perform(struct cmn_http *h, const struct cmn_http_req *rq,
         resp->has_length = 0;
         resp->content_length = 0;
         resp->range_total = 0;
+        resp->range_start = -1;
+        resp->retry_after_s = 0;
         resp->attempts = a;
         cmn_buf_reset(&resp->err_body);
         if (rq->body_out) {
@@ -437,7 +525,7 @@ enum cmn_err cmn_http_perform(struct cmn_http *h, const struct cmn_http_req *rq,
             }
         }
 
-        CURLcode cc = attempt(h, rq, &x, hdrs);
+        CURLcode cc = attempt(h, rq, &x, hdrs, mime);
         if (x.upf)
             fclose(x.upf);
 
@@ -480,6 +568,7 @@ out:
         rq->body_out->len = out_len0;
         rq->body_out->ptr[out_len0] = '\0';
     }
+    curl_mime_free(mime);
     curl_slist_free_all(hdrs);
     return rc;
 }

@@ -173,22 +173,6 @@ long cmn_manifest_find(const struct cmn_manifest *m, const char *release_id)
 
 /* ---- validation ---- */
 
-static int id_ok(const char *s)
-{
-    if (!s)
-        return 0;
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-        if (n >= CMN_ID_MAX)
-            return 0;
-    }
-    return n >= 1;
-}
-
 static int lowerhex_ok(const char *s, size_t n)
 {
     if (!s || strlen(s) != n)
@@ -275,8 +259,9 @@ static int sig_b64_ok(const char *s)
 static enum cmn_err validate_release(const struct cmn_release *r, size_t idx, struct cmn_errbuf *eb)
 {
 #define BAD(...) cmn_errf(eb, CMN_E_PARSE, __VA_ARGS__)
-    if (!id_ok(r->id))
-        return BAD("release %zu: field 'id' must be 1-%d characters of [A-Za-z0-9._-]", idx, CMN_ID_MAX);
+    if (!cmn_id_valid(r->id))
+        return BAD("release %zu: field 'id' must be 1-%d characters of [A-Za-z0-9._-], not starting with '.'", idx,
+                   CMN_ID_MAX);
     if (!r->version || !r->version[0] || strlen(r->version) > VERSION_MAX || !utf8_ok(r->version, 1))
         return BAD("release %zu: field 'version' must be 1-%d bytes of printable utf-8", idx, VERSION_MAX);
     struct cmn_semver_range range;
@@ -320,8 +305,10 @@ static enum cmn_err validate_release(const struct cmn_release *r, size_t idx, st
     } else if (r->n_device_ids) {
         return BAD("release %zu: device id count without a device id list", idx);
     }
-    if (r->device_list && !id_ok(r->device_list))
-        return BAD("release %zu: targeting 'device_list' must be 1-%d characters of [A-Za-z0-9._-]", idx, CMN_ID_MAX);
+    if (r->device_list && !cmn_id_valid(r->device_list))
+        return BAD(
+            "release %zu: targeting 'device_list' must be 1-%d characters of [A-Za-z0-9._-], not starting with '.'",
+            idx, CMN_ID_MAX);
     return CMN_OK;
 #undef BAD
 }
@@ -333,12 +320,16 @@ enum cmn_err cmn_manifest_validate(const struct cmn_manifest *m, struct cmn_errb
     if (m->schema != CMN_MANIFEST_SCHEMA)
         return cmn_errf(eb, CMN_E_UNSUPPORTED, "manifest schema %d is not supported (expected %d)", m->schema,
                         CMN_MANIFEST_SCHEMA);
-    if (!id_ok(m->app))
-        return cmn_errf(eb, CMN_E_PARSE, "field 'app' must be 1-%d characters of [A-Za-z0-9._-]", CMN_ID_MAX);
-    if (!id_ok(m->platform))
-        return cmn_errf(eb, CMN_E_PARSE, "field 'platform' must be 1-%d characters of [A-Za-z0-9._-]", CMN_ID_MAX);
-    if (!id_ok(m->channel))
-        return cmn_errf(eb, CMN_E_PARSE, "field 'channel' must be 1-%d characters of [A-Za-z0-9._-]", CMN_ID_MAX);
+    if (!cmn_id_valid(m->app))
+        return cmn_errf(eb, CMN_E_PARSE, "field 'app' must be 1-%d characters of [A-Za-z0-9._-], not starting with '.'",
+                        CMN_ID_MAX);
+    if (!cmn_id_valid(m->platform))
+        return cmn_errf(eb, CMN_E_PARSE,
+                        "field 'platform' must be 1-%d characters of [A-Za-z0-9._-], not starting with '.'",
+                        CMN_ID_MAX);
+    if (!cmn_id_valid(m->channel))
+        return cmn_errf(eb, CMN_E_PARSE,
+                        "field 'channel' must be 1-%d characters of [A-Za-z0-9._-], not starting with '.'", CMN_ID_MAX);
     if (m->sequence < 1 || m->sequence > (uint64_t)CMN_CJSON_MAX_INT)
         return cmn_errf(eb, CMN_E_PARSE, "field 'sequence' must be between 1 and 2^53-1");
     if (m->issued_at < 0 || m->issued_at > CMN_CJSON_MAX_INT)

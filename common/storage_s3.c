@@ -22,6 +22,7 @@
 #include "aws_creds_int.h"
 #include "common/crypto.h"
 #include "common/http.h"
+#include "common/str.h"
 #include "common/s3xml.h"
 #include "common/storage.h"
 #include "storage_int.h"
@@ -172,16 +173,16 @@ static enum cmn_err object_url(struct s3store *s, const char *key, const char *q
 {
     enum cmn_err rc = cmn_buf_addf(u, "%s/", s->endpoint);
     if (!rc)
-        rc = cmn_http_urlencode(u, s->bucket, strlen(s->bucket), 0);
+        rc = cmn_url_encode(u, s->bucket, strlen(s->bucket), 0);
     if (!rc)
         rc = cmn_buf_add(u, "/", 1);
     if (!rc && s->prefix[0]) {
-        rc = cmn_http_urlencode(u, s->prefix, strlen(s->prefix), 1);
+        rc = cmn_url_encode(u, s->prefix, strlen(s->prefix), 1);
         if (!rc)
             rc = cmn_buf_add(u, "/", 1);
     }
     if (!rc)
-        rc = cmn_http_urlencode(u, key, strlen(key), 1);
+        rc = cmn_url_encode(u, key, strlen(key), 1);
     if (!rc && query)
         rc = cmn_buf_addf(u, "?%s", query);
     return rc;
@@ -325,7 +326,7 @@ static void mp_abort(struct s3store *s, const char *key, const char *upload_id)
     cmn_buf_init(&url, 8192);
     cmn_buf_init(&q, 4096);
     memset(&rs, 0, sizeof(rs));
-    if (cmn_buf_addstr(&q, "uploadId=") || cmn_http_urlencode(&q, upload_id, strlen(upload_id), 0) ||
+    if (cmn_buf_addstr(&q, "uploadId=") || cmn_url_encode(&q, upload_id, strlen(upload_id), 0) ||
         object_url(s, key, q.ptr, &url))
         goto out;
     req_init(s, &rq, "DELETE", url.ptr, NULL);
@@ -419,7 +420,7 @@ static enum cmn_err put_multipart(struct s3store *s, const char *key, const char
         cmn_buf_reset(&url);
         rc = cmn_buf_addf(&q, "partNumber=%" PRIu64 "&uploadId=", i + 1);
         if (!rc)
-            rc = cmn_http_urlencode(&q, upload_id, strlen(upload_id), 0);
+            rc = cmn_url_encode(&q, upload_id, strlen(upload_id), 0);
         if (!rc)
             rc = object_url(s, key, q.ptr, &url);
         if (rc)
@@ -457,7 +458,7 @@ static enum cmn_err put_multipart(struct s3store *s, const char *key, const char
     if (!rc)
         rc = cmn_buf_addstr(&q, "uploadId=");
     if (!rc)
-        rc = cmn_http_urlencode(&q, upload_id, strlen(upload_id), 0);
+        rc = cmn_url_encode(&q, upload_id, strlen(upload_id), 0);
     if (!rc)
         rc = object_url(s, key, q.ptr, &url);
     if (rc)
@@ -670,20 +671,20 @@ static enum cmn_err s3_list(struct cmn_storage *st, const char *prefix, cmn_list
         /* Query parameters in sorted order (the SigV4 canonical form). */
         rc = cmn_buf_addf(&url, "%s/", s->endpoint);
         if (!rc)
-            rc = cmn_http_urlencode(&url, s->bucket, strlen(s->bucket), 0);
+            rc = cmn_url_encode(&url, s->bucket, strlen(s->bucket), 0);
         if (!rc)
             rc = cmn_buf_addstr(&url, "?");
         if (!rc && token) {
             rc = cmn_buf_addstr(&url, "continuation-token=");
             if (!rc)
-                rc = cmn_http_urlencode(&url, token, strlen(token), 0);
+                rc = cmn_url_encode(&url, token, strlen(token), 0);
             if (!rc)
                 rc = cmn_buf_addstr(&url, "&");
         }
         if (!rc)
             rc = cmn_buf_addf(&url, "list-type=2&max-keys=%d&prefix=", s->page_size);
         if (!rc)
-            rc = cmn_http_urlencode(&url, full.ptr, full.len, 0);
+            rc = cmn_url_encode(&url, full.ptr, full.len, 0);
         if (rc)
             goto out;
         req_init(s, &rq, "GET", url.ptr, NULL);

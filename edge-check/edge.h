@@ -161,8 +161,6 @@ void edge_list_free(char **ids, size_t n);
 int edge_meta_get(struct edge_index *ix, MDB_txn *txn, const char *key, char *out, size_t cap);
 enum cmn_err edge_meta_put(struct edge_index *ix, MDB_txn *txn, const char *key, const char *val) CMN_WUR;
 
-/* Validity of an app/platform/channel/release id: [A-Za-z0-9._-]{1,64}. */
-int edge_valid_id(const char *s, size_t n);
 /* A device id: 1..128 bytes, no control characters (UTF-8 and spaces are fine: "ios:unit 7"). */
 int edge_valid_device(const char *s, size_t n);
 

@@ -75,19 +75,6 @@ size_t edge_manifest_key(const char *app, const char *platform, const char *chan
     return a + p + c + 2;
 }
 
-int edge_valid_id(const char *s, size_t n)
-{
-    if (n == 0 || n > CMN_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 int edge_valid_device(const char *s, size_t n)
 {
     if (n == 0 || n > EDGE_DEVICE_MAX)
@@ -126,7 +113,7 @@ enum cmn_err edge_index_list_replace(struct edge_index *ix, MDB_txn *txn, const 
     MDB_cursor *cur = NULL;
     int mrc;
 
-    if (!edge_valid_id(name, ln))
+    if (!cmn_id_valid_n(name, ln))
         return cmn_errf(eb, CMN_E_INVAL, "invalid list name '%s'", name);
     memcpy(key, name, ln);
     key[ln] = '\0';

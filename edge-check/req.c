@@ -313,7 +313,7 @@ static int need_id(struct param *p, int required, struct edge_resp *rs)
         json_error(rs, 400, "bad_request", msg);
         return -1;
     }
-    if (!edge_valid_id(p->val, p->len)) {
+    if (!cmn_id_valid_n(p->val, p->len)) {
         snprintf(msg, sizeof(msg), "parameter '%s' must match [A-Za-z0-9._-]{1,64}", p->name);
         json_error(rs, 400, "bad_request", msg);
         return -1;
@@ -446,7 +446,7 @@ static enum edge_outcome h_check(struct edge_ctx *c, const struct edge_reqin *rq
             char *comma = strchr(s, ',');
             if (comma)
                 *comma = '\0';
-            if (nskip == MAX_SKIP || !edge_valid_id(s, strlen(s))) {
+            if (nskip == MAX_SKIP || !cmn_id_valid_n(s, strlen(s))) {
                 json_error(rs, 400, "bad_request", "parameter 'skip' must be up to 64 comma-separated release ids");
                 return EDGE_OUT_BAD;
             }
@@ -678,7 +678,7 @@ static void h_manifest(struct edge_ctx *c, const struct edge_reqin *rq, struct e
     char ids[3][CMN_ID_MAX + 1];
     for (int i = 0; i < 3; i++) {
         const char *end = i < 2 ? memchr(p.p, '/', p.n) : (p.n > 5 ? p.p + p.n - 5 : NULL);
-        if (!end || (i == 2 && memcmp(end, ".json", 5) != 0) || !edge_valid_id(p.p, (size_t)(end - p.p))) {
+        if (!end || (i == 2 && memcmp(end, ".json", 5) != 0) || !cmn_id_valid_n(p.p, (size_t)(end - p.p))) {
             json_error(rs, 404, "not_found", "want /v1/manifests/<app>/<platform>/<channel>.json");
             return;
         }

@@ -113,7 +113,7 @@ static int split_manifest_key(const char *key, char *app, char *platform, char *
         if (!end)
             return 0;
         size_t n = (size_t)(end - p);
-        if (!edge_valid_id(p, n))
+        if (!cmn_id_valid_n(p, n))
             return 0;
         memcpy(outs[i], p, n);
         outs[i][n] = '\0';
@@ -132,7 +132,7 @@ static int split_list_key(const char *key, char *name)
     if (!end || strcmp(end, ".txt") != 0)
         return 0;
     size_t n = (size_t)(end - p);
-    if (!edge_valid_id(p, n))
+    if (!cmn_id_valid_n(p, n))
         return 0;
     memcpy(name, p, n);
     name[n] = '\0';
@@ -455,7 +455,7 @@ enum cmn_err edge_sync_load_list_file(struct edge_index *ix, const char *name, c
     MDB_txn *txn = NULL;
     int mrc;
 
-    if (!edge_valid_id(name, strlen(name)))
+    if (!cmn_id_valid_n(name, strlen(name)))
         return cmn_errf(eb, CMN_E_INVAL, "invalid list name '%s' (want [A-Za-z0-9._-]{1,64})", name);
     if (!f)
         return cmn_errf(eb, CMN_E_IO, "cannot open '%s': %s", path, strerror(errno));

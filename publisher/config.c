@@ -1,6 +1,6 @@
 /*
  * config.c - the publisher's settings: defaults, the `key = value` config
- * file parser (fuzzed by tests/fuzz/pub_config.c), environment variables and
+ * file (read by common/kv.c; fuzzed by tests/fuzz/pub_config.c), environment variables and
  * the start-up check that refuses missing or weak settings. One table maps
  * each setting to its file key, its environment variable and its type, so
  * the three sources cannot drift apart.
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/kv.h"
 #include "pub_config.h"
 
 enum kind { K_STR, K_SECRET, K_SIZE, K_LONG, K_BOOL };
@@ -176,120 +177,21 @@ enum cmn_err pub_config_set(struct pub_config *c, const char *key, const char *v
     return cmn_errf(eb, CMN_E_INVAL, "unknown setting '%.64s'", key);
 }
 
-static int is_key_char(char ch)
+/* One `key = value` line of a config file (common/kv.c reads the syntax). */
+static enum cmn_err config_line(void *ctx, const char *key, const char *val, size_t vlen, struct cmn_errbuf *eb)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+    if (memchr(val, '\0', vlen))
+        return cmn_errf(eb, CMN_E_PARSE, "NUL byte in value");
+    return pub_config_set(ctx, key, val, eb);
 }
 
 enum cmn_err pub_config_parse(struct pub_config *c, const char *text, size_t n, struct cmn_errbuf *eb)
 {
     if (n > PUB_CONFIG_MAX_FILE)
         return cmn_errf(eb, CMN_E_TOOBIG, "config file larger than %u bytes", PUB_CONFIG_MAX_FILE);
-    enum cmn_err rc = CMN_OK;
-    char *val = malloc(n + 1);
-    if (!val)
-        return CMN_E_NOMEM;
-    size_t pos = 0;
-    int line = 0;
-    while (pos < n) {
-        line++;
-        size_t start = pos;
-        while (pos < n && text[pos] != '\n')
-            pos++;
-        size_t end = pos;
-        if (pos < n)
-            pos++; /* the newline */
-        if (end > start && text[end - 1] == '\r')
-            end--;
-        size_t i = start;
-        while (i < end && (text[i] == ' ' || text[i] == '\t'))
-            i++;
-        if (i == end || text[i] == '#')
-            continue;
-        char key[64];
-        size_t kl = 0;
-        while (i < end && is_key_char(text[i])) {
-            if (kl + 1 >= sizeof(key)) {
-                rc = cmn_errf(eb, CMN_E_PARSE, "config line %d: key too long", line);
-                goto out;
-            }
-            key[kl++] = text[i++];
-        }
-        key[kl] = '\0';
-        if (kl == 0) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "config line %d: expected 'key = value'", line);
-            goto out;
-        }
-        while (i < end && (text[i] == ' ' || text[i] == '\t'))
-            i++;
-        if (i == end || text[i] != '=') {
-            rc = cmn_errf(eb, CMN_E_PARSE, "config line %d: expected '=' after '%s'", line, key);
-            goto out;
-        }
-        i++;
-        while (i < end && (text[i] == ' ' || text[i] == '\t'))
-            i++;
-        size_t vl = 0;
-        if (i < end && text[i] == '"') {
-            i++;
-            int closed = 0;
-            while (i < end) {
-                char ch = text[i++];
-                if (ch == '"') {
-                    closed = 1;
-                    break;
-                }
-                if (ch == '\\') {
-                    if (i == end || (text[i] != '"' && text[i] != '\\')) {
-                        rc = cmn_errf(eb, CMN_E_PARSE, "config line %d: bad escape in quoted value", line);
-                        goto out;
-                    }
-                    ch = text[i++];
-                }
-                val[vl++] = ch;
-            }
-            if (!closed) {
-                rc = cmn_errf(eb, CMN_E_PARSE, "config line %d: unterminated quoted value", line);
-                goto out;
-            }
-            while (i < end && (text[i] == ' ' || text[i] == '\t'))
-                i++;
-            if (i < end && text[i] != '#') {
-                rc = cmn_errf(eb, CMN_E_PARSE, "config line %d: text after quoted value", line);
-                goto out;
-            }
-        } else {
-            size_t vend = end;
-            /* an unquoted value ends at " #" (comment) or the end of line */
-            for (size_t k = i; k < end; k++) {
-                if (text[k] == '#' && k > i && (text[k - 1] == ' ' || text[k - 1] == '\t')) {
-                    vend = k;
-                    break;
-                }
-            }
-            while (vend > i && (text[vend - 1] == ' ' || text[vend - 1] == '\t'))
-                vend--;
-            memcpy(val, text + i, vend - i);
-            vl = vend - i;
-        }
-        val[vl] = '\0';
-        if (memchr(val, '\0', vl)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "config line %d: NUL byte in value", line);
-            goto out;
-        }
-        rc = pub_config_set(c, key, val, eb);
-        if (rc) {
-            struct cmn_errbuf tmp = {0};
-            cmn_errf(&tmp, rc, "config line %d: %s", line, eb ? eb->msg : "bad setting");
-            if (eb)
-                memcpy(eb->msg, tmp.msg, sizeof(eb->msg));
-            goto out;
-        }
-    }
-out:
-    cmn_wipe(val, n + 1);
-    free(val);
-    return rc;
+    /* quoted values keep spaces and '#'; an unquoted one ends at " #" */
+    static const struct cmn_kv_opts opts = {CMN_KV_QUOTED | CMN_KV_TRAILING_COMMENT, 0, "config line"};
+    return cmn_kv_parse(text, n, &opts, config_line, c, eb);
 }
 
 enum cmn_err pub_config_load_file(struct pub_config *c, const char *path, struct cmn_errbuf *eb)

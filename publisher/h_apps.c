@@ -67,10 +67,8 @@ void pub_h_apps_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
                 pub_role_name(role));
         goto done;
     }
-    if (pub_tx_begin(c)) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    if (pub_h_begin(c, out))
         goto done;
-    }
     char oid[24];
     I64(oid, org_id);
     const char *p[] = {oid, name};
@@ -165,10 +163,8 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     I64(ts, thr);
     I64(ms, min);
     const char *p[] = {aid, thr > 0 ? ts : NULL, min > 0 ? ms : NULL};
-    if (pub_tx_begin(c)) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    if (pub_h_begin(c, out))
         goto done;
-    }
     PGresult *q = pub_q(c, Q_APP_SET_HALT, p);
     int okay = pub_res_ok(q);
     PQclear(q);
@@ -193,24 +189,28 @@ done:
     json_decref(b);
 }
 
+static json_t *channel_json(const PGresult *q, int i)
+{
+    return json_pack("{s:s,s:s,s:I,s:b,s:I,s:I}", "platform", pub_cell(q, i, 0), "channel", pub_cell(q, i, 1),
+                     "sequence", (json_int_t)pub_cell_i64(q, i, 2), "published", pub_cell(q, i, 4)[0] != 't',
+                     "published_at", (json_int_t)pub_cell_i64(q, i, 5), "expires_at",
+                     (json_int_t)pub_cell_i64(q, i, 6));
+}
+
 void pub_h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    char aid[24];
-    if (pub_h_app_id(c, r, r->segs[2], aid, out))
-        return;
-    const char *p[] = {aid};
-    PGresult *q = pub_h_query(c, Q_CHAN_LIST, p, out);
-    if (!q)
-        return;
-    json_t *arr = json_array();
-    for (int i = 0; i < PQntuples(q); i++)
-        json_array_append_new(arr,
-                              json_pack("{s:s,s:s,s:I,s:b,s:I,s:I}", "platform", pub_cell(q, i, 0), "channel",
-                                        pub_cell(q, i, 1), "sequence", (json_int_t)pub_cell_i64(q, i, 2), "published",
-                                        pub_cell(q, i, 4)[0] != 't', "published_at", (json_int_t)pub_cell_i64(q, i, 5),
-                                        "expires_at", (json_int_t)pub_cell_i64(q, i, 6)));
-    PQclear(q);
-    pub_json_reply(out, 200, json_pack("{s:o}", "channels", arr));
+    pub_h_app_list(c, r, Q_CHAN_LIST, "channels", channel_json, out);
+}
+
+static json_t *audit_json(const PGresult *q, int i)
+{
+    json_t *detail = json_loads(pub_cell(q, i, 5), 0, NULL);
+    json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:o}", "id", (json_int_t)pub_cell_i64(q, i, 0), "at",
+                          (json_int_t)pub_cell_i64(q, i, 1), "actor", pub_cell(q, i, 2), "action", pub_cell(q, i, 4),
+                          "detail", detail ? detail : json_object());
+    if (!PQgetisnull(q, i, 3))
+        json_object_set_new(o, "release_id", json_string(pub_cell(q, i, 3)));
+    return o;
 }
 
 void pub_h_audit_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
@@ -226,19 +226,5 @@ void pub_h_audit_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
     char ls[24];
     I64(ls, limit);
     const char *p[] = {aid, rel && *rel ? rel : NULL, ls};
-    PGresult *q = pub_h_query(c, Q_AUDIT_LIST, p, out);
-    if (!q)
-        return;
-    json_t *arr = json_array();
-    for (int i = 0; i < PQntuples(q); i++) {
-        json_t *detail = json_loads(pub_cell(q, i, 5), 0, NULL);
-        json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:o}", "id", (json_int_t)pub_cell_i64(q, i, 0), "at",
-                              (json_int_t)pub_cell_i64(q, i, 1), "actor", pub_cell(q, i, 2), "action",
-                              pub_cell(q, i, 4), "detail", detail ? detail : json_object());
-        if (!PQgetisnull(q, i, 3))
-            json_object_set_new(o, "release_id", json_string(pub_cell(q, i, 3)));
-        json_array_append_new(arr, o);
-    }
-    PQclear(q);
-    pub_json_reply(out, 200, json_pack("{s:o}", "events", arr));
+    pub_h_list(c, Q_AUDIT_LIST, p, "events", audit_json, out);
 }

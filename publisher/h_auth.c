@@ -241,10 +241,8 @@ void pub_h_users_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
         pub_err(out, 500, "internal", "cannot hash the password");
         goto done;
     }
-    if (pub_tx_begin(c)) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    if (pub_h_begin(c, out))
         goto done;
-    }
     const char *pe[] = {email};
     PGresult *q = pub_q(c, Q_USER_BY_EMAIL, pe);
     int64_t uid = 0;

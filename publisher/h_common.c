@@ -35,6 +35,14 @@ PGresult *pub_h_query(struct pub_dbconn *c, enum pub_stmt q, const char *const *
     return NULL;
 }
 
+int pub_h_begin(struct pub_dbconn *c, struct pub_resp *out)
+{
+    if (!pub_tx_begin(c))
+        return 0;
+    pub_err(out, 503, "database_unavailable", "database unavailable");
+    return -1;
+}
+
 json_t *pub_h_rows(const PGresult *q, pub_row_fn row)
 {
     json_t *arr = json_array();
@@ -129,6 +137,16 @@ PGresult *pub_h_release(struct pub_dbconn *c, struct pub_req *r, const char *id,
     if (org_id)
         *org_id = org;
     return rel;
+}
+
+void pub_h_app_list(struct pub_dbconn *c, struct pub_req *r, enum pub_stmt q, const char *key, pub_row_fn row,
+                    struct pub_resp *out)
+{
+    char aid[24];
+    if (pub_h_app_id(c, r, r->segs[2], aid, out))
+        return;
+    const char *p[] = {aid};
+    pub_h_list(c, q, p, key, row, out);
 }
 
 enum cmn_err pub_h_make_api_key(struct pub_dbconn *c, int64_t org_id, int64_t app_id, int role, const char *name,

@@ -34,10 +34,8 @@ void pub_h_keys_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, 
     char aid[24];
     I64(aid, pub_cell_i64(a, 0, 0));
     const char *p[] = {aid, key.keyid, b64, name ? name : ""};
-    if (pub_tx_begin(c)) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    if (pub_h_begin(c, out))
         goto done;
-    }
     PGresult *q = pub_q(c, Q_RKEY_INSERT, p);
     if (!pub_res_ok(q)) {
         int dup = pub_res_state(q, "23505");
@@ -66,22 +64,15 @@ done:
     json_decref(b);
 }
 
+static json_t *rkey_json(const PGresult *q, int i)
+{
+    return json_pack("{s:s,s:s,s:s,s:I}", "keyid", pub_cell(q, i, 0), "public_key", pub_cell(q, i, 1), "name",
+                     pub_cell(q, i, 2), "created_at", (json_int_t)pub_cell_i64(q, i, 3));
+}
+
 void pub_h_keys_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    char aid[24];
-    if (pub_h_app_id(c, r, r->segs[2], aid, out))
-        return;
-    const char *p[] = {aid};
-    PGresult *q = pub_h_query(c, Q_RKEY_LIST, p, out);
-    if (!q)
-        return;
-    json_t *arr = json_array();
-    for (int i = 0; i < PQntuples(q); i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "keyid", pub_cell(q, i, 0), "public_key",
-                                             pub_cell(q, i, 1), "name", pub_cell(q, i, 2), "created_at",
-                                             (json_int_t)pub_cell_i64(q, i, 3)));
-    PQclear(q);
-    pub_json_reply(out, 200, json_pack("{s:o}", "keys", arr));
+    pub_h_app_list(c, r, Q_RKEY_LIST, "keys", rkey_json, out);
 }
 
 void pub_h_apikeys(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
@@ -139,10 +130,8 @@ void pub_h_key_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
     char aid[24];
     I64(aid, pub_cell_i64(a, 0, 0));
     const char *p[] = {aid, keyid};
-    if (pub_tx_begin(c)) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    if (pub_h_begin(c, out))
         goto done;
-    }
     PGresult *q = pub_q(c, Q_RKEY_REVOKE, p);
     int okay = pub_res_ok(q);
     long n = okay ? atol(PQcmdTuples(q)) : 0;
@@ -196,10 +185,8 @@ void pub_h_apikey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req
     char ids[24];
     I64(ids, id);
     const char *p2[] = {ids};
-    if (pub_tx_begin(c)) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    if (pub_h_begin(c, out))
         return;
-    }
     q = pub_q(c, Q_APIKEY_REVOKE, p2);
     int okay = pub_res_ok(q);
     PQclear(q);

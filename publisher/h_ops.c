@@ -5,6 +5,7 @@
 #include "common/compat.h"
 
 #include "common/log.h"
+#include "common/prom.h"
 #include "pub_handlers.h"
 
 void pub_h_health(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req *r, struct pub_resp *out)
@@ -65,19 +66,19 @@ void pub_h_metrics(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req 
          atomic_load(&s->m.edge_notify_errors)},
         {"hotpatch_publisher_upload_bytes_total", "bundle bytes received", "counter", atomic_load(&s->m.upload_bytes)},
     };
-    enum cmn_err rc = CMN_OK;
-    for (size_t i = 0; i < CMN_ARRAY_SIZE(rows) && !rc; i++)
-        rc = cmn_buf_addf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %lu\n", rows[i].name, rows[i].help, rows[i].name,
-                          rows[i].type, rows[i].name, rows[i].v);
-    if (!rc)
-        rc = cmn_buf_addf(&b, "# HELP hotpatch_publisher_responses_total HTTP responses by status class\n"
-                              "# TYPE hotpatch_publisher_responses_total counter\n");
-    for (int k = 1; k <= 5 && !rc; k++)
-        rc = cmn_buf_addf(&b, "hotpatch_publisher_responses_total{code=\"%dxx\"} %lu\n", k,
-                          atomic_load(&s->m.status[k]));
-    if (!rc)
-        rc = cmn_buf_addf(&b, "# HELP hotpatch_publisher_up 1 while serving\n# TYPE hotpatch_publisher_up gauge\n"
-                              "hotpatch_publisher_up 1\n");
+    struct cmn_prom p;
+    cmn_prom_init(&p, &b);
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(rows); i++) {
+        cmn_prom_family(&p, rows[i].name, rows[i].type, rows[i].help);
+        cmn_prom_u64(&p, rows[i].name, NULL, NULL, rows[i].v);
+    }
+    cmn_prom_family(&p, "hotpatch_publisher_responses_total", "counter", "HTTP responses by status class");
+    static const char *const classes[] = {NULL, "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int k = 1; k <= 5; k++)
+        cmn_prom_u64(&p, "hotpatch_publisher_responses_total", "code", classes[k], atomic_load(&s->m.status[k]));
+    cmn_prom_family(&p, "hotpatch_publisher_up", "gauge", "1 while serving");
+    cmn_prom_u64(&p, "hotpatch_publisher_up", NULL, NULL, 1);
+    enum cmn_err rc = cmn_prom_done(&p);
     if (rc) {
         pub_err(out, 500, "internal", "cannot render metrics");
         return;

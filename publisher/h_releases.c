@@ -55,10 +55,8 @@ void pub_h_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, 
     PGresult *q = pub_h_query(c, Q_REL_LIST, p, out);
     if (!q)
         return;
-    json_t *arr = json_array();
+    json_t *arr = pub_h_rows(q, pub_release_json);
     int n = PQntuples(q);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(arr, pub_release_json(q, i));
     json_t *next = json_null();
     if (n == limit) {
         char nc[24];

@@ -16,55 +16,44 @@
  */
 #include "common/compat.h"
 
-#include <curl/curl.h>
-
+#include "common/http.h"
 #include "common/log.h"
 #include "pub.h"
 
-static size_t discard(char *p, size_t sz, size_t n, void *ud)
+/* POST <base>/v1/sync; best effort, one try (the edges also poll storage). */
+static void notify_one(struct pub_srv *s, struct cmn_http *h, const char *base)
 {
-    return sz * n;
-}
-
-static void notify_one(struct pub_srv *s, const char *base)
-{
-    CURL *h = curl_easy_init();
-    if (!h)
-        return;
     char url[1024];
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')
         bl--;
     snprintf(url, sizeof(url), "%.*s/v1/sync", (int)bl, base);
-    struct curl_slist *hdr = NULL;
-    char auth[600];
+    char auth[600] = "";
+    struct cmn_http_req rq = {0};
+    rq.method = "POST";
+    rq.url = url;
     if (s->cfg->sync_token) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->cfg->sync_token);
-        hdr = curl_slist_append(hdr, auth);
-        cmn_wipe(auth, sizeof(auth));
+        rq.headers[rq.nheaders++] = auth;
     }
-    hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, "{}");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK || status < 200 || status >= 300) {
+    rq.headers[rq.nheaders++] = "Content-Type: application/json";
+    rq.body = "{}";
+    rq.body_len = 2;
+    rq.timeout_ms = 5000;
+    rq.connect_timeout_ms = 2000;
+    struct cmn_http_resp rs;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc = cmn_http_perform(h, &rq, &rs, &eb);
+    cmn_wipe(auth, sizeof(auth));
+    long status = rs.status;
+    if (rc != CMN_OK || status < 200 || status >= 300) {
         atomic_fetch_add(&s->m.edge_notify_errors, 1);
-        cmn_warn("edge notify '%s' failed: %s (HTTP %ld)", url, rc != CURLE_OK ? curl_easy_strerror(rc) : "status",
-                 status);
+        cmn_warn("edge notify '%s' failed: %s (HTTP %ld)", url, rc != CMN_OK ? cmn_errmsg(&eb, rc) : "status", status);
     } else {
         atomic_fetch_add(&s->m.edge_notifies, 1);
         cmn_debug("edge notify '%s': HTTP %ld", url, status);
     }
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
+    cmn_http_resp_release(&rs);
 }
 
 static void *notify_main(void *arg)
@@ -80,12 +69,19 @@ static void *notify_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         char *list = strdup(s->cfg->edge_urls ? s->cfg->edge_urls : "");
         char *save = NULL;
-        for (char *u = list ? strtok_r(list, ",", &save) : NULL; u; u = strtok_r(NULL, ",", &save)) {
+        struct cmn_http *h = NULL;
+        struct cmn_errbuf eb = {0};
+        if (cmn_http_new(&h, &eb)) {
+            atomic_fetch_add(&s->m.edge_notify_errors, 1);
+            cmn_warn("edge notify: %s", eb.msg);
+        }
+        for (char *u = list && h ? strtok_r(list, ",", &save) : NULL; u; u = strtok_r(NULL, ",", &save)) {
             while (*u == ' ')
                 u++;
             if (*u)
-                notify_one(s, u);
+                notify_one(s, h, u);
         }
+        cmn_http_free(h);
         free(list);
         pthread_mutex_lock(&s->mu);
     }

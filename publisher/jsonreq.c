@@ -8,28 +8,13 @@
 #include "common/compat.h"
 
 #include "common/cjson.h"
+#include "common/ident.h"
 #include "common/semver.h"
 #include "pub.h"
 
 int pub_valid_id(const char *s)
 {
-    size_t n = 0;
-    if (!s)
-        return 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-        if (n >= 64)
-            return 0;
-    }
-    if (n == 0)
-        return 0;
-    /* ids become storage key segments: no ".", "..", or hidden names */
-    if (s[0] == '.')
-        return 0;
-    return 1;
+    return cmn_id_valid(s);
 }
 
 enum cmn_err pub_json_body(const char *p, size_t n, size_t cap, json_t **out, struct cmn_errbuf *eb)

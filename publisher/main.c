@@ -20,6 +20,7 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "pub.h"
 #include "pub_handlers.h"
 
@@ -52,8 +53,11 @@ static void usage(FILE *f)
 
 static int die(int json, const char *msg)
 {
-    if (json)
-        printf("{\"ok\":false,\"error\":\"%s\"}\n", msg);
+    if (json) {
+        char esc[1024];
+        cmn_json_escape_to(esc, sizeof(esc), 0, msg);
+        printf("{\"ok\":false,\"error\":\"%s\"}\n", esc);
+    }
     fprintf(stderr, "hotpatch-publisher: %s\n", msg);
     return 1;
 }
@@ -77,9 +81,11 @@ static int cmd_keygen(const char *out, int force, int json)
     }
     char pk[CMN_PK_B64];
     cmn_key_public_b64(&k, pk);
-    if (json)
-        printf("{\"ok\":true,\"path\":\"%s\",\"keyid\":\"%s\",\"public_key\":\"%s\"}\n", out, k.keyid, pk);
-    else
+    if (json) {
+        char esc[2048];
+        cmn_json_escape_to(esc, sizeof(esc), 0, out);
+        printf("{\"ok\":true,\"path\":\"%s\",\"keyid\":\"%s\",\"public_key\":\"%s\"}\n", esc, k.keyid, pk);
+    } else
         printf("manifest key written to %s\nkeyid:      %s\npublic key: %s\n(give the public key to devices and "
                "edges as a trusted manifest key)\n",
                out, k.keyid, pk);

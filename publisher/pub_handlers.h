@@ -25,6 +25,9 @@ json_t *pub_h_body(struct pub_srv *s, struct pub_req *r, int optional, struct pu
 /* Run a prepared read; on failure answer 503 and return NULL. */
 PGresult *pub_h_query(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, struct pub_resp *out);
 
+/* Begin a transaction; on failure answer 503 and return -1. */
+int pub_h_begin(struct pub_dbconn *c, struct pub_resp *out);
+
 /* One result row -> a new JSON value. */
 typedef json_t *(*pub_row_fn)(const PGresult *q, int row);
 /* Every row of `q` through `row`, as a new JSON array. */
@@ -47,6 +50,14 @@ int pub_h_app_id(struct pub_dbconn *c, struct pub_req *r, const char *name, char
  * *org_id (nullable) gets the app's org.
  */
 PGresult *pub_h_release(struct pub_dbconn *c, struct pub_req *r, const char *id, int64_t *org_id, struct pub_resp *out);
+
+/*
+ * The read-only "list something of an app" handler: authorise the app named
+ * by segment 2 (/v1/apps/:app/...) with the route's role, run `q` with the
+ * app id, reply 200 {"<key>": [rows...]}.
+ */
+void pub_h_app_list(struct pub_dbconn *c, struct pub_req *r, enum pub_stmt q, const char *key, pub_row_fn row,
+                    struct pub_resp *out);
 
 /* Create an API key row; key_out receives the plaintext (shown once; wipe it). */
 enum cmn_err pub_h_make_api_key(struct pub_dbconn *c, int64_t org_id, int64_t app_id, int role, const char *name,

@@ -39,20 +39,6 @@ void hp__state_release(struct hp_state *st)
     hp__state_init(st);
 }
 
-static int id_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > CMN_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-              ch == '_' || ch == '-'))
-            return 0;
-    }
-    return strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
-}
-
 static int hex_ok(const char *s, size_t want)
 {
     if (strlen(s) != want)
@@ -76,7 +62,7 @@ static int text_ok(const char *s, size_t max)
 
 int hp__rel_set(struct hp_rel *r, const char *id, const char *version, const char *sha256)
 {
-    if (!id || !version || !sha256 || !id_ok(id) || !text_ok(version, HP_VERSION_MAX) || !hex_ok(sha256, 64))
+    if (!id || !version || !sha256 || !cmn_id_valid(id) || !text_ok(version, HP_VERSION_MAX) || !hex_ok(sha256, 64))
         return -1;
     memset(r, 0, sizeof *r);
     memcpy(r->id, id, strlen(id) + 1);
@@ -257,7 +243,7 @@ static enum cmn_err parse_obj(json_t *o, struct hp_state *st, struct cmn_errbuf 
         return cmn_errf(eb, CMN_E_PARSE, "state: bad 'blocklist'");
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *id = json_string_value(json_array_get(v, i));
-        if (!id || !id_ok(id))
+        if (!id || !cmn_id_valid(id))
             return cmn_errf(eb, CMN_E_PARSE, "state: bad blocklist entry");
         if ((rc = hp__state_block(st, id)))
             return rc;

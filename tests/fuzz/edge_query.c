@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (n >= 0) {
                 if ((size_t)n > v.n || out[n] != '\0' || memchr(out, '\0', (size_t)n))
                     abort();
-                (void)edge_valid_id(out, (size_t)n);
+                (void)cmn_id_valid_n(out, (size_t)n);
                 (void)edge_valid_device(out, (size_t)n);
             }
         }

@@ -1,7 +1,12 @@
 /*
- * http.h - small libcurl helpers shared by the storage backend, the edge's
- * Lambda runtime loop, the SDK and the CLI: one request description, one
- * response, a retry-with-backoff policy, capped bodies.
+ * http.h - the one libcurl client of the project: one request description,
+ * one response, a retry-with-backoff policy, capped bodies. Used by the s3://
+ * storage backend (common/storage_s3.c), the CLI's publisher client
+ * (cli/api.c) and the edge's Lambda runtime loop (edge-check/lambda.c). It is
+ * meant to serve every HTTP client in the tree; what the SDK's resumable
+ * download and the publisher's edge notifications need is here too (a
+ * streaming body sink, a Range start, extra and captured headers, redirects,
+ * file:// URLs, timeouts, cancellation through `progress`).
  *
  *     struct cmn_http *h;
  *     rc = cmn_http_new(&h, &eb);
@@ -36,8 +41,10 @@
 #define CMN_HTTP_ETAG_MAX 130      /* same bound as CMN_ETAG_MAX */
 #define CMN_HTTP_ERRBODY_MAX 16384 /* non-2xx bodies kept for diagnostics */
 #define CMN_HTTP_MAX_HEADERS 16
+#define CMN_HTTP_MAX_PARTS 4
 
 struct cmn_http;
+struct cmn_http_resp;
 
 /* Receives response body bytes of a 2xx response; return non-zero to abort (CMN_E_CANCELLED). */
 typedef int (*cmn_http_write_fn)(void *ctx, const void *p, size_t n);
@@ -45,8 +52,24 @@ typedef int (*cmn_http_write_fn)(void *ctx, const void *p, size_t n);
 typedef size_t (*cmn_http_read_fn)(void *ctx, char *p, size_t n);
 /* Restart the request body from its beginning (for a retry); 0 on success. */
 typedef int (*cmn_http_rewind_fn)(void *ctx);
-/* Transfer progress; return non-zero to abort (CMN_E_CANCELLED). */
+/* Transfer progress, also called about once a second while idle: return non-zero to abort (CMN_E_CANCELLED).
+ * This is the cancellation hook: test a flag here. */
 typedef int (*cmn_http_progress_fn)(void *ctx, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now, uint64_t ul_total);
+/* One response header of the final response (name without ':', value trimmed; neither NUL-terminated). */
+typedef void (*cmn_http_header_fn)(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen);
+/* Called once, before the first body byte of a successful (2xx, or non-HTTP such as file://) response goes to
+ * body_out or write, with the status and headers known; return non-zero to abort (CMN_E_CANCELLED). */
+typedef int (*cmn_http_begin_fn)(void *ctx, const struct cmn_http_resp *resp);
+
+/* One part of a multipart/form-data body: data from memory or from a file (streamed, never held in memory). */
+struct cmn_http_part {
+    const char *name;
+    const void *data; /* with len; or NULL and path */
+    size_t len;
+    const char *path;
+    const char *filename; /* optional */
+    const char *type;     /* optional Content-Type */
+};
 
 struct cmn_http_req {
     const char *method; /* "GET" (default), "HEAD", "PUT", "POST", "DELETE"... */
@@ -55,7 +78,8 @@ struct cmn_http_req {
     const char *headers[CMN_HTTP_MAX_HEADERS];
     size_t nheaders;
 
-    /* Request body: at most one of memory, file slice, or callback. */
+    /* Request body: at most one of memory (a zero-length body is `body = ""`), file slice, callback or form.
+     * Memory and form bodies are sent without "Expect: 100-continue". */
     const void *body;
     size_t body_len;
     const char *upload_path; /* send upload_len bytes of this file from upload_offset */
@@ -64,12 +88,24 @@ struct cmn_http_req {
     cmn_http_read_fn read;
     cmn_http_rewind_fn rewind;
     void *read_ctx;
-    uint64_t read_len; /* exact length of the callback body */
+    uint64_t read_len;                              /* exact length of the callback body */
+    struct cmn_http_part parts[CMN_HTTP_MAX_PARTS]; /* multipart/form-data, nparts of them */
+    size_t nparts;
 
     /* Response body of a 2xx: appended to body_out (rolled back on retry), or streamed to write. */
     struct cmn_buf *body_out;
     cmn_http_write_fn write;
     void *write_ctx;
+    cmn_http_begin_fn begin; /* optional, see the typedef; ctx is write_ctx */
+    cmn_http_header_fn on_header;
+    void *header_ctx;
+
+    int has_range;               /* ask for bytes from range_start to the end ("Range: bytes=N-") */
+    uint64_t range_start;        /* a server may still answer 200 (whole body): check resp->status / range_start */
+    int max_redirects;           /* follow up to this many redirects (to http/https only); 0 = none */
+    const char *protocols;       /* curl protocol list; NULL = "http,https" (e.g. "http,https,file") */
+    const char *user_agent;      /* NULL = none */
+    const char *accept_encoding; /* NULL = identity only; "" = every encoding libcurl decodes */
 
     /* AWS SigV4 by libcurl: e.g. "aws:amz:us-east-1:s3", with user = access key, password = secret. */
     const char *aws_sigv4;
@@ -92,6 +128,8 @@ struct cmn_http_resp {
     int has_length;
     uint64_t content_length; /* Content-Length when has_length */
     uint64_t range_total;    /* total size from Content-Range (206), 0 when absent */
+    int64_t range_start;     /* first byte from Content-Range "bytes N-M/T"; -1 when absent or malformed */
+    long retry_after_s;      /* Retry-After in seconds (capped at 60), 0 when absent */
     int attempts;            /* how many times the request was sent */
     struct cmn_buf err_body; /* body of a non-2xx response (capped); cmn_http_resp_release frees it */
 };
@@ -115,13 +153,6 @@ void cmn_http_resp_release(struct cmn_http_resp *resp);
 
 /* Add a header line "Name: value" to req (CMN_E_TOOBIG past CMN_HTTP_MAX_HEADERS). The string is borrowed. */
 enum cmn_err cmn_http_req_header(struct cmn_http_req *req, const char *line) __attribute__((warn_unused_result));
-
-/*
- * Percent-encode `s` for a URL path (RFC 3986 unreserved kept; '/' kept when
- * keep_slash) or a query value (keep_slash = 0), appending to `out`.
- */
-enum cmn_err cmn_http_urlencode(struct cmn_buf *out, const char *s, size_t n, int keep_slash)
-    __attribute__((warn_unused_result));
 
 /* Backoff delay in ms before retry number `attempt` (1-based): full jitter over base*2^(attempt-1), cap 5000. */
 long cmn_http_backoff_ms(long base_ms, int attempt);

@@ -30,6 +30,7 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/err.h"
+#include "common/ident.h"
 #include "common/semver.h"
 
 #define CMN_MANIFEST_SCHEMA 1
@@ -37,7 +38,6 @@
 #define CMN_MANIFEST_MAX_BYTES (4u << 20) /* whole envelope */
 #define CMN_MANIFEST_MAX_RELEASES 256
 #define CMN_MANIFEST_MAX_INLINE_DEVICES 10000
-#define CMN_ID_MAX 64 /* release ids, app, platform, channel: [A-Za-z0-9._-]{1,64} */
 #define CMN_NOTES_MAX 4096
 
 enum cmn_release_state {

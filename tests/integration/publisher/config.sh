@@ -25,6 +25,11 @@ ok "keygen-manifest writes a key" "$PUB" keygen-manifest --out "$tmp/m.key"
 is "$(stat -c %a "$tmp/m.key")" "600" "the manifest key file is private (0600)"
 nok "keygen-manifest does not overwrite" "$PUB" keygen-manifest --out "$tmp/m.key"
 ok "keygen-manifest --json" bash -c "'$PUB' keygen-manifest --json --force --out '$tmp/m2.key' | grep -q '\"keyid\"'"
+# --json output stays JSON when a message or path holds a quote or a backslash (common/str.h escaper)
+ok "--json error is valid JSON with a quote in the path" bash -c \
+    "'$PUB' --json --config '$tmp/no\"such\\file' 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"ok\"] is False and \"no\\\"such\\\\file\" in d[\"error\"]'"
+ok "keygen-manifest --json with a quote in the path is valid JSON" bash -c \
+    "'$PUB' keygen-manifest --json --out '$tmp/q\"k.key' | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"path\"].endswith(\"q\\\"k.key\")'"
 
 good=(DATABASE_URL=postgres://127.0.0.1:1/nodb HOTPATCH_STORAGE="file://$tmp/st"
       JWT_SECRET=0123456789abcdef0123456789abcdef HOTPATCH_MANIFEST_KEY="$tmp/m.key")

@@ -42,24 +42,24 @@ int main(void)
     is_int(cli_parse_uint("10001", 0, 10000), -1, "uint over the bound");
     is_int(cli_parse_uint("1x", 0, 10), -1, "uint junk");
 
-    ok(cli_valid_id("demo-app_1.2"), "valid id");
-    ok(!cli_valid_id(""), "empty id refused");
-    ok(!cli_valid_id("a/b"), "slash refused");
-    ok(cli_valid_id("1.2.0"), "dots allowed");
-    ok(!cli_valid_id("a b"), "space refused");
+    ok(cmn_id_valid("demo-app_1.2"), "valid id");
+    ok(!cmn_id_valid(""), "empty id refused");
+    ok(!cmn_id_valid("a/b"), "slash refused");
+    ok(cmn_id_valid("1.2.0"), "dots allowed");
+    ok(!cmn_id_valid("a b"), "space refused");
     {
         char long_id[80];
         memset(long_id, 'a', 65);
         long_id[65] = '\0';
-        ok(!cli_valid_id(long_id), "65 chars refused");
+        ok(!cmn_id_valid(long_id), "65 chars refused");
         long_id[64] = '\0';
-        ok(cli_valid_id(long_id), "64 chars accepted");
+        ok(cmn_id_valid(long_id), "64 chars accepted");
     }
 
     ok(cmn_crypto_init() == CMN_OK, "crypto init");
     cli_release_id(id1);
     cli_release_id(id2);
-    ok(strncmp(id1, "rel_", 4) == 0 && cli_valid_id(id1), "release id is a valid id: %s", id1);
+    ok(strncmp(id1, "rel_", 4) == 0 && cmn_id_valid(id1), "release id is a valid id: %s", id1);
     ok(strcmp(id1, id2) != 0, "two release ids differ");
 
     is_int(cli_exit_from_err(CMN_OK), 0, "ok -> 0");

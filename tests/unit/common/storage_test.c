@@ -124,15 +124,7 @@ int main(void)
     o2.secret_key = "line\nbreak";
     is_int(cmn_storage_open("s3://bucket", &o2, &st, NULL), CMN_E_INVAL, "header injection in a secret");
 
-    /* URL encoding. */
-    struct cmn_buf b;
-    cmn_buf_init(&b, 1024);
-    is_int(cmn_http_urlencode(&b, "a b/c+d&e=f%~é", strlen("a b/c+d&e=f%~é"), 1), CMN_OK, "encode path");
-    is_str(b.ptr, "a%20b/c%2Bd%26e%3Df%25~%C3%A9", "path encoding keeps '/' and unreserved");
-    cmn_buf_reset(&b);
-    is_int(cmn_http_urlencode(&b, "a/b=", 4, 0), CMN_OK, "encode query value");
-    is_str(b.ptr, "a%2Fb%3D", "query encoding escapes '/'");
-    cmn_buf_release(&b);
+    /* URL encoding: moved to tests/unit/common/str_test.c with cmn_url_encode. */
 
     /* Backoff: within [ceiling/10, ceiling], ceiling doubling up to 5 s. */
     int in_range = 1;

@@ -135,7 +135,7 @@ int main(void)
         cmn_buf_release(&b);
     }
     is_str(edge_manifest_key("a", "b", "c", buf, sizeof(buf)) ? buf : "", "a/b/c", "manifest key");
-    ok(edge_valid_id("demo_1.x-y", 10) && !edge_valid_id("a/b", 3) && !edge_valid_id("", 0), "id validation");
+    ok(cmn_id_valid_n("demo_1.x-y", 10) && !cmn_id_valid_n("a/b", 3) && !cmn_id_valid_n("", 0), "id validation");
     ok(edge_valid_device("abc-DEF:1", 9) && edge_valid_device("ios:unit 7", 10) && !edge_valid_device("a\tb", 3),
        "device validation");
     edge_index_close(&ix);
