@@ -189,7 +189,7 @@ function actionButtons(r, where) {
     verb('Archive', 'archive', `Archive ${r.version}?`, 'It is removed from the channel manifest. Devices that run it keep it.',
       'Archive release', true, `${r.version} is archived.`);
   }
-  const to = h('input', { id: 'promote-to', type: 'text', required: true, pattern: '[A-Za-z0-9._-]{1,64}', placeholder: 'production' });
+  const to = h('input', { id: 'promote-to', type: 'text', required: true, pattern: '[A-Za-z0-9._-]{1,64}', autocomplete: 'off' });
   const pb = h('button', { type: 'submit' }, 'Promote…');
   const promote = h('form', { class: 'row promote', onsubmit: (e) => {
     e.preventDefault();

@@ -396,6 +396,12 @@ def scenario(d, w, rid):
     ok(got == (200, rid), f"the edge now offers {rid} to a device in the 25% cohort", got)
     ok(edge_offer(w, outside, base)[0] == 204, "the edge offers nothing to a device outside the 25% cohort")
     shot(d, "06-release-25pct")
+    # one viewport-sized picture of the release page (docs/dashboard.png is a copy of it)
+    d.set_window_size(1100, 900)
+    d.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.3)
+    d.save_screenshot(os.path.join(OUT, "00-readme.png"))
+    d.set_window_size(1280, 900)
 
     # ---- halt ----
     d.find_element(By.CSS_SELECTOR, "button[data-action=halt]").click()
