@@ -34,7 +34,7 @@
  */
 #define SERIES_BUCKETS                                                                                                 \
     "WITH b AS (SELECT t, t + ('1 ' || $2)::interval AS e FROM generate_series("                                       \
-    "(date_trunc($2, now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - ($3::int - 1) * ('1 ' || $2)::interval, "       \
+    "(date_trunc($2, now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - ($3::int - 1) * ('1 ' || $2)::interval, "         \
     "date_trunc($2, now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', ('1 ' || $2)::interval) AS t) "
 
 static const char *const stmt_sql[Q__COUNT] = {
@@ -156,28 +156,29 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_SESS_DELETE] = "DELETE FROM sessions WHERE token_hash = decode($1, 'hex')",
     [Q_SESS_PURGE] = "DELETE FROM sessions WHERE expires_at < now()",
     [Q_USER_BY_ID] = "SELECT id, email FROM users WHERE id = $1",
-    [Q_USER_MEMBERSHIPS] = "SELECT o.name, a.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id "
-                           "LEFT JOIN apps a ON a.id = m.app_id WHERE m.user_id = $1 ORDER BY o.name, a.name NULLS FIRST",
-    [Q_SERIES_RELEASE] =
-        SERIES_BUCKETS "SELECT extract(epoch from b.t)::bigint, "
-        "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'downloading'), "
-        "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'applied'), "
-        "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'failed'), "
-        "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'rolled_back'), "
-        "(SELECT count(*) FROM installations a WHERE a.release_id = $1 AND a.status = 'applied' AND a.ts < b.e "
-        " AND NOT EXISTS (SELECT 1 FROM installations x WHERE x.release_id = a.release_id "
-        " AND x.device_id = a.device_id AND x.status IN ('failed', 'rolled_back') AND x.ts < b.e)) "
-        "FROM b LEFT JOIN installations i ON i.release_id = $1 AND i.ts >= b.t AND i.ts < b.e "
-        "GROUP BY b.t, b.e ORDER BY b.t",
+    [Q_USER_MEMBERSHIPS] =
+        "SELECT o.name, a.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id "
+        "LEFT JOIN apps a ON a.id = m.app_id WHERE m.user_id = $1 ORDER BY o.name, a.name NULLS FIRST",
+    [Q_SERIES_RELEASE] = SERIES_BUCKETS
+    "SELECT extract(epoch from b.t)::bigint, "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'downloading'), "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'applied'), "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'failed'), "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'rolled_back'), "
+    "(SELECT count(*) FROM installations a WHERE a.release_id = $1 AND a.status = 'applied' AND a.ts < b.e "
+    " AND NOT EXISTS (SELECT 1 FROM installations x WHERE x.release_id = a.release_id "
+    " AND x.device_id = a.device_id AND x.status IN ('failed', 'rolled_back') AND x.ts < b.e)) "
+    "FROM b LEFT JOIN installations i ON i.release_id = $1 AND i.ts >= b.t AND i.ts < b.e "
+    "GROUP BY b.t, b.e ORDER BY b.t",
     /* per bucket end: each device's current version (its latest applied release it has not failed or rolled back) */
-    [Q_SERIES_VERSIONS] =
-        SERIES_BUCKETS "SELECT extract(epoch from b.t)::bigint, x.version, count(*) FROM b CROSS JOIN LATERAL ("
-        " SELECT DISTINCT ON (i.device_id) i.device_id, r.version FROM installations i "
-        " JOIN releases r ON r.id = i.release_id WHERE i.app_id = $1 AND i.status = 'applied' AND i.ts < b.e "
-        " AND ($4::text IS NULL OR r.platform = $4) AND NOT EXISTS (SELECT 1 FROM installations y "
-        " WHERE y.device_id = i.device_id AND y.release_id = i.release_id AND y.status IN ('failed', 'rolled_back') "
-        " AND y.ts < b.e) ORDER BY i.device_id, i.ts DESC, i.id DESC) x "
-        "GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+    [Q_SERIES_VERSIONS] = SERIES_BUCKETS
+    "SELECT extract(epoch from b.t)::bigint, x.version, count(*) FROM b CROSS JOIN LATERAL ("
+    " SELECT DISTINCT ON (i.device_id) i.device_id, r.version FROM installations i "
+    " JOIN releases r ON r.id = i.release_id WHERE i.app_id = $1 AND i.status = 'applied' AND i.ts < b.e "
+    " AND ($4::text IS NULL OR r.platform = $4) AND NOT EXISTS (SELECT 1 FROM installations y "
+    " WHERE y.device_id = i.device_id AND y.release_id = i.release_id AND y.status IN ('failed', 'rolled_back') "
+    " AND y.ts < b.e) ORDER BY i.device_id, i.ts DESC, i.id DESC) x "
+    "GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
     /* every release of an app: its counters and the devices whose current release it is */
     [Q_APP_ADOPTION] =
         "WITH cur AS (SELECT DISTINCT ON (i.device_id) i.device_id, i.release_id FROM installations i "

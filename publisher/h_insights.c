@@ -52,20 +52,20 @@ void pub_h_rel_series(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
         return;
     json_t *pts = json_array();
     for (int i = 0; i < PQntuples(q); i++)
-        json_array_append_new(pts, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "t", (json_int_t)pub_cell_i64(q, i, 0),
-                                             "downloading", (json_int_t)pub_cell_i64(q, i, 1), "applied",
-                                             (json_int_t)pub_cell_i64(q, i, 2), "failed",
-                                             (json_int_t)pub_cell_i64(q, i, 3), "rolled_back",
-                                             (json_int_t)pub_cell_i64(q, i, 4), "active",
-                                             (json_int_t)pub_cell_i64(q, i, 5)));
+        json_array_append_new(
+            pts, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "t", (json_int_t)pub_cell_i64(q, i, 0), "downloading",
+                           (json_int_t)pub_cell_i64(q, i, 1), "applied", (json_int_t)pub_cell_i64(q, i, 2), "failed",
+                           (json_int_t)pub_cell_i64(q, i, 3), "rolled_back", (json_int_t)pub_cell_i64(q, i, 4),
+                           "active", (json_int_t)pub_cell_i64(q, i, 5)));
     PQclear(q);
-    pub_json_reply(
-        out, 200,
-        json_pack("{s:s,s:s,s:I,s:{s:s,s:s},s:o}", "release_id", id, "bucket", unit, "buckets", (json_int_t)n, "counts",
-                  "statuses", "distinct devices that reported each status for this release in the bucket (UTC)",
-                  "active", "distinct devices on this release at the end of the bucket: applied, and not failed or "
-                            "rolled back since",
-                  "points", pts));
+    pub_json_reply(out, 200,
+                   json_pack("{s:s,s:s,s:I,s:{s:s,s:s},s:o}", "release_id", id, "bucket", unit, "buckets",
+                             (json_int_t)n, "counts", "statuses",
+                             "distinct devices that reported each status for this release in the bucket (UTC)",
+                             "active",
+                             "distinct devices on this release at the end of the bucket: applied, and not failed or "
+                             "rolled back since",
+                             "points", pts));
 }
 
 void pub_h_app_versions(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
@@ -98,8 +98,8 @@ void pub_h_app_versions(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
             json_array_append_new(pts, json_pack("{s:I,s:o}", "t", (json_int_t)t, "versions", cur));
             last_t = t;
         }
-        json_array_append_new(cur, json_pack("{s:s,s:I}", "version", pub_cell(q, i, 1), "devices",
-                                             (json_int_t)pub_cell_i64(q, i, 2)));
+        json_array_append_new(
+            cur, json_pack("{s:s,s:I}", "version", pub_cell(q, i, 1), "devices", (json_int_t)pub_cell_i64(q, i, 2)));
     }
     PQclear(q);
     pub_json_reply(out, 200,

@@ -18,8 +18,9 @@ static int cookie_secure(struct pub_srv *s, struct pub_req *r)
 
 static void set_cookie(struct pub_srv *s, struct pub_req *r, struct pub_resp *out, const char *value, long max_age)
 {
-    snprintf(out->set_cookie, sizeof(out->set_cookie), PUB_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
-             value, max_age, cookie_secure(s, r) ? "; Secure" : "");
+    snprintf(out->set_cookie, sizeof(out->set_cookie),
+             PUB_SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", value, max_age,
+             cookie_secure(s, r) ? "; Secure" : "");
 }
 
 void pub_h_session_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)

@@ -47,8 +47,8 @@ enum cmn_err pub_session_lookup(struct pub_dbconn *c, const char *token, struct 
  * with p->via_session set; `csrf` (nullable) gets the session's CSRF token.
  * CMN_E_DENIED (message in eb) or CMN_E_DB.
  */
-enum cmn_err pub_auth_session(struct pub_dbconn *c, const char *token, struct pub_principal *p,
-                              char csrf[PUB_CSRF_MAX], struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err pub_auth_session(struct pub_dbconn *c, const char *token, struct pub_principal *p, char csrf[PUB_CSRF_MAX],
+                              struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 /* Sign out: delete the session (a no-op when it is already gone). */
 enum cmn_err pub_session_delete(struct pub_dbconn *c, const char *token) __attribute__((warn_unused_result));

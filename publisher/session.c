@@ -20,8 +20,7 @@
 
 static int b64url_char(char ch)
 {
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' ||
-           ch == '_';
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_';
 }
 
 int pub_session_token_valid(const char *tok)
@@ -97,8 +96,8 @@ enum cmn_err pub_session_lookup(struct pub_dbconn *c, const char *token, struct 
     return rc;
 }
 
-enum cmn_err pub_auth_session(struct pub_dbconn *c, const char *token, struct pub_principal *p,
-                              char csrf[PUB_CSRF_MAX], struct cmn_errbuf *eb)
+enum cmn_err pub_auth_session(struct pub_dbconn *c, const char *token, struct pub_principal *p, char csrf[PUB_CSRF_MAX],
+                              struct cmn_errbuf *eb)
 {
     struct pub_session sess;
     enum cmn_err rc = pub_session_lookup(c, token, &sess);
@@ -160,6 +159,8 @@ int pub_origin_ok(const char *origin, const char *host, const char *public_url)
         return strcmp(origin, public_url) == 0;
     if (!host || !*host)
         return 0;
-    const char *rest = !strncmp(origin, "http://", 7) ? origin + 7 : !strncmp(origin, "https://", 8) ? origin + 8 : NULL;
+    const char *rest = !strncmp(origin, "http://", 7)    ? origin + 7
+                       : !strncmp(origin, "https://", 8) ? origin + 8
+                                                         : NULL;
     return rest && strcmp(rest, host) == 0;
 }

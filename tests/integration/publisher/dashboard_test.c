@@ -215,7 +215,8 @@ static void sessions(void)
     is_int(req("POST", "/v1/session", "{\"email\":\"nobody@example.com\",\"password\":\"whatever1\"}", NULL, &r), 401,
            "sign-in as an unknown user -> 401");
     hresp_free(&r);
-    is_int(req("POST", "/v1/session", "{\"email\":\"owner@example.com\"}", NULL, &r), 400, "sign-in without a password -> 400");
+    is_int(req("POST", "/v1/session", "{\"email\":\"owner@example.com\"}", NULL, &r), 400,
+           "sign-in without a password -> 400");
     hresp_free(&r);
     const char *evil[] = {"Origin: http://evil.example", NULL};
     is_int(req("POST", "/v1/session", "{\"email\":\"owner@example.com\",\"password\":\"correct horse battery\"}", evil,
@@ -244,8 +245,9 @@ static void sessions(void)
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions WHERE token_hash = sha256('%s'::bytea)", s.token);
     is_int(it_sql_int(P.dburl, sql), 1, "the session is stored as the SHA-256 of its token");
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions WHERE csrf_token = '%s' OR encode(token_hash, 'escape') = '%s'",
-             s.token, s.token);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM sessions WHERE csrf_token = '%s' OR encode(token_hash, 'escape') = '%s'", s.token,
+             s.token);
     is_int(it_sql_int(P.dburl, sql), 0, "the token itself is stored nowhere");
 
     const char *c_only[] = {s.cookie, NULL};
@@ -285,8 +287,8 @@ static void sessions(void)
     is_int(req("POST", "/v1/apps", body, (const char *[]){s.cookie, s.csrf, s.origin, NULL}, &r), 201,
            "cookie + CSRF token + own Origin -> the app is created");
     hresp_free(&r);
-    is_int(req("DELETE", "/v1/api-keys/000000000000", NULL, (const char *[]){s.cookie, s.csrf, "Sec-Fetch-Site: same-origin", NULL},
-               &r),
+    is_int(req("DELETE", "/v1/api-keys/000000000000", NULL,
+               (const char *[]){s.cookie, s.csrf, "Sec-Fetch-Site: same-origin", NULL}, &r),
            404, "Sec-Fetch-Site: same-origin stands in for a missing Origin (reaches the handler: 404)");
     hresp_free(&r);
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM audit_events WHERE action = 'app.create' AND actor LIKE 'user:%'"),
@@ -389,12 +391,13 @@ static void insights(const char *ra, const char *rb)
     ok(json_array_size(json_object_get(o, "points")) == 30 && pint(o, 29, "active") == 2, "30 days, 2 on it today");
     json_decref(o);
     const char *bad[] = {"?bucket=week", "?buckets=0", "?bucket=hour&buckets=337", "?bucket=day&buckets=367",
-                         "?buckets=3x", "?buckets=-1"};
+                         "?buckets=3x",  "?buckets=-1"};
     for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
         snprintf(path, sizeof(path), "/v1/releases/%s/series%s", rb, bad[i]);
         is_int(it_call(&P, "GET", path, W.owner, NULL, NULL), 400, "series%s -> 400", bad[i]);
     }
-    is_int(it_call(&P, "GET", "/v1/releases/nope/series", W.owner, NULL, NULL), 404, "series of an unknown release -> 404");
+    is_int(it_call(&P, "GET", "/v1/releases/nope/series", W.owner, NULL, NULL), 404,
+           "series of an unknown release -> 404");
 
     is_int(it_call(&P, "GET", "/v1/apps/demo/versions?platform=android&bucket=hour&buckets=3", W.owner, NULL, &o), 200,
            "GET versions");
