@@ -10,6 +10,26 @@
 #include "pub_handlers.h"
 #include "pub_session.h"
 
+/*
+ * Sign-in attempts per client IP: each costs an Argon2id hash (tens of ms and
+ * 64 MiB), so a burst of 20 then one every 2 s, on top of the general per-IP
+ * limit. One limiter for the process, made on first use.
+ */
+static struct pub_rl *login_rl;
+static pthread_once_t login_rl_once = PTHREAD_ONCE_INIT;
+
+static void login_rl_make(void)
+{
+    login_rl = pub_rl_new(0.5, 20, 100000);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int cookie_secure(struct pub_srv *s, struct pub_req *r)
 {
     const char *proto = pub_req_header(r, "X-Forwarded-Proto");
@@ -28,6 +48,13 @@ void pub_h_session_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_re
     /* a browser always sends Origin on a POST: a sign-in form on another site is refused (login CSRF) */
     if (pub_req_header(r, "Origin") && !pub_req_same_origin(s, r)) {
         pub_err(out, 403, "cross_origin", "sign-in must come from the dashboard's own origin");
+        return;
+    }
+    pthread_once(&login_rl_once, login_rl_make);
+    long wait = login_rl ? pub_rl_take(login_rl, r->ip, now_s()) : 0;
+    if (wait > 0) {
+        out->retry_after = wait;
+        pub_err(out, 429, "rate_limited", "too many sign-in attempts from %s; wait %ld s", r->ip, wait);
         return;
     }
     json_t *b = pub_h_body(s, r, 0, out);
@@ -90,7 +117,7 @@ void pub_h_session_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     PQclear(u);
     PQclear(m);
     struct pub_session sess;
-    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, PUB_SESSION_COOKIE);
+    const char *cookie = pub_req_cookie(r, PUB_SESSION_COOKIE);
     if (r->who.via_session && cookie && !pub_session_lookup(c, cookie, &sess)) {
         json_object_set_new(o, "csrf_token", json_string(sess.csrf));
         json_object_set_new(o, "expires_at", json_integer(sess.expires_at));
@@ -101,7 +128,7 @@ void pub_h_session_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
 
 void pub_h_session_delete(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, PUB_SESSION_COOKIE);
+    const char *cookie = pub_req_cookie(r, PUB_SESSION_COOKIE);
     if (!r->who.via_session || !cookie) {
         pub_err(out, 400, "bad_request", "no dashboard session to sign out of (tokens simply expire)");
         return;

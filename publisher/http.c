@@ -282,7 +282,7 @@ static int first_call(struct pub_http *h, struct pub_req *r)
     r->body_kind = route->body;
     if (route->role > PUB_ROLE_NONE) {
         const char *authz = pub_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-        const char *cookie = authz ? NULL : MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, PUB_SESSION_COOKIE);
+        const char *cookie = authz ? NULL : pub_req_cookie(r, PUB_SESSION_COOKIE);
         if (!authz && !cookie)
             return !pub_err(o, 401, "unauthorized", "missing Authorization: Bearer <api key or token>");
         struct pub_dbconn *c = pub_db_get(s->db);

@@ -74,6 +74,8 @@ struct pub_req {
 /* Header / query argument, NULL when absent (borrowed from MHD, valid during the request). */
 const char *pub_req_header(struct pub_req *r, const char *name);
 const char *pub_req_query(struct pub_req *r, const char *name);
+/* A cookie's value (MHD parses the Cookie header), NULL when absent; borrowed like the above. */
+const char *pub_req_cookie(struct pub_req *r, const char *name);
 /*
  * Did a browser send this request from the server's own origin? Origin must
  * match (HOTPATCH_PUBLIC_URL, else the Host header); without an Origin

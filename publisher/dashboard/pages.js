@@ -453,7 +453,8 @@ function createApiKeyForm(app, myRole, where) {
     try {
       const r = await api('POST', `/v1/apps/${q(app)}/api-keys`, { name: name.value.trim(), role: role.value });
       clear(shown, h('div', { class: 'secret' }, h('p', null, h('strong', null, 'Copy this key now: '), 'it is shown only once.'),
-        h('code', { id: 'new-api-key' }, r.api_key)));
+        h('code', { id: 'new-api-key' }, r.api_key),
+        h('p', null, h('button', { type: 'button', onclick: () => render() }, 'I have copied it'))));
       name.value = '';
     } catch (err) {
       clear(where, errorBox(err, 'Creating the API key'));

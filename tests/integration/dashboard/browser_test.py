@@ -256,6 +256,7 @@ def browser():
 
 def shot(d, name):
     path = os.path.join(OUT, f"{name}.png")
+    d.execute_script("window.scrollTo(0, 0)")
     # the whole page, not just the viewport
     h = d.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
     size = d.get_window_size()

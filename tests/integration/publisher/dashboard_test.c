@@ -486,6 +486,21 @@ int main(void)
         read_only(rb);
         insights(ra, rb);
     }
+    /* last: sign-in attempts from one address are limited (each costs an Argon2id hash) */
+    long st = 0;
+    int tries = 0;
+    struct hresp r;
+    while (tries < 40 && st != 429) {
+        /* the limit is taken before the body is looked at: cheap 400s use it up as fast as wrong passwords */
+        st = req("POST", "/v1/session", "{\"email\":\"owner@example.com\"}", NULL, &r);
+        hresp_free(&r);
+        tries++;
+    }
+    is_int(st, 429, "repeated sign-ins from one address are answered 429 (after %d tries)", tries);
+    ok(tries > 1 && tries <= 21, "after a burst of at most 20");
+    req("POST", "/v1/session", "{\"email\":\"owner@example.com\",\"password\":\"correct horse battery\"}", NULL, &r);
+    ok(r.status == 429 && !r.cookie[0], "then even the right password waits (429, no cookie)");
+    hresp_free(&r);
     json_decref(o1);
     json_decref(o2);
     free(m1);
