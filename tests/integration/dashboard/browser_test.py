@@ -404,6 +404,17 @@ def scenario(d, w, rid):
     d.save_screenshot(os.path.join(OUT, "00-readme.png"))
     d.set_window_size(1280, 900)
 
+    # ---- the confirmation is a real modal: Escape cancels and nothing changes ----
+    halt = d.find_element(By.CSS_SELECTOR, "button[data-action=halt]")
+    halt.send_keys(Keys.ENTER)
+    wait_css(d, "dialog[open]")
+    focused = d.execute_script("return document.activeElement.textContent")
+    ok(focused == "Cancel", f"a destructive confirmation opens with Cancel focused ({focused})")
+    d.switch_to.active_element.send_keys(Keys.ESCAPE)
+    WebDriverWait(d, 5).until(lambda x: not x.find_elements(By.CSS_SELECTOR, "dialog[open]"))
+    st, _, b = call("GET", f"{pub}/v1/releases/{rid}", token=w.owner_key)
+    ok(b["release"]["state"] == "active", "Escape cancelled the halt", b["release"]["state"])
+
     # ---- halt ----
     d.find_element(By.CSS_SELECTOR, "button[data-action=halt]").click()
     confirm(d, "Halt release")
@@ -446,7 +457,11 @@ def scenario(d, w, rid):
 <input type=hidden name='{{"a":"' value='b"}}'></form>
 <script>document.getElementById('f').submit()</script>""")
     port = free_port()
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=evil_dir, **k)  # noqa: E731
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = lambda *a, **k: Quiet(*a, directory=evil_dir, **k)  # noqa: E731
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
