@@ -355,7 +355,7 @@ export async function devicePage(app, id) {
         ? [table(`Reports from ${id}`, ['When', 'Release', 'Channel', 'Status', 'Binary version'],
           d.history.map((x) => [fmtTime(x.ts), h('a', { href: `#/apps/${q(app)}/releases/${q(x.release_id)}` }, x.version), x.channel,
             x.status + (x.progress != null && x.status === 'downloading' ? ` (${x.progress}%)` : ''), x.binary_version || '—'])),
-        h('p', { class: 'note' }, d.counts)]
+        h('p', { class: 'note' }, 'Newest first, at most 200 reports. The current release is the newest release this device applied and has not failed or rolled back.')]
         : empty('This device has not sent any install report yet.')));
 }
 
