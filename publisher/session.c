@@ -105,22 +105,11 @@ enum cmn_err pub_auth_session(struct pub_dbconn *c, const char *token, struct pu
         return rc;
     if (rc)
         return cmn_errf(eb, CMN_E_DENIED, "your session has expired or was signed out; sign in again");
-    char id[24];
-    snprintf(id, sizeof(id), "%lld", (long long)sess.user_id);
-    const char *params[] = {id};
-    PGresult *r = pub_q(c, Q_USER_DEFAULT_ORG, params);
-    if (!pub_res_ok(r)) {
-        PQclear(r);
+    if (pub_auth_user(c, sess.user_id, p)) {
+        cmn_wipe(sess.csrf, sizeof(sess.csrf));
         return CMN_E_DB;
     }
-    memset(p, 0, sizeof(*p));
-    p->kind = PUB_PRINC_USER;
-    p->id = sess.user_id;
-    p->org_id = PQntuples(r) ? pub_cell_i64(r, 0, 0) : 0;
-    PQclear(r);
     p->via_session = 1;
-    snprintf(p->actor, sizeof(p->actor), "user:%lld", (long long)p->id);
-    snprintf(p->rl_key, sizeof(p->rl_key), "user:%lld", (long long)p->id);
     if (csrf)
         memcpy(csrf, sess.csrf, PUB_CSRF_MAX);
     cmn_wipe(sess.csrf, sizeof(sess.csrf));
