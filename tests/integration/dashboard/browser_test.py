@@ -369,6 +369,11 @@ def scenario(d, w, rid):
     labels = d.find_element(By.CSS_SELECTOR, ".charts").text
     ok("Distinct devices" in labels and "last 48 hours" in labels, "each chart says what it counts and over which window")
     shot(d, "04-release")
+    d.find_element(By.XPATH, "//button[normalize-space()='Last 30 days']").click()
+    WebDriverWait(d, 15).until(lambda x: "last 30 days, by day" in x.find_element(By.CSS_SELECTOR, ".charts").text)
+    pressed = d.find_element(By.XPATH, "//button[normalize-space()='Last 30 days']").get_attribute("aria-pressed")
+    ok(pressed == "true", "the 30-day window redraws the charts by day and says so")
+    shot(d, "04b-release-30-days")
 
     # ---- rollout slider to 25 % with the keyboard ----
     before = stored_manifest(w)
