@@ -7,8 +7,13 @@
 #   make SANITIZE=address,undefined test
 #   make fuzz                 libFuzzer targets (clang)
 #   make bench                benchmarks (wrk, nginx reference)
-#   make lint                 clang-format, banned functions, exported symbols
-#   make deps                 install the Debian packages the project needs
+#   make lint                 clang-format, banned functions, exported symbols, layering
+#   make deps                 install the Debian packages the project needs (mk/deps.sh)
+#   make run / make stop      the local stack (mk/stack.sh)
+#   make install              PREFIX=/usr/local DESTDIR=... (mk/install.mk)
+#
+# Project-wide rules live in mk/: version.mk (the VERSION file), run.mk
+# (deps, run, stop), install.mk (install, uninstall, man pages, pkg-config).
 
 CC       ?= cc
 SANITIZE ?=
@@ -24,23 +29,26 @@ B        ?= build
 SANFLAGS :=
 endif
 
-PKGS     := jansson libsodium libcurl libzip libpq lmdb openssl libjwt
+PKGS     := jansson libsodium libcurl libzip libpq lmdb libjwt libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+include mk/version.mk
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter $(if $(WERROR),-Werror)
 CFLAGS   += -std=c11 -g $(OPT) $(WARN) $(SANFLAGS) -fPIC -MMD -MP \
-            -Icommon/include -Isdk/include $(PKG_CFLAGS)
+            -Icommon/include -Isdk/include -I$(B)/include $(PKG_CFLAGS)
 LDFLAGS  += $(SANFLAGS)
 
-# Per-library link flags; programs pick what they need.
-LIBS_JSON   := -ljansson
-LIBS_SODIUM := -lsodium
-LIBS_CURL   := -lcurl
-LIBS_ZIP    := -lzip
-LIBS_PQ     := -lpq
-LIBS_LMDB   := -llmdb
-LIBS_JWT    := -ljwt
-LIBS_SSL    := -lssl -lcrypto
+# Per-library link flags, as pkg-config gives them; programs pick what they need.
+pkg_libs     = $(or $(shell pkg-config --libs $(1) 2>/dev/null),$(warning pkg-config does not know $(1): run 'make deps'))
+LIBS_JSON   := $(call pkg_libs,jansson)
+LIBS_SODIUM := $(call pkg_libs,libsodium)
+LIBS_CURL   := $(call pkg_libs,libcurl)
+LIBS_ZIP    := $(call pkg_libs,libzip)
+LIBS_PQ     := $(call pkg_libs,libpq)
+LIBS_LMDB   := $(call pkg_libs,lmdb)
+LIBS_JWT    := $(call pkg_libs,libjwt)
+LIBS_MHD    := $(call pkg_libs,libmicrohttpd)
 COMMON_LDLIBS := $(LIBS_JSON) $(LIBS_SODIUM) $(LIBS_CURL) -lpthread -lm
 
 .DEFAULT_GOAL := all
@@ -49,7 +57,7 @@ TEST_BINS   :=
 FUZZ_NAMES  :=
 CLEAN_EXTRA :=
 
-$(B)/%.o: %.c
+$(B)/%.o: %.c | $(GEN_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -59,12 +67,12 @@ include cli/files.mk
 include publisher/files.mk
 include edge-check/files.mk
 include tests/files.mk
-include edge-check/deploy/deploy.mk
+include edge-check/deploy/lambda.mk
+include mk/run.mk
+include mk/install.mk
+include mk/lint.mk
 
 all: $(ALL_TARGETS)
-
-deps:
-	@bash tests/harness/deps.sh
 
 check: all $(TEST_BINS) fuzz-replay
 	@HP_BUILD=$(B) bash tests/run.sh unit
@@ -77,18 +85,8 @@ test: deps
 
 all-tests: all $(TEST_BINS) fuzz-replay
 
-run: deps
-	@$(MAKE) --no-print-directory all
-	@HP_BUILD=$(B) bash tests/harness/stack.sh up
-
-stop:
-	@HP_BUILD=$(B) bash tests/harness/stack.sh down $(if $(CLEAN),--clean)
-
 bench: all
 	@HP_BUILD=$(B) bash tests/bench/run.sh
-
-lint:
-	@bash tests/harness/lint.sh
 
 clean:
 	rm -rf build build-san build-fuzz $(CLEAN_EXTRA)

@@ -1,65 +1,34 @@
 /*
  * api.c - publisher mode: the CLI's HTTP client for hotpatch-publisher
- * (docs/interfaces.md "Publisher HTTP API"), on libcurl.
+ * (docs/interfaces.md "Publisher HTTP API"), on common/http.c.
  *
  * JSON in and out, `Authorization: Bearer <token>`, answers capped at
  * CLI_API_MAX_RESPONSE. The release upload is multipart/form-data with the
- * zip streamed from its file by libcurl's mime API (never held in memory)
+ * zip streamed from its file as a multipart part (never held in memory)
  * and a progress bar on a TTY. HTTP statuses map to the CLI's exit codes and
  * the server's {"error":{"code","message"}} becomes the one-line error.
  */
 #include "common/compat.h"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/http.h"
 #include "common/log.h"
+#include "common/str.h"
 
-struct sink {
-    struct cmn_buf *b;
-    int overflow;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
+static int on_progress(void *ctx, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now, uint64_t ul_total)
 {
-    struct sink *s = ctx;
-    if (cmn_buf_add(s->b, p, sz * n)) {
-        s->overflow = 1;
-        return 0;
-    }
-    return sz * n;
-}
-
-static int on_xfer(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-    (void)dltotal;
-    (void)dlnow;
-    if (ultotal > 0)
-        cli_progress_cb(ctx, (uint64_t)ulnow, (uint64_t)ultotal);
+    (void)dl_now;
+    (void)dl_total;
+    if (ul_total > 0)
+        cli_progress_cb(ctx, ul_now, ul_total);
     return 0;
 }
 
 int cli_api_escape(const char *s, char *out, size_t cap)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t j = 0;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '_' || c == '.' || c == '~';
-        if (j + (plain ? 1 : 3) + 1 > cap)
-            return -1;
-        if (plain) {
-            out[j++] = (char)c;
-        } else {
-            out[j++] = '%';
-            out[j++] = hex[c >> 4];
-            out[j++] = hex[c & 15];
-        }
-    }
-    out[j] = '\0';
-    return 0;
+    return cmn_url_encode_to(out, cap, s, 0) < 0 ? -1 : 0;
 }
 
 /* Copy at most `max` bytes of untrusted text as one printable line. */
@@ -135,46 +104,65 @@ static int hint_fail(int ex, const char *what, const char *msg)
     return cli_fail(ex, "publisher refused %s: %s%s", what, msg, hint);
 }
 
-static CURL *setup(const struct cli_api *api, const char *path, struct curl_slist **hdrs, struct sink *sink,
-                   char *errbuf)
+/* The request every call shares: URL from the endpoint, bearer token, JSON accepted, answer into `body`. */
+struct call {
+    struct cmn_http_req rq;
+    char url[4096];
+    char auth[4200];
+};
+
+static void call_init(struct call *k, const struct cli_api *api, const char *method, const char *path,
+                      struct cmn_buf *body)
 {
-    char url[4096], auth[4200];
     const char *ep = api->endpoint;
     size_t n = strlen(ep);
-    CURL *c = curl_easy_init();
-    if (!c)
-        return NULL;
+    memset(k, 0, sizeof(*k));
     while (n && ep[n - 1] == '/')
         n--;
-    snprintf(url, sizeof(url), "%.*s%s", (int)n, ep, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "hotpatch-cli/1");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    snprintf(k->url, sizeof(k->url), "%.*s%s", (int)n, ep, path);
+    k->rq.method = method;
+    k->rq.url = k->url;
+    k->rq.user_agent = "hotpatch-cli/1";
+    k->rq.body_out = body;
+    k->rq.timeout_ms = 60000;
+    k->rq.connect_timeout_ms = 10000;
     if (api->token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", api->token);
-        *hdrs = curl_slist_append(*hdrs, auth);
-        cmn_wipe(auth, sizeof(auth));
+        snprintf(k->auth, sizeof(k->auth), "Authorization: Bearer %s", api->token);
+        (void)!cmn_http_req_header(&k->rq, k->auth);
     }
-    *hdrs = curl_slist_append(*hdrs, "Accept: application/json");
-    return c;
+    (void)!cmn_http_req_header(&k->rq, "Accept: application/json");
 }
 
-/* Perform and translate transport errors; returns exit code, *status on success. */
-static int perform(CURL *c, const struct cli_api *api, const char *errbuf, struct sink *sink, long *status)
+static void call_release(struct call *k)
 {
-    CURLcode cc = curl_easy_perform(c);
-    if (sink->overflow)
+    cmn_wipe(k->auth, sizeof(k->auth));
+}
+
+/* Perform and translate transport errors; returns an exit code; fills rs (release it) on success. */
+static int perform(struct call *k, const struct cli_api *api, struct cmn_http_resp *rs)
+{
+    struct cmn_http *h = NULL;
+    struct cmn_errbuf eb = {{0}};
+    enum cmn_err rc = cmn_http_new(&h, &eb);
+    if (rc) {
+        memset(rs, 0, sizeof(*rs));
+        return cli_fail(CLI_EXIT_FAIL, "cannot initialise libcurl");
+    }
+    rc = cmn_http_perform(h, &k->rq, rs, &eb);
+    cmn_http_free(h);
+    if (rc == CMN_E_TOOBIG)
         return cli_fail(CLI_EXIT_FAIL, "publisher answer larger than %u bytes", CLI_API_MAX_RESPONSE);
-    if (cc != CURLE_OK)
-        return cli_fail(CLI_EXIT_NET, "cannot reach the publisher at '%s': %s", api->endpoint,
-                        errbuf[0] ? errbuf : curl_easy_strerror(cc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    if (rc == CMN_E_IO)
+        return cli_fail(CLI_EXIT_FAIL, "%s", cmn_errmsg(&eb, rc));
+    if (rc)
+        return cli_fail(CLI_EXIT_NET, "cannot reach the publisher at '%s': %s", api->endpoint, cmn_errmsg(&eb, rc));
     return 0;
+}
+
+/* The answer's body: the 2xx body, or the error body the client kept apart. */
+static const struct cmn_buf *answer_body(const struct cmn_http_resp *rs, const struct cmn_buf *ok_body)
+{
+    return rs->status >= 200 && rs->status < 300 ? ok_body : &rs->err_body;
 }
 
 static int parse_answer(struct cmn_buf *b, json_t **resp)
@@ -195,57 +183,48 @@ static int parse_answer(struct cmn_buf *b, json_t **resp)
 
 int cli_api_call(const struct cli_api *api, const char *method, const char *path, json_t *body, json_t **resp)
 {
-    struct curl_slist *hdrs = NULL;
+    struct call k;
+    struct cmn_http_resp rs;
     struct cmn_buf b;
-    struct sink sink;
-    char errbuf[CURL_ERROR_SIZE] = "", msg[600], what[300];
+    char msg[600], what[300];
     char *payload = NULL;
-    long status = 0;
     int ex, attempt;
-    CURL *c;
     cmn_buf_init(&b, CLI_API_MAX_RESPONSE);
-    sink.b = &b;
-    sink.overflow = 0;
-    c = setup(api, path, &hdrs, &sink, errbuf);
-    if (!c)
-        return cli_fail(CLI_EXIT_FAIL, "cannot initialise libcurl");
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    call_init(&k, api, method, path, &b);
     if (body) {
         payload = json_dumps(body, JSON_COMPACT);
         if (!payload) {
             ex = cli_fail(CLI_EXIT_FAIL, "out of memory");
             goto out;
         }
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+        (void)!cmn_http_req_header(&k.rq, "Content-Type: application/json");
+        k.rq.body = payload;
+        k.rq.body_len = strlen(payload);
     } else if (strcmp(method, "GET") != 0) {
-        /* An empty body: no form Content-Type that curl would add by itself. */
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-        hdrs = curl_slist_append(hdrs, "Content-Type:");
+        /* An empty body (Content-Length: 0) and no Content-Type. */
+        k.rq.body = "";
+        k.rq.body_len = 0;
     }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
     for (attempt = 0;; attempt++) {
-        ex = perform(c, api, errbuf, &sink, &status);
+        ex = perform(&k, api, &rs);
         if (ex)
             goto out;
         /* Reads are safe to repeat: wait out a rate limit or a brief outage. */
-        if (strcmp(method, "GET") == 0 && (status == 429 || status == 503) && attempt < 3) {
-            curl_off_t wait_s = 0;
-            if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &wait_s) != CURLE_OK || wait_s <= 0)
-                wait_s = 1;
+        if (strcmp(method, "GET") == 0 && (rs.status == 429 || rs.status == 503) && attempt < 3) {
+            long wait_s = rs.retry_after_s > 0 ? rs.retry_after_s : 1;
             if (wait_s > 10)
                 wait_s = 10;
-            cmn_debug("publisher answered %ld to GET %s: retrying in %lld s", status, path, (long long)wait_s);
+            cmn_debug("publisher answered %ld to GET %s: retrying in %ld s", rs.status, path, wait_s);
+            cmn_http_resp_release(&rs);
             sleep((unsigned)wait_s);
             cmn_buf_reset(&b);
             continue;
         }
         break;
     }
-    ex = cli_api_status(status, b.ptr, b.len, msg, sizeof(msg));
+    const struct cmn_buf *ab = answer_body(&rs, &b);
+    ex = cli_api_status(rs.status, ab->ptr, ab->len, msg, sizeof(msg));
+    cmn_http_resp_release(&rs);
     if (ex) {
         snprintf(what, sizeof(what), "%s %s", method, path);
         ex = hint_fail(ex, what, msg);
@@ -254,95 +233,73 @@ int cli_api_call(const struct cli_api *api, const char *method, const char *path
     ex = parse_answer(&b, resp);
 out:
     free(payload);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
+    call_release(&k);
     cmn_buf_release(&b);
     return ex;
 }
 
 int cli_api_get_raw(const struct cli_api *api, const char *path, struct cmn_buf *out)
 {
-    struct curl_slist *hdrs = NULL;
-    struct sink sink;
-    char errbuf[CURL_ERROR_SIZE] = "", msg[600], what[300];
-    long status = 0;
-    int ex;
-    CURL *c;
-    sink.b = out;
-    sink.overflow = 0;
-    c = setup(api, path, &hdrs, &sink, errbuf);
-    if (!c)
-        return cli_fail(CLI_EXIT_FAIL, "cannot initialise libcurl");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
-    ex = perform(c, api, errbuf, &sink, &status);
+    struct call k;
+    struct cmn_http_resp rs;
+    char msg[600], what[300];
+    call_init(&k, api, "GET", path, out);
+    int ex = perform(&k, api, &rs);
     if (!ex) {
-        ex = cli_api_status(status, out->ptr, out->len, msg, sizeof(msg));
+        const struct cmn_buf *ab = answer_body(&rs, out);
+        ex = cli_api_status(rs.status, ab->ptr, ab->len, msg, sizeof(msg));
+        cmn_http_resp_release(&rs);
         if (ex) {
             snprintf(what, sizeof(what), "GET %s", path);
             ex = hint_fail(ex, what, msg);
         }
     }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
+    call_release(&k);
     return ex;
 }
 
 int cli_api_upload(const struct cli_api *api, json_t *metadata, const char *zip_path, json_t **resp)
 {
-    struct curl_slist *hdrs = NULL;
     struct cli_progress prog;
+    struct call k;
+    struct cmn_http_resp rs;
     struct cmn_buf b;
-    struct sink sink;
-    char errbuf[CURL_ERROR_SIZE] = "", msg[600];
+    char msg[600];
     char *meta = NULL;
-    curl_mime *mime = NULL;
-    curl_mimepart *part;
-    long status = 0;
     int ex;
-    CURL *c;
     cmn_buf_init(&b, CLI_API_MAX_RESPONSE);
-    sink.b = &b;
-    sink.overflow = 0;
-    c = setup(api, "/v1/releases", &hdrs, &sink, errbuf);
-    if (!c)
-        return cli_fail(CLI_EXIT_FAIL, "cannot initialise libcurl");
+    call_init(&k, api, "POST", "/v1/releases", &b);
     meta = json_dumps(metadata, JSON_COMPACT);
-    mime = curl_mime_init(c);
-    if (!meta || !mime) {
+    if (!meta) {
         ex = cli_fail(CLI_EXIT_FAIL, "out of memory");
         goto out;
     }
-    part = curl_mime_addpart(mime);
-    curl_mime_name(part, "metadata");
-    curl_mime_data(part, meta, CURL_ZERO_TERMINATED);
-    curl_mime_type(part, "application/json");
-    part = curl_mime_addpart(mime);
-    curl_mime_name(part, "bundle");
-    if (curl_mime_filedata(part, zip_path) != CURLE_OK) {
+    if (access(zip_path, R_OK) != 0) {
         ex = cli_fail(CLI_EXIT_FAIL, "cannot read '%s'", zip_path);
         goto out;
     }
-    curl_mime_filename(part, "bundle.zip");
-    curl_mime_type(part, "application/zip");
-    curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-    /* No "Expect: 100-continue" round trip. */
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    /* The zip is streamed from its file (never held in memory). */
+    k.rq.parts[0] =
+        (struct cmn_http_part){.name = "metadata", .data = meta, .len = strlen(meta), .type = "application/json"};
+    k.rq.parts[1] =
+        (struct cmn_http_part){.name = "bundle", .path = zip_path, .filename = "bundle.zip", .type = "application/zip"};
+    k.rq.nparts = 2;
     cli_progress_init(&prog, "uploading");
     if (prog.active) {
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &prog);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        k.rq.progress = on_progress;
+        k.rq.progress_ctx = &prog;
     }
     /* Large uploads on slow links: no total timeout, but give up on a stalled transfer. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    ex = perform(c, api, errbuf, &sink, &status);
+    k.rq.timeout_ms = -1;
+    k.rq.low_speed_bytes = 1;
+    k.rq.low_speed_secs = 60;
+    ex = perform(&k, api, &rs);
     cli_progress_done(&prog);
     if (ex)
         goto out;
-    ex = cli_api_status(status, b.ptr, b.len, msg, sizeof(msg));
+    const struct cmn_buf *ab = answer_body(&rs, &b);
+    ex = cli_api_status(rs.status, ab->ptr, ab->len, msg, sizeof(msg));
+    cmn_http_resp_release(&rs);
     if (ex) {
         ex = hint_fail(ex, "the release", msg);
         goto out;
@@ -350,9 +307,7 @@ int cli_api_upload(const struct cli_api *api, json_t *metadata, const char *zip_
     ex = parse_answer(&b, resp);
 out:
     free(meta);
-    curl_mime_free(mime);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
+    call_release(&k);
     cmn_buf_release(&b);
     return ex;
 }

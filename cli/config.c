@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/file.h"
+#include "common/kv.h"
 
 static const char *const known_keys[] = {
     "endpoint",    "token",  "storage", "signing_key", "manifest_key", "trusted_keys",
@@ -75,78 +77,36 @@ static int is_space(char c)
     return c == ' ' || c == '\t';
 }
 
+/* One setting from the reader: known key, printable value, set once. */
+static enum cmn_err on_setting(void *ctx, const char *key, const char *val, size_t vlen, struct cmn_errbuf *eb)
+{
+    struct cli_config *cfg = ctx;
+    size_t i;
+    if (!cli_config_known(key))
+        return cmn_errf(eb, CMN_E_PARSE, "unknown setting '%s'", key);
+    if (!valid_value(val, vlen))
+        return cmn_errf(eb, CMN_E_PARSE, "control character in the value of '%s'", key);
+    for (i = 0; i < cfg->n; i++)
+        if (strcmp(cfg->items[i].key, key) == 0)
+            return cmn_errf(eb, CMN_E_PARSE, "'%s' is set twice", key);
+    if (cfg->n >= CLI_CONFIG_MAX_ITEMS)
+        return cmn_errf(eb, CMN_E_TOOBIG, "too many settings");
+    cfg->items[cfg->n].key = dupn(key, strlen(key));
+    cfg->items[cfg->n].value = dupn(val, vlen);
+    if (!cfg->items[cfg->n].key || !cfg->items[cfg->n].value) {
+        item_free(&cfg->items[cfg->n]);
+        return cmn_errf(eb, CMN_E_NOMEM, "out of memory");
+    }
+    cfg->n++;
+    return CMN_OK;
+}
+
 enum cmn_err cli_config_parse(const char *text, size_t len, struct cli_config *cfg, struct cmn_errbuf *eb)
 {
-    size_t pos = 0, lineno = 0;
-    enum cmn_err rc = CMN_OK;
+    static const struct cmn_kv_opts opts = {.flags = 0, .max_line = CLI_CONFIG_MAX_LINE, .what = "line"};
     if (len > CLI_CONFIG_MAX_BYTES)
         return cmn_errf(eb, CMN_E_TOOBIG, "config is larger than %d bytes", CLI_CONFIG_MAX_BYTES);
-    while (pos < len) {
-        const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        size_t ks, ke, vs, ve, i;
-        char key[64];
-        pos += n + (nl ? 1 : 0);
-        lineno++;
-        if (n > CLI_CONFIG_MAX_LINE) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "line %zu is too long", lineno);
-            goto out;
-        }
-        if (n && line[n - 1] == '\r')
-            n--;
-        for (ks = 0; ks < n && is_space(line[ks]); ks++)
-            ;
-        if (ks == n || line[ks] == '#')
-            continue;
-        for (ke = ks; ke < n &&
-                      ((line[ke] >= 'a' && line[ke] <= 'z') || line[ke] == '_' || (line[ke] >= '0' && line[ke] <= '9'));
-             ke++)
-            ;
-        if (ke == ks || ke - ks >= sizeof(key)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "line %zu: expected 'key = value'", lineno);
-            goto out;
-        }
-        memcpy(key, line + ks, ke - ks);
-        key[ke - ks] = '\0';
-        for (vs = ke; vs < n && is_space(line[vs]); vs++)
-            ;
-        if (vs == n || line[vs] != '=') {
-            rc = cmn_errf(eb, CMN_E_PARSE, "line %zu: expected '=' after '%s'", lineno, key);
-            goto out;
-        }
-        for (vs++; vs < n && is_space(line[vs]); vs++)
-            ;
-        for (ve = n; ve > vs && is_space(line[ve - 1]); ve--)
-            ;
-        if (!cli_config_known(key)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "line %zu: unknown setting '%s'", lineno, key);
-            goto out;
-        }
-        if (!valid_value(line + vs, ve - vs)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "line %zu: control character in the value of '%s'", lineno, key);
-            goto out;
-        }
-        for (i = 0; i < cfg->n; i++)
-            if (strcmp(cfg->items[i].key, key) == 0)
-                break;
-        if (i < cfg->n) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "line %zu: '%s' is set twice", lineno, key);
-            goto out;
-        }
-        if (cfg->n >= CLI_CONFIG_MAX_ITEMS) {
-            rc = cmn_errf(eb, CMN_E_TOOBIG, "too many settings");
-            goto out;
-        }
-        cfg->items[cfg->n].key = dupn(key, strlen(key));
-        cfg->items[cfg->n].value = dupn(line + vs, ve - vs);
-        if (!cfg->items[cfg->n].key || !cfg->items[cfg->n].value) {
-            item_free(&cfg->items[cfg->n]);
-            rc = cmn_errf(eb, CMN_E_NOMEM, "out of memory");
-            goto out;
-        }
-        cfg->n++;
-    }
-out:
+    enum cmn_err rc = cmn_kv_parse(text, len, &opts, on_setting, cfg, eb);
     if (rc)
         cli_config_release(cfg);
     return rc;
@@ -275,11 +235,9 @@ int cli_mkdir_p(const char *dir, unsigned mode)
 
 enum cmn_err cli_config_save(const struct cli_config *cfg, const char *path, struct cmn_errbuf *eb)
 {
-    char dir[PATH_MAX], tmp[PATH_MAX];
+    char dir[PATH_MAX];
     struct cmn_buf b;
     enum cmn_err rc;
-    size_t off = 0;
-    int fd = -1, dfd;
     if (strlen(path) >= sizeof(dir))
         return cmn_errf(eb, CMN_E_INVAL, "config path too long");
     memcpy(dir, path, strlen(path) + 1);
@@ -288,49 +246,10 @@ enum cmn_err cli_config_save(const struct cli_config *cfg, const char *path, str
         return cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", dir, strerror(errno));
     cmn_buf_init(&b, CLI_CONFIG_MAX_BYTES);
     rc = cli_config_render(cfg, &b);
-    if (rc) {
+    if (rc)
         rc = cmn_errf(eb, rc, "config too large");
-        goto out;
-    }
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    fchmod(fd, 0600);
-    while (off < b.len) {
-        ssize_t w = write(fd, b.ptr + off, b.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot fsync '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        goto out;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-out:
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    } else if (rc) {
-        unlink(tmp);
-    }
+    else
+        rc = cmn_file_write_atomic(path, b.ptr ? b.ptr : "", b.len, 0600, 0, eb);
     if (b.ptr)
         cmn_wipe(b.ptr, b.len);
     cmn_buf_release(&b);

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "common/log.h"
+#include "hotpatch_version.h"
 
 static const struct {
     const char *name;
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("hotpatch 0.1.0\n");
+            printf("hotpatch %s\n", HP_VERSION_STRING);
             return 0;
         } else if (argv[i][0] == '-') {
             return cli_fail(CLI_EXIT_USAGE, "unknown option '%s': see 'hotpatch --help'", argv[i]);

@@ -15,6 +15,7 @@
 #include "common/compat.h"
 
 #include "common/cjson.h"
+#include "common/str.h"
 
 struct pos {
     size_t line, col;
@@ -170,48 +171,12 @@ enum cmn_err cmn_cjson_parse(const char *p, size_t n, size_t max_size, json_t **
 
 /* ---- canonical rendering ---- */
 
+/* A string in canonical form: the escapes of common/str.c (short forms, else lower-case \u00xx). */
 static enum cmn_err render_string(const char *s, size_t n, struct cmn_buf *out)
 {
     enum cmn_err rc = cmn_buf_add(out, "\"", 1);
-    size_t run = 0; /* start of the pending literal run */
-    for (size_t i = 0; rc == CMN_OK && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        if (i > run)
-            rc = cmn_buf_add(out, s + run, i - run);
-        run = i + 1;
-        if (rc)
-            break;
-        switch (c) {
-        case '"':
-            rc = cmn_buf_add(out, "\\\"", 2);
-            break;
-        case '\\':
-            rc = cmn_buf_add(out, "\\\\", 2);
-            break;
-        case '\b':
-            rc = cmn_buf_add(out, "\\b", 2);
-            break;
-        case '\f':
-            rc = cmn_buf_add(out, "\\f", 2);
-            break;
-        case '\n':
-            rc = cmn_buf_add(out, "\\n", 2);
-            break;
-        case '\r':
-            rc = cmn_buf_add(out, "\\r", 2);
-            break;
-        case '\t':
-            rc = cmn_buf_add(out, "\\t", 2);
-            break;
-        default:
-            rc = cmn_buf_addf(out, "\\u%04x", c);
-            break;
-        }
-    }
-    if (rc == CMN_OK && n > run)
-        rc = cmn_buf_add(out, s + run, n - run);
+    if (rc == CMN_OK)
+        rc = cmn_json_escape(out, s, n);
     if (rc == CMN_OK)
         rc = cmn_buf_add(out, "\"", 1);
     return rc;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/file.h"
 
 _Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(((struct cmn_sha256 *)0)->opaque),
                "cmn_sha256 opaque storage too small for libsodium's state");
@@ -97,38 +98,19 @@ out:
 
 void cmn_hex_encode(const uint8_t *in, size_t n, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    /* lower case, constant time; writes 2n + 1 bytes */
+    sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
 enum cmn_err cmn_hex_decode(const char *in, uint8_t *out, size_t n)
 {
-    /* Stops at the first non-hex character, so a short NUL-terminated input
-     * is never read past its terminator. */
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(in[2 * i]);
-        if (hi < 0)
-            return CMN_E_PARSE;
-        int lo = hexval(in[2 * i + 1]);
-        if (lo < 0)
-            return CMN_E_PARSE;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
+    /* Exactly 2n hex digits (either case). strnlen: a short NUL-terminated input is never read past its
+     * terminator, and a longer one is read no further than 2n. */
+    size_t got = 0;
+    const char *end = NULL;
+    size_t len = strnlen(in, 2 * n);
+    if (len != 2 * n || sodium_hex2bin(out, n, in, len, NULL, &got, &end) != 0 || got != n || end != in + len)
+        return CMN_E_PARSE;
     return CMN_OK;
 }
 
@@ -461,57 +443,16 @@ out:
     return rc;
 }
 
-static enum cmn_err write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return CMN_E_IO;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return CMN_OK;
-}
-
-/* fsync the directory holding `path` so the rename itself is durable. */
-static void fsync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        dir[0] = '.', dir[1] = '\0';
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n == 0)
-            n = 1;
-        if (n >= sizeof(dir))
-            return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 enum cmn_err cmn_key_save_secret(const struct cmn_key *key, const char *path, int overwrite, struct cmn_errbuf *eb)
 {
     char text[KEYFILE_MAX];
     char pk64[CMN_PK_B64];
     char sk64[sizeof(text)];
-    char tmp[4096];
     enum cmn_err rc = CMN_OK;
-    int fd = -1;
-    int tmp_made = 0;
 
     if (!key->has_secret)
         return cmn_errf(eb, CMN_E_INVAL, "key %s has no secret half to save", key->keyid);
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
+    if (strlen(path) + sizeof(".tmp.XXXXXX") > 4096)
         return cmn_errf(eb, CMN_E_INVAL, "key file path '%s' is too long", path);
     cmn_base64_encode(key->pk, CMN_PK_BYTES, pk64);
     cmn_base64_encode(key->sk, CMN_SK_BYTES, sk64);
@@ -526,47 +467,14 @@ enum cmn_err cmn_key_save_secret(const struct cmn_key *key, const char *path, in
         rc = cmn_errf(eb, CMN_E_INVAL, "cannot format key file");
         goto out;
     }
-    /* mkstemp opens with O_EXCL and mode 0600; fchmod again so an unusual
-     * umask or platform default can never leave the secret readable. */
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    tmp_made = 1;
-    if (fchmod(fd, 0600) != 0 || write_all(fd, text, (size_t)len) != CMN_OK || fsync(fd) != 0) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (overwrite) {
-        if (rename(tmp, path) != 0) {
-            rc = cmn_errf(eb, CMN_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-            goto out;
-        }
-        tmp_made = 0;
-    } else {
-        /* link(2) fails with EEXIST atomically: no window in which an
-         * existing key could be replaced. */
-        if (link(tmp, path) != 0) {
-            if (errno == EEXIST)
-                rc = cmn_errf(eb, CMN_E_EXISTS, "key file '%s' already exists", path);
-            else
-                rc = cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", path, strerror(errno));
-            goto out;
-        }
-    }
-    fsync_parent(path);
+    /* Mode 0600 before the secret is written; without overwrite, an existing key file is never replaced. */
+    struct cmn_errbuf web = {{0}};
+    rc = cmn_file_write_atomic(path, text, (size_t)len, 0600, overwrite ? 0 : CMN_WRITE_NO_REPLACE, &web);
+    if (rc == CMN_E_EXISTS)
+        rc = cmn_errf(eb, rc, "key file '%s' already exists", path);
+    else if (rc)
+        rc = cmn_errf(eb, rc, "%s", web.msg);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp_made)
-        unlink(tmp);
     sodium_memzero(text, sizeof(text));
     sodium_memzero(sk64, sizeof(sk64));
     return rc;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/str.h"
 
 static enum cmn_log_level log_level = CMN_LOG_INFO;
 static int log_json;
@@ -40,23 +41,6 @@ int cmn_log_level_parse(const char *s)
     return -1;
 }
 
-/* Append `s` JSON-escaped; stops quietly when the line buffer is full. */
-static size_t json_escape(char *out, size_t cap, size_t at, const char *s)
-{
-    for (; *s && at + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[at++] = '\\';
-            out[at++] = (char)c;
-        } else if (c < 0x20) {
-            at += (size_t)snprintf(out + at, cap - at, "\\u%04x", c);
-        } else {
-            out[at++] = (char)c;
-        }
-    }
-    return at;
-}
-
 void cmn_log(enum cmn_log_level lvl, const char *fmt, ...)
 {
     if (lvl < log_level || lvl >= CMN_LOG_OFF)
@@ -79,7 +63,8 @@ void cmn_log(enum cmn_log_level lvl, const char *fmt, ...)
     if (log_json) {
         n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"%s\",\"msg\":\"", ts,
                              level_names[lvl], log_component);
-        n = json_escape(line, sizeof(line), n, msg);
+        /* keep room for the closing "}\n: a long message is cut at a whole escape */
+        n = cmn_json_escape_to(line, sizeof(line) - 3, n, msg);
         n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}\n");
     } else {
         int k = snprintf(line, sizeof(line), "%s %s %s: %s\n", ts, level_names[lvl], log_component, msg);

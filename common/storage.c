@@ -2,7 +2,7 @@
  * storage.c - the storage front door: picks the backend from the URL scheme,
  * validates every key and prefix before a backend sees it (so neither the
  * file:// paths nor the s3:// URLs can be steered by a hostile key), and
- * builds the canonical object keys of DESIGN.md's layout.
+ * builds the canonical object keys of the storage layout (docs/design.md).
  */
 #include "common/compat.h"
 

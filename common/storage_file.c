@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/file.h"
 #include "common/storage.h"
 #include "storage_int.h"
 
@@ -227,16 +228,8 @@ static void tmp_discard(struct tmpfile *t)
 
 static enum cmn_err write_all(int fd, const void *p, size_t n, const char *path, struct cmn_errbuf *eb)
 {
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", path, strerror(errno));
-        c += w;
-        n -= (size_t)w;
-    }
+    if (cmn_file_write_all(fd, p, n) != 0)
+        return cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", path, strerror(errno));
     return CMN_OK;
 }
 

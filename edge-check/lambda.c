@@ -2,7 +2,7 @@
  * lambda.c - hotpatch-edge as an AWS Lambda custom runtime (the `bootstrap`).
  *
  * The Runtime API (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)
- * at $AWS_LAMBDA_RUNTIME_API is polled with libcurl:
+ * at $AWS_LAMBDA_RUNTIME_API is polled with common/http.c:
  *   GET  /2018-06-01/runtime/invocation/next        -> event + Lambda-Runtime-Aws-Request-Id
  *   POST /2018-06-01/runtime/invocation/<id>/response
  *   POST /2018-06-01/runtime/invocation/<id>/error   (an event we cannot map)
@@ -17,10 +17,11 @@
  */
 #include "common/compat.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/http.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "edge.h"
 
 #define LAMBDA_EVENT_MAX ((size_t)6 << 20)
@@ -33,7 +34,7 @@ struct lam {
     int64_t last_sync;
     uint64_t passes;
     char base[512];
-    CURL *curl;
+    struct cmn_http *http;
 };
 
 /* ---- event mapping (also the edge_lambda fuzz target's entry point) ---- */
@@ -65,10 +66,9 @@ static const char *jheader(json_t *headers, const char *name, size_t *n)
     return NULL;
 }
 
-/* Rebuild a query string from REST API's queryStringParameters (percent-encoding values). */
+/* Rebuild a query string from REST API's queryStringParameters (percent-encoding names and values). */
 static int rebuild_query(json_t *qsp, char *out, size_t cap, size_t *len)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
     const char *k;
     json_t *v;
@@ -82,23 +82,11 @@ static int rebuild_query(json_t *qsp, char *out, size_t cap, size_t *len)
         for (int p = 0; p < 2; p++) {
             if (p == 1 && o < cap)
                 out[o++] = '=';
-            for (const unsigned char *s = (const unsigned char *)parts[p]; *s; s++) {
-                if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-                    *s == '_' || *s == '.' || *s == '~') {
-                    if (o >= cap)
-                        return -1;
-                    out[o++] = (char)*s;
-                } else {
-                    if (o + 3 > cap)
-                        return -1;
-                    out[o++] = '%';
-                    out[o++] = hex[*s >> 4];
-                    out[o++] = hex[*s & 15];
-                }
-            }
+            long n = o < cap ? cmn_url_encode_to(out + o, cap - o, parts[p], 0) : -1;
+            if (n < 0)
+                return -1;
+            o += (size_t)n;
         }
-        if (o >= cap)
-            return -1;
     }
     *len = o;
     return 0;
@@ -211,57 +199,36 @@ struct fetch {
     char request_id[128];
 };
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+static void on_header(void *ctx, const char *name, size_t nlen, const char *val, size_t vlen)
 {
-    struct fetch *f = ud;
-    return cmn_buf_add(&f->body, p, sz * n) == CMN_OK ? sz * n : 0;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-    struct fetch *f = ud;
-    size_t len = sz * n;
-    static const char name[] = "lambda-runtime-aws-request-id:";
-    if (len > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-        size_t s = sizeof(name) - 1, e = len;
-        while (s < e && (p[s] == ' ' || p[s] == '\t'))
-            s++;
-        while (e > s && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
-            e--;
-        if (e - s < sizeof(f->request_id)) {
-            memcpy(f->request_id, p + s, e - s);
-            f->request_id[e - s] = '\0';
-        }
+    struct fetch *f = ctx;
+    static const char want[] = "lambda-runtime-aws-request-id";
+    if (nlen == sizeof(want) - 1 && strncasecmp(name, want, nlen) == 0 && vlen < sizeof(f->request_id)) {
+        memcpy(f->request_id, val, vlen);
+        f->request_id[vlen] = '\0';
     }
-    return len;
 }
 
 /* POST a JSON body; returns the HTTP status or -1. */
 static long post(struct lam *L, const char *url, const char *body, size_t len, const char *error_type)
 {
-    struct curl_slist *hl = NULL;
-    struct fetch sink;
+    struct cmn_buf sink;
+    struct cmn_http_resp rs;
+    char h[128];
     long code = -1;
-    cmn_buf_init(&sink.body, 1 << 20);
-    hl = curl_slist_append(hl, "Content-Type: application/json");
+    cmn_buf_init(&sink, 1 << 20);
+    struct cmn_http_req rq = {.method = "POST", .url = url, .body = body ? body : "", .body_len = len};
+    rq.body_out = &sink;
+    rq.timeout_ms = 30000;
+    (void)!cmn_http_req_header(&rq, "Content-Type: application/json");
     if (error_type) {
-        char h[128];
         snprintf(h, sizeof(h), "Lambda-Runtime-Function-Error-Type: %s", error_type);
-        hl = curl_slist_append(hl, h);
+        (void)!cmn_http_req_header(&rq, h);
     }
-    curl_easy_reset(L->curl);
-    curl_easy_setopt(L->curl, CURLOPT_URL, url);
-    curl_easy_setopt(L->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(L->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(L->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(L->curl, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(L->curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(L->curl, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(L->curl, CURLOPT_TIMEOUT, 30L);
-    if (curl_easy_perform(L->curl) == CURLE_OK)
-        curl_easy_getinfo(L->curl, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(hl);
-    cmn_buf_release(&sink.body);
+    if (cmn_http_perform(L->http, &rq, &rs, NULL) == CMN_OK)
+        code = rs.status;
+    cmn_http_resp_release(&rs);
+    cmn_buf_release(&sink);
     return code;
 }
 
@@ -332,7 +299,7 @@ int edge_lambda_main(struct edge_config *cfg)
         return 2;
     }
     snprintf(L.base, sizeof(L.base), "http://%s/2018-06-01/runtime", api);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(L.curl = curl_easy_init())) {
+    if (cmn_http_new(&L.http, NULL) != CMN_OK) {
         fprintf(stderr, "hotpatch-edge: cannot initialise libcurl\n");
         return 1;
     }
@@ -375,21 +342,19 @@ int edge_lambda_main(struct edge_config *cfg)
         memset(f.request_id, 0, sizeof(f.request_id));
         cmn_buf_init(&f.body, LAMBDA_EVENT_MAX);
         snprintf(url, sizeof(url), "%s/invocation/next", L.base);
-        curl_easy_reset(L.curl);
-        curl_easy_setopt(L.curl, CURLOPT_URL, url);
-        curl_easy_setopt(L.curl, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(L.curl, CURLOPT_WRITEDATA, &f);
-        curl_easy_setopt(L.curl, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(L.curl, CURLOPT_HEADERDATA, &f);
-        curl_easy_setopt(L.curl, CURLOPT_TIMEOUT, 0L); /* next blocks until an event arrives */
-        CURLcode cc = curl_easy_perform(L.curl);
-        if (cc == CURLE_OK)
-            curl_easy_getinfo(L.curl, CURLINFO_RESPONSE_CODE, &code);
-        if (cc != CURLE_OK || code != 200 || !f.request_id[0]) {
+        struct cmn_http_req nrq = {.url = url, .body_out = &f.body, .on_header = on_header, .header_ctx = &f};
+        nrq.timeout_ms = -1; /* next blocks until an event arrives */
+        struct cmn_http_resp nrs;
+        struct cmn_errbuf neb = {{0}};
+        enum cmn_err nrc = cmn_http_perform(L.http, &nrq, &nrs, &neb);
+        if (nrc == CMN_OK)
+            code = nrs.status;
+        cmn_http_resp_release(&nrs);
+        if (nrc != CMN_OK || code != 200 || !f.request_id[0]) {
             cmn_buf_release(&f.body);
             if (++failures >= 5) {
                 cmn_error("lambda: runtime API unreachable (%s, status %ld); exiting",
-                          cc != CURLE_OK ? curl_easy_strerror(cc) : "bad answer", code);
+                          nrc != CMN_OK ? cmn_errmsg(&neb, nrc) : "bad answer", code);
                 break;
             }
             struct timespec ts = {0, 200 * 1000000L};
@@ -430,7 +395,6 @@ int edge_lambda_main(struct edge_config *cfg)
     edge_sync_release(&L.sync);
     cmn_storage_free(L.sync.st);
     edge_index_close(&L.ix);
-    curl_easy_cleanup(L.curl);
-    curl_global_cleanup();
+    cmn_http_free(L.http);
     return 1;
 }

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "edge.h"
+#include "hotpatch_version.h"
 
 static void usage(FILE *f)
 {
@@ -50,6 +51,7 @@ static void usage(FILE *f)
                "  --log-json              JSON log lines\n"
                "  --json                  machine-readable output (sync, load-list)\n"
                "  -h, --help              this text\n"
+               "  --version               print the version\n"
                "\n"
                "environment: HOTPATCH_STORAGE, HOTPATCH_TRUSTED_KEYS, HOTPATCH_SYNC_TOKEN (enables\n"
                "POST /v1/sync), HOTPATCH_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,\n"
@@ -391,6 +393,7 @@ int main(int argc, char **argv)
         {"log-json", no_argument, 0, O_LOGJSON},
         {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     struct edge_config cfg;
@@ -483,6 +486,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("hotpatch-edge %s\n", HP_VERSION_STRING);
             return 0;
         default:
             usage(stderr);

@@ -7,6 +7,7 @@
  */
 #include "common/compat.h"
 
+#include "common/prom.h"
 #include "edge.h"
 
 #define MAX_THREADS 256
@@ -78,7 +79,6 @@ void edge_metrics_count(struct edge_metrics *m, enum edge_outcome o)
 enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now, size_t n_manifests)
 {
     struct edge_metrics sum;
-    enum cmn_err rc = CMN_OK;
     memset(&sum, 0, sizeof(sum));
     pthread_mutex_lock(&reg_mu);
     size_t n = n_registered;
@@ -97,58 +97,43 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         sum.conns_timed_out += get(&m->conns_timed_out);
     }
 
-#define ADDF(...)                                                                                                      \
-    do {                                                                                                               \
-        if ((rc = cmn_buf_addf(out, __VA_ARGS__)) != 0)                                                                \
-            return rc;                                                                                                 \
-    } while (0)
-
-    ADDF("# HELP hotpatch_edge_checks_total Update checks by outcome.\n"
-         "# TYPE hotpatch_edge_checks_total counter\n");
+    struct cmn_prom p;
+    cmn_prom_init(&p, out);
+    cmn_prom_family(&p, "hotpatch_edge_checks_total", "counter", "Update checks by outcome.");
     for (size_t i = 0; i < EDGE_OUT__COUNT; i++)
-        ADDF("hotpatch_edge_checks_total{outcome=\"%s\"} %llu\n", out_names[i], (unsigned long long)sum.checks[i]);
-    ADDF("# HELP hotpatch_edge_requests_total HTTP requests by endpoint.\n"
-         "# TYPE hotpatch_edge_requests_total counter\n");
+        cmn_prom_u64(&p, "hotpatch_edge_checks_total", "outcome", out_names[i], sum.checks[i]);
+    cmn_prom_family(&p, "hotpatch_edge_requests_total", "counter", "HTTP requests by endpoint.");
     for (size_t i = 0; i < EDGE_EP__COUNT; i++)
-        ADDF("hotpatch_edge_requests_total{endpoint=\"%s\"} %llu\n", ep_names[i], (unsigned long long)sum.requests[i]);
-    ADDF("# HELP hotpatch_edge_request_duration_seconds Time from a parsed request to its queued response.\n"
-         "# TYPE hotpatch_edge_request_duration_seconds histogram\n");
-    uint64_t cum = 0, total = 0;
-    for (size_t i = 0; i < EDGE_LAT_BUCKETS; i++) {
-        cum += sum.lat[i];
-        ADDF("hotpatch_edge_request_duration_seconds_bucket{le=\"%g\"} %llu\n", (double)bounds_ns[i] / 1e9,
-             (unsigned long long)cum);
-    }
-    total = cum + sum.lat[EDGE_LAT_BUCKETS];
-    ADDF("hotpatch_edge_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)total);
-    ADDF("hotpatch_edge_request_duration_seconds_sum %.9f\n", (double)sum.lat_sum_ns / 1e9);
-    ADDF("hotpatch_edge_request_duration_seconds_count %llu\n", (unsigned long long)total);
-    ADDF("# HELP hotpatch_edge_bad_http_requests_total Malformed or oversized HTTP requests.\n"
-         "# TYPE hotpatch_edge_bad_http_requests_total counter\n"
-         "hotpatch_edge_bad_http_requests_total %llu\n",
-         (unsigned long long)sum.bad_http);
-    ADDF("# TYPE hotpatch_edge_connections_total counter\nhotpatch_edge_connections_total %llu\n",
-         (unsigned long long)sum.conns_accepted);
-    ADDF("# TYPE hotpatch_edge_connections_timed_out_total counter\nhotpatch_edge_connections_timed_out_total %llu\n",
-         (unsigned long long)sum.conns_timed_out);
-    ADDF("# HELP hotpatch_edge_manifests Channels in the index.\n# TYPE hotpatch_edge_manifests gauge\n"
-         "hotpatch_edge_manifests %zu\n",
-         n_manifests);
+        cmn_prom_u64(&p, "hotpatch_edge_requests_total", "endpoint", ep_names[i], sum.requests[i]);
+    cmn_prom_family(&p, "hotpatch_edge_request_duration_seconds", "histogram",
+                    "Time from a parsed request to its queued response.");
+    double bounds_s[EDGE_LAT_BUCKETS];
+    for (size_t i = 0; i < EDGE_LAT_BUCKETS; i++)
+        bounds_s[i] = (double)bounds_ns[i] / 1e9;
+    cmn_prom_histogram(&p, "hotpatch_edge_request_duration_seconds", bounds_s, sum.lat, EDGE_LAT_BUCKETS,
+                       (double)sum.lat_sum_ns / 1e9);
+    cmn_prom_family(&p, "hotpatch_edge_bad_http_requests_total", "counter", "Malformed or oversized HTTP requests.");
+    cmn_prom_u64(&p, "hotpatch_edge_bad_http_requests_total", NULL, NULL, sum.bad_http);
+    cmn_prom_family(&p, "hotpatch_edge_connections_total", "counter", NULL);
+    cmn_prom_u64(&p, "hotpatch_edge_connections_total", NULL, NULL, sum.conns_accepted);
+    cmn_prom_family(&p, "hotpatch_edge_connections_timed_out_total", "counter", NULL);
+    cmn_prom_u64(&p, "hotpatch_edge_connections_timed_out_total", NULL, NULL, sum.conns_timed_out);
+    cmn_prom_family(&p, "hotpatch_edge_manifests", "gauge", "Channels in the index.");
+    cmn_prom_u64(&p, "hotpatch_edge_manifests", NULL, NULL, n_manifests);
 
     if (ss) {
         const struct edge_sync_state c = *ss; /* a snapshot the caller took */
-        ADDF("# HELP hotpatch_edge_sync_age_seconds Seconds since the last successful sync pass (-1: never).\n"
-             "# TYPE hotpatch_edge_sync_age_seconds gauge\nhotpatch_edge_sync_age_seconds %lld\n",
-             c.last_ok ? (long long)(now - c.last_ok) : -1LL);
-        ADDF("# TYPE hotpatch_edge_sync_passes_total counter\nhotpatch_edge_sync_passes_total %llu\n",
-             (unsigned long long)c.passes);
-        ADDF("# HELP hotpatch_edge_sync_failures_total Sync passes that failed (storage or index errors).\n"
-             "# TYPE hotpatch_edge_sync_failures_total counter\nhotpatch_edge_sync_failures_total %llu\n",
-             (unsigned long long)c.failures);
-        ADDF("# HELP hotpatch_edge_sync_rejected_total Manifests and lists refused by verification.\n"
-             "# TYPE hotpatch_edge_sync_rejected_total counter\nhotpatch_edge_sync_rejected_total %llu\n",
-             (unsigned long long)c.rejected);
+        cmn_prom_family(&p, "hotpatch_edge_sync_age_seconds", "gauge",
+                        "Seconds since the last successful sync pass (-1: never).");
+        cmn_prom_i64(&p, "hotpatch_edge_sync_age_seconds", NULL, NULL, c.last_ok ? (int64_t)(now - c.last_ok) : -1);
+        cmn_prom_family(&p, "hotpatch_edge_sync_passes_total", "counter", NULL);
+        cmn_prom_u64(&p, "hotpatch_edge_sync_passes_total", NULL, NULL, c.passes);
+        cmn_prom_family(&p, "hotpatch_edge_sync_failures_total", "counter",
+                        "Sync passes that failed (storage or index errors).");
+        cmn_prom_u64(&p, "hotpatch_edge_sync_failures_total", NULL, NULL, c.failures);
+        cmn_prom_family(&p, "hotpatch_edge_sync_rejected_total", "counter",
+                        "Manifests and lists refused by verification.");
+        cmn_prom_u64(&p, "hotpatch_edge_sync_rejected_total", NULL, NULL, c.rejected);
     }
-#undef ADDF
-    return rc;
+    return cmn_prom_done(&p);
 }

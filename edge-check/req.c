@@ -13,6 +13,7 @@
 #include "common/compat.h"
 
 #include "common/log.h"
+#include "common/str.h"
 #include "edge.h"
 
 #define MAX_SKIP 64
@@ -185,10 +186,9 @@ static void sw_u64(struct sw *w, uint64_t v)
     sw_mem(w, s, (size_t)(t + 24 - s));
 }
 
-/* JSON string content; control characters escaped, the rest verbatim (input is valid UTF-8 or ASCII). */
+/* JSON string content: runs copied as they are, the bytes that need it escaped by common/str.c's rule. */
 static void sw_json_raw(struct sw *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         const unsigned char *q = p;
         while (*q && *q >= 0x20 && *q != '"' && *q != '\\')
@@ -199,27 +199,8 @@ static void sw_json_raw(struct sw *w, const char *s)
             if (!*p)
                 break;
         }
-        char e[7];
-        switch (*p) {
-        case '"':
-            sw_mem(w, "\\\"", 2);
-            break;
-        case '\\':
-            sw_mem(w, "\\\\", 2);
-            break;
-        case '\n':
-            sw_mem(w, "\\n", 2);
-            break;
-        case '\r':
-            sw_mem(w, "\\r", 2);
-            break;
-        case '\t':
-            sw_mem(w, "\\t", 2);
-            break;
-        default:
-            e[0] = '\\', e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[*p >> 4], e[5] = hex[*p & 15];
-            sw_mem(w, e, 6);
-        }
+        char e[CMN_JSON_ESC_MAX];
+        sw_mem(w, e, cmn_json_escape_char(*p, e));
     }
 }
 

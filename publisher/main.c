@@ -21,10 +21,9 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "hotpatch_version.h"
 #include "pub.h"
 #include "pub_handlers.h"
-
-#define VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
@@ -105,7 +104,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--version")) {
-            printf("hotpatch-publisher %s\n", VERSION);
+            printf("hotpatch-publisher %s\n", HP_VERSION_STRING);
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;

@@ -292,7 +292,7 @@ int main(int argc, char **argv)
             fputs(usage_text, stdout);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("hotpatch-agent (libhotpatch %s)\n", hp_version());
+            printf("hotpatch-agent %s (libhotpatch %s)\n", HP_VERSION_STRING, hp_version());
             return EXIT_OK;
         }
     s = hp_client_new(&g_client);

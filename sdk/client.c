@@ -725,9 +725,9 @@ out:
     return s;
 }
 
-int hp_offer_kind(const hp_offer *o)
+hp_offer_type hp_offer_kind(const hp_offer *o)
 {
-    return o ? o->kind : 0;
+    return o ? o->kind : HP_OFFER_NONE;
 }
 
 const char *hp_offer_release_id(const hp_offer *o)
@@ -812,7 +812,7 @@ hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *
         return hp__failf(c, HP_E_STATE, "handle is not open");
     if (o->kind != HP_OFFER_UPDATE)
         return HP_OK;
-    c->cancel = 0;
+    atomic_store(&c->cancel, 0);
     /* The signature is over the signed digest: check it before spending bandwidth. */
     if ((s = verify_sig(c, &o->p))) {
         refuse_pending(c, o->p.rel.id);
@@ -999,7 +999,7 @@ hp_status hp_update(hp_client *c, hp_progress_fn fn, void *ctx, int *updated)
 void hp_cancel(hp_client *c)
 {
     if (c)
-        c->cancel = 1;
+        atomic_store(&c->cancel, 1);
 }
 
 /* ---- boot ---- */

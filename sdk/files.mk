@@ -6,10 +6,16 @@
 # none of their cmn_ symbols leak either (tests/harness/lint.sh diffs the
 # exports against sdk/hotpatch.sym). hotpatch-agent links the shared library
 # and includes only hotpatch.h: it is built on the public API alone.
+#
+# The shared library is versioned from the VERSION file (mk/version.mk):
+# libhotpatch.so.MAJOR.MINOR.PATCH, with SONAME libhotpatch.so.MAJOR and the
+# links libhotpatch.so.MAJOR (loader) and libhotpatch.so (linker) beside it.
 SDK_SRCS := $(filter-out sdk/agent.c,$(wildcard sdk/*.c))
 SDK_OBJS := $(SDK_SRCS:%.c=$(B)/%.o)
 SDK_LIB  := $(B)/lib/libhotpatch.a
 SDK_SO   := $(B)/lib/libhotpatch.so
+SDK_SONAME  := libhotpatch.so.$(HP_SOVERSION)
+SDK_SO_REAL := $(B)/lib/libhotpatch.so.$(HP_VERSION)
 SDK_AGENT := $(B)/bin/hotpatch-agent
 SDK_LDLIBS := $(COMMON_LDLIBS) $(LIBS_ZIP)
 
@@ -19,10 +25,16 @@ $(SDK_LIB): $(SDK_OBJS) $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(SDK_SO): $(SDK_OBJS) $(COMMON_LIB)
+$(SDK_SO_REAL): $(SDK_OBJS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,libhotpatch.so -Wl,--exclude-libs,ALL -Wl,--no-undefined \
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SDK_SONAME) -Wl,--exclude-libs,ALL -Wl,--no-undefined \
 	    -o $@ $(SDK_OBJS) $(COMMON_LIB) $(SDK_LDLIBS)
+
+$(B)/lib/$(SDK_SONAME): $(SDK_SO_REAL)
+	ln -sfn $(notdir $<) $@
+
+$(SDK_SO): $(B)/lib/$(SDK_SONAME)
+	ln -sfn $(notdir $<) $@
 
 $(SDK_AGENT): $(B)/sdk/agent.o $(SDK_SO)
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "hp_int.h"
 
 hp_status hp__status(enum cmn_err e)
@@ -154,53 +155,10 @@ enum cmn_err hp__rename(const char *from, const char *to, struct cmn_errbuf *eb)
 enum cmn_err hp__write_atomic(const char *dir, const char *name, const void *p, size_t n, int sync_dir,
                               struct cmn_errbuf *eb)
 {
-    enum cmn_err rc = CMN_OK;
-    char tmpname[256];
-    char *tmp = NULL, *dst = NULL;
-    int fd = -1;
-
-    snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
-    tmp = hp__path(dir, tmpname);
-    dst = hp__path(dir, name);
-    if (!tmp || !dst) {
-        rc = CMN_E_NOMEM;
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    const char *q = p;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, q, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
-            goto out;
-        }
-        q += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        rc = cmn_errf(eb, CMN_E_IO, "cannot fsync '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    rc = hp__rename(tmp, dst, eb);
-    if (rc)
-        goto out;
-    if (sync_dir)
-        rc = hp__fsync_dir(dir, eb);
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc && tmp)
-        unlink(tmp);
-    free(tmp);
+    char *dst = hp__path(dir, name);
+    if (!dst)
+        return CMN_E_NOMEM;
+    enum cmn_err rc = cmn_file_write_atomic(dst, p, n, 0600, sync_dir ? 0 : CMN_WRITE_NO_DIRSYNC, eb);
     free(dst);
     return rc;
 }

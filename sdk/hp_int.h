@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common/buf.h"
@@ -70,7 +71,7 @@ struct hp_state {
 };
 
 struct hp_offer {
-    int kind;
+    hp_offer_type kind;
     struct hp_pending p; /* release details (p.url owned) */
     int mandatory;
     uint64_t sequence;
@@ -91,10 +92,15 @@ struct hp_client {
     char *current_path; /* <data>/current */
     struct hp_state st;
     json_t *reports; /* array of queued events */
-    volatile sig_atomic_t cancel;
+    /* Set by hp_cancel() from any thread or a signal handler, read by the
+     * transfer's progress callback: a lock-free C11 atomic (plain reads and
+     * writes of it are sequentially consistent atomic operations). */
+    atomic_int cancel;
     const char *fault; /* HOTPATCH_AGENT_FAULT, test-only */
     char err[CMN_ERRBUF_SIZE];
 };
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "hp_cancel() must be async-signal-safe: atomic_int must be lock-free");
 
 /* ---- errors ---- */
 hp_status hp__status(enum cmn_err e);

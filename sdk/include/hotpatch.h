@@ -78,6 +78,11 @@
 
 #include <stddef.h>
 
+/* HP_VERSION_STRING ("MAJOR.MINOR.PATCH") and HP_VERSION_MAJOR/MINOR/PATCH:
+ * generated from the VERSION file at build time and installed beside this
+ * header. */
+#include "hotpatch_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -96,9 +101,6 @@ extern "C" {
 #else
 #define HP_WUR
 #endif
-
-/** Version of this library, "MAJOR.MINOR.PATCH". */
-#define HP_VERSION_STRING "0.1.0"
 
 /** Opaque client handle: one per data directory. */
 typedef struct hp_client hp_client;
@@ -209,6 +211,7 @@ HP_API const char *hp_errmsg(const hp_client *c);
 
 /** What an offer asks the device to do. */
 typedef enum hp_offer_type {
+    HP_OFFER_NONE = 0,   /**< no offer: what hp_offer_kind(NULL) returns */
     HP_OFFER_UPDATE = 1, /**< install a release (may be older: the installed one was rolled back) */
     HP_OFFER_REVERT =
         2, /**< the installed release was rolled back and nothing applies: go back to the embedded bundle */
@@ -228,8 +231,8 @@ typedef enum hp_offer_type {
  */
 HP_API hp_status hp_check(hp_client *c, hp_offer **out) HP_WUR;
 
-/** Kind of the offer (an hp_offer_type value). */
-HP_API int hp_offer_kind(const hp_offer *o);
+/** Kind of the offer; HP_OFFER_NONE for o == NULL. */
+HP_API hp_offer_type hp_offer_kind(const hp_offer *o);
 /** Release id offered (for HP_OFFER_REVERT: the release being abandoned). Borrowed from the offer. */
 HP_API const char *hp_offer_release_id(const hp_offer *o);
 /** Version label of the offered release ("" for a revert). Borrowed from the offer. */

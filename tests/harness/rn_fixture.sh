@@ -11,7 +11,7 @@
 # editing App.js needs no reinstall. Bundle builds are cached in
 # .../rn-bundle-<hash of all fixture sources>-<platform>, so a test run builds
 # the bundle at most once. Concurrent callers serialise on a lock file.
-# Needs node + npm and the npm registry (react-native 0.86.3, RECIPES.md).
+# Needs node + npm and the npm registry (react-native 0.86.3).
 
 _rn_src() { echo "${HP_SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/fixtures/rn-app"; }
 _rn_cache() { echo "${HP_CACHE_DIR:-$HOME/.cache/hotpatch}"; }

@@ -5,7 +5,7 @@
  * The parser never allocates and never copies: every field it returns points
  * into the caller's buffer, so the buffer must stay unchanged while the
  * results are used. It reads at most `len` bytes (unit tests place the input
- * right before a guard page). Return convention (STYLE.md "Errors"):
+ * right before a guard page). Return convention (docs/style.md "Errors"):
  *   > 0  bytes consumed by the request line and the header section
  *        (the body, if any, starts there)
  *    -1  malformed request (or more headers than the caller allowed)

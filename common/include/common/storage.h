@@ -1,5 +1,5 @@
 /*
- * storage.h - one object-store interface, two backends (DESIGN.md "Storage").
+ * storage.h - one object-store interface, two backends (docs/design.md "Storage").
  *
  *   file:///abs/dir            local directory (the embedded default); writes
  *                              are temp file + fsync + rename; conditional
@@ -107,7 +107,7 @@ enum cmn_err cmn_storage_delete(struct cmn_storage *st, const char *key, struct 
  */
 enum cmn_err cmn_storage_key_check(const char *key, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
-/* Canonical object keys (DESIGN.md layout); write into out (cap CMN_STORAGE_KEY_MAX). */
+/* Canonical object keys (docs/design.md layout); write into out (cap CMN_STORAGE_KEY_MAX). */
 enum cmn_err cmn_storage_bundle_key(const char *app, const char *platform, const char *sha256_hex, char *out,
                                     size_t cap) __attribute__((warn_unused_result));
 enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, const char *channel, char *out, size_t cap)

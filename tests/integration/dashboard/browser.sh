@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # browser.sh - run the dashboard's real-browser test (browser_test.py) with
 # Debian's python3 (python3-selenium), chromium and chromedriver; all three
-# come from tests/harness/deps.sh. Prints TAP.
+# come from mk/deps.sh (make deps). Prints TAP.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 missing=

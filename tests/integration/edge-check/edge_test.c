@@ -12,7 +12,7 @@
  * from storage and a 1M-entry list loaded with `load-list`, malformed and
  * oversized requests, keep-alive and pipelining, idle timeouts, a restart
  * that serves from LMDB before any sync, /healthz and /metrics, and Lambda
- * mode against a fake Runtime API (tests/integration/edge/fake_lambda_runtime.py).
+ * mode against a fake Runtime API (tests/integration/edge-check/fake_lambda_runtime.py).
  */
 #include "common/compat.h"
 
@@ -1049,7 +1049,7 @@ static void t_restart(struct proc *e, const char *keys)
 static void t_lambda(const char *source, const char *keys)
 {
     char fake[1200], events[1200], results[1200], log[1200], data[1200], api[64];
-    snprintf(fake, sizeof(fake), "%s/tests/integration/edge/fake_lambda_runtime.py", test_srcdir());
+    snprintf(fake, sizeof(fake), "%s/tests/integration/edge-check/fake_lambda_runtime.py", test_srcdir());
     snprintf(events, sizeof(events), "%s/events.json", TMP);
     snprintf(results, sizeof(results), "%s/results.json", TMP);
     snprintf(log, sizeof(log), "%s/lambda.log", TMP);

@@ -1,4 +1,4 @@
-# local_stack.sh - the README's `make run` path: tests/harness/stack.sh brings up
+# local_stack.sh - the README's `make run` path: mk/stack.sh brings up
 # Postgres + publisher + edge + nginx on free ports in a temp var dir, publishes
 # the sample release through the CLI and updates one device; a second `up`
 # reuses the data; `down --clean` stops everything and deletes the dir.
@@ -6,7 +6,7 @@
 V=$(mktemp -d /tmp/hp-stack.XXXXXX)
 chmod 755 "$V"
 export HP_VAR_DIR=$V/var HP_PG_PORT=$(free_port) HP_PUB_PORT=$(free_port) HP_EDGE_PORT=$(free_port) HP_CDN_PORT=$(free_port)
-STACK="bash $HP_SRC_DIR/tests/harness/stack.sh"
+STACK="bash $HP_SRC_DIR/mk/stack.sh"
 trap '$STACK down --clean >/dev/null 2>&1; rm -rf "$V"' EXIT
 
 $STACK up >"$V/up1.log" 2>&1

@@ -46,7 +46,7 @@ ok "installed both systemd units" test -f "$units/hotpatch-edge.service" -a -f "
 nok "no @PLACEHOLDER@ left in installed files" grep -rl '@[A-Z]*@' "$units" "$prefix/share/hotpatch/examples"
 ok "units start the installed binaries" grep -q "^ExecStart=$prefix/bin/hotpatch-edge " "$units/hotpatch-edge.service"
 if [ -x "$prefix/bin/hotpatch-agent" ]; then
-    lib_used=$(ldd "$prefix/bin/hotpatch-agent" | awk '$1 == "libhotpatch.so" {print $3}')
+    lib_used=$(ldd "$prefix/bin/hotpatch-agent" | awk '$1 ~ /^libhotpatch\.so(\.[0-9]+)?$/ {print $3}')
     is "$(readlink -f "$lib_used")" "$(readlink -f "$prefix/lib/libhotpatch.so")" "installed agent loads the installed libhotpatch.so"
     ok "installed agent runs (--help)" "$prefix/bin/hotpatch-agent" --help
 fi

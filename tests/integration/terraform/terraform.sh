@@ -13,7 +13,7 @@ export TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_I
 unset TF_PLUGIN_CACHE_DIR TF_DATA_DIR
 
 if ! command -v terraform >/dev/null 2>&1; then
-    echo "ok 1 - terraform checks # skip terraform is not installed (see /work/shared/RECIPES.md)"
+    echo "ok 1 - terraform checks # skip terraform is not installed"
     echo "1..1"
     exit 0
 fi

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include "../../integration/publisher/pub_itest.h" /* it_db_create: a fresh database on the test cluster */
 #include "../../lib/test.h"
 #include "common/crypto.h"
 #include "common/manifest.h"
@@ -37,35 +38,6 @@ static void fx_count_notify(struct pub_srv *s, void *arg)
 {
     struct fx *f = arg;
     atomic_fetch_add(&f->notified, 1);
-}
-
-/* Create a fresh database; its URL into out. -1 when the cluster is unreachable. */
-static CMN_UNUSED int fx_db_create(const char *tag, char out[512])
-{
-    static int counter;
-    const char *base = getenv("HP_TEST_PG_URL");
-    char name[64];
-    snprintf(name, sizeof(name), "hp_unit_%s_%d_%d", tag, (int)getpid(), ++counter);
-    PGconn *pg = PQconnectdb(base);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        diag("cannot connect to %s: %s", base, PQerrorMessage(pg));
-        PQfinish(pg);
-        return -1;
-    }
-    char sql[128];
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-    PGresult *r = PQexec(pg, sql);
-    int okay = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!okay)
-        diag("create database: %s", PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(pg);
-    if (!okay)
-        return -1;
-    const char *slash = strrchr(base, '/');
-    const char *q = strchr(slash ? slash : base, '?');
-    snprintf(out, 512, "%.*s/%s%s", (int)(slash - base), base, name, q ? q : "");
-    return 0;
 }
 
 /* Run one SQL statement on the test database; the first cell as a number, -1 on error. */
@@ -97,7 +69,7 @@ static CMN_UNUSED int fx_setup(struct fx *f, const char *tag)
     const char *base = getenv("HP_TEST_PG_URL");
     if (!base || !*base)
         return 1;
-    if (cmn_crypto_init() || fx_db_create(tag, f->dburl))
+    if (cmn_crypto_init() || it_db_create(tag, f->dburl))
         return -1;
     struct cmn_errbuf eb = {0};
     PGconn *pg = PQconnectdb(f->dburl);

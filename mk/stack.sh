@@ -13,7 +13,7 @@
 # A second `up` reuses everything in var/. `down` stops the processes; `down --clean` also deletes var/.
 # Ports: HP_PG_PORT, HP_PUB_PORT, HP_EDGE_PORT, HP_CDN_PORT override 5433, 8080, 8081, 8082.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 BIN=$top/${HP_BUILD:-build}/bin
 VAR=${HP_VAR_DIR:-$top/var}

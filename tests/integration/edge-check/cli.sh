@@ -2,7 +2,7 @@
 # cli.sh - hotpatch-edge's command line: --help, usage errors (exit 2, one
 # line), the one-shot `sync` subcommand with --json (applied / refused counts,
 # exit 6 on unreachable storage), `load-list` errors, and a server that cannot
-# bind its port. The HTTP behaviour is covered by tests/integration/edge-check/edge_test.c.
+# bind its port. The HTTP behaviour is covered by edge_test.c beside it.
 set -u
 . "$HP_SRC_DIR/tests/lib/tap.sh"
 edge=$HP_BIN/hotpatch-edge

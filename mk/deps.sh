@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian packages HotPatch needs to build, test and run.
 # Idempotent and quiet when everything is already installed. Needs root (or sudo).
+# Each package is here because something uses it:
+#   build-essential pkg-config          the build (cc, ar, nm, readelf for make lint)
+#   lib*-dev                            the libraries the programs link (see the Makefile's LIBS_*)
+#   clang libclang-rt-14-dev            `make fuzz` (libFuzzer)        clang-format   `make lint`
+#   openssl                             openssl s_server in tests/unit/common/http_ca_test.c
+#   postgresql-15 postgresql-client-15  `make run` and the integration tests (initdb, pg_ctl, psql)
+#   radosgw ceph-*                      the S3 peer of the integration tests (tests/harness/rgw.sh)
+#   nginx wrk bc                        `make run`'s local CDN and `make bench`
+#   unzip curl python3 procps           test scripts (unzip -l, curl, fake servers, pgrep)
+#   groff-base                          man pages render without warnings (tests/integration/install)
 set -euo pipefail
 pkgs=(
     build-essential pkg-config openssl clang libclang-rt-14-dev clang-format
-    libsodium-dev libjansson-dev libzip-dev libcurl4-openssl-dev libssl-dev libpq-dev
-    liblmdb-dev lmdb-utils libjwt-dev libzstd-dev libmicrohttpd-dev libh2o-evloop-dev
-    postgresql-15 postgresql-client-15 nginx wrk valgrind bc zip unzip curl ca-certificates python3 procps iproute2
+    libsodium-dev libjansson-dev libzip-dev libcurl4-openssl-dev libpq-dev
+    liblmdb-dev libjwt-dev libmicrohttpd-dev
+    postgresql-15 postgresql-client-15 nginx wrk bc unzip curl ca-certificates python3 procps
     radosgw ceph-mon ceph-osd ceph-common
+    groff-base
     chromium chromium-driver python3-selenium
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,

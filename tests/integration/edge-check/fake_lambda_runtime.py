@@ -2,7 +2,8 @@
 """fake_lambda_runtime.py - a FAKE of the AWS Lambda Runtime API, for tests.
 
 This is a fake, not an emulator: the real Runtime Interface Emulator is a Go
-binary from GitHub and cannot be installed on these machines (RECIPES.md).
+binary from GitHub that is not packaged for Debian and cannot be installed on
+the offline test machines.
 It implements the documented endpoints that a custom runtime uses
 (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html):
 
