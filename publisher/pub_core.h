@@ -16,7 +16,8 @@
  *                 accessors) (pub_http.h).
  *   domain        publish.c (signed manifests), release.c (new releases and
  *                 the release lifecycle), telemetry.c (batch ingest, auto-halt),
- *                 auth.c, jobs.c (maintenance loop, edge notifier), jsonreq.c,
+ *                 auth.c, session.c (dashboard sessions), jobs.c (maintenance
+ *                 loop, edge notifier), jsonreq.c,
  *                 multipart.c (pub.h, pub_multipart.h).
  *   core          core.c (this header), config.c, db.c, ratelimit.c.
  *
