@@ -32,11 +32,9 @@ endif
 PKGS     := jansson libsodium libcurl libzip libpq lmdb libjwt libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-include mk/version.mk
-
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter $(if $(WERROR),-Werror)
 CFLAGS   += -std=c11 -g $(OPT) $(WARN) $(SANFLAGS) -fPIC -MMD -MP \
-            -Icommon/include -Isdk/include -I$(B)/include $(PKG_CFLAGS)
+            -Icommon/include -Isdk/include $(PKG_CFLAGS)
 LDFLAGS  += $(SANFLAGS)
 
 # Per-library link flags, as pkg-config gives them; programs pick what they need.
@@ -56,6 +54,8 @@ ALL_TARGETS :=
 TEST_BINS   :=
 FUZZ_NAMES  :=
 CLEAN_EXTRA :=
+
+include mk/version.mk
 
 $(B)/%.o: %.c | $(GEN_HEADERS)
 	@mkdir -p $(dir $@)

@@ -401,3 +401,19 @@ int cli_api_find_release(const struct cli_api *api, const char *app, const char 
     *out = best;
     return 0;
 }
+
+int cli_api_find_release_eid(const struct cli_api *api, const char *app, const char *platform, const char *channel,
+                             const char *id, const char *version, json_t **out, char *eid, size_t cap)
+{
+    json_t *rel = NULL;
+    int ex = cli_api_find_release(api, app, platform, channel, id, version, &rel);
+    if (ex)
+        return ex;
+    if (!json_is_string(json_object_get(rel, "id")) ||
+        cli_api_escape(json_string_value(json_object_get(rel, "id")), eid, cap)) {
+        json_decref(rel);
+        return cli_fail(CLI_EXIT_FAIL, "publisher release has no usable 'id'");
+    }
+    *out = rel;
+    return 0;
+}

@@ -340,6 +340,40 @@ int cli_change_serverless(const struct cli_conn *c, const struct cli_target *t, 
 int cli_change_publisher_done(const struct cli_target *t, const char *what, json_t *rel, json_t *answer);
 
 /*
+ * The change commands' driver (change.c), like git's run_builtin(): it parses
+ * the options every change command shares (target, --release/--version,
+ * --ttl, connection) around the command's own, checks the selection,
+ * resolves target and connection, then acts serverless (the command's
+ * `change` edit on the channel manifest, or its own `serverless` act) or in
+ * publisher mode (finds the release, sends the command's `request` for it)
+ * and prints the summary. The command only supplies what is its own.
+ */
+struct cli_change_args { /* what the prologue parsed and resolved */
+    struct cli_conn c;
+    struct cli_target t;
+    const char *id, *version, *ttl_s;
+    long long ttl;
+};
+struct cli_change_cmd {
+    struct cli_cmd cmd;
+    int channel_opt; /* 1: --app --platform --channel; 0: --app --platform only (promote has --from/--to) */
+    const char *release_help, *version_help;
+    /* After parsing: positional arguments and the command's own checks, in the order its errors should come;
+     * may adjust the change template (`arg`) and the target. NULL: no positional arguments allowed. */
+    int (*check)(void *ctx, const struct cli_args *a, struct cli_change_args *r, struct cli_change *ch);
+    struct cli_change change; /* serverless: apply, states, arg; `what` also names the publisher summary */
+    int (*serverless)(void *ctx, struct cli_change_args *r); /* optional act replacing `change` */
+    /* Publisher mode: method and request for the found release (eid = its URL-escaped id); *body may stay
+     * NULL; *summary starts as the target and may be changed for the summary line. */
+    const char *method;
+    int (*request)(void *ctx, const char *eid, char *path, size_t cap, json_t **body, struct cli_target *summary);
+};
+/* Run a change command: returns the exit code. opts_before/opts_after ({0}-terminated, may be NULL) are the
+ * command's options, listed before --release and after --version in the help. `r` is filled by the driver. */
+int cli_change_run(const struct cli_change_cmd *cc, void *ctx, struct cli_change_args *r,
+                   const struct cli_opt *opts_before, const struct cli_opt *opts_after, int argc, char **argv);
+
+/*
  * Keys trusted to sign manifests, for reading: --trusted-key, else
  * HOTPATCH_TRUSTED_KEYS, else the config's trusted_keys, else the public half
  * of the manifest key (serverless). Reports and returns an exit code.
@@ -379,6 +413,9 @@ int cli_api_escape(const char *s, char *out, size_t cap);
  */
 int cli_api_find_release(const struct cli_api *api, const char *app, const char *platform, const char *channel,
                          const char *id, const char *version, json_t **out);
+/* cli_api_find_release, plus the release's URL-escaped id in eid[cap] for request paths. */
+int cli_api_find_release_eid(const struct cli_api *api, const char *app, const char *platform, const char *channel,
+                             const char *id, const char *version, json_t **out, char *eid, size_t cap);
 
 /* ---- commands ---- */
 

@@ -44,132 +44,127 @@ static int add_copy(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     return 0;
 }
 
+struct promote {
+    const char *from, *to, *rollout;
+    long bp;
+};
+
+static int check(void *ctx, const struct cli_args *a, struct cli_change_args *r, struct cli_change *ch)
+{
+    struct promote *o = ctx;
+    (void)ch;
+    if (a->npos)
+        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a->pos[0]);
+    if (!o->from || !o->to)
+        return cli_fail(CLI_EXIT_USAGE, "missing --from CHANNEL and --to CHANNEL");
+    if (strcmp(o->from, o->to) == 0)
+        return cli_fail(CLI_EXIT_USAGE, "--from and --to are the same channel '%s'", o->from);
+    if (!cmn_id_valid(o->to))
+        return cli_fail(CLI_EXIT_USAGE, "bad channel '%s'", o->to);
+    if (o->rollout && (o->bp = cli_percent_to_bp(o->rollout)) < 0)
+        return cli_fail(CLI_EXIT_USAGE, "bad --rollout '%s': 0-100 with at most 2 decimals", o->rollout);
+    r->t.channel = o->from; /* the release is looked up on the source channel */
+    return 0;
+}
+
+/* Serverless: copy the release from the source channel's manifest into the target channel's. */
+static int act_serverless(void *ctx, struct cli_change_args *r)
+{
+    const struct promote *o = ctx;
+    const struct cli_conn *c = &r->c;
+    const struct cli_target *t = &r->t;
+    const char *from = o->from, *to = o->to;
+    int ex;
+    struct cmn_storage *st = NULL;
+    struct cmn_key mkey, pub;
+    struct cmn_keyring ring = {&pub, 1};
+    struct cmn_manifest *m = NULL;
+    struct cli_edit_result res;
+    struct promo p;
+    long idx;
+    memset(&mkey, 0, sizeof(mkey));
+    memset(&p, 0, sizeof(p));
+    ex = cli_conn_manifest_key(c, &mkey);
+    if (!ex)
+        ex = cli_conn_storage(c, &st);
+    if (!ex) {
+        pub = mkey;
+        cmn_wipe(pub.sk, sizeof(pub.sk));
+        pub.has_secret = 0;
+        ex = cli_channel_read(st, &ring, t->app, t->platform, from, CMN_MANIFEST_ALLOW_EXPIRED, &m, NULL);
+    }
+    if (!ex) {
+        idx = cli_pick_release(m, r->id, r->version, 1u << CMN_REL_ACTIVE);
+        if (idx < 0) {
+            ex = CLI_EXIT_NOTFOUND;
+        } else if (m->releases[idx].state == CMN_REL_ROLLED_BACK || m->releases[idx].state == CMN_REL_DISABLED) {
+            ex =
+                cli_fail(CLI_EXIT_CONFLICT, "release %s (%s) is %s on '%s': it cannot be promoted", m->releases[idx].id,
+                         m->releases[idx].version, cmn_release_state_name(m->releases[idx].state), from);
+        } else {
+            p.src = m->releases[idx];
+            p.to = to;
+            p.rollout_bp = o->bp;
+            cli_release_id(p.id);
+            ex = cli_channel_edit(st, &mkey, t->app, t->platform, to, r->ttl, 1, add_copy, &p, &res);
+        }
+    }
+    if (!ex) {
+        if (cli_out.json) {
+            cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:O,s:{s:s,s:I,s:I}}", "mode", "serverless", "action",
+                                     "promoted", "from", from, "to", to, "release", p.result, "manifest", "key",
+                                     res.key, "sequence", (json_int_t)res.sequence, "expires_at",
+                                     (json_int_t)res.expires_at));
+        } else {
+            printf("promoted %s from '%s' to '%s' on %s/%s: release %s, manifest sequence %llu\n", p.src.version, from,
+                   to, t->app, t->platform, p.id, (unsigned long long)res.sequence);
+        }
+    }
+    json_decref(p.result);
+    cmn_manifest_free(m);
+    cmn_key_clear(&mkey);
+    cmn_key_clear(&pub);
+    cmn_storage_free(st);
+    return ex;
+}
+
+static int request(void *ctx, const char *eid, char *path, size_t cap, json_t **body, struct cli_target *summary)
+{
+    const struct promote *o = ctx;
+    snprintf(path, cap, "/v1/releases/%s/promote", eid);
+    *body = json_pack("{s:s}", "to_channel", o->to);
+    if (o->bp >= 0)
+        json_object_set_new(*body, "rollout_bp", json_integer(o->bp));
+    summary->channel = o->to;
+    return 0;
+}
+
 int cli_cmd_promote(int argc, char **argv)
 {
-    struct cli_conn c;
-    struct cli_target t;
-    struct cli_args a;
-    const char *from = NULL, *to = NULL, *id = NULL, *version = NULL, *ttl_s = NULL, *rollout = NULL;
-    long long ttl = CLI_DEFAULT_TTL;
-    long bp = -1;
-    int ex;
-    const struct cli_opt opts[] = {
-        {"app", "NAME", &t.app, NULL, "app name (config: app)"},
-        {"platform", "NAME", &t.platform, NULL, "platform (config: platform)"},
-        {"from", "CHANNEL", &from, NULL, "source channel, e.g. staging"},
-        {"to", "CHANNEL", &to, NULL, "target channel, e.g. production"},
-        {"release", "ID", &id, NULL, "the release on the source channel (default: its newest active release)"},
-        {"version", "LABEL", &version, NULL, "pick the release by its version label"},
-        {"rollout", "PERCENT", &rollout, NULL, "share of devices on the target channel (default 100)"},
-        {"ttl", "DURATION", &ttl_s, NULL, "serverless: validity of the re-signed manifest (default 7d)"},
-        CLI_CONN_OPTS(&c),
+    static const struct cli_change_cmd cc = {
+        .cmd = {"promote", "Publish a release from one channel to another.",
+                "hotpatch promote --app A --platform P --from staging --to production "
+                "[--release ID | --version V] [--rollout N]",
+                CLI_CONN_ENV, NULL},
+        .channel_opt = 0,
+        .release_help = "the release on the source channel (default: its newest active release)",
+        .version_help = "pick the release by its version label",
+        .check = check,
+        .change = {.what = "promoted"},
+        .serverless = act_serverless,
+        .method = "POST",
+        .request = request,
+    };
+    struct promote o = {NULL, NULL, NULL, -1};
+    struct cli_change_args r;
+    const struct cli_opt before[] = {
+        {"from", "CHANNEL", &o.from, NULL, "source channel, e.g. staging"},
+        {"to", "CHANNEL", &o.to, NULL, "target channel, e.g. production"},
         {0},
     };
-    const struct cli_cmd cmd = {"promote", "Publish a release from one channel to another.",
-                                "hotpatch promote --app A --platform P --from staging --to production "
-                                "[--release ID | --version V] [--rollout N]",
-                                CLI_CONN_ENV, NULL};
-    memset(&c, 0, sizeof(c));
-    memset(&t, 0, sizeof(t));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
-        return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
-    if (!from || !to)
-        return cli_fail(CLI_EXIT_USAGE, "missing --from CHANNEL and --to CHANNEL");
-    if (strcmp(from, to) == 0)
-        return cli_fail(CLI_EXIT_USAGE, "--from and --to are the same channel '%s'", from);
-    if (!cmn_id_valid(to))
-        return cli_fail(CLI_EXIT_USAGE, "bad channel '%s'", to);
-    if (id && version)
-        return cli_fail(CLI_EXIT_USAGE, "pass --release or --version, not both");
-    if (rollout && (bp = cli_percent_to_bp(rollout)) < 0)
-        return cli_fail(CLI_EXIT_USAGE, "bad --rollout '%s': 0-100 with at most 2 decimals", rollout);
-    if ((ex = cli_parse_ttl(ttl_s, &ttl)))
-        return ex;
-    t.channel = from;
-    if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
-        return ex;
-    if (cmn_crypto_init())
-        return cli_fail(CLI_EXIT_FAIL, "cannot initialise libsodium");
-    if (c.mode == CLI_MODE_SERVERLESS) {
-        struct cmn_storage *st = NULL;
-        struct cmn_key mkey, pub;
-        struct cmn_keyring ring = {&pub, 1};
-        struct cmn_manifest *m = NULL;
-        struct cli_edit_result res;
-        struct promo p;
-        long idx;
-        memset(&mkey, 0, sizeof(mkey));
-        memset(&p, 0, sizeof(p));
-        ex = cli_conn_manifest_key(&c, &mkey);
-        if (!ex)
-            ex = cli_conn_storage(&c, &st);
-        if (!ex) {
-            pub = mkey;
-            cmn_wipe(pub.sk, sizeof(pub.sk));
-            pub.has_secret = 0;
-            ex = cli_channel_read(st, &ring, t.app, t.platform, from, CMN_MANIFEST_ALLOW_EXPIRED, &m, NULL);
-        }
-        if (!ex) {
-            idx = cli_pick_release(m, id, version, 1u << CMN_REL_ACTIVE);
-            if (idx < 0) {
-                ex = CLI_EXIT_NOTFOUND;
-            } else if (m->releases[idx].state == CMN_REL_ROLLED_BACK || m->releases[idx].state == CMN_REL_DISABLED) {
-                ex = cli_fail(CLI_EXIT_CONFLICT, "release %s (%s) is %s on '%s': it cannot be promoted",
-                              m->releases[idx].id, m->releases[idx].version,
-                              cmn_release_state_name(m->releases[idx].state), from);
-            } else {
-                p.src = m->releases[idx];
-                p.to = to;
-                p.rollout_bp = bp;
-                cli_release_id(p.id);
-                ex = cli_channel_edit(st, &mkey, t.app, t.platform, to, ttl, 1, add_copy, &p, &res);
-            }
-        }
-        if (!ex) {
-            if (cli_out.json) {
-                cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:O,s:{s:s,s:I,s:I}}", "mode", "serverless", "action",
-                                         "promoted", "from", from, "to", to, "release", p.result, "manifest", "key",
-                                         res.key, "sequence", (json_int_t)res.sequence, "expires_at",
-                                         (json_int_t)res.expires_at));
-            } else {
-                printf("promoted %s from '%s' to '%s' on %s/%s: release %s, manifest sequence %llu\n", p.src.version,
-                       from, to, t.app, t.platform, p.id, (unsigned long long)res.sequence);
-            }
-        }
-        json_decref(p.result);
-        cmn_manifest_free(m);
-        cmn_key_clear(&mkey);
-        cmn_key_clear(&pub);
-        cmn_storage_free(st);
-        return ex;
-    } else {
-        struct cli_api api = {c.endpoint, c.token};
-        json_t *rel = NULL, *resp = NULL, *body;
-        char path[300], eid[200];
-        ex = cli_api_find_release(&api, t.app, t.platform, from, id, version, &rel);
-        if (ex)
-            return ex;
-        if (!json_is_string(json_object_get(rel, "id")) ||
-            cli_api_escape(json_string_value(json_object_get(rel, "id")), eid, sizeof(eid))) {
-            json_decref(rel);
-            return cli_fail(CLI_EXIT_FAIL, "publisher release has no usable 'id'");
-        }
-        snprintf(path, sizeof(path), "/v1/releases/%s/promote", eid);
-        body = json_pack("{s:s}", "to_channel", to);
-        if (bp >= 0)
-            json_object_set_new(body, "rollout_bp", json_integer(bp));
-        ex = cli_api_call(&api, "POST", path, body, &resp);
-        json_decref(body);
-        if (!ex) {
-            struct cli_target tt = t;
-            tt.channel = to;
-            ex = cli_change_publisher_done(&tt, "promoted", rel, resp);
-        }
-        json_decref(rel);
-        json_decref(resp);
-        return ex;
-    }
+    const struct cli_opt after[] = {
+        {"rollout", "PERCENT", &o.rollout, NULL, "share of devices on the target channel (default 100)"},
+        {0},
+    };
+    return cli_change_run(&cc, &o, &r, before, after, argc, argv);
 }

@@ -19,84 +19,63 @@ static int set_bp(struct cli_change *ch, struct cmn_manifest *m, long idx, int *
     return 0;
 }
 
+struct rollout {
+    const char *percent, *bp_s;
+    long bp;
+};
+
+static int check(void *ctx, const struct cli_args *a, struct cli_change_args *r, struct cli_change *ch)
+{
+    struct rollout *o = ctx;
+    (void)r;
+    if (a->npos == 1 && !o->percent && !o->bp_s)
+        o->percent = a->pos[0]; /* `hotpatch rollout 25` */
+    else if (a->npos)
+        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a->pos[0]);
+    if (!o->percent && !o->bp_s)
+        return cli_fail(CLI_EXIT_USAGE, "missing --percent N (0-100) or --bp N (0-10000)");
+    if (o->percent && o->bp_s)
+        return cli_fail(CLI_EXIT_USAGE, "pass --percent or --bp, not both");
+    if (o->percent && (o->bp = cli_percent_to_bp(o->percent)) < 0)
+        return cli_fail(CLI_EXIT_USAGE, "bad --percent '%s': 0-100 with at most 2 decimals", o->percent);
+    if (o->bp_s && (o->bp = (long)cli_parse_uint(o->bp_s, 0, 10000)) < 0)
+        return cli_fail(CLI_EXIT_USAGE, "bad --bp '%s': 0-10000", o->bp_s);
+    ch->arg = o->bp;
+    return 0;
+}
+
+static int request(void *ctx, const char *eid, char *path, size_t cap, json_t **body, struct cli_target *summary)
+{
+    const struct rollout *o = ctx;
+    (void)summary;
+    snprintf(path, cap, "/v1/releases/%s/rollout", eid);
+    *body = json_pack("{s:i}", "rollout_bp", (int)o->bp);
+    return 0;
+}
+
 int cli_cmd_rollout(int argc, char **argv)
 {
-    struct cli_conn c;
-    struct cli_target t;
-    struct cli_args a;
-    struct cli_change ch;
-    const char *id = NULL, *version = NULL, *ttl_s = NULL, *percent = NULL, *bp_s = NULL;
-    long long ttl = CLI_DEFAULT_TTL;
-    long bp = -1;
-    int ex;
-    const struct cli_opt opts[] = {
-        CLI_TARGET_OPTS(&t),
-        {"percent", "PERCENT", &percent, NULL, "new share of devices, 0-100 (e.g. 25 or 2.5)"},
-        {"bp", "N", &bp_s, NULL, "new share in basis points, 0-10000"},
-        {"release", "ID", &id, NULL, "the release id (default: the newest active release)"},
-        {"version", "LABEL", &version, NULL, "pick the release by its version label"},
-        {"ttl", "DURATION", &ttl_s, NULL, "serverless: validity of the re-signed manifest (default 7d)"},
-        CLI_CONN_OPTS(&c),
+    static const struct cli_change_cmd cc = {
+        .cmd = {"rollout", "Change the rollout percentage of a release.",
+                "hotpatch rollout --app A --platform P [--channel C] --percent N | --bp N "
+                "[--release ID | --version V]",
+                CLI_CONN_ENV, NULL},
+        .channel_opt = 1,
+        .release_help = "the release id (default: the newest active release)",
+        .version_help = "pick the release by its version label",
+        .check = check,
+        .change = {.states = (1u << CMN_REL_ACTIVE) | (1u << CMN_REL_HALTED),
+                   .apply = set_bp,
+                   .what = "rollout changed for"},
+        .method = "PATCH",
+        .request = request,
+    };
+    struct rollout o = {NULL, NULL, -1};
+    struct cli_change_args r;
+    const struct cli_opt own[] = {
+        {"percent", "PERCENT", &o.percent, NULL, "new share of devices, 0-100 (e.g. 25 or 2.5)"},
+        {"bp", "N", &o.bp_s, NULL, "new share in basis points, 0-10000"},
         {0},
     };
-    const struct cli_cmd cmd = {"rollout", "Change the rollout percentage of a release.",
-                                "hotpatch rollout --app A --platform P [--channel C] --percent N | --bp N "
-                                "[--release ID | --version V]",
-                                CLI_CONN_ENV, NULL};
-    memset(&c, 0, sizeof(c));
-    memset(&t, 0, sizeof(t));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
-        return ex;
-    if (a.npos == 1 && !percent && !bp_s)
-        percent = a.pos[0]; /* `hotpatch rollout 25` */
-    else if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
-    if (!percent && !bp_s)
-        return cli_fail(CLI_EXIT_USAGE, "missing --percent N (0-100) or --bp N (0-10000)");
-    if (percent && bp_s)
-        return cli_fail(CLI_EXIT_USAGE, "pass --percent or --bp, not both");
-    if (percent && (bp = cli_percent_to_bp(percent)) < 0)
-        return cli_fail(CLI_EXIT_USAGE, "bad --percent '%s': 0-100 with at most 2 decimals", percent);
-    if (bp_s && (bp = (long)cli_parse_uint(bp_s, 0, 10000)) < 0)
-        return cli_fail(CLI_EXIT_USAGE, "bad --bp '%s': 0-10000", bp_s);
-    if (id && version)
-        return cli_fail(CLI_EXIT_USAGE, "pass --release or --version, not both");
-    if ((ex = cli_parse_ttl(ttl_s, &ttl)))
-        return ex;
-    if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
-        return ex;
-    if (cmn_crypto_init())
-        return cli_fail(CLI_EXIT_FAIL, "cannot initialise libsodium");
-    if (c.mode == CLI_MODE_SERVERLESS) {
-        memset(&ch, 0, sizeof(ch));
-        ch.id = id;
-        ch.version = version;
-        ch.states = (1u << CMN_REL_ACTIVE) | (1u << CMN_REL_HALTED);
-        ch.apply = set_bp;
-        ch.arg = bp;
-        ch.what = "rollout changed for";
-        return cli_change_serverless(&c, &t, ttl, &ch);
-    } else {
-        struct cli_api api = {c.endpoint, c.token};
-        json_t *rel = NULL, *resp = NULL, *body;
-        char path[300], eid[200];
-        ex = cli_api_find_release(&api, t.app, t.platform, t.channel, id, version, &rel);
-        if (ex)
-            return ex;
-        if (!json_is_string(json_object_get(rel, "id")) ||
-            cli_api_escape(json_string_value(json_object_get(rel, "id")), eid, sizeof(eid))) {
-            json_decref(rel);
-            return cli_fail(CLI_EXIT_FAIL, "publisher release has no usable 'id'");
-        }
-        snprintf(path, sizeof(path), "/v1/releases/%s/rollout", eid);
-        body = json_pack("{s:i}", "rollout_bp", (int)bp);
-        ex = cli_api_call(&api, "PATCH", path, body, &resp);
-        json_decref(body);
-        if (!ex)
-            ex = cli_change_publisher_done(&t, "rollout changed for", rel, resp);
-        json_decref(rel);
-        json_decref(resp);
-        return ex;
-    }
+    return cli_change_run(&cc, &o, &r, own, NULL, argc, argv);
 }

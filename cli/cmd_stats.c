@@ -50,14 +50,9 @@ int cli_cmd_stats(int argc, char **argv)
                                         "telemetry");
     {
         struct cli_api api = {c.endpoint, c.token};
-        ex = cli_api_find_release(&api, t.app, t.platform, t.channel, id, version, &rel);
+        ex = cli_api_find_release_eid(&api, t.app, t.platform, t.channel, id, version, &rel, eid, sizeof(eid));
         if (ex)
             return ex;
-        if (!json_is_string(json_object_get(rel, "id")) ||
-            cli_api_escape(json_string_value(json_object_get(rel, "id")), eid, sizeof(eid))) {
-            json_decref(rel);
-            return cli_fail(CLI_EXIT_FAIL, "publisher release has no usable 'id'");
-        }
         snprintf(path, sizeof(path), "/v1/releases/%s/stats", eid);
         ex = cli_api_call(&api, "GET", path, NULL, &resp);
     }

@@ -674,10 +674,13 @@ int cli_target_resolve(struct cli_target *t)
     if (!t->platform)
         return cli_fail(CLI_EXIT_USAGE, "missing --platform android|ios (or 'hotpatch config set platform NAME')");
     if (!cmn_id_valid(t->app))
-        return cli_fail(CLI_EXIT_USAGE, "bad app name '%s': use 1-64 of A-Z a-z 0-9 . _ -", t->app);
+        return cli_fail(CLI_EXIT_USAGE, "bad app name '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with '.'",
+                        t->app);
     if (!cmn_id_valid(t->platform))
-        return cli_fail(CLI_EXIT_USAGE, "bad platform '%s': use 1-64 of A-Z a-z 0-9 . _ -", t->platform);
+        return cli_fail(CLI_EXIT_USAGE, "bad platform '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with '.'",
+                        t->platform);
     if (!cmn_id_valid(t->channel))
-        return cli_fail(CLI_EXIT_USAGE, "bad channel '%s': use 1-64 of A-Z a-z 0-9 . _ -", t->channel);
+        return cli_fail(CLI_EXIT_USAGE, "bad channel '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with '.'",
+                        t->channel);
     return 0;
 }

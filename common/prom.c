@@ -64,6 +64,18 @@ static void head(struct cmn_prom *p, const char *name, const char *suffix, const
     adds(p, " ");
 }
 
+/* Append a formatted number t[0..n) and the line end; a value that did not fit is an error. */
+static void value(struct cmn_prom *p, const char *t, int n, size_t cap)
+{
+    if (n < 0 || (size_t)n >= cap) {
+        if (!p->rc)
+            p->rc = CMN_E_INVAL;
+        return;
+    }
+    add(p, t, (size_t)n);
+    add(p, "\n", 1);
+}
+
 static void num(struct cmn_prom *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void num(struct cmn_prom *p, const char *fmt, ...)
 {
@@ -72,13 +84,7 @@ static void num(struct cmn_prom *p, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(t, sizeof(t), fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(t)) {
-        if (!p->rc)
-            p->rc = CMN_E_INVAL;
-        return;
-    }
-    add(p, t, (size_t)n);
-    add(p, "\n", 1);
+    value(p, t, n, sizeof(t));
 }
 
 void cmn_prom_u64(struct cmn_prom *p, const char *name, const char *label, const char *lval, uint64_t v)
@@ -101,13 +107,7 @@ void cmn_prom_f64(struct cmn_prom *p, const char *name, const char *label, const
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
     int n = snprintf(t, sizeof(t), fmt, v);
 #pragma GCC diagnostic pop
-    if (n < 0 || (size_t)n >= sizeof(t)) {
-        if (!p->rc)
-            p->rc = CMN_E_INVAL;
-        return;
-    }
-    add(p, t, (size_t)n);
-    add(p, "\n", 1);
+    value(p, t, n, sizeof(t));
 }
 
 void cmn_prom_histogram(struct cmn_prom *p, const char *name, const double *bounds, const uint64_t *counts, size_t n,

@@ -22,6 +22,7 @@
 #include "aws_creds_int.h"
 #include "common/crypto.h"
 #include "common/http.h"
+#include "common/http1.h"
 #include "common/str.h"
 #include "common/s3xml.h"
 #include "common/storage.h"
@@ -796,43 +797,13 @@ void cmn_storage_s3_set_page_size(struct cmn_storage *st, int max_keys)
         s3_of(st)->page_size = max_keys < 1 ? 1 : (max_keys > 1000 ? 1000 : max_keys);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode s[0..n) into a heap string; NULL on bad escapes, NUL bytes or no memory. */
+/* Percent-decode s[0..n) ('+' is a space) into a heap string; NULL on bad escapes, NUL bytes or no memory. */
 static char *pct_decode(const char *s, size_t n)
 {
     char *o = malloc(n + 1);
-    size_t k = 0;
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
-                goto bad;
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-            if (c == '\0')
-                goto bad;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        o[k++] = c;
-    }
-    o[k] = '\0';
+    if (o && cmn_pct_decode((struct cmn_slice){s, n}, o, n + 1, 1) < 0)
+        CMN_SAFEFREE(o);
     return o;
-bad:
-    free(o);
-    return NULL;
 }
 
 static const char *env_nonempty(const char *name)

@@ -257,10 +257,10 @@ static int parse_params(struct edge_ctx *c, struct cmn_slice q, struct param *ps
     char msg[160];
     size_t nl[8];
     for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(nl); i++)
-        nl[i] = strlen(ps[i].name);
+        nl[i] = ps[i].name ? strlen(ps[i].name) : 0;
     while (cmn_query_next(&rest, &k, &v)) {
         for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(nl); i++) {
-            if (k.n != nl[i] || memcmp(k.p, ps[i].name, k.n) != 0)
+            if (!ps[i].name || k.n != nl[i] || memcmp(k.p, ps[i].name, k.n) != 0)
                 continue;
             if (ps[i].val) {
                 snprintf(msg, sizeof(msg), "parameter '%s' given twice", ps[i].name);
@@ -295,7 +295,7 @@ static int need_id(struct param *p, int required, struct edge_resp *rs)
         return -1;
     }
     if (!cmn_id_valid_n(p->val, p->len)) {
-        snprintf(msg, sizeof(msg), "parameter '%s' must match [A-Za-z0-9._-]{1,64}", p->name);
+        snprintf(msg, sizeof(msg), "parameter '%s' must match [A-Za-z0-9._-]{1,64}, not starting with '.'", p->name);
         json_error(rs, 400, "bad_request", msg);
         return -1;
     }
@@ -406,67 +406,130 @@ static int decide(struct edge_ctx *c, struct cmn_device *dev, struct cmn_decisio
     return 0;
 }
 
-static enum edge_outcome h_check(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs)
-{
-    enum { P_APP, P_PLATFORM, P_CHANNEL, P_BINARY, P_DEVICE, P_RELEASE, P_SKIP, P__N };
-    struct param ps[P__N] = {{"app", 0, 0},    {"platform", 0, 0}, {"channel", 0, 0}, {"binary_version", 0, 0},
-                             {"device", 0, 0}, {"release", 0, 0},  {"skip", 0, 0}};
-    const char *skip[MAX_SKIP];
-    size_t nskip = 0;
-    enum edge_outcome oc = EDGE_OUT_BAD;
+/*
+ * ---- the check pipeline ----
+ *
+ * /v1/check, /update/check and /api/firmware/check are one pipeline, parse
+ * the parameters -> validate -> look the channel up -> decide -> answer, and
+ * three dialects that differ only in their parameter names, a few rules
+ * (default channel, what "current" means, where the binary version comes
+ * from) and the shape of the answer. Everything stays on the stack and in
+ * the context's arena: no allocation on this path.
+ */
 
-    if (parse_params(c, rq->query, ps, P__N, rs) || need_id(&ps[P_APP], 1, rs) || need_id(&ps[P_PLATFORM], 1, rs) ||
-        need_id(&ps[P_CHANNEL], 1, rs) || need_version(&ps[P_BINARY], rs) || need_device(&ps[P_DEVICE], rs))
-        return EDGE_OUT_BAD;
-    if (ps[P_RELEASE].val && ps[P_RELEASE].len && need_id(&ps[P_RELEASE], 1, rs))
-        return EDGE_OUT_BAD;
-    if (ps[P_SKIP].val && ps[P_SKIP].len) {
+/* The roles a check parameter can play; a dialect names the ones it has. */
+enum role { Q_APP, Q_PLATFORM, Q_CHANNEL, Q_BINARY, Q_DEVICE, Q_CURRENT, Q_SKIP, Q_HW, Q__N };
+
+struct dialect {
+    const char *names[Q__N];     /* query parameter per role; NULL: the dialect does not have it */
+    const char *default_channel; /* when the channel is absent; NULL: required */
+    int current_is_label;        /* Q_CURRENT is a version label (mapped to a release), not a release id */
+    int binary_from_hw;          /* no Q_BINARY: the hardware version, else the current version, is checked
+                                    against target ranges (and the device is validated first) */
+    void (*answer)(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d, struct edge_resp *rs);
+};
+
+/* Validate the decoded parameters in the dialect's order; *bin is the binary version to decide with. */
+static int check_params(const struct dialect *dl, struct param *ps, const struct param **bin, const char **skip,
+                        size_t *nskip, struct edge_resp *rs)
+{
+    if (!ps[Q_CHANNEL].val && dl->default_channel)
+        ps[Q_CHANNEL].val = dl->default_channel, ps[Q_CHANNEL].len = strlen(dl->default_channel);
+    if (need_id(&ps[Q_APP], 1, rs) || need_id(&ps[Q_PLATFORM], 1, rs) || need_id(&ps[Q_CHANNEL], 1, rs))
+        return -1;
+    if (dl->binary_from_hw) {
+        /* The native-range check runs against the hardware/bootloader version when given. */
+        struct param *b = ps[Q_HW].val ? &ps[Q_HW] : &ps[Q_CURRENT];
+        *bin = b;
+        if (need_device(&ps[Q_DEVICE], rs) || need_version(b, rs))
+            return -1;
+    } else {
+        *bin = &ps[Q_BINARY];
+        if (need_version(&ps[Q_BINARY], rs) || need_device(&ps[Q_DEVICE], rs))
+            return -1;
+    }
+    if (dl->current_is_label) {
+        if (ps[Q_CURRENT].val && ps[Q_CURRENT].len > 64) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "parameter '%s' is too long", ps[Q_CURRENT].name);
+            json_error(rs, 400, "bad_request", msg);
+            return -1;
+        }
+    } else if (ps[Q_CURRENT].val && ps[Q_CURRENT].len && need_id(&ps[Q_CURRENT], 1, rs)) {
+        return -1;
+    }
+    *nskip = 0;
+    if (ps[Q_SKIP].val && ps[Q_SKIP].len) {
         /* split in place: the arena copy is ours */
-        char *s = (char *)ps[P_SKIP].val;
+        char *s = (char *)ps[Q_SKIP].val;
         for (;;) {
             char *comma = strchr(s, ',');
             if (comma)
                 *comma = '\0';
-            if (nskip == MAX_SKIP || !cmn_id_valid_n(s, strlen(s))) {
+            if (*nskip == MAX_SKIP || !cmn_id_valid_n(s, strlen(s))) {
                 json_error(rs, 400, "bad_request", "parameter 'skip' must be up to 64 comma-separated release ids");
-                return EDGE_OUT_BAD;
+                return -1;
             }
-            skip[nskip++] = s;
+            skip[(*nskip)++] = s;
             if (!comma)
                 break;
             s = comma + 1;
         }
     }
-    if (load_view(c, ps[P_APP].val, ps[P_PLATFORM].val, ps[P_CHANNEL].val, ps[P_DEVICE].val, rs, &oc))
-        return oc;
+    return 0;
+}
 
-    struct cmn_device dev = {.device_id = ps[P_DEVICE].val,
-                             .binary_version = ps[P_BINARY].val,
-                             .current_release = ps[P_RELEASE].val && ps[P_RELEASE].len ? ps[P_RELEASE].val : NULL,
+static enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
+                                   struct edge_resp *rs)
+{
+    struct param ps[Q__N];
+    const struct param *bin = NULL;
+    const char *skip[MAX_SKIP];
+    size_t nskip = 0;
+    enum edge_outcome oc = EDGE_OUT_BAD;
+    for (size_t i = 0; i < Q__N; i++)
+        ps[i] = (struct param){dl->names[i], NULL, 0};
+
+    if (parse_params(c, rq->query, ps, Q__N, rs) || check_params(dl, ps, &bin, skip, &nskip, rs))
+        return EDGE_OUT_BAD;
+    if (load_view(c, ps[Q_APP].val, ps[Q_PLATFORM].val, ps[Q_CHANNEL].val, ps[Q_DEVICE].val, rs, &oc))
+        return oc;
+    const char *cur = dl->current_is_label                     ? resolve_current(&c->view->m, ps[Q_CURRENT].val)
+                      : ps[Q_CURRENT].val && ps[Q_CURRENT].len ? ps[Q_CURRENT].val
+                                                               : NULL;
+    struct cmn_device dev = {.device_id = ps[Q_DEVICE].val,
+                             .binary_version = bin->val,
+                             .current_release = cur,
                              .blocklist = nskip ? skip : NULL,
                              .n_blocklist = nskip};
     struct cmn_decision d;
     if (decide(c, &dev, &d, rs, &oc))
         return oc;
+    dl->answer(c, ps, &d, rs);
+    return oc;
+}
 
+/* /v1/check: 204, or 200 with the signed envelope and the decision in headers. */
+static void answer_v1(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d, struct edge_resp *rs)
+{
     const struct edge_view *v = c->view;
+    (void)ps;
     rs->nh = 0;
     add_header_str(rs, "Cache-Control", "private, no-store");
     add_header_u64(rs, "X-HotPatch-Sequence", v->hdr.sequence);
-    if (d.kind == CMN_DECIDE_NONE) {
+    if (d->kind == CMN_DECIDE_NONE) {
         rs->status = 204;
-        return oc;
+        return;
     }
     rs->status = 200;
     add_header_str(rs, "Content-Type", "application/json");
     add_header_str(rs, "ETag", v->hdr.etag);
-    add_header_str(rs, "X-HotPatch-Decision", d.kind == CMN_DECIDE_UPDATE ? "update" : "rollback");
-    if (d.kind == CMN_DECIDE_UPDATE)
-        add_header_str(rs, "X-HotPatch-Release", v->rel[d.index].id);
-    add_header_str(rs, "X-HotPatch-Mandatory", d.mandatory ? "1" : "0");
+    add_header_str(rs, "X-HotPatch-Decision", d->kind == CMN_DECIDE_UPDATE ? "update" : "rollback");
+    if (d->kind == CMN_DECIDE_UPDATE)
+        add_header_str(rs, "X-HotPatch-Release", v->rel[d->index].id);
+    add_header_str(rs, "X-HotPatch-Mandatory", d->mandatory ? "1" : "0");
     rs->body = v->env;
     rs->body_len = v->hdr.env_len;
-    return oc;
 }
 
 static void sw_bundle_url(struct sw *w, const struct edge_config *cfg, const char *url)
@@ -497,37 +560,16 @@ static void seed_headers(struct edge_resp *rs, int status)
     add_header_str(rs, "Cache-Control", "private, no-store");
 }
 
-/* GET /update/check (seeds 000/001 field names) */
-static enum edge_outcome h_update_check(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs)
+/* /update/check (seeds 000/001 field names) */
+static void answer_update(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d,
+                          struct edge_resp *rs)
 {
-    enum { P_APP, P_PLATFORM, P_CHANNEL, P_CURRENT, P_BINARY, P_DEVICE, P__N };
-    struct param ps[P__N] = {{"appId", 0, 0},          {"platform", 0, 0},      {"channel", 0, 0},
-                             {"currentVersion", 0, 0}, {"binaryVersion", 0, 0}, {"deviceId", 0, 0}};
-    enum edge_outcome oc = EDGE_OUT_BAD;
-    if (parse_params(c, rq->query, ps, P__N, rs))
-        return EDGE_OUT_BAD;
-    if (!ps[P_CHANNEL].val)
-        ps[P_CHANNEL].val = "production", ps[P_CHANNEL].len = 10;
-    if (need_id(&ps[P_APP], 1, rs) || need_id(&ps[P_PLATFORM], 1, rs) || need_id(&ps[P_CHANNEL], 1, rs) ||
-        need_version(&ps[P_BINARY], rs) || need_device(&ps[P_DEVICE], rs))
-        return EDGE_OUT_BAD;
-    if (ps[P_CURRENT].val && ps[P_CURRENT].len > 64) {
-        json_error(rs, 400, "bad_request", "parameter 'currentVersion' is too long");
-        return EDGE_OUT_BAD;
-    }
-    if (load_view(c, ps[P_APP].val, ps[P_PLATFORM].val, ps[P_CHANNEL].val, ps[P_DEVICE].val, rs, &oc))
-        return oc;
-    struct cmn_device dev = {.device_id = ps[P_DEVICE].val,
-                             .binary_version = ps[P_BINARY].val,
-                             .current_release = resolve_current(&c->view->m, ps[P_CURRENT].val)};
-    struct cmn_decision d;
-    if (decide(c, &dev, &d, rs, &oc))
-        return oc;
     struct sw w;
+    (void)ps;
     seed_headers(rs, 200);
     sw_begin(&w, rs);
-    if (d.kind == CMN_DECIDE_UPDATE) {
-        const struct cmn_release *r = &c->view->rel[d.index];
+    if (d->kind == CMN_DECIDE_UPDATE) {
+        const struct cmn_release *r = &c->view->rel[d->index];
         sw_str(&w, "{\"updateAvailable\":true,\"version\":");
         sw_json(&w, r->version);
         sw_str(&w, ",\"bundleUrl\":");
@@ -538,60 +580,34 @@ static enum edge_outcome h_update_check(struct edge_ctx *c, const struct edge_re
         sw_json(&w, r->bundle_sig);
         sw_str(&w, ",\"signatureKeyId\":");
         sw_json(&w, r->bundle_keyid);
-        sw_str(&w, d.mandatory ? ",\"mandatory\":true" : ",\"mandatory\":false");
+        sw_str(&w, d->mandatory ? ",\"mandatory\":true" : ",\"mandatory\":false");
         sw_str(&w, ",\"releaseId\":");
         sw_json(&w, r->id);
         sw_str(&w, ",\"size\":");
         sw_u64(&w, r->size);
         sw_str(&w, "}");
-    } else if (d.kind == CMN_DECIDE_ROLLBACK) {
+    } else if (d->kind == CMN_DECIDE_ROLLBACK) {
         sw_str(&w, "{\"updateAvailable\":false,\"rollback\":true}");
     } else {
         sw_str(&w, "{\"updateAvailable\":false}");
     }
     sw_body(&w, rs);
-    return oc;
 }
 
-/* GET /api/firmware/check (seed 002 field names) */
-static enum edge_outcome h_firmware(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs)
+/* /api/firmware/check (seed 002 field names) */
+static void answer_firmware(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d,
+                            struct edge_resp *rs)
 {
-    enum { P_DEVICE, P_APP, P_PLATFORM, P_CHANNEL, P_CURRENT, P_HW, P__N };
-    struct param ps[P__N] = {{"device_id", 0, 0},       {"app", 0, 0},       {"platform", 0, 0}, {"channel", 0, 0},
-                             {"current_version", 0, 0}, {"hw_version", 0, 0}};
-    enum edge_outcome oc = EDGE_OUT_BAD;
-    if (parse_params(c, rq->query, ps, P__N, rs))
-        return EDGE_OUT_BAD;
-    if (!ps[P_CHANNEL].val)
-        ps[P_CHANNEL].val = "production", ps[P_CHANNEL].len = 10;
-    if (need_id(&ps[P_APP], 1, rs) || need_id(&ps[P_PLATFORM], 1, rs) || need_id(&ps[P_CHANNEL], 1, rs) ||
-        need_device(&ps[P_DEVICE], rs))
-        return EDGE_OUT_BAD;
-    /* The native-range check runs against the hardware/bootloader version when given. */
-    struct param *bin = ps[P_HW].val ? &ps[P_HW] : &ps[P_CURRENT];
-    if (need_version(bin, rs))
-        return EDGE_OUT_BAD;
-    if (ps[P_CURRENT].val && ps[P_CURRENT].len > 64) {
-        json_error(rs, 400, "bad_request", "parameter 'current_version' is too long");
-        return EDGE_OUT_BAD;
-    }
-    if (load_view(c, ps[P_APP].val, ps[P_PLATFORM].val, ps[P_CHANNEL].val, ps[P_DEVICE].val, rs, &oc))
-        return oc;
-    struct cmn_device dev = {.device_id = ps[P_DEVICE].val,
-                             .binary_version = bin->val,
-                             .current_release = resolve_current(&c->view->m, ps[P_CURRENT].val)};
-    struct cmn_decision d;
-    if (decide(c, &dev, &d, rs, &oc))
-        return oc;
+    const char *current = ps[Q_CURRENT].val;
     struct sw w;
     seed_headers(rs, 200);
     sw_begin(&w, rs);
-    if (d.kind == CMN_DECIDE_UPDATE) {
-        const struct cmn_release *r = &c->view->rel[d.index];
+    if (d->kind == CMN_DECIDE_UPDATE) {
+        const struct cmn_release *r = &c->view->rel[d->index];
         sw_str(&w, "{\"update_available\":true");
-        if (ps[P_CURRENT].val) {
+        if (current) {
             sw_str(&w, ",\"current_version\":");
-            sw_json(&w, ps[P_CURRENT].val);
+            sw_json(&w, current);
         }
         sw_str(&w, ",\"latest_version\":");
         sw_json(&w, r->version);
@@ -605,23 +621,57 @@ static enum edge_outcome h_firmware(struct edge_ctx *c, const struct edge_reqin 
         sw_json(&w, r->notes ? r->notes : "");
         sw_str(&w, ",\"signature\":");
         sw_json(&w, r->bundle_sig);
-        sw_str(&w, d.mandatory ? ",\"mandatory\":true" : ",\"mandatory\":false");
+        sw_str(&w, d->mandatory ? ",\"mandatory\":true" : ",\"mandatory\":false");
         sw_str(&w, ",\"release_id\":");
         sw_json(&w, r->id);
         sw_str(&w, "}");
     } else {
         sw_str(&w, "{\"update_available\":false");
-        if (d.kind == CMN_DECIDE_ROLLBACK)
+        if (d->kind == CMN_DECIDE_ROLLBACK)
             sw_str(&w, ",\"rollback\":true");
-        if (ps[P_CURRENT].val) {
+        if (current) {
             sw_str(&w, ",\"current_version\":");
-            sw_json(&w, ps[P_CURRENT].val);
+            sw_json(&w, current);
         }
         sw_str(&w, "}");
     }
     sw_body(&w, rs);
-    return oc;
 }
+
+/* The three dialects: only names, rules and answers differ. */
+static const struct dialect DIALECT_V1 = {
+    .names = {[Q_APP] = "app",
+              [Q_PLATFORM] = "platform",
+              [Q_CHANNEL] = "channel",
+              [Q_BINARY] = "binary_version",
+              [Q_DEVICE] = "device",
+              [Q_CURRENT] = "release",
+              [Q_SKIP] = "skip"},
+    .answer = answer_v1,
+};
+static const struct dialect DIALECT_UPDATE = {
+    .names = {[Q_APP] = "appId",
+              [Q_PLATFORM] = "platform",
+              [Q_CHANNEL] = "channel",
+              [Q_BINARY] = "binaryVersion",
+              [Q_DEVICE] = "deviceId",
+              [Q_CURRENT] = "currentVersion"},
+    .default_channel = "production",
+    .current_is_label = 1,
+    .answer = answer_update,
+};
+static const struct dialect DIALECT_FIRMWARE = {
+    .names = {[Q_APP] = "app",
+              [Q_PLATFORM] = "platform",
+              [Q_CHANNEL] = "channel",
+              [Q_DEVICE] = "device_id",
+              [Q_CURRENT] = "current_version",
+              [Q_HW] = "hw_version"},
+    .default_channel = "production",
+    .current_is_label = 1,
+    .binary_from_hw = 1,
+    .answer = answer_firmware,
+};
 
 /* Does If-None-Match (a list of entity tags, or "*") match our strong ETag? Weak comparison (RFC 9110 13.1.2). */
 static int etag_matches(struct cmn_slice inm, const char *etag)
@@ -887,13 +937,13 @@ enum edge_endpoint edge_handle(struct edge_ctx *c, const struct edge_reqin *rq, 
 
     if (cmn_slice_eq(p, "/v1/check")) {
         ep = EDGE_EP_CHECK;
-        oc = is_get(rq, rs) ? h_check(c, rq, rs) : EDGE_OUT_BAD;
+        oc = is_get(rq, rs) ? run_check(c, &DIALECT_V1, rq, rs) : EDGE_OUT_BAD;
     } else if (cmn_slice_eq(p, "/update/check")) {
         ep = EDGE_EP_UPDATE_CHECK;
-        oc = is_get(rq, rs) ? h_update_check(c, rq, rs) : EDGE_OUT_BAD;
+        oc = is_get(rq, rs) ? run_check(c, &DIALECT_UPDATE, rq, rs) : EDGE_OUT_BAD;
     } else if (cmn_slice_eq(p, "/api/firmware/check")) {
         ep = EDGE_EP_FIRMWARE;
-        oc = is_get(rq, rs) ? h_firmware(c, rq, rs) : EDGE_OUT_BAD;
+        oc = is_get(rq, rs) ? run_check(c, &DIALECT_FIRMWARE, rq, rs) : EDGE_OUT_BAD;
     } else if (p.n > 14 && memcmp(p.p, "/v1/manifests/", 14) == 0) {
         ep = EDGE_EP_MANIFEST;
         if (is_get(rq, rs))

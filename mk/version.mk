@@ -3,8 +3,10 @@
 # hotpatch.h, the shared library's file name and SONAME, hotpatch.pc and the
 # man pages all read it through here. Bump it (and CHANGELOG.md) to release.
 #
-# $(B)/include/hotpatch_version.h is generated from it; sdk/include/hotpatch.h
-# includes it, and `make install` installs both headers.
+# sdk/include/hotpatch_version.h is generated from it (not tracked by git;
+# the same for every build directory), next to hotpatch.h which includes it,
+# so anything compiled with -Isdk/include after `make` sees one version;
+# `make install` installs both headers.
 
 HP_VERSION := $(shell cat VERSION)
 ifeq ($(shell echo '$(HP_VERSION)' | grep -Ex '[0-9]+\.[0-9]+\.[0-9]+'),)
@@ -16,7 +18,7 @@ HP_VERSION_PATCH := $(word 3,$(subst ., ,$(HP_VERSION)))
 # The SONAME's number: bump MAJOR on any ABI break of libhotpatch.
 HP_SOVERSION := $(HP_VERSION_MAJOR)
 
-HP_VERSION_H := $(B)/include/hotpatch_version.h
+HP_VERSION_H := sdk/include/hotpatch_version.h
 GEN_HEADERS  += $(HP_VERSION_H)
 
 $(HP_VERSION_H): VERSION mk/version.mk
@@ -29,4 +31,6 @@ $(HP_VERSION_H): VERSION mk/version.mk
 	    '#define HP_VERSION_MAJOR $(HP_VERSION_MAJOR)' \
 	    '#define HP_VERSION_MINOR $(HP_VERSION_MINOR)' \
 	    '#define HP_VERSION_PATCH $(HP_VERSION_PATCH)' \
-	    '#endif' >$@.tmp && mv $@.tmp $@
+	    '#endif' >$@.$$$$.tmp && mv -f $@.$$$$.tmp $@
+
+CLEAN_EXTRA += $(HP_VERSION_H)

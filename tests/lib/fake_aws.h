@@ -28,7 +28,8 @@ static CMN_UNUSED int fake_aws_start(const char *portfile, const char *access, c
         execlp("python3", "python3", script, portfile, access, secret, exp, (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; *pid > 0 && i < 100; i++) {
+    /* up to 60 s: python3 starts slowly on a loaded machine; a healthy start returns at once */
+    for (int i = 0; *pid > 0 && i < 1200; i++) {
         FILE *f = fopen(portfile, "r");
         int port = 0;
         if (f) {

@@ -79,7 +79,7 @@ struct cmn_http_req {
     size_t nheaders;
 
     /* Request body: at most one of memory (a zero-length body is `body = ""`), file slice, callback or form.
-     * Memory and form bodies are sent without "Expect: 100-continue". */
+     * Memory and form bodies are sent without "Expect: 100-continue" (except SigV4 requests, see http.c). */
     const void *body;
     size_t body_len;
     const char *upload_path; /* send upload_len bytes of this file from upload_offset */

@@ -33,7 +33,7 @@ chmod 755 "$T"
 mkdir -p "$T/run" "$T/logs" "$T/keys" "$T/dev" "$T/cfg" "$T/bin" "$T/lib"
 # Private copies of the programs: a rebuild in the shared tree during the run must not break it.
 for b in hotpatch hotpatch-publisher hotpatch-edge hotpatch-agent; do cp "$BIN/$b" "$T/bin/"; done
-cp "$BIN/../lib/libhotpatch.so" "$T/lib/"
+cp -a "$BIN/../lib/"libhotpatch.so* "$T/lib/" # the SONAME link libhotpatch.so.0 too
 BIN=$T/bin
 PUB_PORT=$(free_port)
 EDGE_PORT=$(free_port)

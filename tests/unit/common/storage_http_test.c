@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../lib/pyserver.h"
 #include "../../lib/test.h"
 #include "common/buf.h"
 #include "common/crypto.h"
@@ -86,34 +87,8 @@ static char base[64];
 
 static int start_server(void)
 {
-    char py[600], portfile[600];
-    snprintf(py, sizeof(py), "%s/server.py", test_tmpdir());
-    snprintf(portfile, sizeof(portfile), "%s/port", test_tmpdir());
-    FILE *f = fopen(py, "w");
-    if (!f)
-        return -1;
-    fputs(server_py, f);
-    fclose(f);
-    server_pid = fork();
-    if (server_pid == 0) {
-        execlp("python3", "python3", py, portfile, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200; i++) {
-        f = fopen(portfile, "r");
-        int port = 0;
-        if (f) {
-            if (fscanf(f, "%d", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        if (port > 0) {
-            snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-            return 0;
-        }
-        usleep(25 * 1000);
-    }
-    return -1;
+    server_pid = pyserver_start(server_py, base, sizeof(base));
+    return server_pid > 0 ? 0 : -1;
 }
 
 static char urlbuf[256];
@@ -373,7 +348,6 @@ int main(void)
 
     cmn_buf_release(&b);
     cmn_http_free(h);
-    kill(server_pid, SIGTERM);
-    waitpid(server_pid, NULL, 0);
+    pyserver_stop(server_pid);
     return done_testing();
 }
