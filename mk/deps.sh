@@ -19,6 +19,7 @@ pkgs=(
     postgresql-15 postgresql-client-15 nginx wrk bc unzip curl ca-certificates python3 procps
     radosgw ceph-mon ceph-osd ceph-common
     groff-base
+    chromium chromium-driver python3-selenium
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,
 # npm included; only fall back to Debian's packages when it is absent.

@@ -9,6 +9,7 @@
 # then, through the real programs: creates the keys (var/keys), bootstraps an org, an app "demo" and its
 # release key, publishes a sample release with `hotpatch release`, and lets one device
 # (`hotpatch-agent`, data in var/agent) check, download, verify, install and boot it.
+# The org's owner, admin@localhost, signs in to the dashboard at the publisher's / (printed at the end).
 # A second `up` reuses everything in var/. `down` stops the processes; `down --clean` also deletes var/.
 # Ports: HP_PG_PORT, HP_PUB_PORT, HP_EDGE_PORT, HP_CDN_PORT override 5433, 8080, 8081, 8082.
 set -euo pipefail
@@ -208,6 +209,7 @@ up() {
     cat <<TXT
 
 HotPatch is running:
+  dashboard      http://127.0.0.1:$PUB_PORT/   sign in as admin@localhost / hotpatch-local-admin (owner of org 'local')
   publisher API  http://127.0.0.1:$PUB_PORT   (owner API key and app write key in $VAR/keys/api.env)
   edge checks    http://127.0.0.1:$EDGE_PORT/v1/check?app=demo&platform=android&channel=production&binary_version=1.0.0&device=d1
   local CDN      http://127.0.0.1:$CDN_PORT/manifests/demo/android/production.json

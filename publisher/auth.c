@@ -220,21 +220,30 @@ enum cmn_err pub_auth_bearer(struct pub_srv *s, struct pub_dbconn *c, const char
         memset(p, 0, sizeof(*p));
         principal_from_key_row(r, p);
         PQclear(r);
-    } else {
-        PGresult *r = pub_q(c, Q_USER_DEFAULT_ORG, params);
-        if (!pub_res_ok(r)) {
-            PQclear(r);
-            return CMN_E_DB;
-        }
-        memset(p, 0, sizeof(*p));
-        p->kind = PUB_PRINC_USER;
-        p->id = jp.id;
-        p->org_id = PQntuples(r) ? pub_cell_i64(r, 0, 0) : 0;
-        PQclear(r);
-        snprintf(p->actor, sizeof(p->actor), "user:%lld", (long long)p->id);
-        snprintf(p->rl_key, sizeof(p->rl_key), "user:%lld", (long long)p->id);
+    } else if (pub_auth_user(c, jp.id, p)) {
+        return CMN_E_DB;
     }
     p->via_jwt = 1;
+    return CMN_OK;
+}
+
+enum cmn_err pub_auth_user(struct pub_dbconn *c, int64_t user_id, struct pub_principal *p)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)user_id);
+    const char *params[] = {id};
+    PGresult *r = pub_q(c, Q_USER_DEFAULT_ORG, params);
+    if (!pub_res_ok(r)) {
+        PQclear(r);
+        return CMN_E_DB;
+    }
+    memset(p, 0, sizeof(*p));
+    p->kind = PUB_PRINC_USER;
+    p->id = user_id;
+    p->org_id = PQntuples(r) ? pub_cell_i64(r, 0, 0) : 0;
+    PQclear(r);
+    snprintf(p->actor, sizeof(p->actor), "user:%lld", (long long)p->id);
+    snprintf(p->rl_key, sizeof(p->rl_key), "user:%lld", (long long)p->id);
     return CMN_OK;
 }
 

@@ -59,6 +59,9 @@ static const struct setting settings[] = {
     {"rate_key_burst", "HOTPATCH_RATE_KEY_BURST", K_LONG, OFF(rate_key_burst), 1, 10000000},
     {"halt_threshold_pct", "HOTPATCH_HALT_THRESHOLD_PCT", K_LONG, OFF(halt_threshold_pct), 1, 100},
     {"halt_min_installs", "HOTPATCH_HALT_MIN_INSTALLS", K_LONG, OFF(halt_min_installs), 1, 100000000},
+    {"session_ttl", "HOTPATCH_SESSION_TTL", K_LONG, OFF(session_ttl), 60, 30L * 86400},
+    {"cookie_secure", "HOTPATCH_COOKIE_SECURE", K_BOOL, OFF(cookie_secure), 0, 1},
+    {"public_url", "HOTPATCH_PUBLIC_URL", K_STR, OFF(public_url), 0, 0},
 };
 
 static char *xstrdup(const char *s)
@@ -90,6 +93,7 @@ void pub_config_init(struct pub_config *c)
     c->rate_key_burst = 200;
     c->halt_threshold_pct = 20;
     c->halt_min_installs = 50;
+    c->session_ttl = 8L * 3600;
 }
 
 void pub_config_release(struct pub_config *c)
@@ -267,5 +271,13 @@ enum cmn_err pub_config_check(const struct pub_config *c, struct cmn_errbuf *eb)
     long port = strtol(colon + 1, &end, 10);
     if (*end || port < 0 || port > 65535)
         return cmn_errf(eb, CMN_E_INVAL, "HOTPATCH_LISTEN '%.80s' has a bad port", c->listen);
+    if (c->public_url && *c->public_url) {
+        /* an origin: scheme://host[:port], nothing after it (it is compared with Origin headers byte for byte) */
+        const char *u = c->public_url;
+        const char *host = !strncmp(u, "https://", 8) ? u + 8 : !strncmp(u, "http://", 7) ? u + 7 : NULL;
+        if (!host || !*host || strpbrk(host, "/?#@ "))
+            return cmn_errf(eb, CMN_E_INVAL, "HOTPATCH_PUBLIC_URL '%.80s' is not an origin like https://host[:port]",
+                            u);
+    }
     return CMN_OK;
 }

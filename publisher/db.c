@@ -26,6 +26,17 @@
 
 #define CHAN_KEY " WHERE app_id = $1 AND platform = $2 AND channel = $3"
 
+/*
+ * Time series. $2 is 'hour' or 'day' (checked by the handler), $3 the number
+ * of buckets ending with the current one, in UTC. Counts are distinct
+ * devices: installations is UNIQUE (device, release, status), so a device
+ * counts once per status per release however often it retried.
+ */
+#define SERIES_BUCKETS                                                                                                 \
+    "WITH b AS (SELECT t, t + ('1 ' || $2)::interval AS e FROM generate_series("                                       \
+    "(date_trunc($2, now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - ($3::int - 1) * ('1 ' || $2)::interval, "         \
+    "date_trunc($2, now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', ('1 ' || $2)::interval) AS t) "
+
 static const char *const stmt_sql[Q__COUNT] = {
     [Q_ORG_COUNT] = "SELECT count(*) FROM orgs",
     [Q_ORG_INSERT] = "INSERT INTO orgs (name) VALUES ($1) RETURNING id",
@@ -135,6 +146,59 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_CHAN_LIST] = "SELECT platform, channel, sequence, etag, manifest_dirty, "
                     "extract(epoch from published_at)::bigint, extract(epoch from expires_at)::bigint "
                     "FROM channels WHERE app_id = $1 ORDER BY platform, channel",
+    /* ---- dashboard ---- */
+    [Q_SESS_INSERT] = "INSERT INTO sessions (token_hash, csrf_token, user_id, expires_at, ip) "
+                      "VALUES (decode($1, 'hex'), $2, $3, now() + make_interval(secs => $4::bigint), $5) "
+                      "RETURNING extract(epoch from expires_at)::bigint",
+    [Q_SESS_BY_HASH] = "SELECT s.user_id, s.csrf_token, extract(epoch from s.expires_at)::bigint, u.email "
+                       "FROM sessions s JOIN users u ON u.id = s.user_id "
+                       "WHERE s.token_hash = decode($1, 'hex') AND s.expires_at > now()",
+    [Q_SESS_DELETE] = "DELETE FROM sessions WHERE token_hash = decode($1, 'hex')",
+    [Q_SESS_PURGE] = "DELETE FROM sessions WHERE expires_at < now()",
+    [Q_USER_BY_ID] = "SELECT id, email FROM users WHERE id = $1",
+    [Q_USER_MEMBERSHIPS] =
+        "SELECT o.name, a.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id "
+        "LEFT JOIN apps a ON a.id = m.app_id WHERE m.user_id = $1 ORDER BY o.name, a.name NULLS FIRST",
+    [Q_SERIES_RELEASE] = SERIES_BUCKETS
+    "SELECT extract(epoch from b.t)::bigint, "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'downloading'), "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'applied'), "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'failed'), "
+    "count(DISTINCT i.device_id) FILTER (WHERE i.status = 'rolled_back'), "
+    "(SELECT count(*) FROM installations a WHERE a.release_id = $1 AND a.status = 'applied' AND a.ts < b.e "
+    " AND NOT EXISTS (SELECT 1 FROM installations x WHERE x.release_id = a.release_id "
+    " AND x.device_id = a.device_id AND x.status IN ('failed', 'rolled_back') AND x.ts < b.e)) "
+    "FROM b LEFT JOIN installations i ON i.release_id = $1 AND i.ts >= b.t AND i.ts < b.e "
+    "GROUP BY b.t, b.e ORDER BY b.t",
+    /* per bucket end: each device's current version (its latest applied release it has not failed or rolled back) */
+    [Q_SERIES_VERSIONS] = SERIES_BUCKETS
+    "SELECT extract(epoch from b.t)::bigint, x.version, count(*) FROM b CROSS JOIN LATERAL ("
+    " SELECT DISTINCT ON (i.device_id) i.device_id, r.version FROM installations i "
+    " JOIN releases r ON r.id = i.release_id WHERE i.app_id = $1 AND i.status = 'applied' AND i.ts < b.e "
+    " AND ($4::text IS NULL OR r.platform = $4) AND NOT EXISTS (SELECT 1 FROM installations y "
+    " WHERE y.device_id = i.device_id AND y.release_id = i.release_id AND y.status IN ('failed', 'rolled_back') "
+    " AND y.ts < b.e) ORDER BY i.device_id, i.ts DESC, i.id DESC) x "
+    "GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+    /* every release of an app: its counters and the devices whose current release it is */
+    [Q_APP_ADOPTION] =
+        "WITH cur AS (SELECT DISTINCT ON (i.device_id) i.device_id, i.release_id FROM installations i "
+        " WHERE i.app_id = $1 AND i.status = 'applied' AND NOT EXISTS (SELECT 1 FROM installations y "
+        " WHERE y.device_id = i.device_id AND y.release_id = i.release_id AND y.status IN ('failed', 'rolled_back')) "
+        " ORDER BY i.device_id, i.ts DESC, i.id DESC), per AS (SELECT release_id, count(*) AS n FROM cur GROUP BY 1) "
+        "SELECT r.id, r.platform, COALESCE(c.applied, 0), COALESCE(c.failed, 0), COALESCE(c.rolled_back, 0), "
+        "COALESCE(c.downloading, 0), COALESCE(per.n, 0) FROM releases r "
+        "LEFT JOIN release_counters c ON c.release_id = r.id LEFT JOIN per ON per.release_id = r.id "
+        "WHERE r.app_id = $1 ORDER BY r.seq DESC",
+    [Q_DEV_GET] = "SELECT device_id, platform, binary_version, os, extract(epoch from first_seen)::bigint, "
+                  "extract(epoch from last_seen)::bigint FROM devices WHERE app_id = $1 AND device_id = $2",
+    [Q_DEV_HISTORY] = "SELECT extract(epoch from i.ts)::bigint, extract(epoch from i.received_at)::bigint, "
+                      "i.release_id, r.version, r.channel, r.platform, i.status, i.progress, i.binary_version "
+                      "FROM installations i JOIN releases r ON r.id = i.release_id "
+                      "WHERE i.app_id = $1 AND i.device_id = $2 ORDER BY i.ts DESC, i.id DESC LIMIT $3",
+    [Q_APIKEY_LIST] = "SELECT k.lookup, k.name, k.role, k.created_by, extract(epoch from k.created_at)::bigint, "
+                      "a.name FROM api_keys k LEFT JOIN apps a ON a.id = k.app_id "
+                      "WHERE k.org_id = $1 AND (k.app_id IS NULL OR k.app_id = $2) AND k.revoked_at IS NULL "
+                      "ORDER BY k.id",
 };
 
 static int stmt_nparams[Q__COUNT];

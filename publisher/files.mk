@@ -5,7 +5,10 @@
 PUB_SRCS := $(filter-out publisher/main.c,$(wildcard publisher/*.c))
 PUB_MIGRATIONS := $(sort $(wildcard publisher/migrations/*.sql))
 PUB_GEN_C := $(B)/gen/publisher/pub_migrations_gen.c
-PUB_OBJS := $(PUB_SRCS:%.c=$(B)/%.o) $(B)/gen/publisher/pub_migrations_gen.o
+# The dashboard's static files (publisher/dashboard/) are embedded the same way.
+PUB_ASSETS := $(sort $(wildcard publisher/dashboard/*.html publisher/dashboard/*.js publisher/dashboard/*.css publisher/dashboard/*.svg))
+PUB_ASSETS_C := $(B)/gen/publisher/pub_assets_gen.c
+PUB_OBJS := $(PUB_SRCS:%.c=$(B)/%.o) $(B)/gen/publisher/pub_migrations_gen.o $(B)/gen/publisher/pub_assets_gen.o
 PUB_LIB  := $(B)/lib/libpub.a
 PUB_LDLIBS := $(COMMON_LDLIBS) $(LIBS_PQ) $(LIBS_JWT) $(LIBS_MHD)
 
@@ -14,6 +17,14 @@ $(PUB_GEN_C): $(PUB_MIGRATIONS) publisher/gen_migrations.sh
 	sh publisher/gen_migrations.sh $(PUB_MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/publisher/pub_migrations_gen.o: $(PUB_GEN_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ipublisher -c -o $@ $<
+
+$(PUB_ASSETS_C): $(PUB_ASSETS) publisher/gen_assets.sh
+	@mkdir -p $(dir $@)
+	sh publisher/gen_assets.sh $(PUB_ASSETS) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/publisher/pub_assets_gen.o: $(PUB_ASSETS_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ipublisher -c -o $@ $<
 

@@ -110,9 +110,15 @@ void pub_h_apps_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     if (!q)
         return;
     json_t *arr = json_array();
-    for (int i = 0; i < PQntuples(q); i++)
-        if (pub_auth_role(c, &r->who, pub_cell_i64(q, i, 1), pub_cell_i64(q, i, 0)) >= PUB_ROLE_READ)
-            json_array_append_new(arr, app_json(q, i));
+    for (int i = 0; i < PQntuples(q); i++) {
+        int role = pub_auth_role(c, &r->who, pub_cell_i64(q, i, 1), pub_cell_i64(q, i, 0));
+        if (role < PUB_ROLE_READ)
+            continue;
+        /* the caller's own role, so a client (the dashboard) can leave out what it may not do */
+        json_t *o = app_json(q, i);
+        json_object_set_new(o, "role", json_string(pub_role_name(role)));
+        json_array_append_new(arr, o);
+    }
     PQclear(q);
     pub_json_reply(out, 200, json_pack("{s:o}", "apps", arr));
 }
@@ -122,7 +128,10 @@ void pub_h_app_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, s
     PGresult *a = pub_h_app(c, r, r->segs[2], out);
     if (!a)
         return;
-    pub_json_reply(out, 200, json_pack("{s:o}", "app", app_json(a, 0)));
+    json_t *o = app_json(a, 0);
+    json_object_set_new(
+        o, "role", json_string(pub_role_name(pub_auth_role(c, &r->who, pub_cell_i64(a, 0, 1), pub_cell_i64(a, 0, 0)))));
+    pub_json_reply(out, 200, json_pack("{s:o}", "app", o));
     PQclear(a);
 }
 

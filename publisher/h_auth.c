@@ -120,6 +120,25 @@ static void make_dummy_hash(void)
         dummy_hash[0] = '\0';
 }
 
+int pub_h_password_check(struct pub_dbconn *c, const char *email, const char *pw, int64_t *user_id,
+                         struct pub_resp *out)
+{
+    const char *pp[] = {email};
+    PGresult *q = pub_h_query(c, Q_USER_BY_EMAIL, pp, out);
+    if (!q)
+        return -1;
+    int found = PQntuples(q) == 1;
+    /* same work whether or not the user exists: no account-probing by timing */
+    pthread_once(&dummy_once, make_dummy_hash);
+    int good = pub_password_verify(found ? pub_cell(q, 0, 1) : dummy_hash, pw) && found;
+    int64_t id = found ? pub_cell_i64(q, 0, 0) : 0;
+    PQclear(q);
+    if (!good)
+        return pub_err(out, 401, "unauthorized", "wrong email or password"), -1;
+    *user_id = id;
+    return 0;
+}
+
 static void reply_token(struct pub_srv *s, const struct pub_principal *p, struct pub_resp *out)
 {
     long exp = 0;
@@ -161,22 +180,10 @@ void pub_h_auth_token(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
         }
         reply_token(s, &p, out);
     } else if (email && pw) {
-        const char *pp[] = {email};
-        PGresult *q = pub_h_query(c, Q_USER_BY_EMAIL, pp, out);
-        if (!q)
-            goto done;
-        int found = PQntuples(q) == 1;
-        /* same work whether or not the user exists: no account-probing by timing */
-        pthread_once(&dummy_once, make_dummy_hash);
-        int good = pub_password_verify(found ? pub_cell(q, 0, 1) : dummy_hash, pw) && found;
         memset(&p, 0, sizeof(p));
         p.kind = PUB_PRINC_USER;
-        p.id = found ? pub_cell_i64(q, 0, 0) : 0;
-        PQclear(q);
-        if (!good) {
-            pub_err(out, 401, "unauthorized", "wrong email or password");
+        if (pub_h_password_check(c, email, pw, &p.id, out))
             goto done;
-        }
         reply_token(s, &p, out);
     } else {
         pub_err(out, 400, "bad_request", "need 'api_key', or 'email' and 'password'");

@@ -11,6 +11,17 @@
  * before its bytes are read. JSON bodies are buffered up to their cap; release
  * uploads stream through the router's stream ops (h_upload.c) into a temp file.
  *
+ * Credentials: a Bearer API key or token, or (the dashboard) a session
+ * cookie. A cookie-authenticated request that changes state (any method but
+ * GET/HEAD) must also come from this server's own origin (Origin, or
+ * Sec-Fetch-Site: same-origin when a browser sends no Origin) and carry the
+ * session's CSRF token in X-CSRF-Token; both are checked here, before the
+ * body is read, so no handler can forget them.
+ *
+ * Every reply carries the security headers the dashboard needs (a CSP with
+ * no inline script, frame-ancestors 'none', nosniff, no referrer): they cost
+ * nothing on JSON replies and mean no route can be served without them.
+ *
  * Routing: the route table is handed in by main.c (struct pub_router, from
  * routes.c); this file matches method + path against it and calls the line's
  * handler, so adding a route never touches the transport.
@@ -25,6 +36,12 @@
 #include "common/log.h"
 #include "pub.h"
 #include "pub_http.h"
+#include "pub_session.h"
+
+/* No inline script or style, nothing from another origin, never framed. */
+#define PUB_CSP                                                                                                        \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "              \
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct pub_http {
     struct MHD_Daemon *d;
@@ -148,6 +165,14 @@ static enum MHD_Result send_resp(struct pub_srv *s, struct pub_req *r, struct pu
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, o->cache_control ? o->cache_control : "no-store");
     if (o->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (o->set_cookie[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, o->set_cookie);
+    MHD_add_response_header(resp, "Content-Security-Policy", PUB_CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)o->status, resp);
     MHD_destroy_response(resp);
     int cls = o->status / 100;
@@ -209,6 +234,34 @@ static int content_type_is_json(const char *ct)
     return c == '\0' || c == ';' || c == ' ';
 }
 
+int pub_req_same_origin(struct pub_srv *s, struct pub_req *r)
+{
+    const char *origin = pub_req_header(r, "Origin");
+    if (origin)
+        return pub_origin_ok(origin, pub_req_header(r, MHD_HTTP_HEADER_HOST), s->cfg->public_url);
+    /* no Origin: only a browser's own same-origin navigation/fetch says so (Fetch Metadata) */
+    const char *site = pub_req_header(r, "Sec-Fetch-Site");
+    return site && !strcmp(site, "same-origin");
+}
+
+/* A cookie-authenticated state change from another origin: 403 (1 when refused). */
+static int check_same_origin(struct pub_srv *s, struct pub_req *r, struct pub_resp *o)
+{
+    if (pub_req_same_origin(s, r))
+        return 0;
+    cmn_info("refused a cross-origin %s %s from %s (Origin: %s)", r->method, r->url, r->ip,
+             pub_req_header(r, "Origin") ? pub_req_header(r, "Origin") : "none");
+    return !pub_err(o, 403, "cross_origin", "this request did not come from the dashboard's own origin");
+}
+
+/* A cookie-authenticated state change must echo the session's CSRF token (1 when refused). */
+static int check_csrf(struct pub_req *r, const char *want, struct pub_resp *o)
+{
+    if (pub_csrf_equal(want, pub_req_header(r, "X-CSRF-Token")))
+        return 0;
+    return !pub_err(o, 403, "csrf", "missing or wrong X-CSRF-Token (reload the dashboard)");
+}
+
 /* Everything decided from the headers alone. Returns 1 when an early reply is set. */
 static int first_call(struct pub_http *h, struct pub_req *r)
 {
@@ -229,18 +282,28 @@ static int first_call(struct pub_http *h, struct pub_req *r)
     r->body_kind = route->body;
     if (route->role > PUB_ROLE_NONE) {
         const char *authz = pub_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!authz)
+        const char *cookie = authz ? NULL : pub_req_cookie(r, PUB_SESSION_COOKIE);
+        if (!authz && !cookie)
             return !pub_err(o, 401, "unauthorized", "missing Authorization: Bearer <api key or token>");
         struct pub_dbconn *c = pub_db_get(s->db);
         if (!c)
             return !pub_err(o, 503, "database_unavailable", "database unavailable");
         struct cmn_errbuf eb = {0};
-        enum cmn_err e = pub_auth_bearer(s, c, authz, &r->who, &eb);
+        char csrf[PUB_CSRF_MAX] = "";
+        enum cmn_err e =
+            authz ? pub_auth_bearer(s, c, authz, &r->who, &eb) : pub_auth_session(c, cookie, &r->who, csrf, &eb);
         pub_db_put(s->db, c);
         if (e == CMN_E_DB)
             return !pub_err(o, 503, "database_unavailable", "database unavailable");
         if (e)
             return !pub_err(o, 401, "unauthorized", "%s", cmn_errmsg(&eb, e));
+        if (r->who.via_session && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+            int refused = check_same_origin(s, r, o) || check_csrf(r, csrf, o);
+            cmn_wipe(csrf, sizeof(csrf));
+            if (refused)
+                return 1;
+        }
+        cmn_wipe(csrf, sizeof(csrf));
         r->authed = 1;
         wait = pub_rl_take(s->rl_key, r->who.rl_key, now_s());
         if (wait > 0) {

@@ -32,6 +32,9 @@ enum cmn_err pub_auth_apikey(struct pub_dbconn *c, const char *key, struct pub_p
 /* Authenticate an Authorization header value (Bearer API key or JWT). CMN_E_DENIED when bad. */
 enum cmn_err pub_auth_bearer(struct pub_srv *s, struct pub_dbconn *c, const char *authz, struct pub_principal *p,
                              struct cmn_errbuf *eb);
+/* The principal of a signed-in user (JWT or dashboard session): kind, id, default org, actor. CMN_E_DB. */
+enum cmn_err pub_auth_user(struct pub_dbconn *c, int64_t user_id, struct pub_principal *p)
+    __attribute__((warn_unused_result));
 /* Role of a principal on an app (org_id = the app's org). */
 int pub_auth_role(struct pub_dbconn *c, const struct pub_principal *p, int64_t org_id, int64_t app_id);
 /* Sign a JWT for a principal. Returns a malloc'd token or NULL. */

@@ -49,6 +49,9 @@ struct pub_config {
     long rate_key_burst;     /* default 200 */
     long halt_threshold_pct; /* default 20 */
     long halt_min_installs;  /* default 50 */
+    long session_ttl;        /* dashboard session lifetime in seconds, default 8 h */
+    int cookie_secure;       /* mark the session cookie Secure (behind TLS); also when X-Forwarded-Proto is https */
+    char *public_url;        /* optional: the dashboard's origin (https://host), the only Origin state changes accept */
 };
 
 /* Defaults; every string NULL except listen. Never fails (aborts on OOM). */

@@ -16,7 +16,8 @@
  *                 accessors) (pub_http.h).
  *   domain        publish.c (signed manifests), release.c (new releases and
  *                 the release lifecycle), telemetry.c (batch ingest, auto-halt),
- *                 auth.c, jobs.c (maintenance loop, edge notifier), jsonreq.c,
+ *                 auth.c, session.c (dashboard sessions), jobs.c (maintenance
+ *                 loop, edge notifier), jsonreq.c,
  *                 multipart.c (pub.h, pub_multipart.h).
  *   core          core.c (this header), config.c, db.c, ratelimit.c.
  *
@@ -65,6 +66,7 @@ struct pub_principal {
     int64_t app_id; /* keys scoped to one app; 0 = the whole org */
     int role;       /* keys: their role; users: resolved per request */
     int via_jwt;
+    int via_session; /* a dashboard session cookie: state changes need the CSRF token and Origin */
     char actor[48];  /* "user:12" / "key:7", for audit events */
     char rl_key[48]; /* rate-limit bucket name */
 };

@@ -60,6 +60,19 @@ enum pub_stmt {
     Q_APIKEY_SCOPE,
     Q_APIKEY_REVOKE,
     Q_CHAN_LIST,
+    /* dashboard: sessions, the signed-in user, time series, device lookup, key lists */
+    Q_SESS_INSERT,
+    Q_SESS_BY_HASH,
+    Q_SESS_DELETE,
+    Q_SESS_PURGE,
+    Q_USER_BY_ID,
+    Q_USER_MEMBERSHIPS,
+    Q_SERIES_RELEASE,
+    Q_SERIES_VERSIONS,
+    Q_APP_ADOPTION,
+    Q_DEV_GET,
+    Q_DEV_HISTORY,
+    Q_APIKEY_LIST,
     Q__COUNT
 };
 

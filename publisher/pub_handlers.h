@@ -67,6 +67,13 @@ enum cmn_err pub_h_audit(struct pub_dbconn *c, const char *actor, int64_t org_id
                          const char *release_id, const char *action, json_t *detail)
     __attribute__((warn_unused_result));
 
+/*
+ * Verify an email + password (Argon2id; an unknown email costs the same as a
+ * wrong password). 0 and *user_id set, or -1 after a 401 / 503 reply (h_auth.c).
+ */
+int pub_h_password_check(struct pub_dbconn *c, const char *email, const char *pw, int64_t *user_id,
+                         struct pub_resp *out);
+
 /* ---- handlers, by resource (all pub_handler_fn) ---- */
 
 /* h_auth.c */
@@ -102,6 +109,19 @@ void pub_h_installations(struct pub_srv *s, struct pub_dbconn *c, struct pub_req
 void pub_h_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 /* h_manifests.c */
 void pub_h_manifest(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_session.c: dashboard sign-in, who am I, sign-out */
+void pub_h_session_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_session_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_session_delete(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_dashboard.c: the dashboard's static files, embedded in the binary */
+void pub_h_dash_index(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_dash_asset(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_insights.c: what the dashboard's pages read (series, adoption, device lookup, API key list) */
+void pub_h_rel_series(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_app_versions(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_app_adoption(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_device(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_apikeys_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 /* h_ops.c */
 void pub_h_health(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_metrics(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);

@@ -28,6 +28,7 @@ struct pub_resp {
     char etag[CMN_ETAG_MAX + 2];
     long retry_after; /* > 0: Retry-After header */
     const char *cache_control;
+    char set_cookie[256]; /* a Set-Cookie header value (dashboard sign-in / sign-out), "" for none */
 };
 
 /* An error body {"error":{"code","message"}} with a status. Returns 0 for chaining. */
@@ -73,6 +74,14 @@ struct pub_req {
 /* Header / query argument, NULL when absent (borrowed from MHD, valid during the request). */
 const char *pub_req_header(struct pub_req *r, const char *name);
 const char *pub_req_query(struct pub_req *r, const char *name);
+/* A cookie's value (MHD parses the Cookie header), NULL when absent; borrowed like the above. */
+const char *pub_req_cookie(struct pub_req *r, const char *name);
+/*
+ * Did a browser send this request from the server's own origin? Origin must
+ * match (HOTPATCH_PUBLIC_URL, else the Host header); without an Origin
+ * header, Sec-Fetch-Site must be same-origin. 1 when it did (http.c).
+ */
+int pub_req_same_origin(struct pub_srv *s, struct pub_req *r);
 
 /* ---- the route table ---- */
 

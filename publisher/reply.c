@@ -68,3 +68,8 @@ const char *pub_req_query(struct pub_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
+
+const char *pub_req_cookie(struct pub_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}

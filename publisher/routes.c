@@ -24,6 +24,13 @@
 /* clang-format off */
 static const struct pub_route routes[] = {
     /* method   pattern                                  handler                role   body         flags */
+    /* the dashboard's pages (h_dashboard.c) and sessions (h_session.c) */
+    {"GET",    "/",                                      pub_h_dash_index,      NONE,  B_NONE,      0},
+    {"GET",    "/ui/:file",                              pub_h_dash_asset,      NONE,  B_NONE,      0},
+    {"GET",    "/favicon.ico",                           pub_h_dash_asset,      NONE,  B_NONE,      0},
+    {"POST",   "/v1/session",                            pub_h_session_create,  NONE,  B_JSON,      DB},
+    {"GET",    "/v1/session",                            pub_h_session_get,     READ,  B_NONE,      DB},
+    {"DELETE", "/v1/session",                            pub_h_session_delete,  READ,  B_JSON,      DB},
     {"GET",    "/healthz",                               pub_h_health,          NONE,  B_NONE,      0},
     {"GET",    "/metrics",                               pub_h_metrics,         NONE,  B_NONE,      0},
     /* auth and users (h_auth.c) */
@@ -47,6 +54,12 @@ static const struct pub_route routes[] = {
     {"POST",   "/v1/apps/:app/api-keys",                 pub_h_apikeys,         ADMIN, B_JSON,      DB},
     {"GET",    "/v1/apps/:app/channels",                 pub_h_channels,        READ,  B_NONE,      DB},
     {"GET",    "/v1/apps/:app/audit",                    pub_h_audit_list,      READ,  B_NONE,      DB},
+    {"GET",    "/v1/apps/:app/api-keys",                 pub_h_apikeys_list,    ADMIN, B_NONE,      DB},
+    /* what the dashboard reads (h_insights.c) */
+    {"GET",    "/v1/apps/:app/adoption",                 pub_h_app_adoption,    READ,  B_NONE,      DB},
+    {"GET",    "/v1/apps/:app/versions",                 pub_h_app_versions,    READ,  B_NONE,      DB},
+    {"GET",    "/v1/apps/:app/device",                   pub_h_device,          READ,  B_NONE,      DB},
+    {"GET",    "/v1/releases/:id/series",                pub_h_rel_series,      READ,  B_NONE,      DB},
     /* releases (h_upload.c, h_releases.c, h_telemetry.c) */
     {"POST",   "/v1/releases",                           pub_h_rel_create,      WRITE, B_UPLOAD,    0},
     {"GET",    "/v1/releases",                           pub_h_rel_list,        READ,  B_NONE,      DB},

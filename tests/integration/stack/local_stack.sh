@@ -23,6 +23,11 @@ is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP_EDGE_PORT/v1/
     204 "edge answers 204 outside the target binary range"
 ok "CDN serves the signed manifest" bash -c "curl -sf http://127.0.0.1:$HP_CDN_PORT/manifests/demo/android/production.json | grep -q '\"signatures\"'"
 ok "publisher healthy" curl -sf "http://127.0.0.1:$HP_PUB_PORT/healthz"
+ok "'up' prints the dashboard URL and its sign-in" grep -q "dashboard *http://127.0.0.1:$HP_PUB_PORT/ *sign in as admin@localhost / hotpatch-local-admin" "$V/up1.log"
+ok "the dashboard is served" bash -c "curl -sf http://127.0.0.1:$HP_PUB_PORT/ | grep -q '/ui/app.js'"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data '{"email":"admin@localhost","password":"hotpatch-local-admin"}' "http://127.0.0.1:$HP_PUB_PORT/v1/session")" \
+    201 "the printed sign-in works"
 
 $STACK up >"$V/up2.log" 2>&1
 is "$?" 0 "second 'up' while running succeeds"

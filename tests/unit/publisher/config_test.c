@@ -99,6 +99,10 @@ int main(void)
         {"listen", "127.0.0.1:99999", "bad port"},
         {"manifest_key", "", "HOTPATCH_MANIFEST_KEY"},
         {"database_url", "", "DATABASE_URL"},
+        {"public_url", "ota.example.com", "HOTPATCH_PUBLIC_URL"},
+        {"public_url", "https://ota.example.com/", "not an origin"},
+        {"public_url", "https://", "not an origin"},
+        {"public_url", "https://user@ota.example.com", "not an origin"},
     };
     for (size_t i = 0; i < CMN_ARRAY_SIZE(weak); i++) {
         struct pub_config w;
@@ -109,6 +113,18 @@ int main(void)
         enum cmn_err rc = pub_config_check(&w, &eb);
         ok(rc != CMN_OK && strstr(eb.msg, weak[i].want), "check refuses %s='%s': %s", weak[i].key, weak[i].val, eb.msg);
         pub_config_release(&w);
+    }
+    {
+        struct pub_config o;
+        pub_config_init(&o);
+        memset(&eb, 0, sizeof(eb));
+        ok(!parse(&o, good, &eb) && !pub_config_set(&o, "public_url", "https://ota.example.com:8443", &eb) &&
+               !pub_config_set(&o, "cookie_secure", "1", &eb) && pub_config_check(&o, &eb) == CMN_OK &&
+               o.cookie_secure == 1 && o.session_ttl == 8 * 3600,
+           "an origin with a port is a good public_url; cookie_secure on; session_ttl defaults to 8 h (%s)", eb.msg);
+        ok(pub_config_set(&o, "session_ttl", "59", &eb) != CMN_OK && strstr(eb.msg, "session_ttl"),
+           "a session shorter than a minute is refused: %s", eb.msg);
+        pub_config_release(&o);
     }
     struct pub_config e;
     pub_config_init(&e);
