@@ -771,7 +771,7 @@ enum cmn_err cmn_manifest_open(const void *doc, size_t len, const struct cmn_key
     enum cmn_err rc;
     const char *verified_by = NULL;
     char keyids[MAX_SIGNATURES][CMN_KEYID_HEX];
-    int sig_failed = 0;
+    int sig_failed = -1; /* index of the first trusted key whose signature did not verify */
 
     cmn_buf_init(&canon, CMN_MANIFEST_MAX_BYTES);
     if (!doc && len)
@@ -830,14 +830,21 @@ enum cmn_err cmn_manifest_open(const void *doc, size_t len, const struct cmn_key
                 verified_by = keyids[i];
                 break;
             }
-            sig_failed = 1;
+            if (sig_failed < 0)
+                sig_failed = (int)i;
         }
     }
     if (!verified_by) {
-        if (sig_failed)
-            rc = cmn_errf(eb, CMN_E_SIG, "manifest signature by trusted key %s does not verify", keyids[0]);
-        else
-            rc = cmn_errf(eb, CMN_E_UNKNOWN_KEY, "manifest is not signed by a trusted key (signed by %s)", keyids[0]);
+        if (sig_failed >= 0) {
+            rc = cmn_errf(eb, CMN_E_SIG, "manifest signature by trusted key %s does not verify", keyids[sig_failed]);
+        } else {
+            /* Name every signer: with several signatures the first one is not "the" key. */
+            char who[MAX_SIGNATURES * CMN_KEYID_HEX + 1] = "";
+            size_t wl = 0;
+            for (size_t i = 0; i < json_array_size(sigs); i++)
+                wl += (size_t)snprintf(who + wl, sizeof(who) - wl, "%s%s", i ? "," : "", keyids[i]);
+            rc = cmn_errf(eb, CMN_E_UNKNOWN_KEY, "manifest is not signed by a trusted key (signed by %s)", who);
+        }
         goto out;
     }
 
