@@ -294,6 +294,10 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
             break;
         }
         c->last_len = 0;
+        if (rc == -3) {
+            http_error(w, c, 431, "more than 64 header fields");
+            return len;
+        }
         if (rc < 0) {
             http_error(w, c, 400, "malformed HTTP request");
             return len;
@@ -309,7 +313,7 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
         in.path = req.path;
         in.query = req.query;
         long long clen = 0;
-        int te = 0, bad_cl = 0, n_cl = 0;
+        int te = 0, bad_cl = 0, n_cl = 0, n_host = 0;
         for (size_t i = 0; i < req.num_headers; i++) {
             struct cmn_slice nm = req.headers[i].name;
             if (nm.n == 13 && cmn_slice_ieq(nm, "authorization")) {
@@ -323,6 +327,8 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
                     bad_cl = 1;
             } else if (nm.n == 17 && cmn_slice_ieq(nm, "transfer-encoding")) {
                 te = 1;
+            } else if (nm.n == 4 && cmn_slice_ieq(nm, "host")) {
+                n_host++;
             }
         }
         off += (size_t)rc;
@@ -336,6 +342,15 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
         }
         if (clen > EDGE_BODY_MAX) {
             http_error(w, c, 413, "request body larger than 64 KiB");
+            return len;
+        }
+        /* RFC 9112 3.2: 400 for an HTTP/1.1 request without Host and for any request with two. */
+        if (n_host > 1) {
+            http_error(w, c, 400, "more than one Host header");
+            return len;
+        }
+        if (n_host == 0 && req.minor_version == 1) {
+            http_error(w, c, 400, "HTTP/1.1 request without a Host header");
             return len;
         }
         c->body_left = (size_t)clen;

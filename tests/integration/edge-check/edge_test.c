@@ -903,6 +903,10 @@ static void t_http(void)
         {"POST /v1/sync HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "huge body"},
         {"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, "two content-lengths"},
         {"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400, "bad content-length"},
+        /* issue 12 #7: RFC 9112 3.2 */
+        {"GET /healthz HTTP/1.1\r\n\r\n", 400, "HTTP/1.1 without Host"},
+        {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "two Host headers"},
+        {"GET /healthz HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", 400, "two Host headers on HTTP/1.0"},
     };
     for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
         int st = -1, closed = 0;
@@ -925,6 +929,46 @@ static void t_http(void)
         is_int(st, 431, "9 KB header -> 431");
         ok(strstr(r.body, "\"error\"") != NULL, "431 has a JSON reason");
         hc_close(c);
+    }
+    {
+        /* issue 12 #7: more than 64 header fields is 431 with a reason, not a generic 400 */
+        char many[4096];
+        int k = snprintf(many, sizeof(many), "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+        for (int h = 0; h < 70; h++)
+            k += snprintf(many + k, sizeof(many) - (size_t)k, "X-H%d: v\r\n", h);
+        snprintf(many + k, sizeof(many) - (size_t)k, "\r\n");
+        int st = -1;
+        r.body[0] = '\0';
+        if (hc_open(c, PORT) == 0 && hc_send(c, many, strlen(many)) == 0 && hc_read(c, &r) == 0)
+            st = r.status;
+        is_int(st, 431, "71 header fields -> 431");
+        ok(strstr(r.body, "header_too_large") && strstr(r.body, "64 header"), "431 names the header limit: %s",
+           r.body);
+        hc_close(c);
+        /* exactly 64 fields are fine */
+        k = snprintf(many, sizeof(many), "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+        for (int h = 0; h < 63; h++)
+            k += snprintf(many + k, sizeof(many) - (size_t)k, "X-H%d: v\r\n", h);
+        snprintf(many + k, sizeof(many) - (size_t)k, "\r\n");
+        st = -1;
+        if (hc_open(c, PORT) == 0 && hc_send(c, many, strlen(many)) == 0 && hc_read(c, &r) == 0)
+            st = r.status;
+        is_int(st, 200, "64 header fields -> 200");
+        hc_close(c);
+    }
+    /* issue 12 #7: a device id that is not valid UTF-8 is refused (overlong, lone continuation, cut sequence) */
+    {
+        static const char *const badids[] = {"dev%C0%AF", "dev%80", "dev%E2%82", "dev%ED%A0%80", "dev%F5%80%80%80"};
+        for (size_t i = 0; i < CMN_ARRAY_SIZE(badids); i++) {
+            char t[512];
+            snprintf(t, sizeof(t),
+                     "/v1/check?app=demo&platform=android&channel=production&binary_version=2.1.0&device=%s",
+                     badids[i]);
+            is_int(get(t, &r), 400, "device id '%s' (not UTF-8) -> 400", badids[i]);
+        }
+        int st = get("/v1/check?app=demo&platform=android&channel=production&binary_version=2.1.0&device=d%C3%A9v-%E2%9C%93",
+                     &r);
+        ok(st == 200 || st == 204, "a valid UTF-8 device id is answered (got %d)", st);
     }
     {
         /* random garbage bytes never crash it */
