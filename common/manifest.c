@@ -913,3 +913,21 @@ out:
     cmn_buf_release(&canon);
     return rc;
 }
+
+uint64_t cmn_manifest_next_sequence(uint64_t prev, int64_t now_ms)
+{
+    const uint64_t max = (uint64_t)CMN_CJSON_MAX_INT;
+    if (prev >= max)
+        return 0;
+    uint64_t next = prev + 1;
+    if (now_ms > 0 && (uint64_t)now_ms > next)
+        next = (uint64_t)now_ms > max ? max : (uint64_t)now_ms;
+    return next;
+}
+
+int64_t cmn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
