@@ -52,7 +52,7 @@ int cli_cmd_promote(int argc, char **argv)
     const char *from = NULL, *to = NULL, *id = NULL, *version = NULL, *ttl_s = NULL, *rollout = NULL;
     long long ttl = CLI_DEFAULT_TTL;
     long bp = -1;
-    int ex;
+    int ex, new_channel = 0;
     const struct cli_opt opts[] = {
         {"app", "NAME", &t.app, NULL, "app name (config: app)"},
         {"platform", "NAME", &t.platform, NULL, "platform (config: platform)"},
@@ -62,6 +62,7 @@ int cli_cmd_promote(int argc, char **argv)
         {"version", "LABEL", &version, NULL, "pick the release by its version label"},
         {"rollout", "PERCENT", &rollout, NULL, "share of devices on the target channel (default 100)"},
         {"ttl", "DURATION", &ttl_s, NULL, "serverless: validity of the re-signed manifest (default 7d)"},
+        {"new-channel", NULL, NULL, &new_channel, "serverless: the target channel is new (it has no manifest yet)"},
         CLI_CONN_OPTS(&c),
         {0},
     };
@@ -125,7 +126,8 @@ int cli_cmd_promote(int argc, char **argv)
                 p.to = to;
                 p.rollout_bp = bp;
                 cli_release_id(p.id);
-                ex = cli_channel_edit(st, &mkey, t.app, t.platform, to, ttl, 1, add_copy, &p, &res);
+                ex = cli_channel_edit(st, &mkey, t.app, t.platform, to, ttl,
+                                      CLI_EDIT_CREATE | (new_channel ? CLI_EDIT_NEW_CHANNEL : 0), add_copy, &p, &res);
             }
         }
         if (!ex) {

@@ -16,6 +16,11 @@
  * the database does not know: the conditional put then fails, the stored
  * manifest is read back, and the new one is rendered with a higher sequence
  * than either, so sequences never go backwards.
+ *
+ * Sequences are floored by the clock in ms (SPEC.md section 7): the bump is
+ * max(prev + 1, now_ms) and pub_publish reads the stored manifest before it
+ * writes and goes above it, so a database restored from an older backup or a
+ * manifest deleted from storage never makes devices refuse the next one.
  */
 #include "common/compat.h"
 
@@ -233,8 +238,8 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
             *seq_out = seq;
         goto out;
     }
-    if (force || seq < 1)
-        seq++; /* a re-sign is a new document: it gets a new sequence */
+    if (force || seq < 1) /* a re-sign is a new document: it gets a new sequence */
+        seq = (int64_t)cmn_manifest_next_sequence(seq > 0 ? (uint64_t)seq : 0, cmn_now_ms());
     rc = build_manifest(c, ch, &m, eb);
     if (rc)
         goto out;
@@ -246,6 +251,32 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
     rc = pub_storage_open(s, &st, eb);
     if (rc)
         goto out;
+    {
+        /*
+         * Check the stored manifest before writing (issue 12 #1): the database may have been
+         * restored from an older backup, or storage may have lost the object. Go above what is
+         * stored; a missing object is written with If-None-Match.
+         */
+        char curetag[CMN_ETAG_MAX] = "";
+        struct cmn_errbuf geb = {0};
+        enum cmn_err grc = cmn_storage_get(st, key, NULL, &cur, curetag, &geb);
+        if (grc == CMN_E_NOTFOUND) {
+            if (have_etag)
+                cmn_warn("manifest %s is missing from storage; writing it again above sequence %lld", key,
+                         (long long)seq);
+            have_etag = 0;
+        } else if (grc) {
+            rc = cmn_errf(eb, grc, "cannot read manifest '%s' before writing it: %s", key, cmn_errmsg(&geb, grc));
+            goto out;
+        } else {
+            uint64_t sseq = stored_sequence(s, &cur, ch);
+            if ((int64_t)sseq >= seq) {
+                cmn_warn("manifest %s in storage has sequence %llu, not below the database's %lld: going above it",
+                         key, (unsigned long long)sseq, (long long)seq);
+                seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
+            }
+        }
+    }
     int64_t now = (int64_t)time(NULL);
     for (int attempt = 0;; attempt++) {
         m->sequence = (uint64_t)seq;
@@ -283,7 +314,7 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
             have_etag = 1;
             uint64_t sseq = stored_sequence(s, &cur, ch);
             if ((int64_t)sseq >= seq)
-                seq = (int64_t)sseq + 1;
+                seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
         }
         cmn_warn("manifest %s changed in storage behind our back; rewriting with sequence %lld", key, (long long)seq);
         if (eb)

@@ -100,6 +100,7 @@ void free(void *p)
 }
 #endif
 
+#ifndef HP_OOM_SKIP /* the helpers below only serve the allocation-failure pass */
 static struct fx_keys K;
 
 static hp_client *open_dev(const char *dir, hp_status *st)
@@ -171,6 +172,7 @@ static int current_is(const char *dir, const char *want)
     free(s);
     return eq;
 }
+#endif
 
 int main(void)
 {
