@@ -232,6 +232,7 @@ struct edge_metrics {
     uint64_t bad_http; /* malformed / oversized requests at the HTTP layer */
     uint64_t conns_accepted;
     uint64_t conns_timed_out;
+    uint64_t conns_refused_per_ip; /* closed at accept: the client address already had its share */
 } __attribute__((aligned(64)));
 
 /* Process-wide sync state (written by the sync thread). */
@@ -270,6 +271,7 @@ struct edge_config {
     int idle_timeout_s;
     int header_timeout_s;
     int max_conns;
+    int max_conns_per_ip; /* across all workers; a slowloris from one address cannot take every slot */
     size_t map_size;
     int lambda_refresh_s;
     int json;

@@ -95,6 +95,7 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         sum.bad_http += get(&m->bad_http);
         sum.conns_accepted += get(&m->conns_accepted);
         sum.conns_timed_out += get(&m->conns_timed_out);
+        sum.conns_refused_per_ip += get(&m->conns_refused_per_ip);
     }
 
 #define ADDF(...)                                                                                                      \
@@ -131,6 +132,10 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
          (unsigned long long)sum.conns_accepted);
     ADDF("# TYPE hotpatch_edge_connections_timed_out_total counter\nhotpatch_edge_connections_timed_out_total %llu\n",
          (unsigned long long)sum.conns_timed_out);
+    ADDF("# HELP hotpatch_edge_connections_refused_per_ip_total Connections closed at accept: their client address "
+         "had --max-conns-per-ip open.\n# TYPE hotpatch_edge_connections_refused_per_ip_total counter\n"
+         "hotpatch_edge_connections_refused_per_ip_total %llu\n",
+         (unsigned long long)sum.conns_refused_per_ip);
     ADDF("# HELP hotpatch_edge_manifests Channels in the index.\n# TYPE hotpatch_edge_manifests gauge\n"
          "hotpatch_edge_manifests %zu\n",
          n_manifests);

@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1030,6 +1031,133 @@ static void t_http(void)
     free(c);
 }
 
+/* A non-blocking connection to the edge from source address `src` (127.0.0.x); -1 on failure. */
+static int slow_open(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in me = {.sin_family = AF_INET}, to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, src, &me.sin_addr);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&me, sizeof(me)) != 0 ||
+        (connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* 1 when the server closed fd (EOF or reset seen without blocking). */
+static int slow_closed(int fd)
+{
+    char buf[512];
+    for (;;) {
+        ssize_t k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (k == 0)
+            return 1;
+        if (k < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ENOTCONN ? 0 : 1;
+    }
+}
+
+/*
+ * Issue 12 #3, slowloris. One client address (127.0.0.2) opens 2,000 connections and trickles a
+ * header byte into each every 500 ms, never finishing a request, against an edge with 1,000
+ * connection slots and a 2 s header timeout. Real clients (127.0.0.1) must be answered all along,
+ * and every trickling connection must be closed within the header timeout of its first byte
+ * (plus the once-a-second sweep), however often it sends. Bounded: about 8 s.
+ */
+static void t_slowloris(const char *source, const char *keys)
+{
+    enum { N = 2000 };
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < N + 256) {
+        rl.rlim_cur = rl.rlim_max < N + 1024 ? rl.rlim_max : N + 1024;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < N + 256) {
+        test_skip(5, "slowloris needs 2256 file descriptors");
+        return;
+    }
+    struct proc e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.data, sizeof(e.data), "%s/index-slow", TMP);
+    snprintf(e.log, sizeof(e.log), "%s/edge-slow.log", TMP);
+    static const char *const extras[] = {"--threads", "1", "--max-conns", "1000", "--header-timeout", "2", NULL};
+    if (start_edge(&e, source, keys, extras) != 0) {
+        ok(0, "slowloris: edge starts (log %s)", e.log);
+        return;
+    }
+    static int fds[N];
+    static int64_t opened_ms[N];
+    int opened = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t t0 = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, now = t0;
+    static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (int i = 0; i < N; i++) {
+        fds[i] = slow_open("127.0.0.2", e.port);
+        opened_ms[i] = t0;
+        if (fds[i] >= 0)
+            opened++;
+    }
+    msleep(100);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0 && send(fds[i], head, sizeof(head) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    is_int(opened, N, "slowloris: %d trickling connections opened from one address", N);
+    int real_ok = 0, real_total = 0, overdue = 0, max_open = 0;
+    struct hc *c = malloc(sizeof(*c));
+    c->fd = -1;
+    while (now - t0 < 6500) {
+        int open_now = 0;
+        for (int i = 0; i < N; i++) {
+            if (fds[i] < 0)
+                continue;
+            if (slow_closed(fds[i]) || send(fds[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                if (errno == EAGAIN)
+                    continue;
+                close(fds[i]);
+                fds[i] = -1;
+                continue;
+            }
+            open_now++;
+            if (now - opened_ms[i] > 2000 + 1000 + 1500) /* header timeout + sweep period + slack */
+                overdue++;
+        }
+        if (open_now > max_open)
+            max_open = open_now;
+        for (int k = 0; k < 10; k++) {
+            struct hresp r;
+            real_total++;
+            hc_close(c);
+            if (req(c, e.port, "GET", "/healthz", NULL, &r) == 200)
+                real_ok++;
+        }
+        msleep(500);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    hc_close(c);
+    free(c);
+    int still = 0;
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0) {
+            still += !slow_closed(fds[i]);
+            close(fds[i]);
+        }
+    diag("slowloris: at most %d of the %d trickling connections were held open at once", max_open, N);
+    is_int(real_ok, real_total, "slowloris: every real client was answered while it ran (%d of %d)", real_ok,
+           real_total);
+    ok(max_open <= 256, "slowloris: one client address holds at most 256 connections (held %d)", max_open);
+    is_int(overdue, 0, "slowloris: no trickling connection outlived its request deadline (first byte + 2 s)");
+    is_int(still, 0, "slowloris: after 6.5 s every trickling connection was closed by the server");
+    stop_edge(&e);
+}
+
 static void t_restart(struct proc *e, const char *keys)
 {
     struct hresp r;
@@ -1358,6 +1486,7 @@ int main(void)
     t_http();
     t_restart(&e, keys);
     stop_edge(&e);
+    t_slowloris(url, keys);
     t_lambda(url, keys);
     t_s3();
 
