@@ -168,8 +168,19 @@ int edge_valid_device(const char *s, size_t n);
 
 /* -------------------------------------------------------------- sync.c */
 
+/* A manifest the index still serves but storage no longer backs: deleted, or currently refused. */
+#define EDGE_MAX_PROBLEMS 8
+struct edge_problem {
+    char key[CMN_STORAGE_KEY_MAX];
+    char what[160]; /* "missing", or "refused: <reason>" */
+};
+
 struct edge_sync_stats {
     unsigned listed, fetched, updated, unchanged, rejected, lists_loaded, lists_rejected;
+    unsigned missing;     /* manifests applied before that this pass's listing no longer has */
+    unsigned refused_now; /* manifests whose stored version is refused (new or still) */
+    unsigned n_problems;  /* the first EDGE_MAX_PROBLEMS of the two kinds */
+    struct edge_problem problems[EDGE_MAX_PROBLEMS];
 };
 
 struct edge_sync {
@@ -179,6 +190,9 @@ struct edge_sync {
     /* storage objects refused during this process's lifetime (key + etag), so each is logged once */
     struct edge_bad *bad;
     size_t n_bad;
+    /* manifest keys missing from storage at the last pass, so each disappearance is logged once */
+    char **missing;
+    size_t n_missing;
 };
 
 /*
@@ -245,6 +259,8 @@ struct edge_sync_state {
     uint64_t requested; /* pass number the last trigger asked for */
     int last_rc;        /* enum cmn_err of the last pass */
     char last_msg[256];
+    unsigned missing, refused_now, n_problems; /* from the last completed pass (health: degraded) */
+    struct edge_problem problems[EDGE_MAX_PROBLEMS];
     pthread_mutex_t mu;
 };
 

@@ -119,6 +119,12 @@ static void record_pass(struct edge_sync_state *ss, enum cmn_err rc, const struc
     ss->passes = pass;
     ss->rejected += st->rejected + st->lists_rejected;
     ss->last_rc = rc;
+    if (!rc) { /* a failed pass proves nothing about the objects: keep the last pass's view */
+        ss->missing = st->missing;
+        ss->refused_now = st->refused_now;
+        ss->n_problems = st->n_problems;
+        memcpy(ss->problems, st->problems, sizeof(ss->problems));
+    }
     if (rc) {
         ss->failures++;
         snprintf(ss->last_msg, sizeof(ss->last_msg), "%s", cmn_errmsg(eb, rc));

@@ -153,6 +153,12 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         ADDF("# HELP hotpatch_edge_sync_rejected_total Manifests and lists refused by verification.\n"
              "# TYPE hotpatch_edge_sync_rejected_total counter\nhotpatch_edge_sync_rejected_total %llu\n",
              (unsigned long long)c.rejected);
+        ADDF("# HELP hotpatch_edge_manifests_missing Manifests the index serves that storage no longer lists "
+             "(deleted?).\n# TYPE hotpatch_edge_manifests_missing gauge\nhotpatch_edge_manifests_missing %u\n",
+             c.missing);
+        ADDF("# HELP hotpatch_edge_manifests_refused Manifests whose stored version is refused (the last good one "
+             "keeps serving).\n# TYPE hotpatch_edge_manifests_refused gauge\nhotpatch_edge_manifests_refused %u\n",
+             c.refused_now);
     }
 #undef ADDF
     return rc;

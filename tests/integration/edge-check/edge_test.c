@@ -745,6 +745,94 @@ static void t_refusals(struct proc *e)
     is_int(s, 7, "SIGHUP triggers a sync");
 }
 
+/* The health status and the number of problems /healthz names for `key`. */
+static int health_names(const char *key, const char *what, char *status, size_t cap)
+{
+    struct hresp r;
+    status[0] = '\0';
+    if (get("/healthz", &r) != 200)
+        return -1;
+    json_t *j = json_loads(r.body, 0, NULL);
+    const char *st = json_string_value(json_object_get(j, "status"));
+    snprintf(status, cap, "%s", st ? st : "");
+    int n = 0;
+    json_t *ps = json_object_get(j, "problems");
+    for (size_t i = 0; i < json_array_size(ps); i++) {
+        const char *k = json_string_value(json_object_get(json_array_get(ps, i), "key"));
+        const char *w = json_string_value(json_object_get(json_array_get(ps, i), "problem"));
+        if (k && w && !strcmp(k, key) && !strncmp(w, what, strlen(what)))
+            n++;
+    }
+    json_decref(j);
+    return n;
+}
+
+static long long metric(const char *name)
+{
+    struct hresp r;
+    char pat[200];
+    if (get("/metrics", &r) != 200)
+        return -1;
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *p = strstr(r.body, pat);
+    return p ? atoll(p + strlen(pat)) : -1;
+}
+
+static int count_in_log(const char *path, const char *needle)
+{
+    size_t n = 0;
+    char *log = slurp(path, &n);
+    int c = 0;
+    for (const char *p = log; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        c++;
+    free(log);
+    return c;
+}
+
+/* Issue 12 #4: a manifest deleted from storage, or a refused one, is visible: health, metric, one log line. */
+static void t_missing(struct proc *e)
+{
+    static const char key[] = "manifests/demo/android/gone.json";
+    char status[32], path[1300];
+    struct cmn_errbuf eb = {{0}};
+    struct cmn_manifest *m = mk("gone", 1, 0);
+    struct cmn_release r0;
+    rel(&r0, "g1", "1.0.0", "*", 10000);
+    ok(cmn_manifest_add_release(m, &r0) == 0 && publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0,
+       "channel 'gone' published and synced");
+    cmn_manifest_free(m);
+    is_int(seq_of("gone"), 1, "the edge serves 'gone'");
+    is_int(health_names(key, "", status, sizeof(status)), 0, "healthz names no problem with it yet");
+    is_int(metric("hotpatch_edge_manifests_missing"), 0, "missing gauge 0");
+
+    ok(cmn_storage_delete(ST, key, &eb) == CMN_OK && sync_now() == 0, "its manifest deleted from storage, synced");
+    is_int(health_names(key, "missing", status, sizeof(status)), 1, "healthz names the missing manifest");
+    is_str(status, "degraded", "healthz: degraded while a manifest is missing");
+    is_int(metric("hotpatch_edge_manifests_missing"), 1, "missing gauge 1");
+    is_int(seq_of("gone"), 1, "the last good copy keeps serving");
+    ok(sync_now() == 0 && sync_now() == 0, "two more passes");
+    snprintf(path, sizeof(path), "'%s' is missing from storage", key);
+    is_int(count_in_log(e->log, path), 1, "one log line for the disappearance, not one per pass");
+
+    m = mk("gone", 2, 0);
+    ok(publish_as(m, &K2, "gone", PLAIN) == 0 && sync_now() == 0, "a manifest by an untrusted key stored there");
+    cmn_manifest_free(m);
+    is_int(health_names(key, "refused", status, sizeof(status)), 1, "healthz names the refused manifest");
+    is_str(status, "degraded", "healthz: degraded while storage holds a refused manifest");
+    is_int(metric("hotpatch_edge_manifests_refused"), 1, "refused gauge 1");
+    is_int(metric("hotpatch_edge_manifests_missing"), 0, "missing gauge back to 0");
+    ok(sync_now() == 0, "another pass");
+    is_int(health_names(key, "refused", status, sizeof(status)), 1, "still refused on the next pass (logged once)");
+
+    m = mk("gone", 3, 0);
+    ok(cmn_manifest_add_release(m, &r0) == 0 && publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0,
+       "a valid sequence 3 replaces it");
+    cmn_manifest_free(m);
+    is_int(health_names(key, "", status, sizeof(status)), 0, "healthz names no problem any more");
+    is_int(metric("hotpatch_edge_manifests_refused"), 0, "refused gauge 0");
+    is_int(seq_of("gone"), 3, "sequence 3 serves");
+}
+
 static void t_lists(struct proc *e)
 {
     struct hresp r;
@@ -1483,6 +1571,7 @@ int main(void)
     t_golden_decisions();
     t_refusals(&e);
     t_lists(&e);
+    t_missing(&e);
     t_http();
     t_restart(&e, keys);
     stop_edge(&e);
