@@ -15,6 +15,7 @@ struct promo {
     long rollout_bp; /* -1: keep 100% */
     char id[CMN_ID_MAX + 1];
     json_t *result;
+    int new_channel; /* --new-channel: may also start a retired channel again */
 };
 
 static int add_copy(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
@@ -25,6 +26,10 @@ static int add_copy(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     size_t i;
     (void)is_new;
     (void)skip;
+    if (m->retired && !p->new_channel)
+        return cli_fail(CLI_EXIT_CONFLICT,
+                        "channel '%s' is retired (signed tombstone); pass --new-channel to start it again", p->to);
+    m->retired = 0;
     for (i = 0; i < m->n_releases; i++)
         if (strcmp(m->releases[i].version, p->src.version) == 0)
             return cli_fail(CLI_EXIT_CONFLICT, "version '%s' is already released on channel '%s' (release %s)",
@@ -125,6 +130,7 @@ int cli_cmd_promote(int argc, char **argv)
                 p.src = m->releases[idx];
                 p.to = to;
                 p.rollout_bp = bp;
+                p.new_channel = new_channel;
                 cli_release_id(p.id);
                 ex = cli_channel_edit(st, &mkey, t.app, t.platform, to, ttl,
                                       CLI_EDIT_CREATE | (new_channel ? CLI_EDIT_NEW_CHANNEL : 0), add_copy, &p, &res);

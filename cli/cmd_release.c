@@ -86,6 +86,11 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     size_t i;
     (void)is_new;
     (void)skip;
+    if (m->retired && !r->new_channel)
+        return cli_fail(CLI_EXIT_CONFLICT,
+                        "channel '%s' is retired (signed tombstone); pass --new-channel to start it again",
+                        r->t.channel);
+    m->retired = 0;
     for (i = 0; i < m->n_releases; i++)
         if (strcmp(m->releases[i].version, r->version) == 0)
             return cli_fail(CLI_EXIT_CONFLICT,

@@ -349,6 +349,8 @@ enum cmn_err cmn_manifest_validate(const struct cmn_manifest *m, struct cmn_errb
         return cmn_errf(eb, CMN_E_TOOBIG, "more than %d releases", CMN_MANIFEST_MAX_RELEASES);
     if (m->n_releases && !m->releases)
         return cmn_errf(eb, CMN_E_INVAL, "release count without releases");
+    if (m->retired && m->n_releases)
+        return cmn_errf(eb, CMN_E_PARSE, "a retired channel (tombstone) lists no releases");
     for (size_t i = 0; i < m->n_releases; i++) {
         enum cmn_err rc = validate_release(&m->releases[i], i, eb);
         if (rc)
@@ -425,6 +427,8 @@ static json_t *payload_json(const struct cmn_manifest *m)
     bad |= put(o, "sequence", json_integer((json_int_t)m->sequence));
     bad |= put(o, "issued_at", json_integer((json_int_t)m->issued_at));
     bad |= put(o, "expires_at", json_integer((json_int_t)m->expires_at));
+    if (m->retired)
+        bad |= put(o, "retired", json_true());
     json_t *a = json_array();
     bad |= put(o, "releases", a);
     for (size_t i = 0; a && i < m->n_releases; i++)
@@ -692,6 +696,7 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
 {
     static const char *const req[] = {"schema",   "app",       "platform",   "channel",
                                       "sequence", "issued_at", "expires_at", "releases"};
+    static const char *const opt[] = {"retired"};
     int64_t x;
     enum cmn_err rc;
     if (!json_is_object(o))
@@ -704,8 +709,12 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
         return cmn_errf(eb, CMN_E_UNSUPPORTED, "manifest schema %lld is not supported (expected %d)",
                         (long long)json_integer_value(sch), CMN_MANIFEST_SCHEMA);
     m->schema = CMN_MANIFEST_SCHEMA;
-    if ((rc = check_fields(o, req, CMN_ARRAY_SIZE(req), NULL, 0, "payload", eb)))
+    if ((rc = check_fields(o, req, CMN_ARRAY_SIZE(req), opt, CMN_ARRAY_SIZE(opt), "payload", eb)))
         return rc;
+    const json_t *ret = json_object_get(o, "retired");
+    if (ret && !json_is_true(ret))
+        return cmn_errf(eb, CMN_E_PARSE, "payload: field 'retired' must be true when present");
+    m->retired = ret != NULL;
     if ((rc = get_str(o, "app", &m->app, "payload", eb)) ||
         (rc = get_str(o, "platform", &m->platform, "payload", eb)) ||
         (rc = get_str(o, "channel", &m->channel, "payload", eb)))

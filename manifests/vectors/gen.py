@@ -265,7 +265,7 @@ def rel_summary(r):
 def summary(p, signer):
     return {"app": p["app"], "platform": p["platform"], "channel": p["channel"], "sequence": p["sequence"],
             "issued_at": p["issued_at"], "expires_at": p["expires_at"], "signed_by": signer.keyid,
-            "payload_sha256": hashlib.sha256(canon(p)).hexdigest(),
+            "payload_sha256": hashlib.sha256(canon(p)).hexdigest(), "retired": p.get("retired", False),
             "releases": [rel_summary(r) for r in p["releases"]]}
 
 
@@ -294,6 +294,8 @@ def gen_signed():
         "two-signatures": (payload([release("r1")], sequence=43), [OTHER_KEY, MANIFEST_KEY]),
         "many-releases": (payload([release("rel-%03d" % i, version="1.%d.0" % i) for i in range(256)],
                                   sequence=44), [MANIFEST_KEY]),
+        # A tombstone (SPEC.md section 7): the channel is retired, signed and sequenced like any manifest.
+        "tombstone": (payload([], channel="retired", sequence=NOW * 1000, retired=True), [MANIFEST_KEY]),
     }
     index = []
     for name, (p, signers) in cases.items():
@@ -423,6 +425,10 @@ def gen_rejected():
     add("bad-target-range", envelope(canon(bad), [MANIFEST_KEY]), "parse", "target_binary is not a range")
     bad = payload([release("r1", size=0)])
     add("size-zero", envelope(canon(bad), [MANIFEST_KEY]), "parse", "size must be positive")
+    add("tombstone-with-releases", envelope(canon(payload([release("r1")], retired=True)), [MANIFEST_KEY]), "parse",
+        "a tombstone (retired channel) lists no releases")
+    add("retired-false", envelope(canon(payload([release("r1")], retired=False)), [MANIFEST_KEY]), "parse",
+        "'retired' is true when present, never false")
     bad = payload([release("r1")], sequence=0)
     add("sequence-zero", envelope(canon(bad), [MANIFEST_KEY]), "parse", "sequence starts at 1")
     bad = payload([release("r1")], app="demo app")

@@ -81,6 +81,13 @@ struct cmn_manifest {
     int64_t expires_at;
     struct cmn_release *releases; /* oldest first */
     size_t n_releases;
+    /*
+     * A tombstone: the channel is retired. Signed, sequenced and verified like
+     * any manifest, with no releases; devices and edges offer nothing from it
+     * and keep its sequence, so an older manifest cannot be replayed over it.
+     * Rendered as "retired": true only when set (SPEC.md section 7).
+     */
+    int retired;
     char *signed_by; /* key id that verified (set by open), NULL for built manifests */
 };
 

@@ -51,6 +51,29 @@ rc=$?
 is "$rc" 0 "the device accepts the restarted channel (no replay refusal)"
 [ "$rc" = 0 ] || sed 's/^/#   /' "$T/c2.err" "$T/c2.json" | head -5
 
+# Issue 12 #4: a channel is retired by a signed tombstone, never by deleting its manifest.
+"$HP" --json manifest retire "${A[@]}" "${S[@]}" >"$T/ret.json"
+is "$?" 0 "manifest retire writes a tombstone"
+TS=$(jget "$T/ret.json" 'j["sequence"]')
+is "$((TS > NEW))" 1 "the tombstone has a higher sequence ($NEW -> $TS)"
+"$HP" --json manifest show "${A[@]}" "${S[@]}" --trusted-key "$MANIFEST_PUB" >"$T/show.json"
+is "$(jget "$T/show.json" '(j["manifest"]["retired"], len(j["manifest"]["releases"]))')" "(True, 0)" \
+    "the tombstone verifies with the manifest key: retired, no releases"
+ok "the manifest object is still there (not deleted)" test -s "$MAN"
+"$AGENT" "${DEV[@]}" check >"$T/c3.json" 2>"$T/c3.err"
+is "$?" 3 "the device verifies the tombstone: nothing to install (exit 3)"
+"$AGENT" "${DEV[@]}" status >"$T/st.json" 2>/dev/null
+is "$(jget "$T/st.json" 'j["sequence"]')" "$TS" "the device accepted the tombstone's sequence (an older manifest cannot be replayed)"
+expect_exit 4 "release onto a retired channel is refused" "$HP" --quiet release "${A[@]}" --version 1.0.9 \
+    --target-binary '*' --bundle-dir "$T/b1" "${S[@]}"
+case "$LAST_ERR" in *retired*) r=ok ;; *) r="$LAST_ERR" ;; esac
+is "$r" ok "the error says the channel is retired"
+ok "release --new-channel starts a retired channel again" "$HP" --quiet release "${A[@]}" --version 1.0.9 \
+    --target-binary '*' --bundle-dir "$T/b1" --new-channel "${S[@]}"
+"$HP" --json manifest show "${A[@]}" "${S[@]}" >"$T/show2.json"
+is "$(jget "$T/show2.json" '(j["manifest"]["retired"], j["manifest"]["sequence"] > '"$TS"')')" "(False, True)" \
+    "started again above the tombstone's sequence"
+
 # A brand-new app in an empty bucket needs no flag; a second app is not "other channels".
 ok "first release of another app needs no --new-channel" "$HP" --quiet release --app other --platform android \
     --version 1.0.0 --target-binary '*' --bundle-dir "$T/b1" "${S[@]}"

@@ -831,6 +831,25 @@ static void t_missing(struct proc *e)
     is_int(health_names(key, "", status, sizeof(status)), 0, "healthz names no problem any more");
     is_int(metric("hotpatch_edge_manifests_refused"), 0, "refused gauge 0");
     is_int(seq_of("gone"), 3, "sequence 3 serves");
+
+    /* retired by a signed tombstone: verified and applied like any manifest, nothing offered, healthy */
+    m = mk("gone", 4, 0);
+    m->retired = 1;
+    ok(publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0, "a tombstone (retired, sequence 4) published");
+    cmn_manifest_free(m);
+    is_int(seq_of("gone"), 4, "the edge applied the tombstone");
+    struct hresp hr;
+    is_int(check("gone", "device-00001", "2.1.0", NULL, &hr), 204, "a retired channel offers nothing (204)");
+    is_int(health_names(key, "", status, sizeof(status)), 0, "a retired channel is no health problem");
+    m = mk("gone", 3, 0);
+    ok(cmn_manifest_add_release(m, &r0) == 0 && publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0,
+       "the pre-tombstone sequence 3 replayed over it");
+    cmn_manifest_free(m);
+    is_int(seq_of("gone"), 4, "the replay is refused: the tombstone stands");
+    m = mk("gone", 5, 0);
+    m->retired = 1;
+    ok(publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0, "tombstone re-signed (sequence 5)");
+    cmn_manifest_free(m);
 }
 
 static void t_lists(struct proc *e)

@@ -218,7 +218,8 @@ static void test_signed(void)
         int same = x && strcmp(m->app, jstr(x, "app")) == 0 && strcmp(m->platform, jstr(x, "platform")) == 0 &&
                    strcmp(m->channel, jstr(x, "channel")) == 0 && (long long)m->sequence == jint(x, "sequence") &&
                    m->issued_at == jint(x, "issued_at") && m->expires_at == jint(x, "expires_at") &&
-                   strcmp(m->signed_by, jstr(x, "signed_by")) == 0;
+                   strcmp(m->signed_by, jstr(x, "signed_by")) == 0 &&
+                   m->retired == json_is_true(json_object_get(x, "retired"));
         ok(same, "%s: header fields match the summary", name);
         const json_t *rels = json_object_get(x, "releases");
         is_int(m->n_releases, json_array_size(rels), "%s: release count", name);
