@@ -243,10 +243,35 @@ static int reseal(int argc, char **argv, int retire)
         return ex;
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
         return ex;
+    if (c.mode != CLI_MODE_SERVERLESS && retire) {
+        /* the publisher writes the tombstone itself (POST .../channels/P/C/retire) */
+        struct cli_api api = {c.endpoint, c.token};
+        char path[700], ea[200], ep[200], ec[200];
+        json_t *resp = NULL, *body = json_object();
+        if (cli_api_escape(t.app, ea, sizeof(ea)) || cli_api_escape(t.platform, ep, sizeof(ep)) ||
+            cli_api_escape(t.channel, ec, sizeof(ec))) {
+            json_decref(body);
+            return cli_fail(CLI_EXIT_USAGE, "bad app/platform/channel");
+        }
+        snprintf(path, sizeof(path), "/v1/apps/%s/channels/%s/%s/retire", ea, ep, ec);
+        ex = cli_api_call(&api, "POST", path, body, &resp);
+        json_decref(body);
+        if (!ex) {
+            json_t *seq = json_object_get(json_object_get(resp, "manifest"), "sequence");
+            if (cli_out.json)
+                cli_print_json(json_pack("{s:s,s:s,s:s,s:O,s:b}", "app", t.app, "platform", t.platform, "channel",
+                                         t.channel, "sequence", seq ? seq : json_null(), "retired", 1));
+            else
+                printf("retired %s/%s channel '%s' (publisher): manifest sequence %lld\n", t.app, t.platform,
+                       t.channel, (long long)json_integer_value(seq));
+        }
+        json_decref(resp);
+        return ex;
+    }
     if (c.mode != CLI_MODE_SERVERLESS)
-        return cli_fail(CLI_EXIT_USAGE, "'%s' is for serverless mode (--storage); %s", cmd.name,
-                        retire ? "with a publisher: POST /v1/apps/APP/channels/PLATFORM/CHANNEL/retire"
-                               : "the publisher re-signs its manifests itself");
+        return cli_fail(CLI_EXIT_USAGE, "'%s' is for serverless mode (--storage); the publisher re-signs its "
+                        "manifests itself",
+                        cmd.name);
     if (cmn_crypto_init())
         return cli_fail(CLI_EXIT_FAIL, "cannot initialise libsodium");
     ex = cli_conn_manifest_key(&c, &mkey);

@@ -46,6 +46,7 @@ enum route {
     R_APP_KEY_REVOKE,
     R_APIKEY_REVOKE,
     R_APP_CHANNELS,
+    R_CHAN_RETIRE,
 };
 
 static int seg_is(struct pub_req *r, int i, const char *s)
@@ -110,6 +111,8 @@ int pub_api_route(struct pub_req *r, struct pub_route_info *ri)
             return post ? set_route(ri, R_APP_APIKEYS, 1, PUB_BODY_JSON) : 405;
         if (n == 4 && seg_is(r, 3, "channels"))
             return get ? set_route(ri, R_APP_CHANNELS, 1, PUB_BODY_NONE) : 405;
+        if (n == 7 && seg_is(r, 3, "channels") && seg_is(r, 6, "retire"))
+            return post ? set_route(ri, R_CHAN_RETIRE, 1, PUB_BODY_JSON) : 405;
         if (n == 4 && seg_is(r, 3, "audit"))
             return get ? set_route(ri, R_APP_AUDIT, 1, PUB_BODY_NONE) : 405;
         return 404;
@@ -965,6 +968,32 @@ static void h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     pub_json_reply(out, 200, json_pack("{s:o}", "channels", arr));
 }
 
+/* POST /v1/apps/{app}/channels/{platform}/{channel}/retire: the signed tombstone (issue 12 #4). */
+static void h_chan_retire(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
+{
+    const char *platform = r->segs[4], *channel = r->segs[5];
+    if (!pub_valid_id(platform) || !pub_valid_id(channel)) {
+        pub_err(out, 400, "bad_request", "bad platform or channel");
+        return;
+    }
+    PGresult *a = app_authz(c, r, r->segs[2], PUB_ROLE_WRITE, out);
+    if (!a)
+        return;
+    struct pub_chan ch = {pub_cell_i64(a, 0, 0), r->segs[2], platform, channel};
+    int64_t org_id = pub_cell_i64(a, 0, 1), seq = 0;
+    int archived = 0;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc = pub_channel_retire(s, c, &ch, r->who.actor, org_id, &seq, &archived, &eb);
+    PQclear(a);
+    if (rc) {
+        pub_err(out, 503, "unavailable", "%s", eb.msg[0] ? eb.msg : "cannot retire the channel");
+        return;
+    }
+    pub_json_reply(out, 200,
+                   json_pack("{s:s,s:s,s:b,s:i,s:{s:I}}", "platform", platform, "channel", channel, "retired", 1,
+                             "archived", archived, "manifest", "sequence", (json_int_t)seq));
+}
+
 static void h_audit(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
     char aid[24];
@@ -1378,6 +1407,9 @@ void pub_api_dispatch(struct pub_srv *s, struct pub_req *r, struct pub_resp *out
         break;
     case R_APP_CHANNELS:
         h_channels(s, c, r, out);
+        break;
+    case R_CHAN_RETIRE:
+        h_chan_retire(s, c, r, out);
         break;
     case R_APP_KEY_REVOKE:
         h_key_revoke(s, c, r, out);

@@ -111,7 +111,22 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
     char aid[24];
     const char *p[3];
     chan_params(ch, aid, p);
-    PGresult *r = pub_q(c, Q_REL_FOR_MANIFEST, p);
+    PGresult *r = pub_q(c, Q_CHAN_RETIRED, p);
+    if (!pub_res_ok(r)) {
+        PQclear(r);
+        return cmn_errf(eb, CMN_E_DB, "cannot read channel %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
+    int retired = PQntuples(r) == 1 && pub_cell(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (retired) { /* the tombstone lists nothing */
+        struct cmn_manifest *t = cmn_manifest_new(ch->app, ch->platform, ch->channel);
+        if (!t)
+            return CMN_E_NOMEM;
+        t->retired = 1;
+        *out = t;
+        return CMN_OK;
+    }
+    r = pub_q(c, Q_REL_FOR_MANIFEST, p);
     if (!pub_res_ok(r)) {
         PQclear(r);
         return cmn_errf(eb, CMN_E_DB, "cannot read the releases of %s/%s/%s", ch->app, ch->platform, ch->channel);
@@ -352,6 +367,54 @@ out:
     cmn_buf_release(&env);
     cmn_buf_release(&cur);
     return rc;
+}
+
+enum cmn_err pub_channel_retire(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch, const char *actor,
+                                int64_t org_id, int64_t *seq_out, int *archived, struct cmn_errbuf *eb)
+{
+    char aid[24];
+    const char *p[3];
+    chan_params(ch, aid, p);
+    int n = 0;
+    enum cmn_err rc = pub_tx_begin(c);
+    if (rc)
+        return cmn_errf(eb, rc, "database unavailable");
+    PGresult *r = pub_q(c, Q_CHAN_ENSURE, p);
+    int okay = pub_res_ok(r);
+    PQclear(r);
+    if (okay) {
+        r = pub_q(c, Q_CHAN_LOCK, p);
+        okay = pub_res_ok(r) && PQntuples(r) == 1;
+        PQclear(r);
+    }
+    if (okay) {
+        r = pub_q(c, Q_REL_ARCHIVE_CHANNEL, p);
+        okay = pub_res_ok(r);
+        n = okay ? PQntuples(r) : 0;
+        PQclear(r);
+    }
+    if (okay) {
+        r = pub_q(c, Q_CHAN_RETIRE, p);
+        okay = pub_res_ok(r) && PQntuples(r) == 1;
+        PQclear(r);
+    }
+    if (!okay) {
+        pub_tx_rollback(c);
+        return cmn_errf(eb, CMN_E_DB, "cannot retire channel %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
+    json_t *detail = json_pack("{s:s,s:s,s:i}", "platform", ch->platform, "channel", ch->channel, "archived", n);
+    rc = pub_audit(c, actor, org_id, ch->app_id, NULL, "channel.retire", detail);
+    json_decref(detail);
+    if (!rc)
+        rc = pub_tx_commit(c);
+    if (rc) {
+        pub_tx_rollback(c);
+        return cmn_errf(eb, rc, "cannot retire channel %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
+    cmn_info("retired channel %s/%s/%s (%d releases archived)", ch->app, ch->platform, ch->channel, n);
+    if (archived)
+        *archived = n;
+    return pub_publish(s, c, ch, 0, seq_out, eb);
 }
 
 static void publish_rows(struct pub_srv *s, struct pub_dbconn *c, PGresult *r, int force)

@@ -136,6 +136,19 @@ is "$(jget "$T/show3.json" 'sorted(r["version"] for r in j["manifest"]["releases
     "archived release left the manifest"
 ok "history table" bash -c "'$HP' history ${A[*]} | grep -q '1.0.0'"
 
+# Issue 12 #4: the publisher retires a channel with a signed tombstone, never by deleting its manifest.
+BSEQ=$(jget "$T/beta.json" 'j["manifest"]["sequence"]')
+expect_exit 3 "a read-only key cannot retire a channel" "$HP" --quiet manifest retire "${A[@]}" --channel beta \
+    --token "$READ"
+ok "manifest retire --channel beta (publisher)" "$HP" --quiet manifest retire "${A[@]}" --channel beta
+"$HP" --json manifest show "${A[@]}" --channel beta --trusted-key "$MPUB" >"$T/beta2.json"
+is "$(jget "$T/beta2.json" '(j["manifest"]["retired"], j["manifest"]["releases"], j["manifest"]["sequence"] > '"$BSEQ"')')" \
+    "(True, [], True)" "the publisher's tombstone verifies: retired, no releases, higher sequence"
+ok "promote 1.0.0 to beta again" "$HP" promote "${A[@]}" --from production --to beta --version 1.0.0
+"$HP" --json manifest show "${A[@]}" --channel beta --trusted-key "$MPUB" >"$T/beta3.json"
+is "$(jget "$T/beta3.json" '(j["manifest"]["retired"], [r["version"] for r in j["manifest"]["releases"]])')" \
+    "(False, ['1.0.0'])" "a promote starts the retired channel again with only the new release"
+
 # Refusals.
 "$HP" keygen --out "$T/stranger.key" >/dev/null
 expect_exit 5 "bundle signed by an unregistered key refused" "$HP" --quiet release "${A[@]}" --version 9.0.0 \
