@@ -262,14 +262,15 @@ static int reseal(int argc, char **argv, int retire)
                 cli_print_json(json_pack("{s:s,s:s,s:s,s:O,s:b}", "app", t.app, "platform", t.platform, "channel",
                                          t.channel, "sequence", seq ? seq : json_null(), "retired", 1));
             else
-                printf("retired %s/%s channel '%s' (publisher): manifest sequence %lld\n", t.app, t.platform,
-                       t.channel, (long long)json_integer_value(seq));
+                printf("retired %s/%s channel '%s' (publisher): manifest sequence %lld\n", t.app, t.platform, t.channel,
+                       (long long)json_integer_value(seq));
         }
         json_decref(resp);
         return ex;
     }
     if (c.mode != CLI_MODE_SERVERLESS)
-        return cli_fail(CLI_EXIT_USAGE, "'%s' is for serverless mode (--storage); the publisher re-signs its "
+        return cli_fail(CLI_EXIT_USAGE,
+                        "'%s' is for serverless mode (--storage); the publisher re-signs its "
                         "manifests itself",
                         cmd.name);
     if (cmn_crypto_init())

@@ -206,8 +206,8 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         goto out;
     }
     /* precheck ran cli_channel_may_create before the upload (our own bundle is in storage now) */
-    ex = cli_channel_edit(st, &mkey, r->t.app, r->t.platform, r->t.channel, ttl,
-                          CLI_EDIT_CREATE | CLI_EDIT_NEW_CHANNEL, add_release, r, &res);
+    ex = cli_channel_edit(st, &mkey, r->t.app, r->t.platform, r->t.channel, ttl, CLI_EDIT_CREATE | CLI_EDIT_NEW_CHANNEL,
+                          add_release, r, &res);
     if (ex)
         goto out;
     if (cli_out.json) {

@@ -72,7 +72,7 @@ struct conn {
     int req_done;         /* a request completed since the last req_track() */
     int64_t req_start_ms; /* first byte of the request in progress */
     uint32_t peer;        /* client IPv4 address (network order), for the per-address cap */
-    char *in; /* pending partial input, EDGE_IN_CAP bytes, or NULL */
+    char *in;             /* pending partial input, EDGE_IN_CAP bytes, or NULL */
     size_t in_len, last_len;
     size_t body_left; /* request body bytes still to discard */
     char *out;        /* output the socket did not take yet, or NULL */
@@ -87,7 +87,7 @@ struct ipcap {
     struct ipslot {
         uint32_t addr;
         uint32_t n;
-    } *t;
+    } * t;
 };
 
 struct worker {

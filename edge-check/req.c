@@ -819,9 +819,9 @@ static void h_health(struct edge_ctx *c, struct edge_resp *rs)
     int64_t age = s.last_ok ? now - s.last_ok : -1;
     int64_t stale = c->cfg->poll_ms > 0 ? (int64_t)c->cfg->poll_ms * 10 / 1000 + 60 : 600;
     /* a manifest deleted from storage, or one storage holds that is refused, is degraded too (issue 12 #4) */
-    const char *status = !s.last_ok && n == 0 ? "empty"
+    const char *status = !s.last_ok && n == 0                                                       ? "empty"
                          : (s.last_rc != 0 || age < 0 || age > stale || s.missing || s.refused_now) ? "degraded"
-                                                                                                     : "ok";
+                                                                                                    : "ok";
     struct sw w;
     rs->status = strcmp(status, "empty") == 0 ? 503 : 200;
     rs->nh = 0;

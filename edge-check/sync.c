@@ -193,8 +193,7 @@ static int cmp_strp(const void *a, const void *b)
  * Manifest keys the index applied ("etag:<key>" in meta) that the listing does
  * not have. Logs each disappearance and each return once; keeps the set in s.
  */
-static enum cmn_err find_missing(struct edge_sync *s, MDB_txn *txn, const struct objs *mans,
-                                 struct edge_sync_stats *st)
+static enum cmn_err find_missing(struct edge_sync *s, MDB_txn *txn, const struct objs *mans, struct edge_sync_stats *st)
 {
     static const char pfx[] = "etag:manifests/";
     const char **listed = calloc(mans->n + 1, sizeof(*listed));

@@ -286,8 +286,8 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
         } else {
             uint64_t sseq = stored_sequence(s, &cur, ch);
             if ((int64_t)sseq >= seq) {
-                cmn_warn("manifest %s in storage has sequence %llu, not below the database's %lld: going above it",
-                         key, (unsigned long long)sseq, (long long)seq);
+                cmn_warn("manifest %s in storage has sequence %llu, not below the database's %lld: going above it", key,
+                         (unsigned long long)sseq, (long long)seq);
                 seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
             }
         }

@@ -272,8 +272,7 @@ static enum cmn_err raw_names_check(zip_t *za, zip_int64_t n, const uint8_t *p, 
             if (name[k] == '\0')
                 return cmn_errf(eb, CMN_E_UNSAFE, "entry name '%.200s' contains a NUL byte", zn);
             if ((char)name[k] != zn[k])
-                return cmn_errf(eb, CMN_E_UNSAFE, "raw directory entry %lld does not match the archive",
-                                (long long)i);
+                return cmn_errf(eb, CMN_E_UNSAFE, "raw directory entry %lld does not match the archive", (long long)i);
         }
         /* ZIP64 local offsets live in the extra field; only the 32-bit form is checked here. */
         if (loc != 0xffffffffu) {

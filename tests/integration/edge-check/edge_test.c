@@ -1068,8 +1068,7 @@ static void t_http(void)
         if (hc_open(c, PORT) == 0 && hc_send(c, many, strlen(many)) == 0 && hc_read(c, &r) == 0)
             st = r.status;
         is_int(st, 431, "71 header fields -> 431");
-        ok(strstr(r.body, "header_too_large") && strstr(r.body, "64 header"), "431 names the header limit: %s",
-           r.body);
+        ok(strstr(r.body, "header_too_large") && strstr(r.body, "64 header"), "431 names the header limit: %s", r.body);
         hc_close(c);
         /* exactly 64 fields are fine */
         k = snprintf(many, sizeof(many), "GET /healthz HTTP/1.1\r\nHost: x\r\n");
@@ -1092,8 +1091,9 @@ static void t_http(void)
                      badids[i]);
             is_int(get(t, &r), 400, "device id '%s' (not UTF-8) -> 400", badids[i]);
         }
-        int st = get("/v1/check?app=demo&platform=android&channel=production&binary_version=2.1.0&device=d%C3%A9v-%E2%9C%93",
-                     &r);
+        int st =
+            get("/v1/check?app=demo&platform=android&channel=production&binary_version=2.1.0&device=d%C3%A9v-%E2%9C%93",
+                &r);
         ok(st == 200 || st == 204, "a valid UTF-8 device id is answered (got %d)", st);
     }
     {

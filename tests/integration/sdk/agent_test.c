@@ -669,8 +669,8 @@ static void test_binary_change(void)
     ok(r.js && json_is_true(json_object_get(r.js, "rolled_back")), "binary 2.0.0: boot-begin reports a fallback");
     is_str(jget(&r, "reason"), "binary_changed", "binary 2.0.0: the reason is the binary change");
     const char *detail = jget(&r, "detail");
-    ok(detail && strstr(detail, "v1") && strstr(detail, "2.0.0"), "binary 2.0.0: the detail names release and binary: %s",
-       detail ? detail : "(none)");
+    ok(detail && strstr(detail, "v1") && strstr(detail, "2.0.0"),
+       "binary 2.0.0: the detail names release and binary: %s", detail ? detail : "(none)");
     ok(r.js && json_is_null(json_object_get(r.js, "bundle_path")) && json_is_null(json_object_get(r.js, "installed")),
        "binary 2.0.0: the embedded bundle boots, not current/");
     ok(r.js && json_is_null(json_object_get(r.js, "previous")), "binary 2.0.0: v0 (also <2.0.0) is no rollback target");

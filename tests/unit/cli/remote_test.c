@@ -183,9 +183,9 @@ int main(void)
         ok(cmn_storage_delete(st, "manifests/demo/android/production.json", &deb) == CMN_OK, "manifest deleted");
         cli_out.reported = 0;
         a1.calls = 0;
-        is_int(cli_channel_edit(st, &mkey, "demo", "android", "production", 3600, CLI_EDIT_CREATE, add_version, &a1,
-                                &res),
-               CLI_EXIT_CONFLICT, "a lost manifest is not silently restarted (other channels/bundles exist)");
+        is_int(
+            cli_channel_edit(st, &mkey, "demo", "android", "production", 3600, CLI_EDIT_CREATE, add_version, &a1, &res),
+            CLI_EXIT_CONFLICT, "a lost manifest is not silently restarted (other channels/bundles exist)");
         is_int(a1.calls, 0, "the change was never applied");
         ok(raw() == NULL, "nothing written");
         cli_out.reported = 0;

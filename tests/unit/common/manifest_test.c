@@ -432,8 +432,8 @@ int main(void)
             struct cmn_errbuf seb = {{0}};
             is_int(cmn_manifest_open(two.ptr, two.len, &only2, NULL, 1750000000, 0, &x, &seb), CMN_E_SIG,
                    "damaged second signature refused (with detail)");
-            ok(strstr(seb.msg, K2.keyid) && !strstr(seb.msg, K.keyid), "the signature error names key %s: %s",
-               K2.keyid, seb.msg);
+            ok(strstr(seb.msg, K2.keyid) && !strstr(seb.msg, K.keyid), "the signature error names key %s: %s", K2.keyid,
+               seb.msg);
             memset(&seb, 0, sizeof(seb));
             is_int(cmn_manifest_open(two.ptr, two.len, &only3, NULL, 1750000000, 0, &x, &seb), CMN_E_UNKNOWN_KEY,
                    "unknown signers refused (with detail)");
