@@ -144,10 +144,11 @@ ok "manifest retire --channel beta (publisher)" "$HP" --quiet manifest retire "$
 "$HP" --json manifest show "${A[@]}" --channel beta --trusted-key "$MPUB" >"$T/beta2.json"
 is "$(jget "$T/beta2.json" '(j["manifest"]["retired"], j["manifest"]["releases"], j["manifest"]["sequence"] > '"$BSEQ"')')" \
     "(True, [], True)" "the publisher's tombstone verifies: retired, no releases, higher sequence"
-ok "promote 1.0.2 to the retired beta" "$HP" promote "${A[@]}" --from production --to beta --version 1.0.2
+ok "a release into the retired beta" "$HP" --quiet release "${A[@]}" --channel beta --version 2.0.0 --target-binary '*' \
+    --bundle-dir "$BUNDLE"
 "$HP" --json manifest show "${A[@]}" --channel beta --trusted-key "$MPUB" >"$T/beta3.json"
 is "$(jget "$T/beta3.json" '(j["manifest"]["retired"], [r["version"] for r in j["manifest"]["releases"]])')" \
-    "(False, ['1.0.2'])" "a promote starts the retired channel again with only the new release"
+    "(False, ['2.0.0'])" "a release starts the retired channel again with only the new release"
 
 # Refusals.
 "$HP" keygen --out "$T/stranger.key" >/dev/null
