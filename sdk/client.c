@@ -1087,7 +1087,9 @@ hp_status hp_boot_begin(hp_client *c, int *rolled_back)
         hp_status s = save(c);
         if (s)
             return s;
-        snprintf(c->err, sizeof c->err, "%s", note);
+        size_t nl = strnlen(note, sizeof c->err - 1); /* the handle's message is shorter than the note */
+        memcpy(c->err, note, nl);
+        c->err[nl] = '\0';
         if (rolled_back)
             *rolled_back = HP_BOOT_BINARY_CHANGED;
     }
