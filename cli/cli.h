@@ -302,11 +302,26 @@ struct cli_edit_result {
  * `fn`, bump the sequence, set issued_at/expires_at (now + ttl), seal, and put
  * with If-Match (or If-None-Match when new). On a lost race re-read and retry
  * with jittered backoff, up to CLI_MAX_RETRIES. `create` = 0 makes a missing
- * manifest a not-found error.
+ * manifest a not-found error; CLI_EDIT_CREATE creates it only when storage
+ * holds nothing else of the app (cli_channel_may_create), CLI_EDIT_CREATE |
+ * CLI_EDIT_NEW_CHANNEL creates it anyway (--new-channel). The new sequence is
+ * cmn_manifest_next_sequence(stored, clock): it never goes backwards.
  */
+#define CLI_EDIT_CREATE 1
+#define CLI_EDIT_NEW_CHANNEL 2
 int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const char *app, const char *platform,
                      const char *channel, int64_t ttl, int create, cli_edit_fn fn, void *ctx,
                      struct cli_edit_result *res);
+/*
+ * May a channel with no manifest be created "from nothing"? Refused (exit 4,
+ * reported) when storage already holds a manifest of another channel of the
+ * app, or a bundle of the app other than `own_bundle` (may be NULL): the
+ * manifest is then more likely lost (deleted, a bucket migration) than new,
+ * and restarting it would lose the channel's history. --new-channel says it
+ * is new.
+ */
+int cli_channel_may_create(struct cmn_storage *st, const char *app, const char *platform, const char *channel,
+                           const char *own_bundle);
 /* Read and verify a channel manifest; reports errors. etag may be NULL. */
 int cli_channel_read(struct cmn_storage *st, const struct cmn_keyring *trusted, const char *app, const char *platform,
                      const char *channel, unsigned flags, struct cmn_manifest **out, char etag[CMN_ETAG_MAX]);

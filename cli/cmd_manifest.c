@@ -93,6 +93,7 @@ static json_t *manifest_json(const struct cmn_manifest *m)
     json_object_set_new(o, "issued_at", json_integer(m->issued_at));
     json_object_set_new(o, "expires_at", json_integer(m->expires_at));
     json_object_set_new(o, "expired", json_boolean((int64_t)time(NULL) >= m->expires_at));
+    json_object_set_new(o, "retired", json_boolean(m->retired));
     if (m->signed_by)
         json_object_set_new(o, "signed_by", json_string(m->signed_by));
     for (i = 0; i < m->n_releases; i++)
@@ -185,7 +186,23 @@ static int noop(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     return 0;
 }
 
-static int resign(int argc, char **argv)
+/* Serverless tombstone: the channel is retired, its releases leave the manifest (issue 12 #4). */
+static int retire_fn(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
+{
+    (void)ctx;
+    (void)is_new;
+    (void)skip;
+    for (size_t i = 0; i < m->n_releases; i++)
+        cmn_release_clear(&m->releases[i]);
+    free(m->releases);
+    m->releases = NULL;
+    m->n_releases = 0;
+    m->retired = 1;
+    return 0;
+}
+
+/* `manifest resign` (retire = 0) and `manifest retire` (retire = 1). */
+static int reseal(int argc, char **argv, int retire)
 {
     struct cli_conn c;
     struct cli_target t;
@@ -202,11 +219,18 @@ static int resign(int argc, char **argv)
         CLI_CONN_OPTS(&c),
         {0},
     };
-    const struct cli_cmd cmd = {"manifest resign",
-                                "Serverless: re-sign a channel manifest with a new expiry and a higher sequence "
-                                "(run it from cron well before the expiry).",
-                                "hotpatch manifest resign --app A --platform P [--channel C] [--ttl 7d] --storage URL",
-                                CLI_CONN_ENV, NULL};
+    const struct cli_cmd rs = {"manifest resign",
+                               "Serverless: re-sign a channel manifest with a new expiry and a higher sequence "
+                               "(run it from cron well before the expiry).",
+                               "hotpatch manifest resign --app A --platform P [--channel C] [--ttl 7d] --storage URL",
+                               CLI_CONN_ENV, NULL};
+    const struct cli_cmd rt = {"manifest retire",
+                               "Serverless: retire a channel with a signed tombstone (a manifest with a higher "
+                               "sequence, no releases and \"retired\": true) that edges and devices verify like any "
+                               "manifest. Never delete a channel's manifest instead.",
+                               "hotpatch manifest retire --app A --platform P --channel C [--ttl 7d] --storage URL",
+                               CLI_CONN_ENV, NULL};
+    const struct cli_cmd cmd = retire ? rt : rs;
     memset(&c, 0, sizeof(c));
     memset(&t, 0, sizeof(t));
     memset(&mkey, 0, sizeof(mkey));
@@ -219,24 +243,54 @@ static int resign(int argc, char **argv)
         return ex;
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
         return ex;
+    if (c.mode != CLI_MODE_SERVERLESS && retire) {
+        /* the publisher writes the tombstone itself (POST .../channels/P/C/retire) */
+        struct cli_api api = {c.endpoint, c.token};
+        char path[700], ea[200], ep[200], ec[200];
+        json_t *resp = NULL, *body = json_object();
+        if (cli_api_escape(t.app, ea, sizeof(ea)) || cli_api_escape(t.platform, ep, sizeof(ep)) ||
+            cli_api_escape(t.channel, ec, sizeof(ec))) {
+            json_decref(body);
+            return cli_fail(CLI_EXIT_USAGE, "bad app/platform/channel");
+        }
+        snprintf(path, sizeof(path), "/v1/apps/%s/channels/%s/%s/retire", ea, ep, ec);
+        ex = cli_api_call(&api, "POST", path, body, &resp);
+        json_decref(body);
+        if (!ex) {
+            json_t *seq = json_object_get(json_object_get(resp, "manifest"), "sequence");
+            if (cli_out.json)
+                cli_print_json(json_pack("{s:s,s:s,s:s,s:O,s:b}", "app", t.app, "platform", t.platform, "channel",
+                                         t.channel, "sequence", seq ? seq : json_null(), "retired", 1));
+            else
+                printf("retired %s/%s channel '%s' (publisher): manifest sequence %lld\n", t.app, t.platform, t.channel,
+                       (long long)json_integer_value(seq));
+        }
+        json_decref(resp);
+        return ex;
+    }
     if (c.mode != CLI_MODE_SERVERLESS)
-        return cli_fail(CLI_EXIT_USAGE, "'manifest resign' is for serverless mode (--storage); the publisher re-signs "
-                                        "its manifests itself");
+        return cli_fail(CLI_EXIT_USAGE,
+                        "'%s' is for serverless mode (--storage); the publisher re-signs its "
+                        "manifests itself",
+                        cmd.name);
     if (cmn_crypto_init())
         return cli_fail(CLI_EXIT_FAIL, "cannot initialise libsodium");
     ex = cli_conn_manifest_key(&c, &mkey);
     if (!ex)
         ex = cli_conn_storage(&c, &st);
     if (!ex)
-        ex = cli_channel_edit(st, &mkey, t.app, t.platform, t.channel, ttl, 0, noop, NULL, &res);
+        ex = retire ? cli_channel_edit(st, &mkey, t.app, t.platform, t.channel, ttl,
+                                       CLI_EDIT_CREATE | CLI_EDIT_NEW_CHANNEL, retire_fn, NULL, &res)
+                    : cli_channel_edit(st, &mkey, t.app, t.platform, t.channel, ttl, 0, noop, NULL, &res);
     if (!ex) {
         char exp[32];
         cli_iso_time(res.expires_at, exp, sizeof(exp));
         if (cli_out.json)
-            cli_print_json(json_pack("{s:s,s:I,s:I}", "key", res.key, "sequence", (json_int_t)res.sequence,
-                                     "expires_at", (json_int_t)res.expires_at));
+            cli_print_json(json_pack("{s:s,s:I,s:I,s:b}", "key", res.key, "sequence", (json_int_t)res.sequence,
+                                     "expires_at", (json_int_t)res.expires_at, "retired", retire));
         else
-            printf("re-signed %s: sequence %llu, expires %s\n", res.key, (unsigned long long)res.sequence, exp);
+            printf("%s %s: sequence %llu, expires %s\n", retire ? "retired" : "re-signed", res.key,
+                   (unsigned long long)res.sequence, exp);
     }
     cmn_key_clear(&mkey);
     cmn_storage_free(st);
@@ -248,12 +302,14 @@ int cli_cmd_manifest(int argc, char **argv)
     if (argc >= 1 && strcmp(argv[0], "show") == 0)
         return show(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "resign") == 0)
-        return resign(argc - 1, argv + 1);
+        return reseal(argc - 1, argv + 1, 0);
+    if (argc >= 1 && strcmp(argv[0], "retire") == 0)
+        return reseal(argc - 1, argv + 1, 1);
     if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        printf("usage: hotpatch manifest show|resign [options]  (see 'hotpatch manifest show --help')\n");
+        printf("usage: hotpatch manifest show|resign|retire [options]  (see 'hotpatch manifest show --help')\n");
         return 0;
     }
-    return cli_fail(CLI_EXIT_USAGE, "usage: hotpatch manifest show|resign [options]");
+    return cli_fail(CLI_EXIT_USAGE, "usage: hotpatch manifest show|resign|retire [options]");
 }
 
 /* ---- history ---- */

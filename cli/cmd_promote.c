@@ -15,6 +15,7 @@ struct promo {
     long rollout_bp; /* -1: keep 100% */
     char id[CMN_ID_MAX + 1];
     json_t *result;
+    int new_channel; /* --new-channel: may also start a retired channel again */
 };
 
 static int add_copy(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
@@ -25,6 +26,10 @@ static int add_copy(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     size_t i;
     (void)is_new;
     (void)skip;
+    if (m->retired && !p->new_channel)
+        return cli_fail(CLI_EXIT_CONFLICT,
+                        "channel '%s' is retired (signed tombstone); pass --new-channel to start it again", p->to);
+    m->retired = 0;
     for (i = 0; i < m->n_releases; i++)
         if (strcmp(m->releases[i].version, p->src.version) == 0)
             return cli_fail(CLI_EXIT_CONFLICT, "version '%s' is already released on channel '%s' (release %s)",
@@ -47,6 +52,7 @@ static int add_copy(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
 struct promote {
     const char *from, *to, *rollout;
     long bp;
+    int new_channel; /* --new-channel: the target has no manifest yet, or is retired */
 };
 
 static int check(void *ctx, const struct cli_args *a, struct cli_change_args *r, struct cli_change *ch)
@@ -105,8 +111,10 @@ static int act_serverless(void *ctx, struct cli_change_args *r)
             p.src = m->releases[idx];
             p.to = to;
             p.rollout_bp = o->bp;
+            p.new_channel = o->new_channel;
             cli_release_id(p.id);
-            ex = cli_channel_edit(st, &mkey, t->app, t->platform, to, r->ttl, 1, add_copy, &p, &res);
+            ex = cli_channel_edit(st, &mkey, t->app, t->platform, to, r->ttl,
+                                  CLI_EDIT_CREATE | (o->new_channel ? CLI_EDIT_NEW_CHANNEL : 0), add_copy, &p, &res);
         }
     }
     if (!ex) {
@@ -155,7 +163,7 @@ int cli_cmd_promote(int argc, char **argv)
         .method = "POST",
         .request = request,
     };
-    struct promote o = {NULL, NULL, NULL, -1};
+    struct promote o = {NULL, NULL, NULL, -1, 0};
     struct cli_change_args r;
     const struct cli_opt before[] = {
         {"from", "CHANNEL", &o.from, NULL, "source channel, e.g. staging"},
@@ -164,6 +172,7 @@ int cli_cmd_promote(int argc, char **argv)
     };
     const struct cli_opt after[] = {
         {"rollout", "PERCENT", &o.rollout, NULL, "share of devices on the target channel (default 100)"},
+        {"new-channel", NULL, NULL, &o.new_channel, "serverless: the target channel is new (it has no manifest yet)"},
         {0},
     };
     return cli_change_run(&cc, &o, &r, before, after, argc, argv);

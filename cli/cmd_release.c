@@ -21,7 +21,7 @@
 struct rel {
     struct cli_target t;
     const char *version, *target_binary, *notes;
-    int mandatory;
+    int mandatory, new_channel;
     long rollout_bp;
     char sha256[CMN_SHA256_HEX];
     uint64_t size;
@@ -86,6 +86,11 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     size_t i;
     (void)is_new;
     (void)skip;
+    if (m->retired && !r->new_channel)
+        return cli_fail(CLI_EXIT_CONFLICT,
+                        "channel '%s' is retired (signed tombstone); pass --new-channel to start it again",
+                        r->t.channel);
+    m->retired = 0;
     for (i = 0; i < m->n_releases; i++)
         if (strcmp(m->releases[i].version, r->version) == 0)
             return cli_fail(CLI_EXIT_CONFLICT,
@@ -138,7 +143,8 @@ static int precheck(struct cmn_storage *st, const struct cmn_key *mkey, struct r
     rc = cmn_storage_get(st, key, NULL, &b, NULL, &eb);
     if (rc == CMN_E_NOTFOUND) {
         cmn_buf_release(&b);
-        return 0;
+        /* Before uploading anything: a channel is only started from nothing when it is new. */
+        return r->new_channel ? 0 : cli_channel_may_create(st, r->t.app, r->t.platform, r->t.channel, r->bundle_key);
     }
     if (rc) {
         cmn_buf_release(&b);
@@ -199,7 +205,9 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         ex = cli_fail_rc(rc, &eb, "cannot reach storage '%s'", cmn_storage_url(st));
         goto out;
     }
-    ex = cli_channel_edit(st, &mkey, r->t.app, r->t.platform, r->t.channel, ttl, 1, add_release, r, &res);
+    /* precheck ran cli_channel_may_create before the upload (our own bundle is in storage now) */
+    ex = cli_channel_edit(st, &mkey, r->t.app, r->t.platform, r->t.channel, ttl, CLI_EDIT_CREATE | CLI_EDIT_NEW_CHANNEL,
+                          add_release, r, &res);
     if (ex)
         goto out;
     if (cli_out.json) {
@@ -322,6 +330,8 @@ int cli_cmd_release(int argc, char **argv)
         {"ttl", "DURATION", &ttl_s, NULL, "serverless: manifest validity, e.g. 7d (default), 12h"},
         {"zip-out", "FILE", &zip_out, NULL, "also keep a copy of the release zip here"},
         {"dry-run", NULL, NULL, &dry_run, "build, zip, hash and sign, but publish nothing"},
+        {"new-channel", NULL, NULL, &r.new_channel,
+         "serverless: start this channel although storage holds other channels or bundles of the app"},
         CLI_CONN_OPTS(&c),
         {0},
     };

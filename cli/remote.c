@@ -133,6 +133,11 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
                               channel, app, platform, cmn_storage_url(st));
                 goto next;
             }
+            if (!(create & CLI_EDIT_NEW_CHANNEL)) {
+                ex = cli_channel_may_create(st, app, platform, channel, NULL);
+                if (ex)
+                    goto next;
+            }
             m = cmn_manifest_new(app, platform, channel);
             if (!m) {
                 ex = cli_fail(CLI_EXIT_FAIL, "out of memory");
@@ -157,7 +162,12 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
             goto next;
         }
         now = (int64_t)time(NULL);
-        m->sequence += 1;
+        m->sequence = cmn_manifest_next_sequence(m->sequence, cmn_now_ms());
+        if (m->sequence == 0) {
+            ex = cli_fail(CLI_EXIT_CONFLICT, "channel '%s' of %s/%s has reached the highest sequence", channel, app,
+                          platform);
+            goto next;
+        }
         m->issued_at = now;
         m->expires_at = now + ttl;
         if (m->signed_by) {
@@ -215,6 +225,53 @@ int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const c
                     "manifest '%s' kept changing under us (%d attempts): another release is in "
                     "progress; try again",
                     res->key, CLI_MAX_RETRIES);
+}
+
+struct may_create {
+    const char *skip1, *skip2;
+    char found[CMN_STORAGE_KEY_MAX];
+};
+
+static int note_other(void *ctx, const char *key, const char *etag, uint64_t size)
+{
+    struct may_create *mc = ctx;
+    (void)etag;
+    (void)size;
+    if ((mc->skip1 && strcmp(key, mc->skip1) == 0) || (mc->skip2 && strcmp(key, mc->skip2) == 0))
+        return 0;
+    snprintf(mc->found, sizeof(mc->found), "%s", key);
+    return 1;
+}
+
+int cli_channel_may_create(struct cmn_storage *st, const char *app, const char *platform, const char *channel,
+                           const char *own_bundle)
+{
+    static const char *const roots[] = {"manifests", "bundles"};
+    char own_manifest[CMN_STORAGE_KEY_MAX], prefix[CMN_STORAGE_KEY_MAX];
+    struct may_create mc = {own_manifest, own_bundle, ""};
+    if (cmn_storage_manifest_key(app, platform, channel, own_manifest, sizeof(own_manifest)))
+        return cli_fail(CLI_EXIT_USAGE, "bad app/platform/channel '%s/%s/%s'", app, platform, channel);
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(roots) && !mc.found[0]; i++) {
+        struct cmn_errbuf eb = {{0}};
+        snprintf(prefix, sizeof(prefix), "%s/%s/", roots[i], app);
+        enum cmn_err rc = cmn_storage_list(st, prefix, note_other, &mc, &eb);
+        if (rc)
+            return cli_fail_rc(rc, &eb, "cannot list '%s' in '%s'", prefix, cmn_storage_url(st));
+    }
+    if (!mc.found[0])
+        return 0;
+    {
+        /* A concurrent writer may have just created it (two first releases racing): then it is
+         * not lost, and the caller's conditional put finds it and re-reads. */
+        struct cmn_errbuf eb = {{0}};
+        if (cmn_storage_head(st, own_manifest, NULL, NULL, &eb) == CMN_OK)
+            return 0;
+    }
+    return cli_fail(CLI_EXIT_CONFLICT,
+                    "no manifest for channel '%s' of %s/%s, but storage '%s' already holds '%s': the manifest "
+                    "may have been lost, and starting the channel again would drop its history; restore it, or "
+                    "pass --new-channel if '%s' really is a new channel",
+                    channel, app, platform, cmn_storage_url(st), mc.found, channel);
 }
 
 long cli_pick_release(const struct cmn_manifest *m, const char *id, const char *version, unsigned states)

@@ -174,7 +174,7 @@ int cmn_http1_parse_request(const char *buf, size_t len, size_t last_len, struct
             return (int)i;
         }
         if (req->num_headers >= max_headers)
-            return -1;
+            return -3; /* a well-formed head so far, with more fields than the caller allows */
         /* field-name ":" */
         start = i;
         while (i < len && is_tchar((unsigned char)buf[i]))

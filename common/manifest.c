@@ -340,6 +340,8 @@ enum cmn_err cmn_manifest_validate(const struct cmn_manifest *m, struct cmn_errb
         return cmn_errf(eb, CMN_E_TOOBIG, "more than %d releases", CMN_MANIFEST_MAX_RELEASES);
     if (m->n_releases && !m->releases)
         return cmn_errf(eb, CMN_E_INVAL, "release count without releases");
+    if (m->retired && m->n_releases)
+        return cmn_errf(eb, CMN_E_PARSE, "a retired channel (tombstone) lists no releases");
     for (size_t i = 0; i < m->n_releases; i++) {
         enum cmn_err rc = validate_release(&m->releases[i], i, eb);
         if (rc)
@@ -416,6 +418,8 @@ static json_t *payload_json(const struct cmn_manifest *m)
     bad |= put(o, "sequence", json_integer((json_int_t)m->sequence));
     bad |= put(o, "issued_at", json_integer((json_int_t)m->issued_at));
     bad |= put(o, "expires_at", json_integer((json_int_t)m->expires_at));
+    if (m->retired)
+        bad |= put(o, "retired", json_true());
     json_t *a = json_array();
     bad |= put(o, "releases", a);
     for (size_t i = 0; a && i < m->n_releases; i++)
@@ -683,6 +687,7 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
 {
     static const char *const req[] = {"schema",   "app",       "platform",   "channel",
                                       "sequence", "issued_at", "expires_at", "releases"};
+    static const char *const opt[] = {"retired"};
     int64_t x;
     enum cmn_err rc;
     if (!json_is_object(o))
@@ -695,8 +700,12 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
         return cmn_errf(eb, CMN_E_UNSUPPORTED, "manifest schema %lld is not supported (expected %d)",
                         (long long)json_integer_value(sch), CMN_MANIFEST_SCHEMA);
     m->schema = CMN_MANIFEST_SCHEMA;
-    if ((rc = check_fields(o, req, CMN_ARRAY_SIZE(req), NULL, 0, "payload", eb)))
+    if ((rc = check_fields(o, req, CMN_ARRAY_SIZE(req), opt, CMN_ARRAY_SIZE(opt), "payload", eb)))
         return rc;
+    const json_t *ret = json_object_get(o, "retired");
+    if (ret && !json_is_true(ret))
+        return cmn_errf(eb, CMN_E_PARSE, "payload: field 'retired' must be true when present");
+    m->retired = ret != NULL;
     if ((rc = get_str(o, "app", &m->app, "payload", eb)) ||
         (rc = get_str(o, "platform", &m->platform, "payload", eb)) ||
         (rc = get_str(o, "channel", &m->channel, "payload", eb)))
@@ -762,7 +771,7 @@ enum cmn_err cmn_manifest_open(const void *doc, size_t len, const struct cmn_key
     enum cmn_err rc;
     const char *verified_by = NULL;
     char keyids[MAX_SIGNATURES][CMN_KEYID_HEX];
-    int sig_failed = 0;
+    int sig_failed = -1; /* index of the first trusted key whose signature did not verify */
 
     cmn_buf_init(&canon, CMN_MANIFEST_MAX_BYTES);
     if (!doc && len)
@@ -821,14 +830,21 @@ enum cmn_err cmn_manifest_open(const void *doc, size_t len, const struct cmn_key
                 verified_by = keyids[i];
                 break;
             }
-            sig_failed = 1;
+            if (sig_failed < 0)
+                sig_failed = (int)i;
         }
     }
     if (!verified_by) {
-        if (sig_failed)
-            rc = cmn_errf(eb, CMN_E_SIG, "manifest signature by trusted key %s does not verify", keyids[0]);
-        else
-            rc = cmn_errf(eb, CMN_E_UNKNOWN_KEY, "manifest is not signed by a trusted key (signed by %s)", keyids[0]);
+        if (sig_failed >= 0) {
+            rc = cmn_errf(eb, CMN_E_SIG, "manifest signature by trusted key %s does not verify", keyids[sig_failed]);
+        } else {
+            /* Name every signer: with several signatures the first one is not "the" key. */
+            char who[MAX_SIGNATURES * CMN_KEYID_HEX + 1] = "";
+            size_t wl = 0;
+            for (size_t i = 0; i < json_array_size(sigs); i++)
+                wl += (size_t)snprintf(who + wl, sizeof(who) - wl, "%s%s", i ? "," : "", keyids[i]);
+            rc = cmn_errf(eb, CMN_E_UNKNOWN_KEY, "manifest is not signed by a trusted key (signed by %s)", who);
+        }
         goto out;
     }
 
@@ -896,4 +912,22 @@ out:
     json_decref(env);
     cmn_buf_release(&canon);
     return rc;
+}
+
+uint64_t cmn_manifest_next_sequence(uint64_t prev, int64_t now_ms)
+{
+    const uint64_t max = (uint64_t)CMN_CJSON_MAX_INT;
+    if (prev >= max)
+        return 0;
+    uint64_t next = prev + 1;
+    if (now_ms > 0 && (uint64_t)now_ms > next)
+        next = (uint64_t)now_ms > max ? max : (uint64_t)now_ms;
+    return next;
+}
+
+int64_t cmn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

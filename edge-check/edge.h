@@ -166,12 +166,23 @@ int edge_valid_device(const char *s, size_t n);
 
 /* -------------------------------------------------------------- sync.c */
 
+/* A manifest the index still serves but storage no longer backs: deleted, or currently refused. */
+#define EDGE_MAX_PROBLEMS 8
+struct edge_problem {
+    char key[CMN_STORAGE_KEY_MAX];
+    char what[160]; /* "missing", or "refused: <reason>" */
+};
+
 struct edge_sync_stats {
     unsigned listed, fetched, updated, unchanged, rejected, lists_loaded, lists_rejected;
-    unsigned snapshot; /* envelopes loaded from feed/snapshot (cold start) */
-    unsigned feed;     /* 0 not read, 1 unchanged (304), 2 changed */
-    unsigned full;     /* 1 when manifests/ was listed */
-    unsigned requests; /* storage requests of this pass */
+    unsigned snapshot;    /* envelopes loaded from feed/snapshot (cold start) */
+    unsigned feed;        /* 0 not read, 1 unchanged (304), 2 changed */
+    unsigned full;        /* 1 when manifests/ was listed */
+    unsigned requests;    /* storage requests of this pass */
+    unsigned missing;     /* manifests applied before that this pass's listing no longer has */
+    unsigned refused_now; /* manifests whose stored version is refused (new or still) */
+    unsigned n_problems;  /* the first EDGE_MAX_PROBLEMS of the two kinds */
+    struct edge_problem problems[EDGE_MAX_PROBLEMS];
 };
 
 #define EDGE_FULL_SYNC_DEFAULT_S 600
@@ -188,6 +199,12 @@ struct edge_sync {
     int64_t last_full; /* unix seconds of the last listing, 0 = none yet in this process */
     int cold_done;     /* the cold-start snapshot check ran */
     unsigned parallel; /* manifests fetched at once (0 = 16) */
+    /* manifest keys missing from storage at the last pass, so each disappearance is logged once */
+    char **missing;
+    size_t n_missing;
+    /* refused manifests found by the last pass that looked at every manifest (a listing or a changed feed) */
+    struct edge_problem refused_kept[EDGE_MAX_PROBLEMS];
+    unsigned n_refused_kept, refused_kept_count;
 };
 
 /*
@@ -241,6 +258,7 @@ struct edge_metrics {
     uint64_t bad_http; /* malformed / oversized requests at the HTTP layer */
     uint64_t conns_accepted;
     uint64_t conns_timed_out;
+    uint64_t conns_refused_per_ip; /* closed at accept: the client address already had its share */
 } __attribute__((aligned(64)));
 
 /* Process-wide sync state (written by the sync thread). */
@@ -257,6 +275,8 @@ struct edge_sync_state {
     uint64_t snapshot_loaded;  /* envelopes loaded from feed/snapshot */
     int last_rc;               /* enum cmn_err of the last pass */
     char last_msg[256];
+    unsigned missing, refused_now, n_problems; /* from the last completed pass (health: degraded) */
+    struct edge_problem problems[EDGE_MAX_PROBLEMS];
     pthread_mutex_t mu;
 };
 
@@ -292,6 +312,7 @@ struct edge_config {
     int idle_timeout_s;
     int header_timeout_s;
     int max_conns;
+    int max_conns_per_ip; /* across all workers; a slowloris from one address cannot take every slot */
     size_t map_size;
     int lambda_refresh_s;
     int full_sync_s; /* --full-sync-interval: list storage at least this often (0 = always, feed unused) */

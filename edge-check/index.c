@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include "common/cjson.h"
 #include "common/log.h"
 #include "edge.h"
 
@@ -84,7 +85,7 @@ int edge_valid_device(const char *s, size_t n)
         if (c < 0x20 || c == 0x7f)
             return 0;
     }
-    return 1;
+    return cmn_utf8_valid(s, n);
 }
 
 int edge_index_list_has(struct edge_index *ix, MDB_txn *txn, const char *list, const char *device_id)

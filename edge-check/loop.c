@@ -20,7 +20,16 @@
  * EDGE_BODY_MAX (413 past it), malformed requests get a 400 with a JSON reason
  * and the connection closes after it. Connections sit on a list ordered by
  * last activity; once a second the loop closes those idle past the
- * keep-alive timeout or stuck mid-request past the header timeout.
+ * keep-alive timeout.
+ *
+ * Slowloris: a request must be complete (head and body) within the header
+ * timeout of its FIRST byte, however often more bytes trickle in. Connections
+ * with a request in progress sit on a second list in the order their request
+ * began (one timeout for all, so that is deadline order) and the sweep closes
+ * the overdue ones from its head. Each client address may hold at most
+ * --max-conns-per-ip connections across all workers (a table shared by the
+ * workers, under a mutex taken once per accept and once per close), so one
+ * host cannot take every slot.
  */
 #include "common/compat.h"
 
@@ -28,6 +37,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -57,11 +67,27 @@ struct conn {
     int out_wait;             /* waiting for EPOLLOUT */
     struct conn *prev, *next; /* activity list, oldest first */
     int64_t last_ms;
-    char *in; /* pending partial input, EDGE_IN_CAP bytes, or NULL */
+    struct conn *rprev, *rnext; /* requests-in-progress list, oldest request first */
+    int on_rlist;
+    int req_done;         /* a request completed since the last req_track() */
+    int64_t req_start_ms; /* first byte of the request in progress */
+    uint32_t peer;        /* client IPv4 address (network order), for the per-address cap */
+    char *in;             /* pending partial input, EDGE_IN_CAP bytes, or NULL */
     size_t in_len, last_len;
     size_t body_left; /* request body bytes still to discard */
     char *out;        /* output the socket did not take yet, or NULL */
     size_t out_off, out_len;
+};
+
+/* Open connections per client address, shared by the workers: linear probing, n == 0 is an empty slot. */
+struct ipcap {
+    pthread_mutex_t mu;
+    size_t mask;
+    uint32_t limit;
+    struct ipslot {
+        uint32_t addr;
+        uint32_t n;
+    } * t;
 };
 
 struct worker {
@@ -69,6 +95,8 @@ struct worker {
     int lfd[EDGE_MAX_LISTEN]; /* one per --listen address, SO_REUSEPORT across workers */
     int nl;
     int epfd;
+    struct ipcap *ipcap;
+    struct conn *rhead, *rtail;
     const struct edge_config *cfg;
     struct edge_ctx ctx;
     struct edge_resp *rs;
@@ -151,9 +179,108 @@ static void touch(struct worker *w, struct conn *c)
     }
 }
 
+/* ---- per-address cap ---- */
+
+static size_t ip_slot(const struct ipcap *ip, uint32_t addr)
+{
+    uint32_t h = addr;
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    h *= 0x846ca68bu;
+    h ^= h >> 16;
+    return h & ip->mask;
+}
+
+/* Count one more connection from addr; -1 (nothing counted) when it already has its share. */
+static int ipcap_take(struct ipcap *ip, uint32_t addr)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ip->mu);
+    size_t i = ip_slot(ip, addr);
+    while (ip->t[i].n && ip->t[i].addr != addr)
+        i = (i + 1) & ip->mask;
+    if (ip->t[i].n >= ip->limit) {
+        rc = -1;
+    } else {
+        ip->t[i].addr = addr;
+        ip->t[i].n++;
+    }
+    pthread_mutex_unlock(&ip->mu);
+    return rc;
+}
+
+/* One connection from addr closed. Emptied slots are filled by backward shifting (no tombstones). */
+static void ipcap_put(struct ipcap *ip, uint32_t addr)
+{
+    pthread_mutex_lock(&ip->mu);
+    size_t i = ip_slot(ip, addr);
+    while (ip->t[i].n && ip->t[i].addr != addr)
+        i = (i + 1) & ip->mask;
+    if (ip->t[i].n && --ip->t[i].n == 0) {
+        size_t j = i;
+        for (;;) {
+            j = (j + 1) & ip->mask;
+            if (!ip->t[j].n)
+                break;
+            size_t k = ip_slot(ip, ip->t[j].addr);
+            /* leave t[j] where it is when its home k lies cyclically in (i, j] */
+            int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+            if (!stays) {
+                ip->t[i] = ip->t[j];
+                ip->t[j].n = 0;
+                i = j;
+            }
+        }
+    }
+    pthread_mutex_unlock(&ip->mu);
+}
+
+/* ---- requests in progress (slowloris deadline) ---- */
+
+static void rlist_unlink(struct worker *w, struct conn *c)
+{
+    if (!c->on_rlist)
+        return;
+    if (c->rprev)
+        c->rprev->rnext = c->rnext;
+    else
+        w->rhead = c->rnext;
+    if (c->rnext)
+        c->rnext->rprev = c->rprev;
+    else
+        w->rtail = c->rprev;
+    c->rprev = c->rnext = NULL;
+    c->on_rlist = 0;
+}
+
+/* After input was handled: start, keep or end the deadline of the request in progress. */
+static void req_track(struct worker *w, struct conn *c)
+{
+    int partial = c->in_len > 0 || c->body_left > 0;
+    if (c->req_done)
+        rlist_unlink(w, c); /* a request completed: whatever is left is a new one */
+    c->req_done = 0;
+    if (partial && !c->on_rlist) {
+        c->req_start_ms = w->now_ms;
+        c->rprev = w->rtail;
+        c->rnext = NULL;
+        if (w->rtail)
+            w->rtail->rnext = c;
+        else
+            w->rhead = c;
+        w->rtail = c;
+        c->on_rlist = 1;
+    } else if (!partial) {
+        rlist_unlink(w, c);
+    }
+}
+
 static void conn_close(struct worker *w, struct conn *c)
 {
     list_unlink(w, c);
+    rlist_unlink(w, c);
+    ipcap_put(w->ipcap, c->peer);
     close(c->fd);
     free(c->in);
     free(c->out);
@@ -282,6 +409,8 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
             size_t k = len - off < c->body_left ? len - off : c->body_left;
             off += k;
             c->body_left -= k;
+            if (!c->body_left)
+                c->req_done = 1;
             continue;
         }
         struct cmn_http1_request req;
@@ -295,6 +424,10 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
             break;
         }
         c->last_len = 0;
+        if (rc == -3) {
+            http_error(w, c, 431, "more than 64 header fields");
+            return len;
+        }
         if (rc < 0) {
             http_error(w, c, 400, "malformed HTTP request");
             return len;
@@ -310,7 +443,7 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
         in.path = req.path;
         in.query = req.query;
         long long clen = 0;
-        int te = 0, bad_cl = 0, n_cl = 0;
+        int te = 0, bad_cl = 0, n_cl = 0, n_host = 0;
         for (size_t i = 0; i < req.num_headers; i++) {
             struct cmn_slice nm = req.headers[i].name;
             if (nm.n == 13 && cmn_slice_ieq(nm, "authorization")) {
@@ -324,6 +457,8 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
                     bad_cl = 1;
             } else if (nm.n == 17 && cmn_slice_ieq(nm, "transfer-encoding")) {
                 te = 1;
+            } else if (nm.n == 4 && cmn_slice_ieq(nm, "host")) {
+                n_host++;
             }
         }
         off += (size_t)rc;
@@ -339,7 +474,18 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
             http_error(w, c, 413, "request body larger than 64 KiB");
             return len;
         }
+        /* RFC 9112 3.2: 400 for an HTTP/1.1 request without Host and for any request with two. */
+        if (n_host > 1) {
+            http_error(w, c, 400, "more than one Host header");
+            return len;
+        }
+        if (n_host == 0 && req.minor_version == 1) {
+            http_error(w, c, 400, "HTTP/1.1 request without a Host header");
+            return len;
+        }
         c->body_left = (size_t)clen;
+        if (!clen)
+            c->req_done = 1;
         int ka = cmn_http1_keep_alive(&req);
 
         enum edge_endpoint ep = edge_handle(&w->ctx, &in, w->rs);
@@ -435,6 +581,7 @@ static int serve_buffer(struct worker *w, struct conn *c, char *buf, size_t len)
         CMN_SAFEFREE(c->in);
         c->in_len = 0;
         c->last_len = 0;
+        req_track(w, c);
         return 0;
     }
     if (buf != c->in) {
@@ -447,6 +594,7 @@ static int serve_buffer(struct worker *w, struct conn *c, char *buf, size_t len)
         memmove(c->in, c->in + off, left);
     }
     c->in_len = left;
+    req_track(w, c);
     return 0;
 }
 
@@ -512,10 +660,37 @@ static void on_writable(struct worker *w, struct conn *c)
     on_readable(w, c, 1);
 }
 
+/*
+ * The per-address cap's key: the IPv4 address (also when mapped into IPv6),
+ * else the IPv6 /64 folded to 32 bits (FNV-1a) - one client usually holds a
+ * whole /64, so capping single IPv6 addresses would cap nothing.
+ */
+static uint32_t peer_key(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+    if (sa->ss_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            uint32_t v4;
+            memcpy(&v4, &a6->s6_addr[12], sizeof(v4));
+            return v4;
+        }
+        uint32_t h = 2166136261u;
+        for (int i = 0; i < 8; i++)
+            h = (h ^ a6->s6_addr[i]) * 16777619u;
+        return h;
+    }
+    return 0;
+}
+
 static void accept_from(struct worker *w, int lfd)
 {
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof(sa);
+        memset(&sa, 0, sizeof(sa));
+        int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -527,18 +702,27 @@ static void accept_from(struct worker *w, int lfd)
             close(fd);
             continue;
         }
+        uint32_t peer = peer_key(&sa);
+        if (ipcap_take(w->ipcap, peer) != 0) {
+            __atomic_fetch_add(&w->ctx.mx->conns_refused_per_ip, 1, __ATOMIC_RELAXED);
+            close(fd);
+            continue;
+        }
         struct conn *c = malloc(sizeof(*c));
         if (!c) {
+            ipcap_put(w->ipcap, peer);
             close(fd);
             continue;
         }
         memset(c, 0, sizeof(*c));
         c->fd = fd;
+        c->peer = peer;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         /* edge-triggered, registered once: no epoll_ctl per state change, no re-polling of idle sockets */
         struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+            ipcap_put(w->ipcap, peer);
             close(fd);
             free(c);
             continue;
@@ -557,7 +741,12 @@ static void accept_all(struct worker *w)
         accept_from(w, w->lfd[k]);
 }
 
-/* Close connections idle past the keep-alive timeout, or mid-request past the header timeout. */
+/*
+ * Close connections idle past the keep-alive timeout, and those whose request
+ * is not complete within the header timeout of its first byte (however many
+ * bytes trickled in since: the activity list alone would let a slowloris
+ * client renew its slot forever).
+ */
 static void sweep(struct worker *w)
 {
     int64_t idle = (int64_t)w->cfg->idle_timeout_s * 1000, head = (int64_t)w->cfg->header_timeout_s * 1000;
@@ -572,6 +761,10 @@ static void sweep(struct worker *w)
             conn_close(w, c);
         }
         c = next;
+    }
+    while (w->rhead && w->now_ms - w->rhead->req_start_ms >= head) {
+        __atomic_fetch_add(&w->ctx.mx->conns_timed_out, 1, __ATOMIC_RELAXED);
+        conn_close(w, w->rhead);
     }
 }
 
@@ -667,6 +860,20 @@ enum cmn_err edge_serve(const struct edge_config *cfg, struct edge_index *ix, st
     struct worker *ws = calloc((size_t)nw, sizeof(*ws));
     if (!ws)
         return CMN_E_NOMEM;
+    /* at least twice as many slots as connections can be open: probing always ends at an empty one */
+    struct ipcap ipcap;
+    size_t slots = 1024;
+    while (slots < (size_t)cfg->max_conns * (size_t)nw * 2)
+        slots *= 2;
+    memset(&ipcap, 0, sizeof(ipcap));
+    pthread_mutex_init(&ipcap.mu, NULL);
+    ipcap.mask = slots - 1;
+    ipcap.limit = cfg->max_conns_per_ip > 0 ? (uint32_t)cfg->max_conns_per_ip : 256;
+    ipcap.t = calloc(slots, sizeof(*ipcap.t));
+    if (!ipcap.t) {
+        free(ws);
+        return CMN_E_NOMEM;
+    }
     enum cmn_err rc = CMN_OK;
     struct edge_listen one_listen, *ls = (struct edge_listen *)cfg->listens;
     int nls = cfg->n_listen, started = 0;
@@ -682,6 +889,7 @@ enum cmn_err edge_serve(const struct edge_config *cfg, struct edge_index *ix, st
     for (int i = 0; i < nw; i++) {
         struct worker *w = &ws[i];
         w->id = i;
+        w->ipcap = &ipcap;
         w->cfg = cfg;
         w->stop = stop;
         w->epfd = -1;
@@ -744,5 +952,7 @@ out:
         free(ws[i].wout);
     }
     free(ws);
+    free(ipcap.t);
+    pthread_mutex_destroy(&ipcap.mu);
     return rc;
 }

@@ -49,6 +49,7 @@ static void usage(FILE *f)
                "  --idle-timeout SECS     close idle keep-alive connections (default 60)\n"
                "  --header-timeout SECS   close connections stuck mid-request (default 10)\n"
                "  --max-conns N           connections per worker (default 10000)\n"
+               "  --max-conns-per-ip N    connections from one client address, all workers (default 256)\n"
                "  --map-size MIB          LMDB map size (default 4096)\n"
                "  --refresh SECS          Lambda: resync when the index is older (default 30)\n"
                "  --log-level LEVEL       debug|info|warn|error (default info)\n"
@@ -128,6 +129,12 @@ static void record_pass(struct edge_sync_state *ss, enum cmn_err rc, const struc
     ss->feed_changes += st->feed == 2;
     ss->snapshot_loaded += st->snapshot;
     ss->last_rc = rc;
+    if (!rc) { /* a failed pass proves nothing about the objects: keep the last pass's view */
+        ss->missing = st->missing;
+        ss->refused_now = st->refused_now;
+        ss->n_problems = st->n_problems;
+        memcpy(ss->problems, st->problems, sizeof(ss->problems));
+    }
     if (rc) {
         ss->failures++;
         snprintf(ss->last_msg, sizeof(ss->last_msg), "%s", cmn_errmsg(eb, rc));
@@ -374,6 +381,7 @@ enum {
     O_IDLE,
     O_HEAD,
     O_MAXC,
+    O_MAXIP,
     O_MAP,
     O_REFRESH,
     O_LOGLEVEL,
@@ -405,6 +413,7 @@ int main(int argc, char **argv)
         {"idle-timeout", required_argument, 0, O_IDLE},
         {"header-timeout", required_argument, 0, O_HEAD},
         {"max-conns", required_argument, 0, O_MAXC},
+        {"max-conns-per-ip", required_argument, 0, O_MAXIP},
         {"map-size", required_argument, 0, O_MAP},
         {"refresh", required_argument, 0, O_REFRESH},
         {"log-level", required_argument, 0, O_LOGLEVEL},
@@ -424,6 +433,7 @@ int main(int argc, char **argv)
     cfg.idle_timeout_s = 60;
     cfg.header_timeout_s = 10;
     cfg.max_conns = 10000;
+    cfg.max_conns_per_ip = 256;
     cfg.lambda_refresh_s = 30;
     cfg.full_sync_s = EDGE_FULL_SYNC_DEFAULT_S;
     cmn_log_set_component("hotpatch-edge");
@@ -510,6 +520,9 @@ int main(int argc, char **argv)
             break;
         case O_MAXC:
             cfg.max_conns = atoi(optarg) > 0 ? atoi(optarg) : 10000;
+            break;
+        case O_MAXIP:
+            cfg.max_conns_per_ip = atoi(optarg) > 0 ? atoi(optarg) : 256;
             break;
         case O_MAP:
             cfg.map_size = (size_t)strtoull(optarg, NULL, 10) << 20;

@@ -95,6 +95,7 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         sum.bad_http += get(&m->bad_http);
         sum.conns_accepted += get(&m->conns_accepted);
         sum.conns_timed_out += get(&m->conns_timed_out);
+        sum.conns_refused_per_ip += get(&m->conns_refused_per_ip);
     }
 
     struct cmn_prom p;
@@ -118,6 +119,9 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
     cmn_prom_u64(&p, "hotpatch_edge_connections_total", NULL, NULL, sum.conns_accepted);
     cmn_prom_family(&p, "hotpatch_edge_connections_timed_out_total", "counter", NULL);
     cmn_prom_u64(&p, "hotpatch_edge_connections_timed_out_total", NULL, NULL, sum.conns_timed_out);
+    cmn_prom_family(&p, "hotpatch_edge_connections_refused_per_ip_total", "counter",
+                    "Connections closed at accept: their client address had --max-conns-per-ip open.");
+    cmn_prom_u64(&p, "hotpatch_edge_connections_refused_per_ip_total", NULL, NULL, sum.conns_refused_per_ip);
     cmn_prom_family(&p, "hotpatch_edge_manifests", "gauge", "Channels in the index.");
     cmn_prom_u64(&p, "hotpatch_edge_manifests", NULL, NULL, n_manifests);
 
@@ -145,6 +149,12 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         cmn_prom_family(&p, "hotpatch_edge_snapshot_manifests_total", "counter",
                         "Envelopes loaded from the cold-start snapshot.");
         cmn_prom_u64(&p, "hotpatch_edge_snapshot_manifests_total", NULL, NULL, c.snapshot_loaded);
+        cmn_prom_family(&p, "hotpatch_edge_manifests_missing", "gauge",
+                        "Manifests the index serves that storage no longer lists (deleted?).");
+        cmn_prom_u64(&p, "hotpatch_edge_manifests_missing", NULL, NULL, c.missing);
+        cmn_prom_family(&p, "hotpatch_edge_manifests_refused", "gauge",
+                        "Manifests whose stored version is refused (the last good one keeps serving).");
+        cmn_prom_u64(&p, "hotpatch_edge_manifests_refused", NULL, NULL, c.refused_now);
     }
     return cmn_prom_done(&p);
 }

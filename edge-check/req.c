@@ -829,6 +829,10 @@ static void sync_snapshot(struct edge_ctx *c, struct edge_sync_state *out)
         out->feed_changes = c->ss->feed_changes;
         out->snapshot_loaded = c->ss->snapshot_loaded;
         memcpy(out->last_msg, c->ss->last_msg, sizeof(out->last_msg));
+        out->missing = c->ss->missing;
+        out->refused_now = c->ss->refused_now;
+        out->n_problems = c->ss->n_problems;
+        memcpy(out->problems, c->ss->problems, sizeof(out->problems));
         pthread_mutex_unlock(&c->ss->mu);
     }
     MDB_txn *txn = ctx_txn(c);
@@ -849,9 +853,10 @@ static void h_health(struct edge_ctx *c, struct edge_resp *rs)
     size_t n = count_manifests(c);
     int64_t age = s.last_ok ? now - s.last_ok : -1;
     int64_t stale = c->cfg->poll_ms > 0 ? (int64_t)c->cfg->poll_ms * 10 / 1000 + 60 : 600;
-    const char *status = !s.last_ok && n == 0                         ? "empty"
-                         : (s.last_rc != 0 || age < 0 || age > stale) ? "degraded"
-                                                                      : "ok";
+    /* a manifest deleted from storage, or one storage holds that is refused, is degraded too (issue 12 #4) */
+    const char *status = !s.last_ok && n == 0                                                       ? "empty"
+                         : (s.last_rc != 0 || age < 0 || age > stale || s.missing || s.refused_now) ? "degraded"
+                                                                                                    : "ok";
     struct sw w;
     rs->status = strcmp(status, "empty") == 0 ? 503 : 200;
     rs->nh = 0;
@@ -879,7 +884,19 @@ static void h_health(struct edge_ctx *c, struct edge_resp *rs)
     sw_u64(&w, s.failures);
     sw_str(&w, ",\"rejected\":");
     sw_u64(&w, s.rejected);
-    sw_str(&w, "}}");
+    sw_str(&w, "},\"missing\":");
+    sw_u64(&w, s.missing);
+    sw_str(&w, ",\"refused\":");
+    sw_u64(&w, s.refused_now);
+    sw_str(&w, ",\"problems\":[");
+    for (unsigned i = 0; i < s.n_problems && i < EDGE_MAX_PROBLEMS; i++) {
+        sw_str(&w, i ? ",{\"key\":" : "{\"key\":");
+        sw_json(&w, s.problems[i].key);
+        sw_str(&w, ",\"problem\":");
+        sw_json(&w, s.problems[i].what);
+        sw_str(&w, "}");
+    }
+    sw_str(&w, "]}");
     sw_body(&w, rs);
 }
 

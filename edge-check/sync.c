@@ -14,6 +14,13 @@
  *      there, in case another writer got in between) and commit.
  * A refused object is logged once per (key, ETag) for the life of the
  * process and counted; the previously applied version keeps serving.
+ *
+ * Every pass also reports what is wrong right now (issue 12 #4): manifests it
+ * applied before that the listing no longer has (deleted from storage: one
+ * log line when a key disappears, one when it is back) and manifests whose
+ * stored version is refused. Both make /healthz "degraded" with the keys
+ * named, and are exported as gauges. Retire a channel with a signed
+ * tombstone, never by deleting its manifest.
  */
 #include "common/compat.h"
 
@@ -34,6 +41,7 @@
 struct edge_bad {
     char key[CMN_STORAGE_KEY_MAX];
     char etag[CMN_ETAG_MAX];
+    char why[128];
 };
 
 struct obj {
@@ -143,12 +151,130 @@ static int split_list_key(const char *key, char *name)
     return 1;
 }
 
-static int is_bad(const struct edge_sync *s, const char *key, const char *etag)
+static const struct edge_bad *find_bad(const struct edge_sync *s, const char *key, const char *etag)
 {
     for (size_t i = 0; i < s->n_bad; i++)
         if (strcmp(s->bad[i].key, key) == 0 && strcmp(s->bad[i].etag, etag) == 0)
-            return 1;
-    return 0;
+            return &s->bad[i];
+    return NULL;
+}
+
+static int is_bad(const struct edge_sync *s, const char *key, const char *etag)
+{
+    return find_bad(s, key, etag) != NULL;
+}
+
+static void add_problem(struct edge_sync_stats *st, const char *key, const char *what)
+{
+    if (st->n_problems >= EDGE_MAX_PROBLEMS)
+        return;
+    struct edge_problem *p = &st->problems[st->n_problems++];
+    snprintf(p->key, sizeof(p->key), "%s", key);
+    snprintf(p->what, sizeof(p->what), "%s", what);
+}
+
+/* A manifest whose stored version is refused: counted for health, reason kept for the next passes. */
+static void refused_now(struct edge_sync *s, struct edge_sync_stats *st, const char *key, const char *etag,
+                        const char *why)
+{
+    char what[160];
+    snprintf(what, sizeof(what), "refused: %s", why);
+    st->refused_now++;
+    add_problem(st, key, what);
+    if (!s->bad)
+        return;
+    for (size_t i = 0; i < s->n_bad; i++)
+        if (strcmp(s->bad[i].key, key) == 0 && strcmp(s->bad[i].etag, etag) == 0)
+            snprintf(s->bad[i].why, sizeof(s->bad[i].why), "%s", why);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Manifest keys the index applied ("etag:<key>" in meta) that the listing does
+ * not have. Logs each disappearance and each return once; keeps the set in s.
+ */
+static enum cmn_err find_missing(struct edge_sync *s, MDB_txn *txn, const struct objs *mans, struct edge_sync_stats *st)
+{
+    static const char pfx[] = "etag:manifests/";
+    const char **listed = calloc(mans->n + 1, sizeof(*listed));
+    char **now_missing = NULL;
+    size_t n_now = 0, cap = 0;
+    MDB_cursor *cur = NULL;
+    enum cmn_err rc = CMN_OK;
+    if (!listed)
+        return CMN_E_NOMEM;
+    for (size_t i = 0; i < mans->n; i++)
+        listed[i] = mans->v[i].key;
+    qsort(listed, mans->n, sizeof(*listed), cmp_strp);
+    if (mdb_cursor_open(txn, s->ix->meta, &cur) != 0) {
+        free(listed);
+        return CMN_E_IO;
+    }
+    MDB_val k = {sizeof(pfx) - 1, (void *)pfx}, v;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < sizeof(pfx) - 1 || memcmp(k.mv_data, pfx, sizeof(pfx) - 1) != 0)
+            break;
+        char key[CMN_STORAGE_KEY_MAX];
+        size_t kl = k.mv_size - 5;
+        if (kl >= sizeof(key))
+            continue;
+        memcpy(key, (const char *)k.mv_data + 5, kl);
+        key[kl] = '\0';
+        const char *kp = key;
+        if (mans->overflow || bsearch(&kp, listed, mans->n, sizeof(*listed), cmp_strp))
+            continue; /* listed (or the listing was cut short: nothing can be called missing) */
+        if (n_now == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            char **nm = realloc(now_missing, nc * sizeof(*nm));
+            if (!nm) {
+                rc = CMN_E_NOMEM;
+                break;
+            }
+            now_missing = nm;
+            cap = nc;
+        }
+        if (!(now_missing[n_now] = strdup(key))) {
+            rc = CMN_E_NOMEM;
+            break;
+        }
+        n_now++;
+        st->missing++;
+        add_problem(st, key, "missing");
+    }
+    mdb_cursor_close(cur);
+    free(listed);
+    if (rc) {
+        for (size_t i = 0; i < n_now; i++)
+            free(now_missing[i]);
+        free(now_missing);
+        return rc;
+    }
+    /* one line when a key goes missing, one when it is back */
+    for (size_t i = 0; i < n_now; i++) {
+        int was = 0;
+        for (size_t j = 0; j < s->n_missing && !was; j++)
+            was = strcmp(s->missing[j], now_missing[i]) == 0;
+        if (!was)
+            cmn_warn("sync: manifest '%s' is missing from storage (deleted?); the last good copy keeps serving "
+                     "until it expires; retire a channel with a signed tombstone instead",
+                     now_missing[i]);
+    }
+    for (size_t j = 0; j < s->n_missing; j++) {
+        int still = 0;
+        for (size_t i = 0; i < n_now && !still; i++)
+            still = strcmp(s->missing[j], now_missing[i]) == 0;
+        if (!still && !mans->overflow)
+            cmn_info("sync: manifest '%s' is back in storage", s->missing[j]);
+        free(s->missing[j]);
+    }
+    free(s->missing);
+    s->missing = now_missing;
+    s->n_missing = n_now;
+    return CMN_OK;
 }
 
 static void mark_bad(struct edge_sync *s, const char *key, const char *etag)
@@ -161,12 +287,17 @@ static void mark_bad(struct edge_sync *s, const char *key, const char *etag)
     size_t i = s->n_bad < SYNC_MAX_BAD ? s->n_bad++ : (size_t)(cmn_fnv1a32(key, strlen(key)) % SYNC_MAX_BAD);
     snprintf(s->bad[i].key, sizeof(s->bad[i].key), "%s", key);
     snprintf(s->bad[i].etag, sizeof(s->bad[i].etag), "%s", etag);
+    s->bad[i].why[0] = '\0';
 }
 
 void edge_sync_release(struct edge_sync *s)
 {
     CMN_SAFEFREE(s->bad);
     s->n_bad = 0;
+    for (size_t i = 0; i < s->n_missing; i++)
+        free(s->missing[i]);
+    CMN_SAFEFREE(s->missing);
+    s->n_missing = 0;
 }
 
 /* Stored sequence of a manifest key, 0 when absent or unreadable. */
@@ -236,6 +367,9 @@ static int accept_manifest(struct edge_sync *s, const char *key, const char *app
             mark_bad(s, key, etag);
         }
         stats->rejected++;
+        char why[128];
+        snprintf(why, sizeof(why), "%s: %s", cmn_errname(orc), cmn_errmsg(&e2, orc));
+        refused_now(s, stats, key, etag, why);
         return -1;
     }
     edge_manifest_key(app, plat, chan, p->mkey, sizeof(p->mkey));
@@ -249,6 +383,7 @@ static int accept_manifest(struct edge_sync *s, const char *key, const char *app
         cmn_warn("sync: cannot compile '%s': %s", key, cmn_strerror(orc));
         cmn_buf_release(&p->rec);
         stats->rejected++;
+        refused_now(s, stats, key, etag, cmn_strerror(orc));
         return -1;
     }
     return 0;
@@ -275,6 +410,8 @@ static enum cmn_err apply_manifests(struct edge_index *ix, MDB_txn *txn, struct 
             cmn_warn("sync: '%s' sequence %llu is below the stored %llu; keeping the stored one", p->skey,
                      (unsigned long long)p->sequence, (unsigned long long)cur);
             stats->rejected++;
+            stats->refused_now++;
+            add_problem(stats, p->skey, "refused: replay: sequence below the applied one");
             continue;
         }
         MDB_val k = {strlen(p->mkey), p->mkey}, v = {p->rec.len, p->rec.ptr};
@@ -541,6 +678,18 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
             edge_meta_get(ix, txn, mk, old_list_etags[i], CMN_ETAG_MAX);
         }
     }
+    if (full) {
+        if ((rc = find_missing(s, txn, &mans, stats))) {
+            cmn_errf(eb, rc, "cannot compare the index with the listing");
+            goto out;
+        }
+    } else {
+        /* only a listing can tell a deletion: keep what the last one found */
+        for (size_t i = 0; i < s->n_missing; i++) {
+            stats->missing++;
+            add_problem(stats, s->missing[i], "missing");
+        }
+    }
     mdb_txn_abort(txn);
     txn = NULL;
 
@@ -561,8 +710,12 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
                 stats->unchanged++;
                 continue;
             }
-            if (mans.v[i].etag[0] && is_bad(s, key, mans.v[i].etag))
-                continue; /* refused (and counted) before: not again */
+            if (mans.v[i].etag[0] && is_bad(s, key, mans.v[i].etag)) {
+                /* refused (and counted) before: not again, but it is still what storage holds */
+                const struct edge_bad *b = find_bad(s, key, mans.v[i].etag);
+                refused_now(s, stats, key, mans.v[i].etag, b && b->why[0] ? b->why : "see the log");
+                continue;
+            }
             memset(&batch[nb], 0, sizeof(batch[nb]));
             batch[nb].key = key;
             batch[nb].if_none_match = old_etags[i][0] ? old_etags[i] : NULL;
@@ -588,6 +741,7 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
                 cmn_warn("sync: refused '%s': larger than %u bytes", key, CMN_MANIFEST_MAX_BYTES);
                 stats->rejected++;
                 mark_bad(s, key, mans.v[j].etag);
+                refused_now(s, stats, key, mans.v[j].etag, "too large");
             } else if (g->rc) {
                 rc = cmn_errf(eb, g->rc, "cannot fetch '%s': %s", key, cmn_errmsg(&g->eb, g->rc));
             } else {
@@ -678,6 +832,19 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
     }
     if ((rc = commit(&txn, eb)))
         goto out;
+    if (full || feed_changed) {
+        /* every manifest was looked at: remember which are refused for the passes that look at none */
+        s->n_refused_kept = 0;
+        s->refused_kept_count = stats->refused_now;
+        for (unsigned i = 0; i < stats->n_problems; i++)
+            if (strncmp(stats->problems[i].what, "refused", 7) == 0)
+                s->refused_kept[s->n_refused_kept++] = stats->problems[i];
+    } else {
+        /* an unchanged feed: what was refused is still what storage holds */
+        stats->refused_now += s->refused_kept_count;
+        for (unsigned i = 0; i < s->n_refused_kept; i++)
+            add_problem(stats, s->refused_kept[i].key, s->refused_kept[i].what);
+    }
     if (full)
         s->last_full = now;
 

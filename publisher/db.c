@@ -78,7 +78,18 @@ static const char *const stmt_sql[Q__COUNT] = {
                            "AND r.state IN ('active', 'halted', 'rolled_back') ORDER BY r.seq",
     [Q_CHAN_ENSURE] = "INSERT INTO channels (app_id, platform, channel) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     [Q_CHAN_LOCK] = "SELECT sequence, etag, manifest_dirty FROM channels" CHAN_KEY " FOR UPDATE",
-    [Q_CHAN_BUMP] = "UPDATE channels SET sequence = sequence + 1, manifest_dirty = true" CHAN_KEY " RETURNING sequence",
+    /* SPEC.md section 7: max(prev + 1, clock in ms), so a database restored from an older backup still
+     * issues sequences above every manifest it published before. */
+    [Q_CHAN_BUMP] = "UPDATE channels SET sequence = GREATEST(sequence + 1, "
+                    "(extract(epoch from clock_timestamp()) * 1000)::bigint), manifest_dirty = true, "
+                    "retired = false" CHAN_KEY " RETURNING sequence",
+    [Q_CHAN_RETIRE] = "UPDATE channels SET sequence = GREATEST(sequence + 1, "
+                      "(extract(epoch from clock_timestamp()) * 1000)::bigint), manifest_dirty = true, "
+                      "retired = true" CHAN_KEY " RETURNING sequence",
+    [Q_CHAN_RETIRED] = "SELECT retired FROM channels" CHAN_KEY,
+    [Q_REL_ARCHIVE_CHANNEL] = "UPDATE releases SET state = 'archived', updated_at = now() WHERE app_id = $1 AND "
+                              "platform = $2 AND channel = $3 AND state IN ('active', 'halted', 'rolled_back') "
+                              "RETURNING id",
     [Q_CHAN_PUBLISHED] = "UPDATE channels SET sequence = $4, etag = $5, manifest_dirty = false, published_at = now(), "
                          "expires_at = to_timestamp($6)" CHAN_KEY,
     [Q_CHAN_ALL] = "SELECT c.app_id, a.name, c.platform, c.channel, c.sequence, c.etag, c.manifest_dirty "

@@ -202,6 +202,31 @@ void pub_h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, 
     pub_h_app_list(c, r, Q_CHAN_LIST, "channels", channel_json, out);
 }
 
+void pub_h_chan_retire(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
+{
+    const char *platform = r->segs[4], *channel = r->segs[5];
+    if (!pub_valid_id(platform) || !pub_valid_id(channel)) {
+        pub_err(out, 400, "bad_request", "bad platform or channel");
+        return;
+    }
+    PGresult *a = pub_h_app(c, r, r->segs[2], out);
+    if (!a)
+        return;
+    struct pub_chan ch = {pub_cell_i64(a, 0, 0), r->segs[2], platform, channel};
+    int64_t org_id = pub_cell_i64(a, 0, 1), seq = 0;
+    int archived = 0;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc = pub_channel_retire(s, c, &ch, r->who.actor, org_id, &seq, &archived, &eb);
+    PQclear(a);
+    if (rc) {
+        pub_err(out, 503, "unavailable", "%s", eb.msg[0] ? eb.msg : "cannot retire the channel");
+        return;
+    }
+    pub_json_reply(out, 200,
+                   json_pack("{s:s,s:s,s:b,s:i,s:{s:I}}", "platform", platform, "channel", channel, "retired", 1,
+                             "archived", archived, "manifest", "sequence", (json_int_t)seq));
+}
+
 static json_t *audit_json(const PGresult *q, int i)
 {
     json_t *detail = json_loads(pub_cell(q, i, 5), 0, NULL);

@@ -134,6 +134,19 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
 enum cmn_err pub_manifest_check(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch,
                                 struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
+/*
+ * Retire a channel with a signed tombstone (issue 12 #4): in one transaction
+ * its listed releases are archived, the row is marked retired and its
+ * sequence bumped (audited as channel.retire); then the tombstone (a manifest
+ * with "retired": true and no releases) is published like any manifest.
+ * A later pub_chan_bump (a release or promote into the channel) starts it
+ * again. *seq_out (nullable) gets the published sequence; *archived the
+ * number of releases taken off the channel.
+ */
+enum cmn_err pub_channel_retire(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch, const char *actor,
+                                int64_t org_id, int64_t *seq_out, int *archived, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
 /* Re-publish every dirty channel and every channel whose stored manifest disagrees with the DB. */
 void pub_reconcile(struct pub_srv *s, int check_storage);
 /* Re-sign manifests that expire within half the TTL. */

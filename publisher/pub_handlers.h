@@ -87,6 +87,8 @@ void pub_h_apps_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
 void pub_h_app_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_channels(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* POST .../channels/:platform/:channel/retire: the signed tombstone (manifests/SPEC.md). */
+void pub_h_chan_retire(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_audit_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 /* h_keys.c */
 void pub_h_keys_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);

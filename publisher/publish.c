@@ -16,6 +16,11 @@
  * the database does not know: the conditional put then fails, the stored
  * manifest is read back, and the new one is rendered with a higher sequence
  * than either, so sequences never go backwards.
+ *
+ * Sequences are floored by the clock in ms (SPEC.md section 7): the bump is
+ * max(prev + 1, now_ms) and pub_publish reads the stored manifest before it
+ * writes and goes above it, so a database restored from an older backup or a
+ * manifest deleted from storage never makes devices refuse the next one.
  */
 #include "common/compat.h"
 
@@ -107,7 +112,22 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
     char aid[24];
     const char *p[3];
     chan_params(ch, aid, p);
-    PGresult *r = pub_q(c, Q_REL_FOR_MANIFEST, p);
+    PGresult *r = pub_q(c, Q_CHAN_RETIRED, p);
+    if (!pub_res_ok(r)) {
+        PQclear(r);
+        return cmn_errf(eb, CMN_E_DB, "cannot read channel %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
+    int retired = PQntuples(r) == 1 && pub_cell(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (retired) { /* the tombstone lists nothing */
+        struct cmn_manifest *t = cmn_manifest_new(ch->app, ch->platform, ch->channel);
+        if (!t)
+            return CMN_E_NOMEM;
+        t->retired = 1;
+        *out = t;
+        return CMN_OK;
+    }
+    r = pub_q(c, Q_REL_FOR_MANIFEST, p);
     if (!pub_res_ok(r)) {
         PQclear(r);
         return cmn_errf(eb, CMN_E_DB, "cannot read the releases of %s/%s/%s", ch->app, ch->platform, ch->channel);
@@ -234,8 +254,8 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
             *seq_out = seq;
         goto out;
     }
-    if (force || seq < 1)
-        seq++; /* a re-sign is a new document: it gets a new sequence */
+    if (force || seq < 1) /* a re-sign is a new document: it gets a new sequence */
+        seq = (int64_t)cmn_manifest_next_sequence(seq > 0 ? (uint64_t)seq : 0, cmn_now_ms());
     rc = build_manifest(c, ch, &m, eb);
     if (rc)
         goto out;
@@ -247,6 +267,32 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
     rc = pub_storage_open(s, &st, eb);
     if (rc)
         goto out;
+    {
+        /*
+         * Check the stored manifest before writing (issue 12 #1): the database may have been
+         * restored from an older backup, or storage may have lost the object. Go above what is
+         * stored; a missing object is written with If-None-Match.
+         */
+        char curetag[CMN_ETAG_MAX] = "";
+        struct cmn_errbuf geb = {0};
+        enum cmn_err grc = cmn_storage_get(st, key, NULL, &cur, curetag, &geb);
+        if (grc == CMN_E_NOTFOUND) {
+            if (have_etag)
+                cmn_warn("manifest %s is missing from storage; writing it again above sequence %lld", key,
+                         (long long)seq);
+            have_etag = 0;
+        } else if (grc) {
+            rc = cmn_errf(eb, grc, "cannot read manifest '%s' before writing it: %s", key, cmn_errmsg(&geb, grc));
+            goto out;
+        } else {
+            uint64_t sseq = stored_sequence(s, &cur, ch);
+            if ((int64_t)sseq >= seq) {
+                cmn_warn("manifest %s in storage has sequence %llu, not below the database's %lld: going above it", key,
+                         (unsigned long long)sseq, (long long)seq);
+                seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
+            }
+        }
+    }
     int64_t now = (int64_t)time(NULL);
     for (int attempt = 0;; attempt++) {
         m->sequence = (uint64_t)seq;
@@ -284,7 +330,7 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
             have_etag = 1;
             uint64_t sseq = stored_sequence(s, &cur, ch);
             if ((int64_t)sseq >= seq)
-                seq = (int64_t)sseq + 1;
+                seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
         }
         cmn_warn("manifest %s changed in storage behind our back; rewriting with sequence %lld", key, (long long)seq);
         if (eb)
@@ -329,6 +375,54 @@ out:
     cmn_buf_release(&env);
     cmn_buf_release(&cur);
     return rc;
+}
+
+enum cmn_err pub_channel_retire(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch, const char *actor,
+                                int64_t org_id, int64_t *seq_out, int *archived, struct cmn_errbuf *eb)
+{
+    char aid[24];
+    const char *p[3];
+    chan_params(ch, aid, p);
+    int n = 0;
+    enum cmn_err rc = pub_tx_begin(c);
+    if (rc)
+        return cmn_errf(eb, rc, "database unavailable");
+    PGresult *r = pub_q(c, Q_CHAN_ENSURE, p);
+    int okay = pub_res_ok(r);
+    PQclear(r);
+    if (okay) {
+        r = pub_q(c, Q_CHAN_LOCK, p);
+        okay = pub_res_ok(r) && PQntuples(r) == 1;
+        PQclear(r);
+    }
+    if (okay) {
+        r = pub_q(c, Q_REL_ARCHIVE_CHANNEL, p);
+        okay = pub_res_ok(r);
+        n = okay ? PQntuples(r) : 0;
+        PQclear(r);
+    }
+    if (okay) {
+        r = pub_q(c, Q_CHAN_RETIRE, p);
+        okay = pub_res_ok(r) && PQntuples(r) == 1;
+        PQclear(r);
+    }
+    if (!okay) {
+        pub_tx_rollback(c);
+        return cmn_errf(eb, CMN_E_DB, "cannot retire channel %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
+    json_t *detail = json_pack("{s:s,s:s,s:i}", "platform", ch->platform, "channel", ch->channel, "archived", n);
+    rc = pub_audit(c, actor, org_id, ch->app_id, NULL, "channel.retire", detail);
+    json_decref(detail);
+    if (!rc)
+        rc = pub_tx_commit(c);
+    if (rc) {
+        pub_tx_rollback(c);
+        return cmn_errf(eb, rc, "cannot retire channel %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
+    cmn_info("retired channel %s/%s/%s (%d releases archived)", ch->app, ch->platform, ch->channel, n);
+    if (archived)
+        *archived = n;
+    return pub_publish(s, c, ch, 0, seq_out, eb);
 }
 
 static void publish_rows(struct pub_srv *s, struct pub_dbconn *c, PGresult *r, int force)

@@ -53,6 +53,7 @@ static const struct pub_route routes[] = {
     {"DELETE", "/v1/apps/:app/keys/:keyid",              pub_h_key_revoke,      ADMIN, B_JSON,      DB},
     {"POST",   "/v1/apps/:app/api-keys",                 pub_h_apikeys,         ADMIN, B_JSON,      DB},
     {"GET",    "/v1/apps/:app/channels",                 pub_h_channels,        READ,  B_NONE,      DB},
+    {"POST",   "/v1/apps/:app/channels/:platform/:channel/retire", pub_h_chan_retire, WRITE, B_JSON, DB},
     {"GET",    "/v1/apps/:app/audit",                    pub_h_audit_list,      READ,  B_NONE,      DB},
     {"GET",    "/v1/apps/:app/api-keys",                 pub_h_apikeys_list,    ADMIN, B_NONE,      DB},
     /* what the dashboard reads (h_insights.c) */

@@ -420,8 +420,11 @@ int main(int argc, char **argv)
         hp_offer_free(o);
     } else if (strcmp(cmd, "boot-begin") == 0) {
         int rolled = 0;
+        char why[512] = "";
         s = hp_boot_begin(g_client, &rolled);
         keep_error(s);
+        if (!s && rolled == HP_BOOT_BINARY_CHANGED)
+            snprintf(why, sizeof why, "%s", hp_errmsg(g_client)); /* before flushing reports resets it */
         flush_reports();
         if (s) {
             rc = fail(cmd, s);
@@ -429,10 +432,18 @@ int main(int argc, char **argv)
             const char *bp = hp_bundle_path(g_client);
             if (g_json) {
                 printf("{\"ok\":true,\"command\":\"boot-begin\",\"rolled_back\":%s,", rolled ? "true" : "false");
+                if (rolled) {
+                    printf("\"reason\":\"%s\",\"detail\":",
+                           rolled == HP_BOOT_BINARY_CHANGED ? "binary_changed" : "crash_loop");
+                    jstr(rolled == HP_BOOT_BINARY_CHANGED ? why : NULL);
+                    putchar(',');
+                }
                 print_status();
                 printf("}\n");
             } else {
-                if (rolled)
+                if (rolled == HP_BOOT_BINARY_CHANGED)
+                    printf("%s\n", why);
+                else if (rolled)
                     printf("rolled back to %s\n",
                            hp_installed_release(g_client) ? hp_installed_release(g_client) : "the embedded bundle");
                 printf("%s\n", bp ? bp : "(embedded)");

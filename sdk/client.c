@@ -465,6 +465,63 @@ static hp_status recover(hp_client *c)
     return dirty ? save(c) : HP_OK;
 }
 
+static hp_status start_revert(hp_client *c, int to_previous, int block);
+
+/*
+ * The native binary changed under the installed releases (an app-store
+ * update): a release whose signed target range does not admit the new binary
+ * may call native code that is gone, so it never boots again. The installed
+ * one is reverted to the embedded bundle (its files leave the disk; it is not
+ * blocklisted: on a binary it targets it may be offered again), the previous
+ * one is kept only if it still applies, and the reason is kept in the state
+ * until hp_boot_begin() has told the app. A release that still applies is
+ * re-bound to the new binary. State from before the binding recorded nothing:
+ * then the range is unknown, which does not admit anything.
+ */
+static hp_status rebind_binary(hp_client *c)
+{
+    struct hp_state *st = &c->st;
+    const char *bin = c->binary_version;
+    int dirty = 0, drop_prev = 0;
+    hp_status s;
+    if (st->op != HP_OP_NONE)
+        return HP_OK; /* recover() finished it; a failed recovery never gets here */
+    if (st->has_previous && strcmp(st->previous.binary, bin) != 0) {
+        if (hp__rel_admits(&st->previous, bin)) {
+            (void)hp__rel_bind(&st->previous, NULL, bin);
+        } else {
+            st->has_previous = 0;
+            drop_prev = 1;
+        }
+        dirty = 1;
+    }
+    if (st->has_installed && strcmp(st->installed.binary, bin) != 0) {
+        if (hp__rel_admits(&st->installed, bin)) {
+            (void)hp__rel_bind(&st->installed, NULL, bin);
+            dirty = 1;
+        } else {
+            if (st->installed.target_binary[0])
+                snprintf(st->boot_note, sizeof st->boot_note,
+                         "release %s (%s) targets binary '%s', not %s (was %s): booting the embedded bundle",
+                         st->installed.id, st->installed.version, st->installed.target_binary, bin,
+                         st->installed.binary[0] ? st->installed.binary : "unknown");
+            else
+                snprintf(st->boot_note, sizeof st->boot_note,
+                         "release %s (%s) was installed under an unrecorded binary, not %s: booting the embedded "
+                         "bundle",
+                         st->installed.id, st->installed.version, bin);
+            if ((s = start_revert(c, 0, 0))) /* saves the state, then current/ -> trash */
+                return s;
+            dirty = 0;
+        }
+    }
+    if (dirty && (s = save(c)))
+        return s;
+    if (drop_prev)
+        rm_data(c, "previous");
+    return HP_OK;
+}
+
 hp_status hp_open(hp_client *c)
 {
     struct cmn_errbuf eb = {{0}};
@@ -527,6 +584,8 @@ hp_status hp_open(hp_client *c)
         return hp__fail(c, rc, &eb);
     hp_status s = recover(c);
     if (s)
+        return s;
+    if ((s = rebind_binary(c)))
         return s;
     if (source != 0) {
         /* Rewrite a good main file from the backup / the default. */
@@ -694,7 +753,8 @@ hp_status hp_check(hp_client *c, hp_offer **out)
     }
     o->kind = HP_OFFER_UPDATE;
     o->mandatory = d.mandatory;
-    if (hp__rel_set(&o->p.rel, r->id, r->version, r->sha256) != 0 || strlen(r->bundle_sig) + 1 > CMN_SIG_B64) {
+    if (hp__rel_set(&o->p.rel, r->id, r->version, r->sha256) != 0 ||
+        hp__rel_bind(&o->p.rel, r->target_binary, NULL) != 0 || strlen(r->bundle_sig) + 1 > CMN_SIG_B64) {
         s = hp__failf(c, HP_E_VERIFY, "release '%s' has fields this device cannot store", r->id);
         goto out;
     }
@@ -967,6 +1027,11 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
     hp__fault(c, "staged");
     c->st.op = HP_OP_INSTALL;
     c->st.op_rel = c->st.pending.rel;
+    /* bound to the binary it is installed under (issue 12 #2, see rebind_binary) */
+    if (hp__rel_bind(&c->st.op_rel, NULL, c->binary_version) != 0) {
+        s = hp__failf(c, HP_E_INVAL, "binary version '%s' cannot be recorded", c->binary_version);
+        goto out;
+    }
     if ((s = save(c)))
         goto out;
     hp__fault(c, "install-recorded");
@@ -1014,6 +1079,20 @@ hp_status hp_boot_begin(hp_client *c, int *rolled_back)
     if (!c->opened)
         return hp__failf(c, HP_E_STATE, "handle is not open");
     struct hp_state *st = &c->st;
+    if (st->boot_note[0]) {
+        /* hp_open fell back because the binary changed: tell the app once (result + hp_errmsg). */
+        char note[sizeof st->boot_note];
+        memcpy(note, st->boot_note, sizeof note);
+        st->boot_note[0] = '\0';
+        hp_status s = save(c);
+        if (s)
+            return s;
+        size_t nl = strnlen(note, sizeof c->err - 1); /* the handle's message is shorter than the note */
+        memcpy(c->err, note, nl);
+        c->err[nl] = '\0';
+        if (rolled_back)
+            *rolled_back = HP_BOOT_BINARY_CHANGED;
+    }
     if (!st->has_installed || st->confirmed)
         return HP_OK;
     if (st->launches >= c->max_failed) {

@@ -8,7 +8,8 @@
  * and the fuzz target feeds it arbitrary bytes). Before writing anything, every
  * central-directory entry is checked: a relative name made of plain components
  * (no "..", ".", empty component, leading '/', backslash, drive letter or
- * control character), no symlink / device / FIFO / socket type in the Unix
+ * control character, checked on the raw name bytes too, since libzip turns a
+ * NUL into a space), no symlink / device / FIFO / socket type in the Unix
  * external attributes, no encryption, no duplicate name, an entry count cap, a
  * cap on the sum of declared uncompressed sizes and a compression-ratio cap
  * (zip bombs). While writing, the bytes actually produced are counted against
@@ -19,6 +20,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -192,7 +194,101 @@ out:
     return rc;
 }
 
-static enum cmn_err extract(zip_t *za, const char *dest, const struct hp_extract_limits *lim, struct cmn_errbuf *eb)
+/* ---- the raw central directory (libzip replaces a NUL in a name by a space) ---- */
+
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32);
+}
+
+/*
+ * Find the central directory the way a reader must: the last end-of-central-
+ * directory record (with its ZIP64 counterpart when the 32-bit fields are
+ * saturated). 0 with *cd_off / *cd_len / *count set, -1 when it cannot be read.
+ */
+static int raw_cd_find(const uint8_t *p, size_t n, uint64_t *cd_off, uint64_t *cd_len, uint64_t *count)
+{
+    if (n < 22)
+        return -1;
+    size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
+    for (size_t e = n - 22 + 1; e-- > lo;) {
+        if (rd32(p + e) != 0x06054b50u)
+            continue;
+        *count = rd16(p + e + 10);
+        *cd_len = rd32(p + e + 12);
+        *cd_off = rd32(p + e + 16);
+        if (*count == 0xffff || *cd_len == 0xffffffffu || *cd_off == 0xffffffffu) {
+            /* ZIP64: locator right before the EOCD, pointing at the ZIP64 EOCD record. */
+            if (e < 20 || rd32(p + e - 20) != 0x07064b50u)
+                return -1;
+            uint64_t z = rd64(p + e - 20 + 8);
+            if (z > n || n - z < 56 || rd32(p + z) != 0x06064b50u)
+                return -1;
+            *count = rd64(p + z + 32);
+            *cd_len = rd64(p + z + 40);
+            *cd_off = rd64(p + z + 48);
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/*
+ * Check every entry name's raw bytes in the central directory and in the
+ * local header it points at, and that they are the names libzip gave us with
+ * NUL bytes turned into spaces: entry i must be the same entry for both, so
+ * the check cannot be steered around by a directory only one of us reads.
+ */
+static enum cmn_err raw_names_check(zip_t *za, zip_int64_t n, const uint8_t *p, size_t len, struct cmn_errbuf *eb)
+{
+    uint64_t off, cdlen, count;
+    if (!p)
+        return cmn_errf(eb, CMN_E_UNSAFE, "cannot read the archive's raw directory");
+    if (raw_cd_find(p, len, &off, &cdlen, &count) != 0 || count != (uint64_t)n || off > len || cdlen > len - off)
+        return cmn_errf(eb, CMN_E_UNSAFE, "cannot read the archive's raw directory");
+    const uint64_t end = off + cdlen;
+    for (zip_int64_t i = 0; i < n; i++) {
+        if (end - off < 46 || rd32(p + off) != 0x02014b50u)
+            return cmn_errf(eb, CMN_E_UNSAFE, "raw directory entry %lld is malformed", (long long)i);
+        size_t nl = rd16(p + off + 28), xl = rd16(p + off + 30), cl = rd16(p + off + 32);
+        uint64_t loc = rd32(p + off + 42);
+        if (end - off - 46 < (uint64_t)nl + xl + cl)
+            return cmn_errf(eb, CMN_E_UNSAFE, "raw directory entry %lld is malformed", (long long)i);
+        const uint8_t *name = p + off + 46;
+        const char *zn = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+        if (!zn || strlen(zn) != nl)
+            return cmn_errf(eb, CMN_E_UNSAFE, "raw directory entry %lld does not match the archive", (long long)i);
+        for (size_t k = 0; k < nl; k++) {
+            if (name[k] == '\0')
+                return cmn_errf(eb, CMN_E_UNSAFE, "entry name '%.200s' contains a NUL byte", zn);
+            if ((char)name[k] != zn[k])
+                return cmn_errf(eb, CMN_E_UNSAFE, "raw directory entry %lld does not match the archive", (long long)i);
+        }
+        /* ZIP64 local offsets live in the extra field; only the 32-bit form is checked here. */
+        if (loc != 0xffffffffu) {
+            if (loc > len || len - loc < 30 || rd32(p + loc) != 0x04034b50u)
+                return cmn_errf(eb, CMN_E_UNSAFE, "local header of '%.200s' is malformed", zn);
+            size_t ll = rd16(p + loc + 26);
+            if (len - loc - 30 < ll || memchr(p + loc + 30, 0, ll))
+                return cmn_errf(eb, CMN_E_UNSAFE, "local header name of '%.200s' is malformed", zn);
+        }
+        off += 46 + (uint64_t)nl + xl + cl;
+    }
+    return CMN_OK;
+}
+
+static enum cmn_err extract(zip_t *za, const uint8_t *raw, size_t rawlen, const char *dest,
+                            const struct hp_extract_limits *lim, struct cmn_errbuf *eb)
 {
     enum cmn_err rc = CMN_OK;
     zip_int64_t n = zip_get_num_entries(za, 0);
@@ -206,6 +302,9 @@ static enum cmn_err extract(zip_t *za, const char *dest, const struct hp_extract
     if ((uint64_t)n > lim->max_entries)
         return cmn_errf(eb, CMN_E_UNSAFE, "archive has %lld entries, more than %llu", (long long)n,
                         (unsigned long long)lim->max_entries);
+    rc = raw_names_check(za, n, raw, rawlen, eb);
+    if (rc)
+        return rc;
     names = calloc((size_t)n, sizeof *names);
     if (!names)
         return CMN_E_NOMEM;
@@ -336,7 +435,22 @@ enum cmn_err hp__extract_file(const char *zip_path, const char *dest, const stru
     zip_t *za = zip_open(zip_path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
     if (!za)
         return open_err(zerr, eb);
-    enum cmn_err rc = extract(za, dest, lim, eb);
+    /* The raw bytes, for the name check libzip cannot do (see raw_names_check). */
+    void *map = NULL;
+    size_t maplen = 0;
+    int fd = open(zip_path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size > 0) {
+        maplen = (size_t)sb.st_size;
+        map = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED)
+            map = NULL;
+    }
+    if (fd >= 0)
+        close(fd);
+    enum cmn_err rc = extract(za, map, maplen, dest, lim, eb);
+    if (map)
+        munmap(map, maplen);
     zip_discard(za);
     return rc;
 }
@@ -359,7 +473,7 @@ enum cmn_err hp__extract_mem(const void *p, size_t n, const char *dest, const st
         return open_err(code, eb);
     }
     zip_error_fini(&ze);
-    enum cmn_err rc = extract(za, dest, lim, eb);
+    enum cmn_err rc = extract(za, p, n, dest, lim, eb);
     zip_discard(za); /* frees src */
     return rc;
 }

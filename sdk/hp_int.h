@@ -33,6 +33,8 @@ struct hp_rel {
     char id[CMN_ID_MAX + 1];
     char version[HP_VERSION_MAX + 1];
     char sha256[CMN_SHA256_HEX];
+    char target_binary[CMN_RANGE_TEXT_MAX + 1]; /* the signed target range; "" = unknown (older state) */
+    char binary[HP_VERSION_MAX + 1];            /* binary version it was installed under; "" = unknown */
 };
 
 /* The download in pending/: everything needed to resume and verify it. */
@@ -68,6 +70,8 @@ struct hp_state {
     struct hp_rel op_rel; /* HP_OP_INSTALL: the staged release; HP_OP_REVERT: the abandoned one */
     int op_to_previous;   /* HP_OP_REVERT: 1 = previous/ becomes current/, 0 = back to embedded */
     int op_blocklist;     /* HP_OP_REVERT: add op_rel to the blocklist when done */
+    /* Why the last boot fell back because the native binary changed; reported once by hp_boot_begin. */
+    char boot_note[640];
 };
 
 struct hp_offer {
@@ -138,6 +142,10 @@ int hp__state_blocked(const struct hp_state *st, const char *id);
 enum cmn_err hp__state_block(struct hp_state *st, const char *id);
 void hp__pending_clear(struct hp_pending *p);
 int hp__rel_set(struct hp_rel *r, const char *id, const char *version, const char *sha256);
+/* Record the release's signed target range and the binary it is installed under (either may be NULL). -1 if bad. */
+int hp__rel_bind(struct hp_rel *r, const char *target_binary, const char *binary);
+/* 1 when `binary` is a version that r's recorded target range admits; 0 when not, or when unknown. */
+int hp__rel_admits(const struct hp_rel *r, const char *binary);
 
 /* ---- safe extraction ---- */
 struct hp_extract_limits {

@@ -10,7 +10,9 @@
  * + rename + directory fsync). Loading takes state.json, else the backup
  * (which is the same generation or one older), else a safe default: nothing
  * installed, so the device boots its embedded bundle and the next check
- * installs again. Every field is validated on load; release ids are
+ * installs again. Each release records its signed target range and the
+ * native binary version it was installed under (issue 12 #2; state files
+ * from before that have neither, and are treated as "unknown"). Every field is validated on load; release ids are
  * [A-Za-z0-9._-]{1,64} and digests 64 hex characters, so nothing from the
  * file can name a path outside the data dir.
  */
@@ -71,6 +73,34 @@ int hp__rel_set(struct hp_rel *r, const char *id, const char *version, const cha
     return 0;
 }
 
+int hp__rel_bind(struct hp_rel *r, const char *target_binary, const char *binary)
+{
+    struct cmn_semver_range rg;
+    struct cmn_semver v;
+    if (target_binary) {
+        if (strlen(target_binary) > CMN_RANGE_TEXT_MAX || !text_ok(target_binary, CMN_RANGE_TEXT_MAX) ||
+            cmn_semver_range_parse(target_binary, &rg) != CMN_OK)
+            return -1;
+        memcpy(r->target_binary, target_binary, strlen(target_binary) + 1);
+    }
+    if (binary) {
+        if (strlen(binary) > HP_VERSION_MAX || cmn_semver_parse(binary, &v) != CMN_OK)
+            return -1;
+        memcpy(r->binary, binary, strlen(binary) + 1);
+    }
+    return 0;
+}
+
+int hp__rel_admits(const struct hp_rel *r, const char *binary)
+{
+    struct cmn_semver_range rg;
+    struct cmn_semver v;
+    if (!r->target_binary[0] || cmn_semver_range_parse(r->target_binary, &rg) != CMN_OK ||
+        cmn_semver_parse(binary, &v) != CMN_OK)
+        return 0;
+    return cmn_semver_range_match(&rg, &v);
+}
+
 int hp__state_blocked(const struct hp_state *st, const char *id)
 {
     for (size_t i = 0; i < st->n_blocklist; i++)
@@ -100,7 +130,17 @@ enum cmn_err hp__state_block(struct hp_state *st, const char *id)
 
 static json_t *rel_json(const struct hp_rel *r)
 {
-    return json_pack("{s:s, s:s, s:s}", "id", r->id, "version", r->version, "sha256", r->sha256);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "id", r->id, "version", r->version, "sha256", r->sha256);
+    /* the binding (issue 12 #2) is written when known; state files from before it have 3 fields */
+    if (o && r->target_binary[0] && json_object_set_new(o, "target_binary", json_string(r->target_binary))) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o && r->binary[0] && json_object_set_new(o, "binary", json_string(r->binary))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static json_t *state_json(const struct hp_state *st)
@@ -137,6 +177,8 @@ static json_t *state_json(const struct hp_state *st)
     else
         v = json_null();
     if (json_object_set_new(o, "op", v))
+        goto fail_o;
+    if (st->boot_note[0] && json_object_set_new(o, "boot_note", json_string(st->boot_note)))
         goto fail_o;
     return o;
 fail:
@@ -183,11 +225,12 @@ enum cmn_err hp__state_render(const struct hp_state *st, char **out, size_t *len
 
 static enum cmn_err rel_parse(json_t *v, struct hp_rel *r, const char *what, struct cmn_errbuf *eb)
 {
-    const char *id = NULL, *ver = NULL, *sha = NULL;
+    const char *id = NULL, *ver = NULL, *sha = NULL, *tb = NULL, *bin = NULL;
     json_error_t je;
-    if (!json_is_object(v) || json_object_size(v) != 3 ||
-        json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:s, s:s}", "id", &id, "version", &ver, "sha256", &sha) != 0 ||
-        hp__rel_set(r, id, ver, sha) != 0)
+    if (!json_is_object(v) || json_object_size(v) < 3 || json_object_size(v) > 5 ||
+        json_unpack_ex(v, &je, JSON_STRICT, "{s:s, s:s, s:s, s?s, s?s}", "id", &id, "version", &ver, "sha256", &sha,
+                       "target_binary", &tb, "binary", &bin) != 0 ||
+        hp__rel_set(r, id, ver, sha) != 0 || hp__rel_bind(r, tb, bin) != 0)
         return cmn_errf(eb, CMN_E_PARSE, "state: bad '%s' release", what);
     return CMN_OK;
 }
@@ -297,8 +340,17 @@ static enum cmn_err parse_obj(json_t *o, struct hp_state *st, struct cmn_errbuf 
         if (st->op == HP_OP_REVERT && to_prev && !st->has_previous)
             return cmn_errf(eb, CMN_E_PARSE, "state: revert to a missing previous release");
     }
-    /* 10 known keys (the checksum was removed): anything else is not ours. */
-    if (json_object_size(o) != 10)
+    size_t known = 10;
+    v = json_object_get(o, "boot_note");
+    if (v) {
+        const char *note = json_string_value(v);
+        if (!note || !note[0] || strlen(note) >= sizeof st->boot_note || !text_ok(note, sizeof st->boot_note))
+            return cmn_errf(eb, CMN_E_PARSE, "state: bad 'boot_note'");
+        memcpy(st->boot_note, note, strlen(note) + 1);
+        known++;
+    }
+    /* 10 known keys, 11 with a boot note (the checksum was removed): anything else is not ours. */
+    if (json_object_size(o) != known)
         return cmn_errf(eb, CMN_E_PARSE, "state: unexpected keys");
     return CMN_OK;
 }

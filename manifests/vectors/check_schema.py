@@ -98,7 +98,8 @@ def main():
     # Rejected vectors whose defect is a matter of shape.
     shape = ["unknown-field-payload", "unknown-field-release", "unknown-field-targeting", "unknown-field-envelope",
              "wrong-payload-type", "no-signatures", "schema-2", "sha256-uppercase", "bundle-url-dotdot",
-             "bundle-url-http", "rollout-over-100", "unknown-state", "size-zero", "sequence-zero", "bad-app-id"]
+             "bundle-url-http", "rollout-over-100", "unknown-state", "size-zero", "sequence-zero", "bad-app-id",
+             "retired-false"]
     for name in shape:
         doc = json.load(open(os.path.join(HERE, "rejected", name + ".json"), encoding="utf-8"))
         report(bool(errors(doc, SCHEMA)), "schema rejects rejected/%s.json" % name)

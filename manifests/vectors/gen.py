@@ -265,7 +265,7 @@ def rel_summary(r):
 def summary(p, signer):
     return {"app": p["app"], "platform": p["platform"], "channel": p["channel"], "sequence": p["sequence"],
             "issued_at": p["issued_at"], "expires_at": p["expires_at"], "signed_by": signer.keyid,
-            "payload_sha256": hashlib.sha256(canon(p)).hexdigest(),
+            "payload_sha256": hashlib.sha256(canon(p)).hexdigest(), "retired": p.get("retired", False),
             "releases": [rel_summary(r) for r in p["releases"]]}
 
 
@@ -294,6 +294,8 @@ def gen_signed():
         "two-signatures": (payload([release("r1")], sequence=43), [OTHER_KEY, MANIFEST_KEY]),
         "many-releases": (payload([release("rel-%03d" % i, version="1.%d.0" % i) for i in range(256)],
                                   sequence=44), [MANIFEST_KEY]),
+        # A tombstone (SPEC.md section 7): the channel is retired, signed and sequenced like any manifest.
+        "tombstone": (payload([], channel="retired", sequence=NOW * 1000, retired=True), [MANIFEST_KEY]),
     }
     index = []
     for name, (p, signers) in cases.items():
@@ -347,6 +349,11 @@ def gen_rejected():
         "expires_at equal to now counts as expired")
     add("replayed", envelope(canon(payload([release("r1")], sequence=41)), [MANIFEST_KEY]), "replay",
         "sequence 41 is lower than the 42 the client already accepted", min_sequence=42)
+    # SPEC.md section 7: a writer that lost the channel's manifest and restarted at 1 is what
+    # devices refuse; the clock floor (sequence.json) is what prevents it.
+    add("restarted-at-one", envelope(canon(payload([release("r1")], sequence=1)), [MANIFEST_KEY]), "replay",
+        "a writer that lost the manifest restarted the channel at 1 below the clock-floored sequence "
+        "the client accepted", min_sequence=NOW * 1000 + 2)
     add("wrong-app", valid, "invalid", "a valid manifest for app 'demo' where 'other' was expected",
         expect_app="other")
     add("wrong-channel", valid, "invalid", "a valid manifest for channel 'production' where 'beta' was expected",
@@ -418,6 +425,10 @@ def gen_rejected():
     add("bad-target-range", envelope(canon(bad), [MANIFEST_KEY]), "parse", "target_binary is not a range")
     bad = payload([release("r1", size=0)])
     add("size-zero", envelope(canon(bad), [MANIFEST_KEY]), "parse", "size must be positive")
+    add("tombstone-with-releases", envelope(canon(payload([release("r1")], retired=True)), [MANIFEST_KEY]), "parse",
+        "a tombstone (retired channel) lists no releases")
+    add("retired-false", envelope(canon(payload([release("r1")], retired=False)), [MANIFEST_KEY]), "parse",
+        "'retired' is true when present, never false")
     bad = payload([release("r1")], sequence=0)
     add("sequence-zero", envelope(canon(bad), [MANIFEST_KEY]), "parse", "sequence starts at 1")
     bad = payload([release("r1")], app="demo app")
@@ -605,6 +616,39 @@ def gen_decisions():
     write_json("decisions.json", {"now": NOW, "trusted": [MANIFEST_KEY.keyid], "cases": out})
 
 
+# ---------------------------------------------------------------- sequence rule (SPEC.md section 7)
+MAX_SEQ = 2 ** 53 - 1
+
+
+def next_sequence(prev, now_ms):
+    """The sequence a writer issues next: max(prev + 1, now_ms), capped; None when prev is the cap."""
+    if prev >= MAX_SEQ:
+        return None
+    return min(max(prev + 1, now_ms), MAX_SEQ)
+
+
+def gen_sequence():
+    now_ms = NOW * 1000
+    table = [
+        ("first manifest of a channel", 0, now_ms),
+        ("clock ahead of the last sequence", 42, now_ms),
+        ("two writes in the same millisecond", now_ms, now_ms),
+        ("clock behind the last sequence (skew)", now_ms + 5000, now_ms),
+        ("clock unset (0)", 7, 0),
+        ("clock negative", 7, -1),
+        ("legacy counter after a lost manifest: restarted at 0 but the clock floors it", 0, now_ms + 1),
+        ("clock at 2^53-1", 1, MAX_SEQ),
+        ("one below the cap", MAX_SEQ - 1, now_ms),
+        ("at the cap nothing can follow", MAX_SEQ, now_ms),
+    ]
+    cases = []
+    for name, prev, clock in table:
+        nxt = next_sequence(prev, clock)
+        assert nxt is None or (nxt > prev and nxt <= MAX_SEQ)
+        cases.append({"name": name, "prev": prev, "now_ms": clock, "next": nxt})
+    write_json("sequence.json", {"cases": cases})
+
+
 def main():
     gen_keys()
     gen_canonical()
@@ -612,6 +656,7 @@ def main():
     gen_rejected()
     gen_semver()
     gen_decisions()
+    gen_sequence()
 
 
 if __name__ == "__main__":

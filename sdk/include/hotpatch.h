@@ -295,13 +295,26 @@ HP_API void hp_cancel(hp_client *c);
 
 /* ---- boot protocol ---- */
 
+/** What hp_boot_begin() reports in *rolled_back. */
+#define HP_BOOT_NORMAL 0         /* the bundle of hp_bundle_path() boots as before */
+#define HP_BOOT_ROLLED_BACK 1    /* the installed release crash-looped: reverted and blocklisted */
+#define HP_BOOT_BINARY_CHANGED 2 /* the native binary changed and the installed release does not target it */
+
 /**
  * Call once per launch BEFORE running the bundle. If the installed release is
  * not yet confirmed and has already failed HP_OPT_MAX_FAILED_LAUNCHES launches,
  * reverts to previous/ (or the embedded bundle), blocklists the release and
  * queues a "rolled_back" report. Otherwise increments and persists (fsync) the
  * launch counter of an unconfirmed release before returning.
- * @param[out] rolled_back  when not NULL, receives 1 if a rollback happened
+ *
+ * Binary binding: each installed release remembers the binary version
+ * (HP_OPT_BINARY_VERSION) it was installed under. When hp_open() sees another
+ * binary (an app-store update) and the release's signed target range does not
+ * admit it, the release is never booted again: the embedded bundle is used, the
+ * release leaves the disk (not blocklisted), the previous release is kept only
+ * if it still applies, and the next hp_boot_begin() returns HP_OK with
+ * *rolled_back = HP_BOOT_BINARY_CHANGED and the reason in hp_errmsg().
+ * @param[out] rolled_back  when not NULL, receives HP_BOOT_NORMAL, HP_BOOT_ROLLED_BACK or HP_BOOT_BINARY_CHANGED
  * @return HP_OK, HP_E_IO (the counter could not be persisted: the caller should
  *         run the embedded bundle), HP_E_STATE, HP_E_NOMEM.
  */

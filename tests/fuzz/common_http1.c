@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
 
     int whole = cmn_http1_parse_request(buf, len, 0, &req, hdrs, maxh);
-    if (whole > (int)len || whole < -2 || whole == 0)
+    if (whole > (int)len || whole < -3 || whole == 0)
         abort();
     if (whole > 0) {
         inside(buf, len, req.method);
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (k == len) {
             /* with last_len the parser only looks for the end of the head in new bytes,
              * so malformed input may read as incomplete until the head ends (documented) */
-            if (whole != -2 && whole != -1)
+            if (whole != -2 && whole != -1 && whole != -3)
                 abort();
             break;
         }

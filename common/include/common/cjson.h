@@ -39,4 +39,12 @@ enum cmn_err cmn_cjson_render(const json_t *v, struct cmn_buf *out) __attribute_
 /* 1 when `p[0..n)` is exactly the canonical rendering of its own strict parse. */
 int cmn_cjson_is_canonical(const char *p, size_t n);
 
+/*
+ * 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF, no sequence cut short), else 0. The
+ * one rule for "is this text" shared by every part that takes ids from the
+ * network.
+ */
+int cmn_utf8_valid(const char *s, size_t n);
+
 #endif

@@ -8,8 +8,9 @@
  * right before a guard page). Return convention (docs/style.md "Errors"):
  *   > 0  bytes consumed by the request line and the header section
  *        (the body, if any, starts there)
- *    -1  malformed request (or more headers than the caller allowed)
+ *    -1  malformed request
  *    -2  incomplete: read more and call again with the longer buffer
+ *    -3  more header fields than the caller allowed (HTTP 431)
  * The caller caps the header section (the edge allows 8 KiB): when the
  * parser still answers -2 past the cap, the request is too large.
  *
@@ -48,7 +49,7 @@ struct cmn_http1_request {
 
 /*
  * Parse a request head in buf[0..len). `headers` has room for `max_headers`
- * entries (more headers -> -1). `last_len` is the length of the buffer at the
+ * entries (more headers -> -3). `last_len` is the length of the buffer at the
  * previous call that returned -2 (0 on the first call): the parser then only
  * looks for the end of the head in the new bytes before doing the full parse,
  * so feeding a slow client byte by byte stays linear. As in picohttpparser,

@@ -81,6 +81,13 @@ struct cmn_manifest {
     int64_t expires_at;
     struct cmn_release *releases; /* oldest first */
     size_t n_releases;
+    /*
+     * A tombstone: the channel is retired. Signed, sequenced and verified like
+     * any manifest, with no releases; devices and edges offer nothing from it
+     * and keep its sequence, so an older manifest cannot be replayed over it.
+     * Rendered as "retired": true only when set (SPEC.md section 7).
+     */
+    int retired;
     char *signed_by; /* key id that verified (set by open), NULL for built manifests */
 };
 
@@ -132,6 +139,19 @@ enum cmn_err cmn_manifest_seal(const struct cmn_manifest *m, const struct cmn_ke
 #define CMN_MANIFEST_MAX_SIGNATURES 16
 enum cmn_err cmn_manifest_seal_keys(const struct cmn_manifest *m, const struct cmn_key *keys, size_t n,
                                     struct cmn_buf *out, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/*
+ * The sequence of the next manifest a writer issues for a channel:
+ * max(prev + 1, now_ms), where prev is the highest sequence the writer knows
+ * of (0 when it knows none) and now_ms its clock in milliseconds since the
+ * epoch. Flooring by the clock means a writer that lost the previous manifest
+ * (deleted object, restored database) still issues a sequence above every one
+ * it issued before, so devices never refuse it as a replay (SPEC.md section
+ * 7). Capped at 2^53-1; 0 when prev is already there (nothing can follow).
+ */
+uint64_t cmn_manifest_next_sequence(uint64_t prev, int64_t now_ms);
+/* The wall clock in milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t cmn_now_ms(void);
 
 /* A new empty manifest (schema 1, sequence 0, no releases); NULL on allocation failure. */
 struct cmn_manifest *cmn_manifest_new(const char *app, const char *platform, const char *channel);

@@ -72,7 +72,9 @@ A=(--app demo --platform android)
 rc=$?
 is "$rc" 0 "release through the publisher"
 [ "$rc" -eq 0 ] || sed 's/^/#   /' "$T/rel.json" "$T/rel.err" | tail -5
-is "$(jget "$T/rel.json" '(j["mode"], j["manifest"]["sequence"])')" "('publisher', 1)" "publisher answered with sequence 1"
+T0_MS=$(date +%s%3N)
+is "$(jget "$T/rel.json" '(j["mode"], j["manifest"]["sequence"] > '"$((T0_MS - 600000))"')')" "('publisher', True)" \
+    "publisher answered with the first sequence (floored by the clock in ms)"
 SHA=$(jget "$T/rel.json" 'j["release"]["sha256"]' 2>/dev/null)
 "$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/show.json"
 is "$?" 0 "manifest fetched from the publisher verifies with its manifest key"
@@ -133,6 +135,20 @@ ok "archive 1.0.1" "$HP" archive "${A[@]}" --version 1.0.1
 is "$(jget "$T/show3.json" 'sorted(r["version"] for r in j["manifest"]["releases"])')" "['1.0.0', '1.0.2']" \
     "archived release left the manifest"
 ok "history table" bash -c "'$HP' history ${A[*]} | grep -q '1.0.0'"
+
+# Issue 12 #4: the publisher retires a channel with a signed tombstone, never by deleting its manifest.
+BSEQ=$(jget "$T/beta.json" 'j["manifest"]["sequence"]')
+expect_exit 3 "a read-only key cannot retire a channel" "$HP" --quiet manifest retire "${A[@]}" --channel beta \
+    --token "$READ"
+ok "manifest retire --channel beta (publisher)" "$HP" --quiet manifest retire "${A[@]}" --channel beta
+"$HP" --json manifest show "${A[@]}" --channel beta --trusted-key "$MPUB" >"$T/beta2.json"
+is "$(jget "$T/beta2.json" '(j["manifest"]["retired"], j["manifest"]["releases"], j["manifest"]["sequence"] > '"$BSEQ"')')" \
+    "(True, [], True)" "the publisher's tombstone verifies: retired, no releases, higher sequence"
+ok "a release into the retired beta" "$HP" --quiet release "${A[@]}" --channel beta --version 2.0.0 --target-binary '*' \
+    --bundle-dir "$BUNDLE"
+"$HP" --json manifest show "${A[@]}" --channel beta --trusted-key "$MPUB" >"$T/beta3.json"
+is "$(jget "$T/beta3.json" '(j["manifest"]["retired"], [r["version"] for r in j["manifest"]["releases"]])')" \
+    "(False, ['2.0.0'])" "a release starts the retired channel again with only the new release"
 
 # Refusals.
 "$HP" keygen --out "$T/stranger.key" >/dev/null

@@ -14,6 +14,9 @@ export HOTPATCH_SIGNING_KEY=$T/keys/release.key HOTPATCH_MANIFEST_KEY=$T/keys/ma
 S=(--storage "file://$ST")
 A=(--app demo --platform android)
 MAN=$ST/manifests/demo/android/production.json
+# Sequences are floored by the writer's clock in ms (SPEC.md section 7): each is
+# checked against this start time and against the one before it.
+T0_MS=$(date +%s%3N)
 
 # --- keygen ---
 is "$(stat -c %a "$T/keys/release.key")" 600 "release key file is 0600"
@@ -33,7 +36,8 @@ is "$(jget "$T/rel-dup.json" 'j["error"]["code"]')" conflict "duplicate: JSON er
 
 "$HP" --json manifest show "${A[@]}" "${S[@]}" --trusted-key "$MANIFEST_PUB" >"$T/show.json"
 is "$?" 0 "manifest show verifies with the manifest PUBLIC key only"
-is "$(jget "$T/show.json" 'j["manifest"]["sequence"]')" 1 "sequence 1"
+S1=$(jget "$T/show.json" 'j["manifest"]["sequence"]')
+is "$((S1 >= T0_MS))" 1 "first sequence is floored by the clock ($S1 >= $T0_MS)"
 is "$(jget "$T/show.json" 'len(j["manifest"]["releases"])')" 1 "one release"
 SHA=$(jget "$T/show.json" 'j["manifest"]["releases"][0]["sha256"]')
 SIG=$(jget "$T/show.json" 'j["manifest"]["releases"][0]["bundle_sig"]')
@@ -61,7 +65,8 @@ ok "release 1.2.1 at 10%, mandatory" "$HP" --quiet release "${A[@]}" --version 1
 ok "history --json" bash -c "'$HP' --json history ${A[*]} --storage 'file://$ST' >'$T/h.json'"
 is "$(jget "$T/h.json" '[r["version"] for r in j["releases"]]')" "['1.2.1', '1.2.0']" "history newest first"
 is "$(jget "$T/h.json" 'j["releases"][0]["rollout_bp"]')" 1000 "rollout 10% = 1000 bp"
-is "$(jget "$T/h.json" 'j["sequence"]')" 2 "sequence 2"
+S2=$(jget "$T/h.json" 'j["sequence"]')
+is "$((S2 > S1))" 1 "second release: sequence went up ($S1 -> $S2)"
 ok "history table" bash -c "'$HP' history ${A[*]} --storage 'file://$ST' | grep -q '^rel_.*1.2.1 .*active .*10.00%'"
 ok "rollout to 50%" "$HP" rollout "${A[@]}" --percent 50 "${S[@]}"
 ok "halt" "$HP" halt "${A[@]}" --version 1.2.1 "${S[@]}"
@@ -70,38 +75,45 @@ ok "rollback (newest active = 1.2.1)" "$HP" rollback "${A[@]}" "${S[@]}"
 "$HP" --json history "${A[@]}" "${S[@]}" >"$T/h.json"
 is "$(jget "$T/h.json" '[(r["version"], r["state"], r["rollout_bp"]) for r in j["releases"]]')" \
     "[('1.2.1', 'rolled_back', 5000), ('1.2.0', 'active', 10000)]" "states after rollout/halt/resume/rollback"
-is "$(jget "$T/h.json" 'j["sequence"]')" 6 "each change bumped the sequence (2 + 4)"
+S6=$(jget "$T/h.json" 'j["sequence"]')
+is "$((S6 >= S2 + 4))" 1 "each of the four changes bumped the sequence ($S2 -> $S6)"
 expect_exit 4 "resume of a rolled-back release refused" "$HP" resume "${A[@]}" --version 1.2.1 "${S[@]}"
 expect_exit 7 "rollout of an unknown version" "$HP" rollout "${A[@]}" --version 9.9.9 --percent 5 "${S[@]}"
-ok "promote 1.2.0 production -> beta" "$HP" promote "${A[@]}" --from production --to beta --version 1.2.0 "${S[@]}"
+expect_exit 4 "promote to a channel with no manifest needs --new-channel" "$HP" promote "${A[@]}" --from production \
+    --to beta --version 1.2.0 "${S[@]}"
+ok "promote 1.2.0 production -> beta (--new-channel)" "$HP" promote "${A[@]}" --from production --to beta --version 1.2.0 \
+    --new-channel "${S[@]}"
 "$HP" --json manifest show "${A[@]}" --channel beta "${S[@]}" >"$T/beta.json"
-is "$(jget "$T/beta.json" '(j["manifest"]["sequence"], j["manifest"]["releases"][0]["version"], j["manifest"]["releases"][0]["sha256"])')" \
-    "(1, '1.2.0', '$SHA')" "beta channel has 1.2.0 with the same bundle"
+is "$(jget "$T/beta.json" '(j["manifest"]["sequence"] >= '"$T0_MS"', j["manifest"]["releases"][0]["version"], j["manifest"]["releases"][0]["sha256"])')" \
+    "(True, '1.2.0', '$SHA')" "beta channel has 1.2.0 with the same bundle"
 ok "promoted entry has its own id" test "$(jget "$T/beta.json" 'j["manifest"]["releases"][0]["id"]')" != \
     "$(jget "$T/h.json" 'j["releases"][1]["id"]')"
 expect_exit 4 "promote the same version again" "$HP" promote "${A[@]}" --from production --to beta --version 1.2.0 "${S[@]}"
 ok "archive 1.2.1" "$HP" archive "${A[@]}" --version 1.2.1 "${S[@]}"
 "$HP" --json history "${A[@]}" "${S[@]}" >"$T/h.json"
-is "$(jget "$T/h.json" '([r["version"] for r in j["releases"]], j["sequence"])')" "(['1.2.0'], 7)" "archived release gone, sequence 7"
+S7=$(jget "$T/h.json" 'j["sequence"]')
+is "$(jget "$T/h.json" '([r["version"] for r in j["releases"]], j["sequence"] > '"$S6"')')" "(['1.2.0'], True)" \
+    "archived release gone, sequence went up ($S6 -> $S7)"
 ok "bundle object kept after archive" test -f "$ST/$URL"
 "$HP" --json manifest resign "${A[@]}" --ttl 2h "${S[@]}" >"$T/resign.json"
-is "$(jget "$T/resign.json" 'j["sequence"]')" 8 "resign bumps the sequence"
+is "$(jget "$T/resign.json" 'j["sequence"] > '"$S7")" True "resign bumps the sequence"
 is "$(jget "$T/resign.json" 'j["expires_at"] - __import__("time").time() < 7300')" True "resign sets the new expiry"
 
 # --- expiry: devices refuse an expired manifest; writers re-sign it ---
 ok "release with a 1 s manifest TTL" "$HP" --quiet release "${A[@]}" --channel short --version 1.0.0 --target-binary '*' \
-    --bundle-dir "$BUNDLE" --ttl 1s "${S[@]}"
+    --bundle-dir "$BUNDLE" --ttl 1s --new-channel "${S[@]}"
 sleep 2
 expect_exit 5 "expired manifest refused by manifest show" "$HP" manifest show "${A[@]}" --channel short "${S[@]}"
 case "$LAST_ERR" in *expired*resign*) r=ok ;; *) r=bad ;; esac
 is "$r" ok "expiry error says to re-sign"
 "$HP" --json manifest show "${A[@]}" --channel short --allow-expired "${S[@]}" >"$T/exp.json"
+SS1=$(jget "$T/exp.json" 'j["manifest"]["sequence"]')
 is "$?/$(jget "$T/exp.json" 'j["manifest"]["expired"]')" "0/True" "--allow-expired shows it, marked expired"
 ok "release on top of an expired manifest re-signs it" "$HP" --quiet release "${A[@]}" --channel short --version 1.0.1 \
     --target-binary '*' --bundle-dir "$BUNDLE" "${S[@]}"
 "$HP" --json manifest show "${A[@]}" --channel short "${S[@]}" >"$T/exp2.json"
-is "$?/$(jget "$T/exp2.json" '(j["manifest"]["sequence"], j["manifest"]["expired"], len(j["manifest"]["releases"]))')" \
-    "0/(2, False, 2)" "fresh manifest: sequence 2, not expired, both releases"
+is "$?/$(jget "$T/exp2.json" '(j["manifest"]["sequence"] > '"$SS1"', j["manifest"]["expired"], len(j["manifest"]["releases"]))')" \
+    "0/(True, False, 2)" "fresh manifest: higher sequence, not expired, both releases"
 expect_exit 2 "bad --ttl" "$HP" manifest resign "${A[@]}" --ttl 0s "${S[@]}"
 
 # --- progress bar only on a terminal ---

@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -762,6 +763,113 @@ static void t_refusals(struct proc *e)
     is_int(s, 7, "SIGHUP triggers a sync");
 }
 
+/* The health status and the number of problems /healthz names for `key`. */
+static int health_names(const char *key, const char *what, char *status, size_t cap)
+{
+    struct hresp r;
+    status[0] = '\0';
+    if (get("/healthz", &r) != 200)
+        return -1;
+    json_t *j = json_loads(r.body, 0, NULL);
+    const char *st = json_string_value(json_object_get(j, "status"));
+    snprintf(status, cap, "%s", st ? st : "");
+    int n = 0;
+    json_t *ps = json_object_get(j, "problems");
+    for (size_t i = 0; i < json_array_size(ps); i++) {
+        const char *k = json_string_value(json_object_get(json_array_get(ps, i), "key"));
+        const char *w = json_string_value(json_object_get(json_array_get(ps, i), "problem"));
+        if (k && w && !strcmp(k, key) && !strncmp(w, what, strlen(what)))
+            n++;
+    }
+    json_decref(j);
+    return n;
+}
+
+static long long metric(const char *name)
+{
+    struct hresp r;
+    char pat[200];
+    if (get("/metrics", &r) != 200)
+        return -1;
+    snprintf(pat, sizeof(pat), "\n%s ", name);
+    const char *p = strstr(r.body, pat);
+    return p ? atoll(p + strlen(pat)) : -1;
+}
+
+static int count_in_log(const char *path, const char *needle)
+{
+    size_t n = 0;
+    char *log = slurp(path, &n);
+    int c = 0;
+    for (const char *p = log; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        c++;
+    free(log);
+    return c;
+}
+
+/* Issue 12 #4: a manifest deleted from storage, or a refused one, is visible: health, metric, one log line. */
+static void t_missing(struct proc *e)
+{
+    static const char key[] = "manifests/demo/android/gone.json";
+    char status[32], path[1300];
+    struct cmn_errbuf eb = {{0}};
+    struct cmn_manifest *m = mk("gone", 1, 0);
+    struct cmn_release r0;
+    rel(&r0, "g1", "1.0.0", "*", 10000);
+    ok(cmn_manifest_add_release(m, &r0) == 0 && publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0,
+       "channel 'gone' published and synced");
+    cmn_manifest_free(m);
+    is_int(seq_of("gone"), 1, "the edge serves 'gone'");
+    is_int(health_names(key, "", status, sizeof(status)), 0, "healthz names no problem with it yet");
+    is_int(metric("hotpatch_edge_manifests_missing"), 0, "missing gauge 0");
+
+    ok(cmn_storage_delete(ST, key, &eb) == CMN_OK && sync_now() == 0, "its manifest deleted from storage, synced");
+    is_int(health_names(key, "missing", status, sizeof(status)), 1, "healthz names the missing manifest");
+    is_str(status, "degraded", "healthz: degraded while a manifest is missing");
+    is_int(metric("hotpatch_edge_manifests_missing"), 1, "missing gauge 1");
+    is_int(seq_of("gone"), 1, "the last good copy keeps serving");
+    ok(sync_now() == 0 && sync_now() == 0, "two more passes");
+    snprintf(path, sizeof(path), "'%s' is missing from storage", key);
+    is_int(count_in_log(e->log, path), 1, "one log line for the disappearance, not one per pass");
+
+    m = mk("gone", 2, 0);
+    ok(publish_as(m, &K2, "gone", PLAIN) == 0 && sync_now() == 0, "a manifest by an untrusted key stored there");
+    cmn_manifest_free(m);
+    is_int(health_names(key, "refused", status, sizeof(status)), 1, "healthz names the refused manifest");
+    is_str(status, "degraded", "healthz: degraded while storage holds a refused manifest");
+    is_int(metric("hotpatch_edge_manifests_refused"), 1, "refused gauge 1");
+    is_int(metric("hotpatch_edge_manifests_missing"), 0, "missing gauge back to 0");
+    ok(sync_now() == 0, "another pass");
+    is_int(health_names(key, "refused", status, sizeof(status)), 1, "still refused on the next pass (logged once)");
+
+    m = mk("gone", 3, 0);
+    ok(cmn_manifest_add_release(m, &r0) == 0 && publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0,
+       "a valid sequence 3 replaces it");
+    cmn_manifest_free(m);
+    is_int(health_names(key, "", status, sizeof(status)), 0, "healthz names no problem any more");
+    is_int(metric("hotpatch_edge_manifests_refused"), 0, "refused gauge 0");
+    is_int(seq_of("gone"), 3, "sequence 3 serves");
+
+    /* retired by a signed tombstone: verified and applied like any manifest, nothing offered, healthy */
+    m = mk("gone", 4, 0);
+    m->retired = 1;
+    ok(publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0, "a tombstone (retired, sequence 4) published");
+    cmn_manifest_free(m);
+    is_int(seq_of("gone"), 4, "the edge applied the tombstone");
+    struct hresp hr;
+    is_int(check("gone", "device-00001", "2.1.0", NULL, &hr), 204, "a retired channel offers nothing (204)");
+    is_int(health_names(key, "", status, sizeof(status)), 0, "a retired channel is no health problem");
+    m = mk("gone", 3, 0);
+    ok(cmn_manifest_add_release(m, &r0) == 0 && publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0,
+       "the pre-tombstone sequence 3 replayed over it");
+    cmn_manifest_free(m);
+    is_int(seq_of("gone"), 4, "the replay is refused: the tombstone stands");
+    m = mk("gone", 5, 0);
+    m->retired = 1;
+    ok(publish_as(m, &K, "gone", PLAIN) == 0 && sync_now() == 0, "tombstone re-signed (sequence 5)");
+    cmn_manifest_free(m);
+}
+
 static void t_lists(struct proc *e)
 {
     struct hresp r;
@@ -921,6 +1029,10 @@ static void t_http(void)
         {"POST /v1/sync HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "huge body"},
         {"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, "two content-lengths"},
         {"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400, "bad content-length"},
+        /* issue 12 #7: RFC 9112 3.2 */
+        {"GET /healthz HTTP/1.1\r\n\r\n", 400, "HTTP/1.1 without Host"},
+        {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "two Host headers"},
+        {"GET /healthz HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", 400, "two Host headers on HTTP/1.0"},
     };
     for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
         int st = -1, closed = 0;
@@ -943,6 +1055,46 @@ static void t_http(void)
         is_int(st, 431, "9 KB header -> 431");
         ok(strstr(r.body, "\"error\"") != NULL, "431 has a JSON reason");
         hc_close(c);
+    }
+    {
+        /* issue 12 #7: more than 64 header fields is 431 with a reason, not a generic 400 */
+        char many[4096];
+        int k = snprintf(many, sizeof(many), "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+        for (int h = 0; h < 70; h++)
+            k += snprintf(many + k, sizeof(many) - (size_t)k, "X-H%d: v\r\n", h);
+        snprintf(many + k, sizeof(many) - (size_t)k, "\r\n");
+        int st = -1;
+        r.body[0] = '\0';
+        if (hc_open(c, PORT) == 0 && hc_send(c, many, strlen(many)) == 0 && hc_read(c, &r) == 0)
+            st = r.status;
+        is_int(st, 431, "71 header fields -> 431");
+        ok(strstr(r.body, "header_too_large") && strstr(r.body, "64 header"), "431 names the header limit: %s", r.body);
+        hc_close(c);
+        /* exactly 64 fields are fine */
+        k = snprintf(many, sizeof(many), "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+        for (int h = 0; h < 63; h++)
+            k += snprintf(many + k, sizeof(many) - (size_t)k, "X-H%d: v\r\n", h);
+        snprintf(many + k, sizeof(many) - (size_t)k, "\r\n");
+        st = -1;
+        if (hc_open(c, PORT) == 0 && hc_send(c, many, strlen(many)) == 0 && hc_read(c, &r) == 0)
+            st = r.status;
+        is_int(st, 200, "64 header fields -> 200");
+        hc_close(c);
+    }
+    /* issue 12 #7: a device id that is not valid UTF-8 is refused (overlong, lone continuation, cut sequence) */
+    {
+        static const char *const badids[] = {"dev%C0%AF", "dev%80", "dev%E2%82", "dev%ED%A0%80", "dev%F5%80%80%80"};
+        for (size_t i = 0; i < CMN_ARRAY_SIZE(badids); i++) {
+            char t[512];
+            snprintf(t, sizeof(t),
+                     "/v1/check?app=demo&platform=android&channel=production&binary_version=2.1.0&device=%s",
+                     badids[i]);
+            is_int(get(t, &r), 400, "device id '%s' (not UTF-8) -> 400", badids[i]);
+        }
+        int st =
+            get("/v1/check?app=demo&platform=android&channel=production&binary_version=2.1.0&device=d%C3%A9v-%E2%9C%93",
+                &r);
+        ok(st == 200 || st == 204, "a valid UTF-8 device id is answered (got %d)", st);
     }
     {
         /* random garbage bytes never crash it */
@@ -1002,6 +1154,133 @@ static void t_http(void)
            "/api/firmware/check answers");
     ok(strstr(r.body, "\"update_available\":") != NULL, "/api/firmware/check uses the seed's field names");
     free(c);
+}
+
+/* A non-blocking connection to the edge from source address `src` (127.0.0.x); -1 on failure. */
+static int slow_open(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in me = {.sin_family = AF_INET}, to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, src, &me.sin_addr);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&me, sizeof(me)) != 0 ||
+        (connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* 1 when the server closed fd (EOF or reset seen without blocking). */
+static int slow_closed(int fd)
+{
+    char buf[512];
+    for (;;) {
+        ssize_t k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (k == 0)
+            return 1;
+        if (k < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ENOTCONN ? 0 : 1;
+    }
+}
+
+/*
+ * Issue 12 #3, slowloris. One client address (127.0.0.2) opens 2,000 connections and trickles a
+ * header byte into each every 500 ms, never finishing a request, against an edge with 1,000
+ * connection slots and a 2 s header timeout. Real clients (127.0.0.1) must be answered all along,
+ * and every trickling connection must be closed within the header timeout of its first byte
+ * (plus the once-a-second sweep), however often it sends. Bounded: about 8 s.
+ */
+static void t_slowloris(const char *source, const char *keys)
+{
+    enum { N = 2000 };
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < N + 256) {
+        rl.rlim_cur = rl.rlim_max < N + 1024 ? rl.rlim_max : N + 1024;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < N + 256) {
+        test_skip(5, "slowloris needs 2256 file descriptors");
+        return;
+    }
+    struct proc e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.data, sizeof(e.data), "%s/index-slow", TMP);
+    snprintf(e.log, sizeof(e.log), "%s/edge-slow.log", TMP);
+    static const char *const extras[] = {"--threads", "1", "--max-conns", "1000", "--header-timeout", "2", NULL};
+    if (start_edge(&e, source, keys, extras) != 0) {
+        ok(0, "slowloris: edge starts (log %s)", e.log);
+        return;
+    }
+    static int fds[N];
+    static int64_t opened_ms[N];
+    int opened = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t t0 = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, now = t0;
+    static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (int i = 0; i < N; i++) {
+        fds[i] = slow_open("127.0.0.2", e.port);
+        opened_ms[i] = t0;
+        if (fds[i] >= 0)
+            opened++;
+    }
+    msleep(100);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0 && send(fds[i], head, sizeof(head) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    is_int(opened, N, "slowloris: %d trickling connections opened from one address", N);
+    int real_ok = 0, real_total = 0, overdue = 0, max_open = 0;
+    struct hc *c = malloc(sizeof(*c));
+    c->fd = -1;
+    while (now - t0 < 6500) {
+        int open_now = 0;
+        for (int i = 0; i < N; i++) {
+            if (fds[i] < 0)
+                continue;
+            if (slow_closed(fds[i]) || send(fds[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                if (errno == EAGAIN)
+                    continue;
+                close(fds[i]);
+                fds[i] = -1;
+                continue;
+            }
+            open_now++;
+            if (now - opened_ms[i] > 2000 + 1000 + 1500) /* header timeout + sweep period + slack */
+                overdue++;
+        }
+        if (open_now > max_open)
+            max_open = open_now;
+        for (int k = 0; k < 10; k++) {
+            struct hresp r;
+            real_total++;
+            hc_close(c);
+            if (req(c, e.port, "GET", "/healthz", NULL, &r) == 200)
+                real_ok++;
+        }
+        msleep(500);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    hc_close(c);
+    free(c);
+    int still = 0;
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0) {
+            still += !slow_closed(fds[i]);
+            close(fds[i]);
+        }
+    diag("slowloris: at most %d of the %d trickling connections were held open at once", max_open, N);
+    is_int(real_ok, real_total, "slowloris: every real client was answered while it ran (%d of %d)", real_ok,
+           real_total);
+    ok(max_open <= 256, "slowloris: one client address holds at most 256 connections (held %d)", max_open);
+    is_int(overdue, 0, "slowloris: no trickling connection outlived its request deadline (first byte + 2 s)");
+    is_int(still, 0, "slowloris: after 6.5 s every trickling connection was closed by the server");
+    stop_edge(&e);
 }
 
 static void t_restart(struct proc *e, const char *keys)
@@ -1329,9 +1608,11 @@ int main(void)
     t_golden_decisions();
     t_refusals(&e);
     t_lists(&e);
+    t_missing(&e);
     t_http();
     t_restart(&e, keys);
     stop_edge(&e);
+    t_slowloris(url, keys);
     t_lambda(url, keys);
     t_s3();
 

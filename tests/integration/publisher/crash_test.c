@@ -265,6 +265,29 @@ int main(void)
         landed &= manifest_has_version("staging", rs[i].version);
     ok(landed, "all 4 releases are in the stored manifest");
 
+    /*
+     * Issue 12 #1: the database is restored from an older backup (its sequence far below what
+     * devices accepted) and the manifest object is lost too. The next manifest must still be
+     * above every sequence published before, or the whole fleet refuses it as a replay.
+     */
+    it_pub_stop(&P);
+    char *r0 = it_sql(P.dburl, "UPDATE channels SET sequence = 1, etag = NULL, manifest_dirty = false "
+                               "WHERE platform = 'android' AND channel = 'staging' RETURNING 'restored'");
+    ok(r0 && !strcmp(r0, "restored"), "database 'restored': channel sequence back to 1, no etag");
+    free(r0);
+    ok(unlink(mpath) == 0, "and the manifest lost from storage");
+    ok(it_pub_start(&P, NULL) == 0, "restart on the restored database");
+    json_t *ro = NULL;
+    is_int(release_version("3.0.0", 12000, &ro), 201, "a release after the restore");
+    long long pubseq = it_jint(ro, "manifest.published_sequence");
+    json_decref(ro);
+    long long restored = 0;
+    ok(consistent("staging", &restored), "storage and database agree after the restore");
+    ok(restored > fin && pubseq > fin,
+       "the manifest after the restore is above every sequence published before (%lld > %lld): devices accept it",
+       restored, fin);
+    ok(manifest_has_version("staging", "3.0.0"), "the new release is in it");
+
     it_pub_stop(&P);
     if (test_failures())
         it_log_tail(&P);

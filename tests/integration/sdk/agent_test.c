@@ -18,7 +18,9 @@
  *     verified bundle and finishes the update on the next run;
  *   - a transfer cut mid-download resumes with a Range request and fewer bytes;
  *   - the boot protocol end to end: rollback after N failed launches, blocklist,
- *     rolled_back report.
+ *     rolled_back report;
+ *   - a native binary change (app-store update) never boots a release whose
+ *     target range does not admit the new binary (issue 12 #2).
  */
 
 #include <signal.h>
@@ -637,6 +639,58 @@ static void test_boot_rollback(void)
     }
 }
 
+/*
+ * Issue 12 #2: an app-store update changes the native binary under an installed OTA release.
+ * The template device runs v1 (targets ">=1.0.0 <2.0.0") installed and confirmed on binary 1.2.0.
+ */
+static void test_binary_change(void)
+{
+    char dev[4300], p[4400];
+    publish_upto(2, 1000); /* v0 and v1, both ">=1.0.0 <2.0.0" */
+    /* 1.5.0 is admitted by the release's range: it keeps booting, nothing is reported. */
+    devdir(dev, sizeof dev, "binary-compatible");
+    copy_dev(TEMPLATE, dev);
+    struct run r = agent(dev, NULL, "boot-begin", "--binary-version", "1.5.0");
+    is_int(r.code, 0, "binary 1.2.0 -> 1.5.0: boot-begin");
+    ok(r.js && json_is_false(json_object_get(r.js, "rolled_back")), "binary 1.5.0: no fallback");
+    is_str(jget(&r, "installed"), "v1", "binary 1.5.0: v1 (targets <2.0.0) still boots");
+    run_free(&r);
+    ok(has_bundle(dev, &V[1]), "binary 1.5.0: current/ still holds v1");
+
+    /* 2.0.0 is not: the embedded bundle boots, the app is told why, v1 and v0 leave the disk. */
+    devdir(dev, sizeof dev, "binary-changed");
+    copy_dev(TEMPLATE, dev);
+    r = agent(dev, NULL, "status", "--binary-version", "2.0.0");
+    is_int(r.code, 0, "binary 1.2.0 -> 2.0.0: status");
+    ok(r.js && json_is_null(json_object_get(r.js, "installed")), "status: nothing installed for binary 2.0.0");
+    run_free(&r);
+    r = agent(dev, NULL, "boot-begin", "--binary-version", "2.0.0");
+    is_int(r.code, 0, "binary 2.0.0: boot-begin");
+    ok(r.js && json_is_true(json_object_get(r.js, "rolled_back")), "binary 2.0.0: boot-begin reports a fallback");
+    is_str(jget(&r, "reason"), "binary_changed", "binary 2.0.0: the reason is the binary change");
+    const char *detail = jget(&r, "detail");
+    ok(detail && strstr(detail, "v1") && strstr(detail, "2.0.0"),
+       "binary 2.0.0: the detail names release and binary: %s", detail ? detail : "(none)");
+    ok(r.js && json_is_null(json_object_get(r.js, "bundle_path")) && json_is_null(json_object_get(r.js, "installed")),
+       "binary 2.0.0: the embedded bundle boots, not current/");
+    ok(r.js && json_is_null(json_object_get(r.js, "previous")), "binary 2.0.0: v0 (also <2.0.0) is no rollback target");
+    run_free(&r);
+    snprintf(p, sizeof p, "%s/current", dev);
+    ok(!hp_exists_file(p), "binary 2.0.0: v1 is removed from disk (it no longer applies)");
+    snprintf(p, sizeof p, "%s/previous", dev);
+    ok(!hp_exists_file(p), "binary 2.0.0: v0 is removed from disk");
+    r = agent(dev, NULL, "boot-begin", "--binary-version", "2.0.0");
+    ok(r.code == 0 && r.js && json_is_false(json_object_get(r.js, "rolled_back")),
+       "binary 2.0.0: the fallback is reported once");
+    run_free(&r);
+    r = agent(dev, NULL, "check", "--binary-version", "2.0.0");
+    is_int(r.code, 3, "binary 2.0.0: check finds nothing for this binary (exit 3)");
+    run_free(&r);
+    r = agent(dev, NULL, "check", NULL, NULL);
+    is_int(r.code, 0, "back on binary 1.2.0 the release is offered again (not blocklisted)");
+    run_free(&r);
+}
+
 int main(void)
 {
     const char *bin = getenv("HP_BIN");
@@ -660,6 +714,7 @@ int main(void)
         test_cut_and_resume();
         test_crash_matrix();
         test_boot_rollback();
+        test_binary_change();
     }
     srv_stop(&SRV);
     return done_testing();

@@ -1,9 +1,11 @@
 /*
  * remote_test.c - the serverless read-modify-write of a channel manifest
- * (cli_channel_edit) on a real file:// store: a new channel gets sequence 1;
- * a writer that loses the conditional put (a competing write lands between
- * its read and its put) re-reads and re-applies its change, so both changes
- * survive and the sequence rises by one per write; a manifest signed by
+ * (cli_channel_edit) on a real file:// store: a new channel gets a sequence
+ * floored by the clock in ms; a writer that loses the conditional put (a
+ * competing write lands between its read and its put) re-reads and re-applies
+ * its change, so both changes survive and the sequence rises with each write;
+ * a lost manifest is not silently restarted, and when restarted on purpose
+ * its sequence stays above the lost one (issue 12 #1); a manifest signed by
  * another key is refused and left untouched; an edit that fails writes
  * nothing. Deterministic: the competing write is made from inside the edit
  * callback.
@@ -113,7 +115,10 @@ int main(void)
     cli_out.reported = 0;
     is_int(cli_channel_edit(st, &mkey, "demo", "android", "production", 3600, 1, add_version, &a1, &res), 0,
            "first release creates the channel");
-    is_int(res.sequence, 1, "new channel: sequence 1");
+    int64_t t0 = cmn_now_ms();
+    uint64_t s1 = res.sequence;
+    ok(s1 > 0 && s1 <= (uint64_t)t0 && s1 + 60000 > (uint64_t)t0, "new channel: sequence = the clock in ms (%llu)",
+       (unsigned long long)s1);
     is_int(res.attempts, 1, "one attempt");
     ok(res.expires_at > (int64_t)time(NULL) + 3500, "expiry = now + ttl");
 
@@ -122,14 +127,16 @@ int main(void)
            "release that loses one race");
     is_int(a2.calls, 2, "the change was applied twice: to the stale read, then to the re-read manifest");
     is_int(res.attempts, 2, "two attempts");
-    is_int(res.sequence, 3, "sequence 1 -> 2 (competitor) -> 3 (ours)");
+    uint64_t s3 = res.sequence;
+    ok(s3 >= s1 + 2, "sequence s1 -> competitor -> ours: two writes above s1 (%llu -> %llu)", (unsigned long long)s1,
+       (unsigned long long)s3);
     m = read_back();
     ok(m != NULL, "stored manifest verifies");
     if (m) {
         is_int(m->n_releases, 3, "all three releases present: nothing lost");
         is_str(m->releases[1].version, "competitor", "competitor's release kept");
         is_str(m->releases[2].version, "2.0.0", "ours appended after it");
-        is_int(m->sequence, 3, "stored sequence 3");
+        ok(m->sequence == s3, "stored sequence is ours");
         cmn_manifest_free(m);
     }
 
@@ -164,6 +171,37 @@ int main(void)
         is_int(cli_pick_release(m, "rel_nope", NULL, 0), -1, "unknown id: -1");
         cmn_manifest_free(m);
     }
+    /* Issue 12 #1: the manifest is lost while the app's bundle is still stored; creating the
+     * channel again is refused, and when told it is new its sequence is still above the lost one. */
+    {
+        struct cmn_errbuf deb = {{0}};
+        ok(cmn_storage_put(st, "bundles/demo/android/aa.zip", "zip", 3, NULL, NULL, &deb) == CMN_OK,
+           "the app's bundle is in storage");
+        m = read_back();
+        uint64_t lost = m ? m->sequence : 0;
+        cmn_manifest_free(m);
+        ok(cmn_storage_delete(st, "manifests/demo/android/production.json", &deb) == CMN_OK, "manifest deleted");
+        cli_out.reported = 0;
+        a1.calls = 0;
+        is_int(
+            cli_channel_edit(st, &mkey, "demo", "android", "production", 3600, CLI_EDIT_CREATE, add_version, &a1, &res),
+            CLI_EXIT_CONFLICT, "a lost manifest is not silently restarted (other channels/bundles exist)");
+        is_int(a1.calls, 0, "the change was never applied");
+        ok(raw() == NULL, "nothing written");
+        cli_out.reported = 0;
+        is_int(cli_channel_edit(st, &mkey, "demo", "android", "production", 3600,
+                                CLI_EDIT_CREATE | CLI_EDIT_NEW_CHANNEL, add_version, &a1, &res),
+               0, "--new-channel restarts it");
+        ok(res.sequence > lost, "restarted above the lost sequence (%llu > %llu): devices accept it",
+           (unsigned long long)res.sequence, (unsigned long long)lost);
+        /* an empty store: the first channel of an app needs no flag */
+        is_int(cli_channel_may_create(st, "fresh", "android", "production", NULL), 0,
+               "a new app in storage: creating its first channel is allowed");
+        is_int(cli_channel_may_create(st, "demo", "android", "beta", NULL), CLI_EXIT_CONFLICT,
+               "a second channel of an app with one is refused without --new-channel");
+        cli_out.reported = 0;
+    }
+
     cmn_storage_free(st);
     cmn_key_clear(&mkey);
     cmn_key_clear(&other);

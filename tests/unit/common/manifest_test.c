@@ -427,6 +427,19 @@ int main(void)
             sigv[7] = sigv[7] == 'A' ? 'B' : 'A';
         is_int(cmn_manifest_open(two.ptr, two.len, &only2, NULL, 1750000000, 0, &x, NULL), CMN_E_SIG,
                "damaged second signature refused by a device trusting that key");
+        {
+            /* Issue 12 #6: the error names the key whose signature failed, not the first entry's. */
+            struct cmn_errbuf seb = {{0}};
+            is_int(cmn_manifest_open(two.ptr, two.len, &only2, NULL, 1750000000, 0, &x, &seb), CMN_E_SIG,
+                   "damaged second signature refused (with detail)");
+            ok(strstr(seb.msg, K2.keyid) && !strstr(seb.msg, K.keyid), "the signature error names key %s: %s", K2.keyid,
+               seb.msg);
+            memset(&seb, 0, sizeof(seb));
+            is_int(cmn_manifest_open(two.ptr, two.len, &only3, NULL, 1750000000, 0, &x, &seb), CMN_E_UNKNOWN_KEY,
+                   "unknown signers refused (with detail)");
+            ok(strstr(seb.msg, K.keyid) && strstr(seb.msg, K2.keyid), "the unknown-key error names every signer: %s",
+               seb.msg);
+        }
         is_int(cmn_manifest_open(two.ptr, two.len, &only1, NULL, 1750000000, 0, &x, NULL), CMN_OK,
                "the first signature still verifies for its key");
         cmn_manifest_free(x);

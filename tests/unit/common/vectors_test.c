@@ -218,7 +218,8 @@ static void test_signed(void)
         int same = x && strcmp(m->app, jstr(x, "app")) == 0 && strcmp(m->platform, jstr(x, "platform")) == 0 &&
                    strcmp(m->channel, jstr(x, "channel")) == 0 && (long long)m->sequence == jint(x, "sequence") &&
                    m->issued_at == jint(x, "issued_at") && m->expires_at == jint(x, "expires_at") &&
-                   strcmp(m->signed_by, jstr(x, "signed_by")) == 0;
+                   strcmp(m->signed_by, jstr(x, "signed_by")) == 0 &&
+                   m->retired == json_is_true(json_object_get(x, "retired"));
         ok(same, "%s: header fields match the summary", name);
         const json_t *rels = json_object_get(x, "releases");
         is_int(m->n_releases, json_array_size(rels), "%s: release count", name);
@@ -416,6 +417,22 @@ static void test_decisions(void)
  * shape-defective ones, and the generators reproduce the committed files
  * byte for byte. Skipped when python3 is not installed.
  */
+/* SPEC.md section 7: next sequence = max(prev + 1, clock in ms), from gen.py's own implementation. */
+static void test_sequence(void)
+{
+    json_t *v = load_json("sequence.json");
+    json_t *cases = json_object_get(v, "cases");
+    ok(json_array_size(cases) >= 8, "sequence vectors loaded");
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *c = json_array_get(cases, i);
+        json_t *nx = json_object_get(c, "next");
+        uint64_t want = json_is_null(nx) ? 0 : (uint64_t)json_integer_value(nx);
+        uint64_t got = cmn_manifest_next_sequence((uint64_t)jint(c, "prev"), (int64_t)jint(c, "now_ms"));
+        ok(got == want, "sequence: %s (%llu)", jstr(c, "name"), (unsigned long long)got);
+    }
+    json_decref(v);
+}
+
 static void test_python(void)
 {
     if (system("python3 -c 'import json' >/dev/null 2>&1") != 0) {
@@ -452,6 +469,7 @@ int main(void)
     test_cohort();
     test_semver();
     test_decisions();
+    test_sequence();
     test_python();
     cmn_key_clear(&MK);
     cmn_key_clear(&OK_);

@@ -136,6 +136,10 @@ int main(void)
     }
     is_str(edge_manifest_key("a", "b", "c", buf, sizeof(buf)) ? buf : "", "a/b/c", "manifest key");
     ok(cmn_id_valid_n("demo_1.x-y", 10) && !cmn_id_valid_n("a/b", 3) && !cmn_id_valid_n("", 0), "id validation");
+    ok(edge_valid_device("d\xc3\xa9v", 4) && !edge_valid_device("d\xc0\xafv", 4) && !edge_valid_device("d\x80", 2) &&
+           !edge_valid_device("d\xe2\x82", 3) && !edge_valid_device("d\xed\xa0\x80", 4) &&
+           !edge_valid_device("\xf4\x90\x80\x80", 4) && edge_valid_device("\xf0\x9f\x98\x80", 4),
+       "device ids must be valid UTF-8 (issue 12 #7)");
     ok(edge_valid_device("abc-DEF:1", 9) && edge_valid_device("ios:unit 7", 10) && !edge_valid_device("a\tb", 3),
        "device validation");
     edge_index_close(&ix);

@@ -59,6 +59,7 @@ static struct hp_offer *stage(hp_client *c, const char *id, const char *zip, con
     struct hp_offer *o = calloc(1, sizeof *o);
     o->kind = HP_OFFER_UPDATE;
     hp__rel_set(&o->p.rel, id, id, r.sha);
+    hp__rel_bind(&o->p.rel, "*", NULL); /* the offer's signed target range, as hp_check records it */
     o->p.size = r.size;
     o->p.url = strdup("http://127.0.0.1:9/x.zip");
     memcpy(o->p.bundle_sig, r.sig, sizeof r.sig);

@@ -53,14 +53,15 @@ static void put32(struct cmn_buf *b, uint32_t v)
     add(b, x, 4);
 }
 
-static void raw_zip(struct cmn_buf *out, const struct raw_entry *e, size_t n)
+/* nlens[i], when nlens is given, is the byte length of e[i].name (names with a NUL byte). */
+static void raw_zip_n(struct cmn_buf *out, const struct raw_entry *e, size_t n, const size_t *nlens)
 {
     struct cmn_buf cd;
     uint32_t offs[32];
     cmn_buf_init(out, 1 << 20);
     cmn_buf_init(&cd, 1 << 20);
     for (size_t i = 0; i < n; i++) {
-        size_t nl = strlen(e[i].name), dl = strlen(e[i].data);
+        size_t nl = nlens ? nlens[i] : strlen(e[i].name), dl = strlen(e[i].data);
         uint32_t crc = crc32_of(e[i].data, dl);
         uint32_t usize = (uint32_t)dl - (uint32_t)e[i].lie_size;
         offs[i] = (uint32_t)out->len;
@@ -108,6 +109,11 @@ static void raw_zip(struct cmn_buf *out, const struct raw_entry *e, size_t n)
     put32(out, cd_off);
     put16(out, 0);
     cmn_buf_release(&cd);
+}
+
+static void raw_zip(struct cmn_buf *out, const struct raw_entry *e, size_t n)
+{
+    raw_zip_n(out, e, n, NULL);
 }
 
 /* ---- helpers ---- */
@@ -221,6 +227,33 @@ static void test_names(void)
         char what[128];
         snprintf(what, sizeof what, "entry name '%s'", bad[i]);
         refuse_raw(what, e, 2);
+    }
+    {
+        /* Issue 12 #5: libzip hands "assets/a\0cd" over as "assets/a cd"; the raw bytes must be checked. */
+        char sandbox[4096], out[4200];
+        struct cmn_buf z;
+        struct hp_extract_limits lim;
+        struct cmn_errbuf eb = {{0}};
+        struct raw_entry e[] = {{"ok.js", "x", 0, 3, 0}, {"assets/a\0cd", "pwned", 0, 3, 0}};
+        const size_t nl[] = {5, 11};
+        hp__extract_limits_default(&lim);
+        fresh(sandbox, sizeof sandbox, out, sizeof out);
+        raw_zip_n(&z, e, 2, nl);
+        is_int(extract_buf(&z, out, &lim, &eb), CMN_E_UNSAFE, "entry name with a NUL byte refused (%s)", eb.msg);
+        is_int(tree_count(out), 0, "NUL name: refused before writing anything");
+        is_int(tree_count_but(sandbox, "out"), 0, "NUL name: nothing written outside out/");
+        cmn_buf_release(&z);
+        /* The same through a file on disk (the path the SDK takes). */
+        char zp[4300];
+        fresh(sandbox, sizeof sandbox, out, sizeof out);
+        snprintf(zp, sizeof zp, "%s/nul.zip", sandbox);
+        raw_zip_n(&z, e, 2, nl);
+        FILE *f = fopen(zp, "wb");
+        ok(f && fwrite(z.ptr, 1, z.len, f) == z.len && fclose(f) == 0, "NUL-name archive written to disk");
+        memset(&eb, 0, sizeof eb);
+        is_int(hp__extract_file(zp, out, &lim, &eb), CMN_E_UNSAFE, "NUL name refused from a file (%s)", eb.msg);
+        is_int(tree_count(out), 0, "NUL name from a file: nothing written");
+        cmn_buf_release(&z);
     }
     int d = 0;
     ok(hp__zip_name_ok("a/b/c.js", &d) == 0 && !d, "plain nested name accepted");

@@ -100,6 +100,7 @@ void free(void *p)
 }
 #endif
 
+#ifndef HP_OOM_SKIP /* the helpers below only serve the allocation-failure pass */
 static struct fx_keys K;
 
 static hp_client *open_dev(const char *dir, hp_status *st)
@@ -137,6 +138,7 @@ static struct hp_offer *stage(hp_client *c, const char *id, const char *zip)
     struct hp_offer *o = calloc(1, sizeof *o);
     o->kind = HP_OFFER_UPDATE;
     hp__rel_set(&o->p.rel, id, id, r.sha);
+    hp__rel_bind(&o->p.rel, "*", NULL);
     o->p.size = r.size;
     o->p.url = strdup("http://127.0.0.1:9/x.zip");
     memcpy(o->p.bundle_sig, r.sig, sizeof r.sig);
@@ -171,6 +173,7 @@ static int current_is(const char *dir, const char *want)
     free(s);
     return eq;
 }
+#endif
 
 int main(void)
 {

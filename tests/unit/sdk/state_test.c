@@ -16,6 +16,8 @@ static void fill(struct hp_state *st)
     hp__state_init(st);
     st->has_installed = 1;
     hp__rel_set(&st->installed, "rel-2", "1.0.2", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    hp__rel_bind(&st->installed, ">=1.0.0 <2.0.0", "1.2.0");
+    snprintf(st->boot_note, sizeof st->boot_note, "a note \"quoted\"");
     st->has_previous = 1;
     hp__rel_set(&st->previous, "rel-1", "1.0.1 \"quoted\"",
                 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
@@ -231,6 +233,7 @@ static void test_open_torn(const struct fx_keys *k)
     hp__state_init(&a);
     a.has_installed = 1;
     hp__rel_set(&a.installed, "rel-2", "2", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    hp__rel_bind(&a.installed, "*", NULL); /* a release that admits any binary */
     a.confirmed = 1;
     a.sequence = 9;
     ok(hp__state_save(dir, &a, NULL) == CMN_OK, "device with rel-2 installed");
@@ -270,6 +273,35 @@ static void test_open_torn(const struct fx_keys *k)
     hp_client_free(c);
 }
 
+/* Issue 12 #2: the binding of a release to its target range and binary. */
+static void test_binding(void)
+{
+    struct hp_rel r;
+    hp__rel_set(&r, "rel-1", "1", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    ok(!hp__rel_admits(&r, "1.0.0"), "no recorded range admits nothing (state from before the binding)");
+    is_int(hp__rel_bind(&r, "1.0.x", "1.0.3"), 0, "bind 1.0.x under binary 1.0.3");
+    ok(hp__rel_admits(&r, "1.0.9") && !hp__rel_admits(&r, "2.0.0") && !hp__rel_admits(&r, "not a version"),
+       "1.0.x admits 1.0.9, not 2.0.0 nor garbage");
+    is_str(r.binary, "1.0.3", "binary recorded");
+    is_int(hp__rel_bind(&r, ">>1", NULL), -1, "a bad range is refused");
+    is_int(hp__rel_bind(&r, NULL, "x.y"), -1, "a bad binary version is refused");
+    is_str(r.target_binary, "1.0.x", "a refused bind changes nothing");
+    /* a legacy 3-field release and a 5-field one both load; a 4th unknown field does not */
+    struct hp_state a, b;
+    fill(&a);
+    char *txt = NULL;
+    size_t n = 0;
+    ok(hp__state_render(&a, &txt, &n) == CMN_OK && strstr(txt, "\"target_binary\":\">=1.0.0 <2.0.0\"") &&
+           strstr(txt, "\"binary\":\"1.2.0\"") && strstr(txt, "\"boot_note\""),
+       "binding and boot note are written");
+    hp__state_init(&b);
+    is_int(hp__state_parse(txt, n, &b, NULL), CMN_OK, "and read back");
+    ok(!strcmp(b.installed.binary, "1.2.0") && !strcmp(b.boot_note, "a note \"quoted\""), "with their values");
+    hp__state_release(&b);
+    free(txt);
+    hp__state_release(&a);
+}
+
 int main(void)
 {
     struct fx_keys k;
@@ -278,6 +310,7 @@ int main(void)
         return done_testing();
     }
     test_round_trip();
+    test_binding();
     test_load_fallbacks();
     test_open_torn(&k);
     return done_testing();
