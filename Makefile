@@ -59,6 +59,7 @@ include cli/files.mk
 include publisher/files.mk
 include edge-check/files.mk
 include tests/files.mk
+include sdk/react-native/files.mk
 include edge-check/deploy/deploy.mk
 
 all: $(ALL_TARGETS)

@@ -6,7 +6,7 @@
 # none of their cmn_ symbols leak either (tests/harness/lint.sh diffs the
 # exports against sdk/hotpatch.sym). hotpatch-agent links the shared library
 # and includes only hotpatch.h: it is built on the public API alone.
-SDK_SRCS := $(filter-out sdk/agent.c,$(wildcard sdk/*.c))
+SDK_SRCS := $(filter-out sdk/agent.c sdk/transport_none.c,$(wildcard sdk/*.c))
 SDK_OBJS := $(SDK_SRCS:%.c=$(B)/%.o)
 SDK_LIB  := $(B)/lib/libhotpatch.a
 SDK_SO   := $(B)/lib/libhotpatch.so
