@@ -1,0 +1,117 @@
+# jest_core.sh - @hotpatch/react-native against the real C core and real servers:
+#   1. tsc --strict over the package (typescript from the cached fixture app);
+#   2. @react-native/codegen from the fixture's node_modules on NativeHotPatch.ts
+#      (the TurboModule spec must generate Java and ObjC++ for the module);
+#   3. Jest (react-native preset) with the hp_node Node-API addon (built here over
+#      build/lib/libhotpatch.a) as the 'HotPatch' native module, against
+#      hotpatch-edge synced from file:// storage written by `hotpatch release`,
+#      a static CDN on loopback (tests/integration/sdk/httpd.py) that also takes
+#      the installation reports. Each Jest test is one TAP line.
+. "$HP_SRC_DIR/tests/lib/tap.sh"
+. "$HP_SRC_DIR/tests/harness/rn_fixture.sh"
+set -u
+
+BIN=${HP_BIN:-$HP_SRC_DIR/build/bin}
+LIB=$BIN/../lib
+PKG=$HP_SRC_DIR/sdk/react-native
+APP=$(rn_fixture_dir) || { echo "not ok 1 - fixture app: see above"; echo "1..1"; exit 1; }
+NM=$APP/node_modules
+T=$(mktemp -d /tmp/hp-rn.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    [ -n "${HP_KEEP_TMP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+# A scratch copy of the package with the fixture's node_modules beside it.
+mkdir -p "$T/pkg" && cp -R "$PKG/." "$T/pkg/" && ln -s "$NM" "$T/pkg/node_modules"
+
+# ---- 1. types ----
+ok "tsc --strict: the package type-checks" "$NM/.bin/tsc" -p "$T/pkg/tsconfig.json"
+
+# ---- 2. codegen ----
+ok "codegen: NativeHotPatch.ts generates the module's Java and C++ spec" \
+    node "$NM/@react-native/codegen/lib/cli/combine/combine-js-to-schema-cli.js" "$T/schema.json" "$T/pkg/src/NativeHotPatch.ts"
+ok "codegen schema names the HotPatch module and its methods" python3 -c '
+import json,sys
+s=json.load(open(sys.argv[1]))
+m=[mod for f in s["modules"].values() for mod in [f]]
+spec=s["modules"]["NativeHotPatch"]
+names={p["name"] for p in spec["spec"]["methods"]}
+need={"checkForUpdate","download","install","notifyAppReady","reload","getCurrentRelease","getPendingRelease","clearUpdates","setChannel","flushReports","addListener","removeListeners"}
+assert spec["moduleName"]=="HotPatch", spec["moduleName"]
+assert need<=names, need-names
+' "$T/schema.json"
+ok "codegen: generate-specs-cli writes the Android spec" \
+    node "$NM/@react-native/codegen/lib/cli/generators/generate-all.js" "$T/schema.json" RNHotPatchSpec "$T/gen" RNHotPatchSpec dev.hotpatch.rn
+ok "generated Java spec declares the module's abstract methods" \
+    bash -c "grep -rq 'abstract void checkForUpdate(Promise promise)' '$T/gen' && grep -rq 'NativeHotPatchSpec' '$T/gen'"
+
+# ---- 3. Jest over the real core ----
+ok "addon: hp_node.node builds over libhotpatch.a with plain cc" \
+    cc -std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Werror -fPIC -shared -I"$HP_SRC_DIR/common/include" \
+    -I"$HP_SRC_DIR/sdk/include" -I/usr/include/node -DNODE_GYP_MODULE_NAME=hp_node -o "$T/hp_node.node" \
+    "$PKG/node/hp_node.c" "$LIB/libhotpatch.a" -ljansson -lsodium -lcurl -lzip -lpthread -lm
+
+mkdir -p "$T/keys" "$T/storage" "$T/cdn" "$T/publisher" "$T/bundles" "$T/devices" "$T/edge"
+"$BIN/hotpatch-publisher" keygen-manifest --out "$T/keys/manifest.key" >/dev/null
+"$BIN/hotpatch" keygen --out "$T/keys/release.key" >/dev/null
+pub() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$1"; }
+MPUB=$(pub "$T/keys/manifest.key")
+RPUB=$(pub "$T/keys/release.key")
+
+# The CDN serves the storage dir; the publisher stand-in records installation reports.
+serve() { # serve ROOT -> prints the port
+    python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$1" 0 >/dev/null 2>&1 &
+    PIDS+=($!)
+    local i
+    for i in $(seq 1 100); do [ -s "$1/.ready" ] && { cat "$1/.ready"; return 0; }; sleep 0.05; done
+    return 1
+}
+CDN_PORT=$(serve "$T/storage") && PUB_PORT=$(serve "$T/publisher")
+ok "CDN and report receiver up" test -n "$CDN_PORT" -a -n "$PUB_PORT"
+EDGE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BIN/hotpatch-edge" --listen "127.0.0.1:$EDGE_PORT" --source "file://$T/storage" --trusted-key "$MPUB" \
+    --data-dir "$T/edge" --poll-interval 0.2 >"$T/edge.log" 2>&1 </dev/null &
+PIDS+=($!)
+ok "edge up" bash -c "for i in \$(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:$EDGE_PORT/healthz && exit 0; sleep 0.1; done; exit 1"
+
+python3 - "$T/env.json" <<PY
+import json, sys
+json.dump({"addon": "$T/hp_node.node", "bin": "$BIN", "storage": "$T/storage",
+           "edge": "http://127.0.0.1:$EDGE_PORT", "cdn": "http://127.0.0.1:$CDN_PORT",
+           "publisher": "http://127.0.0.1:$PUB_PORT", "tmp": "$T", "bundles": "$T/bundles",
+           "manifestPub": "$MPUB", "releasePub": "$RPUB",
+           "signingKey": "$T/keys/release.key", "manifestKey": "$T/keys/manifest.key"}, open(sys.argv[1], "w"))
+PY
+(cd "$T/pkg" && HP_RN_ENV=$(cat "$T/env.json") HP_RN_NODE_MODULES=$NM \
+    "$NM/.bin/jest" --ci --runInBand --json --outputFile="$T/jest.json" >"$T/jest.log" 2>&1)
+python3 - "$T/jest.json" "$T/jest.log" "$_tap_n" <<'PY'
+import json, sys
+n = int(sys.argv[3])
+try:
+    r = json.load(open(sys.argv[1]))
+except Exception:
+    print("not ok %d - jest produced no results" % (n + 1))
+    for line in open(sys.argv[2]).read().splitlines()[-40:]:
+        print("#   " + line)
+    sys.exit(0)
+for f in r["testResults"]:
+    if not f["assertionResults"]:
+        n += 1
+        print("not ok %d - %s: %s" % (n, f["name"], f.get("message", "")[:2000].replace("\n", "\n#   ")))
+    for a in f["assertionResults"]:
+        n += 1
+        if a["status"] == "passed":
+            print("ok %d - jest: %s" % (n, a["title"]))
+        else:
+            print("not ok %d - jest: %s" % (n, a["title"]))
+            for m in a["failureMessages"]:
+                for line in m.splitlines()[:25]:
+                    print("#   " + line)
+PY
+echo "1..$(( _tap_n + $(python3 -c 'import json,sys
+try: print(sum(max(1,len(f["assertionResults"])) for f in json.load(open(sys.argv[1]))["testResults"]))
+except Exception: print(1)' "$T/jest.json") ))"
+grep -q '"numFailedTests":0' "$T/jest.json" 2>/dev/null && grep -q '"success":true' "$T/jest.json" && [ "$_tap_fail" -eq 0 ]
