@@ -8,10 +8,12 @@ pkgs=(
     liblmdb-dev lmdb-utils libjwt-dev libzstd-dev libmicrohttpd-dev libh2o-evloop-dev
     postgresql-15 postgresql-client-15 nginx wrk valgrind bc zip unzip curl ca-certificates python3 procps iproute2
     radosgw ceph-mon ceph-osd ceph-common
+    openjdk-17-jdk-headless junit4 gcc-aarch64-linux-gnu
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,
 # npm included; only fall back to Debian's packages when it is absent.
-command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+# (nodesource also ships the Node-API headers in /usr/include/node; Debian needs libnode-dev).
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm libnode-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

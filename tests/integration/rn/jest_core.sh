@@ -17,9 +17,8 @@ PKG=$HP_SRC_DIR/sdk/react-native
 APP=$(rn_fixture_dir) || { echo "not ok 1 - fixture app: see above"; echo "1..1"; exit 1; }
 NM=$APP/node_modules
 T=$(mktemp -d /tmp/hp-rn.XXXXXX)
-PIDS=()
 cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    rn_servers_down
     [ -n "${HP_KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -54,36 +53,16 @@ ok "addon: hp_node.node builds over libhotpatch.a with plain cc" \
     -I"$HP_SRC_DIR/sdk/include" -I/usr/include/node -DNODE_GYP_MODULE_NAME=hp_node -o "$T/hp_node.node" \
     "$PKG/node/hp_node.c" "$LIB/libhotpatch.a" -ljansson -lsodium -lcurl -lzip -lpthread -lm
 
-mkdir -p "$T/keys" "$T/storage" "$T/cdn" "$T/publisher" "$T/bundles" "$T/devices" "$T/edge"
-"$BIN/hotpatch-publisher" keygen-manifest --out "$T/keys/manifest.key" >/dev/null
-"$BIN/hotpatch" keygen --out "$T/keys/release.key" >/dev/null
-pub() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$1"; }
-MPUB=$(pub "$T/keys/manifest.key")
-RPUB=$(pub "$T/keys/release.key")
-
-# The CDN serves the storage dir; the publisher stand-in records installation reports.
-serve() { # serve ROOT -> prints the port
-    python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$1" 0 >/dev/null 2>&1 &
-    PIDS+=($!)
-    local i
-    for i in $(seq 1 100); do [ -s "$1/.ready" ] && { cat "$1/.ready"; return 0; }; sleep 0.05; done
-    return 1
-}
-CDN_PORT=$(serve "$T/storage") && PUB_PORT=$(serve "$T/publisher")
-ok "CDN and report receiver up" test -n "$CDN_PORT" -a -n "$PUB_PORT"
-EDGE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN/hotpatch-edge" --listen "127.0.0.1:$EDGE_PORT" --source "file://$T/storage" --trusted-key "$MPUB" \
-    --data-dir "$T/edge" --poll-interval 0.2 >"$T/edge.log" 2>&1 </dev/null &
-PIDS+=($!)
-ok "edge up" bash -c "for i in \$(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:$EDGE_PORT/healthz && exit 0; sleep 0.1; done; exit 1"
+. "$HP_SRC_DIR/tests/integration/rn/servers.bash"
+ok "edge, CDN and report receiver up" rn_servers_up "$T"
+mkdir -p "$T/bundles" "$T/devices"
 
 python3 - "$T/env.json" <<PY
 import json, sys
-json.dump({"addon": "$T/hp_node.node", "bin": "$BIN", "storage": "$T/storage",
-           "edge": "http://127.0.0.1:$EDGE_PORT", "cdn": "http://127.0.0.1:$CDN_PORT",
-           "publisher": "http://127.0.0.1:$PUB_PORT", "tmp": "$T", "bundles": "$T/bundles",
-           "manifestPub": "$MPUB", "releasePub": "$RPUB",
-           "signingKey": "$T/keys/release.key", "manifestKey": "$T/keys/manifest.key"}, open(sys.argv[1], "w"))
+json.dump({"addon": "$T/hp_node.node", "bin": "$BIN", "storage": "$RN_STORAGE",
+           "edge": "$RN_EDGE", "cdn": "$RN_CDN", "publisher": "$RN_PUBLISHER", "tmp": "$T", "bundles": "$T/bundles",
+           "manifestPub": "$RN_MPUB", "releasePub": "$RN_RPUB",
+           "signingKey": "$RN_SIGNING_KEY", "manifestKey": "$RN_MANIFEST_KEY"}, open(sys.argv[1], "w"))
 PY
 (cd "$T/pkg" && HP_RN_ENV=$(cat "$T/env.json") HP_RN_NODE_MODULES=$NM \
     "$NM/.bin/jest" --ci --runInBand --json --outputFile="$T/jest.json" >"$T/jest.log" 2>&1)
