@@ -43,9 +43,19 @@ assert spec["moduleName"]=="HotPatch", spec["moduleName"]
 assert need<=names, need-names
 ' "$T/schema.json"
 ok "codegen: generate-specs-cli writes the Android spec" \
-    node "$NM/@react-native/codegen/lib/cli/generators/generate-all.js" "$T/schema.json" RNHotPatchSpec "$T/gen" RNHotPatchSpec dev.hotpatch.rn
-ok "generated Java spec declares the module's abstract methods" \
-    bash -c "grep -rq 'abstract void checkForUpdate(Promise promise)' '$T/gen' && grep -rq 'NativeHotPatchSpec' '$T/gen'"
+    node "$NM/@react-native/codegen/lib/cli/generators/generate-all.js" "$T/schema.json" RNHotPatchSpec "$T/gen" dev.hotpatch.rn
+J=$T/gen/java/dev/hotpatch/rn/NativeHotPatchSpec.java
+ok "generated Java spec: package dev.hotpatch.rn, the methods HotPatchModule implements" \
+    bash -c "grep -q '^package dev.hotpatch.rn;' '$J' && grep -q 'abstract void checkForUpdate(Promise promise)' '$J' &&
+             grep -q 'abstract void download(String releaseId, Promise promise)' '$J' && grep -q 'abstract void reload()' '$J'"
+# Every abstract method of the generated spec is implemented by HotPatchModule.java (same name).
+ok "HotPatchModule implements every method of the generated spec" python3 -c '
+import re,sys
+spec=open(sys.argv[1]).read(); mod=open(sys.argv[2]).read()
+need=set(re.findall(r"public abstract \w+ (\w+)\(", spec))
+have=set(re.findall(r"public \w+ (\w+)\(", mod))
+assert need and need<=have, sorted(need-have)
+' "$J" "$PKG/android/src/main/java/dev/hotpatch/rn/HotPatchModule.java"
 
 # ---- 3. Jest over the real core ----
 ok "addon: hp_node.node builds over libhotpatch.a with plain cc" \
