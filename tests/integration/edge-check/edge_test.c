@@ -111,6 +111,24 @@ static void msleep(int ms)
     usleep((useconds_t)ms * 1000);
 }
 
+/* Wait until something accepts connections on 127.0.0.1:port (a server we
+ * spawned); a fixed sleep is not enough on a loaded machine. */
+static void wait_listening(int port, int ms)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < ms / 20; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            return;
+        int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        close(fd);
+        if (rc == 0)
+            return;
+        msleep(20);
+    }
+}
+
 /* ------------------------------------------------------------ HTTP client */
 
 struct hc {
@@ -1088,7 +1106,7 @@ static void t_lambda(const char *source, const char *keys)
     snprintf(ports, sizeof(ports), "%d", port);
     char *pargv[] = {"/usr/bin/python3", fake, ports, events, results, NULL};
     pid_t fp = spawn(pargv, NULL, log);
-    msleep(300);
+    wait_listening(port, 10000);
     char apienv[128], tok[128];
     snprintf(apienv, sizeof(apienv), "AWS_LAMBDA_RUNTIME_API=%s", api);
     snprintf(tok, sizeof(tok), "HOTPATCH_SYNC_TOKEN=%s", TOKEN);
@@ -1164,7 +1182,7 @@ static void t_lambda(const char *source, const char *keys)
     const char *env2[] = {apienv, "HOTPATCH_TRUSTED_KEYS=", NULL};
     char *largv2[] = {BIN, "lambda", "--data-dir", data, "--source", (char *)source, NULL};
     fp = spawn(pargv, NULL, log);
-    msleep(300);
+    wait_listening(port, 10000);
     lp = spawn(largv2, env2, log);
     lrc = wait_exit(lp, 10000);
     frc = wait_exit(fp, 10000);
