@@ -60,6 +60,14 @@ const char *hp_strerror(hp_status s)
     return "unknown error";
 }
 
+const char *hp_status_name(hp_status s)
+{
+    static const char *const names[] = {"HP_OK",       "HP_E_NOMEM",  "HP_E_INVAL",     "HP_E_IO",
+                                        "HP_E_NET",    "HP_E_HTTP",   "HP_E_VERIFY",    "HP_E_EXPIRED",
+                                        "HP_E_REPLAY", "HP_E_UNSAFE", "HP_E_CANCELLED", "HP_E_STATE"};
+    return (unsigned)s < CMN_ARRAY_SIZE(names) ? names[s] : "HP_E_UNKNOWN";
+}
+
 const char *hp_version(void)
 {
     return HP_VERSION_STRING;

@@ -131,6 +131,13 @@ typedef enum hp_status {
 /** Static, lower-case description of a code; never NULL. */
 HP_API const char *hp_strerror(hp_status s);
 
+/**
+ * The code's name as written in this header, e.g. "HP_E_VERIFY" (what the
+ * language bindings report as an error code); "HP_E_UNKNOWN" for a value this
+ * build does not know. Static; never NULL.
+ */
+HP_API const char *hp_status_name(hp_status s);
+
 /** The library version (HP_VERSION_STRING of the build); static string. */
 HP_API const char *hp_version(void);
 

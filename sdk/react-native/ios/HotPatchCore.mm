@@ -127,10 +127,7 @@ static void ns_cancel(void *ctx)
 }
 + (NSString *)statusName:(hp_status)s
 {
-    static NSString *const names[] = {@"HP_OK",     @"HP_E_NOMEM",  @"HP_E_INVAL",  @"HP_E_IO",
-                                      @"HP_E_NET",  @"HP_E_HTTP",   @"HP_E_VERIFY", @"HP_E_EXPIRED",
-                                      @"HP_E_REPLAY", @"HP_E_UNSAFE", @"HP_E_CANCELLED", @"HP_E_STATE"};
-    return (unsigned)s < 12 ? names[s] : @"HP_E_STATE";
+    return @(hp_status_name(s));
 }
 - (hp_client *)client
 {

@@ -28,18 +28,10 @@ struct h {
     int opened;
 };
 
-static const char *status_name(hp_status s)
-{
-    static const char *const names[] = {"HP_OK",       "HP_E_NOMEM",  "HP_E_INVAL",     "HP_E_IO",
-                                        "HP_E_NET",    "HP_E_HTTP",   "HP_E_VERIFY",    "HP_E_EXPIRED",
-                                        "HP_E_REPLAY", "HP_E_UNSAFE", "HP_E_CANCELLED", "HP_E_STATE"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "HP_E_STATE";
-}
-
 static napi_value make_error(napi_env env, hp_status s, const char *msg)
 {
     napi_value code, m, err;
-    napi_create_string_utf8(env, status_name(s), NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, hp_status_name(s), NAPI_AUTO_LENGTH, &code);
     napi_create_string_utf8(env, msg && msg[0] ? msg : hp_strerror(s), NAPI_AUTO_LENGTH, &m);
     napi_create_error(env, code, m, &err);
     return err;

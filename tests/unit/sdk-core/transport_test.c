@@ -256,6 +256,8 @@ int main(void)
         return done_testing();
     }
     is_int(hp_has_default_transport(), 0, "libhotpatch-core has no default transport");
+    is_str(hp_status_name(HP_E_VERIFY), "HP_E_VERIFY", "hp_status_name names a code as hotpatch.h does");
+    is_str(hp_status_name((hp_status)99), "HP_E_UNKNOWN", "hp_status_name of an unknown value");
     make_release("r1", 300000);
     publish(1);
 

@@ -26,21 +26,13 @@ struct jh {
     jobject transport;
 };
 
-static const char *status_name(hp_status s)
-{
-    static const char *const names[] = {"HP_OK",       "HP_E_NOMEM",  "HP_E_INVAL",     "HP_E_IO",
-                                        "HP_E_NET",    "HP_E_HTTP",   "HP_E_VERIFY",    "HP_E_EXPIRED",
-                                        "HP_E_REPLAY", "HP_E_UNSAFE", "HP_E_CANCELLED", "HP_E_STATE"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "HP_E_STATE";
-}
-
 static void throw_hp(JNIEnv *env, hp_status s, const char *msg)
 {
     jclass cls = (*env)->FindClass(env, "dev/hotpatch/core/HotPatchException");
     if (!cls)
         return;
     jmethodID ctor = (*env)->GetMethodID(env, cls, "<init>", "(Ljava/lang/String;Ljava/lang/String;)V");
-    jstring code = (*env)->NewStringUTF(env, status_name(s));
+    jstring code = (*env)->NewStringUTF(env, hp_status_name(s));
     jstring m = (*env)->NewStringUTF(env, msg && msg[0] ? msg : hp_strerror(s));
     jobject ex = (*env)->NewObject(env, cls, ctor, code, m);
     if (ex)
