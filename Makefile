@@ -71,6 +71,7 @@ include edge-check/deploy/lambda.mk
 include mk/run.mk
 include mk/install.mk
 include mk/lint.mk
+include sdk/react-native/files.mk
 
 all: $(ALL_TARGETS)
 

@@ -20,10 +20,12 @@ pkgs=(
     radosgw ceph-mon ceph-osd ceph-common
     groff-base
     chromium chromium-driver python3-selenium
+    openjdk-17-jdk-headless junit4 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,
 # npm included; only fall back to Debian's packages when it is absent.
-command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+# (nodesource also ships the Node-API headers in /usr/include/node; Debian needs libnode-dev).
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm libnode-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -60,6 +60,14 @@ const char *hp_strerror(hp_status s)
     return "unknown error";
 }
 
+const char *hp_status_name(hp_status s)
+{
+    static const char *const names[] = {"HP_OK",       "HP_E_NOMEM",  "HP_E_INVAL",     "HP_E_IO",
+                                        "HP_E_NET",    "HP_E_HTTP",   "HP_E_VERIFY",    "HP_E_EXPIRED",
+                                        "HP_E_REPLAY", "HP_E_UNSAFE", "HP_E_CANCELLED", "HP_E_STATE"};
+    return (unsigned)s < CMN_ARRAY_SIZE(names) ? names[s] : "HP_E_UNKNOWN";
+}
+
 const char *hp_version(void)
 {
     return HP_VERSION_STRING;
@@ -85,6 +93,7 @@ hp_status hp_client_new(hp_client **out)
     c->timeout_ms = DEFAULT_TIMEOUT_MS;
     c->max_extract = UINT64_C(512) << 20;
     c->fault = getenv("HOTPATCH_AGENT_FAULT");
+    hp__transport_default(c, &c->tr);
     hp__state_init(&c->st);
     *out = c;
     return HP_OK;
@@ -956,6 +965,24 @@ static hp_status start_revert(hp_client *c, int to_previous, int block)
     return apply_op(c);
 }
 
+hp_status hp_clear_updates(hp_client *c)
+{
+    if (!c)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (!c->opened)
+        return hp__failf(c, HP_E_STATE, "handle is not open");
+    if (c->st.has_pending) {
+        pending_drop_files(c, NULL);
+        hp__pending_clear(&c->st.pending);
+        c->st.has_pending = 0;
+        hp_status s = save(c);
+        if (s)
+            return s;
+    }
+    return c->st.has_installed ? start_revert(c, 0, 0) : HP_OK;
+}
+
 hp_status hp_install(hp_client *c, const hp_offer *o)
 {
     struct cmn_errbuf eb = {{0}};
@@ -1063,8 +1090,27 @@ hp_status hp_update(hp_client *c, hp_progress_fn fn, void *ctx, int *updated)
 
 void hp_cancel(hp_client *c)
 {
-    if (c)
-        atomic_store(&c->cancel, 1);
+    if (!c)
+        return;
+    atomic_store(&c->cancel, 1);
+    if (c->tr.cancel)
+        c->tr.cancel(c->tr.ctx);
+}
+
+hp_status hp_set_transport(hp_client *c, const hp_transport *t)
+{
+    if (!c)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    if (c->opened)
+        return hp__failf(c, HP_E_INVAL, "the transport is set before hp_open()");
+    if (t && !t->perform)
+        return hp__failf(c, HP_E_INVAL, "a transport needs a perform callback");
+    if (t)
+        c->tr = *t;
+    else
+        hp__transport_default(c, &c->tr);
+    return HP_OK;
 }
 
 /* ---- boot ---- */

@@ -10,7 +10,7 @@
 # The shared library is versioned from the VERSION file (mk/version.mk):
 # libhotpatch.so.MAJOR.MINOR.PATCH, with SONAME libhotpatch.so.MAJOR and the
 # links libhotpatch.so.MAJOR (loader) and libhotpatch.so (linker) beside it.
-SDK_SRCS := $(filter-out sdk/agent.c,$(wildcard sdk/*.c))
+SDK_SRCS := $(filter-out sdk/agent.c sdk/transport_none.c,$(wildcard sdk/*.c))
 SDK_OBJS := $(SDK_SRCS:%.c=$(B)/%.o)
 SDK_LIB  := $(B)/lib/libhotpatch.a
 SDK_SO   := $(B)/lib/libhotpatch.so

@@ -100,6 +100,7 @@ struct hp_client {
      * transfer's progress callback: a lock-free C11 atomic (plain reads and
      * writes of it are sequentially consistent atomic operations). */
     atomic_int cancel;
+    hp_transport tr;   /* the host's, or the default (libcurl); tr.perform NULL in libhotpatch-core */
     const char *fault; /* HOTPATCH_AGENT_FAULT, test-only */
     char err[CMN_ERRBUF_SIZE];
 };
@@ -166,8 +167,11 @@ enum cmn_err hp__extract_file(const char *zip_path, const char *dest, const stru
 enum cmn_err hp__extract_mem(const void *p, size_t n, const char *dest, const struct hp_extract_limits *lim,
                              struct cmn_errbuf *eb);
 
-/* ---- HTTP (libcurl) ---- */
+/* ---- HTTP: net.c over a transport (transport_curl.c, or the host's) ---- */
+/* Process-wide setup of the default transport (curl_global_init); CMN_OK when there is none. */
 enum cmn_err hp__http_global_init(void);
+/* The default transport for `c` (libcurl), or a table with perform == NULL in libhotpatch-core. */
+void hp__transport_default(struct hp_client *c, hp_transport *out);
 /* GET into `body` (capped by its cap). *status receives the HTTP status. */
 /* GET into body. When `named` is not NULL it receives the X-HotPatch-Release
  * header of the answer ("" when absent), at most HP__NAMED_MAX - 1 bytes. */

@@ -61,9 +61,13 @@
  * - The library never calls exit() or abort() and never logs. On failure a
  *   function returns an hp_status and the handle keeps a one-line detail,
  *   readable with hp_errmsg().
- * - The SDK uses libcurl. hp_client_new() calls curl_global_init() once per
- *   process; if the host also uses libcurl, it should call curl_global_init()
- *   itself before starting threads.
+ * - libhotpatch uses libcurl as its default transport. hp_client_new() calls
+ *   curl_global_init() once per process; if the host also uses libcurl, it
+ *   should call curl_global_init() itself before starting threads.
+ *   libhotpatch-core is the same library without libcurl (mobile apps): the
+ *   host must plug in its own HTTP with hp_set_transport() before hp_open().
+ *   Either way the core makes every decision (status, ranges, sizes, hashes,
+ *   signatures); a transport only moves bytes.
  * - The library reads one environment variable, HOTPATCH_AGENT_FAULT, a
  *   test-only fault hook: when it names a step (docs/sdk.md), the process
  *   SIGKILLs itself at that step. Never set it in production.
@@ -128,6 +132,13 @@ typedef enum hp_status {
 
 /** Static, lower-case description of a code; never NULL. */
 HP_API const char *hp_strerror(hp_status s);
+
+/**
+ * The code's name as written in this header, e.g. "HP_E_VERIFY" (what the
+ * language bindings report as an error code); "HP_E_UNKNOWN" for a value this
+ * build does not know. Static; never NULL.
+ */
+HP_API const char *hp_status_name(hp_status s);
 
 /** The library version (HP_VERSION_STRING of the build); static string. */
 HP_API const char *hp_version(void);
@@ -283,6 +294,15 @@ HP_API hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn,
 HP_API hp_status hp_install(hp_client *c, const hp_offer *o) HP_WUR;
 
 /**
+ * Go back to the embedded bundle from the next hp_boot_begin(): drops a
+ * pending download and reverts the installed release the way a server-side
+ * revert does (journaled, crash-safe; no report, nothing blocklisted). The
+ * accepted manifest sequence and the blocklist are kept.
+ * @return HP_OK (also when nothing is installed), HP_E_IO, HP_E_STATE (not opened), HP_E_NOMEM.
+ */
+HP_API hp_status hp_clear_updates(hp_client *c) HP_WUR;
+
+/**
  * hp_check() + hp_download() + hp_install().
  * @param[out] updated  when not NULL, receives 1 if something was installed or
  *                      reverted, 0 when nothing applied
@@ -290,8 +310,89 @@ HP_API hp_status hp_install(hp_client *c, const hp_offer *o) HP_WUR;
  */
 HP_API hp_status hp_update(hp_client *c, hp_progress_fn fn, void *ctx, int *updated) HP_WUR;
 
-/** Ask a running hp_download()/hp_update() on this handle to stop. Thread-safe, async-signal-safe. */
+/**
+ * Ask a running hp_download()/hp_update() on this handle to stop. Thread-safe
+ * and async-signal-safe, except that it also calls a host transport's
+ * cancel() callback (hp_set_transport()), which is only as safe as the host made it.
+ */
 HP_API void hp_cancel(hp_client *c);
+
+/* ---- host transport (required by libhotpatch-core) ---- */
+
+/** One HTTP request the core asks the host to perform. Borrowed for the duration of the call. */
+typedef struct hp_http_request {
+    const char *method;         /**< "GET" or "POST" */
+    const char *url;            /**< absolute http(s) URL (file:// only when the app configured one) */
+    const char *const *headers; /**< extra request headers, "Name: value", NULL-terminated; may be NULL */
+    long long range_start;      /**< > 0: resume; send "Range: bytes=<range_start>-" */
+    const void *body;           /**< POST body, or NULL */
+    size_t body_len;            /**< bytes of body */
+    long timeout_ms;            /**< connect timeout, and the longest stall allowed mid-transfer */
+    int follow_redirects;       /**< 1: follow up to 5 redirects to http(s) URLs; 0: report a 3xx as is */
+    int decompress;             /**< 1: the transport may negotiate and decode a compressed answer;
+                                     0: deliver the bytes as stored (bundles, ranges) */
+} hp_http_request;
+
+/**
+ * Where a transport delivers an answer. Opaque; valid only during the
+ * transport's perform() call, and only on the thread that called it.
+ */
+typedef struct hp_http_sink hp_http_sink;
+
+/**
+ * Report the status of a response (the final one, after redirects). Call it
+ * before the headers and the body; calling it again (a new response after a
+ * redirect) forgets the headers reported so far.
+ * @return 0 to go on; non-zero: stop the transfer and return HP_E_CANCELLED.
+ */
+HP_API int hp_sink_status(hp_http_sink *s, int status);
+
+/**
+ * Report one header of the current response (name case-insensitive, value
+ * without the line ending). The core reads Content-Range and X-HotPatch-Release.
+ * @return 0 to go on; non-zero: stop the transfer.
+ */
+HP_API int hp_sink_header(hp_http_sink *s, const char *name, const char *value);
+
+/**
+ * Deliver response body bytes, in order. The core checks the status and
+ * Content-Range on the first call, writes downloads to the file it chose,
+ * hashes, enforces the signed size and the reply caps, reports progress and
+ * honours hp_cancel().
+ * @return 0 to go on; non-zero: stop the transfer now and return HP_E_CANCELLED
+ *         (the core has recorded why; the reason wins over the transport's).
+ */
+HP_API int hp_sink_body(hp_http_sink *s, const void *p, size_t n);
+
+/** A host HTTP transport: a small callback table. */
+typedef struct hp_transport {
+    /**
+     * Perform `rq` synchronously on the calling thread: hp_sink_status(),
+     * hp_sink_header() for each header, then hp_sink_body() as bytes arrive.
+     * @param[out] errbuf  on failure, a one-line reason (NUL-terminated, at most errlen bytes)
+     * @return HP_OK when a complete response arrived, whatever its status;
+     *         HP_E_CANCELLED when a sink call returned non-zero or cancel() was
+     *         called; HP_E_NET when no response arrived or it was cut short.
+     */
+    hp_status (*perform)(void *ctx, const hp_http_request *rq, hp_http_sink *sink, char *errbuf, size_t errlen);
+    /** Optional (may be NULL): called by hp_cancel(), from any thread, to abort a blocked perform(). */
+    void (*cancel)(void *ctx);
+    /** Passed to both callbacks; owned by the host and must outlive the handle. */
+    void *ctx;
+} hp_transport;
+
+/**
+ * Use a host transport for every request of this handle (before hp_open();
+ * the table is copied). NULL restores the default: libcurl in libhotpatch,
+ * none in libhotpatch-core. Without a transport the handle still opens and
+ * runs the boot protocol (no network needed); hp_check(), hp_download(),
+ * hp_update() and hp_report_flush() then fail with HP_E_INVAL.
+ * @return HP_OK; HP_E_INVAL (no perform callback, or after hp_open()).
+ */
+HP_API hp_status hp_set_transport(hp_client *c, const hp_transport *t) HP_WUR;
+
+/** 1 when this build has a default transport (libcurl), 0 for libhotpatch-core. */
+HP_API int hp_has_default_transport(void);
 
 /* ---- boot protocol ---- */
 

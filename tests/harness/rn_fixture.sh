@@ -7,8 +7,8 @@
 # or run it: `bash tests/harness/rn_fixture.sh [dir|bundle PLATFORM]`.
 #
 # The project lives in ${HP_CACHE_DIR:-$HOME/.cache/hotpatch}/rn-app-<hash of package.json>;
-# the source files (tests/fixtures/rn-app) are copied over it on every call, so
-# editing App.js needs no reinstall. Bundle builds are cached in
+# the source files (tests/fixtures/rn-app) and the JS of @hotpatch/react-native
+# (sdk/react-native) are copied over it on every call, so editing App.js needs no reinstall. Bundle builds are cached in
 # .../rn-bundle-<hash of all fixture sources>-<platform>, so a test run builds
 # the bundle at most once. Concurrent callers serialise on a lock file.
 # Needs node + npm and the npm registry (react-native 0.86.3).
@@ -22,11 +22,18 @@ _rn_hash() {
     for f in "$@"; do printf '%s\n' "$f"; sha256sum <"$f"; done | sha256sum | cut -c1-16
 }
 
-# _rn_src_hash: hash of every fixture source file (what the bundle depends on).
+# _rn_pkg: the @hotpatch/react-native package the fixture app imports (sdk/react-native).
+_rn_pkg() { echo "$(_rn_src)/../../../sdk/react-native"; }
+
+# _rn_src_hash: hash of every fixture source file and of the package's JS (what the bundle depends on).
 _rn_src_hash() {
-    local src
+    local src pkg
     src=$(_rn_src)
-    (cd "$src" && _rn_hash $(find . -type f ! -path './node_modules/*' ! -path './out/*' | LC_ALL=C sort))
+    pkg=$(_rn_pkg)
+    {
+        (cd "$src" && _rn_hash $(find . -type f ! -path './node_modules/*' ! -path './out/*' | LC_ALL=C sort))
+        (cd "$pkg" && _rn_hash package.json react-native.config.js $(find src -type f | LC_ALL=C sort))
+    } | sha256sum | cut -c1-16
 }
 
 # rn_fixture_dir: print the installed project dir; install when missing.
@@ -55,6 +62,12 @@ rn_fixture_dir() {
         fi
         # Refresh the sources (not package.json: that names the install).
         cp -R "$src/." "$dir/" || exit 1
+        # The app imports @hotpatch/react-native: refresh the package's JS side from the repo
+        # (what Metro needs; `npm pack` of the whole package is tested in tests/integration/rn/npm_pack.sh).
+        pkg=$(_rn_pkg)
+        rm -rf "$dir/node_modules/@hotpatch/react-native" && mkdir -p "$dir/node_modules/@hotpatch/react-native" &&
+            cp -R "$pkg/package.json" "$pkg/react-native.config.js" "$pkg/src" "$dir/node_modules/@hotpatch/react-native/" ||
+            exit 1
     ) 9>"$lock" || return 1
     echo "$dir"
 }

@@ -36,7 +36,8 @@ static CMN_UNUSED int srv_start(struct srv *s, const char *www)
         execlp("python3", "python3", script, www, "0", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 200; i++) {
+    /* Up to 30 s: python's start-up takes seconds on a loaded CI machine. */
+    for (int i = 0; i < 1200; i++) {
         FILE *f = fopen(ready, "r");
         if (f) {
             int port = 0;
