@@ -14,5 +14,5 @@ for f in "$top"/sdk/*.c "$top"/sdk/*.h; do
 done
 cp "$top/sdk/include/hotpatch.h" "$here/cpp/core/sdk/include/"
 cp "$top/sdk/hotpatch.sym" "$here/cpp/core/sdk/"
-for m in buf cjson cohort crypto decide err manifest semver; do cp "$top/common/$m.c" "$here/cpp/core/common/"; done
+for m in buf cjson cohort crypto decide err file ident manifest semver str; do cp "$top/common/$m.c" "$here/cpp/core/common/"; done
 cp "$top"/common/include/common/*.h "$here/cpp/core/common/include/common/"
