@@ -41,7 +41,8 @@ LIBS_PQ     := -lpq
 LIBS_LMDB   := -llmdb
 LIBS_JWT    := -ljwt
 LIBS_SSL    := -lssl -lcrypto
-COMMON_LDLIBS := $(LIBS_JSON) $(LIBS_SODIUM) $(LIBS_CURL) -lpthread -lm
+LIBS_ZSTD   := -lzstd
+COMMON_LDLIBS := $(LIBS_JSON) $(LIBS_SODIUM) $(LIBS_CURL) -lpthread -lm $(LIBS_ZSTD)
 
 .DEFAULT_GOAL := all
 ALL_TARGETS :=

@@ -397,6 +397,7 @@ int cli_cmd_promote(int argc, char **argv);
 int cli_cmd_archive(int argc, char **argv);
 int cli_cmd_history(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
+int cli_cmd_patch(int argc, char **argv);
 int cli_cmd_manifest(int argc, char **argv);
 int cli_cmd_stats(int argc, char **argv);
 

@@ -33,6 +33,7 @@ static const struct {
     {"stats", cli_cmd_stats, "install statistics of a release (publisher mode)"},
     {"manifest", cli_cmd_manifest, "manifest show: fetch, verify, print; manifest resign"},
     {"verify", cli_cmd_verify, "verify a bundle zip's SHA-256 and signature"},
+    {"patch", cli_cmd_patch, "create, apply or inspect differential bundle patches"},
 };
 
 static void usage(FILE *f)
