@@ -28,7 +28,7 @@
 
 int cmn_bundle_path_ok(const char *p, size_t n)
 {
-    if (n == 0 || n > CMN_PATCH_MAX_PATH || p[0] == '/')
+    if (n == 0 || p[0] == '/')
         return -1;
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {

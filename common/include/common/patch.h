@@ -47,7 +47,7 @@ enum cmn_patch_op {
 /*
  * A bundle path: relative, '/'-separated plain components (no empty, "." or
  * ".." component, no leading '/', no backslash, ':' or control character).
- * The same rule the SDK applies to zip entry names. 0 when acceptable.
+ * The SDK applies the same rule to zip entry names. 0 when acceptable.
  */
 int cmn_bundle_path_ok(const char *p, size_t n);
 
