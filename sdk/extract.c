@@ -96,7 +96,7 @@ static int fsync_one(const char *path, const struct stat *sb, int flag, struct F
     return hp__fsync_dir(path, NULL) == CMN_OK ? 0 : -1;
 }
 
-static enum cmn_err fsync_tree(const char *dest, struct cmn_errbuf *eb)
+enum cmn_err hp__fsync_tree(const char *dest, struct cmn_errbuf *eb)
 {
     if (nftw(dest, fsync_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
         return cmn_errf(eb, CMN_E_IO, "cannot fsync the directories of '%s'", dest);
@@ -294,7 +294,7 @@ static enum cmn_err extract(zip_t *za, const char *dest, const struct hp_extract
         if (lim->after_entry)
             lim->after_entry(lim->ctx, (size_t)i, (size_t)n);
     }
-    rc = fsync_tree(dest, eb);
+    rc = hp__fsync_tree(dest, eb);
 out:
     if (names)
         for (zip_int64_t i = 0; i < n; i++)
