@@ -10,7 +10,10 @@
 #   - hostile cases, each falling back to the full bundle with the reason:
 #     a patch object that does not match its listed SHA-256; a manifest-key
 #     holder who re-signs the manifest to list a patch producing other content
-#     (refused by the release key's content signature); a truncated patch
+#     (refused by the release key's content digest). Truncated, wrong-base,
+#     expanding and path-escaping patches are refused in
+#     tests/unit/common/patch_test.c (each also shown to write nothing outside
+#     the output dir) and fuzzed by tests/fuzz/common_patch.c.
 #   - kill -9 right after the patched bundle is staged, then a rerun
 . "$(dirname "$0")/common.bash"
 . "$HP_SRC_DIR/tests/bench/patch_variants.sh"
@@ -55,7 +58,7 @@ loglines() { wc -l <"$S/.log" 2>/dev/null || echo 0; }
 ok "release 1 (fixture v0)" rel 1.0.0 "$V/v0"
 for d in a b c k; do
     agent $d update >"$T/u-$d.json" 2>"$T/u-$d.err"
-    is "$(jget "$T/u-$d.json" 'j["via"]')" "full (no patch: no base bundle on this device)" "device $d installs release 1 in full"
+    is "$(jget "$T/u-$d.json" 'j["via"]')" full "device $d installs release 1 in full (it lists no patch)"
 done
 ok "release 2 (one JS line changed)" rel 1.0.1 "$V/v1"
 ok "release 3 (+300 lines of JS)" rel 1.0.2 "$V/v2"
@@ -87,9 +90,13 @@ ok "device b downloaded the full zip" test "$(bytes_since "$n0" "/bundles/fx/and
 
 # Device c: the patch object in storage is replaced: its SHA-256 no longer matches.
 P3=$(jget "$T/rel-1.0.2.json" '[p["url"] for p in j["release"]["patches"]]' | tr -d "[]',")
-for p in $P3; do cp "$S/$p" "$S/$p.orig"; printf 'garbage' >"$S/$p"; done
+for p in $P3; do # same size, one byte changed
+    cp "$S/$p" "$S/$p.orig"
+    python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 1; open(sys.argv[1], "wb").write(b)' "$S/$p"
+done
 agent c update >"$T/u-c.json" 2>"$T/u-c.err"
-like "$(jget "$T/u-c.json" 'j["via"]')" '^full \(patch refused: .*SHA-256' "a patch not matching its SHA-256 is refused, full bundle instead"
+like "$(jget "$T/u-c.json" 'j["via"]')" '^full \(patch refused: patch does not match its signed SHA-256\)' \
+    "a patch not matching its SHA-256 is refused, full bundle instead"
 ok "device c's bundle is exactly release 3's files" diff -r "$V/v2" "$T/dev-c/current"
 for p in $P3; do mv "$S/$p.orig" "$S/$p"; done
 
