@@ -405,17 +405,20 @@ enum cmn_err cmn_patch_create(const char *base_dir, const char *new_dir, const c
         if (rc)
             break;
         uint8_t *full = NULL, *diff = NULL;
-        size_t fulln = 0, diffn = SIZE_MAX;
-        rc = compress_one(cc, NULL, &src, level, &full, &fulln, eb);
+        size_t fulln = SIZE_MAX, diffn = SIZE_MAX;
         const struct cmn_content_file *same = find_path(&base, f->path);
-        if (!rc && same && same->size > 0) {
+        if (same && same->size > 0) {
             rc = map_open(base_dir, same->path, &bm, eb);
             if (!rc)
                 rc = compress_one(cc, &bm, &src, level, &diff, &diffn, eb);
             map_close(&bm);
         }
+        /* A diff under a quarter of the file cannot lose to compressing it
+         * whole by enough to pay for a second level-19 pass over it. */
+        if (!rc && (!diff || diffn > src.n / 4))
+            rc = compress_one(cc, NULL, &src, level, &full, &fulln, eb);
         if (!rc) {
-            if (diff && diffn < fulln) {
+            if (diff && diffn <= fulln) {
                 rc = emit_entry(fd, CMN_PATCH_ZDIFF, f->path, same->path, f->size, f->sha256, diff, diffn, eb);
                 s.diffed++;
             } else {

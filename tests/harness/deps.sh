@@ -8,6 +8,7 @@ pkgs=(
     liblmdb-dev lmdb-utils libjwt-dev libzstd-dev libmicrohttpd-dev libh2o-evloop-dev
     postgresql-15 postgresql-client-15 nginx wrk valgrind bc zip unzip curl ca-certificates python3 procps iproute2
     radosgw ceph-mon ceph-osd ceph-common
+    bsdiff zstd
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,
 # npm included; only fall back to Debian's packages when it is absent.

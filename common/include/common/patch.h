@@ -95,7 +95,8 @@ struct cmn_patch_stats {
 /*
  * Write a patch that turns bundle dir `base_dir` into `new_dir` to
  * `out_path` (temporary file + rename). Per changed file the smaller of
- * ZDIFF and ZFULL is kept; `level` is the zstd level (1..22, 19 is a good
+ * ZDIFF and ZFULL is kept (ZFULL is only tried when the diff exceeds a quarter
+ * of the file); `level` is the zstd level (1..22, 19 is a good
  * release-time default). Fills `st` when not NULL.
  */
 enum cmn_err cmn_patch_create(const char *base_dir, const char *new_dir, const char *out_path, int level,
