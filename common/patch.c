@@ -187,13 +187,11 @@ enum cmn_err cmn_content_sign(const struct cmn_key *key, const uint8_t digest[CM
     return CMN_OK;
 }
 
-enum cmn_err cmn_content_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
-                                const char *sig_b64)
+enum cmn_err cmn_content_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES], const char *sig_b64)
 {
     uint8_t sig[CMN_SIG_BYTES + 1];
     size_t n = 0;
-    if (!sig_b64 || cmn_base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig), &n) != CMN_OK ||
-        n != CMN_SIG_BYTES)
+    if (!sig_b64 || cmn_base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig), &n) != CMN_OK || n != CMN_SIG_BYTES)
         return CMN_E_PARSE;
     return cmn_verify(key, CMN_SIGCTX_CONTENT, digest, CMN_SHA256_BYTES, sig);
 }
@@ -262,8 +260,8 @@ static void map_close(struct map *m)
 
 /* ------------------------------------------------------------ create */
 
-static enum cmn_err compress_one(ZSTD_CCtx *cc, const struct map *base, const struct map *src, int level,
-                                 uint8_t **out, size_t *outn, struct cmn_errbuf *eb)
+static enum cmn_err compress_one(ZSTD_CCtx *cc, const struct map *base, const struct map *src, int level, uint8_t **out,
+                                 size_t *outn, struct cmn_errbuf *eb)
 {
     size_t cap = ZSTD_compressBound(src->n);
     uint8_t *buf = malloc(cap ? cap : 1);

@@ -94,8 +94,8 @@ struct hp_client {
     int opened;
     char *data_dir, *app, *platform, *channel, *binary_version, *device_id;
     char *edge_url, *manifest_base, *bundle_base, *publisher_url, *embedded_path;
-    char *embedded_dir; /* HP_OPT_EMBEDDED_BUNDLE_DIR: patch base when nothing is installed */
-    int no_patch;       /* HP_OPT_PATCHES 0, or set while falling back to the full bundle */
+    char *embedded_dir;                 /* HP_OPT_EMBEDDED_BUNDLE_DIR: patch base when nothing is installed */
+    int no_patch;                       /* HP_OPT_PATCHES 0, or set while falling back to the full bundle */
     char install_note[CMN_ERRBUF_SIZE]; /* how the last update arrived: hp_install_note() */
     struct cmn_key mkeys[HP_MAX_KEYS];
     size_t n_mkeys;

@@ -83,8 +83,8 @@ enum cmn_err cmn_content_digest_dir(const char *dir, uint8_t out[CMN_SHA256_BYTE
 enum cmn_err cmn_content_sign(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
                               char sig_b64[CMN_SIG_B64]) __attribute__((warn_unused_result));
 /* CMN_OK or CMN_E_SIG (CMN_E_PARSE for malformed base64). */
-enum cmn_err cmn_content_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
-                                const char *sig_b64) __attribute__((warn_unused_result));
+enum cmn_err cmn_content_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES], const char *sig_b64)
+    __attribute__((warn_unused_result));
 
 struct cmn_patch_stats {
     uint32_t copied, diffed, full; /* entries by op */

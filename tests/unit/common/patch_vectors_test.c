@@ -129,8 +129,7 @@ static void test_manifests(const struct cmn_key *mk, const struct cmn_key *bk)
     char *t = slurp("patches/signed.json", &n);
     struct cmn_manifest *m = NULL;
     struct cmn_errbuf eb = {0};
-    is_int(cmn_manifest_open(t, n, &kr, NULL, now, 0, &m, &eb), CMN_OK, "open the manifest with patches (%s)",
-           eb.msg);
+    is_int(cmn_manifest_open(t, n, &kr, NULL, now, 0, &m, &eb), CMN_OK, "open the manifest with patches (%s)", eb.msg);
     free(t);
     if (m) {
         const struct cmn_release *r = &m->releases[m->n_releases - 1];
