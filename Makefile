@@ -47,7 +47,8 @@ LIBS_PQ     := $(call pkg_libs,libpq)
 LIBS_LMDB   := $(call pkg_libs,lmdb)
 LIBS_JWT    := $(call pkg_libs,libjwt)
 LIBS_MHD    := $(call pkg_libs,libmicrohttpd)
-COMMON_LDLIBS := $(LIBS_JSON) $(LIBS_SODIUM) $(LIBS_CURL) -lpthread -lm
+LIBS_ZSTD   := $(call pkg_libs,libzstd)
+COMMON_LDLIBS := $(LIBS_JSON) $(LIBS_SODIUM) $(LIBS_CURL) -lpthread -lm $(LIBS_ZSTD)
 
 .DEFAULT_GOAL := all
 ALL_TARGETS :=

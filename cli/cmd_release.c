@@ -31,6 +31,11 @@ struct rel {
     char id[CMN_ID_MAX + 1];
     struct cmn_semver_range range;
     int64_t created_at;
+    /* Serverless: release key and work dir for patches, and what they produced. */
+    const struct cmn_key *skey;
+    const char *work;
+    long patch_bases;
+    struct cmn_release extra; /* content_sha256, content_sig, patches */
 };
 
 static int valid_version(const char *v)
@@ -117,6 +122,10 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     e.state = CMN_REL_ACTIVE;
     e.created_at = r->created_at;
     e.notes = (char *)r->notes;
+    memcpy(e.content_sha256, r->extra.content_sha256, sizeof(e.content_sha256));
+    e.content_sig = r->extra.content_sig;
+    e.patches = r->extra.patches;
+    e.n_patches = r->extra.n_patches;
     rc = cmn_manifest_add_release(m, &e);
     if (rc)
         return cli_fail_rc(rc, NULL, "cannot add the release");
@@ -128,7 +137,7 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
  * our manifest key and must not list this version yet. cli_channel_edit
  * checks both again on the manifest it actually rewrites.
  */
-static int precheck(struct cmn_storage *st, const struct cmn_key *mkey, struct rel *r)
+static int precheck(struct cmn_storage *st, const struct cmn_key *mkey, struct rel *r, struct cmn_manifest **keep)
 {
     struct cmn_keyring ring = {mkey, 1};
     struct cmn_manifest *m = NULL;
@@ -157,6 +166,10 @@ static int precheck(struct cmn_storage *st, const struct cmn_key *mkey, struct r
         /* add_release refuses duplicates; run it on a throwaway copy. */
         ex = add_release(r, m, 0, &skip);
     }
+    if (!ex && keep) {
+        *keep = m;
+        m = NULL;
+    }
     cmn_manifest_free(m);
     cmn_buf_release(&b);
     return ex;
@@ -172,6 +185,7 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
     struct cmn_put_opts po;
     enum cmn_err rc;
     uint64_t have = 0;
+    struct cmn_manifest *prev = NULL;
     int ex, uploaded = 0;
     memset(&mkey, 0, sizeof(mkey));
     ex = cli_conn_manifest_key(c, &mkey);
@@ -180,9 +194,15 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
     ex = cli_conn_storage(c, &st);
     if (ex)
         goto out;
-    ex = precheck(st, &mkey, r);
+    ex = precheck(st, &mkey, r, &prev);
     if (ex)
         goto out;
+    if (r->patch_bases >= 0) {
+        memcpy(r->extra.sha256, r->sha256, sizeof(r->extra.sha256));
+        ex = cli_release_patches(st, r->skey, r->work, zip, r->size, prev, (int)r->patch_bases, &r->extra);
+        if (ex)
+            goto out;
+    }
     rc = cmn_storage_head(st, r->bundle_key, NULL, &have, &eb);
     if (rc == CMN_OK && have == r->size) {
         cli_note("bundle %s already in storage: not uploading again", r->bundle_key);
@@ -227,6 +247,15 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         json_object_set_new(rel, "bundle_keyid", json_string(r->keyid));
         json_object_set_new(rel, "bundle_url", json_string(r->bundle_key));
         json_object_set_new(rel, "created_at", json_integer(r->created_at));
+        if (r->extra.content_sig) {
+            json_t *pa = json_array();
+            json_object_set_new(rel, "content_sha256", json_string(r->extra.content_sha256));
+            for (size_t i = 0; i < r->extra.n_patches; i++)
+                json_array_append_new(pa, json_pack("{s:s,s:s,s:s,s:I}", "base", r->extra.patches[i].base, "url",
+                                                    r->extra.patches[i].url, "sha256", r->extra.patches[i].sha256,
+                                                    "size", (json_int_t)r->extra.patches[i].size));
+            json_object_set_new(rel, "patches", pa);
+        }
         json_object_set_new(man, "key", json_string(res.key));
         json_object_set_new(man, "sequence", json_integer((json_int_t)res.sequence));
         json_object_set_new(man, "expires_at", json_integer(res.expires_at));
@@ -252,6 +281,7 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
                r->mandatory ? ", mandatory" : "");
     }
 out:
+    cmn_manifest_free(prev);
     cmn_key_clear(&mkey);
     cmn_storage_free(st);
     return ex;
@@ -307,6 +337,7 @@ int cli_cmd_release(int argc, char **argv)
     struct cmn_errbuf eb = {{0}};
     const char *rollout = NULL, *rollout_bp = NULL, *entry = NULL, *project = NULL, *bundle_dir = NULL;
     const char *build_dir = NULL, *hermesc = NULL, *signing = NULL, *ttl_s = NULL, *zip_out = NULL;
+    const char *patch_bases = NULL;
     int hermes = 0, dry_run = 0, ex;
     char *work = NULL, zip[PATH_MAX], bdir[PATH_MAX], entry_name[128], hbc[PATH_MAX];
     uint8_t digest[CMN_SHA256_BYTES];
@@ -332,6 +363,8 @@ int cli_cmd_release(int argc, char **argv)
         {"dry-run", NULL, NULL, &dry_run, "build, zip, hash and sign, but publish nothing"},
         {"new-channel", NULL, NULL, &r.new_channel,
          "serverless: start this channel although storage holds other channels or bundles of the app"},
+        {"patch-bases", "N", &patch_bases, NULL,
+         "serverless: patches from the channel's last N bundles (default 3; 0: none, -1: no content digest)"},
         CLI_CONN_OPTS(&c),
         {0},
     };
@@ -352,9 +385,16 @@ int cli_cmd_release(int argc, char **argv)
     memset(&skey, 0, sizeof(skey));
     memset(&zl, 0, sizeof(zl));
     r.rollout_bp = 10000;
+    r.patch_bases = CLI_PATCH_BASES_DEFAULT;
     ex = cli_parse(&cmd, opts, argc, argv, &a);
     if (ex || a.help)
         return ex;
+    if (patch_bases) {
+        char *end = NULL;
+        r.patch_bases = strtol(patch_bases, &end, 10);
+        if (!end || *end || r.patch_bases < -1 || r.patch_bases > CMN_MANIFEST_MAX_PATCHES)
+            return cli_fail(CLI_EXIT_USAGE, "bad --patch-bases '%s': -1..%d", patch_bases, CMN_MANIFEST_MAX_PATCHES);
+    }
     if (a.npos)
         return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if ((ex = cli_target_resolve(&r.t)))
@@ -520,11 +560,17 @@ int cli_cmd_release(int argc, char **argv)
         ex = 0;
         goto out;
     }
+    r.skey = &skey;
+    r.work = work;
     if (c.mode == CLI_MODE_SERVERLESS)
         ex = publish_serverless(&c, &r, zip, ttl);
     else
         ex = publish_publisher(&c, &r, zip);
 out:
+    free(r.extra.content_sig);
+    for (size_t i = 0; i < r.extra.n_patches; i++)
+        free(r.extra.patches[i].url);
+    free(r.extra.patches);
     cmn_key_clear(&skey);
     cli_zip_list_release(&zl);
     if (work) {

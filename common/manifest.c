@@ -68,6 +68,10 @@ void cmn_release_clear(struct cmn_release *r)
         free(r->device_ids[i]);
     free(r->device_ids);
     free(r->device_list);
+    free(r->content_sig);
+    for (size_t i = 0; r->patches && i < r->n_patches; i++)
+        free(r->patches[i].url);
+    free(r->patches);
     memset(r, 0, sizeof(*r));
 }
 
@@ -110,6 +114,9 @@ static enum cmn_err release_copy(struct cmn_release *dst, const struct cmn_relea
     dst->notes = dst->device_list = NULL;
     dst->device_ids = NULL;
     dst->n_device_ids = 0;
+    dst->content_sig = NULL;
+    dst->patches = NULL;
+    dst->n_patches = 0;
     dst->id = dup_or_null(r->id);
     dst->version = dup_or_null(r->version);
     dst->target_binary = dup_or_null(r->target_binary);
@@ -121,6 +128,21 @@ static enum cmn_err release_copy(struct cmn_release *dst, const struct cmn_relea
         (r->bundle_url && !dst->bundle_url) || (r->bundle_sig && !dst->bundle_sig) || (r->notes && !dst->notes) ||
         (r->device_list && !dst->device_list))
         goto nomem;
+    dst->content_sig = dup_or_null(r->content_sig);
+    if (r->content_sig && !dst->content_sig)
+        goto nomem;
+    if (r->patches) {
+        dst->patches = calloc(r->n_patches ? r->n_patches : 1, sizeof(*dst->patches));
+        if (!dst->patches)
+            goto nomem;
+        for (size_t i = 0; i < r->n_patches; i++) {
+            dst->patches[i] = r->patches[i];
+            dst->patches[i].url = dup_or_null(r->patches[i].url);
+            dst->n_patches = i + 1;
+            if (r->patches[i].url && !dst->patches[i].url)
+                goto nomem;
+        }
+    }
     if (r->device_ids) {
         if (r->n_device_ids > CMN_MANIFEST_MAX_INLINE_DEVICES) {
             cmn_release_clear(dst);
@@ -309,6 +331,35 @@ static enum cmn_err validate_release(const struct cmn_release *r, size_t idx, st
         return BAD(
             "release %zu: targeting 'device_list' must be 1-%d characters of [A-Za-z0-9._-], not starting with '.'",
             idx, CMN_ID_MAX);
+    if (r->content_sig) {
+        if (!lowerhex_ok(r->content_sha256, 64))
+            return BAD("release %zu: field 'content_sha256' must be 64 lower-case hex characters", idx);
+        if (!sig_b64_ok(r->content_sig))
+            return BAD("release %zu: field 'content_sig' must be base64 of a 64-byte signature", idx);
+    } else if (r->content_sha256[0]) {
+        return BAD("release %zu: 'content_sha256' needs 'content_sig'", idx);
+    }
+    if (r->patches) {
+        if (!r->content_sig)
+            return BAD("release %zu: 'patches' needs 'content_sha256' and 'content_sig'", idx);
+        if (r->n_patches == 0 || r->n_patches > CMN_MANIFEST_MAX_PATCHES)
+            return BAD("release %zu: 'patches' must list 1 to %d patches", idx, CMN_MANIFEST_MAX_PATCHES);
+        for (size_t i = 0; i < r->n_patches; i++) {
+            const struct cmn_patch_ref *p = &r->patches[i];
+            if (!lowerhex_ok(p->base, 64) || !lowerhex_ok(p->sha256, 64))
+                return BAD("release %zu: patch %zu: 'base' and 'sha256' must be 64 lower-case hex characters", idx, i);
+            if (!url_ok(p->url))
+                return BAD("release %zu: patch %zu: 'url' must be https:// or a relative path without '..', "
+                           "leading '/' or scheme",
+                           idx, i);
+            if (p->size == 0 || p->size > (uint64_t)CMN_CJSON_MAX_INT)
+                return BAD("release %zu: patch %zu: 'size' must be between 1 and 2^53-1", idx, i);
+            if (i > 0 && strcmp(r->patches[i - 1].base, p->base) >= 0)
+                return BAD("release %zu: 'patches' must be sorted by 'base' and unique (at %zu)", idx, i);
+        }
+    } else if (r->n_patches) {
+        return BAD("release %zu: patch count without a patch list", idx);
+    }
     return CMN_OK;
 #undef BAD
 }
@@ -397,6 +448,25 @@ static json_t *release_json(const struct cmn_release *r)
         }
         if (t && r->device_list)
             bad |= put(t, "device_list", str(r->device_list));
+    }
+    if (r->content_sig) {
+        bad |= put(o, "content_sha256", str(r->content_sha256));
+        bad |= put(o, "content_sig", str(r->content_sig));
+    }
+    if (r->patches) {
+        json_t *a = json_array();
+        bad |= put(o, "patches", a);
+        for (size_t i = 0; a && i < r->n_patches; i++) {
+            const struct cmn_patch_ref *p = &r->patches[i];
+            json_t *po = json_object();
+            bad |= json_array_append_new(a, po) ? 1 : 0;
+            if (po) {
+                bad |= put(po, "base", str(p->base));
+                bad |= put(po, "url", str(p->url));
+                bad |= put(po, "sha256", str(p->sha256));
+                bad |= put(po, "size", json_integer((json_int_t)p->size));
+            }
+        }
     }
     if (bad) {
         json_decref(o);
@@ -611,7 +681,7 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
     static const char *const req[] = {"id",        "version",    "target_binary", "bundle_url",
                                       "sha256",    "size",       "bundle_sig",    "bundle_keyid",
                                       "mandatory", "rollout_bp", "state",         "created_at"};
-    static const char *const opt[] = {"notes", "targeting"};
+    static const char *const opt[] = {"notes", "targeting", "content_sha256", "content_sig", "patches"};
     char where[32];
     snprintf(where, sizeof(where), "release %zu", idx);
     int64_t x;
@@ -676,6 +746,40 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
                     return CMN_E_NOMEM;
                 r->n_device_ids = i + 1;
             }
+        }
+    }
+    if (json_object_get(o, "content_sha256") &&
+        (rc = get_fixed(o, "content_sha256", r->content_sha256, sizeof(r->content_sha256), where, eb)))
+        return rc;
+    if (json_object_get(o, "content_sig") && (rc = get_str(o, "content_sig", &r->content_sig, where, eb)))
+        return rc;
+    const json_t *pa = json_object_get(o, "patches");
+    if (pa) {
+        static const char *const preq[] = {"base", "url", "sha256", "size"};
+        if (!json_is_array(pa))
+            return cmn_errf(eb, CMN_E_PARSE, "%s: 'patches' must be an array", where);
+        size_t n = json_array_size(pa);
+        if (n > CMN_MANIFEST_MAX_PATCHES)
+            return cmn_errf(eb, CMN_E_TOOBIG, "%s: more than %d patches", where, CMN_MANIFEST_MAX_PATCHES);
+        r->patches = calloc(n ? n : 1, sizeof(*r->patches));
+        if (!r->patches)
+            return CMN_E_NOMEM;
+        for (size_t i = 0; i < n; i++) {
+            const json_t *po = json_array_get(pa, i);
+            char pwhere[48];
+            snprintf(pwhere, sizeof(pwhere), "release %zu patch %zu", idx, i);
+            if (!json_is_object(po))
+                return cmn_errf(eb, CMN_E_PARSE, "%s: must be an object", pwhere);
+            if ((rc = check_fields(po, preq, CMN_ARRAY_SIZE(preq), NULL, 0, pwhere, eb)))
+                return rc;
+            struct cmn_patch_ref *p = &r->patches[i];
+            r->n_patches = i + 1;
+            if ((rc = get_fixed(po, "base", p->base, sizeof(p->base), pwhere, eb)) ||
+                (rc = get_str(po, "url", &p->url, pwhere, eb)) ||
+                (rc = get_fixed(po, "sha256", p->sha256, sizeof(p->sha256), pwhere, eb)) ||
+                (rc = get_int(po, "size", 1, CMN_CJSON_MAX_INT, &x, pwhere, eb)))
+                return rc;
+            p->size = (uint64_t)x;
         }
     }
     if (cmn_semver_range_parse(r->target_binary, &r->target) != CMN_OK)

@@ -45,6 +45,8 @@ static const char usage_text[] =
     "  --bundle-base URL     root for relative bundle URLs (default: --manifest-base)\n"
     "  --publisher URL       publisher base URL; queued reports are sent after each command\n"
     "  --embedded PATH       bundle path printed when no release is installed\n"
+    "  --embedded-dir DIR    the embedded bundle's files: a patch base when no release is installed\n"
+    "  --patches 0|1         use differential patches when offered (default 1)\n"
     "  --max-failed N        failed launches before an automatic rollback (default 3)\n"
     "  --timeout-ms N        HTTP connect/stall timeout (default 30000)\n"
     "  --json                machine-readable output on stdout\n"
@@ -228,7 +230,9 @@ static void print_offer(const char *cmd, const hp_offer *o, int installed)
             printf(",\"size\":%lld,\"mandatory\":%s,\"sequence\":%llu", hp_offer_size(o),
                    hp_offer_mandatory(o) ? "true" : "false", hp_offer_sequence(o));
         }
-        printf(",\"applied\":%s,", installed ? "true" : "false");
+        printf(",\"applied\":%s,\"via\":", installed ? "true" : "false");
+        jstr(hp_install_note(g_client));
+        printf(",");
         print_status();
         printf("}\n");
     } else if (!o) {
@@ -237,8 +241,9 @@ static void print_offer(const char *cmd, const hp_offer *o, int installed)
         printf("%s: release %s was rolled back; revert to the embedded bundle\n",
                installed ? "reverted" : "revert available", hp_offer_release_id(o));
     } else {
-        printf("%s: %s (%s), %lld bytes%s\n", installed ? "installed" : "update available", hp_offer_release_id(o),
-               hp_offer_version(o), hp_offer_size(o), hp_offer_mandatory(o) ? ", mandatory" : "");
+        printf("%s: %s (%s), %lld bytes%s%s%s\n", installed ? "installed" : "update available", hp_offer_release_id(o),
+               hp_offer_version(o), hp_offer_size(o), hp_offer_mandatory(o) ? ", mandatory" : "",
+               installed ? ", via " : "", installed ? hp_install_note(g_client) : "");
     }
 }
 
@@ -277,6 +282,8 @@ static const struct opt_map opts[] = {
     {"--bundle-base", HP_OPT_BUNDLE_BASE_URL, 0},
     {"--publisher", HP_OPT_PUBLISHER_URL, 0},
     {"--embedded", HP_OPT_EMBEDDED_BUNDLE_PATH, 0},
+    {"--embedded-dir", HP_OPT_EMBEDDED_BUNDLE_DIR, 0},
+    {"--patches", HP_OPT_PATCHES, 1},
     {"--max-failed", HP_OPT_MAX_FAILED_LAUNCHES, 1},
     {"--timeout-ms", HP_OPT_TIMEOUT_MS, 1},
 };

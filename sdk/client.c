@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/manifest.h"
+#include "common/patch.h"
 #include "hp_int.h"
 
 #define DEFAULT_MAX_FAILED 3
@@ -114,6 +115,7 @@ void hp_client_free(hp_client *c)
     free(c->bundle_base);
     free(c->publisher_url);
     free(c->embedded_path);
+    free(c->embedded_dir);
     free(c->current_path);
     for (size_t i = 0; i < c->n_mkeys; i++)
         cmn_key_clear(&c->mkeys[i]);
@@ -211,6 +213,8 @@ hp_status hp_setopt_str(hp_client *c, hp_option opt, const char *v)
         return set_str(c, &c->publisher_url, v, 1);
     case HP_OPT_EMBEDDED_BUNDLE_PATH:
         return set_str(c, &c->embedded_path, v, 0);
+    case HP_OPT_EMBEDDED_BUNDLE_DIR:
+        return set_str(c, &c->embedded_dir, v, 0);
     case HP_OPT_MANIFEST_KEY:
         return add_keys(c, c->mkeys, &c->n_mkeys, v, "manifest");
     case HP_OPT_RELEASE_KEY:
@@ -248,6 +252,11 @@ hp_status hp_setopt_int(hp_client *c, hp_option opt, long long v)
             return hp__failf(c, HP_E_INVAL, "time must not be negative");
         c->now = (int64_t)v;
         return HP_OK;
+    case HP_OPT_PATCHES:
+        if (v != 0 && v != 1)
+            return hp__failf(c, HP_E_INVAL, "patches must be 0 or 1");
+        c->no_patch = v == 0;
+        return HP_OK;
     default:
         return hp__failf(c, HP_E_INVAL, "option %d is not an integer option", (int)opt);
     }
@@ -278,20 +287,21 @@ static char *pending_file(hp_client *c, const char *sha, const char *suffix)
 /* Remove everything in pending/ except the download of `keep_sha` (NULL: remove all). */
 static void pending_drop_files(hp_client *c, const char *keep_sha)
 {
-    char keep_zip[CMN_SHA256_HEX + 8] = "", keep_part[CMN_SHA256_HEX + 8] = "";
+    char keep_zip[CMN_SHA256_HEX + 8] = "", keep_part[CMN_SHA256_HEX + 8] = "", keep_patch[CMN_SHA256_HEX + 8] = "";
     char *dir = dpath(c, "pending");
     if (!dir)
         return;
     if (keep_sha) {
         snprintf(keep_zip, sizeof keep_zip, "%s.zip", keep_sha);
         snprintf(keep_part, sizeof keep_part, "%s.part", keep_sha);
+        snprintf(keep_patch, sizeof keep_patch, "%s.patch", keep_sha);
     }
     DIR *d = opendir(dir);
     int removed = 0;
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, keep_zip) ||
-            !strcmp(e->d_name, keep_part))
+            !strcmp(e->d_name, keep_part) || !strcmp(e->d_name, keep_patch))
             continue;
         char *p = hp__path(dir, e->d_name);
         if (p && hp__rm_rf(p, NULL) == CMN_OK)
@@ -651,6 +661,14 @@ out:
     return rc;
 }
 
+/* An object URL from the manifest: absolute as is, else joined to the bundle base. NULL on ENOMEM. */
+static char *object_url(hp_client *c, const char *u)
+{
+    if (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0)
+        return strdup(u);
+    return join_url(c->bundle_base ? c->bundle_base : c->manifest_base, u);
+}
+
 static int64_t now_s(const hp_client *c)
 {
     return c->now ? c->now : (int64_t)time(NULL);
@@ -770,19 +788,32 @@ hp_status hp_check(hp_client *c, hp_offer **out)
     o->p.size = r->size;
     memcpy(o->p.bundle_sig, r->bundle_sig, strlen(r->bundle_sig) + 1);
     memcpy(o->p.bundle_keyid, r->bundle_keyid, CMN_KEYID_HEX);
-    if (strncmp(r->bundle_url, "https://", 8) == 0 || strncmp(r->bundle_url, "http://", 7) == 0) {
-        o->p.url = strdup(r->bundle_url);
-    } else {
-        const char *base = c->bundle_base ? c->bundle_base : c->manifest_base;
-        if (!base) {
-            s = hp__failf(c, HP_E_INVAL, "relative bundle URL and no bundle base URL configured");
-            goto out;
-        }
-        o->p.url = join_url(base, r->bundle_url);
+    if (!(c->bundle_base || c->manifest_base) && strncmp(r->bundle_url, "https://", 8) != 0 &&
+        strncmp(r->bundle_url, "http://", 7) != 0) {
+        s = hp__failf(c, HP_E_INVAL, "relative bundle URL and no bundle base URL configured");
+        goto out;
     }
+    o->p.url = object_url(c, r->bundle_url);
     if (!o->p.url) {
         s = hp__failf(c, HP_E_NOMEM, "out of memory");
         goto out;
+    }
+    if (r->content_sig && strlen(r->content_sig) < CMN_SIG_B64) {
+        o->has_content = 1;
+        memcpy(o->content_sha256, r->content_sha256, CMN_SHA256_HEX);
+        memcpy(o->content_sig, r->content_sig, strlen(r->content_sig) + 1);
+        for (size_t i = 0; i < r->n_patches && i < CMN_MANIFEST_MAX_PATCHES; i++) {
+            struct hp_patch_offer *po = &o->patches[o->n_patches];
+            po->url = object_url(c, r->patches[i].url);
+            if (!po->url) {
+                s = hp__failf(c, HP_E_NOMEM, "out of memory");
+                goto out;
+            }
+            memcpy(po->base, r->patches[i].base, CMN_SHA256_HEX);
+            memcpy(po->sha256, r->patches[i].sha256, CMN_SHA256_HEX);
+            po->size = r->patches[i].size;
+            o->n_patches++;
+        }
     }
     *out = o;
     o = NULL;
@@ -829,6 +860,8 @@ void hp_offer_free(hp_offer *o)
     if (!o)
         return;
     hp__pending_clear(&o->p);
+    for (size_t i = 0; i < o->n_patches; i++)
+        free(o->patches[i].url);
     free(o);
 }
 
@@ -866,6 +899,145 @@ static void refuse_pending(hp_client *c, const char *release_id)
     memcpy(c->err, saved, sizeof saved);
 }
 
+/* ---- differential patches (SPEC section 14) ---- */
+
+/*
+ * The bundle a patch would apply to: the installed release's files, or the
+ * embedded bundle's directory when nothing is installed. Its content digest is
+ * computed from the files on disk, so a damaged base matches no patch.
+ */
+static const struct hp_patch_offer *pick_patch(hp_client *c, const hp_offer *o, char **base_dir)
+{
+    struct cmn_errbuf eb = {{0}};
+    uint8_t d[CMN_SHA256_BYTES];
+    char hex[CMN_SHA256_HEX];
+    char *dir = c->st.has_installed ? dpath(c, "current") : (c->embedded_dir ? strdup(c->embedded_dir) : NULL);
+    *base_dir = NULL;
+    if (!dir) {
+        snprintf(c->install_note, sizeof c->install_note, "full (no patch: no base bundle on this device)");
+        return NULL;
+    }
+    enum cmn_err rc = cmn_content_digest_dir(dir, d, &eb);
+    if (rc) {
+        snprintf(c->install_note, sizeof c->install_note, "full (no patch: base unreadable: %.200s)",
+                 eb.msg[0] ? eb.msg : cmn_strerror(rc));
+        free(dir);
+        return NULL;
+    }
+    cmn_hex_encode(d, sizeof d, hex);
+    for (size_t i = 0; i < o->n_patches; i++)
+        if (strcmp(o->patches[i].base, hex) == 0) {
+            *base_dir = dir;
+            return &o->patches[i];
+        }
+    snprintf(c->install_note, sizeof c->install_note, "full (no patch: none for base %.16s)", hex);
+    free(dir);
+    return NULL;
+}
+
+/* Download the patch for the installed base into pending/<bundle sha>.patch, hashed and size-checked. */
+static hp_status download_patch(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *ctx)
+{
+    struct cmn_errbuf eb = {{0}};
+    uint8_t want[CMN_SHA256_BYTES], got[CMN_SHA256_BYTES];
+    char *base = NULL;
+    const struct hp_patch_offer *po = pick_patch(c, o, &base);
+    free(base);
+    if (!po)
+        return HP_E_STATE;
+    char *part = pending_file(c, o->p.rel.sha256, ".patch.part");
+    char *file = pending_file(c, o->p.rel.sha256, ".patch");
+    hp_status s = HP_OK;
+    enum cmn_err rc;
+    if (!part || !file) {
+        s = hp__failf(c, HP_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (hp__exists(file))
+        goto out; /* hp_install re-verifies it */
+    hp__fault(c, "patch-download-start");
+    rc = hp__http_download(c, po->url, part, po->size, got, fn, ctx, &eb);
+    if (!rc && (cmn_hex_decode(po->sha256, want, sizeof want) != CMN_OK || !cmn_ct_equal(want, got, sizeof got)))
+        rc = cmn_errf(&eb, CMN_E_HASH, "patch does not match its signed SHA-256");
+    if (!rc)
+        rc = hp__rename(part, file, &eb);
+    if (!rc) {
+        char *pd = dpath(c, "pending");
+        rc = pd ? hp__fsync_dir(pd, &eb) : CMN_E_NOMEM;
+        free(pd);
+    }
+    if (rc) {
+        if (rc != CMN_E_NET)
+            unlink(part);
+        snprintf(c->install_note, sizeof c->install_note, "full (patch refused: %.200s)",
+                 eb.msg[0] ? eb.msg : cmn_strerror(rc));
+        s = hp__status(rc);
+    }
+out:
+    free(part);
+    free(file);
+    return s;
+}
+
+/*
+ * Rebuild the release in staging/ from the downloaded patch and the base,
+ * then verify the result against the content digest the release key signed:
+ * the patch itself is only as trusted as the manifest key, the result must be
+ * what the release key vouched for.
+ */
+static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *pfile, const char *stg)
+{
+    struct cmn_errbuf eb = {{0}};
+    uint8_t d[CMN_SHA256_BYTES], want[CMN_SHA256_BYTES];
+    uint64_t size = 0;
+    char *base = NULL;
+    const struct hp_patch_offer *po = pick_patch(c, o, &base);
+    enum cmn_err rc;
+    hp_status s = HP_OK;
+    if (!po)
+        return hp__failf(c, HP_E_STATE, "%s", c->install_note);
+    /* The exact file about to be applied. */
+    rc = cmn_sha256_file(pfile, d, &size, &eb);
+    if (!rc && (size != po->size || cmn_hex_decode(po->sha256, want, sizeof want) != CMN_OK ||
+                !cmn_ct_equal(want, d, sizeof d)))
+        rc = cmn_errf(&eb, CMN_E_HASH, "downloaded patch does not match its signed SHA-256");
+    if (!rc)
+        rc = hp__rm_rf(stg, &eb);
+    if (!rc && mkdir(stg, 0755) != 0)
+        rc = cmn_errf(&eb, CMN_E_IO, "cannot create '%s': %s", stg, strerror(errno));
+    if (!rc) {
+        struct cmn_patch_limits lim;
+        cmn_patch_limits_default(&lim);
+        lim.max_total = c->max_extract;
+        rc = cmn_patch_apply(pfile, base, stg, &lim, NULL, &eb);
+    }
+    if (!rc)
+        rc = hp__fsync_tree(stg, &eb);
+    if (!rc)
+        rc = cmn_content_digest_dir(stg, d, &eb);
+    if (rc) {
+        s = hp__fail(c, rc, &eb);
+        goto out;
+    }
+    const struct cmn_key *key = NULL;
+    for (size_t i = 0; i < c->n_rkeys; i++)
+        if (strcmp(c->rkeys[i].keyid, o->p.bundle_keyid) == 0)
+            key = &c->rkeys[i];
+    if (cmn_hex_decode(o->content_sha256, want, sizeof want) != CMN_OK || !cmn_ct_equal(want, d, sizeof d)) {
+        s = hp__failf(c, HP_E_VERIFY, "patched bundle of '%s' does not match its signed content digest", o->p.rel.id);
+        goto out;
+    }
+    if (!key || cmn_content_verify(key, d, o->content_sig) != CMN_OK) {
+        s = hp__failf(c, HP_E_VERIFY, "content signature of '%s' does not verify with a trusted release key",
+                      o->p.rel.id);
+        goto out;
+    }
+    hp__fault(c, "patch-staged");
+out:
+    free(base);
+    return s;
+}
+
 hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *ctx)
 {
     struct cmn_errbuf eb = {{0}};
@@ -895,6 +1067,8 @@ hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *
     }
     int same = c->st.has_pending && strcmp(c->st.pending.rel.sha256, o->p.rel.sha256) == 0 &&
                strcmp(c->st.pending.rel.id, o->p.rel.id) == 0;
+    if (!(c->no_patch & 2))
+        snprintf(c->install_note, sizeof c->install_note, "full");
     if (same && hp__exists(zip))
         goto out; /* complete and hash-checked already; hp_install re-verifies */
     if (!same) {
@@ -911,6 +1085,15 @@ hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *
         if ((s = save(c)))
             goto out;
         (void)hp__report(c, o->p.rel.id, "downloading", 0);
+    }
+    if (!c->no_patch && o->has_content && o->n_patches) {
+        char saved[CMN_ERRBUF_SIZE];
+        memcpy(saved, c->err, sizeof saved);
+        if (download_patch(c, o, fn, ctx) == HP_OK) {
+            snprintf(c->install_note, sizeof c->install_note, "patch");
+            goto out;
+        }
+        memcpy(c->err, saved, sizeof saved); /* the reason is in the note; the full bundle follows */
     }
     hp__fault(c, "download-start");
     rc = hp__http_download(c, o->p.url, part, o->p.size, got, fn, ctx, &eb);
@@ -1012,8 +1195,29 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
         goto out;
     }
     if (!hp__exists(zip)) {
-        s = hp__failf(c, HP_E_STATE, "release '%s' is not downloaded", o->p.rel.id);
-        goto out;
+        char *pfile = pending_file(c, o->p.rel.sha256, ".patch");
+        if (!pfile || !hp__exists(pfile) || !o->has_content) {
+            free(pfile);
+            s = hp__failf(c, HP_E_STATE, "release '%s' is not downloaded", o->p.rel.id);
+            goto out;
+        }
+        s = stage_from_patch(c, o, pfile, stg);
+        if (!s) {
+            free(pfile);
+            snprintf(c->install_note, sizeof c->install_note, "patch");
+            goto staged;
+        }
+        /* Any failure: drop the patch and fall back to the full bundle, saying why. */
+        snprintf(c->install_note, sizeof c->install_note, "full (patch refused: %.200s)", c->err);
+        unlink(pfile);
+        free(pfile);
+        hp__rm_rf(stg, NULL);
+        c->no_patch |= 2;
+        s = hp_download(c, o, NULL, NULL);
+        c->no_patch &= ~2;
+        if (s)
+            goto out;
+        c->err[0] = '\0';
     }
     /* Verify the exact file about to be extracted: digest, size, signature. */
     rc = cmn_sha256_file(zip, got, &size, &eb);
@@ -1051,6 +1255,7 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
             refuse_pending(c, o->p.rel.id);
         goto out;
     }
+staged:
     hp__fault(c, "staged");
     c->st.op = HP_OP_INSTALL;
     c->st.op_rel = c->st.pending.rel;
@@ -1218,4 +1423,9 @@ const char *hp_blocklist_at(const hp_client *c, size_t i)
 const char *hp_pending_release(const hp_client *c)
 {
     return c && c->st.has_pending ? c->st.pending.rel.id : NULL;
+}
+
+const char *hp_install_note(const hp_client *c)
+{
+    return c ? c->install_note : "";
 }

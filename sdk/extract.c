@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include "common/patch.h"
 #include "hp_int.h"
 
 void hp__extract_limits_default(struct hp_extract_limits *l)
@@ -40,28 +41,10 @@ void hp__extract_limits_default(struct hp_extract_limits *l)
 
 int hp__zip_name_ok(const char *name, int *is_dir)
 {
+    /* One rule for bundle paths, shared with the patch container. */
     size_t n = strlen(name);
-    if (n == 0 || name[0] == '/')
-        return -1;
-    *is_dir = name[n - 1] == '/';
-    size_t end = *is_dir ? n - 1 : n;
-    if (end == 0)
-        return -1;
-    size_t start = 0;
-    for (size_t i = 0; i <= end; i++) {
-        unsigned char ch = i < end ? (unsigned char)name[i] : '/';
-        if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == ':')
-            return -1;
-        if (ch == '/') {
-            size_t len = i - start;
-            if (len == 0)
-                return -1; /* "a//b" */
-            if ((len == 1 && name[start] == '.') || (len == 2 && name[start] == '.' && name[start + 1] == '.'))
-                return -1;
-            start = i + 1;
-        }
-    }
-    return 0;
+    *is_dir = n > 0 && name[n - 1] == '/';
+    return cmn_bundle_path_ok(name, *is_dir ? n - 1 : n) == 0 ? 0 : -1;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -115,7 +98,7 @@ static int fsync_one(const char *path, const struct stat *sb, int flag, struct F
     return hp__fsync_dir(path, NULL) == CMN_OK ? 0 : -1;
 }
 
-static enum cmn_err fsync_tree(const char *dest, struct cmn_errbuf *eb)
+enum cmn_err hp__fsync_tree(const char *dest, struct cmn_errbuf *eb)
 {
     if (nftw(dest, fsync_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
         return cmn_errf(eb, CMN_E_IO, "cannot fsync the directories of '%s'", dest);
@@ -410,7 +393,7 @@ static enum cmn_err extract(zip_t *za, const uint8_t *raw, size_t rawlen, const 
         if (lim->after_entry)
             lim->after_entry(lim->ctx, (size_t)i, (size_t)n);
     }
-    rc = fsync_tree(dest, eb);
+    rc = hp__fsync_tree(dest, eb);
 out:
     if (names)
         for (zip_int64_t i = 0; i < n; i++)

@@ -74,17 +74,34 @@ struct hp_state {
     char boot_note[640];
 };
 
+/* A differential patch offered for a release (manifest "patches", SPEC section 14). */
+struct hp_patch_offer {
+    char base[CMN_SHA256_HEX]; /* content digest of the bundle it applies to */
+    char sha256[CMN_SHA256_HEX];
+    uint64_t size;
+    char *url; /* absolute; owned */
+};
+
 struct hp_offer {
     hp_offer_type kind;
     struct hp_pending p; /* release details (p.url owned) */
     int mandatory;
     uint64_t sequence;
+    /* Signed content digest of the bundle (release key); has_content 0 when the release has none. */
+    int has_content;
+    char content_sha256[CMN_SHA256_HEX];
+    char content_sig[CMN_SIG_B64];
+    struct hp_patch_offer patches[CMN_MANIFEST_MAX_PATCHES];
+    size_t n_patches;
 };
 
 struct hp_client {
     int opened;
     char *data_dir, *app, *platform, *channel, *binary_version, *device_id;
     char *edge_url, *manifest_base, *bundle_base, *publisher_url, *embedded_path;
+    char *embedded_dir;                 /* HP_OPT_EMBEDDED_BUNDLE_DIR: patch base when nothing is installed */
+    int no_patch;                       /* HP_OPT_PATCHES 0, or set while falling back to the full bundle */
+    char install_note[CMN_ERRBUF_SIZE]; /* how the last update arrived: hp_install_note() */
     struct cmn_key mkeys[HP_MAX_KEYS];
     size_t n_mkeys;
     struct cmn_key rkeys[HP_MAX_KEYS];
@@ -161,6 +178,8 @@ struct hp_extract_limits {
 void hp__extract_limits_default(struct hp_extract_limits *l);
 /* 0 when `name` is a safe relative entry name; sets *is_dir. */
 int hp__zip_name_ok(const char *name, int *is_dir);
+/* fsync every file and directory under `dest` (after an extraction or a patch). */
+enum cmn_err hp__fsync_tree(const char *dest, struct cmn_errbuf *eb);
 /* Extract into `dest` (an existing empty directory). CMN_E_UNSAFE for any guard. */
 enum cmn_err hp__extract_file(const char *zip_path, const char *dest, const struct hp_extract_limits *lim,
                               struct cmn_errbuf *eb);

@@ -70,6 +70,9 @@ def errors(v, s, path="$"):
         for k in s.get("required", []):
             if k not in v:
                 out.append("%s: missing %s" % (path, k))
+        for k, deps in s.get("dependentRequired", {}).items():
+            if k in v and any(d not in v for d in deps):
+                out.append("%s: %s needs %s" % (path, k, ", ".join(deps)))
         if len(v) < s.get("minProperties", 0):
             out.append("%s: too few members" % path)
         props = s.get("properties", {})
@@ -103,6 +106,14 @@ def main():
     for name in shape:
         doc = json.load(open(os.path.join(HERE, "rejected", name + ".json"), encoding="utf-8"))
         report(bool(errors(doc, SCHEMA)), "schema rejects rejected/%s.json" % name)
+    # Patch entries (SPEC section 14).
+    doc = json.load(open(os.path.join(HERE, "patches", "signed.json"), encoding="utf-8"))
+    errs = errors(doc, SCHEMA)
+    report(not errs, "schema accepts patches/signed.json %s" % "; ".join(errs[:3]))
+    for name in ["patches-without-content", "content-without-sig", "patches-empty", "patch-unknown-field",
+                 "patch-url-dotdot", "patch-size-zero", "content-sha256-upper", "patches-duplicate-base"]:
+        doc = json.load(open(os.path.join(HERE, "patches", "rejected-%s.json" % name), encoding="utf-8"))
+        report(bool(errors(doc, SCHEMA)), "schema rejects patches/rejected-%s.json" % name)
     print("1..%d" % n)
     return 1 if failed else 0
 

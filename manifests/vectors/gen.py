@@ -649,6 +649,84 @@ def gen_sequence():
     write_json("sequence.json", {"cases": cases})
 
 
+# ---------------------------------------------------------------- content digests and patch entries
+CTX_CONTENT = b"hotpatch-content-v1\n"
+
+
+def content_listing(files):
+    """SPEC section 14: one line per file, sorted by path as UTF-8 bytes."""
+    out = b""
+    for path in sorted(files, key=lambda k: k.encode("utf-8")):
+        data = files[path]
+        out += ("%s %d %s\n" % (hashlib.sha256(data).hexdigest(), len(data), path)).encode("utf-8")
+    return out
+
+
+def gen_patches():
+    d = os.path.join(HERE, "patches")
+    shutil.rmtree(d, ignore_errors=True)
+    trees = {
+        "fixture": {"index.android.bundle": b"\xc6\x1f\xbc\x03hermes bytecode stand-in\x00\x01",
+                    "drawable-mdpi/assets_logo.png": b"\x89PNG\r\n\x1a\nlogo",
+                    "raw/keep.xml": b"<keep/>\n"},
+        # Byte order, not locale order: "B" (0x42) < "a" (0x61) < "b/x"; "caf\u00e9" after "cafz".
+        "order": {"b/x": b"1", "B": b"", "a": b"22", "cafz": b"3", "caf\u00e9.js": b"4"},
+        "empty": {},
+    }
+    cases = []
+    for name, files in trees.items():
+        listing = content_listing(files)
+        digest = hashlib.sha256(listing).digest()
+        cases.append({"name": name,
+                      "files": {k: b64(v) for k, v in files.items()},
+                      "listing": listing.decode("utf-8"),
+                      "content_sha256": digest.hex(),
+                      "content_sig": b64(BUNDLE_KEY.sign(CTX_CONTENT, digest)),
+                      "bundle_sig_of_same_digest": b64(BUNDLE_KEY.sign(CTX_BUNDLE, digest))})
+    write_json("patches/content.json", {"context": CTX_CONTENT.decode(), "signer": BUNDLE_KEY.keyid,
+                                        "cases": cases})
+
+    base1 = hashlib.sha256(content_listing({"a": b"1"})).hexdigest()
+    base2 = cases[0]["content_sha256"]
+    new = cases[1]
+    def patch(base, tag):
+        ph = hashlib.sha256(("patch " + tag).encode()).hexdigest()
+        return {"base": base, "url": "patches/demo/ios/%s.patch" % ph, "sha256": ph, "size": 100 + len(tag)}
+    pl = sorted([patch(base1, "one"), patch(base2, "two")], key=lambda x: x["base"])
+    rel = release("r2", content_sha256=new["content_sha256"], content_sig=new["content_sig"], patches=pl)
+    good = payload([release("r1"), rel], sequence=50)
+    write("patches/signed.json", envelope(canon(good), [MANIFEST_KEY]))
+    write_json("patches/signed.expect.json", {"release": "r2", "content_sha256": new["content_sha256"],
+                                              "content_sig": new["content_sig"], "patches": pl,
+                                              "payload_sha256": hashlib.sha256(canon(good)).hexdigest()})
+    rejected = []
+
+    def bad(name, r, why):
+        write("patches/rejected-%s.json" % name, envelope(canon(payload([r], sequence=51)), [MANIFEST_KEY]))
+        rejected.append({"file": "rejected-%s.json" % name, "error": "parse", "why": why})
+
+    def with_(**kw):
+        r = json.loads(json.dumps(rel))
+        for k, v in kw.items():
+            if v is None:
+                r.pop(k)
+            else:
+                r[k] = v
+        return r
+    bad("patches-without-content", with_(content_sha256=None, content_sig=None), "patches need a content digest")
+    bad("content-without-sig", with_(content_sig=None, patches=None), "content_sha256 needs content_sig")
+    bad("patches-unsorted", with_(patches=list(reversed(pl))), "patches must be sorted by base")
+    bad("patches-duplicate-base", with_(patches=[pl[0], pl[0]]), "one patch per base")
+    bad("patches-empty", with_(patches=[]), "an empty patch list is written as no list")
+    bad("patch-unknown-field", with_(patches=[dict(pl[0], method="bsdiff")]), "unknown fields are errors")
+    bad("patch-url-dotdot", with_(patches=[dict(pl[0], url="patches/../x.patch")]), "url rules of bundle_url")
+    bad("patch-size-zero", with_(patches=[dict(pl[0], size=0)]), "size 1..2^53-1")
+    bad("content-sha256-upper", with_(content_sha256=new["content_sha256"].upper()), "lower-case hex")
+    bad("content-sig-short", with_(content_sig=new["content_sig"][:-4]), "64-byte signature")
+    write_json("patches/cases.json", {"now": NOW, "trusted": [MANIFEST_KEY.keyid], "signed": "signed.json",
+                                      "rejected": rejected})
+
+
 def main():
     gen_keys()
     gen_canonical()
@@ -657,6 +735,7 @@ def main():
     gen_semver()
     gen_decisions()
     gen_sequence()
+    gen_patches()
 
 
 if __name__ == "__main__":

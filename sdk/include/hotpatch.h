@@ -163,6 +163,9 @@ typedef enum hp_option {
     HP_OPT_TIMEOUT_MS,           /**< I: connect + stall timeout for HTTP, milliseconds (default 30000) */
     HP_OPT_MAX_EXTRACT_BYTES,    /**< I: cap on a bundle's total uncompressed size (default 512 MiB) */
     HP_OPT_NOW,                  /**< I: unix time used for manifest expiry; 0 = the clock (default; tests only) */
+    HP_OPT_EMBEDDED_BUNDLE_DIR,  /**< S, optional: directory holding the embedded bundle's files, a patch base
+                                      when no release is installed */
+    HP_OPT_PATCHES,              /**< I: 1 (default) use differential patches when offered, 0 always full bundles */
 } hp_option;
 
 /**
@@ -455,6 +458,14 @@ HP_API size_t hp_blocklist_count(const hp_client *c);
 HP_API const char *hp_blocklist_at(const hp_client *c, size_t i);
 /** Release id of the download in pending/, or NULL. Borrowed. */
 HP_API const char *hp_pending_release(const hp_client *c);
+/**
+ * How the last hp_download()/hp_install() got the release: "patch" (a
+ * differential patch applied to the installed or embedded bundle, verified
+ * against the release key's content signature), "full", or "full (patch
+ * refused: REASON)" / "full (no patch: REASON)" when a patch was offered but
+ * could not be used. Empty before any download. Borrowed until the next call.
+ */
+HP_API const char *hp_install_note(const hp_client *c);
 
 /* ---- reports ---- */
 

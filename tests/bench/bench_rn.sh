@@ -11,7 +11,7 @@ T=$(mktemp -d /tmp/hp-bench-rn.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 JDK=$(dirname "$(dirname "$(readlink -f "$(command -v javac 2>/dev/null || echo /usr/bin/javac)")")")
 CORE_SDK=$(ls sdk/*.c | grep -v -e agent.c -e transport_curl.c)
-CORE_COMMON=$(for m in buf cjson cohort crypto decide err file ident manifest semver str; do echo common/$m.c; done)
+CORE_COMMON=$(for m in buf cjson cohort crypto decide err file ident manifest patch semver str; do echo common/$m.c; done)
 JNI=sdk/react-native/android/src/main/cpp/hp_jni.c
 FLAGS="-std=c11 -Os -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections -Icommon/include -Isdk/include -Isdk"
 echo '{ global: Java_*; local: *; };' >"$T/jni.map"

@@ -19,7 +19,9 @@
  *   bundle_keyid, mandatory (bool), rollout_bp (0..10000), state ("active" |
  *   "halted" | "rolled_back" | "disabled"), created_at; optional: notes,
  *   targeting {device_ids: [..] (sorted, unique, inline), device_list: "name"
- *   (an edge-held list)}.
+ *   (an edge-held list)}, content_sha256 + content_sig (the release key's
+ *   signature over the bundle's content digest), patches [{base, url, sha256,
+ *   size}] (sorted by base; only with content_sha256).
  */
 #ifndef COMMON_MANIFEST_H
 #define COMMON_MANIFEST_H
@@ -39,6 +41,7 @@
 #define CMN_MANIFEST_MAX_RELEASES 256
 #define CMN_MANIFEST_MAX_INLINE_DEVICES 10000
 #define CMN_NOTES_MAX 4096
+#define CMN_MANIFEST_MAX_PATCHES 16 /* patches listed per release */
 
 enum cmn_release_state {
     CMN_REL_ACTIVE = 0,  /* offered to its cohort */
@@ -50,6 +53,14 @@ enum cmn_release_state {
 const char *cmn_release_state_name(enum cmn_release_state s);
 /* -1 when unknown. */
 int cmn_release_state_parse(const char *s);
+
+/* A differential patch to this release from one base bundle (SPEC section 14). */
+struct cmn_patch_ref {
+    char base[CMN_SHA256_HEX];   /* content digest of the base bundle */
+    char *url;                   /* like bundle_url */
+    char sha256[CMN_SHA256_HEX]; /* of the patch file */
+    uint64_t size;               /* of the patch file */
+};
 
 struct cmn_release {
     char *id;
@@ -69,6 +80,12 @@ struct cmn_release {
     char **device_ids; /* sorted ascending (strcmp), NULL when absent */
     size_t n_device_ids;
     char *device_list; /* NULL when absent */
+    /* Optional (both or neither): content digest of the bundle's files and the
+     * release key's signature over it (SPEC section 14). content_sig NULL when absent. */
+    char content_sha256[CMN_SHA256_HEX];
+    char *content_sig;
+    struct cmn_patch_ref *patches; /* sorted by base, unique; only with a content digest */
+    size_t n_patches;
 };
 
 struct cmn_manifest {

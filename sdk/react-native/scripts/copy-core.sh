@@ -12,7 +12,7 @@ mkdir -p "$here/cpp/core/sdk/include" "$here/cpp/core/common/include/common"
 for f in "$top"/sdk/*.c "$top"/sdk/*.h; do
     case "$(basename "$f")" in agent.c|transport_curl.c) ;; *) cp "$f" "$here/cpp/core/sdk/" ;; esac
 done
-cp "$top/sdk/include/hotpatch.h" "$here/cpp/core/sdk/include/"
+cp "$top/sdk/include/hotpatch.h" "$top/sdk/include/hotpatch_version.h" "$here/cpp/core/sdk/include/"
 cp "$top/sdk/hotpatch.sym" "$here/cpp/core/sdk/"
-for m in buf cjson cohort crypto decide err file ident manifest semver str; do cp "$top/common/$m.c" "$here/cpp/core/common/"; done
+for m in buf cjson cohort crypto decide err file ident manifest patch semver str; do cp "$top/common/$m.c" "$here/cpp/core/common/"; done
 cp "$top"/common/include/common/*.h "$here/cpp/core/common/include/common/"

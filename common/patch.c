@@ -1,0 +1,766 @@
+#include "common/compat.h"
+
+/*
+ * patch.c - bundle content digests (what the release key signs for patched
+ * installs) and the HPPATCH1 container: create at release time, apply on the
+ * device. Format and rules: common/include/common/patch.h and
+ * manifests/SPEC.md section 14.
+ *
+ * Apply treats the container as hostile even though its SHA-256 was checked
+ * against the signed manifest: the manifest key alone must not be able to
+ * install arbitrary content, so the caller verifies the rebuilt directory
+ * against the release-key-signed content digest, and this code makes sure a
+ * crafted patch can neither write outside `out_dir` nor make it grow past the
+ * declared sizes nor use unbounded memory on the way.
+ */
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "common/patch.h"
+
+#define IO_BLOCK (64u << 10)
+
+int cmn_bundle_path_ok(const char *p, size_t n)
+{
+    if (n == 0 || p[0] == '/')
+        return -1;
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char ch = i < n ? (unsigned char)p[i] : '/';
+        if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == ':')
+            return -1;
+        if (ch == '/') {
+            size_t len = i - start;
+            if (len == 0)
+                return -1;
+            if ((len == 1 && p[start] == '.') || (len == 2 && p[start] == '.' && p[start + 1] == '.'))
+                return -1;
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ content scan */
+
+void cmn_content_release(struct cmn_content *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].path);
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
+
+struct scan {
+    struct cmn_content c;
+    size_t cap, max;
+    struct cmn_errbuf *eb;
+};
+
+static enum cmn_err scan_dir(struct scan *s, const char *root, const char *rel)
+{
+    char *abs = NULL;
+    if (asprintf(&abs, "%s%s%s", root, rel[0] ? "/" : "", rel) < 0)
+        return CMN_E_NOMEM;
+    DIR *d = opendir(abs);
+    if (!d) {
+        enum cmn_err rc = cmn_errf(s->eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open directory '%s': %s",
+                                   abs, strerror(errno));
+        free(abs);
+        return rc;
+    }
+    enum cmn_err rc = CMN_OK;
+    struct dirent *de;
+    while (!rc && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *r = NULL, *a = NULL;
+        if (asprintf(&r, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) < 0 ||
+            asprintf(&a, "%s/%s", abs, de->d_name) < 0) {
+            free(r);
+            rc = CMN_E_NOMEM;
+            break;
+        }
+        struct stat sb;
+        if (lstat(a, &sb) != 0) {
+            rc = cmn_errf(s->eb, CMN_E_IO, "cannot stat '%s': %s", a, strerror(errno));
+        } else if (cmn_bundle_path_ok(r, strlen(r)) != 0) {
+            rc = cmn_errf(s->eb, CMN_E_UNSAFE, "unsafe path '%s' in bundle", r);
+        } else if (S_ISDIR(sb.st_mode)) {
+            rc = scan_dir(s, root, r);
+        } else if (!S_ISREG(sb.st_mode)) {
+            rc = cmn_errf(s->eb, CMN_E_UNSAFE, "'%s' is not a regular file or directory", r);
+        } else if (s->c.n >= s->max) {
+            rc = cmn_errf(s->eb, CMN_E_TOOBIG, "more than %zu files in '%s'", s->max, root);
+        } else {
+            if (s->c.n == s->cap) {
+                size_t nc = s->cap ? s->cap * 2 : 64;
+                void *nv = realloc(s->c.v, nc * sizeof(*s->c.v));
+                if (!nv)
+                    rc = CMN_E_NOMEM;
+                else {
+                    s->c.v = nv;
+                    s->cap = nc;
+                }
+            }
+            if (!rc) {
+                struct cmn_content_file *f = &s->c.v[s->c.n];
+                rc = cmn_sha256_file(a, f->sha256, &f->size, s->eb);
+                if (!rc) {
+                    f->path = r;
+                    r = NULL;
+                    s->c.n++;
+                }
+            }
+        }
+        free(r);
+        free(a);
+    }
+    closedir(d);
+    free(abs);
+    return rc;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+    /* strcmp compares as unsigned char: byte order, as the SPEC says. */
+    return strcmp(((const struct cmn_content_file *)a)->path, ((const struct cmn_content_file *)b)->path);
+}
+
+enum cmn_err cmn_content_scan(const char *dir, size_t max_files, struct cmn_content *out, struct cmn_errbuf *eb)
+{
+    struct scan s = {.max = max_files, .eb = eb};
+    enum cmn_err rc = scan_dir(&s, dir, "");
+    if (rc) {
+        cmn_content_release(&s.c);
+        return rc;
+    }
+    if (s.c.n)
+        qsort(s.c.v, s.c.n, sizeof(*s.c.v), cmp_file);
+    *out = s.c;
+    return CMN_OK;
+}
+
+enum cmn_err cmn_content_digest(const struct cmn_content *c, uint8_t out[CMN_SHA256_BYTES])
+{
+    struct cmn_sha256 h;
+    cmn_sha256_init(&h);
+    for (size_t i = 0; i < c->n; i++) {
+        char hex[CMN_SHA256_HEX], num[32];
+        cmn_hex_encode(c->v[i].sha256, CMN_SHA256_BYTES, hex);
+        int k = snprintf(num, sizeof num, " %" PRIu64 " ", c->v[i].size);
+        cmn_sha256_update(&h, hex, 64);
+        cmn_sha256_update(&h, num, (size_t)k);
+        cmn_sha256_update(&h, c->v[i].path, strlen(c->v[i].path));
+        cmn_sha256_update(&h, "\n", 1);
+    }
+    cmn_sha256_final(&h, out);
+    return CMN_OK;
+}
+
+enum cmn_err cmn_content_digest_dir(const char *dir, uint8_t out[CMN_SHA256_BYTES], struct cmn_errbuf *eb)
+{
+    struct cmn_content c;
+    enum cmn_err rc = cmn_content_scan(dir, 1000000, &c, eb);
+    if (rc)
+        return rc;
+    rc = cmn_content_digest(&c, out);
+    cmn_content_release(&c);
+    return rc;
+}
+
+enum cmn_err cmn_content_sign(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
+                              char sig_b64[CMN_SIG_B64])
+{
+    uint8_t sig[CMN_SIG_BYTES];
+    enum cmn_err rc = cmn_sign(key, CMN_SIGCTX_CONTENT, digest, CMN_SHA256_BYTES, sig);
+    if (rc)
+        return rc;
+    cmn_base64_encode(sig, sizeof(sig), sig_b64);
+    return CMN_OK;
+}
+
+enum cmn_err cmn_content_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES], const char *sig_b64)
+{
+    uint8_t sig[CMN_SIG_BYTES + 1];
+    size_t n = 0;
+    if (!sig_b64 || cmn_base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig), &n) != CMN_OK || n != CMN_SIG_BYTES)
+        return CMN_E_PARSE;
+    return cmn_verify(key, CMN_SIGCTX_CONTENT, digest, CMN_SHA256_BYTES, sig);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* A read-only mapping of a whole file (NULL data for an empty file). */
+struct map {
+    const uint8_t *p;
+    size_t n;
+};
+
+static enum cmn_err map_open(const char *dir, const char *rel, struct map *m, struct cmn_errbuf *eb)
+{
+    char *path = NULL;
+    m->p = NULL;
+    m->n = 0;
+    if (asprintf(&path, "%s/%s", dir, rel) < 0)
+        return CMN_E_NOMEM;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        enum cmn_err rc = cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open base file '%s': %s",
+                                   path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    struct stat sb;
+    enum cmn_err rc = CMN_OK;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rc = cmn_errf(eb, CMN_E_UNSAFE, "base file '%s' is not a regular file", path);
+    } else if (sb.st_size > 0) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+            rc = cmn_errf(eb, CMN_E_IO, "cannot map '%s': %s", path, strerror(errno));
+        else {
+            m->p = p;
+            m->n = (size_t)sb.st_size;
+        }
+    }
+    close(fd);
+    free(path);
+    return rc;
+}
+
+static void map_close(struct map *m)
+{
+    if (m->p)
+        munmap((void *)m->p, m->n);
+    m->p = NULL;
+    m->n = 0;
+}
+
+/* ------------------------------------------------------------ create */
+
+static enum cmn_err compress_one(ZSTD_CCtx *cc, const struct map *base, const struct map *src, int level, uint8_t **out,
+                                 size_t *outn, struct cmn_errbuf *eb)
+{
+    size_t cap = ZSTD_compressBound(src->n);
+    uint8_t *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return CMN_E_NOMEM;
+    ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
+    if (base) {
+        /* The window must reach from the end of the output back to the start
+         * of the prefix (what `zstd --patch-from` does); long-distance
+         * matching finds the moved blocks. */
+        uint64_t need = (uint64_t)base->n + src->n;
+        int wlog = 10;
+        while (wlog < 27 && ((uint64_t)1 << wlog) < need)
+            wlog++;
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_enableLongDistanceMatching, 1);
+        ZSTD_CCtx_refPrefix(cc, base->p, base->n);
+    }
+    size_t r = ZSTD_compress2(cc, buf, cap ? cap : 1, src->p ? (const void *)src->p : "", src->n);
+    if (ZSTD_isError(r)) {
+        free(buf);
+        return cmn_errf(eb, CMN_E_IO, "zstd: %s", ZSTD_getErrorName(r));
+    }
+    *out = buf;
+    *outn = r;
+    return CMN_OK;
+}
+
+static enum cmn_err write_all(int fd, const void *p, size_t n, struct cmn_errbuf *eb)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return cmn_errf(eb, CMN_E_IO, "write failed: %s", strerror(errno));
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return CMN_OK;
+}
+
+static const struct cmn_content_file *find_path(const struct cmn_content *c, const char *path)
+{
+    struct cmn_content_file key = {.path = (char *)path};
+    return bsearch(&key, c->v, c->n, sizeof(*c->v), cmp_file);
+}
+
+static const struct cmn_content_file *find_sha(const struct cmn_content *c, const uint8_t sha[CMN_SHA256_BYTES],
+                                               uint64_t size)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].size == size && !memcmp(c->v[i].sha256, sha, CMN_SHA256_BYTES))
+            return &c->v[i];
+    return NULL;
+}
+
+static enum cmn_err emit_entry(int fd, int op, const char *path, const char *base_path, uint64_t size,
+                               const uint8_t sha[CMN_SHA256_BYTES], const uint8_t *data, size_t dn,
+                               struct cmn_errbuf *eb)
+{
+    uint8_t h[1 + 2];
+    size_t pl = strlen(path), bl = base_path ? strlen(base_path) : 0;
+    h[0] = (uint8_t)op;
+    put_le(h + 1, pl, 2);
+    enum cmn_err rc = write_all(fd, h, 3, eb);
+    if (!rc)
+        rc = write_all(fd, path, pl, eb);
+    uint8_t b2[2];
+    put_le(b2, bl, 2);
+    if (!rc)
+        rc = write_all(fd, b2, 2, eb);
+    if (!rc && bl)
+        rc = write_all(fd, base_path, bl, eb);
+    uint8_t t[8 + 32 + 8];
+    put_le(t, size, 8);
+    memcpy(t + 8, sha, 32);
+    put_le(t + 40, dn, 8);
+    if (!rc)
+        rc = write_all(fd, t, sizeof t, eb);
+    if (!rc && dn)
+        rc = write_all(fd, data, dn, eb);
+    return rc;
+}
+
+enum cmn_err cmn_patch_create(const char *base_dir, const char *new_dir, const char *out_path, int level,
+                              struct cmn_patch_stats *st, struct cmn_errbuf *eb)
+{
+    struct cmn_content base = {0}, nw = {0};
+    struct cmn_patch_stats s = {0};
+    char *tmp = NULL;
+    int fd = -1;
+    ZSTD_CCtx *cc = NULL;
+    enum cmn_err rc = cmn_content_scan(base_dir, 1000000, &base, eb);
+    if (!rc)
+        rc = cmn_content_scan(new_dir, 1000000, &nw, eb);
+    if (rc)
+        goto out;
+    if (nw.n > UINT32_MAX) {
+        rc = cmn_errf(eb, CMN_E_TOOBIG, "too many files in '%s'", new_dir);
+        goto out;
+    }
+    for (size_t i = 0; i < nw.n; i++)
+        s.out_bytes += nw.v[i].size;
+    cc = ZSTD_createCCtx();
+    if (!cc || asprintf(&tmp, "%s.tmp.%ld", out_path, (long)getpid()) < 0) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
+        goto out;
+    }
+    uint8_t hdr[8 + 4 + 8];
+    memcpy(hdr, CMN_PATCH_MAGIC, 8);
+    put_le(hdr + 8, nw.n, 4);
+    put_le(hdr + 12, s.out_bytes, 8);
+    rc = write_all(fd, hdr, sizeof hdr, eb);
+    for (size_t i = 0; !rc && i < nw.n; i++) {
+        const struct cmn_content_file *f = &nw.v[i];
+        const struct cmn_content_file *b = find_path(&base, f->path);
+        if (b && (b->size != f->size || memcmp(b->sha256, f->sha256, CMN_SHA256_BYTES)))
+            b = NULL;
+        if (!b)
+            b = find_sha(&base, f->sha256, f->size); /* moved or renamed */
+        if (b) {
+            rc = emit_entry(fd, CMN_PATCH_COPY, f->path, b->path, f->size, f->sha256, NULL, 0, eb);
+            s.copied++;
+            continue;
+        }
+        struct map src, bm = {0};
+        rc = map_open(new_dir, f->path, &src, eb);
+        if (rc)
+            break;
+        uint8_t *full = NULL, *diff = NULL;
+        size_t fulln = SIZE_MAX, diffn = SIZE_MAX;
+        const struct cmn_content_file *same = find_path(&base, f->path);
+        if (same && same->size > 0) {
+            rc = map_open(base_dir, same->path, &bm, eb);
+            if (!rc)
+                rc = compress_one(cc, &bm, &src, level, &diff, &diffn, eb);
+            map_close(&bm);
+        }
+        /* A diff under a quarter of the file cannot lose to compressing it
+         * whole by enough to pay for a second level-19 pass over it. */
+        if (!rc && (!diff || diffn > src.n / 4))
+            rc = compress_one(cc, NULL, &src, level, &full, &fulln, eb);
+        if (!rc) {
+            if (diff && diffn <= fulln) {
+                rc = emit_entry(fd, CMN_PATCH_ZDIFF, f->path, same->path, f->size, f->sha256, diff, diffn, eb);
+                s.diffed++;
+            } else {
+                rc = emit_entry(fd, CMN_PATCH_ZFULL, f->path, NULL, f->size, f->sha256, full, fulln, eb);
+                s.full++;
+            }
+        }
+        free(full);
+        free(diff);
+        map_close(&src);
+    }
+    if (!rc && fsync(fd) != 0)
+        rc = cmn_errf(eb, CMN_E_IO, "fsync '%s': %s", tmp, strerror(errno));
+    if (!rc) {
+        struct stat sb;
+        if (fstat(fd, &sb) == 0)
+            s.patch_bytes = (uint64_t)sb.st_size;
+    }
+    if (close(fd) != 0 && !rc)
+        rc = cmn_errf(eb, CMN_E_IO, "close '%s': %s", tmp, strerror(errno));
+    fd = -1;
+    if (!rc && rename(tmp, out_path) != 0)
+        rc = cmn_errf(eb, CMN_E_IO, "cannot rename '%s' to '%s': %s", tmp, out_path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    else if (st)
+        *st = s;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    ZSTD_freeCCtx(cc);
+    cmn_content_release(&base);
+    cmn_content_release(&nw);
+    return rc;
+}
+
+/* ------------------------------------------------------------ apply */
+
+void cmn_patch_limits_default(struct cmn_patch_limits *l)
+{
+    l->max_total = UINT64_C(512) << 20;
+    l->max_entries = 20000;
+    l->window_log_max = 27;
+}
+
+/* Buffered reader over the patch file that counts what it consumed. */
+struct rd {
+    int fd;
+    uint8_t buf[IO_BLOCK];
+    size_t pos, len;
+    int eof;
+};
+
+static enum cmn_err rd_fill(struct rd *r, struct cmn_errbuf *eb)
+{
+    if (r->pos < r->len || r->eof)
+        return CMN_OK;
+    ssize_t n;
+    do
+        n = read(r->fd, r->buf, sizeof r->buf);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return cmn_errf(eb, CMN_E_IO, "cannot read patch: %s", strerror(errno));
+    r->pos = 0;
+    r->len = (size_t)n;
+    if (n == 0)
+        r->eof = 1;
+    return CMN_OK;
+}
+
+static enum cmn_err rd_exact(struct rd *r, void *out, size_t n, struct cmn_errbuf *eb)
+{
+    uint8_t *o = out;
+    while (n) {
+        enum cmn_err rc = rd_fill(r, eb);
+        if (rc)
+            return rc;
+        if (r->pos == r->len)
+            return cmn_errf(eb, CMN_E_PARSE, "patch is truncated");
+        size_t k = r->len - r->pos < n ? r->len - r->pos : n;
+        memcpy(o, r->buf + r->pos, k);
+        r->pos += k;
+        o += k;
+        n -= k;
+    }
+    return CMN_OK;
+}
+
+/* Create out_dir/rel (parents 0755) with O_EXCL | O_NOFOLLOW. */
+static enum cmn_err create_out(const char *out_dir, const char *rel, int *fdp, struct cmn_errbuf *eb)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s", out_dir, rel) < 0)
+        return CMN_E_NOMEM;
+    size_t base = strlen(out_dir) + 1;
+    for (char *s = path + base; (s = strchr(s, '/')) != NULL; s++) {
+        *s = 0;
+        struct stat sb;
+        if (mkdir(path, 0755) != 0 && (errno != EEXIST || lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+            enum cmn_err rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot create directory '%s' for a patched file", path);
+            free(path);
+            return rc;
+        }
+        *s = '/';
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        enum cmn_err rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot create '%s': %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    free(path);
+    *fdp = fd;
+    return CMN_OK;
+}
+
+/* Sink for one output file: counts against the declared size, hashes. */
+struct sink {
+    int fd;
+    uint64_t want, got;
+    struct cmn_sha256 h;
+    const char *path;
+};
+
+static enum cmn_err sink_put(struct sink *k, const void *p, size_t n, struct cmn_errbuf *eb)
+{
+    if (n > k->want - k->got)
+        return cmn_errf(eb, CMN_E_UNSAFE, "patched '%s' grows past its declared %" PRIu64 " bytes", k->path, k->want);
+    k->got += n;
+    cmn_sha256_update(&k->h, p, n);
+    return write_all(k->fd, p, n, eb);
+}
+
+static enum cmn_err sink_done(struct sink *k, const uint8_t want_sha[CMN_SHA256_BYTES], struct cmn_errbuf *eb)
+{
+    if (k->got != k->want)
+        return cmn_errf(eb, CMN_E_PARSE, "patched '%s' has %" PRIu64 " bytes, declared %" PRIu64, k->path, k->got,
+                        k->want);
+    uint8_t d[CMN_SHA256_BYTES];
+    cmn_sha256_final(&k->h, d);
+    if (memcmp(d, want_sha, CMN_SHA256_BYTES))
+        return cmn_errf(eb, CMN_E_HASH, "patched '%s' does not match its SHA-256", k->path);
+    if (fsync(k->fd) != 0)
+        return cmn_errf(eb, CMN_E_IO, "fsync '%s': %s", k->path, strerror(errno));
+    return CMN_OK;
+}
+
+static enum cmn_err apply_zstd(struct rd *r, uint64_t dlen, ZSTD_DCtx *dc, const struct map *prefix, struct sink *k,
+                               uint8_t *obuf, struct cmn_errbuf *eb)
+{
+    ZSTD_DCtx_reset(dc, ZSTD_reset_session_only);
+    if (prefix && prefix->n) {
+        size_t z = ZSTD_DCtx_refPrefix(dc, prefix->p, prefix->n);
+        if (ZSTD_isError(z))
+            return cmn_errf(eb, CMN_E_IO, "zstd: %s", ZSTD_getErrorName(z));
+    }
+    size_t last = 1; /* 0 once a frame is complete */
+    while (dlen) {
+        enum cmn_err rc = rd_fill(r, eb);
+        if (rc)
+            return rc;
+        if (r->pos == r->len)
+            return cmn_errf(eb, CMN_E_PARSE, "patch is truncated in '%s'", k->path);
+        size_t avail = r->len - r->pos;
+        if (avail > dlen)
+            avail = (size_t)dlen;
+        ZSTD_inBuffer in = {r->buf + r->pos, avail, 0};
+        while (in.pos < in.size) {
+            if (last == 0)
+                return cmn_errf(eb, CMN_E_PARSE, "data after the zstd frame of '%s'", k->path);
+            ZSTD_outBuffer out = {obuf, IO_BLOCK, 0};
+            last = ZSTD_decompressStream(dc, &out, &in);
+            if (ZSTD_isError(last))
+                return cmn_errf(eb, CMN_E_PARSE, "bad zstd data for '%s': %s", k->path, ZSTD_getErrorName(last));
+            rc = sink_put(k, obuf, out.pos, eb);
+            if (rc)
+                return rc;
+        }
+        r->pos += avail;
+        dlen -= avail;
+    }
+    /* Flush what the decoder still holds for a complete frame. */
+    while (last != 0) {
+        ZSTD_inBuffer in = {NULL, 0, 0};
+        ZSTD_outBuffer out = {obuf, IO_BLOCK, 0};
+        last = ZSTD_decompressStream(dc, &out, &in);
+        if (ZSTD_isError(last))
+            return cmn_errf(eb, CMN_E_PARSE, "bad zstd data for '%s': %s", k->path, ZSTD_getErrorName(last));
+        enum cmn_err rc = sink_put(k, obuf, out.pos, eb);
+        if (rc)
+            return rc;
+        if (out.pos == 0 && last != 0)
+            return cmn_errf(eb, CMN_E_PARSE, "zstd frame of '%s' is truncated", k->path);
+    }
+    return CMN_OK;
+}
+
+enum cmn_err cmn_patch_apply(const char *patch_path, const char *base_dir, const char *out_dir,
+                             const struct cmn_patch_limits *lim, struct cmn_patch_stats *st, struct cmn_errbuf *eb)
+{
+    struct cmn_patch_limits dl;
+    if (!lim) {
+        cmn_patch_limits_default(&dl);
+        lim = &dl;
+    }
+    struct cmn_patch_stats s = {0};
+    struct rd *r = malloc(sizeof *r);
+    if (r) {
+        r->fd = -1;
+        r->pos = r->len = 0;
+        r->eof = 0;
+    }
+    uint8_t *obuf = malloc(IO_BLOCK);
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    char prev[CMN_PATCH_MAX_PATH + 1] = "", path[CMN_PATCH_MAX_PATH + 1], bpath[CMN_PATCH_MAX_PATH + 1];
+    enum cmn_err rc = CMN_OK;
+    if (!r || !obuf || !dc) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    r->fd = open(patch_path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        rc = cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open patch '%s': %s", patch_path,
+                      strerror(errno));
+        goto out;
+    }
+    size_t z = ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, (int)lim->window_log_max);
+    if (ZSTD_isError(z)) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "zstd window cap %u: %s", lim->window_log_max, ZSTD_getErrorName(z));
+        goto out;
+    }
+    uint8_t hdr[20];
+    if ((rc = rd_exact(r, hdr, sizeof hdr, eb)) != CMN_OK)
+        goto out;
+    if (memcmp(hdr, CMN_PATCH_MAGIC, 8)) {
+        rc = cmn_errf(eb, CMN_E_PARSE, "not a HotPatch patch (bad magic)");
+        goto out;
+    }
+    uint64_t count = get_le(hdr + 8, 4), total = get_le(hdr + 12, 8), sum = 0;
+    if (count > lim->max_entries || total > lim->max_total) {
+        rc = cmn_errf(eb, CMN_E_UNSAFE, "patch declares %" PRIu64 " files / %" PRIu64 " bytes, over the limits", count,
+                      total);
+        goto out;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        uint8_t h[3], t[48], b2[2];
+        if ((rc = rd_exact(r, h, 3, eb)) != CMN_OK)
+            goto out;
+        unsigned op = h[0];
+        size_t pl = (size_t)get_le(h + 1, 2);
+        if (op < CMN_PATCH_COPY || op > CMN_PATCH_ZFULL) {
+            rc = cmn_errf(eb, CMN_E_PARSE, "unknown patch operation %u", op);
+            goto out;
+        }
+        if (pl == 0 || pl > CMN_PATCH_MAX_PATH) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "patch entry path length %zu", pl);
+            goto out;
+        }
+        if ((rc = rd_exact(r, path, pl, eb)) != CMN_OK)
+            goto out;
+        path[pl] = 0;
+        if (memchr(path, 0, pl) || cmn_bundle_path_ok(path, pl) != 0) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "unsafe path in patch");
+            goto out;
+        }
+        if (i > 0 && strcmp(prev, path) >= 0) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "patch entries out of order at '%s'", path);
+            goto out;
+        }
+        memcpy(prev, path, pl + 1);
+        if ((rc = rd_exact(r, b2, 2, eb)) != CMN_OK)
+            goto out;
+        size_t bl = (size_t)get_le(b2, 2);
+        if ((op == CMN_PATCH_ZFULL) != (bl == 0) || bl > CMN_PATCH_MAX_PATH) {
+            rc = cmn_errf(eb, CMN_E_PARSE, "bad base path length for '%s'", path);
+            goto out;
+        }
+        if ((rc = rd_exact(r, bpath, bl, eb)) != CMN_OK)
+            goto out;
+        bpath[bl] = 0;
+        if (bl && (memchr(bpath, 0, bl) || cmn_bundle_path_ok(bpath, bl) != 0)) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "unsafe base path in patch");
+            goto out;
+        }
+        if ((rc = rd_exact(r, t, sizeof t, eb)) != CMN_OK)
+            goto out;
+        uint64_t size = get_le(t, 8), dlen = get_le(t + 40, 8);
+        if (size > total - sum) {
+            rc = cmn_errf(eb, CMN_E_UNSAFE, "patch entry '%s' exceeds the declared total", path);
+            goto out;
+        }
+        sum += size;
+        if ((op == CMN_PATCH_COPY) != (dlen == 0)) {
+            rc = cmn_errf(eb, CMN_E_PARSE, "bad data length for '%s'", path);
+            goto out;
+        }
+        struct sink k = {.want = size, .path = path, .fd = -1};
+        struct map bm = {0};
+        cmn_sha256_init(&k.h);
+        if (op != CMN_PATCH_ZFULL && (rc = map_open(base_dir, bpath, &bm, eb)) != CMN_OK)
+            goto out;
+        rc = create_out(out_dir, path, &k.fd, eb);
+        if (!rc) {
+            if (op == CMN_PATCH_COPY) {
+                if (bm.n != size)
+                    rc = cmn_errf(eb, CMN_E_HASH, "base file '%s' has the wrong size", bpath);
+                else
+                    rc = sink_put(&k, bm.p, bm.n, eb);
+                s.copied++;
+            } else {
+                rc = apply_zstd(r, dlen, dc, op == CMN_PATCH_ZDIFF ? &bm : NULL, &k, obuf, eb);
+                if (op == CMN_PATCH_ZDIFF)
+                    s.diffed++;
+                else
+                    s.full++;
+            }
+        }
+        if (!rc)
+            rc = sink_done(&k, t + 8, eb);
+        if (k.fd >= 0)
+            close(k.fd);
+        map_close(&bm);
+        if (rc)
+            goto out;
+    }
+    if (sum != total) {
+        rc = cmn_errf(eb, CMN_E_PARSE, "patch files add up to %" PRIu64 " bytes, declared %" PRIu64, sum, total);
+        goto out;
+    }
+    if ((rc = rd_fill(r, eb)) != CMN_OK)
+        goto out;
+    if (r->pos != r->len) {
+        rc = cmn_errf(eb, CMN_E_PARSE, "trailing bytes after the last patch entry");
+        goto out;
+    }
+    s.out_bytes = total;
+    if (st)
+        *st = s;
+out:
+    if (r && r->fd >= 0)
+        close(r->fd);
+    free(r);
+    free(obuf);
+    ZSTD_freeDCtx(dc);
+    return rc;
+}
