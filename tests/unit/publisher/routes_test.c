@@ -81,6 +81,7 @@ int main(void)
         {"DELETE", "/v1/apps/demo/keys/0011", pub_h_key_revoke, PUB_ROLE_ADMIN, PUB_BODY_JSON},
         {"POST", "/v1/apps/demo/api-keys", pub_h_apikeys, PUB_ROLE_ADMIN, PUB_BODY_JSON},
         {"GET", "/v1/apps/demo/channels", pub_h_channels, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"POST", "/v1/apps/demo/channels/android/beta/retire", pub_h_chan_retire, PUB_ROLE_WRITE, PUB_BODY_JSON},
         {"GET", "/v1/apps/demo/audit", pub_h_audit_list, PUB_ROLE_READ, PUB_BODY_NONE},
         {"POST", "/v1/releases", pub_h_rel_create, PUB_ROLE_WRITE, PUB_BODY_UPLOAD},
         {"GET", "/v1/releases", pub_h_rel_list, PUB_ROLE_READ, PUB_BODY_NONE},
