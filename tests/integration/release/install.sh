@@ -105,7 +105,7 @@ ok "it runs: hp_version() = HP_VERSION_STRING = VERSION, hp_strerror() gives tex
 # (a missing entry is an undefined reference here). The dependencies are
 # the system's own, so they are resolved without the sysroot.
 private=$(pkg-config --print-requires-private hotpatch | xargs)
-is "$private" "jansson libsodium libcurl libzip" "hotpatch.pc: Requires.private"
+is "$private" "jansson libsodium libcurl libzip libzstd" "hotpatch.pc: Requires.private"
 # shellcheck disable=SC2086
 ok "static link: libhotpatch.a + the Requires.private libraries" \
     cc -std=c11 -o "$work/ts" "$work/t.c" $(pkg-config --cflags hotpatch) "$root/lib/libhotpatch.a" \
@@ -158,7 +158,7 @@ is "$(complete_words hotpatch --json rol)" "rollback rollout " "global flags are
 want=$("$root/bin/hotpatch" --help | awk '/^commands:/ {f = 1; next} f && /^$/ {exit} f {print $1}' | { cat; echo help; } | sort | tr '\n' ' ')
 is "$(complete_words hotpatch '')" "$want" "hotpatch <TAB> offers every command of hotpatch --help"
 is "$(complete_words hotpatch release --targ)" "--target-binary " "hotpatch release --targ<TAB> -> --target-binary"
-is "$(complete_words hotpatch manifest '')" "resign show " "hotpatch manifest <TAB> -> show resign"
+is "$(complete_words hotpatch manifest '')" "resign retire show " "hotpatch manifest <TAB> -> resign retire show"
 is "$(complete_words hotpatch config '')" "get list set unset " "hotpatch config <TAB> -> its verbs"
 is "$(complete_words hotpatch release --platform '')" "android ios " "--platform <TAB> -> android ios"
 is "$(complete_words hotpatch frobnicate --x)" "" "an unknown command completes nothing"
