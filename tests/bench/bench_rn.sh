@@ -22,11 +22,11 @@ kb() { echo "$(( ($(stat -c %s "$1") + 512) / 1024 )) KB"; }
 if [ -d "$JDK/include" ]; then
     # shellcheck disable=SC2086
     if cc $FLAGS -I"$JDK/include" -I"$JDK/include/linux" $LD -o "$T/libhotpatch.so" $JNI $CORE_SDK $CORE_COMMON \
-        /usr/lib/x86_64-linux-gnu/libsodium.a -ljansson -lzip -lz 2>"$T/cc.log"; then
+        /usr/lib/x86_64-linux-gnu/libsodium.a -ljansson -lzip -lzstd -lz 2>"$T/cc.log"; then
         strip --strip-unneeded "$T/libhotpatch.so"
         # shellcheck disable=SC2086
         cc $FLAGS -I"$JDK/include" -I"$JDK/include/linux" $LD -o "$T/core-only.so" $JNI $CORE_SDK $CORE_COMMON \
-            -lsodium -ljansson -lzip -lz && strip --strip-unneeded "$T/core-only.so"
+            -lsodium -ljansson -lzip -lzstd -lz && strip --strip-unneeded "$T/core-only.so"
         for l in zip jansson; do
             cp "$(readlink -f /usr/lib/x86_64-linux-gnu/lib$l.so)" "$T/lib$l.so" && strip --strip-unneeded "$T/lib$l.so"
         done
@@ -37,7 +37,7 @@ if [ -d "$JDK/include" ]; then
         echo "  total $(( (total + 512) / 1024 )) KB vs target 600 KB: $([ $total -le 614400 ] && echo within || echo OVER)"
         echo "  exported symbols: $(nm -D --defined-only "$T/libhotpatch.so" | awk '$2=="T"' | wc -l) (all Java_*: $(nm -D --defined-only "$T/libhotpatch.so" | awk '$2=="T"{print $3}' | grep -vc '^Java_') others)"
         cc $FLAGS -I"$JDK/include" -I"$JDK/include/linux" $LD -Wl,-Map,"$T/map" -o "$T/m.so" $JNI $CORE_SDK $CORE_COMMON \
-            /usr/lib/x86_64-linux-gnu/libsodium.a -ljansson -lzip -lz 2>/dev/null
+            /usr/lib/x86_64-linux-gnu/libsodium.a -ljansson -lzip -lzstd -lz 2>/dev/null
         python3 - "$T/map" <<'PY'
 import re, sys
 # GNU ld map: an input section line names its archive member; size may sit on the next line.
@@ -70,5 +70,5 @@ else
 fi
 
 cc -std=c11 -O2 -Icommon/include -Isdk/include -o "$T/rn_boot_bench" tests/bench/rn_boot_bench.c "$B/lib/libhotpatch.a" \
-    -ljansson -lsodium -lcurl -lzip -lpthread -lm || { echo "rn_boot_bench: build failed"; exit 1; }
+    -ljansson -lsodium -lcurl -lzip -lzstd -lpthread -lm || { echo "rn_boot_bench: build failed"; exit 1; }
 "$T/rn_boot_bench" "$T" "${HP_BENCH_LAUNCHES:-1000}"

@@ -61,7 +61,7 @@ assert need and need<=have, sorted(need-have)
 ok "addon: hp_node.node builds over libhotpatch.a with plain cc" \
     cc -std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Werror -fPIC -shared -I"$HP_SRC_DIR/common/include" \
     -I"$HP_SRC_DIR/sdk/include" -I/usr/include/node -DNODE_GYP_MODULE_NAME=hp_node -o "$T/hp_node.node" \
-    "$PKG/node/hp_node.c" "$LIB/libhotpatch.a" -ljansson -lsodium -lcurl -lzip -lpthread -lm
+    "$PKG/node/hp_node.c" "$LIB/libhotpatch.a" -ljansson -lsodium -lcurl -lzip -lzstd -lpthread -lm
 
 . "$HP_SRC_DIR/tests/integration/rn/servers.bash"
 ok "edge, CDN and report receiver up" rn_servers_up "$T"

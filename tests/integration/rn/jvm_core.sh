@@ -27,7 +27,7 @@ ok "JNI bridge links against libhotpatch-core (no libcurl)" \
     cc -std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Werror -fPIC -shared -fvisibility=hidden \
     -I"$HP_SRC_DIR/common/include" -I"$HP_SRC_DIR/sdk/include" -I"$JDK/include" -I"$JDK/include/linux" \
     -o "$T/libhotpatch.so" "$AND/src/main/cpp/hp_jni.c" "$LIB/libhotpatch-core.a" \
-    -ljansson -lsodium -lzip -lpthread -lm -Wl,--no-undefined
+    -ljansson -lsodium -lzip -lzstd -lpthread -lm -Wl,--no-undefined
 nok "the JNI library does not need libcurl" bash -c "ldd '$T/libhotpatch.so' | grep -q libcurl"
 mkdir -p "$T/classes"
 ok "javac 17: the platform-free core package and its tests compile" \

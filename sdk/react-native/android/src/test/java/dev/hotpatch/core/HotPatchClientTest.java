@@ -32,7 +32,7 @@ public class HotPatchClientTest {
     static final String BIN = System.getProperty("hp.bin"), TMP = System.getProperty("hp.tmp");
     static final String STORAGE = System.getProperty("hp.storage"), EDGE = System.getProperty("hp.edge");
     static final String CDN = System.getProperty("hp.cdn");
-    static int seq;
+    static long seq; // sequences are clock-floored (ms since the epoch): beyond int
 
     static HotPatchConfig cfg(String device) {
         new File(TMP, "jvm-devices").mkdirs(); /* the core creates the data dir itself, not its parents */
@@ -83,7 +83,7 @@ public class HotPatchClientTest {
         cmd.addAll(List.of(extra));
         String out = run(cmd.toArray(new String[0]));
         Matcher sm = Pattern.compile("\"sequence\": ?(\\d+)").matcher(out);
-        seq = sm.find() ? Integer.parseInt(sm.group(1)) : seq + 1;
+        seq = sm.find() ? Long.parseLong(sm.group(1)) : seq + 1;
         Pattern served = Pattern.compile("\\\\\"sequence\\\\\": ?(\\d+)");
         for (int i = 0;; i++) {
             Matcher m = served.matcher(run("curl", "-s", EDGE + "/v1/manifests/demo/android/production.json"));
