@@ -232,24 +232,36 @@ enum cmn_err cmn_verify(const struct cmn_key *key, const char *ctx, const void *
     return r == 0 ? CMN_OK : CMN_E_SIG;
 }
 
-enum cmn_err cmn_bundle_sign(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
+enum cmn_err cmn_digest_sign(const struct cmn_key *key, const char *ctx, const uint8_t digest[CMN_SHA256_BYTES],
                              char sig_b64[CMN_SIG_B64])
 {
     uint8_t sig[CMN_SIG_BYTES];
-    enum cmn_err rc = cmn_sign(key, CMN_SIGCTX_BUNDLE, digest, CMN_SHA256_BYTES, sig);
+    enum cmn_err rc = cmn_sign(key, ctx, digest, CMN_SHA256_BYTES, sig);
     if (rc)
         return rc;
     cmn_base64_encode(sig, sizeof(sig), sig_b64);
     return CMN_OK;
 }
 
-enum cmn_err cmn_bundle_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES], const char *sig_b64)
+enum cmn_err cmn_digest_verify(const struct cmn_key *key, const char *ctx, const uint8_t digest[CMN_SHA256_BYTES],
+                               const char *sig_b64, enum cmn_err bad_b64)
 {
     uint8_t sig[CMN_SIG_BYTES + 1];
     size_t n = 0;
     if (!sig_b64 || cmn_base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig), &n) != CMN_OK || n != CMN_SIG_BYTES)
-        return CMN_E_SIG;
-    return cmn_verify(key, CMN_SIGCTX_BUNDLE, digest, CMN_SHA256_BYTES, sig);
+        return bad_b64;
+    return cmn_verify(key, ctx, digest, CMN_SHA256_BYTES, sig);
+}
+
+enum cmn_err cmn_bundle_sign(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
+                             char sig_b64[CMN_SIG_B64])
+{
+    return cmn_digest_sign(key, CMN_SIGCTX_BUNDLE, digest, sig_b64);
+}
+
+enum cmn_err cmn_bundle_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES], const char *sig_b64)
+{
+    return cmn_digest_verify(key, CMN_SIGCTX_BUNDLE, digest, sig_b64, CMN_E_SIG);
 }
 
 int cmn_ct_equal(const void *a, const void *b, size_t n)

@@ -179,21 +179,12 @@ enum cmn_err cmn_content_digest_dir(const char *dir, uint8_t out[CMN_SHA256_BYTE
 enum cmn_err cmn_content_sign(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
                               char sig_b64[CMN_SIG_B64])
 {
-    uint8_t sig[CMN_SIG_BYTES];
-    enum cmn_err rc = cmn_sign(key, CMN_SIGCTX_CONTENT, digest, CMN_SHA256_BYTES, sig);
-    if (rc)
-        return rc;
-    cmn_base64_encode(sig, sizeof(sig), sig_b64);
-    return CMN_OK;
+    return cmn_digest_sign(key, CMN_SIGCTX_CONTENT, digest, sig_b64);
 }
 
 enum cmn_err cmn_content_verify(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES], const char *sig_b64)
 {
-    uint8_t sig[CMN_SIG_BYTES + 1];
-    size_t n = 0;
-    if (!sig_b64 || cmn_base64_decode(sig_b64, strlen(sig_b64), sig, sizeof(sig), &n) != CMN_OK || n != CMN_SIG_BYTES)
-        return CMN_E_PARSE;
-    return cmn_verify(key, CMN_SIGCTX_CONTENT, digest, CMN_SHA256_BYTES, sig);
+    return cmn_digest_verify(key, CMN_SIGCTX_CONTENT, digest, sig_b64, CMN_E_PARSE);
 }
 
 /* ------------------------------------------------------------ helpers */

@@ -94,6 +94,16 @@ enum cmn_err cmn_sign(const struct cmn_key *key, const char *ctx, const void *ms
 enum cmn_err cmn_verify(const struct cmn_key *key, const char *ctx, const void *msg, size_t n,
                         const uint8_t sig[CMN_SIG_BYTES]) __attribute__((warn_unused_result));
 
+/*
+ * A signature over ctx || a SHA-256 digest, as base64 text (bundle and content
+ * signatures). Verify answers `bad_b64` when sig_b64 is not base64 of 64 bytes,
+ * else cmn_verify's code.
+ */
+enum cmn_err cmn_digest_sign(const struct cmn_key *key, const char *ctx, const uint8_t digest[CMN_SHA256_BYTES],
+                             char sig_b64[CMN_SIG_B64]) __attribute__((warn_unused_result));
+enum cmn_err cmn_digest_verify(const struct cmn_key *key, const char *ctx, const uint8_t digest[CMN_SHA256_BYTES],
+                               const char *sig_b64, enum cmn_err bad_b64) __attribute__((warn_unused_result));
+
 /* Bundle signatures: over CMN_SIGCTX_BUNDLE || digest, as base64 text. */
 enum cmn_err cmn_bundle_sign(const struct cmn_key *key, const uint8_t digest[CMN_SHA256_BYTES],
                              char sig_b64[CMN_SIG_B64]) __attribute__((warn_unused_result));
