@@ -19,10 +19,13 @@
 #define REL_COLS                                                                                                       \
     "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "            \
     "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "           \
-    "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint "             \
+    "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint, "           \
+    "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list "                              \
     "FROM releases r JOIN apps a ON a.id = r.app_id "
 
-#define APP_COLS "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint "
+#define APP_COLS                                                                                                       \
+    "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint, "                 \
+    "legacy_signature, device_model "
 
 #define CHAN_KEY " WHERE app_id = $1 AND platform = $2 AND channel = $3"
 
@@ -66,8 +69,8 @@ static const char *const stmt_sql[Q__COUNT] = {
                     "WHERE app_id = $1 AND revoked_at IS NULL ORDER BY id",
     [Q_REL_INSERT] =
         "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, mandatory, "
-        "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by, "
+        "legacy_signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     [Q_REL_BY_ID] = "SELECT " REL_COLS "WHERE r.id = $1",
     [Q_REL_LIST] = "SELECT " REL_COLS "WHERE r.app_id = $1 AND ($2::text IS NULL OR r.platform = $2) "
                    "AND ($3::text IS NULL OR r.channel = $3) AND ($4::bigint IS NULL OR r.seq < $4) "
@@ -210,6 +213,36 @@ static const char *const stmt_sql[Q__COUNT] = {
                       "a.name FROM api_keys k LEFT JOIN apps a ON a.id = k.app_id "
                       "WHERE k.org_id = $1 AND (k.app_id IS NULL OR k.app_id = $2) AND k.revoked_at IS NULL "
                       "ORDER BY k.id",
+    /* seed compatibility (issue 13) */
+    [Q_APP_SET_COMPAT] = "UPDATE apps SET legacy_signature = $2, device_model = $3 WHERE id = $1",
+    [Q_APP_BY_MODEL] = "SELECT " APP_COLS "FROM apps WHERE device_model = $1",
+    [Q_RKEY_PUBLIC_ALL] = "SELECT keyid, public_key FROM release_keys WHERE app_id = $1 AND revoked_at IS NULL "
+                          "ORDER BY id",
+    /* $2: a JSON array of device ids or NULL, stored sorted by bytes and unique (the manifest's rule) */
+    [Q_REL_SET_TARGET] = "UPDATE releases SET target_device_ids = CASE WHEN $2::json IS NULL THEN NULL ELSE "
+                         "ARRAY(SELECT DISTINCT x COLLATE \"C\" FROM json_array_elements_text($2::json) AS x "
+                         "ORDER BY 1) END, target_device_list = $3, updated_at = now() WHERE id = $1",
+    /* ESP admin (h_esp.c): devices of the apps the caller may read, newest first */
+    [Q_ESP_DEVICES] = "SELECT d.device_id, a.device_model, d.binary_version, "
+                      "extract(epoch from d.first_seen)::bigint, extract(epoch from d.last_seen)::bigint FROM devices d JOIN apps a ON a.id = d.app_id "
+                      "WHERE a.device_model IS NOT NULL AND a.org_id = $1 AND ($2::bigint IS NULL OR a.id = $2) "
+                      "ORDER BY d.last_seen DESC LIMIT $3",
+    [Q_ESP_STATUS] = "SELECT i.device_id, r.version, i.status, extract(epoch from i.received_at)::bigint, "
+                     "a.device_model FROM installations i JOIN releases r ON r.id = i.release_id "
+                     "JOIN apps a ON a.id = r.app_id WHERE a.device_model IS NOT NULL AND a.org_id = $1 "
+                     "AND ($2::bigint IS NULL OR a.id = $2) AND ($3::text IS NULL OR i.device_id = $3) "
+                     "ORDER BY i.received_at DESC LIMIT $4",
+    [Q_ESP_METRICS] = "SELECT (SELECT count(*) FROM devices d JOIN apps a ON a.id = d.app_id "
+                      "  WHERE a.device_model IS NOT NULL AND a.org_id = $1), "
+                      "(SELECT COALESCE(json_object_agg(m, n), '{}') FROM (SELECT a.device_model AS m, count(*) AS n "
+                      "  FROM devices d JOIN apps a ON a.id = d.app_id WHERE a.device_model IS NOT NULL "
+                      "  AND a.org_id = $1 GROUP BY a.device_model) x), "
+                      "(SELECT COALESCE(json_object_agg(st, n), '{}') FROM (SELECT i.status AS st, count(*) AS n "
+                      "  FROM installations i JOIN releases r ON r.id = i.release_id JOIN apps a ON a.id = r.app_id "
+                      "  WHERE a.device_model IS NOT NULL AND a.org_id = $1 "
+                      "  AND i.received_at > now() - interval '24 hours' GROUP BY i.status) y), "
+                      "(SELECT count(*) FROM releases r JOIN apps a ON a.id = r.app_id "
+                      "  WHERE a.device_model IS NOT NULL AND a.org_id = $1 AND r.state = 'active')",
 };
 
 static int stmt_nparams[Q__COUNT];

@@ -16,6 +16,8 @@ static json_t *app_json(const PGresult *r, int row)
                         PQgetisnull(r, row, 3) ? json_null() : json_integer(pub_cell_i64(r, row, 3)));
     json_object_set_new(o, "halt_min_installs",
                         PQgetisnull(r, row, 4) ? json_null() : json_integer(pub_cell_i64(r, row, 4)));
+    json_object_set_new(o, "legacy_signature", json_boolean(pub_cell(r, row, 6)[0] == 't'));
+    json_object_set_new(o, "device_model", PQgetisnull(r, row, 7) ? json_null() : json_string(pub_cell(r, row, 7)));
     return o;
 }
 
@@ -143,14 +145,27 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     PGresult *a = pub_h_app(c, r, r->segs[2], out);
     if (!a)
         goto done;
-    static const char *const allowed[] = {"halt_threshold_pct", "halt_min_installs", NULL};
+    static const char *const allowed[] = {"halt_threshold_pct", "halt_min_installs", "legacy_signature",
+                                          "device_model", NULL};
     struct cmn_errbuf eb = {0};
     enum cmn_err rc;
     long long thr = PQgetisnull(a, 0, 3) ? -1 : pub_cell_i64(a, 0, 3);
     long long min = PQgetisnull(a, 0, 4) ? -1 : pub_cell_i64(a, 0, 4);
+    /* seed compatibility (docs/compatibility.md): the legacy signature opt-in and the ESP device model */
+    int legacy = pub_cell(a, 0, 6)[0] == 't';
+    const char *model = PQgetisnull(a, 0, 7) ? NULL : pub_cell(a, 0, 7);
     if ((rc = pub_jkeys(b, allowed, &eb)) || (rc = pub_jint(b, "halt_threshold_pct", 0, 1, 100, &thr, &eb)) ||
-        (rc = pub_jint(b, "halt_min_installs", 0, 1, 100000000, &min, &eb))) {
+        (rc = pub_jint(b, "halt_min_installs", 0, 1, 100000000, &min, &eb)) ||
+        (rc = pub_jbool(b, "legacy_signature", 0, &legacy, &eb)) ||
+        (!json_is_null(json_object_get(b, "device_model")) &&
+         (rc = pub_jstr(b, "device_model", 0, 64, &model, &eb)))) {
         pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
+        goto done;
+    }
+    if (json_is_null(json_object_get(b, "device_model")))
+        model = NULL;
+    if (model && !pub_valid_id(model)) {
+        pub_err(out, 400, "bad_request", "device_model must match [A-Za-z0-9._-]{1,64}");
         goto done;
     }
     /* an explicit null resets to the server default */
@@ -167,6 +182,16 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
         goto done;
     PGresult *q = pub_q(c, Q_APP_SET_HALT, p);
     int okay = pub_res_ok(q);
+    PQclear(q);
+    const char *pc[] = {aid, legacy ? "true" : "false", model};
+    q = okay ? pub_q(c, Q_APP_SET_COMPAT, pc) : NULL;
+    if (okay && !pub_res_ok(q) && pub_res_state(q, "23505")) {
+        PQclear(q);
+        pub_tx_rollback(c);
+        pub_err(out, 409, "conflict", "another app already serves device model '%s'", model);
+        goto done;
+    }
+    okay = okay && pub_res_ok(q);
     PQclear(q);
     json_t *detail = json_deep_copy(b);
     if (!okay || pub_audit(c, r->who.actor, pub_cell_i64(a, 0, 1), pub_cell_i64(a, 0, 0), NULL, "app.update", detail) ||

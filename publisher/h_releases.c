@@ -11,7 +11,12 @@
 
 void pub_h_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    const char *app = pub_req_query(r, "app");
+    pub_h_rel_list_app(s, c, r, pub_req_query(r, "app"), out);
+}
+
+void pub_h_rel_list_app(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, const char *app,
+                        struct pub_resp *out)
+{
     const char *platform = pub_req_query(r, "platform");
     const char *channel = pub_req_query(r, "channel");
     const char *lim = pub_req_query(r, "limit");

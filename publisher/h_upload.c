@@ -8,6 +8,13 @@
  * a refused upload stops being written at once. At the end the digest, size
  * and Ed25519 bundle signature (by a release key registered for the app) must
  * all match; then release.c's pub_release_new stores it.
+ *
+ * The same stream serves the seed shapes (docs/compatibility.md): POST
+ * /releases (seed 000/001: "metadata.json" + "signature.sig" + the bundle)
+ * and POST /api/admin/firmware/upload (seed 002: a "file" part, the rest in
+ * the query). Their metadata is only complete once the bundle is hashed, so
+ * upload_seed_meta (h_seed.c) translates it into our metadata at the end and
+ * the same checks (role, release key, size, digest, signatures) run on it.
  */
 #include "common/compat.h"
 
@@ -21,7 +28,7 @@
 
 #define META_MAX (64u << 10)
 
-enum part_kind { PART_NONE = 0, PART_META, PART_BUNDLE, PART_SKIP };
+enum part_kind { PART_NONE = 0, PART_META, PART_BUNDLE, PART_SKIP, PART_SIG };
 
 struct pub_upload {
     struct pub_srv *s;
@@ -40,6 +47,13 @@ struct pub_upload {
     struct cmn_key rkey;
     int failed;
     struct pub_resp *out;
+    /* seed shapes (h_seed.c): which one, the seed's signature.sig part, and
+     * "the only signature is the legacy one" (bundle_sig == legacy_signature) */
+    enum pub_upload_shape shape;
+    struct cmn_buf sig;
+    int have_sig;
+    int legacy_only;
+    int app_legacy; /* the app opted in to the legacy signature */
 };
 
 static void upload_free(struct pub_upload *up)
@@ -51,6 +65,7 @@ static void upload_free(struct pub_upload *up)
     if (up->tmppath[0])
         unlink(up->tmppath);
     cmn_buf_release(&up->meta);
+    cmn_buf_release(&up->sig);
     pub_relmeta_release(&up->rm);
     cmn_key_clear(&up->rkey);
     free(up);
@@ -93,8 +108,21 @@ static int check_meta(struct pub_upload *up)
     } else {
         up->app_id = pub_cell_i64(r, 0, 0);
         up->org_id = pub_cell_i64(r, 0, 1);
+        up->app_legacy = pub_cell(r, 0, 6)[0] == 't';
     }
     PQclear(r);
+    /* The legacy signature is opt-in per app (docs/compatibility.md): both ways are refused. */
+    if (!fail && up->rm.legacy_signature && !up->app_legacy) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "app '%s' has not opted in to legacy signatures (PATCH /v1/apps/%s "
+                 "{\"legacy_signature\": true})", up->rm.app, up->rm.app);
+        fail = up_fail(up, 400, "legacy_signature_not_enabled", msg);
+    } else if (!fail && !up->rm.legacy_signature && up->app_legacy) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "app '%s' opted in to legacy signatures: the release needs legacy_signature "
+                 "(hotpatch release --legacy-signature)", up->rm.app);
+        fail = up_fail(up, 400, "legacy_signature_required", msg);
+    }
     if (!fail && pub_auth_role(c, &up->r->who, up->org_id, up->app_id) < up->r->route->role) {
         char msg[160];
         snprintf(msg, sizeof(msg), "releasing to app '%s' needs the write role", up->rm.app);
@@ -124,15 +152,37 @@ static int check_meta(struct pub_upload *up)
     return fail;
 }
 
+/* The seed shapes' part names (docs/compatibility.md), mapped onto ours. */
+static const char *seed_part(enum pub_upload_shape shape, const char *name)
+{
+    if (shape == PUB_UPLOAD_SEED) {
+        if (!strcmp(name, "metadata.json") || !strcmp(name, "metadata"))
+            return "metadata";
+        if (!strcmp(name, "signature.sig") || !strcmp(name, "signature"))
+            return "signature.sig";
+        if (!strcmp(name, "bundle.zip") || !strcmp(name, "bundle") || !strcmp(name, "file"))
+            return "bundle";
+    } else if (shape == PUB_UPLOAD_FIRMWARE && !strcmp(name, "file")) {
+        return "bundle";
+    }
+    return "";
+}
+
 static int cb_begin(void *ctx, const struct pub_mp_part *part)
 {
     struct pub_upload *up = ctx;
-    if (!strcmp(part->name, "metadata")) {
+    const char *name = up->shape == PUB_UPLOAD_V1 ? part->name : seed_part(up->shape, part->name);
+    if (up->shape != PUB_UPLOAD_V1 && !strcmp(name, "signature.sig")) {
+        if (up->have_sig)
+            return up_fail(up, 400, "bad_multipart", "duplicate 'signature.sig' part");
+        up->have_sig = 1;
+        up->part = PART_SIG;
+    } else if (!strcmp(name, "metadata")) {
         if (up->have_meta)
             return up_fail(up, 400, "bad_multipart", "duplicate 'metadata' part");
         up->have_meta = 1;
         up->part = PART_META;
-    } else if (!strcmp(part->name, "bundle")) {
+    } else if (!strcmp(name, "bundle")) {
         if (up->have_bundle)
             return up_fail(up, 400, "bad_multipart", "duplicate 'bundle' part");
         up->have_bundle = 1;
@@ -146,11 +196,14 @@ static int cb_begin(void *ctx, const struct pub_mp_part *part)
             return up_fail(up, 503, "storage_unavailable", "cannot spool the upload");
         }
         cmn_sha256_init(&up->h);
-    } else if (!strcmp(part->name, "signature")) {
+    } else if (up->shape == PUB_UPLOAD_V1 && !strcmp(part->name, "signature")) {
         up->part = PART_SKIP; /* tolerated: the signature travels in metadata.bundle_sig */
     } else {
         char msg[200];
-        snprintf(msg, sizeof(msg), "unexpected multipart part '%.64s' (want 'metadata' and 'bundle')", part->name);
+        snprintf(msg, sizeof(msg), "unexpected multipart part '%.64s' (want %s)", part->name,
+                 up->shape == PUB_UPLOAD_V1     ? "'metadata' and 'bundle'"
+                 : up->shape == PUB_UPLOAD_SEED ? "'metadata.json', 'signature.sig' and 'bundle'"
+                                                : "'file'");
         return up_fail(up, 400, "bad_multipart", msg);
     }
     return 0;
@@ -162,6 +215,9 @@ static int cb_data(void *ctx, const void *p, size_t n)
     if (up->part == PART_META) {
         if (cmn_buf_add(&up->meta, p, n))
             return up_fail(up, 413, "too_large", "metadata part larger than 64 KiB");
+    } else if (up->part == PART_SIG) {
+        if (cmn_buf_add(&up->sig, p, n))
+            return up_fail(up, 413, "too_large", "signature.sig part larger than 256 bytes");
     } else if (up->part == PART_BUNDLE) {
         up->size += n;
         if (up->size > up->s->cfg->max_upload) {
@@ -195,7 +251,7 @@ static int cb_end(void *ctx)
     struct pub_upload *up = ctx;
     enum part_kind k = up->part;
     up->part = PART_NONE;
-    if (k == PART_META)
+    if (k == PART_META && up->shape == PUB_UPLOAD_V1)
         return check_meta(up);
     if (k == PART_BUNDLE)
         up->bundle_done = 1;
@@ -219,6 +275,14 @@ static int upload_begin(struct pub_srv *s, struct pub_req *r, struct pub_resp *o
     up->fd = -1;
     up->out = out;
     cmn_buf_init(&up->meta, META_MAX);
+    cmn_buf_init(&up->sig, 256);
+    up->shape = pub_upload_shape_of(r);
+    /* The seed shapes name their app only at the end: refuse a key that cannot write anything now. */
+    if (up->shape != PUB_UPLOAD_V1 && r->who.kind == PUB_PRINC_KEY && r->who.role < r->route->role) {
+        upload_free(up);
+        return !pub_err(out, 403, "forbidden", "this API key has the %s role; uploads need write",
+                        pub_role_name(r->who.role));
+    }
     struct pub_mp_cb cb = {cb_begin, cb_data, cb_end, up};
     pub_mp_init(&up->mp, boundary, &cb);
     r->stream = up;
@@ -264,18 +328,42 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
         pub_err(out, 400, "bad_multipart", "%s", cmn_errmsg(&eb, rc));
         return;
     }
-    if (!up->have_meta || !up->have_bundle) {
-        pub_err(out, 400, "bad_multipart", "upload needs a 'metadata' part and a 'bundle' part");
+    if (up->shape == PUB_UPLOAD_SEED && (!up->have_meta || !up->have_sig || !up->have_bundle)) {
+        pub_err(out, 400, "bad_multipart", "upload needs 'metadata.json', 'signature.sig' and 'bundle' parts");
         return;
     }
-    if (!up->meta_ok) {
-        pub_err(out, 400, "bad_metadata", "metadata was not accepted");
+    if (up->shape == PUB_UPLOAD_FIRMWARE && !up->have_bundle) {
+        pub_err(out, 400, "bad_multipart", "upload needs a 'file' part");
+        return;
+    }
+    if (up->shape == PUB_UPLOAD_V1 && (!up->have_meta || !up->have_bundle)) {
+        pub_err(out, 400, "bad_multipart", "upload needs a 'metadata' part and a 'bundle' part");
         return;
     }
     uint8_t digest[CMN_SHA256_BYTES];
     char hex[CMN_SHA256_HEX];
     cmn_sha256_final(&up->h, digest);
     cmn_hex_encode(digest, sizeof(digest), hex);
+    if (up->shape != PUB_UPLOAD_V1) {
+        /* translate the seed's metadata into ours (h_seed.c), then the same checks as /v1 */
+        struct pub_seed_upload su = {up->meta.ptr, up->meta.len, up->sig.ptr, up->sig.len, digest, up->size, 0};
+        struct cmn_buf ours;
+        cmn_buf_init(&ours, META_MAX);
+        if (pub_upload_seed_meta(s, r, up->shape, &su, &ours, out)) {
+            cmn_buf_release(&ours);
+            up->failed = 1;
+            return;
+        }
+        cmn_buf_release(&up->meta);
+        up->meta = ours;
+        up->legacy_only = su.legacy_only;
+        if (check_meta(up))
+            return;
+    }
+    if (!up->meta_ok) {
+        pub_err(out, 400, "bad_metadata", "metadata was not accepted");
+        return;
+    }
     if (up->size != (uint64_t)up->rm.size) {
         pub_err(out, 400, "size_mismatch", "bundle is %llu bytes but metadata.size says %lld",
                 (unsigned long long)up->size, up->rm.size);
@@ -285,8 +373,19 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
         pub_err(out, 400, "hash_mismatch", "bundle SHA-256 is %s but metadata.sha256 says %s", hex, up->rm.sha256);
         return;
     }
-    if (cmn_bundle_verify(&up->rkey, digest, up->rm.bundle_sig)) {
+    if (!up->legacy_only && cmn_bundle_verify(&up->rkey, digest, up->rm.bundle_sig)) {
         pub_err(out, 400, "bad_signature", "bundle_sig does not verify with release key %s", up->rkey.keyid);
+        return;
+    }
+    /* SPEC.md section 15: the same release key over the bare digest, no domain prefix. */
+    if (up->rm.legacy_signature &&
+        cmn_digest_verify(&up->rkey, CMN_SIGCTX_LEGACY, digest, up->rm.legacy_signature, CMN_E_SIG)) {
+        pub_err(out, 400, "bad_signature", "legacy_signature does not verify with release key %s over the bundle's "
+                "SHA-256", up->rkey.keyid);
+        return;
+    }
+    if (up->legacy_only && (!up->rm.legacy_signature || strcmp(up->rm.bundle_sig, up->rm.legacy_signature) != 0)) {
+        pub_err(out, 500, "internal", "legacy-only upload without its legacy signature");
         return;
     }
     if (fsync(up->fd) != 0 || close(up->fd) != 0) {

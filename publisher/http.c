@@ -282,16 +282,21 @@ static int first_call(struct pub_http *h, struct pub_req *r)
     r->body_kind = route->body;
     if (route->role > PUB_ROLE_NONE) {
         const char *authz = pub_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-        const char *cookie = authz ? NULL : pub_req_cookie(r, PUB_SESSION_COOKIE);
-        if (!authz && !cookie)
-            return !pub_err(o, 401, "unauthorized", "missing Authorization: Bearer <api key or token>");
+        /* seed 002's admin clients send the API key as X-API-Key (docs/compatibility.md) */
+        const char *xkey = authz ? NULL : pub_req_header(r, "X-API-Key");
+        const char *cookie = authz || xkey ? NULL : pub_req_cookie(r, PUB_SESSION_COOKIE);
+        if (!authz && !xkey && !cookie)
+            return !pub_err(o, 401, "unauthorized", "missing Authorization: Bearer <api key or token> (or X-API-Key)");
         struct pub_dbconn *c = pub_db_get(s->db);
         if (!c)
             return !pub_err(o, 503, "database_unavailable", "database unavailable");
         struct cmn_errbuf eb = {0};
         char csrf[PUB_CSRF_MAX] = "";
-        enum cmn_err e =
-            authz ? pub_auth_bearer(s, c, authz, &r->who, &eb) : pub_auth_session(c, cookie, &r->who, csrf, &eb);
+        enum cmn_err e = authz  ? pub_auth_bearer(s, c, authz, &r->who, &eb)
+                         : xkey ? pub_auth_apikey(c, xkey, &r->who)
+                                : pub_auth_session(c, cookie, &r->who, csrf, &eb);
+        if (xkey && e && e != CMN_E_DB)
+            e = cmn_errf(&eb, CMN_E_DENIED, "invalid or revoked X-API-Key");
         pub_db_put(s->db, c);
         if (e == CMN_E_DB)
             return !pub_err(o, 503, "database_unavailable", "database unavailable");

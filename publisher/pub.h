@@ -68,6 +68,7 @@ struct pub_relmeta {
     json_t *doc; /* owns the strings below */
     const char *app, *platform, *channel, *version, *target_binary, *notes;
     const char *sha256, *bundle_sig, *bundle_keyid;
+    const char *legacy_signature; /* optional (SPEC.md section 15), NULL when absent */
     int mandatory;
     long long rollout_bp;
     long long size;

@@ -76,6 +76,14 @@ enum pub_stmt {
     Q_DEV_GET,
     Q_DEV_HISTORY,
     Q_APIKEY_LIST,
+    /* seed compatibility (issue 13): legacy signature opt-in, ESP device models (h_seed.c, h_esp.c) */
+    Q_APP_SET_COMPAT,
+    Q_APP_BY_MODEL,
+    Q_RKEY_PUBLIC_ALL,
+    Q_REL_SET_TARGET,
+    Q_ESP_DEVICES,
+    Q_ESP_STATUS,
+    Q_ESP_METRICS,
     Q__COUNT
 };
 

@@ -98,6 +98,9 @@ void pub_h_apikeys(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, s
 void pub_h_apikey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 /* h_releases.c */
 void pub_h_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* GET /v1/releases with the app given by the caller (the seed adapter takes it from the key's scope). */
+void pub_h_rel_list_app(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, const char *app,
+                        struct pub_resp *out);
 void pub_h_rel_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_rel_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_rel_action(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
@@ -109,6 +112,52 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
 void pub_h_devices(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_installations(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/*
+ * h_seed.c: the seed 000/001 API (docs/compatibility.md), adapters onto the
+ * handlers above: they translate the request into our shape, call ours and
+ * translate the reply; the rules stay where they are.
+ */
+void pub_h_seed_apps_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_rel_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_rel_get(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_rel_rollback(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_rel_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_rel_delete(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_rel_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_devices(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_installations(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_esp.c: the seed 002 admin API (X-API-Key) and its JSON metrics document */
+void pub_h_esp_upload(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_esp_releases(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_esp_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_esp_devices(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_esp_status(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_esp_metrics(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* For GET /metrics: 1 after answering a JSON request (Accept: application/json), 0 to serve Prometheus text. */
+int pub_h_metrics_json(struct pub_srv *s, struct pub_req *r, struct pub_resp *out);
+
+/* Which shape an upload route takes (by its path): ours, seed 000/001's, seed 002's firmware upload. */
+enum pub_upload_shape { PUB_UPLOAD_V1 = 0, PUB_UPLOAD_SEED, PUB_UPLOAD_FIRMWARE };
+enum pub_upload_shape pub_upload_shape_of(const struct pub_req *r);
+/* A seed-shaped upload after the bundle was hashed. */
+struct pub_seed_upload {
+    const char *meta; /* the seed's metadata.json (SEED), or NULL */
+    size_t meta_len;
+    const char *sig; /* the seed's signature.sig (SEED), or NULL */
+    size_t sig_len;
+    const uint8_t *digest; /* SHA-256 of the bundle */
+    uint64_t size;
+    int legacy_only; /* out: the only signature is the legacy one (bundle_sig == legacy_signature) */
+};
+/*
+ * Translate a seed upload into our metadata JSON (appended to `ours`):
+ * the app from the key's scope (or the device model), the release key found
+ * by its signature. Non-zero after a 4xx/5xx reply in `out` (h_seed.c).
+ */
+int pub_upload_seed_meta(struct pub_srv *s, struct pub_req *r, enum pub_upload_shape shape,
+                         struct pub_seed_upload *su, struct cmn_buf *ours, struct pub_resp *out);
+
 /* h_manifests.c */
 void pub_h_manifest(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 /* h_session.c: dashboard sign-in, who am I, sign-out */

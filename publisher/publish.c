@@ -71,6 +71,8 @@ json_t *pub_release_json(const PGresult *r, int row)
     json_object_set_new(o, "created_by", json_string(pub_cell(r, row, 16)));
     json_object_set_new(o, "created_at", json_integer(pub_cell_i64(r, row, 17)));
     json_object_set_new(o, "updated_at", json_integer(pub_cell_i64(r, row, 20)));
+    if (!PQgetisnull(r, row, 21))
+        json_object_set_new(o, "legacy_signature", json_string(pub_cell(r, row, 21)));
     return o;
 }
 
@@ -175,7 +177,26 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
         int st = cmn_release_state_parse(pub_cell(r, i, 14));
         rel.state = st < 0 ? CMN_REL_DISABLED : (enum cmn_release_state)st;
         rel.created_at = pub_cell_i64(r, i, 17);
+        rel.legacy_signature = PQgetisnull(r, i, 21) ? NULL : (char *)pub_cell(r, i, 21);
+        /* targeting (seed 002 rollouts): inline ids stored sorted and unique, or an edge-held list */
+        rel.device_list = PQgetisnull(r, i, 23) ? NULL : (char *)pub_cell(r, i, 23);
+        json_t *ids = PQgetisnull(r, i, 22) ? NULL : json_loads(pub_cell(r, i, 22), 0, NULL);
+        char **idv = NULL;
+        if (ids && json_array_size(ids)) {
+            idv = calloc(json_array_size(ids), sizeof(char *));
+            if (!idv) {
+                json_decref(ids);
+                rc = CMN_E_NOMEM;
+                break;
+            }
+            for (size_t k = 0; k < json_array_size(ids); k++)
+                idv[k] = (char *)json_string_value(json_array_get(ids, k));
+            rel.device_ids = idv;
+            rel.n_device_ids = json_array_size(ids);
+        }
         rc = cmn_manifest_add_release(m, &rel);
+        free(idv);
+        json_decref(ids);
     }
     free(drop);
     PQclear(r);

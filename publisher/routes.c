@@ -80,6 +80,26 @@ static const struct pub_route routes[] = {
     {"POST",   "/v1/releases/:id/archive",               pub_h_rel_action,      WRITE, B_JSON,      DB},
     /* manifests (h_manifests.c) */
     {"GET",    "/v1/manifests/:app/:platform/:channel",  pub_h_manifest,        READ,  B_NONE,      DB},
+    /* seed 000/001 API without /v1 (h_seed.c adapters; docs/compatibility.md) */
+    {"POST",   "/auth/token",                            pub_h_auth_token,      NONE,  B_JSON,      DB},
+    {"POST",   "/auth/refresh",                          pub_h_auth_refresh,    READ,  B_JSON,      DB},
+    {"POST",   "/apps",                                  pub_h_seed_apps_create, ADMIN, B_JSON,     DB},
+    {"POST",   "/releases",                              pub_h_seed_rel_create, WRITE, B_UPLOAD,    0},
+    {"GET",    "/releases",                              pub_h_seed_rel_list,   READ,  B_NONE,      DB},
+    {"GET",    "/releases/:id",                          pub_h_seed_rel_get,    READ,  B_NONE,      DB},
+    {"PATCH",  "/releases/:id/rollback",                 pub_h_seed_rel_rollback, WRITE, B_JSON,    DB},
+    {"PATCH",  "/releases/:id/rollout",                  pub_h_seed_rel_rollout, WRITE, B_JSON,     DB},
+    {"DELETE", "/releases/:id",                          pub_h_seed_rel_delete, WRITE, B_JSON,      DB},
+    {"GET",    "/releases/:id/stats",                    pub_h_seed_rel_stats,  READ,  B_NONE,      DB},
+    {"POST",   "/devices",                               pub_h_seed_devices,    NONE,  B_TELEMETRY, 0},
+    {"POST",   "/installations",                         pub_h_seed_installations, NONE, B_TELEMETRY, DB},
+    /* seed 002 ESP admin API, X-API-Key (h_esp.c) */
+    {"POST",   "/api/admin/firmware/upload",             pub_h_esp_upload,      WRITE, B_UPLOAD,    0},
+    {"GET",    "/api/admin/firmware/releases",           pub_h_esp_releases,    READ,  B_NONE,      DB},
+    {"POST",   "/api/admin/rollout/create",              pub_h_esp_rollout,     WRITE, B_JSON,      DB},
+    {"GET",    "/api/admin/devices",                     pub_h_esp_devices,     READ,  B_NONE,      DB},
+    {"GET",    "/api/admin/update-status",               pub_h_esp_status,      READ,  B_NONE,      DB},
+    {"GET",    "/api/admin/metrics",                     pub_h_esp_metrics,     READ,  B_NONE,      DB},
 };
 /* clang-format on */
 

@@ -29,6 +29,8 @@
 
 #define CMN_SIGCTX_MANIFEST "hotpatch-manifest-v1\n"
 #define CMN_SIGCTX_BUNDLE "hotpatch-bundle-v1\n"
+/* No domain prefix: the legacy signature over a bare digest (manifests/SPEC.md section 15, opt-in). */
+#define CMN_SIGCTX_LEGACY ""
 
 /* Call once per process before any other function here (sodium_init); idempotent. */
 enum cmn_err cmn_crypto_init(void) __attribute__((warn_unused_result));

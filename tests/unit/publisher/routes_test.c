@@ -101,6 +101,26 @@ int main(void)
         {"POST", "/v1/releases/r1/archive", pub_h_rel_action, PUB_ROLE_WRITE, PUB_BODY_JSON},
         {"GET", "/v1/manifests/demo/android/beta.json", pub_h_manifest, PUB_ROLE_READ, PUB_BODY_NONE},
         {"GET", "//v1//apps//demo/", pub_h_app_get, PUB_ROLE_READ, PUB_BODY_NONE},
+        /* seed 000/001 (h_seed.c) */
+        {"POST", "/auth/token", pub_h_auth_token, PUB_ROLE_NONE, PUB_BODY_JSON},
+        {"POST", "/auth/refresh", pub_h_auth_refresh, PUB_ROLE_READ, PUB_BODY_JSON},
+        {"POST", "/apps", pub_h_seed_apps_create, PUB_ROLE_ADMIN, PUB_BODY_JSON},
+        {"POST", "/releases", pub_h_seed_rel_create, PUB_ROLE_WRITE, PUB_BODY_UPLOAD},
+        {"GET", "/releases", pub_h_seed_rel_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/releases/r1", pub_h_seed_rel_get, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"PATCH", "/releases/r1/rollback", pub_h_seed_rel_rollback, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"PATCH", "/releases/r1/rollout", pub_h_seed_rel_rollout, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"DELETE", "/releases/r1", pub_h_seed_rel_delete, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"GET", "/releases/r1/stats", pub_h_seed_rel_stats, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"POST", "/devices", pub_h_seed_devices, PUB_ROLE_NONE, PUB_BODY_TELEMETRY},
+        {"POST", "/installations", pub_h_seed_installations, PUB_ROLE_NONE, PUB_BODY_TELEMETRY},
+        /* seed 002 admin (h_esp.c) */
+        {"POST", "/api/admin/firmware/upload", pub_h_esp_upload, PUB_ROLE_WRITE, PUB_BODY_UPLOAD},
+        {"GET", "/api/admin/firmware/releases", pub_h_esp_releases, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"POST", "/api/admin/rollout/create", pub_h_esp_rollout, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"GET", "/api/admin/devices", pub_h_esp_devices, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/api/admin/update-status", pub_h_esp_status, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"GET", "/api/admin/metrics", pub_h_esp_metrics, PUB_ROLE_READ, PUB_BODY_NONE},
     };
     int rc;
     for (size_t i = 0; i < CMN_ARRAY_SIZE(cases); i++) {
@@ -131,6 +151,11 @@ int main(void)
         {"POST", "/v1/bootstrap/x", 404},
         {"GET", "/v1/manifests/demo/android", 404},
         {"GET", "/v1/apps/a/b/c/d/e/f/g/h", 404},
+        {"POST", "/releases/r1/rollback", 405}, /* the seed's verb is PATCH */
+        {"GET", "/releases/r1/rollout", 405},
+        {"PUT", "/devices", 405},
+        {"GET", "/api/admin/firmware/upload", 405},
+        {"GET", "/api/admin/nothing", 404},
     };
     for (size_t i = 0; i < CMN_ARRAY_SIZE(misses); i++) {
         find(misses[i].method, misses[i].path, &rc);
