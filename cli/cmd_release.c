@@ -26,6 +26,8 @@ struct rel {
     char sha256[CMN_SHA256_HEX];
     uint64_t size;
     char sig[CMN_SIG_B64];
+    int legacy;                 /* --legacy-signature: also sign the bare digest (SPEC.md section 15) */
+    char legacy_sig[CMN_SIG_B64];
     char keyid[CMN_KEYID_HEX];
     char bundle_key[CMN_STORAGE_KEY_MAX];
     char id[CMN_ID_MAX + 1];
@@ -116,6 +118,7 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     memcpy(e.sha256, r->sha256, sizeof(e.sha256));
     e.size = r->size;
     e.bundle_sig = r->sig;
+    e.legacy_signature = r->legacy ? r->legacy_sig : NULL;
     memcpy(e.bundle_keyid, r->keyid, sizeof(e.bundle_keyid));
     e.mandatory = r->mandatory;
     e.rollout_bp = (uint32_t)r->rollout_bp;
@@ -244,6 +247,8 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         json_object_set_new(rel, "sha256", json_string(r->sha256));
         json_object_set_new(rel, "size", json_integer((json_int_t)r->size));
         json_object_set_new(rel, "bundle_sig", json_string(r->sig));
+        if (r->legacy)
+            json_object_set_new(rel, "legacy_signature", json_string(r->legacy_sig));
         json_object_set_new(rel, "bundle_keyid", json_string(r->keyid));
         json_object_set_new(rel, "bundle_url", json_string(r->bundle_key));
         json_object_set_new(rel, "created_at", json_integer(r->created_at));
@@ -298,6 +303,8 @@ static int publish_publisher(const struct cli_conn *c, struct rel *r, const char
                      "bundle_sig", r->sig, "bundle_keyid", r->keyid);
     if (!meta)
         return cli_fail(CLI_EXIT_FAIL, "out of memory");
+    if (r->legacy)
+        json_object_set_new(meta, "legacy_signature", json_string(r->legacy_sig));
     if (r->notes)
         json_object_set_new(meta, "notes", json_string(r->notes));
     ex = cli_api_upload(&api, meta, zip, &resp);
@@ -358,6 +365,8 @@ int cli_cmd_release(int argc, char **argv)
         {"hermes", NULL, NULL, &hermes, "compile the bundle to Hermes bytecode"},
         {"hermesc", "FILE", &hermesc, NULL, "hermesc binary (default: the project's node_modules)"},
         {"signing-key", "FILE", &signing, NULL, "release secret key file"},
+        {"legacy-signature", NULL, NULL, &r.legacy,
+         "also sign the bare SHA-256 for seed 000/001 clients (apps that opted in; docs/compatibility.md)"},
         {"ttl", "DURATION", &ttl_s, NULL, "serverless: manifest validity, e.g. 7d (default), 12h"},
         {"zip-out", "FILE", &zip_out, NULL, "also keep a copy of the release zip here"},
         {"dry-run", NULL, NULL, &dry_run, "build, zip, hash and sign, but publish nothing"},
@@ -534,6 +543,8 @@ int cli_cmd_release(int argc, char **argv)
     }
     cmn_hex_encode(digest, sizeof(digest), r.sha256);
     rc = cmn_bundle_sign(&skey, digest, r.sig);
+    if (!rc && r.legacy)
+        rc = cmn_digest_sign(&skey, CMN_SIGCTX_LEGACY, digest, r.legacy_sig);
     if (rc) {
         ex = cli_fail_rc(rc, NULL, "cannot sign the bundle");
         goto out;
