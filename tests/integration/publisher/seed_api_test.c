@@ -397,7 +397,7 @@ static void test_seed(void)
     json_decref(o);
     is_int(bearer("GET", "/releases?app=seedapp&version=1.2.0&is_active=true&platform=android&channel=production",
                   jwt, NULL, &o),
-           403, "the demo app's token cannot list seedapp");
+           404, "the demo app's token cannot list seedapp (no role: 404, as everywhere)");
     json_decref(o);
     is_int(bearer("GET", "/releases?app_id=seedapp&version=1.2.0&is_active=true", W.owner, NULL, &o), 200,
            "filters app_id, version, is_active");
@@ -531,8 +531,10 @@ static void test_esp(void)
     struct cmn_key k;
     ok(!cmn_key_generate(&k) && !register_key("fw", &k), "release key for fw");
     char *readkey = make_key("fw", "read");
-    is_int(bearer("PATCH", "/v1/apps/fw", W.app_key, "{\"device_model\":\"esp32\"}", NULL), 403,
-           "a write key of another app cannot map device models");
+    is_int(bearer("PATCH", "/v1/apps/fw", W.app_key, "{\"device_model\":\"esp32\"}", NULL), 404,
+           "a key of another app cannot map device models (no role: 404)");
+    is_int(bearer("PATCH", "/v1/apps/fw", fwkey, "{\"device_model\":\"esp32\"}", NULL), 403,
+           "fw's own write key cannot either (admin)");
     is_int(bearer("PATCH", "/v1/apps/fw", W.owner, "{\"device_model\":\"esp 32\"}", NULL), 400, "bad model name: 400");
     is_int(bearer("PATCH", "/v1/apps/fw", W.owner, "{\"device_model\":\"esp32\"}", &o), 200, "fw serves esp32");
     is_str(it_jstr(o, "app.device_model"), "esp32", "app.device_model");
