@@ -215,34 +215,37 @@ static const char *const stmt_sql[Q__COUNT] = {
                       "ORDER BY k.id",
     /* seed compatibility (issue 13) */
     [Q_APP_SET_COMPAT] = "UPDATE apps SET legacy_signature = $2, device_model = $3 WHERE id = $1",
-    [Q_APP_BY_MODEL] = "SELECT " APP_COLS "FROM apps WHERE device_model = $1",
+    /* the app whose device_model names the model, else (the edge's convention) the app named like the model */
+    [Q_APP_BY_MODEL] = "SELECT " APP_COLS "FROM apps WHERE device_model = $1 OR (name = $1 AND device_model IS NULL "
+                       "AND NOT EXISTS (SELECT 1 FROM apps WHERE device_model = $1))",
     [Q_RKEY_PUBLIC_ALL] = "SELECT keyid, public_key FROM release_keys WHERE app_id = $1 AND revoked_at IS NULL "
                           "ORDER BY id",
     /* $2: a JSON array of device ids or NULL, stored sorted by bytes and unique (the manifest's rule) */
     [Q_REL_SET_TARGET] = "UPDATE releases SET target_device_ids = CASE WHEN $2::json IS NULL THEN NULL ELSE "
                          "ARRAY(SELECT DISTINCT x COLLATE \"C\" FROM json_array_elements_text($2::json) AS x "
                          "ORDER BY 1) END, target_device_list = $3, updated_at = now() WHERE id = $1",
-    /* ESP admin (h_esp.c): devices of the apps the caller may read, newest first */
-    [Q_ESP_DEVICES] = "SELECT d.device_id, a.device_model, d.binary_version, "
-                      "extract(epoch from d.first_seen)::bigint, extract(epoch from d.last_seen)::bigint FROM devices d JOIN apps a ON a.id = d.app_id "
-                      "WHERE a.device_model IS NOT NULL AND a.org_id = $1 AND ($2::bigint IS NULL OR a.id = $2) "
-                      "ORDER BY d.last_seen DESC LIMIT $3",
+    /* ESP admin (h_esp.c): platform "firmware" (docs/compatibility.md); the model is the app's device_model or
+     * its name; $1 the caller's org, $2 an app scope or NULL */
+    [Q_ESP_DEVICES] = "SELECT d.device_id, COALESCE(a.device_model, a.name), d.binary_version, "
+                      "extract(epoch from d.first_seen)::bigint, extract(epoch from d.last_seen)::bigint "
+                      "FROM devices d JOIN apps a ON a.id = d.app_id WHERE d.platform = 'firmware' AND a.org_id = $1 "
+                      "AND ($2::bigint IS NULL OR a.id = $2) ORDER BY d.last_seen DESC LIMIT $3",
     [Q_ESP_STATUS] = "SELECT i.device_id, r.version, i.status, extract(epoch from i.received_at)::bigint, "
-                     "a.device_model FROM installations i JOIN releases r ON r.id = i.release_id "
-                     "JOIN apps a ON a.id = r.app_id WHERE a.device_model IS NOT NULL AND a.org_id = $1 "
-                     "AND ($2::bigint IS NULL OR a.id = $2) AND ($3::text IS NULL OR i.device_id = $3) "
-                     "ORDER BY i.received_at DESC LIMIT $4",
+                     "COALESCE(a.device_model, a.name), i.progress FROM installations i "
+                     "JOIN releases r ON r.id = i.release_id JOIN apps a ON a.id = r.app_id "
+                     "WHERE r.platform = 'firmware' AND a.org_id = $1 AND ($2::bigint IS NULL OR a.id = $2) "
+                     "AND ($3::text IS NULL OR i.device_id = $3) ORDER BY i.received_at DESC LIMIT $4",
     [Q_ESP_METRICS] = "SELECT (SELECT count(*) FROM devices d JOIN apps a ON a.id = d.app_id "
-                      "  WHERE a.device_model IS NOT NULL AND a.org_id = $1), "
-                      "(SELECT COALESCE(json_object_agg(m, n), '{}') FROM (SELECT a.device_model AS m, count(*) AS n "
-                      "  FROM devices d JOIN apps a ON a.id = d.app_id WHERE a.device_model IS NOT NULL "
-                      "  AND a.org_id = $1 GROUP BY a.device_model) x), "
+                      "  WHERE d.platform = 'firmware' AND a.org_id = $1), "
+                      "(SELECT COALESCE(json_object_agg(m, n), '{}') FROM (SELECT COALESCE(a.device_model, a.name) "
+                      "  AS m, count(*) AS n FROM devices d JOIN apps a ON a.id = d.app_id "
+                      "  WHERE d.platform = 'firmware' AND a.org_id = $1 GROUP BY 1) x), "
                       "(SELECT COALESCE(json_object_agg(st, n), '{}') FROM (SELECT i.status AS st, count(*) AS n "
                       "  FROM installations i JOIN releases r ON r.id = i.release_id JOIN apps a ON a.id = r.app_id "
-                      "  WHERE a.device_model IS NOT NULL AND a.org_id = $1 "
+                      "  WHERE r.platform = 'firmware' AND a.org_id = $1 "
                       "  AND i.received_at > now() - interval '24 hours' GROUP BY i.status) y), "
-                      "(SELECT count(*) FROM releases r JOIN apps a ON a.id = r.app_id "
-                      "  WHERE a.device_model IS NOT NULL AND a.org_id = $1 AND r.state = 'active')",
+                      "(SELECT count(*) FROM releases r JOIN apps a ON a.id = r.app_id WHERE r.platform = 'firmware' "
+                      "  AND a.org_id = $1 AND r.state = 'active' AND r.rollout_bp > 0)",
 };
 
 static int stmt_nparams[Q__COUNT];

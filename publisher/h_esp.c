@@ -2,8 +2,9 @@
  * h_esp.c - the seed 002 ESP firmware admin API (docs/compatibility.md "Seed
  * 002 admin API"): X-API-Key is one of our API keys (http.c), with its role.
  * A device model is served by the app whose `device_model` setting names it
- * (PATCH /v1/apps/:app {"device_model": "esp32"}); the model is also the
- * platform, the channel is production.
+ * (PATCH /v1/apps/:app {"device_model": "esp32"}), else by the app named like
+ * the model (the edge's convention); platform "firmware", channel production,
+ * as the edge's --device-model default.
  *
  *   upload   -> a release at 0% (h_upload.c, firmware shape)
  *   rollout  -> our rollout (all / canary) or inline targeting (specific) or
@@ -17,13 +18,13 @@
 #include "common/manifest.h"
 #include "pub_handlers.h"
 
-/* Our release object -> the seed's firmware release. */
-static json_t *firmware_json(const json_t *rel)
+/* Our release object -> the seed's firmware release of device model `model`. */
+static json_t *firmware_json(const json_t *rel, const char *model)
 {
     const char *notes = json_string_value(json_object_get(rel, "notes"));
     const char *state = json_string_value(json_object_get(rel, "state"));
-    json_t *o = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:b,s:I,s:b}", "id", json_object_get(rel, "id"), "version",
-                          json_object_get(rel, "version"), "device_model", json_object_get(rel, "platform"), "file_size",
+    json_t *o = json_pack("{s:O,s:O,s:o,s:O,s:O,s:O,s:b,s:I,s:b}", "id", json_object_get(rel, "id"), "version",
+                          json_object_get(rel, "version"), "device_model", json_string(model), "file_size",
                           json_object_get(rel, "size"), "checksum_sha256", json_object_get(rel, "sha256"), "created_at",
                           json_object_get(rel, "created_at"), "is_signed", notes && !strcmp(notes, "is_signed=true"),
                           "rollout_percentage", (json_int_t)(json_integer_value(json_object_get(rel, "rollout_bp")) / 100),
@@ -37,7 +38,7 @@ void pub_h_esp_upload(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r
 {
     pub_h_rel_create(s, c, r, out);
     if (out->status == 201 && json_is_object(out->json)) {
-        json_t *o = firmware_json(json_object_get(out->json, "release"));
+        json_t *o = firmware_json(json_object_get(out->json, "release"), pub_req_query(r, "device_model"));
         json_decref(out->json);
         out->json = json_pack("{s:s,s:o}", "status", "uploaded", "release", o);
     }
@@ -66,17 +67,17 @@ static PGresult *model_app(struct pub_dbconn *c, struct pub_req *r, const char *
 }
 
 /* Releases of one app-by-model as firmware objects, appended to arr. 0, or -1 after a 503. */
-static int list_model(struct pub_dbconn *c, int64_t app_id, json_t *arr, struct pub_resp *out)
+static int list_model(struct pub_dbconn *c, int64_t app_id, const char *model, json_t *arr, struct pub_resp *out)
 {
     char aid[24];
     I64(aid, app_id);
-    const char *p[] = {aid, NULL, "production", NULL, "200"};
+    const char *p[] = {aid, PUB_FIRMWARE_PLATFORM, "production", NULL, "200"};
     PGresult *q = pub_h_query(c, Q_REL_LIST, p, out);
     if (!q)
         return -1;
     for (int i = 0; i < PQntuples(q); i++) {
         json_t *rel = pub_release_json(q, i);
-        json_array_append_new(arr, firmware_json(rel));
+        json_array_append_new(arr, firmware_json(rel, model));
         json_decref(rel);
     }
     PQclear(q);
@@ -89,7 +90,7 @@ void pub_h_esp_releases(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
     json_t *arr = json_array();
     if (model) {
         PGresult *a = model_app(c, r, model, out);
-        if (!a || list_model(c, pub_cell_i64(a, 0, 0), arr, out)) {
+        if (!a || list_model(c, pub_cell_i64(a, 0, 0), model, arr, out)) {
             PQclear(a);
             json_decref(arr);
             return;
@@ -105,10 +106,10 @@ void pub_h_esp_releases(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
             return;
         }
         for (int i = 0; i < PQntuples(q); i++) {
-            if (PQgetisnull(q, i, 7) ||
-                pub_auth_role(c, &r->who, pub_cell_i64(q, i, 1), pub_cell_i64(q, i, 0)) < PUB_ROLE_READ)
+            if (pub_auth_role(c, &r->who, pub_cell_i64(q, i, 1), pub_cell_i64(q, i, 0)) < PUB_ROLE_READ)
                 continue;
-            if (list_model(c, pub_cell_i64(q, i, 0), arr, out)) {
+            const char *m = PQgetisnull(q, i, 7) ? pub_cell(q, i, 2) : pub_cell(q, i, 7);
+            if (list_model(c, pub_cell_i64(q, i, 0), m, arr, out)) {
                 PQclear(q);
                 json_decref(arr);
                 return;
@@ -199,7 +200,7 @@ void pub_h_esp_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     /* the release of that version on the model's production channel */
     char aid[24];
     I64(aid, pub_cell_i64(a, 0, 0));
-    const char *pl[] = {aid, model, "production", NULL, "200"};
+    const char *pl[] = {aid, PUB_FIRMWARE_PLATFORM, "production", NULL, "200"};
     q = pub_h_query(c, Q_REL_LIST, pl, out);
     if (!q)
         goto done;
@@ -237,7 +238,7 @@ void pub_h_esp_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     }
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "name", name ? name : "", "firmware_version", version,
                           "device_model", model, "target_type", type, "rollout_percentage", (json_int_t)(bp / 100),
-                          "is_active", active, "release", relj ? firmware_json(relj) : json_null());
+                          "is_active", active, "release", relj ? firmware_json(relj, model) : json_null());
     if (ids)
         json_object_set_new(o, "target_filter", json_pack("{s:O}", "device_ids", ids));
     else if (group)
@@ -305,8 +306,12 @@ static json_t *status_row(const PGresult *q, int i)
     for (size_t k = 0; k < CMN_ARRAY_SIZE(names); k++)
         if (!strcmp(st, names[k][0]))
             st = names[k][1];
-    return json_pack("{s:s,s:s,s:s,s:s,s:I}", "device_id", pub_cell(q, i, 0), "firmware_version", pub_cell(q, i, 1),
-                     "status", st, "device_model", pub_cell(q, i, 4), "updated_at", (json_int_t)pub_cell_i64(q, i, 3));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "device_id", pub_cell(q, i, 0), "firmware_version",
+                          pub_cell(q, i, 1), "status", st, "device_model", pub_cell(q, i, 4), "updated_at",
+                          (json_int_t)pub_cell_i64(q, i, 3));
+    json_object_set_new(o, "progress_percent",
+                        PQgetisnull(q, i, 5) ? json_null() : json_integer(pub_cell_i64(q, i, 5)));
+    return o;
 }
 
 void pub_h_esp_status(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)

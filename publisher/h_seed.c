@@ -306,7 +306,8 @@ static int firmware_meta(struct pub_dbconn *c, struct pub_req *r, struct pub_see
         PQclear(q);
         return db ? !pub_err(out, 503, "database_unavailable", "database unavailable")
                   : !pub_err(out, 404, "not_found",
-                             "no app serves device model '%s' (PATCH /v1/apps/<app> {\"device_model\": \"%s\"})",
+                             "no app serves device model '%s' (an app named so, or PATCH /v1/apps/<app> "
+                             "{\"device_model\": \"%s\"})",
                              model, model);
     }
     char app[CMN_ID_MAX + 1];
@@ -327,7 +328,7 @@ static int firmware_meta(struct pub_dbconn *c, struct pub_req *r, struct pub_see
     char hex[CMN_SHA256_HEX];
     cmn_hex_encode(su->digest, CMN_SHA256_BYTES, hex);
     /* uploaded, not offered: POST /api/admin/rollout/create decides who gets it */
-    *meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I,s:s,s:s,s:s}", "app", app, "platform", model, "channel",
+    *meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I,s:s,s:s,s:s}", "app", app, "platform", PUB_FIRMWARE_PLATFORM, "channel",
                       "production", "version", version, "target_binary", "*", "mandatory", 0, "rollout_bp",
                       (json_int_t)0, "sha256", hex, "size", (json_int_t)su->size, "bundle_sig", bsig, "bundle_keyid",
                       keyid, "notes", is_signed && !strcmp(is_signed, "true") ? "is_signed=true" : "is_signed=false");

@@ -137,6 +137,8 @@ void pub_h_esp_metrics(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
 /* For GET /metrics: 1 after answering a JSON request (Accept: application/json), 0 to serve Prometheus text. */
 int pub_h_metrics_json(struct pub_srv *s, struct pub_req *r, struct pub_resp *out);
 
+/* Seed 002 firmware lives on this platform of the model's app (as the edge's --device-model default). */
+#define PUB_FIRMWARE_PLATFORM "firmware"
 /* Which shape an upload route takes (by its path): ours, seed 000/001's, seed 002's firmware upload. */
 enum pub_upload_shape { PUB_UPLOAD_V1 = 0, PUB_UPLOAD_SEED, PUB_UPLOAD_FIRMWARE };
 enum pub_upload_shape pub_upload_shape_of(const struct pub_req *r);

@@ -574,6 +574,22 @@ static void test_esp(void)
         snprintf(id, sizeof(id), "%s", it_jstr(o, "release.id"));
     json_decref(o);
 
+    /* the edge's convention: without a device_model setting, the app named like the model serves it */
+    is_int(bearer("POST", "/v1/apps", W.owner, "{\"name\":\"esp8266\"}", NULL), 201, "app esp8266");
+    ok(!register_key("esp8266", &k), "same release key for it");
+    is_int(fw_upload(W.owner, "version=2.0.0&device_model=esp8266&is_signed=false", b.sig, &b, &o), 201,
+           "model esp8266 goes to the app named esp8266");
+    ok(json_is_false(json_object_get(json_object_get(o, "release"), "is_signed")) &&
+           !strcmp(it_jstr(o, "release.device_model") ? it_jstr(o, "release.device_model") : "", "esp8266"),
+       "is_signed false, device_model esp8266");
+    json_decref(o);
+    char *n = it_sql(P.dburl, "SELECT a.name || '/' || r.platform || '/' || r.channel FROM releases r JOIN apps a "
+                              "ON a.id = r.app_id WHERE r.version = '2.0.0'");
+    is_str(n, "esp8266/firmware/production", "stored on esp8266/firmware/production (the edge's default)");
+    free(n);
+    is_int(xkey("GET", "/api/admin/firmware/releases", W.owner, NULL, &o), 200, "GET firmware/releases (org key)");
+    is_int(json_array_size(json_object_get(o, "releases")), 2, "both models");
+    json_decref(o);
     is_int(xkey("GET", "/api/admin/firmware/releases", readkey, NULL, &o), 200, "GET firmware/releases (read key)");
     json_t *first = json_array_get(json_object_get(o, "releases"), 0);
     ok(json_array_size(json_object_get(o, "releases")) == 1 && !strcmp(it_jstr(first, "version"), "1.1.0") &&
@@ -596,7 +612,7 @@ static void test_esp(void)
        "answer: name, target_type, rollout_percentage");
     json_decref(o);
     struct cmn_manifest *m = NULL;
-    const struct cmn_release *r = stored("fw", "esp32", id, &m);
+    const struct cmn_release *r = stored("fw", "firmware", id, &m);
     ok(r && r->rollout_bp == 1000 && !r->device_ids, "manifest: 10%%, no targeting");
     cmn_manifest_free(m);
     is_int(xkey("POST", "/api/admin/rollout/create", fwkey,
@@ -620,7 +636,7 @@ static void test_esp(void)
                 &o),
            201, "specific devices");
     json_decref(o);
-    r = stored("fw", "esp32", id, &m);
+    r = stored("fw", "firmware", id, &m);
     ok(r && r->rollout_bp == 10000 && r->n_device_ids == 3 && !strcmp(r->device_ids[0], "esp32_001") &&
            !strcmp(r->device_ids[2], "esp32_003"),
        "manifest: targeting device_ids sorted and unique, everyone listed");
@@ -630,7 +646,7 @@ static void test_esp(void)
                 "\"target_filter\":{\"group\":\"beta-rigs\"}}",
                 NULL),
            201, "group: an edge-held list");
-    r = stored("fw", "esp32", id, &m);
+    r = stored("fw", "firmware", id, &m);
     ok(r && r->device_list && !strcmp(r->device_list, "beta-rigs") && !r->device_ids, "manifest: device_list");
     cmn_manifest_free(m);
     is_int(xkey("POST", "/api/admin/rollout/create", fwkey,
@@ -638,19 +654,19 @@ static void test_esp(void)
                 "\"target_type\":\"all\",\"rollout_percentage\":100,\"is_active\":true}",
                 NULL),
            201, "full rollout to all");
-    r = stored("fw", "esp32", id, &m);
+    r = stored("fw", "firmware", id, &m);
     ok(r && r->rollout_bp == 10000 && !r->device_ids && !r->device_list, "manifest: 100%%, targeting cleared");
     cmn_manifest_free(m);
 
     /* devices, update-status, metrics */
     is_int(bearer("POST", "/v1/devices", NULL,
-                  "{\"devices\":[{\"device_id\":\"esp32_001\",\"app\":\"fw\",\"platform\":\"esp32\","
+                  "{\"devices\":[{\"device_id\":\"esp32_001\",\"app\":\"fw\",\"platform\":\"firmware\","
                   "\"binary_version\":\"1.0.0\"}]}",
                   NULL),
            200, "a device reports");
     char body[512];
     snprintf(body, sizeof(body),
-             "{\"events\":[{\"device_id\":\"esp32_001\",\"app\":\"fw\",\"platform\":\"esp32\",\"channel\":"
+             "{\"events\":[{\"device_id\":\"esp32_001\",\"app\":\"fw\",\"platform\":\"firmware\",\"channel\":"
              "\"production\",\"release_id\":\"%s\",\"status\":\"applied\"}]}",
              id);
     is_int(bearer("POST", "/v1/installations", NULL, body, NULL), 200, "and installs 1.1.0");
@@ -669,6 +685,8 @@ static void test_esp(void)
     ok(u && !strcmp(it_jstr(u, "status"), "success") && !strcmp(it_jstr(u, "firmware_version"), "1.1.0") &&
            !strcmp(it_jstr(u, "device_id"), "esp32_001"),
        "status success (our applied), firmware_version 1.1.0");
+    ok(u && json_is_null(json_object_get(u, "progress_percent")) && !strcmp(it_jstr(u, "device_model"), "esp32"),
+       "progress_percent (none reported), device_model");
     json_decref(o);
     is_int(xkey("GET", "/api/admin/update-status?device_id=nobody", readkey, NULL, &o), 200, "another device");
     is_int(json_array_size(json_object_get(o, "updates")), 0, "nothing for it");
