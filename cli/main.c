@@ -32,6 +32,7 @@ static const struct {
     {"archive", cli_cmd_archive, "remove a release from the channel manifest"},
     {"history", cli_cmd_history, "list a channel's releases (table or --json)"},
     {"stats", cli_cmd_stats, "install statistics of a release (publisher mode)"},
+    {"app", cli_cmd_app, "show an app's settings; legacy signature opt-in, seed 002 device model"},
     {"manifest", cli_cmd_manifest, "manifest show: fetch, verify, print; manifest resign"},
     {"verify", cli_cmd_verify, "verify a bundle zip's SHA-256 and signature"},
     {"snapshot", cli_cmd_snapshot, "serverless: write every channel manifest into one object for cold edges"},
