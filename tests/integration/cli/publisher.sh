@@ -136,6 +136,26 @@ is "$(jget "$T/show3.json" 'sorted(r["version"] for r in j["manifest"]["releases
     "archived release left the manifest"
 ok "history table" bash -c "'$HP' history ${A[*]} | grep -q '1.0.0'"
 
+# Seed 000/001 legacy signature (docs/compatibility.md): `hotpatch app` opts in, release --legacy-signature.
+"$HP" app --app demo >"$T/app.txt"
+is "$?" 0 "hotpatch app shows the settings"
+ok "legacy signature off by default" grep -q '^legacy signature  off$' "$T/app.txt"
+expect_exit 3 "a write key cannot opt the app in" "$HP" app --app demo --legacy-signature on
+expect_exit 2 "--legacy-signature takes on|off" "$HP" app --app demo --legacy-signature yes --token "$OWNER"
+"$HP" --json app --app demo --legacy-signature on --token "$OWNER" >"$T/app.json"
+is "$(jget "$T/app.json" 'j["legacy_signature"]')" True "the owner opted demo in"
+ok "opted in: a release without --legacy-signature is refused" bash -c "! '$HP' --quiet release ${A[*]} \
+    --channel legacy --version 2.0.0 --target-binary '*' --bundle-dir '$BUNDLE' 2>'$T/leg.err'"
+ok "... saying what to do" grep -q -- '--legacy-signature' "$T/leg.err"
+ok "release --legacy-signature" "$HP" --quiet release "${A[@]}" --channel legacy --version 2.0.0 --target-binary '*' \
+    --bundle-dir "$BUNDLE" --legacy-signature
+"$HP" --json manifest show "${A[@]}" --channel legacy --trusted-key "$MPUB" >"$T/leg.json"
+is "$(jget "$T/leg.json" 'len(j["manifest"]["releases"][0]["legacy_signature"])')" 88 \
+    "the signed manifest carries the legacy signature"
+ok "it is not the domain-separated bundle_sig" test "$(jget "$T/leg.json" 'j["manifest"]["releases"][0]["legacy_signature"] != j["manifest"]["releases"][0]["bundle_sig"]')" = True
+"$HP" --json app --app demo --legacy-signature off --token "$OWNER" >/dev/null
+is "$?" 0 "opt out again"
+
 # Issue 12 #4: the publisher retires a channel with a signed tombstone, never by deleting its manifest.
 BSEQ=$(jget "$T/beta.json" 'j["manifest"]["sequence"]')
 expect_exit 3 "a read-only key cannot retire a channel" "$HP" --quiet manifest retire "${A[@]}" --channel beta \

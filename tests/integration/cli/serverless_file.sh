@@ -59,6 +59,25 @@ is "$(jget "$T/dry1.json" 'j["sha256"]')" "$SHA" "copy with other mtimes/modes: 
 is "$(jget "$T/dry2.json" 'j["sha256"]')" "$SHA" "same dir zipped again: same SHA-256"
 ok "zip files byte-identical" cmp "$T/z1.zip" "$T/z2.zip"
 
+# --- legacy signature (docs/compatibility.md): the release key over the bare SHA-256, in the signed manifest ---
+ok "release --legacy-signature (serverless)" "$HP" --quiet release "${A[@]}" --channel legacy --new-channel \
+    --version 3.0.0 --target-binary '*' --bundle-dir "$BUNDLE" --legacy-signature "${S[@]}"
+"$HP" --json manifest show "${A[@]}" --channel legacy "${S[@]}" --trusted-key "$MANIFEST_PUB" >"$T/leg.json"
+is "$?" 0 "legacy channel manifest verifies"
+# Ed25519 is deterministic: the vectors' independent Python Ed25519 re-signs the stored zip's raw digest.
+is "$(python3 -c '
+import base64, hashlib, json, sys
+sys.path.insert(0, sys.argv[1] + "/manifests/vectors")
+import gen
+r = json.load(open(sys.argv[2]))["manifest"]["releases"][0]
+sk = base64.b64decode(json.load(open(sys.argv[3]))["secret_key"])[:32]
+d = hashlib.sha256(open(sys.argv[4] + "/" + r["bundle_url"], "rb").read()).digest()
+print(base64.b64encode(gen.ed25519_sign(sk, d)).decode() == r["legacy_signature"] != r["bundle_sig"])
+' "$HP_SRC_DIR" "$T/leg.json" "$T/keys/release.key" "$ST")" True \
+    "legacy_signature = Ed25519(release key, raw SHA-256 of the zip), recomputed in Python"
+is "$(jget "$T/show.json" '"legacy_signature" in j["manifest"]["releases"][0]')" False \
+    "absent from releases made without --legacy-signature"
+
 # --- lifecycle ---
 ok "release 1.2.1 at 10%, mandatory" "$HP" --quiet release "${A[@]}" --version 1.2.1 --target-binary '1.2.x' \
     --bundle-dir "$BUNDLE" --rollout 10 --mandatory --notes "fix crash" "${S[@]}"
