@@ -163,28 +163,6 @@ enum pub_upload_shape pub_upload_shape_of(const struct pub_req *r)
     return PUB_UPLOAD_V1;
 }
 
-/* signature.sig: base64 text (surrounding white space ignored) or the 64 raw bytes. */
-static int sig_text(const char *p, size_t n, char out[CMN_SIG_B64])
-{
-    if (n == CMN_SIG_BYTES) { /* raw bytes: base64 text of a signature is 88 characters, never 64 */
-        uint8_t raw[CMN_SIG_BYTES];
-        memcpy(raw, p, CMN_SIG_BYTES);
-        cmn_base64_encode(raw, CMN_SIG_BYTES, out);
-        return 0;
-    }
-    while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++, n--;
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
-        n--;
-    uint8_t raw[CMN_SIG_BYTES + 1];
-    size_t k = 0;
-    if (n >= CMN_SIG_B64 || cmn_base64_decode(p, n, raw, sizeof(raw), &k) != CMN_OK || k != CMN_SIG_BYTES)
-        return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 0;
-}
-
 /* The app's release key that made `sig_b64` over ctx || digest; its key id into keyid. 0 when found. */
 static int find_signer(struct pub_dbconn *c, int64_t app_id, const char *ctx, const uint8_t *digest,
                        const char *sig_b64, char keyid[CMN_KEYID_HEX])
@@ -210,46 +188,30 @@ static int find_signer(struct pub_dbconn *c, int64_t app_id, const char *ctx, co
 static int seed_meta(struct pub_dbconn *c, struct pub_req *r, struct pub_seed_upload *su, json_t **meta,
                      struct pub_resp *out)
 {
-    json_t *m = NULL;
+    struct pub_seed_meta sm;
     struct cmn_errbuf eb = {0};
-    enum cmn_err rc = pub_json_body(su->meta ? su->meta : "", su->meta_len, 64u << 10, &m, &eb);
+    enum cmn_err rc = pub_seed_meta_parse(su->meta ? su->meta : "", su->meta_len, &sm, &eb);
     if (rc)
         return !pub_err(out, 400, "bad_metadata", "metadata.json: %s", cmn_errmsg(&eb, rc));
-    static const char *const allowed[] = {"version",       "platform", "channel", "hash",       "mandatory",
-                                          "rollout_percentage", "target_binary", "notes", "bundle_sig", "app",
-                                          NULL};
-    const char *version, *platform, *channel = NULL, *hash, *target = NULL, *notes = NULL, *bsig = NULL;
-    const char *app = NULL;
-    int mandatory = 0;
-    long long pct = 100;
-    if ((rc = pub_jkeys(m, allowed, &eb)) || (rc = pub_jstr(m, "version", 1, 64, &version, &eb)) ||
-        (rc = pub_jstr(m, "platform", 1, 64, &platform, &eb)) ||
-        (rc = pub_jstr(m, "channel", 0, 64, &channel, &eb)) || (rc = pub_jstr(m, "hash", 1, 64, &hash, &eb)) ||
-        (rc = pub_jbool(m, "mandatory", 0, &mandatory, &eb)) ||
-        (rc = pub_jint(m, "rollout_percentage", 0, 0, 100, &pct, &eb)) ||
-        (rc = pub_jstr(m, "target_binary", 0, 128, &target, &eb)) ||
-        (rc = pub_jstr(m, "notes", 0, 4096, &notes, &eb)) || (rc = pub_jstr(m, "bundle_sig", 0, 128, &bsig, &eb)) ||
-        (rc = pub_jstr(m, "app", 0, 64, &app, &eb))) {
-        pub_err(out, 400, "bad_metadata", "metadata.json: %s", cmn_errmsg(&eb, rc));
-        json_decref(m);
-        return 1;
-    }
+    /* a copy: the error replies below outlive sm */
     char appname[CMN_ID_MAX + 1];
-    if (!app) {
+    const char *app = appname;
+    if (sm.app) {
+        snprintf(appname, sizeof(appname), "%s", sm.app);
+    } else {
         if (key_app(c, r, appname)) {
             pub_err(out, 400, "bad_metadata",
                     "metadata.json needs 'app' unless the API key is scoped to one app (POST /apps gives one)");
-            json_decref(m);
+            pub_seed_meta_release(&sm);
             return 1;
         }
-        app = appname;
     }
     const char *pa[] = {app};
     PGresult *q = pub_q(c, Q_APP_BY_NAME, pa);
     if (!pub_res_ok(q) || PQntuples(q) != 1) {
         int db = !pub_res_ok(q);
         PQclear(q);
-        json_decref(m);
+        pub_seed_meta_release(&sm);
         return db ? !pub_err(out, 503, "database_unavailable", "database unavailable")
                   : !pub_err(out, 404, "not_found", "no app named '%s'", app);
     }
@@ -257,32 +219,33 @@ static int seed_meta(struct pub_dbconn *c, struct pub_req *r, struct pub_seed_up
     int legacy_on = pub_cell(q, 0, 6)[0] == 't';
     PQclear(q);
     char sig[CMN_SIG_B64], keyid[CMN_KEYID_HEX];
-    if (sig_text(su->sig ? su->sig : "", su->sig_len, sig)) {
-        json_decref(m);
+    if (pub_seed_sig_parse(su->sig ? su->sig : "", su->sig_len, sig)) {
+        pub_seed_meta_release(&sm);
         return !pub_err(out, 400, "bad_signature", "signature.sig must be a base64 Ed25519 signature (or its 64 bytes)");
     }
     if (!legacy_on) {
-        json_decref(m);
+        pub_seed_meta_release(&sm);
         return !pub_err(out, 400, "legacy_signature_not_enabled",
                         "app '%s' has not opted in to legacy signatures, which signature.sig is (PATCH /v1/apps/%s "
                         "{\"legacy_signature\": true}, docs/compatibility.md)",
                         app, app);
     }
     if (find_signer(c, app_id, CMN_SIGCTX_LEGACY, su->digest, sig, keyid)) {
-        json_decref(m);
+        pub_seed_meta_release(&sm);
         return !pub_err(out, 400, "bad_signature",
                         "signature.sig does not verify over the bundle's SHA-256 with any release key of app '%s'",
                         app);
     }
-    su->legacy_only = bsig == NULL;
-    *meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I,s:s,s:s,s:s}", "app", app, "platform", platform,
-                      "channel", channel ? channel : "production", "version", version, "target_binary",
-                      target ? target : "*", "mandatory", mandatory, "rollout_bp", (json_int_t)(pct * 100), "sha256",
-                      hash, "size", (json_int_t)su->size, "bundle_sig", bsig ? bsig : sig, "bundle_keyid", keyid,
-                      "legacy_signature", sig);
-    if (*meta && notes)
-        json_object_set_new(*meta, "notes", json_string(notes));
-    json_decref(m);
+    su->legacy_only = sm.bundle_sig == NULL;
+    *meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I,s:s,s:s,s:s}", "app", app, "platform", sm.platform,
+                      "channel", sm.channel ? sm.channel : "production", "version", sm.version, "target_binary",
+                      sm.target_binary ? sm.target_binary : "*", "mandatory", sm.mandatory, "rollout_bp",
+                      (json_int_t)(sm.rollout_pct * 100), "sha256", sm.hash, "size", (json_int_t)su->size,
+                      "bundle_sig", sm.bundle_sig ? sm.bundle_sig : sig, "bundle_keyid", keyid, "legacy_signature",
+                      sig);
+    if (*meta && sm.notes)
+        json_object_set_new(*meta, "notes", json_string(sm.notes));
+    pub_seed_meta_release(&sm);
     return *meta ? 0 : !pub_err(out, 500, "internal", "out of memory");
 }
 

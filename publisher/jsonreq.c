@@ -176,6 +176,62 @@ fail:
     return rc;
 }
 
+enum cmn_err pub_seed_meta_parse(const char *p, size_t n, struct pub_seed_meta *m, struct cmn_errbuf *eb)
+{
+    static const char *const allowed[] = {"version",       "platform", "channel", "hash",       "mandatory",
+                                          "rollout_percentage", "target_binary", "notes", "bundle_sig", "app",
+                                          NULL};
+    memset(m, 0, sizeof(*m));
+    m->rollout_pct = 100;
+    enum cmn_err rc = pub_json_body(p, n, 64u << 10, &m->doc, eb);
+    if (rc)
+        return rc;
+    json_t *o = m->doc;
+    if ((rc = pub_jkeys(o, allowed, eb)) || (rc = pub_jstr(o, "version", 1, 64, &m->version, eb)) ||
+        (rc = pub_jstr(o, "platform", 1, 64, &m->platform, eb)) ||
+        (rc = pub_jstr(o, "channel", 0, 64, &m->channel, eb)) || (rc = pub_jstr(o, "hash", 1, 64, &m->hash, eb)) ||
+        (rc = pub_jbool(o, "mandatory", 0, &m->mandatory, eb)) ||
+        (rc = pub_jint(o, "rollout_percentage", 0, 0, 100, &m->rollout_pct, eb)) ||
+        (rc = pub_jstr(o, "target_binary", 0, 128, &m->target_binary, eb)) ||
+        (rc = pub_jstr(o, "notes", 0, 4096, &m->notes, eb)) ||
+        (rc = pub_jstr(o, "bundle_sig", 0, 128, &m->bundle_sig, eb)) || (rc = pub_jstr(o, "app", 0, 64, &m->app, eb)))
+        goto fail;
+    if (m->app && !pub_valid_id(m->app)) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "app must match [A-Za-z0-9._-]{1,64}");
+        goto fail;
+    }
+    return CMN_OK;
+fail:
+    pub_seed_meta_release(m);
+    return rc;
+}
+
+void pub_seed_meta_release(struct pub_seed_meta *m)
+{
+    json_decref(m->doc);
+    memset(m, 0, sizeof(*m));
+}
+
+int pub_seed_sig_parse(const char *p, size_t n, char out[CMN_SIG_B64])
+{
+    uint8_t raw[CMN_SIG_BYTES + 1];
+    size_t k = 0;
+    if (n == CMN_SIG_BYTES) { /* raw bytes: base64 text of a signature is 88 characters, never 64 */
+        memcpy(raw, p, CMN_SIG_BYTES);
+        cmn_base64_encode(raw, CMN_SIG_BYTES, out);
+        return 0;
+    }
+    while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+        n--;
+    if (n >= CMN_SIG_B64 || cmn_base64_decode(p, n, raw, sizeof(raw), &k) != CMN_OK || k != CMN_SIG_BYTES)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
 void pub_batch_release(struct pub_batch *b)
 {
     json_decref(b->doc);

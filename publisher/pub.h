@@ -77,6 +77,19 @@ enum cmn_err pub_relmeta_parse(const char *p, size_t n, struct pub_relmeta *m, s
     __attribute__((warn_unused_result));
 void pub_relmeta_release(struct pub_relmeta *m);
 
+/* Seed 000/001 metadata.json (docs/compatibility.md): the seed's fields plus our optional ones. */
+struct pub_seed_meta {
+    json_t *doc; /* owns the strings below */
+    const char *version, *platform, *channel, *hash, *target_binary, *notes, *bundle_sig, *app; /* NULL: absent */
+    int mandatory;
+    long long rollout_pct; /* 0..100, default 100 */
+};
+enum cmn_err pub_seed_meta_parse(const char *p, size_t n, struct pub_seed_meta *m, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+void pub_seed_meta_release(struct pub_seed_meta *m);
+/* The seed's signature.sig: base64 text (white space around it ignored) or the 64 raw bytes -> base64. 0 when valid. */
+int pub_seed_sig_parse(const char *p, size_t n, char out[CMN_SIG_B64]);
+
 /* One telemetry batch, decoded and validated. */
 struct pub_install_ev {
     const char *event_id, *device_id, *app, *platform, *channel, *release_id, *status, *binary_version;
