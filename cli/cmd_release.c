@@ -26,7 +26,7 @@ struct rel {
     char sha256[CMN_SHA256_HEX];
     uint64_t size;
     char sig[CMN_SIG_B64];
-    int legacy;                 /* --legacy-signature: also sign the bare digest (SPEC.md section 15) */
+    int legacy; /* --legacy-signature: also sign the bare digest (SPEC.md section 15) */
     char legacy_sig[CMN_SIG_B64];
     char keyid[CMN_KEYID_HEX];
     char bundle_key[CMN_STORAGE_KEY_MAX];

@@ -633,6 +633,8 @@ json_t *cli_release_json(const struct cmn_release *r)
     json_object_set_new(o, "bundle_sig", json_string(r->bundle_sig));
     json_object_set_new(o, "bundle_keyid", json_string(r->bundle_keyid));
     json_object_set_new(o, "created_at", json_integer(r->created_at));
+    if (r->legacy_signature)
+        json_object_set_new(o, "legacy_signature", json_string(r->legacy_signature));
     if (r->notes)
         json_object_set_new(o, "notes", json_string(r->notes));
     if (r->device_list || r->n_device_ids) {

@@ -19,12 +19,12 @@
 #define REL_COLS                                                                                                       \
     "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "            \
     "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "           \
-    "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint, "           \
+    "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint, "            \
     "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list "                              \
     "FROM releases r JOIN apps a ON a.id = r.app_id "
 
 #define APP_COLS                                                                                                       \
-    "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint, "                 \
+    "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint, "                \
     "legacy_signature, device_model "
 
 #define CHAN_KEY " WHERE app_id = $1 AND platform = $2 AND channel = $3"

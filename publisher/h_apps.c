@@ -145,8 +145,8 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     PGresult *a = pub_h_app(c, r, r->segs[2], out);
     if (!a)
         goto done;
-    static const char *const allowed[] = {"halt_threshold_pct", "halt_min_installs", "legacy_signature",
-                                          "device_model", NULL};
+    static const char *const allowed[] = {"halt_threshold_pct", "halt_min_installs", "legacy_signature", "device_model",
+                                          NULL};
     struct cmn_errbuf eb = {0};
     enum cmn_err rc;
     long long thr = PQgetisnull(a, 0, 3) ? -1 : pub_cell_i64(a, 0, 3);
@@ -157,8 +157,7 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     if ((rc = pub_jkeys(b, allowed, &eb)) || (rc = pub_jint(b, "halt_threshold_pct", 0, 1, 100, &thr, &eb)) ||
         (rc = pub_jint(b, "halt_min_installs", 0, 1, 100000000, &min, &eb)) ||
         (rc = pub_jbool(b, "legacy_signature", 0, &legacy, &eb)) ||
-        (!json_is_null(json_object_get(b, "device_model")) &&
-         (rc = pub_jstr(b, "device_model", 0, 64, &model, &eb)))) {
+        (!json_is_null(json_object_get(b, "device_model")) && (rc = pub_jstr(b, "device_model", 0, 64, &model, &eb)))) {
         pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
         goto done;
     }

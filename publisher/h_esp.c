@@ -23,12 +23,13 @@ static json_t *firmware_json(const json_t *rel, const char *model)
 {
     const char *notes = json_string_value(json_object_get(rel, "notes"));
     const char *state = json_string_value(json_object_get(rel, "state"));
-    json_t *o = json_pack("{s:O,s:O,s:o,s:O,s:O,s:O,s:b,s:I,s:b}", "id", json_object_get(rel, "id"), "version",
-                          json_object_get(rel, "version"), "device_model", json_string(model), "file_size",
-                          json_object_get(rel, "size"), "checksum_sha256", json_object_get(rel, "sha256"), "created_at",
-                          json_object_get(rel, "created_at"), "is_signed", notes && !strcmp(notes, "is_signed=true"),
-                          "rollout_percentage", (json_int_t)(json_integer_value(json_object_get(rel, "rollout_bp")) / 100),
-                          "is_active", state && !strcmp(state, "active"));
+    json_t *o =
+        json_pack("{s:O,s:O,s:o,s:O,s:O,s:O,s:b,s:I,s:b}", "id", json_object_get(rel, "id"), "version",
+                  json_object_get(rel, "version"), "device_model", json_string(model), "file_size",
+                  json_object_get(rel, "size"), "checksum_sha256", json_object_get(rel, "sha256"), "created_at",
+                  json_object_get(rel, "created_at"), "is_signed", notes && !strcmp(notes, "is_signed=true"),
+                  "rollout_percentage", (json_int_t)(json_integer_value(json_object_get(rel, "rollout_bp")) / 100),
+                  "is_active", state && !strcmp(state, "active"));
     if (o)
         json_object_set(o, "state", json_object_get(rel, "state"));
     return o ? o : json_null();
@@ -125,8 +126,8 @@ void pub_h_esp_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     json_t *b = pub_h_body(s, r, 0, out);
     if (!b)
         return;
-    static const char *const allowed[] = {"name",        "firmware_version", "device_model", "target_type",
-                                          "target_filter", "rollout_percentage", "is_active", NULL};
+    static const char *const allowed[] = {"name",          "firmware_version",   "device_model", "target_type",
+                                          "target_filter", "rollout_percentage", "is_active",    NULL};
     const char *name = NULL, *version, *model, *type;
     long long pct = -1;
     int active = 1;
@@ -162,7 +163,8 @@ void pub_h_esp_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
         ids = json_object_get(tf, "device_ids");
         size_t i;
         json_t *v;
-        if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > CMN_MANIFEST_MAX_INLINE_DEVICES) {
+        if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+            json_array_size(ids) > CMN_MANIFEST_MAX_INLINE_DEVICES) {
             pub_err(out, 400, "bad_request", "target_type 'specific' needs target_filter.device_ids: 1..%d ids",
                     CMN_MANIFEST_MAX_INLINE_DEVICES);
             goto done;
@@ -278,8 +280,8 @@ static long limit_of(struct pub_req *r, struct pub_resp *out)
 static json_t *device_row(const PGresult *q, int i)
 {
     return json_pack("{s:s,s:s,s:s,s:o,s:o}", "device_id", pub_cell(q, i, 0), "device_model", pub_cell(q, i, 1),
-                     "current_version", pub_cell(q, i, 2), "first_seen",
-                     json_integer(pub_cell_i64(q, i, 3)), "last_seen", json_integer(pub_cell_i64(q, i, 4)));
+                     "current_version", pub_cell(q, i, 2), "first_seen", json_integer(pub_cell_i64(q, i, 3)),
+                     "last_seen", json_integer(pub_cell_i64(q, i, 4)));
 }
 
 void pub_h_esp_devices(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
@@ -306,9 +308,9 @@ static json_t *status_row(const PGresult *q, int i)
     for (size_t k = 0; k < CMN_ARRAY_SIZE(names); k++)
         if (!strcmp(st, names[k][0]))
             st = names[k][1];
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "device_id", pub_cell(q, i, 0), "firmware_version",
-                          pub_cell(q, i, 1), "status", st, "device_model", pub_cell(q, i, 4), "updated_at",
-                          (json_int_t)pub_cell_i64(q, i, 3));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:I}", "device_id", pub_cell(q, i, 0), "firmware_version", pub_cell(q, i, 1),
+                  "status", st, "device_model", pub_cell(q, i, 4), "updated_at", (json_int_t)pub_cell_i64(q, i, 3));
     json_object_set_new(o, "progress_percent",
                         PQgetisnull(q, i, 5) ? json_null() : json_integer(pub_cell_i64(q, i, 5)));
     return o;
@@ -344,8 +346,9 @@ int pub_h_metrics_json(struct pub_srv *s, struct pub_req *r, struct pub_resp *ou
     const char *authz = pub_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *xkey = authz ? NULL : pub_req_header(r, "X-API-Key");
     if (!authz && !xkey)
-        return !pub_err(out, 401, "unauthorized",
-                        "the JSON metrics document needs X-API-Key or Authorization: Bearer (Prometheus text needs none)");
+        return !pub_err(
+            out, 401, "unauthorized",
+            "the JSON metrics document needs X-API-Key or Authorization: Bearer (Prometheus text needs none)");
     struct pub_dbconn *c = pub_db_get(s->db);
     if (!c)
         return !pub_err(out, 503, "database_unavailable", "database unavailable");
@@ -376,8 +379,8 @@ void pub_h_esp_metrics(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *
     json_t *models = json_loads(pub_cell(q, 0, 1), 0, NULL);
     json_t *recent = json_loads(pub_cell(q, 0, 2), 0, NULL);
     /* the seed's statuses: ours "applied" is its "success" */
-    json_t *r24 = json_pack("{s:I,s:I,s:I}", "success", (json_int_t)0, "failed", (json_int_t)0, "downloading",
-                            (json_int_t)0);
+    json_t *r24 =
+        json_pack("{s:I,s:I,s:I}", "success", (json_int_t)0, "failed", (json_int_t)0, "downloading", (json_int_t)0);
     const char *k;
     json_t *v;
     json_object_foreach(recent, k, v) json_object_set(r24, !strcmp(k, "applied") ? "success" : k, v);

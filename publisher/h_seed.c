@@ -59,8 +59,7 @@ static void reply_release(struct pub_resp *out)
 }
 
 /* Call one of our handlers with the path as /v1/<the seed's path>. */
-static void as_v1(pub_handler_fn fn, struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
-                  struct pub_resp *out)
+static void as_v1(pub_handler_fn fn, struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
     static char v1[] = "v1";
     char *saved[PUB_MAX_SEGS];
@@ -140,11 +139,10 @@ void pub_h_seed_apps_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_
     pub_h_apps_create(s, c, r, out);
     if (out->status == 201 && json_is_object(out->json)) {
         const json_t *app = json_object_get(out->json, "app");
-        json_t *o = json_pack("{s:O,s:O,s:o,s:o,s:O,s:O}", "id", json_object_get(app, "id"), "name",
-                              json_object_get(app, "name"), "platform", plat, "created_at",
-                              rfc3339(json_integer_value(json_object_get(app, "created_at"))), "api_key",
-                              json_object_get(out->json, "api_key"), "api_key_role",
-                              json_object_get(out->json, "api_key_role"));
+        json_t *o = json_pack(
+            "{s:O,s:O,s:o,s:o,s:O,s:O}", "id", json_object_get(app, "id"), "name", json_object_get(app, "name"),
+            "platform", plat, "created_at", rfc3339(json_integer_value(json_object_get(app, "created_at"))), "api_key",
+            json_object_get(out->json, "api_key"), "api_key_role", json_object_get(out->json, "api_key_role"));
         json_decref(out->json);
         out->json = o;
     } else {
@@ -221,7 +219,8 @@ static int seed_meta(struct pub_dbconn *c, struct pub_req *r, struct pub_seed_up
     char sig[CMN_SIG_B64], keyid[CMN_KEYID_HEX];
     if (pub_seed_sig_parse(su->sig ? su->sig : "", su->sig_len, sig)) {
         pub_seed_meta_release(&sm);
-        return !pub_err(out, 400, "bad_signature", "signature.sig must be a base64 Ed25519 signature (or its 64 bytes)");
+        return !pub_err(out, 400, "bad_signature",
+                        "signature.sig must be a base64 Ed25519 signature (or its 64 bytes)");
     }
     if (!legacy_on) {
         pub_seed_meta_release(&sm);
@@ -240,9 +239,8 @@ static int seed_meta(struct pub_dbconn *c, struct pub_req *r, struct pub_seed_up
     *meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I,s:s,s:s,s:s}", "app", app, "platform", sm.platform,
                       "channel", sm.channel ? sm.channel : "production", "version", sm.version, "target_binary",
                       sm.target_binary ? sm.target_binary : "*", "mandatory", sm.mandatory, "rollout_bp",
-                      (json_int_t)(sm.rollout_pct * 100), "sha256", sm.hash, "size", (json_int_t)su->size,
-                      "bundle_sig", sm.bundle_sig ? sm.bundle_sig : sig, "bundle_keyid", keyid, "legacy_signature",
-                      sig);
+                      (json_int_t)(sm.rollout_pct * 100), "sha256", sm.hash, "size", (json_int_t)su->size, "bundle_sig",
+                      sm.bundle_sig ? sm.bundle_sig : sig, "bundle_keyid", keyid, "legacy_signature", sig);
     if (*meta && sm.notes)
         json_object_set_new(*meta, "notes", json_string(sm.notes));
     pub_seed_meta_release(&sm);
@@ -285,23 +283,24 @@ static int firmware_meta(struct pub_dbconn *c, struct pub_req *r, struct pub_see
                         "app '%s' (hotpatch sign-bundle, docs/compatibility.md)",
                         app);
     if (find_signer(c, app_id, CMN_SIGCTX_BUNDLE, su->digest, bsig, keyid))
-        return !pub_err(out, 400, "bad_signature",
-                        "X-HotPatch-Bundle-Sig does not verify over the file's SHA-256 with any release key of app '%s'",
-                        app);
+        return !pub_err(
+            out, 400, "bad_signature",
+            "X-HotPatch-Bundle-Sig does not verify over the file's SHA-256 with any release key of app '%s'", app);
     char hex[CMN_SHA256_HEX];
     cmn_hex_encode(su->digest, CMN_SHA256_BYTES, hex);
     /* uploaded, not offered: POST /api/admin/rollout/create decides who gets it */
-    *meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I,s:s,s:s,s:s}", "app", app, "platform", PUB_FIRMWARE_PLATFORM, "channel",
-                      "production", "version", version, "target_binary", "*", "mandatory", 0, "rollout_bp",
-                      (json_int_t)0, "sha256", hex, "size", (json_int_t)su->size, "bundle_sig", bsig, "bundle_keyid",
-                      keyid, "notes", is_signed && !strcmp(is_signed, "true") ? "is_signed=true" : "is_signed=false");
+    *meta =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:s,s:I,s:s,s:s,s:s}", "app", app, "platform", PUB_FIRMWARE_PLATFORM,
+                  "channel", "production", "version", version, "target_binary", "*", "mandatory", 0, "rollout_bp",
+                  (json_int_t)0, "sha256", hex, "size", (json_int_t)su->size, "bundle_sig", bsig, "bundle_keyid", keyid,
+                  "notes", is_signed && !strcmp(is_signed, "true") ? "is_signed=true" : "is_signed=false");
     if (*meta && lsig)
         json_object_set_new(*meta, "legacy_signature", json_string(lsig));
     return *meta ? 0 : !pub_err(out, 500, "internal", "out of memory");
 }
 
-int pub_upload_seed_meta(struct pub_srv *s, struct pub_req *r, enum pub_upload_shape shape,
-                         struct pub_seed_upload *su, struct cmn_buf *ours, struct pub_resp *out)
+int pub_upload_seed_meta(struct pub_srv *s, struct pub_req *r, enum pub_upload_shape shape, struct pub_seed_upload *su,
+                         struct cmn_buf *ours, struct pub_resp *out)
 {
     struct pub_dbconn *c = pub_db_get(s->db);
     if (!c)
@@ -340,8 +339,9 @@ void pub_h_seed_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req
     if (!app && !key_app(c, r, appname))
         app = appname;
     if (!app) {
-        pub_err(out, 400, "bad_request", "query parameter 'app' (or 'app_id') is required unless the API key is "
-                                         "scoped to one app");
+        pub_err(out, 400, "bad_request",
+                "query parameter 'app' (or 'app_id') is required unless the API key is "
+                "scoped to one app");
         return;
     }
     if (active && strcmp(active, "true") && strcmp(active, "false")) {

@@ -114,13 +114,17 @@ static int check_meta(struct pub_upload *up)
     /* The legacy signature is opt-in per app (docs/compatibility.md): both ways are refused. */
     if (!fail && up->rm.legacy_signature && !up->app_legacy) {
         char msg[200];
-        snprintf(msg, sizeof(msg), "app '%s' has not opted in to legacy signatures (PATCH /v1/apps/%s "
-                 "{\"legacy_signature\": true})", up->rm.app, up->rm.app);
+        snprintf(msg, sizeof(msg),
+                 "app '%s' has not opted in to legacy signatures (PATCH /v1/apps/%s "
+                 "{\"legacy_signature\": true})",
+                 up->rm.app, up->rm.app);
         fail = up_fail(up, 400, "legacy_signature_not_enabled", msg);
     } else if (!fail && !up->rm.legacy_signature && up->app_legacy) {
         char msg[200];
-        snprintf(msg, sizeof(msg), "app '%s' opted in to legacy signatures: the release needs legacy_signature "
-                 "(hotpatch release --legacy-signature)", up->rm.app);
+        snprintf(msg, sizeof(msg),
+                 "app '%s' opted in to legacy signatures: the release needs legacy_signature "
+                 "(hotpatch release --legacy-signature)",
+                 up->rm.app);
         fail = up_fail(up, 400, "legacy_signature_required", msg);
     }
     if (!fail && pub_auth_role(c, &up->r->who, up->org_id, up->app_id) < up->r->route->role) {
@@ -380,8 +384,10 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
     /* SPEC.md section 15: the same release key over the bare digest, no domain prefix. */
     if (up->rm.legacy_signature &&
         cmn_digest_verify(&up->rkey, CMN_SIGCTX_LEGACY, digest, up->rm.legacy_signature, CMN_E_SIG)) {
-        pub_err(out, 400, "bad_signature", "legacy_signature does not verify with release key %s over the bundle's "
-                "SHA-256", up->rkey.keyid);
+        pub_err(out, 400, "bad_signature",
+                "legacy_signature does not verify with release key %s over the bundle's "
+                "SHA-256",
+                up->rkey.keyid);
         return;
     }
     if (up->legacy_only && (!up->rm.legacy_signature || strcmp(up->rm.bundle_sig, up->rm.legacy_signature) != 0)) {

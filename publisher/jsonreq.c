@@ -120,10 +120,9 @@ void pub_relmeta_release(struct pub_relmeta *m)
 
 enum cmn_err pub_relmeta_parse(const char *p, size_t n, struct pub_relmeta *m, struct cmn_errbuf *eb)
 {
-    static const char *const allowed[] = {"app",        "platform",     "channel", "version", "target_binary",
-                                          "mandatory",  "rollout_bp",   "notes",   "sha256",  "size",
-                                          "bundle_sig", "bundle_keyid", "percent", "legacy_signature",
-                                          NULL};
+    static const char *const allowed[] = {"app",        "platform",     "channel", "version",          "target_binary",
+                                          "mandatory",  "rollout_bp",   "notes",   "sha256",           "size",
+                                          "bundle_sig", "bundle_keyid", "percent", "legacy_signature", NULL};
     memset(m, 0, sizeof(*m));
     enum cmn_err rc = pub_json_body(p, n, 64u << 10, &m->doc, eb);
     if (rc)
@@ -178,9 +177,9 @@ fail:
 
 enum cmn_err pub_seed_meta_parse(const char *p, size_t n, struct pub_seed_meta *m, struct cmn_errbuf *eb)
 {
-    static const char *const allowed[] = {"version",       "platform", "channel", "hash",       "mandatory",
-                                          "rollout_percentage", "target_binary", "notes", "bundle_sig", "app",
-                                          NULL};
+    static const char *const allowed[] = {
+        "version",       "platform", "channel",    "hash", "mandatory", "rollout_percentage",
+        "target_binary", "notes",    "bundle_sig", "app",  NULL};
     memset(m, 0, sizeof(*m));
     m->rollout_pct = 100;
     enum cmn_err rc = pub_json_body(p, n, 64u << 10, &m->doc, eb);

@@ -157,8 +157,8 @@ struct pub_seed_upload {
  * the app from the key's scope (or the device model), the release key found
  * by its signature. Non-zero after a 4xx/5xx reply in `out` (h_seed.c).
  */
-int pub_upload_seed_meta(struct pub_srv *s, struct pub_req *r, enum pub_upload_shape shape,
-                         struct pub_seed_upload *su, struct cmn_buf *ours, struct pub_resp *out);
+int pub_upload_seed_meta(struct pub_srv *s, struct pub_req *r, enum pub_upload_shape shape, struct pub_seed_upload *su,
+                         struct cmn_buf *ours, struct pub_resp *out);
 
 /* h_manifests.c */
 void pub_h_manifest(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);

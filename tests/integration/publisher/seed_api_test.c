@@ -219,7 +219,8 @@ static void test_legacy_v1(void)
     char extra[160];
     snprintf(extra, sizeof(extra), ",\"legacy_signature\":\"%s\"", lsig);
     char *meta = it_meta("demo", "android", "production", "1.0.0", &b, &W.rkey, extra);
-    is_int(it_post_release(&P, W.app_key, meta, &b, &o), 400, "legacy_signature refused while the app has not opted in");
+    is_int(it_post_release(&P, W.app_key, meta, &b, &o), 400,
+           "legacy_signature refused while the app has not opted in");
     is_str(it_jstr(o, "error.code"), "legacy_signature_not_enabled", "... with its error code");
     json_decref(o);
     free(meta);
@@ -373,8 +374,8 @@ static void test_seed(void)
         snprintf(id, sizeof(id), "%s", it_jstr(o, "id"));
     ok(id[0] && !strcmp(it_jstr(o, "app_id") ? it_jstr(o, "app_id") : "", "seedapp") &&
            !strcmp(it_jstr(o, "version") ? it_jstr(o, "version") : "", "1.2.0") &&
-           !strcmp(it_jstr(o, "channel") ? it_jstr(o, "channel") : "", "production") &&
-           it_jstr(o, "bundle_url") && !strcmp(it_jstr(o, "hash") ? it_jstr(o, "hash") : "", b.sha) &&
+           !strcmp(it_jstr(o, "channel") ? it_jstr(o, "channel") : "", "production") && it_jstr(o, "bundle_url") &&
+           !strcmp(it_jstr(o, "hash") ? it_jstr(o, "hash") : "", b.sha) &&
            !strcmp(it_jstr(o, "signature") ? it_jstr(o, "signature") : "", sig) &&
            json_is_false(json_object_get(o, "mandatory")) && it_jint(o, "rollout_percentage") == 100 &&
            json_is_true(json_object_get(o, "is_active")) && is_rfc3339(it_jstr(o, "created_at")),
@@ -395,8 +396,8 @@ static void test_seed(void)
     is_int(bearer("GET", "/releases", seedkey, NULL, &o), 200, "GET /releases (the key's app)");
     is_int(json_array_size(json_object_get(o, "releases")), 1, "one release");
     json_decref(o);
-    is_int(bearer("GET", "/releases?app=seedapp&version=1.2.0&is_active=true&platform=android&channel=production",
-                  jwt, NULL, &o),
+    is_int(bearer("GET", "/releases?app=seedapp&version=1.2.0&is_active=true&platform=android&channel=production", jwt,
+                  NULL, &o),
            404, "the demo app's token cannot list seedapp (no role: 404, as everywhere)");
     json_decref(o);
     is_int(bearer("GET", "/releases?app_id=seedapp&version=1.2.0&is_active=true", W.owner, NULL, &o), 200,
@@ -414,8 +415,8 @@ static void test_seed(void)
     is_int(bearer("GET", "/releases", NULL, NULL, NULL), 401, "no credentials: 401");
     snprintf(path, sizeof(path), "/releases/%s", id);
     is_int(bearer("GET", path, readkey, NULL, &o), 200, "GET /releases/:id with a read key");
-    ok(!strcmp(it_jstr(o, "id") ? it_jstr(o, "id") : "", id) && !strcmp(it_jstr(o, "hash") ? it_jstr(o, "hash") : "",
-                                                                       b.sha),
+    ok(!strcmp(it_jstr(o, "id") ? it_jstr(o, "id") : "", id) &&
+           !strcmp(it_jstr(o, "hash") ? it_jstr(o, "hash") : "", b.sha),
        "the release detail");
     json_decref(o);
     is_int(bearer("GET", "/releases/rel_0000000000000000", seedkey, NULL, NULL), 404, "unknown id: 404");
