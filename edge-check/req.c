@@ -261,7 +261,7 @@ static int parse_params(struct edge_ctx *c, struct cmn_slice q, struct param *ps
 {
     struct cmn_slice rest = q, k, v;
     char msg[160];
-    size_t nl[8];
+    size_t nl[16]; /* >= Q__N */
     for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(nl); i++)
         nl[i] = ps[i].name ? strlen(ps[i].name) : 0;
     while (cmn_query_next(&rest, &k, &v)) {
@@ -425,6 +425,7 @@ static int decide(struct edge_ctx *c, struct cmn_device *dev, struct cmn_decisio
 
 /* The roles a check parameter can play; a dialect names the ones it has. */
 enum role { Q_APP, Q_PLATFORM, Q_CHANNEL, Q_BINARY, Q_DEVICE, Q_CURRENT, Q_SKIP, Q_HW, Q_VERSION, Q_MODEL, Q__N };
+_Static_assert(Q__N <= 16, "parse_params() matches at most 16 parameter names");
 
 struct dialect {
     const char *names[Q__N];     /* query parameter per role; NULL: the dialect does not have it */
