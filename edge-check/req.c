@@ -509,6 +509,13 @@ static int newer_than(const char *offered, const char *current)
     return cmn_semver_cmp(&a, &b) > 0;
 }
 
+/* Is the release the device reported (a resolved id) withdrawn (rolled back or disabled)? */
+static int withdrawn(const struct cmn_manifest *m, const char *id)
+{
+    long i = id ? cmn_manifest_find(m, id) : -1;
+    return i >= 0 && (m->releases[i].state == CMN_REL_ROLLED_BACK || m->releases[i].state == CMN_REL_DISABLED);
+}
+
 static int answer_update(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
                          const struct cmn_decision *d, struct edge_resp *rs);
 static int answer_firmware(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
@@ -556,8 +563,11 @@ static enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl,
     if (decide(c, &dev, &d, rs, &oc))
         return oc;
     if (dl->forward_only && d.kind == CMN_DECIDE_UPDATE && ps[Q_CURRENT].val &&
-        !newer_than(c->view->rel[d.index].version, ps[Q_CURRENT].val)) {
-        d.kind = CMN_DECIDE_NONE; /* the seed's monotonic versions: no loop, no downgrade */
+        !newer_than(c->view->rel[d.index].version, ps[Q_CURRENT].val) &&
+        (strcmp(c->view->rel[d.index].version, ps[Q_CURRENT].val) == 0 || !withdrawn(&c->view->m, cur))) {
+        /* The seed's monotonic versions: never the version the device runs (no update loop), never an older one,
+         * except the move off a withdrawn release to an older good one, which is our rollback. */
+        d.kind = CMN_DECIDE_NONE;
         oc = EDGE_OUT_NONE;
     }
     if (dl->answer(c, rq, ps, &d, rs))

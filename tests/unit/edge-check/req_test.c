@@ -333,6 +333,44 @@ int main(void)
     is_str(body, "{\"updateAvailable\":false}", "no update: the seed's short answer");
     is_int(req("GET", "/update/check", "appId=demo&platform=android&deviceId=d", NULL, NULL), 400,
            "/update/check without binaryVersion");
+    /* seed 000/001 verbatim: `version` is the current version, binaryVersion optional, versions only move forward */
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.0.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "seed request: version, no binaryVersion");
+    j = jbody();
+    is_str(json_string_value(json_object_get(j, "version")), "2.1.0", "on 2.0.0 (b1): offered 2.1.0");
+    ok(json_is_false(json_object_get(j, "mandatory")), "b1 installed: not mandatory");
+    json_decref(j);
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.1.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "on 2.1.0");
+    is_str(body, "{\"updateAvailable\":false}", "the version the device runs is not offered again (no loop)");
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.9.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "on 2.9.0 (a native build no release names)");
+    is_str(body, "{\"updateAvailable\":false}", "never an older version");
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.3.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "on 2.3.0 = b4, rolled back");
+    j = jbody();
+    is_str(json_string_value(json_object_get(j, "version")), "2.1.0",
+           "off a withdrawn release to the older good one: the one older offer allowed");
+    json_decref(j);
+    is_int(req("GET", "/update/check",
+               "appId=demo&deviceId=someone&version=2.0.0&currentVersion=2.1.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "currentVersion (older spelling) wins over version");
+    is_str(body, "{\"updateAvailable\":false}", "current 2.1.0");
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=latest&platform=android", NULL, NULL), 400,
+           "a version that is not a version");
+    ok(strstr(body, "'version'") != NULL, "named: %s", body);
+    is_int(req("GET", "/api/firmware/check", "device_id=x&current_version=1.0.0", NULL, NULL), 400,
+           "firmware: neither app nor device_model");
+    ok(strstr(body, "'device_model'") != NULL, "named: %s", body);
+    is_int(req("GET", "/api/firmware/check", "device_id=x&device_model=nrf52&current_version=1.0.0", NULL, NULL), 404,
+           "firmware: a model without a channel (nrf52/firmware/production)");
+    is_int(req("GET", "/api/firmware/check", "device_id=x&device_model=a%20b&current_version=1.0.0", NULL, NULL), 400,
+           "firmware: a model that is not an id");
 
     is_int(req("GET", "/api/firmware/check",
                "device_id=tester-2&app=demo&platform=android&channel=beta&current_version=2.1.0&hw_version=1.0", NULL,
