@@ -72,6 +72,7 @@ void cmn_release_clear(struct cmn_release *r)
     for (size_t i = 0; r->patches && i < r->n_patches; i++)
         free(r->patches[i].url);
     free(r->patches);
+    free(r->legacy_signature);
     memset(r, 0, sizeof(*r));
 }
 
@@ -115,6 +116,7 @@ static enum cmn_err release_copy(struct cmn_release *dst, const struct cmn_relea
     dst->device_ids = NULL;
     dst->n_device_ids = 0;
     dst->content_sig = NULL;
+    dst->legacy_signature = NULL;
     dst->patches = NULL;
     dst->n_patches = 0;
     dst->id = dup_or_null(r->id);
@@ -130,6 +132,9 @@ static enum cmn_err release_copy(struct cmn_release *dst, const struct cmn_relea
         goto nomem;
     dst->content_sig = dup_or_null(r->content_sig);
     if (r->content_sig && !dst->content_sig)
+        goto nomem;
+    dst->legacy_signature = dup_or_null(r->legacy_signature);
+    if (r->legacy_signature && !dst->legacy_signature)
         goto nomem;
     if (r->patches) {
         dst->patches = calloc(r->n_patches ? r->n_patches : 1, sizeof(*dst->patches));
@@ -339,6 +344,8 @@ static enum cmn_err validate_release(const struct cmn_release *r, size_t idx, st
     } else if (r->content_sha256[0]) {
         return BAD("release %zu: 'content_sha256' needs 'content_sig'", idx);
     }
+    if (r->legacy_signature && !sig_b64_ok(r->legacy_signature))
+        return BAD("release %zu: field 'legacy_signature' must be base64 of a 64-byte signature", idx);
     if (r->patches) {
         if (!r->content_sig)
             return BAD("release %zu: 'patches' needs 'content_sha256' and 'content_sig'", idx);
@@ -453,6 +460,8 @@ static json_t *release_json(const struct cmn_release *r)
         bad |= put(o, "content_sha256", str(r->content_sha256));
         bad |= put(o, "content_sig", str(r->content_sig));
     }
+    if (r->legacy_signature)
+        bad |= put(o, "legacy_signature", str(r->legacy_signature));
     if (r->patches) {
         json_t *a = json_array();
         bad |= put(o, "patches", a);
@@ -681,7 +690,8 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
     static const char *const req[] = {"id",        "version",    "target_binary", "bundle_url",
                                       "sha256",    "size",       "bundle_sig",    "bundle_keyid",
                                       "mandatory", "rollout_bp", "state",         "created_at"};
-    static const char *const opt[] = {"notes", "targeting", "content_sha256", "content_sig", "patches"};
+    static const char *const opt[] = {"notes",       "targeting", "content_sha256",
+                                      "content_sig", "patches",   "legacy_signature"};
     char where[32];
     snprintf(where, sizeof(where), "release %zu", idx);
     int64_t x;
@@ -752,6 +762,9 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
         (rc = get_fixed(o, "content_sha256", r->content_sha256, sizeof(r->content_sha256), where, eb)))
         return rc;
     if (json_object_get(o, "content_sig") && (rc = get_str(o, "content_sig", &r->content_sig, where, eb)))
+        return rc;
+    if (json_object_get(o, "legacy_signature") &&
+        (rc = get_str(o, "legacy_signature", &r->legacy_signature, where, eb)))
         return rc;
     const json_t *pa = json_object_get(o, "patches");
     if (pa) {

@@ -102,7 +102,7 @@ def main():
     shape = ["unknown-field-payload", "unknown-field-release", "unknown-field-targeting", "unknown-field-envelope",
              "wrong-payload-type", "no-signatures", "schema-2", "sha256-uppercase", "bundle-url-dotdot",
              "bundle-url-http", "rollout-over-100", "unknown-state", "size-zero", "sequence-zero", "bad-app-id",
-             "retired-false"]
+             "retired-false", "legacy-signature-short", "legacy-signature-null"]
     for name in shape:
         doc = json.load(open(os.path.join(HERE, "rejected", name + ".json"), encoding="utf-8"))
         report(bool(errors(doc, SCHEMA)), "schema rejects rejected/%s.json" % name)

@@ -166,6 +166,11 @@ def release(rid, **kw):
     return r
 
 
+def legacy_sig(rid):
+    """SPEC.md section 15: Ed25519 by the release key over the raw digest of release(rid)'s bundle."""
+    return b64(ed25519_sign(BUNDLE_KEY.seed, hashlib.sha256(("bundle " + rid).encode()).digest()))
+
+
 def payload(releases, **kw):
     p = {"schema": 1, "app": "demo", "platform": "ios", "channel": "production", "sequence": 42,
          "issued_at": ISSUED, "expires_at": EXPIRES, "releases": releases}
@@ -259,7 +264,8 @@ def rel_summary(r):
     return {"id": r["id"], "version": r["version"], "state": r["state"], "rollout_bp": r["rollout_bp"],
             "mandatory": r["mandatory"], "size": r["size"], "sha256": r["sha256"],
             "target_binary": r["target_binary"], "bundle_url": r["bundle_url"], "notes": r.get("notes"),
-            "n_device_ids": len(t.get("device_ids", [])), "device_list": t.get("device_list")}
+            "n_device_ids": len(t.get("device_ids", [])), "device_list": t.get("device_list"),
+            **({"legacy_signature": r["legacy_signature"]} if "legacy_signature" in r else {})}
 
 
 def summary(p, signer):
@@ -294,6 +300,9 @@ def gen_signed():
         "two-signatures": (payload([release("r1")], sequence=43), [OTHER_KEY, MANIFEST_KEY]),
         "many-releases": (payload([release("rel-%03d" % i, version="1.%d.0" % i) for i in range(256)],
                                   sequence=44), [MANIFEST_KEY]),
+        # SPEC.md section 15: the opt-in signature over the bare digest, beside bundle_sig.
+        "legacy-signature": (payload([release("r1", legacy_signature=legacy_sig("r1")), release("r2")],
+                                     sequence=45), [MANIFEST_KEY]),
         # A tombstone (SPEC.md section 7): the channel is retired, signed and sequenced like any manifest.
         "tombstone": (payload([], channel="retired", sequence=NOW * 1000, retired=True), [MANIFEST_KEY]),
     }
@@ -415,6 +424,11 @@ def gen_rejected():
     add("bundle-url-http", envelope(canon(bad), [MANIFEST_KEY]), "parse", "bundle_url over plain http")
     bad = payload([release("r1", targeting={"device_ids": ["b", "a"]})])
     add("device-ids-unsorted", envelope(canon(bad), [MANIFEST_KEY]), "parse", "device_ids must be sorted")
+    bad = payload([release("r1", legacy_signature=legacy_sig("r1")[:-4])])
+    add("legacy-signature-short", envelope(canon(bad), [MANIFEST_KEY]), "parse",
+        "legacy_signature must be base64 of a 64-byte signature")
+    bad = payload([release("r1", legacy_signature=None)])
+    add("legacy-signature-null", envelope(canon(bad), [MANIFEST_KEY]), "parse", "legacy_signature must be a string")
     bad = payload([release("r1", rollout_bp=10001)])
     add("rollout-over-100", envelope(canon(bad), [MANIFEST_KEY]), "parse", "rollout_bp above 10000")
     bad = payload([release("r1"), release("r1")])

@@ -21,7 +21,9 @@
  *   targeting {device_ids: [..] (sorted, unique, inline), device_list: "name"
  *   (an edge-held list)}, content_sha256 + content_sig (the release key's
  *   signature over the bundle's content digest), patches [{base, url, sha256,
- *   size}] (sorted by base; only with content_sha256).
+ *   size}] (sorted by base; only with content_sha256), legacy_signature (base64
+ *   Ed25519 by the release key over the raw 32-byte SHA-256 of the bundle, no
+ *   domain prefix: for seed 000/001 clients only, SPEC section 15).
  */
 #ifndef COMMON_MANIFEST_H
 #define COMMON_MANIFEST_H
@@ -86,6 +88,9 @@ struct cmn_release {
     char *content_sig;
     struct cmn_patch_ref *patches; /* sorted by base, unique; only with a content digest */
     size_t n_patches;
+    /* Optional: the release key's signature over the raw bundle digest, no
+     * domain prefix (SPEC section 15, opt-in per app); NULL when absent. */
+    char *legacy_signature;
 };
 
 struct cmn_manifest {

@@ -6,6 +6,7 @@
 #include "common/compat.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include "common/cjson.h"
@@ -203,6 +204,7 @@ static void test_signed(void)
     int64_t now = jint(idx, "now");
     const json_t *arr = json_object_get(idx, "cases");
     ok(json_array_size(arr) >= 5, "signed cases listed");
+    int legacy_seen = 0;
     for (size_t i = 0; i < json_array_size(arr); i++) {
         const char *name = json_string_value(json_array_get(arr, i));
         char rel[256];
@@ -242,9 +244,21 @@ static void test_signed(void)
             uint8_t digest[32];
             sig_ok &= cmn_hex_decode(r->sha256, digest, 32) == CMN_OK && strcmp(r->bundle_keyid, BK.keyid) == 0 &&
                       cmn_bundle_verify(&BK, digest, r->bundle_sig) == CMN_OK;
+            /* SPEC section 15: the legacy signature is plain Ed25519 over the bare digest. */
+            const char *legacy = jstr(e, "legacy_signature");
+            rel_ok &= (!legacy && !r->legacy_signature) ||
+                      (legacy && r->legacy_signature && strcmp(legacy, r->legacy_signature) == 0);
+            if (r->legacy_signature) {
+                uint8_t ls[crypto_sign_BYTES + 1];
+                size_t ln = 0;
+                sig_ok &= sodium_base642bin(ls, sizeof(ls), r->legacy_signature, strlen(r->legacy_signature), NULL,
+                                            &ln, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+                          ln == crypto_sign_BYTES && crypto_sign_verify_detached(ls, digest, 32, BK.pk) == 0;
+                legacy_seen++;
+            }
         }
         ok(rel_ok, "%s: every release matches the summary", name);
-        ok(sig_ok, "%s: every bundle signature verifies", name);
+        ok(sig_ok, "%s: every bundle (and legacy) signature verifies", name);
         /* The payload we re-render is byte-identical to the signed one. */
         struct cmn_buf p;
         cmn_buf_init(&p, CMN_MANIFEST_MAX_BYTES);
@@ -270,6 +284,7 @@ static void test_signed(void)
         json_decref(x);
         cmn_manifest_free(m);
     }
+    ok(legacy_seen > 0, "a legacy_signature vector was opened and verified");
     json_decref(idx);
 }
 
