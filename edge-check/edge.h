@@ -424,6 +424,10 @@ struct edge_ctx {
     void *trigger_arg;
     char arena[4096]; /* decoded query parameters of the current request */
     size_t arena_used;
+    /* the last legacy signature looked up (seed /update/check): envelope ETag + release id -> signature or "" */
+    char legacy_etag[EDGE_ETAG_MAX];
+    char legacy_id[CMN_ID_MAX + 1];
+    char legacy_sig[CMN_SIG_B64];
 };
 
 enum cmn_err edge_ctx_init(struct edge_ctx *c, const struct edge_config *cfg, struct edge_index *ix,

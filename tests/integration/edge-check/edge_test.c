@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/cohort.h"
 #include "common/manifest.h"
 #include "common/storage.h"
@@ -1643,6 +1645,25 @@ static void t_seed(const char *keys)
     cmn_manifest_free(m);
     ok(firmware_manifest(st, "esp-fleet") == 0, "firmware manifest for the esp32 mapping published");
     ok(firmware_manifest(st, "esp8266") == 0, "firmware manifest for the esp8266 convention published");
+    /* an app that opted in to legacy signatures: Ed25519 by the release key over the raw 32-byte digest */
+    char legacy_b64[CMN_SIG_B64];
+    {
+        uint8_t dg[CMN_SHA256_BYTES], sig[crypto_sign_ed25519_BYTES];
+        int good2 = cmn_hex_decode(SEED_SHA, dg, sizeof(dg)) == CMN_OK &&
+                    crypto_sign_ed25519_detached(sig, NULL, dg, sizeof(dg), K.sk) == 0;
+        cmn_base64_encode(sig, sizeof(sig), legacy_b64);
+        m = cmn_manifest_new("legacy-app", "android", "production");
+        m->sequence = 1;
+        m->issued_at = (int64_t)time(NULL) - 60;
+        m->expires_at = (int64_t)time(NULL) + 86400;
+        rel(&r, "l1", "2.0.0", "*", 10000);
+        memcpy(r.sha256, SEED_SHA, 64);
+        r.bundle_url = "bundles/legacy-app/android/" SEED_SHA ".zip";
+        r.legacy_signature = legacy_b64;
+        good2 = good2 && cmn_manifest_add_release(m, &r) == CMN_OK && put_manifest(st, m) == 0;
+        cmn_manifest_free(m);
+        ok(good2, "legacy-app manifest with a legacy_signature published");
+    }
     cmn_storage_free(st);
 
     struct proc e;
@@ -1663,16 +1684,38 @@ static void t_seed(const char *keys)
     static const char *const wanted[] = {
         "GET /v1/manifests/" SEED_APP "/android/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET /v1/manifests/esp-fleet/firmware/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /v1/manifests/esp8266/firmware/production.json HTTP/1.1\r\nHost: x\r\n\r\n"};
+        "GET /v1/manifests/esp8266/firmware/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/manifests/legacy-app/android/production.json HTTP/1.1\r\nHost: x\r\n\r\n"};
     int synced = 0;
-    for (int i = 0; i < 1000 && synced < 3; i++) {
+    for (int i = 0; i < 1000 && synced < 4; i++) {
         synced = 0;
-        for (size_t w = 0; w < 3; w++)
+        for (size_t w = 0; w < 4; w++)
             synced += raw(e.port, wanted[w], &h) == 200;
-        if (synced < 3)
+        if (synced < 4)
             msleep(20);
     }
-    is_int(synced, 3, "the seed manifests are synced");
+    is_int(synced, 4, "the seed manifests are synced");
+    /* legacy signature: returned as the seed's `signature`, and it verifies the way an unmodified seed client
+     * checks it (Ed25519 over the raw SHA-256 of bundle.zip with the release public key) */
+    for (int pass = 0; pass < 2; pass++) { /* the second answer comes from the worker's cache */
+        is_int(raw(e.port,
+                   "GET /update/check?appId=legacy-app&deviceId=a1b2c3d4-0001&version=1.0.0&platform=android"
+                   "&channel=production HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+                   &h),
+               200, "legacy-app check (%d)", pass);
+        j = json_loads(h.body, 0, NULL);
+        is_str(json_string_value(json_object_get(j, "signature")), legacy_b64, "signature is the legacy one");
+        is_str(json_string_value(json_object_get(j, "signatureKind")), "legacy", "signatureKind legacy");
+        uint8_t sig[crypto_sign_ed25519_BYTES], dg[CMN_SHA256_BYTES];
+        size_t sl = 0;
+        const char *sv = json_string_value(json_object_get(j, "signature"));
+        const char *hv = json_string_value(json_object_get(j, "hash"));
+        ok(sv && hv && cmn_base64_decode(sv, strlen(sv), sig, sizeof(sig), &sl) == CMN_OK && sl == sizeof(sig) &&
+               cmn_hex_decode(hv, dg, sizeof(dg)) == CMN_OK &&
+               crypto_sign_ed25519_verify_detached(sig, dg, sizeof(dg), K.pk) == 0,
+           "it verifies as the seed client checks it: Ed25519(release key, raw SHA-256 of the bundle)");
+        json_decref(j);
+    }
     /* the documented request: device on 1.1.5 (a native build no release names) */
     is_int(raw(e.port,
                "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0001&version=1.1.5&platform=android"
