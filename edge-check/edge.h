@@ -442,7 +442,7 @@ void edge_ctx_end(struct edge_ctx *c);
 /* Status reason phrase. */
 const char *edge_status_text(int status);
 
-/* Parse one --device-model MODEL=APP[/PLATFORM[/CHANNEL]] (platform = MODEL, channel "production" by default)
+/* Parse one --device-model MODEL=APP[/PLATFORM[/CHANNEL]] (platform "firmware", channel "production" by default)
  * into cfg; -1 (nothing added) when malformed, a duplicate model, or past EDGE_MAX_MODELS. */
 int edge_model_add(struct edge_config *cfg, const char *spec);
 /* The configured line for a model, or NULL. */

@@ -48,7 +48,7 @@ static void usage(FILE *f)
                "                          /api/firmware/check answers\n"
                "  --device-model M=APP[/PLATFORM[/CHANNEL]]\n"
                "                          seed 002 devices of model M check APP/PLATFORM/CHANNEL\n"
-               "                          (default: app and platform M, channel production);\n"
+               "                          (default: app M, platform firmware, channel production);\n"
                "                          repeatable (up to 32)\n"
                "  --publisher-url URL     relay device telemetry POSTs (seed 002 update-status) to\n"
                "                          this publisher's POST /v1/installations\n"

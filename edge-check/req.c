@@ -541,7 +541,7 @@ static enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl,
             return EDGE_OUT_BAD;
         em = edge_model_find(c->cfg, ps[Q_MODEL].val);
         ps[Q_APP].val = em ? em->app : ps[Q_MODEL].val, ps[Q_APP].len = strlen(ps[Q_APP].val);
-        ps[Q_PLATFORM].val = em ? em->platform : ps[Q_MODEL].val, ps[Q_PLATFORM].len = strlen(ps[Q_PLATFORM].val);
+        ps[Q_PLATFORM].val = em ? em->platform : "firmware", ps[Q_PLATFORM].len = strlen(ps[Q_PLATFORM].val);
         if (!ps[Q_CHANNEL].val)
             ps[Q_CHANNEL].val = em ? em->channel : "production", ps[Q_CHANNEL].len = strlen(ps[Q_CHANNEL].val);
     } else {
@@ -861,8 +861,8 @@ int edge_model_add(struct edge_config *cfg, const char *spec)
     const char *a = eq + 1, *s1 = strchr(a, '/');
     if (copy_id(em.app, a, s1 ? (size_t)(s1 - a) : strlen(a)))
         return -1;
-    /* platform defaults to the model, as the publisher's seed 002 admin API files firmware (platform = model) */
-    const char *pl = s1 ? s1 + 1 : em.model, *s2 = s1 ? strchr(pl, '/') : NULL;
+    /* platform "firmware" by default, where the publisher's seed 002 admin API files firmware */
+    const char *pl = s1 ? s1 + 1 : "firmware", *s2 = s1 ? strchr(pl, '/') : NULL;
     if (copy_id(em.platform, pl, s2 ? (size_t)(s2 - pl) : strlen(pl)))
         return -1;
     const char *ch = s2 ? s2 + 1 : "production";
@@ -882,7 +882,7 @@ const struct edge_model *edge_model_find(const struct edge_config *cfg, const ch
     return NULL;
 }
 
-/* The model's channel: its --device-model line, else app = platform = model, channel "production". */
+/* The model's channel: its --device-model line, else app = model, platform "firmware", channel "production". */
 static struct edge_model model_target(const struct edge_config *cfg, const char *model)
 {
     const struct edge_model *em = edge_model_find(cfg, model);
@@ -892,7 +892,7 @@ static struct edge_model model_target(const struct edge_config *cfg, const char 
     memset(&t, 0, sizeof(t));
     snprintf(t.model, sizeof(t.model), "%s", model);
     snprintf(t.app, sizeof(t.app), "%s", model);
-    snprintf(t.platform, sizeof(t.platform), "%s", model);
+    snprintf(t.platform, sizeof(t.platform), "firmware");
     snprintf(t.channel, sizeof(t.channel), "production");
     return t;
 }

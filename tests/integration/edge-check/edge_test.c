@@ -1644,7 +1644,7 @@ static void t_seed(const char *keys)
     cmn_buf_release(&b);
     cmn_manifest_free(m);
     ok(firmware_manifest(st, "esp-fleet", "firmware") == 0, "firmware manifest for the esp32 mapping published");
-    ok(firmware_manifest(st, "esp8266", "esp8266") == 0, "firmware manifest for the esp8266 convention published");
+    ok(firmware_manifest(st, "esp8266", "firmware") == 0, "firmware manifest for the esp8266 convention published");
     /* an app that opted in to legacy signatures: Ed25519 by the release key over the raw 32-byte digest */
     char legacy_b64[CMN_SIG_B64];
     {
@@ -1684,7 +1684,7 @@ static void t_seed(const char *keys)
     static const char *const wanted[] = {
         "GET /v1/manifests/" SEED_APP "/android/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET /v1/manifests/esp-fleet/firmware/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /v1/manifests/esp8266/esp8266/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/manifests/esp8266/firmware/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET /v1/manifests/legacy-app/android/production.json HTTP/1.1\r\nHost: x\r\n\r\n"};
     int synced = 0;
     for (int i = 0; i < 1000 && synced < 4; i++) {
@@ -1868,7 +1868,7 @@ static void t_seed(const char *keys)
     j = json_loads(h.body, 0, NULL);
     ok(json_string_value(json_object_get(j, "status")) != NULL, "/health answers a status");
     json_decref(j);
-    /* convention: no --device-model line -> app = platform = model */
+    /* convention: no --device-model line -> app = model, platform firmware */
     is_int(raw(e.port,
                "GET /api/firmware/check?device_id=esp8266_007&device_model=esp8266&current_version=1.0.0 HTTP/1.1\r\n"
                "Host: ota-service:8080\r\n\r\n",

@@ -184,13 +184,13 @@ static void stop_edge(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
-/* `hotpatch --json stats` (the real CLI) for esp-fleet/esp32 1.1.0; one field of "stats", -1 on failure. */
+/* `hotpatch --json stats` (the real CLI) for esp-fleet/firmware 1.1.0; one field of "stats", -1 on failure. */
 static long long cli_stat(const char *field)
 {
     char cmd[4096], buf[8192];
     snprintf(cmd, sizeof(cmd),
              "HOME='%s' HOTPATCH_ENDPOINT='%s' HOTPATCH_TOKEN='%s' '%s' --json stats --app esp-fleet "
-             "--platform esp32 --channel production --version 1.1.0 2>&1",
+             "--platform firmware --channel production --version 1.1.0 2>&1",
              test_tmpdir(), P.base, W.app_key, CLI_BIN);
     FILE *f = popen(cmd, "r");
     size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
@@ -242,10 +242,10 @@ int main(void)
            200, "auto-halt: 30%% after 5 installs");
     struct it_bundle b;
     it_bundle_make(&b, 5000, 7, &W.rkey);
-    char *meta = it_meta("esp-fleet", "esp32", "production", "1.1.0", &b, &W.rkey, NULL);
+    char *meta = it_meta("esp-fleet", "firmware", "production", "1.1.0", &b, &W.rkey, NULL);
     json_t *o = NULL;
     is_int(it_post_release(&P, W.app_key, meta, &b, &o), 201,
-           "firmware 1.1.0 released to esp-fleet/esp32 (platform = model, as the seed 002 admin API files it)");
+           "firmware 1.1.0 released to esp-fleet/firmware (as the seed 002 admin API files it)");
     char rid[64];
     snprintf(rid, sizeof(rid), "%s", it_jstr(o, "release.id") ? it_jstr(o, "release.id") : "");
     json_decref(o);

@@ -368,7 +368,7 @@ int main(void)
            "firmware: neither app nor device_model");
     ok(strstr(body, "'device_model'") != NULL, "named: %s", body);
     is_int(req("GET", "/api/firmware/check", "device_id=x&device_model=nrf52&current_version=1.0.0", NULL, NULL), 404,
-           "firmware: a model without a channel (nrf52/nrf52/production)");
+           "firmware: a model without a channel (nrf52/firmware/production)");
     is_int(req("GET", "/api/firmware/check", "device_id=x&device_model=a%20b&current_version=1.0.0", NULL, NULL), 400,
            "firmware: a model that is not an id");
 
