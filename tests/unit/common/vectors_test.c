@@ -251,8 +251,8 @@ static void test_signed(void)
             if (r->legacy_signature) {
                 uint8_t ls[crypto_sign_BYTES + 1];
                 size_t ln = 0;
-                sig_ok &= sodium_base642bin(ls, sizeof(ls), r->legacy_signature, strlen(r->legacy_signature), NULL,
-                                            &ln, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+                sig_ok &= sodium_base642bin(ls, sizeof(ls), r->legacy_signature, strlen(r->legacy_signature), NULL, &ln,
+                                            NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
                           ln == crypto_sign_BYTES && crypto_sign_verify_detached(ls, digest, 32, BK.pk) == 0;
                 legacy_seen++;
             }
