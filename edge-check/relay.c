@@ -138,6 +138,15 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
+/* Free what edge_relay_start allocated (the thread is not running, or joined). */
+static void relay_free(struct edge_relay *r)
+{
+    free(r->base);
+    free(r->q);
+    free(r->b);
+    free(r);
+}
+
 enum cmn_err edge_relay_start(struct edge_relay **out, const struct edge_relay_opts *o, struct cmn_errbuf *eb)
 {
     if (!o->base_url || (strncmp(o->base_url, "http://", 7) != 0 && strncmp(o->base_url, "https://", 8) != 0) ||
@@ -151,10 +160,7 @@ enum cmn_err edge_relay_start(struct edge_relay **out, const struct edge_relay_o
     r->q = calloc(r->cap, sizeof(*r->q));
     r->b = calloc(RL_SLOTS, sizeof(*r->b));
     if (!r->base || !r->q || !r->b) {
-        free(r->base);
-        free(r->q);
-        free(r->b);
-        free(r);
+        relay_free(r);
         return CMN_E_NOMEM;
     }
     size_t bl = strlen(r->base);
@@ -168,10 +174,7 @@ enum cmn_err edge_relay_start(struct edge_relay **out, const struct edge_relay_o
     if (pthread_create(&r->th, NULL, relay_main, r) != 0) {
         pthread_mutex_destroy(&r->mu);
         pthread_cond_destroy(&r->cv);
-        free(r->base);
-        free(r->q);
-        free(r->b);
-        free(r);
+        relay_free(r);
         return cmn_errf(eb, CMN_E_IO, "cannot start the relay thread");
     }
     r->started = 1;
@@ -270,8 +273,5 @@ void edge_relay_stop(struct edge_relay *r)
         free(r->q[(r->head + i) % r->cap].body);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
-    free(r->base);
-    free(r->q);
-    free(r->b);
-    free(r);
+    relay_free(r);
 }

@@ -232,13 +232,19 @@ static void sw_body(struct sw *w, struct edge_resp *rs)
     rs->used += w->n;
 }
 
-static void json_error(struct edge_resp *rs, int status, const char *code, const char *msg)
+/* Start a JSON answer that no cache may keep: status, Content-Type, Cache-Control: no-store. */
+static void json_head(struct edge_resp *rs, int status)
 {
-    struct sw w;
     rs->status = status;
     rs->nh = 0;
     add_header_str(rs, "Content-Type", "application/json");
     add_header_str(rs, "Cache-Control", "no-store");
+}
+
+static void json_error(struct edge_resp *rs, int status, const char *code, const char *msg)
+{
+    struct sw w;
+    json_head(rs, status);
     sw_begin(&w, rs);
     sw_str(&w, "{\"error\":{\"code\":");
     sw_json(&w, code);
@@ -1053,10 +1059,7 @@ static void h_device_status(struct edge_ctx *c, const struct edge_reqin *rq, str
     }
     int q = edge_relay_enqueue(c->cfg->relay, "/v1/installations", body, (size_t)n);
     struct sw w;
-    rs->status = 202;
-    rs->nh = 0;
-    add_header_str(rs, "Content-Type", "application/json");
-    add_header_str(rs, "Cache-Control", "no-store");
+    json_head(rs, 202);
     sw_begin(&w, rs);
     sw_str(&w, q == EDGE_RELAY_QUEUED ? "{\"status\":\"accepted\",\"queued\":true}"
                                       : "{\"status\":\"accepted\",\"queued\":false}");
@@ -1182,10 +1185,7 @@ static void h_sync(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_
     }
     uint64_t pass = c->trigger ? c->trigger(c->trigger_arg) : 0;
     struct sw w;
-    rs->status = 202;
-    rs->nh = 0;
-    add_header_str(rs, "Content-Type", "application/json");
-    add_header_str(rs, "Cache-Control", "no-store");
+    json_head(rs, 202);
     sw_begin(&w, rs);
     sw_str(&w, "{\"status\":\"scheduled\",\"pass\":");
     sw_u64(&w, pass);
@@ -1248,10 +1248,7 @@ static void h_health(struct edge_ctx *c, struct edge_resp *rs)
                          : (s.last_rc != 0 || age < 0 || age > stale || s.missing || s.refused_now) ? "degraded"
                                                                                                     : "ok";
     struct sw w;
-    rs->status = strcmp(status, "empty") == 0 ? 503 : 200;
-    rs->nh = 0;
-    add_header_str(rs, "Content-Type", "application/json");
-    add_header_str(rs, "Cache-Control", "no-store");
+    json_head(rs, strcmp(status, "empty") == 0 ? 503 : 200);
     sw_begin(&w, rs);
     sw_str(&w, "{\"status\":");
     sw_json(&w, status);
