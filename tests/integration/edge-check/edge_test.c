@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/cohort.h"
 #include "common/manifest.h"
 #include "common/storage.h"
@@ -438,6 +440,8 @@ static char *slurp(const char *path, size_t *n)
 
 /* ------------------------------------------------------------ the edge */
 
+static int NO_PUBLIC_BASE; /* t_seed: an edge started without --public-base */
+
 static int start_edge(struct proc *e, const char *source, const char *keys, const char *const *extras)
 {
     char listen[64];
@@ -459,8 +463,10 @@ static int start_edge(struct proc *e, const char *source, const char *keys, cons
     argv[a++] = "3600"; /* only the start pass, SIGHUP and POST /v1/sync sync in this test */
     argv[a++] = "--threads";
     argv[a++] = "2";
-    argv[a++] = "--public-base";
-    argv[a++] = "https://cdn.example.com";
+    if (!NO_PUBLIC_BASE) {
+        argv[a++] = "--public-base";
+        argv[a++] = "https://cdn.example.com";
+    }
     for (size_t i = 0; extras && extras[i] && a < 22; i++)
         argv[a++] = (char *)extras[i];
     argv[a] = NULL;
@@ -1545,6 +1551,353 @@ static void t_s3(void)
     ST = saved;
 }
 
+/* ------------------------------------------------ seed 000/001 clients */
+
+#define SEED_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* One raw request, byte for byte as given; the answer's status. */
+static int raw(int port, const char *bytes, struct hresp *r)
+{
+    struct hc *c = malloc(sizeof(*c));
+    int st = -1;
+    if (c && hc_open(c, port) == 0 && hc_send(c, bytes, strlen(bytes)) == 0 && hc_read(c, r) == 0)
+        st = r->status;
+    if (c) {
+        hc_close(c);
+        free(c);
+    }
+    return st;
+}
+
+/* Seal with K and put at manifests/<app>/<platform>/<channel>.json of st. */
+static int put_manifest(struct cmn_storage *st, struct cmn_manifest *m)
+{
+    struct cmn_buf b;
+    struct cmn_errbuf eb = {{0}};
+    char k[256];
+    cmn_buf_init(&b, CMN_MANIFEST_MAX_BYTES);
+    snprintf(k, sizeof(k), "manifests/%s/%s/%s.json", m->app, m->platform, m->channel);
+    int good =
+        cmn_manifest_seal(m, &K, &b, &eb) == CMN_OK && cmn_storage_put(st, k, b.ptr, b.len, NULL, NULL, &eb) == CMN_OK;
+    if (!good)
+        diag("put %s: %s", k, eb.msg);
+    cmn_buf_release(&b);
+    return good ? 0 : -1;
+}
+
+/* seed 002 firmware: 1.0.0 then 1.1.0 with the seed's release notes */
+static int firmware_manifest(struct cmn_storage *st, const char *app, const char *platform)
+{
+    struct cmn_manifest *m = cmn_manifest_new(app, platform, "production");
+    m->sequence = 1;
+    m->issued_at = (int64_t)time(NULL) - 60;
+    m->expires_at = (int64_t)time(NULL) + 86400;
+    struct cmn_release r;
+    rel(&r, "f1", "1.0.0", "*", 10000);
+    int good = cmn_manifest_add_release(m, &r) == CMN_OK;
+    rel(&r, "f2", "1.1.0", "*", 10000);
+    r.size = 524288;
+    r.notes = "Bug fixes and improvements";
+    memcpy(r.sha256, SEED_SHA, 64);
+    r.bundle_url = "bundles/fw/1.1.0.bin";
+    good = good && cmn_manifest_add_release(m, &r) == CMN_OK && put_manifest(st, m) == 0;
+    cmn_manifest_free(m);
+    return good ? 0 : -1;
+}
+
+#define SEED_APP "550e8400-e29b-41d4-a716-446655440000"
+
+/* The seed's documented request (001 section 4.5.3, sent as a query string as the
+ * seed's SDK flow does), answered by an edge started without --public-base. */
+static void t_seed(const char *keys)
+{
+    char dir[1200], url[1300], k[256];
+    struct cmn_errbuf eb = {{0}};
+    struct cmn_storage *st = NULL;
+    snprintf(dir, sizeof(dir), "%s/seedstore", TMP);
+    mkdir(dir, 0755);
+    snprintf(url, sizeof(url), "file://%s", dir);
+    if (cmn_storage_open(url, NULL, &st, &eb)) {
+        ok(0, "open %s: %s", url, eb.msg);
+        return;
+    }
+    /* 1.1.0 for any binary; 1.2.0 (mandatory) for binaries >= 1.0.0 */
+    struct cmn_manifest *m = cmn_manifest_new(SEED_APP, "android", "production");
+    m->sequence = 1;
+    m->issued_at = (int64_t)time(NULL) - 60;
+    m->expires_at = (int64_t)time(NULL) + 86400;
+    struct cmn_release r;
+    rel(&r, "s1", "1.1.0", "*", 10000);
+    r.bundle_url = "bundles/" SEED_APP "/android/1111.zip";
+    int good = cmn_manifest_add_release(m, &r) == CMN_OK;
+    rel(&r, "s2", "1.2.0", ">=1.0.0", 10000);
+    r.bundle_url = "bundles/" SEED_APP "/android/" SEED_SHA ".zip";
+    memcpy(r.sha256, SEED_SHA, 64);
+    r.mandatory = 1;
+    good = good && cmn_manifest_add_release(m, &r) == CMN_OK;
+    struct cmn_buf b;
+    cmn_buf_init(&b, CMN_MANIFEST_MAX_BYTES);
+    snprintf(k, sizeof(k), "manifests/%s/android/production.json", SEED_APP);
+    good = good && cmn_manifest_seal(m, &K, &b, &eb) == CMN_OK &&
+           cmn_storage_put(st, k, b.ptr, b.len, NULL, NULL, &eb) == CMN_OK;
+    ok(good, "seed manifest published (%s)", eb.msg);
+    cmn_buf_release(&b);
+    cmn_manifest_free(m);
+    ok(firmware_manifest(st, "esp-fleet", "firmware") == 0, "firmware manifest for the esp32 mapping published");
+    ok(firmware_manifest(st, "esp8266", "firmware") == 0, "firmware manifest for the esp8266 convention published");
+    /* an app that opted in to legacy signatures: Ed25519 by the release key over the raw 32-byte digest */
+    char legacy_b64[CMN_SIG_B64];
+    {
+        uint8_t dg[CMN_SHA256_BYTES], sig[crypto_sign_ed25519_BYTES];
+        int good2 = cmn_hex_decode(SEED_SHA, dg, sizeof(dg)) == CMN_OK &&
+                    crypto_sign_ed25519_detached(sig, NULL, dg, sizeof(dg), K.sk) == 0;
+        cmn_base64_encode(sig, sizeof(sig), legacy_b64);
+        m = cmn_manifest_new("legacy-app", "android", "production");
+        m->sequence = 1;
+        m->issued_at = (int64_t)time(NULL) - 60;
+        m->expires_at = (int64_t)time(NULL) + 86400;
+        rel(&r, "l1", "2.0.0", "*", 10000);
+        memcpy(r.sha256, SEED_SHA, 64);
+        r.bundle_url = "bundles/legacy-app/android/" SEED_SHA ".zip";
+        r.legacy_signature = legacy_b64;
+        good2 = good2 && cmn_manifest_add_release(m, &r) == CMN_OK && put_manifest(st, m) == 0;
+        cmn_manifest_free(m);
+        ok(good2, "legacy-app manifest with a legacy_signature published");
+    }
+    cmn_storage_free(st);
+
+    struct proc e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.data, sizeof(e.data), "%s/seed-index", TMP);
+    snprintf(e.log, sizeof(e.log), "%s/seed-edge.log", TMP);
+    NO_PUBLIC_BASE = 1;
+    static const char *const models[] = {"--device-model", "esp32=esp-fleet/firmware", NULL};
+    int started = start_edge(&e, url, keys, models) == 0;
+    NO_PUBLIC_BASE = 0;
+    ok(started, "edge without --public-base starts (log %s)", e.log);
+    if (!started)
+        return;
+
+    struct hresp h;
+    json_t *j;
+    /* the edge answers /healthz before its first sync pass has stored everything */
+    static const char *const wanted[] = {
+        "GET /v1/manifests/" SEED_APP "/android/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/manifests/esp-fleet/firmware/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/manifests/esp8266/firmware/production.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v1/manifests/legacy-app/android/production.json HTTP/1.1\r\nHost: x\r\n\r\n"};
+    int synced = 0;
+    for (int i = 0; i < 1000 && synced < 4; i++) {
+        synced = 0;
+        for (size_t w = 0; w < 4; w++)
+            synced += raw(e.port, wanted[w], &h) == 200;
+        if (synced < 4)
+            msleep(20);
+    }
+    is_int(synced, 4, "the seed manifests are synced");
+    /* legacy signature: returned as the seed's `signature`, and it verifies the way an unmodified seed client
+     * checks it (Ed25519 over the raw SHA-256 of bundle.zip with the release public key) */
+    for (int pass = 0; pass < 2; pass++) { /* the second answer comes from the worker's cache */
+        is_int(raw(e.port,
+                   "GET /update/check?appId=legacy-app&deviceId=a1b2c3d4-0001&version=1.0.0&platform=android"
+                   "&channel=production HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+                   &h),
+               200, "legacy-app check (%d)", pass);
+        j = json_loads(h.body, 0, NULL);
+        is_str(json_string_value(json_object_get(j, "signature")), legacy_b64, "signature is the legacy one");
+        is_str(json_string_value(json_object_get(j, "signatureKind")), "legacy", "signatureKind legacy");
+        uint8_t sig[crypto_sign_ed25519_BYTES], dg[CMN_SHA256_BYTES];
+        size_t sl = 0;
+        const char *sv = json_string_value(json_object_get(j, "signature"));
+        const char *hv = json_string_value(json_object_get(j, "hash"));
+        ok(sv && hv && cmn_base64_decode(sv, strlen(sv), sig, sizeof(sig), &sl) == CMN_OK && sl == sizeof(sig) &&
+               cmn_hex_decode(hv, dg, sizeof(dg)) == CMN_OK &&
+               crypto_sign_ed25519_verify_detached(sig, dg, sizeof(dg), K.pk) == 0,
+           "it verifies as the seed client checks it: Ed25519(release key, raw SHA-256 of the bundle)");
+        json_decref(j);
+    }
+    /* the documented request: device on 1.1.5 (a native build no release names) */
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0001&version=1.1.5&platform=android"
+               "&channel=production HTTP/1.1\r\nHost: ota.example.test:8080\r\n\r\n",
+               &h),
+           200, "seed request without binaryVersion answers 200");
+    is_str(rh(&h, "Content-Type"), "application/json", "seed answer is JSON");
+    j = json_loads(h.body, 0, NULL);
+    ok(json_is_true(json_object_get(j, "updateAvailable")), "updateAvailable true for 1.1.5");
+    is_str(json_string_value(json_object_get(j, "bundleUrl")),
+           "http://ota.example.test:8080/bundles/" SEED_APP "/android/" SEED_SHA ".zip",
+           "bundleUrl absolute, from the Host header");
+    is_str(json_string_value(json_object_get(j, "hash")), SEED_SHA, "hash is the bundle's SHA-256");
+    is_str(json_string_value(json_object_get(j, "signature")), SIG, "signature is the release's bundle signature");
+    is_str(json_string_value(json_object_get(j, "signatureKind")), "hotpatch",
+           "no legacy signature in the manifest: ours, and the answer says so");
+    ok(json_is_true(json_object_get(j, "mandatory")), "mandatory true");
+    is_str(json_string_value(json_object_get(j, "version")), "1.2.0", "version is the offered release's");
+    json_decref(j);
+
+    /* the device installed 1.2.0 and asks again: no endless loop */
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0001&version=1.2.0&platform=android"
+               "&channel=production HTTP/1.1\r\nHost: ota.example.test:8080\r\n\r\n",
+               &h),
+           200, "device already on 1.2.0");
+    is_str(h.body, "{\"updateAvailable\":false}", "already on the offered version: the seed's short answer");
+    /* a version newer than any release, or one only an older release carries: nothing offered */
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0002&version=1.3.0&platform=android"
+               "&channel=production HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+               &h),
+           200, "device on 1.3.0");
+    is_str(h.body, "{\"updateAvailable\":false}", "never a downgrade to an older version");
+    /* on 1.1.0 (release s1): offered 1.2.0 */
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0003&version=1.1.0&platform=android"
+               "&channel=production HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+               &h),
+           200, "device on 1.1.0");
+    j = json_loads(h.body, 0, NULL);
+    is_str(json_string_value(json_object_get(j, "version")), "1.2.0", "1.1.0 is offered 1.2.0");
+    is_str(json_string_value(json_object_get(j, "bundleUrl")),
+           "http://ota.example.test/bundles/" SEED_APP "/android/" SEED_SHA ".zip", "Host without a port");
+    json_decref(j);
+    /* binaryVersion given: the native range is checked against it, not against version */
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0003&version=1.1.0&binaryVersion=0.9.0"
+               "&platform=android&channel=production HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+               &h),
+           200, "binaryVersion 0.9.0");
+    is_str(h.body, "{\"updateAvailable\":false}", "1.2.0 needs a binary >= 1.0.0");
+
+    /* bad input: clear JSON errors */
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0001&platform=android&channel=production "
+               "HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+               &h),
+           400, "no version -> 400");
+    j = json_loads(h.body, 0, NULL);
+    is_str(json_string_value(json_object_get(json_object_get(j, "error"), "code")), "bad_request", "error code");
+    const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    ok(msg && strstr(msg, "'version'") != NULL, "the message names 'version'");
+    json_decref(j);
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0001&version=latest&platform=android "
+               "HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+               &h),
+           400, "version that is not a version -> 400");
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0001&version=1.1.5&platform=android "
+               "HTTP/1.1\r\nHost: evil.test/x?\r\n\r\n",
+               &h),
+           400, "a Host header that cannot be echoed into a URL -> 400");
+    ok(strstr(h.body, "Host") != NULL, "the reason names the Host header");
+    is_int(raw(e.port,
+               "GET /update/check?appId=" SEED_APP "&deviceId=a1b2c3d4-0001&version=1.1.5&platform=ios"
+               "&channel=production HTTP/1.1\r\nHost: ota.example.test\r\n\r\n",
+               &h),
+           404, "unknown platform -> 404");
+
+    /* seed 002, the device update flow exactly as documented */
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=esp32_001&device_model=esp32&current_version=1.0.0 HTTP/1.1\r\n"
+               "Host: ota-service:8080\r\n\r\n",
+               &h),
+           200, "firmware check without app (device_model mapped by --device-model)");
+    j = json_loads(h.body, 0, NULL);
+    ok(json_is_true(json_object_get(j, "update_available")), "update_available true");
+    is_str(json_string_value(json_object_get(j, "current_version")), "1.0.0", "current_version echoed");
+    is_str(json_string_value(json_object_get(j, "latest_version")), "1.1.0", "latest_version");
+    is_str(json_string_value(json_object_get(j, "download_url")),
+           "http://ota-service:8080/api/firmware/download/1.1.0?device_model=esp32",
+           "download_url: the seed's download path on this edge, absolute");
+    is_int(json_integer_value(json_object_get(j, "file_size")), 524288, "file_size");
+    is_str(json_string_value(json_object_get(j, "checksum_sha256")), SEED_SHA, "checksum_sha256");
+    is_str(json_string_value(json_object_get(j, "release_notes")), "Bug fixes and improvements", "release_notes");
+    json_decref(j);
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=esp32_001&device_model=esp32&current_version=1.1.0 HTTP/1.1\r\n"
+               "Host: ota-service:8080\r\n\r\n",
+               &h),
+           200, "firmware check on 1.1.0");
+    is_str(h.body, "{\"update_available\":false,\"current_version\":\"1.1.0\"}", "on the latest: no update");
+    is_int(raw(e.port, "GET /api/firmware/download/1.1.0 HTTP/1.1\r\nHost: ota-service:8080\r\n\r\n", &h), 302,
+           "GET /api/firmware/download/1.1.0 (the seed's bare path) redirects");
+    is_str(rh(&h, "Location"), "http://ota-service:8080/bundles/fw/1.1.0.bin", "to the firmware object");
+    is_str(rh(&h, "X-Checksum-SHA256"), SEED_SHA, "with its checksum");
+    is_int(raw(e.port, "GET /api/firmware/download/1.1.0?device_model=esp32 HTTP/1.1\r\nHost: ota-service:8080\r\n\r\n",
+               &h),
+           302, "the download_url we answered redirects");
+    is_str(rh(&h, "Location"), "http://ota-service:8080/bundles/fw/1.1.0.bin", "to the same object");
+    is_int(raw(e.port, "GET /api/firmware/download/9.9.9 HTTP/1.1\r\nHost: ota-service:8080\r\n\r\n", &h), 404,
+           "unknown firmware version -> 404");
+    ok(strstr(h.body, "\"not_found\"") != NULL, "JSON error");
+    /* HTTP/1.0 without a Host header: the seed's documented relative download_url */
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=esp32_001&device_model=esp32&current_version=1.0.0 HTTP/1.0\r\n\r\n",
+               &h),
+           200, "firmware check over HTTP/1.0 without Host");
+    j = json_loads(h.body, 0, NULL);
+    is_str(json_string_value(json_object_get(j, "download_url")), "/api/firmware/download/1.1.0?device_model=esp32",
+           "no Host: the seed's relative download_url");
+    json_decref(j);
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=esp32_001&device_model=esp32&current_version=1.0.0 HTTP/1.1\r\n"
+               "Host: bad host\r\n\r\n",
+               &h),
+           400, "a Host that cannot go into a URL -> 400");
+    is_int(raw(e.port, "GET /api/firmware/download/..%2Fetc HTTP/1.1\r\nHost: ota-service:8080\r\n\r\n", &h), 404,
+           "a download version that is not an id -> 404");
+    is_int(raw(e.port,
+               "POST /api/firmware/download/1.1.0 HTTP/1.1\r\nHost: ota-service:8080\r\nContent-Length: 0\r\n\r\n", &h),
+           405, "POST on the download -> 405");
+    /* update-status on an edge without --publisher-url: refused with a reason, not silently lost */
+    is_int(raw(e.port,
+               "POST /api/device/esp32_001/update-status HTTP/1.1\r\nHost: ota-service:8080\r\n"
+               "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"status\":1}\n",
+               &h),
+           503, "update-status without --publisher-url -> 503");
+    ok(strstr(h.body, "relay_disabled") && strstr(h.body, "--publisher-url"), "the reason names the option: %s",
+       h.body);
+    /* the same connection keeps working after a request with a body */
+    is_int(raw(e.port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &h), 200, "metrics");
+    ok(strstr(h.body, "hotpatch_edge_requests_total{endpoint=\"firmware_download\"}") &&
+           strstr(h.body, "hotpatch_edge_requests_total{endpoint=\"device_status\"}") &&
+           !strstr(h.body, "hotpatch_edge_relay_"),
+       "metrics count the new endpoints; no relay families without a relay");
+    is_int(raw(e.port, "GET /health HTTP/1.1\r\nHost: ota-service:8080\r\n\r\n", &h), 200, "GET /health");
+    j = json_loads(h.body, 0, NULL);
+    ok(json_string_value(json_object_get(j, "status")) != NULL, "/health answers a status");
+    json_decref(j);
+    /* convention: no --device-model line -> app = model, platform firmware */
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=esp8266_007&device_model=esp8266&current_version=1.0.0 HTTP/1.1\r\n"
+               "Host: ota-service:8080\r\n\r\n",
+               &h),
+           200, "esp8266 by convention");
+    j = json_loads(h.body, 0, NULL);
+    is_str(json_string_value(json_object_get(j, "latest_version")), "1.1.0", "convention app offers 1.1.0");
+    json_decref(j);
+    is_int(raw(e.port,
+               "GET /api/firmware/download/1.1.0?device_model=esp8266 HTTP/1.1\r\nHost: ota-service:8080\r\n\r\n", &h),
+           302, "convention model downloads");
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=x1&device_model=nrf52&current_version=1.0.0 HTTP/1.1\r\n"
+               "Host: ota-service:8080\r\n\r\n",
+               &h),
+           404, "a model with no channel -> 404");
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=x1&current_version=1.0.0 HTTP/1.1\r\nHost: ota-service:8080\r\n\r\n",
+               &h),
+           400, "neither app nor device_model -> 400");
+    ok(strstr(h.body, "device_model") != NULL, "the reason names device_model");
+    is_int(raw(e.port,
+               "GET /api/firmware/check?device_id=esp32_001&device_model=esp32&current_version=one HTTP/1.1\r\n"
+               "Host: ota-service:8080\r\n\r\n",
+               &h),
+           400, "current_version that is not a version -> 400");
+    stop_edge(&e);
+}
+
 int main(void)
 {
     const char *bin = getenv("HP_BIN");
@@ -1614,6 +1967,7 @@ int main(void)
     stop_edge(&e);
     t_slowloris(url, keys);
     t_lambda(url, keys);
+    t_seed(keys);
     t_s3();
 
     if (test_failures()) {

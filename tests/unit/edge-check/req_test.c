@@ -108,6 +108,29 @@ static int req(const char *method, const char *path, const char *query, const ch
     return RS->status;
 }
 
+/* POST a seed 002 update-status body to /api/device/<dev>/update-status. */
+static int status_post(const char *dev, const char *json)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/device/%s/update-status", dev);
+    struct edge_reqin in;
+    memset(&in, 0, sizeof(in));
+    in.method = (struct cmn_slice){"POST", 4};
+    in.path = (struct cmn_slice){path, strlen(path)};
+    in.query = (struct cmn_slice){"", 0};
+    in.ctype = (struct cmn_slice){"application/json", 16};
+    in.body = (struct cmn_slice){json, strlen(json)};
+    in.peer = 0x0100007f;
+    edge_handle(&CTX, &in, RS);
+    scribble();
+    size_t n = RS->body_len < sizeof(body) - 1 ? RS->body_len : sizeof(body) - 1;
+    if (RS->body)
+        memcpy(body, RS->body, n);
+    body[RS->body ? n : 0] = '\0';
+    edge_ctx_end(&CTX);
+    return RS->status;
+}
+
 static int check(const char *query)
 {
     return req("GET", "/v1/check", query, NULL, NULL);
@@ -333,6 +356,44 @@ int main(void)
     is_str(body, "{\"updateAvailable\":false}", "no update: the seed's short answer");
     is_int(req("GET", "/update/check", "appId=demo&platform=android&deviceId=d", NULL, NULL), 400,
            "/update/check without binaryVersion");
+    /* seed 000/001 verbatim: `version` is the current version, binaryVersion optional, versions only move forward */
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.0.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "seed request: version, no binaryVersion");
+    j = jbody();
+    is_str(json_string_value(json_object_get(j, "version")), "2.1.0", "on 2.0.0 (b1): offered 2.1.0");
+    ok(json_is_false(json_object_get(j, "mandatory")), "b1 installed: not mandatory");
+    json_decref(j);
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.1.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "on 2.1.0");
+    is_str(body, "{\"updateAvailable\":false}", "the version the device runs is not offered again (no loop)");
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.9.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "on 2.9.0 (a native build no release names)");
+    is_str(body, "{\"updateAvailable\":false}", "never an older version");
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=2.3.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "on 2.3.0 = b4, rolled back");
+    j = jbody();
+    is_str(json_string_value(json_object_get(j, "version")), "2.1.0",
+           "off a withdrawn release to the older good one: the one older offer allowed");
+    json_decref(j);
+    is_int(req("GET", "/update/check",
+               "appId=demo&deviceId=someone&version=2.0.0&currentVersion=2.1.0&platform=android&channel=beta", NULL,
+               NULL),
+           200, "currentVersion (older spelling) wins over version");
+    is_str(body, "{\"updateAvailable\":false}", "current 2.1.0");
+    is_int(req("GET", "/update/check", "appId=demo&deviceId=someone&version=latest&platform=android", NULL, NULL), 400,
+           "a version that is not a version");
+    ok(strstr(body, "'version'") != NULL, "named: %s", body);
+    is_int(req("GET", "/api/firmware/check", "device_id=x&current_version=1.0.0", NULL, NULL), 400,
+           "firmware: neither app nor device_model");
+    ok(strstr(body, "'device_model'") != NULL, "named: %s", body);
+    is_int(req("GET", "/api/firmware/check", "device_id=x&device_model=nrf52&current_version=1.0.0", NULL, NULL), 404,
+           "firmware: a model without a channel (nrf52/firmware/production)");
+    is_int(req("GET", "/api/firmware/check", "device_id=x&device_model=a%20b&current_version=1.0.0", NULL, NULL), 400,
+           "firmware: a model that is not an id");
 
     is_int(req("GET", "/api/firmware/check",
                "device_id=tester-2&app=demo&platform=android&channel=beta&current_version=2.1.0&hw_version=1.0", NULL,
@@ -396,6 +457,40 @@ int main(void)
     ok(strstr(body, "hotpatch_edge_request_duration_seconds_bucket") != NULL, "latency histogram");
     ok(strstr(body, "hotpatch_edge_sync_failures_total") != NULL, "sync failures");
     ok(strstr(body, "hotpatch_edge_checks_total{outcome=\"bad_request\"} 0") == NULL, "bad requests were counted");
+
+    /* seed 002 update-status: which channel a report is about (the relay posts to a closed port: best effort) */
+    is_int(status_post("esp32_001", "{\"firmware_version\":\"1.1.0\",\"status\":\"success\"}"), 503,
+           "update-status without a relay: 503");
+    struct edge_relay_opts ro = {.base_url = "http://127.0.0.1:1", .rate_per_s = 1000};
+    is_int(edge_relay_start(&CFG.relay, &ro, &eb), CMN_OK, "relay started");
+    ok(edge_model_add(&CFG, "prod=demo/android") == 0 && edge_model_add(&CFG, "beta=demo/android/beta") == 0,
+       "two models: prod (demo/android/production) and beta (demo/android/beta)");
+    is_int(status_post("esp32_001", "{\"firmware_version\":\"1.1.0\",\"status\":\"success\"}"), 202,
+           "version only in prod's channel: 202 without device_model");
+    is_str(body, "{\"status\":\"accepted\",\"queued\":true}", "queued");
+    is_int(status_post("esp32_001", "{\"firmware_version\":\"2.1.0\",\"status\":\"downloading\"}"), 202,
+           "version only in beta's channel: 202");
+    is_int(status_post("esp32_001", "{\"firmware_version\":\"9.9.9\",\"status\":\"failed\"}"), 404,
+           "a version in no configured channel: 404");
+    ok(strstr(body, "device_model") != NULL, "the reason says what to add: %s", body);
+    is_int(status_post("esp32_001", "{\"firmware_version\":\"1.1.0\",\"status\":\"failed\",\"device_model\":\"beta\"}"),
+           404, "device_model given: only its channel counts");
+    ok(strstr(body, "demo/android/beta") != NULL, "the reason names the channel: %s", body);
+    is_int(status_post("esp32_001", "{\"firmware_version\":\"1.1.0\",\"status\":\"failed\",\"device_model\":\"nrf\"}"),
+           404, "an unconfigured model: its conventional channel does not exist");
+    ok(edge_model_add(&CFG, "beta2=demo/android/beta") == 0, "a third model on the beta channel");
+    is_int(status_post("esp32_001", "{\"firmware_version\":\"2.1.0\",\"status\":\"success\"}"), 400,
+           "a version in two models' channels: 400");
+    ok(strstr(body, "several") != NULL, "ambiguous: %s", body);
+    is_int(
+        status_post("esp32_001", "{\"firmware_version\":\"2.1.0\",\"status\":\"success\",\"device_model\":\"beta2\"}"),
+        202, "device_model settles it");
+    is_int(status_post(".x", "{\"firmware_version\":\"2.1.0\",\"status\":\"success\"}"), 400, "bad device id");
+    is_int(req("GET", "/metrics", NULL, NULL, NULL), 200, "metrics");
+    ok(strstr(body, "hotpatch_edge_relay_reports_total{result=\"queued\"} 3") != NULL, "3 reports queued: %s",
+       strstr(body, "hotpatch_edge_relay_reports_total") ? strstr(body, "hotpatch_edge_relay_reports_total") : "none");
+    edge_relay_stop(CFG.relay);
+    CFG.relay = NULL;
 
     edge_ctx_release(&CTX);
     free(RS);
