@@ -23,7 +23,7 @@ static const uint64_t bounds_ns[EDGE_LAT_BUCKETS] = {
 };
 
 static const char *const ep_names[EDGE_EP__COUNT] = {
-    "check", "update_check", "firmware_check", "manifest", "sync", "healthz", "metrics", "other",
+    "check", "update_check", "firmware_check", "manifest", "sync", "healthz", "metrics", "codepush", "other",
 };
 
 static const char *const out_names[EDGE_OUT__COUNT] = {

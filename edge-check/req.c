@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
-#include "edge.h"
+#include "check_int.h"
 
 #define MAX_SKIP 64
 
@@ -124,7 +124,7 @@ static void add_header(struct edge_resp *rs, const char *name, const char *val, 
     }
 }
 
-static void add_header_str(struct edge_resp *rs, const char *name, const char *val)
+void add_header_str(struct edge_resp *rs, const char *name, const char *val)
 {
     add_header(rs, name, val, strlen(val));
 }
@@ -149,14 +149,7 @@ static void add_header_u64(struct edge_resp *rs, const char *name, uint64_t v)
     add_header(rs, name, s, (size_t)(p + 24 - s));
 }
 
-/* A writer appending to the free part of the scratch; `bad` set on overflow. */
-struct sw {
-    char *p;
-    size_t n, cap;
-    int bad;
-};
-
-static void sw_begin(struct sw *w, struct edge_resp *rs)
+void sw_begin(struct sw *w, struct edge_resp *rs)
 {
     w->p = rs->scratch + rs->used;
     w->n = 0;
@@ -174,12 +167,12 @@ static void sw_mem(struct sw *w, const char *s, size_t n)
     w->n += n;
 }
 
-static void sw_str(struct sw *w, const char *s)
+void sw_str(struct sw *w, const char *s)
 {
     sw_mem(w, s, strlen(s));
 }
 
-static void sw_u64(struct sw *w, uint64_t v)
+void sw_u64(struct sw *w, uint64_t v)
 {
     char t[24];
     char *s = fmt_u64(t, v);
@@ -205,7 +198,7 @@ static void sw_json_raw(struct sw *w, const char *s)
 }
 
 /* JSON string with its quotes. */
-static void sw_json(struct sw *w, const char *s)
+void sw_json(struct sw *w, const char *s)
 {
     sw_mem(w, "\"", 1);
     sw_json_raw(w, s);
@@ -213,7 +206,7 @@ static void sw_json(struct sw *w, const char *s)
 }
 
 /* Finish: the written bytes become the body. */
-static void sw_body(struct sw *w, struct edge_resp *rs)
+void sw_body(struct sw *w, struct edge_resp *rs)
 {
     if (w->bad) {
         rs->status = 500;
@@ -226,7 +219,7 @@ static void sw_body(struct sw *w, struct edge_resp *rs)
     rs->used += w->n;
 }
 
-static void json_error(struct edge_resp *rs, int status, const char *code, const char *msg)
+void json_error(struct edge_resp *rs, int status, const char *code, const char *msg)
 {
     struct sw w;
     rs->status = status;
@@ -244,18 +237,12 @@ static void json_error(struct edge_resp *rs, int status, const char *code, const
 
 /* ---- parameters ---- */
 
-struct param {
-    const char *name;
-    const char *val; /* decoded, NUL-terminated, in the arena; NULL when absent */
-    size_t len;
-};
-
 /* Decode the known parameters. Returns 0, or -1 after filling a 400. */
 static int parse_params(struct edge_ctx *c, struct cmn_slice q, struct param *ps, size_t n, struct edge_resp *rs)
 {
     struct cmn_slice rest = q, k, v;
     char msg[160];
-    size_t nl[8];
+    size_t nl[Q__N];
     for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(nl); i++)
         nl[i] = ps[i].name ? strlen(ps[i].name) : 0;
     while (cmn_query_next(&rest, &k, &v)) {
@@ -368,7 +355,7 @@ static int load_view(struct edge_ctx *c, const char *app, const char *platform, 
 }
 
 /* Seed endpoints report versions, not release ids: map a label (or an id) to the release id. */
-static const char *resolve_current(const struct cmn_manifest *m, const char *cur)
+const char *resolve_current(const struct cmn_manifest *m, const char *cur)
 {
     if (!cur || !*cur)
         return NULL;
@@ -417,17 +404,7 @@ static int decide(struct edge_ctx *c, struct cmn_device *dev, struct cmn_decisio
  * the context's arena: no allocation on this path.
  */
 
-/* The roles a check parameter can play; a dialect names the ones it has. */
-enum role { Q_APP, Q_PLATFORM, Q_CHANNEL, Q_BINARY, Q_DEVICE, Q_CURRENT, Q_SKIP, Q_HW, Q__N };
-
-struct dialect {
-    const char *names[Q__N];     /* query parameter per role; NULL: the dialect does not have it */
-    const char *default_channel; /* when the channel is absent; NULL: required */
-    int current_is_label;        /* Q_CURRENT is a version label (mapped to a release), not a release id */
-    int binary_from_hw;          /* no Q_BINARY: the hardware version, else the current version, is checked
-                                    against target ranges (and the device is validated first) */
-    void (*answer)(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d, struct edge_resp *rs);
-};
+/* enum role and struct dialect: check_int.h (shared with the adapters in their own files) */
 
 /* Validate the decoded parameters in the dialect's order; *bin is the binary version to decide with. */
 static int check_params(const struct dialect *dl, struct param *ps, const struct param **bin, const char **skip,
@@ -479,7 +456,7 @@ static int check_params(const struct dialect *dl, struct param *ps, const struct
     return 0;
 }
 
-static enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
+enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
                                    struct edge_resp *rs)
 {
     struct param ps[Q__N];
@@ -490,11 +467,14 @@ static enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl,
     for (size_t i = 0; i < Q__N; i++)
         ps[i] = (struct param){dl->names[i], NULL, 0};
 
-    if (parse_params(c, rq->query, ps, Q__N, rs) || check_params(dl, ps, &bin, skip, &nskip, rs))
+    if (parse_params(c, rq->query, ps, Q__N, rs) || (dl->prepare && dl->prepare(c, ps, rs)) ||
+        check_params(dl, ps, &bin, skip, &nskip, rs))
         return EDGE_OUT_BAD;
-    if (load_view(c, ps[Q_APP].val, ps[Q_PLATFORM].val, ps[Q_CHANNEL].val, ps[Q_DEVICE].val, rs, &oc))
+    if (load_view(c, ps[Q_APP].val, ps[Q_PLATFORM].val, ps[Q_CHANNEL].val, ps[Q_DEVICE].val, rs, &oc) ||
+        (dl->admit && dl->admit(c, ps, rs, &oc)))
         return oc;
-    const char *cur = dl->current_is_label                     ? resolve_current(&c->view->m, ps[Q_CURRENT].val)
+    const char *cur = dl->current                              ? dl->current(c, ps)
+                      : dl->current_is_label                   ? resolve_current(&c->view->m, ps[Q_CURRENT].val)
                       : ps[Q_CURRENT].val && ps[Q_CURRENT].len ? ps[Q_CURRENT].val
                                                                : NULL;
     struct cmn_device dev = {.device_id = ps[Q_DEVICE].val,
@@ -532,7 +512,7 @@ static void answer_v1(struct edge_ctx *c, const struct param *ps, const struct c
     rs->body_len = v->hdr.env_len;
 }
 
-static void sw_bundle_url(struct sw *w, const struct edge_config *cfg, const char *url)
+void sw_bundle_url(struct sw *w, const struct edge_config *cfg, const char *url)
 {
     const char *base = cfg->public_base;
     if (!base || strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
@@ -552,7 +532,7 @@ static void sw_bundle_url(struct sw *w, const struct edge_config *cfg, const cha
     sw_mem(w, "\"", 1);
 }
 
-static void seed_headers(struct edge_resp *rs, int status)
+void seed_headers(struct edge_resp *rs, int status)
 {
     rs->status = status;
     rs->nh = 0;
@@ -962,6 +942,8 @@ enum edge_endpoint edge_handle(struct edge_ctx *c, const struct edge_reqin *rq, 
     } else if (cmn_slice_eq(p, "/update/check")) {
         ep = EDGE_EP_UPDATE_CHECK;
         oc = is_get(rq, rs) ? run_check(c, &DIALECT_UPDATE, rq, rs) : EDGE_OUT_BAD;
+    } else if (edge_codepush_handle(c, rq, rs, &ep, &oc)) {
+        /* /v0.1/public/codepush/...: codepush.c */
     } else if (cmn_slice_eq(p, "/api/firmware/check")) {
         ep = EDGE_EP_FIRMWARE;
         oc = is_get(rq, rs) ? run_check(c, &DIALECT_FIRMWARE, rq, rs) : EDGE_OUT_BAD;
