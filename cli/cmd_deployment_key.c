@@ -65,12 +65,13 @@ int cli_cmd_deployment_key(int argc, char **argv)
     struct dk d;
     const char *key = NULL, *sha = NULL, *ttl_s = NULL;
     long long ttl = CLI_DEFAULT_TTL;
-    int ex;
+    int ex, new_channel = 0;
     const struct cli_opt opts[] = {
         CLI_TARGET_OPTS(&t),
         {"key", "KEY", &key, NULL, "revoke: the deployment key"},
         {"sha256", "HEX", &sha, NULL, "revoke: the key's SHA-256 (as `list` shows it)"},
         {"ttl", "DURATION", &ttl_s, NULL, "serverless: validity of the re-signed manifest (default 7d)"},
+        {"new-channel", NULL, NULL, &new_channel, "add: start the channel even though the app has others"},
         CLI_CONN_OPTS(&c),
         {0},
     };
@@ -118,7 +119,10 @@ int cli_cmd_deployment_key(int argc, char **argv)
                                         "with a publisher, see docs/compatibility.md");
     if ((ex = cli_conn_manifest_key(&c, &mkey)) || (ex = cli_conn_storage(&c, &st)))
         goto out;
-    ex = cli_channel_edit(st, &mkey, t.app, t.platform, t.channel, ttl, 0, edit, &d, &res);
+    /* add may start a channel (so its first release already carries the package hash); list/revoke never do */
+    ex = cli_channel_edit(st, &mkey, t.app, t.platform, t.channel, ttl,
+                          strcmp(d.verb, "add") ? 0 : CLI_EDIT_CREATE | (new_channel ? CLI_EDIT_NEW_CHANNEL : 0), edit,
+                          &d, &res);
     if (ex)
         goto out;
     if (cli_out.json) {
