@@ -36,7 +36,21 @@ struct param {
 };
 
 /* The roles a check parameter can play; a dialect names the ones it has. */
-enum role { Q_APP, Q_PLATFORM, Q_CHANNEL, Q_BINARY, Q_DEVICE, Q_CURRENT, Q_SKIP, Q_HW, Q_KEY, Q_HASH, Q__N };
+enum role {
+    Q_APP,
+    Q_PLATFORM,
+    Q_CHANNEL,
+    Q_BINARY,
+    Q_DEVICE,
+    Q_CURRENT,
+    Q_SKIP,
+    Q_HW,
+    Q_VERSION,
+    Q_MODEL,
+    Q_KEY,  /* CodePush deployment_key */
+    Q_HASH, /* CodePush package_hash */
+    Q__N
+};
 
 struct dialect {
     const char *names[Q__N];     /* query parameter per role; NULL: the dialect does not have it */
@@ -44,7 +58,12 @@ struct dialect {
     int current_is_label;        /* Q_CURRENT is a version label (mapped to a release), not a release id */
     int binary_from_hw;          /* no Q_BINARY: the hardware version, else the current version, is checked
                                     against target ranges (and the device is validated first) */
-    void (*answer)(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d, struct edge_resp *rs);
+    int binary_optional;         /* Q_BINARY may be absent: Q_VERSION (the current version) stands for it */
+    int forward_only;            /* seed clients: never offer a version that is not newer than the current one */
+    int model_maps_app;          /* Q_MODEL names a device model, mapped to app/platform/channel (--device-model) */
+    /* 0, or -1 after filling an error response */
+    int (*answer)(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps, const struct cmn_decision *d,
+                  struct edge_resp *rs);
     /* Optional hooks (NULL: none). prepare runs after decoding, before validation (fill roles the dialect
      * derives, e.g. the channel from a CodePush deployment key); admit runs once the channel's record is
      * loaded (c->view) and may refuse; current maps the device's report to its installed release id.
@@ -59,7 +78,8 @@ void sw_str(struct sw *w, const char *s);
 void sw_u64(struct sw *w, uint64_t v);
 void sw_json(struct sw *w, const char *s);
 void sw_body(struct sw *w, struct edge_resp *rs);
-void sw_bundle_url(struct sw *w, const struct edge_config *cfg, const char *url);
+/* A relative bundle URL made absolute (--public-base, else http://<Host>/); -1 for a Host we will not echo. */
+int sw_bundle_url(struct sw *w, const struct edge_config *cfg, struct cmn_slice host, const char *url);
 void json_error(struct edge_resp *rs, int status, const char *code, const char *msg);
 void add_header_str(struct edge_resp *rs, const char *name, const char *val);
 void seed_headers(struct edge_resp *rs, int status);

@@ -130,7 +130,8 @@ static const struct cmn_release *newer_for_other_binary(const struct cmn_manifes
     return NULL;
 }
 
-static void cp_answer(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d, struct edge_resp *rs)
+static int cp_answer(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
+                     const struct cmn_decision *d, struct edge_resp *rs)
 {
     const struct cmn_release *r = d->kind == CMN_DECIDE_UPDATE ? &c->view->rel[d->index] : NULL;
     const struct cmn_release *other = NULL;
@@ -142,9 +143,10 @@ static void cp_answer(struct edge_ctx *c, const struct param *ps, const struct c
     seed_headers(rs, 200);
     sw_begin(&w, rs);
     sw_str(&w, "{\"update_info\":{\"download_url\":");
-    if (r)
-        sw_bundle_url(&w, c->cfg, r->bundle_url);
-    else
+    if (r && sw_bundle_url(&w, c->cfg, rq->host, r->bundle_url)) {
+        json_error(rs, 400, "bad_request", "invalid Host header (want host[:port])");
+        return -1;
+    } else if (!r)
         sw_str(&w, "\"\"");
     sw_str(&w, ",\"description\":");
     sw_json(&w, r && r->notes ? r->notes : "");
@@ -163,6 +165,7 @@ static void cp_answer(struct edge_ctx *c, const struct param *ps, const struct c
     sw_json(&w, r ? r->target_binary : other ? other->target_binary : ps[Q_BINARY].val);
     sw_str(&w, other ? ",\"update_app_version\":true}}" : ",\"update_app_version\":false}}");
     sw_body(&w, rs);
+    return 0;
 }
 
 static const struct dialect DIALECT_CODEPUSH = {

@@ -245,7 +245,9 @@ enum edge_endpoint {
     EDGE_EP_SYNC,
     EDGE_EP_HEALTH,
     EDGE_EP_METRICS,
-    EDGE_EP_CODEPUSH, /* /v0.1/public/codepush/... (codepush.c) */
+    EDGE_EP_DOWNLOAD,      /* seed 002 GET /api/firmware/download/<version> */
+    EDGE_EP_DEVICE_STATUS, /* seed 002 POST /api/device/<id>/update-status (relayed) */
+    EDGE_EP_CODEPUSH,      /* /v0.1/public/codepush/... (codepush.c) */
     EDGE_EP_OTHER,
     EDGE_EP__COUNT
 };
@@ -283,12 +285,58 @@ struct edge_sync_state {
     pthread_mutex_t mu;
 };
 
+/* ------------------------------------------------------------- relay.c */
+
+/*
+ * Best-effort telemetry forwarding to the publisher (see relay.c): a bounded
+ * queue and one worker thread POSTing JSON bodies to base_url + path with the
+ * shared client. Thread-safe; never blocks a request handler on the network.
+ */
+#define EDGE_RELAY_BODY_MAX 8192      /* bytes of one queued JSON body */
+#define EDGE_RELAY_PATH_MAX 128       /* bytes of the publisher path ("/v1/installations") */
+#define EDGE_RELAY_QUEUE_DEFAULT 1024 /* --relay-queue */
+#define EDGE_RELAY_RATE_DEFAULT 10    /* --relay-rate: reports per second per client address (burst twice that) */
+
+struct edge_relay;
+
+struct edge_relay_opts {
+    const char *base_url; /* --publisher-url: http:// or https://, no path needed */
+    size_t queue_max;     /* 0 = EDGE_RELAY_QUEUE_DEFAULT */
+    unsigned rate_per_s;  /* 0 = EDGE_RELAY_RATE_DEFAULT */
+    unsigned burst;       /* 0 = 2 * rate */
+    long timeout_ms;      /* one POST, 0 = 5000 */
+};
+
+struct edge_relay_stats {
+    uint64_t queued, capacity; /* now (including the one being sent), and the cap */
+    uint64_t enqueued;         /* accepted into the queue */
+    uint64_t sent;             /* the publisher answered 2xx */
+    uint64_t failed;           /* no answer, or a non-2xx one (after the client's one retry) */
+    uint64_t dropped;          /* refused: queue full (or out of memory) */
+    uint64_t rate_limited;     /* edge_relay_admit() refusals */
+};
+
+enum { EDGE_RELAY_QUEUED = 0, EDGE_RELAY_FULL = 1, EDGE_RELAY_INVAL = 2 };
+
+/* Start the worker. CMN_E_INVAL for a bad URL (message in eb). Stop with edge_relay_stop. */
+enum cmn_err edge_relay_start(struct edge_relay **out, const struct edge_relay_opts *o, struct cmn_errbuf *eb) CMN_WUR;
+/* Queue a POST of json[0..len) (copied) to base_url + path ("/..."). EDGE_RELAY_QUEUED, EDGE_RELAY_FULL (dropped,
+ * counted) or EDGE_RELAY_INVAL (no relay, bad path, body over EDGE_RELAY_BODY_MAX). Never blocks on the network. */
+int edge_relay_enqueue(struct edge_relay *r, const char *path, const char *json, size_t len);
+/* Take one token from the client address's bucket: 0 admitted, else the seconds to wait (counted). NULL r: 0. */
+long edge_relay_admit(struct edge_relay *r, uint32_t client);
+/* A consistent snapshot of the counters (all zero for NULL). */
+void edge_relay_stats(struct edge_relay *r, struct edge_relay_stats *out);
+/* Stop the worker (an in-flight POST is cancelled), drop what is queued, free. NULL: nothing. */
+void edge_relay_stop(struct edge_relay *r);
+
 struct edge_metrics *edge_metrics_register(void);
 void edge_metrics_observe(struct edge_metrics *m, enum edge_endpoint ep, uint64_t ns);
 void edge_metrics_count(struct edge_metrics *m, enum edge_outcome o);
 /* Render every registered thread's counters, summed, plus a snapshot of the sync state, in Prometheus text. */
-enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now,
-                                 size_t n_manifests) CMN_WUR;
+/* rl: the relay's counters, or NULL when no --publisher-url is configured. */
+enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now, size_t n_manifests,
+                                 const struct edge_relay_stats *rl) CMN_WUR;
 
 /* --------------------------------------------------------------- req.c */
 
@@ -297,6 +345,13 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
 struct edge_listen {
     char host[64]; /* IPv4 "0.0.0.0", "127.0.0.1"; IPv6 "::", "::1" (without brackets) */
     int port;      /* 0 = any free port (the workers share the one the first gets) */
+};
+
+#define EDGE_MAX_MODELS 32
+
+/* --device-model MODEL=APP[/PLATFORM[/CHANNEL]]: seed 002 devices name a model, not an app */
+struct edge_model {
+    char model[CMN_ID_MAX + 1], app[CMN_ID_MAX + 1], platform[CMN_ID_MAX + 1], channel[CMN_ID_MAX + 1];
 };
 
 struct edge_config {
@@ -312,6 +367,9 @@ struct edge_config {
     int poll_ms;
     const char *sync_token;  /* NULL: POST /v1/sync disabled */
     const char *public_base; /* prefix for relative bundle URLs in seed endpoints, or NULL */
+    struct edge_model models[EDGE_MAX_MODELS];
+    size_t n_models;
+    struct edge_relay *relay; /* --publisher-url: device telemetry POSTs are relayed; NULL = refused (503) */
     int idle_timeout_s;
     int header_timeout_s;
     int max_conns;
@@ -327,7 +385,15 @@ struct edge_reqin {
     struct cmn_slice method, path, query;
     struct cmn_slice authorization; /* n == 0 when absent */
     struct cmn_slice if_none_match;
+    struct cmn_slice host;  /* Host header; n == 0 when absent (absolute URLs in seed answers) */
+    struct cmn_slice ctype; /* Content-Type; n == 0 when absent */
+    struct cmn_slice body;  /* the whole request body (up to EDGE_REQ_BODY_MAX); n == 0 when none */
+    int body_too_large;     /* a body was sent but is over EDGE_REQ_BODY_MAX (discarded, not in `body`) */
+    uint32_t peer;          /* client address key (IPv4, or a hash of the IPv6 /64); rate limits */
 };
+
+/* Request bodies handed to handlers whole; larger ones (up to the transport's cap) are read and discarded. */
+#define EDGE_REQ_BODY_MAX 4096
 
 #define EDGE_RESP_MAXH 12
 #define EDGE_SCRATCH (96 * 1024)
@@ -374,6 +440,31 @@ void edge_ctx_end(struct edge_ctx *c);
 
 /* Status reason phrase. */
 const char *edge_status_text(int status);
+
+/* Parse one --device-model MODEL=APP[/PLATFORM[/CHANNEL]] (platform "firmware", channel "production" by default)
+ * into cfg; -1 (nothing added) when malformed, a duplicate model, or past EDGE_MAX_MODELS. */
+int edge_model_add(struct edge_config *cfg, const char *spec);
+/* The configured line for a model, or NULL. */
+const struct edge_model *edge_model_find(const struct edge_config *cfg, const char *model);
+
+/* ---------------------------------------------------------- devstatus.c */
+
+/* A seed 002 update-status report, decoded and checked. */
+struct edge_status {
+    char device_model[CMN_ID_MAX + 1];     /* "" when the body does not name one (our extension) */
+    char firmware_version[CMN_ID_MAX + 1]; /* the version the report is about */
+    const char *status;                    /* ours: "downloading", "applied" (seed "success") or "failed" */
+    int progress;                          /* progress_percent 0..100, -1 when absent */
+};
+
+/* Decode a POST /api/device/<path_id>/update-status body (JSON object: firmware_version, status
+ * downloading|success|failed, optional progress_percent 0..100, device_id equal to path_id, device_model;
+ * other seed fields such as error_message are accepted and ignored). 0, or -1 with a one-line reason in msg. */
+int edge_status_parse(const char *body, size_t n, const char *path_id, struct edge_status *out, char *msg, size_t cap);
+/* Encode it as the publisher's installation batch {"events":[{...}]} for POST /v1/installations.
+ * Returns the length written to out (NUL-terminated), or -1 when it does not fit. */
+long edge_status_event(const struct edge_status *st, const char *device_id, const struct edge_model *t,
+                       const char *release_id, char *out, size_t cap);
 
 /* -------------------------------------------------------------- loop.c */
 

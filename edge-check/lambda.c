@@ -144,6 +144,9 @@ enum cmn_err edge_lambda_invoke(struct edge_ctx *c, const char *event, size_t le
     json_t *h = json_object_get(ev, "headers");
     in.authorization.p = jheader(h, "authorization", &in.authorization.n);
     in.if_none_match.p = jheader(h, "if-none-match", &in.if_none_match.n);
+    in.host.p = jheader(h, "host", &in.host.n);
+    if (!in.host.p)
+        in.host.n = 0;
     if (!in.authorization.p)
         in.authorization.n = 0;
     if (!in.if_none_match.p)

@@ -16,8 +16,9 @@
  * buffers. When the socket cannot take everything, the connection stops
  * reading until the EPOLLOUT edge says it drained (back-pressure on a client
  * that pipelines faster than it reads). Heads are
- * capped at EDGE_HEAD_MAX (431 past it), bodies are read and discarded up to
- * EDGE_BODY_MAX (413 past it), malformed requests get a 400 with a JSON reason
+ * capped at EDGE_HEAD_MAX (431 past it), bodies up to EDGE_REQ_BODY_MAX are
+ * buffered and handed to the handler whole (telemetry POSTs), larger ones are
+ * read and discarded up to EDGE_BODY_MAX (413 past it), malformed requests get a 400 with a JSON reason
  * and the connection closes after it. Connections sit on a list ordered by
  * last activity; once a second the loop closes those idle past the
  * keep-alive timeout.
@@ -459,9 +460,12 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
                 te = 1;
             } else if (nm.n == 4 && cmn_slice_ieq(nm, "host")) {
                 n_host++;
+                in.host = req.headers[i].value;
+            } else if (nm.n == 12 && cmn_slice_ieq(nm, "content-type")) {
+                in.ctype = req.headers[i].value;
             }
         }
-        off += (size_t)rc;
+        in.peer = c->peer;
         if (te) {
             http_error(w, c, 400, "transfer-encoding is not supported");
             return len;
@@ -483,8 +487,21 @@ static size_t process(struct worker *w, struct conn *c, const char *buf, size_t 
             http_error(w, c, 400, "HTTP/1.1 request without a Host header");
             return len;
         }
-        c->body_left = (size_t)clen;
-        if (!clen)
+        if (clen > 0 && clen <= EDGE_REQ_BODY_MAX) {
+            /* a small body is handed to the handler whole: wait until it is all here (the head is parsed again
+             * then; both fit in EDGE_IN_CAP, and the header timeout bounds the wait) */
+            if (len - off - (size_t)rc < (size_t)clen)
+                break;
+            in.body.p = buf + off + rc;
+            in.body.n = (size_t)clen;
+            off += (size_t)rc + (size_t)clen;
+            c->body_left = 0;
+        } else {
+            off += (size_t)rc;
+            c->body_left = (size_t)clen; /* larger bodies are read and discarded */
+            in.body_too_large = clen > 0;
+        }
+        if (!c->body_left)
             c->req_done = 1;
         int ka = cmn_http1_keep_alive(&req);
 

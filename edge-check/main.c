@@ -46,6 +46,15 @@ static void usage(FILE *f)
                "                          0 = list on every pass, feed and snapshot unused)\n"
                "  --public-base URL       prefix for relative bundle URLs in /update/check and\n"
                "                          /api/firmware/check answers\n"
+               "  --device-model M=APP[/PLATFORM[/CHANNEL]]\n"
+               "                          seed 002 devices of model M check APP/PLATFORM/CHANNEL\n"
+               "                          (default: app M, platform firmware, channel production);\n"
+               "                          repeatable (up to 32)\n"
+               "  --publisher-url URL     relay device telemetry POSTs (seed 002 update-status) to\n"
+               "                          this publisher's POST /v1/installations\n"
+               "  --relay-queue N         reports queued for the publisher at most (default 1024)\n"
+               "  --relay-rate N          relayed reports per second per client address (default 10,\n"
+               "                          burst twice that)\n"
                "  --idle-timeout SECS     close idle keep-alive connections (default 60)\n"
                "  --header-timeout SECS   close connections stuck mid-request (default 10)\n"
                "  --max-conns N           connections per worker (default 10000)\n"
@@ -378,6 +387,10 @@ enum {
     O_POLL,
     O_FULL,
     O_BASE,
+    O_MODEL,
+    O_PUBURL,
+    O_RQUEUE,
+    O_RRATE,
     O_IDLE,
     O_HEAD,
     O_MAXC,
@@ -410,6 +423,10 @@ int main(int argc, char **argv)
         {"poll-interval", required_argument, 0, O_POLL},
         {"full-sync-interval", required_argument, 0, O_FULL},
         {"public-base", required_argument, 0, O_BASE},
+        {"device-model", required_argument, 0, O_MODEL},
+        {"publisher-url", required_argument, 0, O_PUBURL},
+        {"relay-queue", required_argument, 0, O_RQUEUE},
+        {"relay-rate", required_argument, 0, O_RRATE},
         {"idle-timeout", required_argument, 0, O_IDLE},
         {"header-timeout", required_argument, 0, O_HEAD},
         {"max-conns", required_argument, 0, O_MAXC},
@@ -424,7 +441,9 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct edge_config cfg;
+    struct edge_relay_opts relay;
     int ms, keys_given = 0, n_listen_given = 0;
+    memset(&relay, 0, sizeof(relay));
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.listens[0].host, sizeof(cfg.listens[0].host), "127.0.0.1");
     cfg.listens[0].port = 8081;
@@ -503,6 +522,33 @@ int main(int argc, char **argv)
         case O_BASE:
             cfg.public_base = optarg;
             break;
+        case O_MODEL:
+            if (edge_model_add(&cfg, optarg)) {
+                fprintf(stderr,
+                        "hotpatch-edge: --device-model wants MODEL=APP[/PLATFORM[/CHANNEL]] (ids, each model once, at "
+                        "most %d)\n",
+                        EDGE_MAX_MODELS);
+                return 2;
+            }
+            break;
+        case O_PUBURL:
+            relay.base_url = optarg;
+            break;
+        case O_RQUEUE:
+        case O_RRATE: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 1000000) {
+                fprintf(stderr, "hotpatch-edge: --%s wants a whole number 1..1000000\n",
+                        c == O_RQUEUE ? "relay-queue" : "relay-rate");
+                return 2;
+            }
+            if (c == O_RQUEUE)
+                relay.queue_max = (size_t)v;
+            else
+                relay.rate_per_s = (unsigned)v;
+            break;
+        }
         case O_IDLE:
         case O_HEAD:
         case O_REFRESH:
@@ -594,12 +640,21 @@ int main(int argc, char **argv)
         return 1;
     }
     int ret;
+    if (strcmp(cmd, "serve") == 0 && relay.base_url) {
+        rc = edge_relay_start(&cfg.relay, &relay, &eb);
+        if (rc) {
+            fprintf(stderr, "hotpatch-edge: %s\n", cmn_errmsg(&eb, rc));
+            edge_index_close(&ix);
+            return 2;
+        }
+    }
     if (strcmp(cmd, "sync") == 0)
         ret = cmd_sync(&cfg, &ix);
     else if (strcmp(cmd, "load-list") == 0)
         ret = cmd_load_list(&cfg, &ix, argv[optind + 1], argv[optind + 2]);
     else
         ret = cmd_serve(&cfg, &ix);
+    edge_relay_stop(cfg.relay);
     edge_index_close(&ix);
     for (size_t i = 0; i < cfg.n_keys; i++)
         cmn_key_clear(&cfg.keys[i]);

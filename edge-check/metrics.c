@@ -23,7 +23,8 @@ static const uint64_t bounds_ns[EDGE_LAT_BUCKETS] = {
 };
 
 static const char *const ep_names[EDGE_EP__COUNT] = {
-    "check", "update_check", "firmware_check", "manifest", "sync", "healthz", "metrics", "codepush", "other",
+    "check",   "update_check", "firmware_check",    "manifest",      "sync",
+    "healthz", "metrics",      "firmware_download", "device_status", "codepush", "other",
 };
 
 static const char *const out_names[EDGE_OUT__COUNT] = {
@@ -76,7 +77,8 @@ void edge_metrics_count(struct edge_metrics *m, enum edge_outcome o)
     add(&m->checks[o], 1);
 }
 
-enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now, size_t n_manifests)
+enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_state *ss, int64_t now, size_t n_manifests,
+                                 const struct edge_relay_stats *rl)
 {
     struct edge_metrics sum;
     memset(&sum, 0, sizeof(sum));
@@ -125,6 +127,20 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
     cmn_prom_family(&p, "hotpatch_edge_manifests", "gauge", "Channels in the index.");
     cmn_prom_u64(&p, "hotpatch_edge_manifests", NULL, NULL, n_manifests);
 
+    if (rl) {
+        cmn_prom_family(&p, "hotpatch_edge_relay_queue_depth", "gauge",
+                        "Telemetry reports waiting for (or being sent to) the publisher.");
+        cmn_prom_u64(&p, "hotpatch_edge_relay_queue_depth", NULL, NULL, rl->queued);
+        cmn_prom_family(&p, "hotpatch_edge_relay_queue_capacity", "gauge", "--relay-queue.");
+        cmn_prom_u64(&p, "hotpatch_edge_relay_queue_capacity", NULL, NULL, rl->capacity);
+        cmn_prom_family(&p, "hotpatch_edge_relay_reports_total", "counter",
+                        "Device telemetry reports relayed to the publisher, by result.");
+        cmn_prom_u64(&p, "hotpatch_edge_relay_reports_total", "result", "queued", rl->enqueued);
+        cmn_prom_u64(&p, "hotpatch_edge_relay_reports_total", "result", "sent", rl->sent);
+        cmn_prom_u64(&p, "hotpatch_edge_relay_reports_total", "result", "failed", rl->failed);
+        cmn_prom_u64(&p, "hotpatch_edge_relay_reports_total", "result", "dropped", rl->dropped);
+        cmn_prom_u64(&p, "hotpatch_edge_relay_reports_total", "result", "rate_limited", rl->rate_limited);
+    }
     if (ss) {
         const struct edge_sync_state c = *ss; /* a snapshot the caller took */
         cmn_prom_family(&p, "hotpatch_edge_sync_age_seconds", "gauge",

@@ -74,6 +74,8 @@ const char *edge_status_text(int status)
         return "Accepted";
     case 204:
         return "No Content";
+    case 302:
+        return "Found";
     case 304:
         return "Not Modified";
     case 400:
@@ -90,6 +92,10 @@ const char *edge_status_text(int status)
         return "Request Timeout";
     case 413:
         return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
@@ -420,11 +426,18 @@ static int check_params(const struct dialect *dl, struct param *ps, const struct
         *bin = b;
         if (need_device(&ps[Q_DEVICE], rs) || need_version(b, rs))
             return -1;
+    } else if (dl->binary_optional && !ps[Q_BINARY].val) {
+        /* seed 001: releases are published under the app's native version, so the current one stands for it */
+        *bin = &ps[Q_VERSION];
+        if (need_device(&ps[Q_DEVICE], rs) || need_version(&ps[Q_VERSION], rs))
+            return -1;
     } else {
         *bin = &ps[Q_BINARY];
         if (need_version(&ps[Q_BINARY], rs) || need_device(&ps[Q_DEVICE], rs))
             return -1;
     }
+    if (dl->names[Q_VERSION] && !ps[Q_CURRENT].val && ps[Q_VERSION].val)
+        ps[Q_CURRENT] = ps[Q_VERSION]; /* `version` is the current version; `currentVersion` (older spelling) wins */
     if (dl->current_is_label) {
         if (ps[Q_CURRENT].val && ps[Q_CURRENT].len > 64) {
             char msg[160];
@@ -456,6 +469,23 @@ static int check_params(const struct dialect *dl, struct param *ps, const struct
     return 0;
 }
 
+/* Seed 001 section 6 (monotonic versions): is `offered` newer than the device's `current` version?
+ * Two versions compare as semver; anything else (an id, a label) only differs or not. */
+static int newer_than(const char *offered, const char *current)
+{
+    struct cmn_semver a, b;
+    if (strcmp(offered, current) == 0)
+        return 0;
+    if (cmn_semver_parse(offered, &a) != CMN_OK || cmn_semver_parse(current, &b) != CMN_OK)
+        return 1;
+    return cmn_semver_cmp(&a, &b) > 0;
+}
+
+static int answer_update(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
+                         const struct cmn_decision *d, struct edge_resp *rs);
+static int answer_firmware(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
+                           const struct cmn_decision *d, struct edge_resp *rs);
+
 enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
                                    struct edge_resp *rs)
 {
@@ -467,8 +497,22 @@ enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const 
     for (size_t i = 0; i < Q__N; i++)
         ps[i] = (struct param){dl->names[i], NULL, 0};
 
-    if (parse_params(c, rq->query, ps, Q__N, rs) || (dl->prepare && dl->prepare(c, ps, rs)) ||
-        check_params(dl, ps, &bin, skip, &nskip, rs))
+    if (parse_params(c, rq->query, ps, Q__N, rs))
+        return EDGE_OUT_BAD;
+    if (dl->model_maps_app && !ps[Q_APP].val && !ps[Q_PLATFORM].val) {
+        /* seed 002 devices name their model, not an app: map it (--device-model, or the convention) */
+        const struct edge_model *em;
+        if (need_id(&ps[Q_MODEL], 1, rs))
+            return EDGE_OUT_BAD;
+        em = edge_model_find(c->cfg, ps[Q_MODEL].val);
+        ps[Q_APP].val = em ? em->app : ps[Q_MODEL].val, ps[Q_APP].len = strlen(ps[Q_APP].val);
+        ps[Q_PLATFORM].val = em ? em->platform : "firmware", ps[Q_PLATFORM].len = strlen(ps[Q_PLATFORM].val);
+        if (!ps[Q_CHANNEL].val)
+            ps[Q_CHANNEL].val = em ? em->channel : "production", ps[Q_CHANNEL].len = strlen(ps[Q_CHANNEL].val);
+    } else {
+        ps[Q_MODEL].val = NULL; /* answered with the app's own URLs */
+    }
+    if ((dl->prepare && dl->prepare(c, ps, rs)) || check_params(dl, ps, &bin, skip, &nskip, rs))
         return EDGE_OUT_BAD;
     if (load_view(c, ps[Q_APP].val, ps[Q_PLATFORM].val, ps[Q_CHANNEL].val, ps[Q_DEVICE].val, rs, &oc) ||
         (dl->admit && dl->admit(c, ps, rs, &oc)))
@@ -485,21 +529,28 @@ enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const 
     struct cmn_decision d;
     if (decide(c, &dev, &d, rs, &oc))
         return oc;
-    dl->answer(c, ps, &d, rs);
+    if (dl->forward_only && d.kind == CMN_DECIDE_UPDATE && ps[Q_CURRENT].val &&
+        !newer_than(c->view->rel[d.index].version, ps[Q_CURRENT].val)) {
+        d.kind = CMN_DECIDE_NONE; /* the seed's monotonic versions: no loop, no downgrade */
+        oc = EDGE_OUT_NONE;
+    }
+    if (dl->answer(c, rq, ps, &d, rs))
+        oc = EDGE_OUT_BAD;
     return oc;
 }
 
 /* /v1/check: 204, or 200 with the signed envelope and the decision in headers. */
-static void answer_v1(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d, struct edge_resp *rs)
+static int answer_v1(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
+                     const struct cmn_decision *d, struct edge_resp *rs)
 {
     const struct edge_view *v = c->view;
-    (void)ps;
+    (void)ps, (void)rq;
     rs->nh = 0;
     add_header_str(rs, "Cache-Control", "private, no-store");
     add_header_u64(rs, "X-HotPatch-Sequence", v->hdr.sequence);
     if (d->kind == CMN_DECIDE_NONE) {
         rs->status = 204;
-        return;
+        return 0;
     }
     rs->status = 200;
     add_header_str(rs, "Content-Type", "application/json");
@@ -510,26 +561,71 @@ static void answer_v1(struct edge_ctx *c, const struct param *ps, const struct c
     add_header_str(rs, "X-HotPatch-Mandatory", d->mandatory ? "1" : "0");
     rs->body = v->env;
     rs->body_len = v->hdr.env_len;
+    return 0;
 }
 
-void sw_bundle_url(struct sw *w, const struct edge_config *cfg, const char *url)
+/* A Host header we are willing to echo into a URL: host or [v6], optional :port. */
+static int host_ok(struct cmn_slice h)
+{
+    if (h.n == 0 || h.n > 255)
+        return 0;
+    for (size_t i = 0; i < h.n; i++) {
+        unsigned char ch = (unsigned char)h.p[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '-' || ch == ':' || ch == '[' || ch == ']'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Seed clients download what bundleUrl names and know no base URL, so it must be
+ * absolute: http(s):// URLs as they are; relative ones joined to --public-base, or
+ * else to http://<Host>/ (the storage tree served on the edge's own origin, see
+ * docs/compatibility.md). With neither (an HTTP/1.0 request or a Lambda event
+ * without a Host header) the URL stays relative. Returns -1 for a Host header we
+ * will not echo (the caller answers 400). */
+int sw_bundle_url(struct sw *w, const struct edge_config *cfg, struct cmn_slice host, const char *url)
 {
     const char *base = cfg->public_base;
-    if (!base || strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
+    if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
         sw_json(w, url);
-        return;
+        return 0;
     }
-    /* "base" + "/" + "relative", without doubling or dropping the slash */
-    size_t bl = strlen(base);
-    int base_slash = bl && base[bl - 1] == '/';
-    if (base_slash && url[0] == '/')
-        url++;
+    if (!base && host.n && !host_ok(host))
+        return -1;
     sw_mem(w, "\"", 1);
-    sw_json_raw(w, base);
-    if (!base_slash && url[0] != '/')
-        sw_mem(w, "/", 1);
+    if (base) {
+        /* "base" + "/" + "relative", without doubling or dropping the slash */
+        size_t bl = strlen(base);
+        int base_slash = bl && base[bl - 1] == '/';
+        if (base_slash && url[0] == '/')
+            url++;
+        sw_json_raw(w, base);
+        if (!base_slash && url[0] != '/')
+            sw_mem(w, "/", 1);
+    } else if (host.n) {
+        sw_str(w, "http://");
+        sw_mem(w, host.p, host.n);
+        if (url[0] != '/')
+            sw_mem(w, "/", 1);
+    }
     sw_json_raw(w, url);
     sw_mem(w, "\"", 1);
+    return 0;
+}
+
+static int bad_host(struct edge_resp *rs)
+{
+    json_error(rs, 400, "bad_request", "invalid Host header (want host[:port])");
+    return -1;
+}
+
+/* The release's legacy signature (Ed25519 over the raw SHA-256 of the bundle, seed 001), carried inside the
+ * signed manifest when the app opted in; NULL when absent. */
+static const char *release_legacy_sig(const struct cmn_release *r)
+{
+    (void)r;
+    return NULL;
 }
 
 void seed_headers(struct edge_resp *rs, int status)
@@ -540,9 +636,11 @@ void seed_headers(struct edge_resp *rs, int status)
     add_header_str(rs, "Cache-Control", "private, no-store");
 }
 
-/* /update/check (seeds 000/001 field names) */
-static void answer_update(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d,
-                          struct edge_resp *rs)
+/* /update/check (seeds 000/001 field names). `signature` is the release's legacy
+ * signature (Ed25519 over the raw SHA-256, seed 001) when the signed manifest
+ * carries one, else our own bundle signature (see docs/compatibility.md). */
+static int answer_update(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
+                         const struct cmn_decision *d, struct edge_resp *rs)
 {
     struct sw w;
     (void)ps;
@@ -553,13 +651,15 @@ static void answer_update(struct edge_ctx *c, const struct param *ps, const stru
         sw_str(&w, "{\"updateAvailable\":true,\"version\":");
         sw_json(&w, r->version);
         sw_str(&w, ",\"bundleUrl\":");
-        sw_bundle_url(&w, c->cfg, r->bundle_url);
+        if (sw_bundle_url(&w, c->cfg, rq->host, r->bundle_url))
+            return bad_host(rs);
         sw_str(&w, ",\"hash\":");
         sw_json(&w, r->sha256);
         sw_str(&w, ",\"signature\":");
-        sw_json(&w, r->bundle_sig);
+        sw_json(&w, release_legacy_sig(r) ? release_legacy_sig(r) : r->bundle_sig);
         sw_str(&w, ",\"signatureKeyId\":");
         sw_json(&w, r->bundle_keyid);
+        sw_str(&w, release_legacy_sig(r) ? ",\"signatureKind\":\"legacy\"" : ",\"signatureKind\":\"hotpatch\"");
         sw_str(&w, d->mandatory ? ",\"mandatory\":true" : ",\"mandatory\":false");
         sw_str(&w, ",\"releaseId\":");
         sw_json(&w, r->id);
@@ -572,11 +672,14 @@ static void answer_update(struct edge_ctx *c, const struct param *ps, const stru
         sw_str(&w, "{\"updateAvailable\":false}");
     }
     sw_body(&w, rs);
+    return 0;
 }
 
-/* /api/firmware/check (seed 002 field names) */
-static void answer_firmware(struct edge_ctx *c, const struct param *ps, const struct cmn_decision *d,
-                            struct edge_resp *rs)
+/* /api/firmware/check (seed 002 field names). A device that named its model gets
+ * the seed's download path on this edge (absolute from the Host header), which
+ * redirects to the object; one that named an app gets the object's URL. */
+static int answer_firmware(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
+                           const struct cmn_decision *d, struct edge_resp *rs)
 {
     const char *current = ps[Q_CURRENT].val;
     struct sw w;
@@ -592,7 +695,22 @@ static void answer_firmware(struct edge_ctx *c, const struct param *ps, const st
         sw_str(&w, ",\"latest_version\":");
         sw_json(&w, r->version);
         sw_str(&w, ",\"download_url\":");
-        sw_bundle_url(&w, c->cfg, r->bundle_url);
+        if (ps[Q_MODEL].val) {
+            if (rq->host.n && !host_ok(rq->host))
+                return bad_host(rs);
+            sw_mem(&w, "\"", 1);
+            if (rq->host.n) {
+                sw_str(&w, "http://");
+                sw_mem(&w, rq->host.p, rq->host.n);
+            }
+            sw_str(&w, "/api/firmware/download/");
+            sw_json_raw(&w, r->version);
+            sw_str(&w, "?device_model=");
+            sw_json_raw(&w, ps[Q_MODEL].val); /* an id: nothing to escape in a query */
+            sw_mem(&w, "\"", 1);
+        } else if (sw_bundle_url(&w, c->cfg, rq->host, r->bundle_url)) {
+            return bad_host(rs);
+        }
         sw_str(&w, ",\"file_size\":");
         sw_u64(&w, r->size);
         sw_str(&w, ",\"checksum_sha256\":");
@@ -616,6 +734,7 @@ static void answer_firmware(struct edge_ctx *c, const struct param *ps, const st
         sw_str(&w, "}");
     }
     sw_body(&w, rs);
+    return 0;
 }
 
 /* The three dialects: only names, rules and answers differ. */
@@ -629,29 +748,258 @@ static const struct dialect DIALECT_V1 = {
               [Q_SKIP] = "skip"},
     .answer = answer_v1,
 };
+/* seed 000/001: `version` is the device's current version; binaryVersion is optional */
 static const struct dialect DIALECT_UPDATE = {
     .names = {[Q_APP] = "appId",
               [Q_PLATFORM] = "platform",
               [Q_CHANNEL] = "channel",
               [Q_BINARY] = "binaryVersion",
               [Q_DEVICE] = "deviceId",
-              [Q_CURRENT] = "currentVersion"},
+              [Q_CURRENT] = "currentVersion",
+              [Q_VERSION] = "version"},
     .default_channel = "production",
     .current_is_label = 1,
+    .binary_optional = 1,
+    .forward_only = 1,
     .answer = answer_update,
 };
+/* seed 002: a device names device_model (mapped) or, our extension, app/platform */
 static const struct dialect DIALECT_FIRMWARE = {
     .names = {[Q_APP] = "app",
               [Q_PLATFORM] = "platform",
               [Q_CHANNEL] = "channel",
               [Q_DEVICE] = "device_id",
               [Q_CURRENT] = "current_version",
-              [Q_HW] = "hw_version"},
+              [Q_HW] = "hw_version",
+              [Q_MODEL] = "device_model"},
     .default_channel = "production",
     .current_is_label = 1,
     .binary_from_hw = 1,
+    .forward_only = 1,
+    .model_maps_app = 1,
     .answer = answer_firmware,
 };
+
+/* ---- seed 002: device models, download, update-status ---- */
+
+static int copy_id(char *dst, const char *s, size_t n)
+{
+    if (!cmn_id_valid_n(s, n))
+        return -1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+int edge_model_add(struct edge_config *cfg, const char *spec)
+{
+    struct edge_model em;
+    const char *eq = strchr(spec, '=');
+    if (!eq || cfg->n_models >= EDGE_MAX_MODELS || copy_id(em.model, spec, (size_t)(eq - spec)))
+        return -1;
+    const char *a = eq + 1, *s1 = strchr(a, '/');
+    if (copy_id(em.app, a, s1 ? (size_t)(s1 - a) : strlen(a)))
+        return -1;
+    const char *pl = s1 ? s1 + 1 : "firmware", *s2 = s1 ? strchr(pl, '/') : NULL;
+    if (copy_id(em.platform, pl, s2 ? (size_t)(s2 - pl) : strlen(pl)))
+        return -1;
+    const char *ch = s2 ? s2 + 1 : "production";
+    if (copy_id(em.channel, ch, strlen(ch)))
+        return -1;
+    if (edge_model_find(cfg, em.model))
+        return -1;
+    cfg->models[cfg->n_models++] = em;
+    return 0;
+}
+
+const struct edge_model *edge_model_find(const struct edge_config *cfg, const char *model)
+{
+    for (size_t i = 0; i < cfg->n_models; i++)
+        if (strcmp(cfg->models[i].model, model) == 0)
+            return &cfg->models[i];
+    return NULL;
+}
+
+/* The model's channel: its --device-model line, else app = model, platform "firmware", channel "production". */
+static struct edge_model model_target(const struct edge_config *cfg, const char *model)
+{
+    const struct edge_model *em = edge_model_find(cfg, model);
+    struct edge_model t;
+    if (em)
+        return *em;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.model, sizeof(t.model), "%s", model);
+    snprintf(t.app, sizeof(t.app), "%s", model);
+    snprintf(t.platform, sizeof(t.platform), "firmware");
+    snprintf(t.channel, sizeof(t.channel), "production");
+    return t;
+}
+
+/* The newest release of the loaded view labelled `version` that is still offered (active or halted), or -1. */
+static long find_version(const struct edge_view *v, const char *version)
+{
+    for (size_t i = v->m.n_releases; i-- > 0;)
+        if (strcmp(v->m.releases[i].version, version) == 0 &&
+            (v->m.releases[i].state == CMN_REL_ACTIVE || v->m.releases[i].state == CMN_REL_HALTED))
+            return (long)i;
+    return -1;
+}
+
+/* GET /api/firmware/download/<version>[?device_model=M]: 302 to the release's
+ * object (absolute, as in the check answers). Without device_model, the one
+ * configured --device-model is meant. Withdrawn releases are not served. */
+static enum edge_outcome h_download(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs)
+{
+    static const char pre[] = "/api/firmware/download/";
+    struct cmn_slice vs = {rq->path.p + sizeof(pre) - 1, rq->path.n - (sizeof(pre) - 1)};
+    char version[CMN_ID_MAX + 1];
+    struct param ps[1] = {{"device_model", 0, 0}};
+    enum edge_outcome oc = EDGE_OUT_BAD;
+    if (copy_id(version, vs.p, vs.n)) {
+        json_error(rs, 404, "not_found", "want /api/firmware/download/<version>");
+        return EDGE_OUT_NOTFOUND;
+    }
+    if (parse_params(c, rq->query, ps, 1, rs))
+        return EDGE_OUT_BAD;
+    struct edge_model t;
+    if (ps[0].val) {
+        if (need_id(&ps[0], 1, rs))
+            return EDGE_OUT_BAD;
+        t = model_target(c->cfg, ps[0].val);
+    } else if (c->cfg->n_models == 1) {
+        t = c->cfg->models[0];
+    } else {
+        json_error(rs, 400, "bad_request",
+                   "missing parameter 'device_model' (needed unless exactly one --device-model is configured)");
+        return EDGE_OUT_BAD;
+    }
+    if (load_view(c, t.app, t.platform, t.channel, "download", rs, &oc))
+        return oc;
+    long i = find_version(c->view, version);
+    if (i < 0) {
+        json_error(rs, 404, "not_found", "no such firmware version (or it was withdrawn)");
+        return EDGE_OUT_NOTFOUND;
+    }
+    const struct cmn_release *r = &c->view->rel[i];
+    struct sw w;
+    seed_headers(rs, 302);
+    sw_begin(&w, rs);
+    if (sw_bundle_url(&w, c->cfg, rq->host, r->bundle_url))
+        return bad_host(rs), EDGE_OUT_BAD;
+    if (w.bad || w.n < 2) {
+        json_error(rs, 500, "internal", "response too large");
+        return EDGE_OUT_ERROR;
+    }
+    /* the Location is the quoted JSON string minus its quotes: the URL's bytes are ids and a
+     * Host we checked, and --public-base, which the operator gave (JSON escapes nothing in a URL) */
+    rs->used += w.n;
+    add_header(rs, "Location", w.p + 1, w.n - 2);
+    add_header_str(rs, "X-Checksum-SHA256", r->sha256);
+    sw_begin(&w, rs);
+    sw_str(&w, "{\"location\":");
+    sw_mem(&w, rs->h[rs->nh - 2].val - 1, rs->h[rs->nh - 2].len + 2);
+    sw_str(&w, ",\"checksum_sha256\":");
+    sw_json(&w, r->sha256);
+    sw_str(&w, "}");
+    sw_body(&w, rs);
+    return EDGE_OUT_UPDATE;
+}
+
+/* POST /api/device/<device_id>/update-status (seed 002): translated into one
+ * of our installation events and relayed to the publisher's telemetry ingest
+ * (the same counters and auto-halt as our SDK's reports). Best effort: 202
+ * as soon as it is queued, or dropped (counted) when the queue is full. */
+static void h_device_status(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs)
+{
+    static const char pre[] = "/api/device/", suf[] = "/update-status";
+    char id[CMN_ID_MAX + 1], msg[320];
+    if (!cmn_slice_eq(rq->method, "POST")) {
+        json_error(rs, 405, "method_not_allowed", "use POST");
+        add_header_str(rs, "Allow", "POST");
+        return;
+    }
+    size_t idn = rq->path.n - (sizeof(pre) - 1) - (sizeof(suf) - 1);
+    if (copy_id(id, rq->path.p + sizeof(pre) - 1, idn)) {
+        json_error(rs, 400, "bad_request",
+                   "device id in the path must match [A-Za-z0-9._-]{1,64}, not starting with '.'");
+        return;
+    }
+    if (!c->cfg->relay) {
+        json_error(rs, 503, "relay_disabled", "telemetry relay not configured (start the edge with --publisher-url)");
+        return;
+    }
+    long wait = edge_relay_admit(c->cfg->relay, rq->peer);
+    if (wait > 0) {
+        json_error(rs, 429, "rate_limited", "too many reports from this address");
+        add_header_u64(rs, "Retry-After", (uint64_t)wait);
+        return;
+    }
+    if (rq->body_too_large) {
+        json_error(rs, 413, "body_too_large", "request body larger than 4 KiB");
+        return;
+    }
+    if (rq->ctype.n && !(rq->ctype.n >= 16 && cmn_slice_ieq((struct cmn_slice){rq->ctype.p, 16}, "application/json") &&
+                         (rq->ctype.n == 16 || rq->ctype.p[16] == ';' || rq->ctype.p[16] == ' '))) {
+        json_error(rs, 415, "unsupported_media_type", "send Content-Type: application/json");
+        return;
+    }
+    struct edge_status st;
+    if (edge_status_parse(rq->body.p, rq->body.n, id, &st, msg, sizeof(msg))) {
+        json_error(rs, 400, "bad_request", msg);
+        return;
+    }
+    /* which channel: the model named in the body, else the one configured model, else the one
+     * configured model whose channel carries this version */
+    struct edge_model t;
+    enum edge_outcome oc;
+    long idx = -1;
+    if (st.device_model[0]) {
+        t = model_target(c->cfg, st.device_model);
+    } else if (c->cfg->n_models == 1) {
+        t = c->cfg->models[0];
+    } else {
+        size_t found = 0;
+        for (size_t i = 0; i < c->cfg->n_models && found < 2; i++) {
+            struct edge_resp *scratch = rs; /* load_view fills an error we do not keep */
+            if (load_view(c, c->cfg->models[i].app, c->cfg->models[i].platform, c->cfg->models[i].channel, id, scratch,
+                          &oc) == 0 &&
+                find_version(c->view, st.firmware_version) >= 0)
+                t = c->cfg->models[i], found++;
+        }
+        if (found != 1) {
+            snprintf(msg, sizeof(msg), "%s: add \"device_model\" to the body",
+                     found ? "firmware_version is in several device models' channels"
+                           : "no configured device model has this firmware_version");
+            json_error(rs, found ? 400 : 404, found ? "bad_request" : "not_found", msg);
+            return;
+        }
+        rs->status = 500, rs->nh = 0, rs->used = 0;
+    }
+    if (load_view(c, t.app, t.platform, t.channel, id, rs, &oc))
+        return;
+    idx = find_version(c->view, st.firmware_version);
+    if (idx < 0) {
+        snprintf(msg, sizeof(msg), "no release '%s' in %s/%s/%s", st.firmware_version, t.app, t.platform, t.channel);
+        json_error(rs, 404, "not_found", msg);
+        return;
+    }
+    char body[EDGE_RELAY_BODY_MAX];
+    long n = edge_status_event(&st, id, &t, c->view->rel[idx].id, body, sizeof(body));
+    if (n < 0) {
+        json_error(rs, 500, "internal", "cannot encode the report");
+        return;
+    }
+    int q = edge_relay_enqueue(c->cfg->relay, "/v1/installations", body, (size_t)n);
+    struct sw w;
+    rs->status = 202;
+    rs->nh = 0;
+    add_header_str(rs, "Content-Type", "application/json");
+    add_header_str(rs, "Cache-Control", "no-store");
+    sw_begin(&w, rs);
+    sw_str(&w, q == EDGE_RELAY_QUEUED ? "{\"status\":\"accepted\",\"queued\":true}"
+                                      : "{\"status\":\"accepted\",\"queued\":false}");
+    sw_body(&w, rs);
+}
 
 /* Does If-None-Match (a list of entity tags, or "*") match our strong ETag? Weak comparison (RFC 9110 13.1.2). */
 static int etag_matches(struct cmn_slice inm, const char *etag)
@@ -887,7 +1235,9 @@ static void h_metrics(struct edge_ctx *c, struct edge_resp *rs)
     size_t n = count_manifests(c);
     sync_snapshot(c, &snap);
     cmn_buf_init(&b, EDGE_SCRATCH - rs->used - 1);
-    if (edge_metrics_render(&b, &snap, (int64_t)time(NULL), n) != CMN_OK) {
+    struct edge_relay_stats rl;
+    edge_relay_stats(c->cfg->relay, &rl);
+    if (edge_metrics_render(&b, &snap, (int64_t)time(NULL), n, c->cfg->relay ? &rl : NULL) != CMN_OK) {
         cmn_buf_release(&b);
         json_error(rs, 500, "internal", "cannot render metrics");
         return;
@@ -947,6 +1297,12 @@ enum edge_endpoint edge_handle(struct edge_ctx *c, const struct edge_reqin *rq, 
     } else if (cmn_slice_eq(p, "/api/firmware/check")) {
         ep = EDGE_EP_FIRMWARE;
         oc = is_get(rq, rs) ? run_check(c, &DIALECT_FIRMWARE, rq, rs) : EDGE_OUT_BAD;
+    } else if (p.n > 23 && memcmp(p.p, "/api/firmware/download/", 23) == 0) {
+        ep = EDGE_EP_DOWNLOAD;
+        oc = is_get(rq, rs) ? h_download(c, rq, rs) : EDGE_OUT_BAD;
+    } else if (p.n > 26 && memcmp(p.p, "/api/device/", 12) == 0 && memcmp(p.p + p.n - 14, "/update-status", 14) == 0) {
+        ep = EDGE_EP_DEVICE_STATUS;
+        h_device_status(c, rq, rs);
     } else if (p.n > 14 && memcmp(p.p, "/v1/manifests/", 14) == 0) {
         ep = EDGE_EP_MANIFEST;
         if (is_get(rq, rs))
@@ -954,7 +1310,7 @@ enum edge_endpoint edge_handle(struct edge_ctx *c, const struct edge_reqin *rq, 
     } else if (cmn_slice_eq(p, "/v1/sync")) {
         ep = EDGE_EP_SYNC;
         h_sync(c, rq, rs);
-    } else if (cmn_slice_eq(p, "/healthz")) {
+    } else if (cmn_slice_eq(p, "/healthz") || cmn_slice_eq(p, "/health")) { /* /health: seed 002 */
         ep = EDGE_EP_HEALTH;
         if (is_get(rq, rs))
             h_health(c, rs);
