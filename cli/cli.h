@@ -252,8 +252,8 @@ struct cli_zip_list {
     size_t n, alloc;
 };
 /* The CodePush client's package hash of what the zip extracts to (common/codepush.h). */
-enum cmn_err cli_zip_codepush_hash(const struct cli_zip_list *zl, char out[CMN_SHA256_HEX], struct cmn_errbuf *eb)
-    CMN_WUR;
+enum cmn_err cli_zip_codepush_hash(const struct cli_zip_list *zl, char out[CMN_SHA256_HEX],
+                                   struct cmn_errbuf *eb) CMN_WUR;
 #define CLI_ZIP_MAX_FILES 20000
 #define CLI_ZIP_MAX_DEPTH 32
 

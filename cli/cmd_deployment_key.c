@@ -16,8 +16,8 @@ struct dk {
     const char *verb;
     char key[CMN_CODEPUSH_KEY_MAX + 1];
     char hash[CMN_SHA256_HEX];
-    size_t n;                             /* list: how many */
-    char (*list)[CMN_SHA256_HEX];         /* list: copy of the hashes */
+    size_t n;                     /* list: how many */
+    char (*list)[CMN_SHA256_HEX]; /* list: copy of the hashes */
 };
 
 static int edit(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
@@ -147,8 +147,9 @@ int cli_cmd_deployment_key(int argc, char **argv)
             printf("no deployment keys on %s/%s channel '%s'\n", t.app, t.platform, t.channel);
     } else if (d.key[0]) {
         printf("%s\n", d.key);
-        fprintf(stderr, "deployment key added to %s/%s channel '%s' (sequence %llu); storage keeps only its hash, "
-                        "so note the key now\n",
+        fprintf(stderr,
+                "deployment key added to %s/%s channel '%s' (sequence %llu); storage keeps only its hash, "
+                "so note the key now\n",
                 t.app, t.platform, t.channel, (unsigned long long)res.sequence);
     } else {
         printf("revoked deployment key %s on %s/%s channel '%s' (sequence %llu)\n", d.hash, t.app, t.platform,

@@ -703,8 +703,8 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
     static const char *const req[] = {"id",        "version",    "target_binary", "bundle_url",
                                       "sha256",    "size",       "bundle_sig",    "bundle_keyid",
                                       "mandatory", "rollout_bp", "state",         "created_at"};
-    static const char *const opt[] = {"notes", "targeting", "content_sha256", "content_sig", "patches",
-                                      "codepush_hash"};
+    static const char *const opt[] = {"notes",       "targeting", "content_sha256",
+                                      "content_sig", "patches",   "codepush_hash"};
     char where[32];
     snprintf(where, sizeof(where), "release %zu", idx);
     int64_t x;
@@ -838,8 +838,7 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
     m->retired = ret != NULL;
     const json_t *cpk = json_object_get(o, "codepush_keys");
     if (cpk) {
-        if (!json_is_array(cpk) || json_array_size(cpk) == 0 ||
-            json_array_size(cpk) > CMN_MANIFEST_MAX_CODEPUSH_KEYS)
+        if (!json_is_array(cpk) || json_array_size(cpk) == 0 || json_array_size(cpk) > CMN_MANIFEST_MAX_CODEPUSH_KEYS)
             return cmn_errf(eb, CMN_E_PARSE, "payload: field 'codepush_keys' must be an array of 1-%d strings",
                             CMN_MANIFEST_MAX_CODEPUSH_KEYS);
         size_t nk = json_array_size(cpk);

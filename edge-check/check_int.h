@@ -89,7 +89,7 @@ enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const 
                             struct edge_resp *rs);
 
 /* codepush.c: the CodePush acquisition API (/v0.1/public/codepush/...). Returns 1 when it handled rq. */
-int edge_codepush_handle(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs,
-                         enum edge_endpoint *ep, enum edge_outcome *oc);
+int edge_codepush_handle(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs, enum edge_endpoint *ep,
+                         enum edge_outcome *oc);
 
 #endif

@@ -181,8 +181,8 @@ static const struct dialect DIALECT_CODEPUSH = {
     .current = cp_current,
 };
 
-int edge_codepush_handle(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs,
-                         enum edge_endpoint *ep, enum edge_outcome *oc)
+int edge_codepush_handle(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs, enum edge_endpoint *ep,
+                         enum edge_outcome *oc)
 {
     static const char pre[] = CP_PREFIX;
     struct cmn_slice p = rq->path;

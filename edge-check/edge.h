@@ -31,8 +31,8 @@
 /* ------------------------------------------------------------ record.c */
 
 #define EDGE_REC_MAGIC 0x31525048u /* "HPR1" little-endian */
-#define EDGE_REC_VERSION 2 /* 2: CodePush key hashes and package hashes (an index of version 1 is rebuilt) */
-#define EDGE_ETAG_MAX 72 /* "\"" + 64 hex + "\"" + NUL, rounded */
+#define EDGE_REC_VERSION 2         /* 2: CodePush key hashes and package hashes (an index of version 1 is rebuilt) */
+#define EDGE_ETAG_MAX 72           /* "\"" + 64 hex + "\"" + NUL, rounded */
 #define EDGE_DEVICE_MAX 128
 
 /*
@@ -56,7 +56,7 @@ struct edge_rec_hdr {
     uint32_t off_app, off_platform, off_channel, off_signed_by;
     uint32_t off_env, env_len;
     uint32_t n_cp_keys, off_cp_keys; /* codepush_keys: n_cp_keys strings of CMN_SHA256_HEX bytes; 0 = absent */
-    char etag[EDGE_ETAG_MAX]; /* quoted strong ETag of the envelope bytes */
+    char etag[EDGE_ETAG_MAX];        /* quoted strong ETag of the envelope bytes */
 };
 
 struct edge_rec_rel {

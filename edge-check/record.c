@@ -210,9 +210,8 @@ enum cmn_err edge_rec_header(const void *rec, size_t len, struct edge_rec_hdr *h
         return CMN_E_PARSE;
     if (memchr(hdr->etag, '\0', sizeof(hdr->etag)) == NULL)
         return CMN_E_PARSE;
-    if (hdr->n_cp_keys &&
-        (hdr->n_cp_keys > CMN_MANIFEST_MAX_CODEPUSH_KEYS || hdr->off_cp_keys < pool || hdr->off_cp_keys > len ||
-         (size_t)hdr->n_cp_keys * CMN_SHA256_HEX > len - hdr->off_cp_keys))
+    if (hdr->n_cp_keys && (hdr->n_cp_keys > CMN_MANIFEST_MAX_CODEPUSH_KEYS || hdr->off_cp_keys < pool ||
+                           hdr->off_cp_keys > len || (size_t)hdr->n_cp_keys * CMN_SHA256_HEX > len - hdr->off_cp_keys))
         return CMN_E_PARSE;
     for (uint32_t i = 0; i < hdr->n_cp_keys; i++)
         if (p[hdr->off_cp_keys + (size_t)i * CMN_SHA256_HEX + CMN_SHA256_HEX - 1] != '\0')

@@ -487,7 +487,7 @@ static int answer_firmware(struct edge_ctx *c, const struct edge_reqin *rq, cons
                            const struct cmn_decision *d, struct edge_resp *rs);
 
 enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
-                                   struct edge_resp *rs)
+                            struct edge_resp *rs)
 {
     struct param ps[Q__N];
     const struct param *bin = NULL;
