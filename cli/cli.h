@@ -251,6 +251,9 @@ struct cli_zip_list {
     struct cli_zip_entry *v;
     size_t n, alloc;
 };
+/* The CodePush client's package hash of what the zip extracts to (common/codepush.h). */
+enum cmn_err cli_zip_codepush_hash(const struct cli_zip_list *zl, char out[CMN_SHA256_HEX],
+                                   struct cmn_errbuf *eb) CMN_WUR;
 #define CLI_ZIP_MAX_FILES 20000
 #define CLI_ZIP_MAX_DEPTH 32
 
@@ -446,6 +449,7 @@ int cli_cmd_resume(int argc, char **argv);
 int cli_cmd_rollout(int argc, char **argv);
 int cli_cmd_promote(int argc, char **argv);
 int cli_cmd_archive(int argc, char **argv);
+int cli_cmd_deployment_key(int argc, char **argv);
 int cli_cmd_history(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_snapshot(int argc, char **argv);

@@ -24,6 +24,7 @@ struct rel {
     int mandatory, new_channel;
     long rollout_bp;
     char sha256[CMN_SHA256_HEX];
+    char codepush_hash[CMN_SHA256_HEX]; /* serverless: written into the release entry */
     uint64_t size;
     char sig[CMN_SIG_B64];
     int legacy; /* --legacy-signature: also sign the bare digest (SPEC.md section 15) */
@@ -129,6 +130,9 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
     e.content_sig = r->extra.content_sig;
     e.patches = r->extra.patches;
     e.n_patches = r->extra.n_patches;
+    /* Only channels that answer CodePush clients carry it: SDKs predating SPEC section 16 refuse unknown members. */
+    if (m->codepush_keys)
+        memcpy(e.codepush_hash, r->codepush_hash, sizeof(e.codepush_hash));
     rc = cmn_manifest_add_release(m, &e);
     if (rc)
         return cli_fail_rc(rc, NULL, "cannot add the release");
@@ -252,6 +256,7 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         json_object_set_new(rel, "bundle_keyid", json_string(r->keyid));
         json_object_set_new(rel, "bundle_url", json_string(r->bundle_key));
         json_object_set_new(rel, "created_at", json_integer(r->created_at));
+        json_object_set_new(rel, "codepush_hash", json_string(r->codepush_hash));
         if (r->extra.content_sig) {
             json_t *pa = json_array();
             json_object_set_new(rel, "content_sha256", json_string(r->extra.content_sha256));
@@ -542,6 +547,11 @@ int cli_cmd_release(int argc, char **argv)
         goto out;
     }
     cmn_hex_encode(digest, sizeof(digest), r.sha256);
+    rc = cli_zip_codepush_hash(&zl, r.codepush_hash, &eb);
+    if (rc) {
+        ex = cli_fail_rc(rc, &eb, "cannot compute the CodePush package hash");
+        goto out;
+    }
     rc = cmn_bundle_sign(&skey, digest, r.sig);
     if (!rc && r.legacy)
         rc = cmn_digest_sign(&skey, CMN_SIGCTX_LEGACY, digest, r.legacy_sig);

@@ -17,6 +17,7 @@
 #include <zip.h>
 
 #include "cli.h"
+#include "common/codepush.h"
 
 #define DOS_DATE_1980_01_01 ((0 << 9) | (1 << 5) | 1)
 #define DOS_TIME_MIDNIGHT 0
@@ -184,5 +185,22 @@ enum cmn_err cli_zip_write(const struct cli_zip_list *l, const char *zip_path, s
 fail:
     zip_discard(za);
     remove(zip_path);
+    return rc;
+}
+
+enum cmn_err cli_zip_codepush_hash(const struct cli_zip_list *zl, char out[CMN_SHA256_HEX], struct cmn_errbuf *eb)
+{
+    struct cmn_content c = {calloc(zl->n ? zl->n : 1, sizeof(struct cmn_content_file)), 0};
+    enum cmn_err rc = c.v ? CMN_OK : CMN_E_NOMEM;
+    for (size_t i = 0; !rc && i < zl->n; i++) {
+        uint64_t size = 0;
+        rc = cmn_sha256_file(zl->v[i].path, c.v[i].sha256, &size, eb);
+        c.v[i].path = zl->v[i].name; /* borrowed: not released below */
+        c.v[i].size = size;
+    }
+    c.n = zl->n;
+    if (!rc)
+        rc = cmn_codepush_hash(&c, out);
+    free(c.v);
     return rc;
 }

@@ -86,6 +86,7 @@ void cmn_manifest_free(struct cmn_manifest *m)
     free(m->app);
     free(m->platform);
     free(m->channel);
+    free(m->codepush_keys);
     free(m->signed_by);
     free(m);
 }
@@ -367,6 +368,8 @@ static enum cmn_err validate_release(const struct cmn_release *r, size_t idx, st
     } else if (r->n_patches) {
         return BAD("release %zu: patch count without a patch list", idx);
     }
+    if (r->codepush_hash[0] && !lowerhex_ok(r->codepush_hash, 64))
+        return BAD("release %zu: field 'codepush_hash' must be 64 lower-case hex characters", idx);
     return CMN_OK;
 #undef BAD
 }
@@ -400,6 +403,17 @@ enum cmn_err cmn_manifest_validate(const struct cmn_manifest *m, struct cmn_errb
         return cmn_errf(eb, CMN_E_INVAL, "release count without releases");
     if (m->retired && m->n_releases)
         return cmn_errf(eb, CMN_E_PARSE, "a retired channel (tombstone) lists no releases");
+    if (m->codepush_keys || m->n_codepush_keys) {
+        if (!m->codepush_keys || m->n_codepush_keys == 0 || m->n_codepush_keys > CMN_MANIFEST_MAX_CODEPUSH_KEYS)
+            return cmn_errf(eb, CMN_E_PARSE, "field 'codepush_keys' must list 1-%d key hashes",
+                            CMN_MANIFEST_MAX_CODEPUSH_KEYS);
+        for (size_t i = 0; i < m->n_codepush_keys; i++) {
+            if (!lowerhex_ok(m->codepush_keys[i], 64))
+                return cmn_errf(eb, CMN_E_PARSE, "codepush key %zu must be 64 lower-case hex characters", i);
+            if (i > 0 && strcmp(m->codepush_keys[i - 1], m->codepush_keys[i]) >= 0)
+                return cmn_errf(eb, CMN_E_PARSE, "field 'codepush_keys' must be sorted and unique (at %zu)", i);
+        }
+    }
     for (size_t i = 0; i < m->n_releases; i++) {
         enum cmn_err rc = validate_release(&m->releases[i], i, eb);
         if (rc)
@@ -477,6 +491,8 @@ static json_t *release_json(const struct cmn_release *r)
             }
         }
     }
+    if (r->codepush_hash[0])
+        bad |= put(o, "codepush_hash", str(r->codepush_hash));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -499,6 +515,12 @@ static json_t *payload_json(const struct cmn_manifest *m)
     bad |= put(o, "expires_at", json_integer((json_int_t)m->expires_at));
     if (m->retired)
         bad |= put(o, "retired", json_true());
+    if (m->codepush_keys) {
+        json_t *k = json_array();
+        bad |= put(o, "codepush_keys", k);
+        for (size_t i = 0; k && i < m->n_codepush_keys; i++)
+            bad |= json_array_append_new(k, str(m->codepush_keys[i])) ? 1 : 0;
+    }
     json_t *a = json_array();
     bad |= put(o, "releases", a);
     for (size_t i = 0; a && i < m->n_releases; i++)
@@ -691,7 +713,8 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
                                       "sha256",    "size",       "bundle_sig",    "bundle_keyid",
                                       "mandatory", "rollout_bp", "state",         "created_at"};
     static const char *const opt[] = {"notes",       "targeting", "content_sha256",
-                                      "content_sig", "patches",   "legacy_signature"};
+                                      "content_sig", "patches",   "legacy_signature",
+                                      "codepush_hash"};
     char where[32];
     snprintf(where, sizeof(where), "release %zu", idx);
     int64_t x;
@@ -795,6 +818,9 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
             p->size = (uint64_t)x;
         }
     }
+    if (json_object_get(o, "codepush_hash") &&
+        (rc = get_fixed(o, "codepush_hash", r->codepush_hash, sizeof(r->codepush_hash), where, eb)))
+        return rc;
     if (cmn_semver_range_parse(r->target_binary, &r->target) != CMN_OK)
         return cmn_errf(eb, CMN_E_PARSE, "%s: field 'target_binary' is not a valid version range", where);
     return CMN_OK;
@@ -804,7 +830,7 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
 {
     static const char *const req[] = {"schema",   "app",       "platform",   "channel",
                                       "sequence", "issued_at", "expires_at", "releases"};
-    static const char *const opt[] = {"retired"};
+    static const char *const opt[] = {"retired", "codepush_keys"};
     int64_t x;
     enum cmn_err rc;
     if (!json_is_object(o))
@@ -823,6 +849,23 @@ static enum cmn_err parse_payload(const json_t *o, struct cmn_manifest *m, struc
     if (ret && !json_is_true(ret))
         return cmn_errf(eb, CMN_E_PARSE, "payload: field 'retired' must be true when present");
     m->retired = ret != NULL;
+    const json_t *cpk = json_object_get(o, "codepush_keys");
+    if (cpk) {
+        if (!json_is_array(cpk) || json_array_size(cpk) == 0 || json_array_size(cpk) > CMN_MANIFEST_MAX_CODEPUSH_KEYS)
+            return cmn_errf(eb, CMN_E_PARSE, "payload: field 'codepush_keys' must be an array of 1-%d strings",
+                            CMN_MANIFEST_MAX_CODEPUSH_KEYS);
+        size_t nk = json_array_size(cpk);
+        m->codepush_keys = calloc(nk, sizeof(*m->codepush_keys));
+        if (!m->codepush_keys)
+            return CMN_E_NOMEM;
+        m->n_codepush_keys = nk;
+        for (size_t i = 0; i < nk; i++) {
+            const json_t *k = json_array_get(cpk, i);
+            if (!json_is_string(k) || json_string_length(k) != CMN_SHA256_HEX - 1)
+                return cmn_errf(eb, CMN_E_PARSE, "payload: codepush key %zu must be 64 lower-case hex characters", i);
+            memcpy(m->codepush_keys[i], json_string_value(k), CMN_SHA256_HEX);
+        }
+    }
     if ((rc = get_str(o, "app", &m->app, "payload", eb)) ||
         (rc = get_str(o, "platform", &m->platform, "payload", eb)) ||
         (rc = get_str(o, "channel", &m->channel, "payload", eb)))
@@ -1047,4 +1090,48 @@ int64_t cmn_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- CodePush deployment keys (SPEC section 16) ---- */
+
+long cmn_manifest_codepush_key_find(const struct cmn_manifest *m, const char *hash_hex)
+{
+    for (size_t i = 0; m && hash_hex && i < m->n_codepush_keys; i++)
+        if (strcmp(m->codepush_keys[i], hash_hex) == 0)
+            return (long)i;
+    return -1;
+}
+
+enum cmn_err cmn_manifest_codepush_key_add(struct cmn_manifest *m, const char *hash_hex)
+{
+    if (!lowerhex_ok(hash_hex, CMN_SHA256_HEX - 1))
+        return CMN_E_INVAL;
+    if (cmn_manifest_codepush_key_find(m, hash_hex) >= 0)
+        return CMN_E_EXISTS;
+    if (m->n_codepush_keys >= CMN_MANIFEST_MAX_CODEPUSH_KEYS)
+        return CMN_E_TOOBIG;
+    char(*nk)[CMN_SHA256_HEX] = realloc(m->codepush_keys, (m->n_codepush_keys + 1) * sizeof(*nk));
+    if (!nk)
+        return CMN_E_NOMEM;
+    m->codepush_keys = nk;
+    size_t at = m->n_codepush_keys;
+    while (at > 0 && strcmp(nk[at - 1], hash_hex) > 0) {
+        memcpy(nk[at], nk[at - 1], CMN_SHA256_HEX);
+        at--;
+    }
+    memcpy(nk[at], hash_hex, CMN_SHA256_HEX);
+    m->n_codepush_keys++;
+    return CMN_OK;
+}
+
+enum cmn_err cmn_manifest_codepush_key_remove(struct cmn_manifest *m, const char *hash_hex)
+{
+    long at = cmn_manifest_codepush_key_find(m, hash_hex);
+    if (at < 0)
+        return CMN_E_NOTFOUND;
+    memmove(m->codepush_keys[at], m->codepush_keys[at + 1],
+            (m->n_codepush_keys - (size_t)at - 1) * sizeof(*m->codepush_keys));
+    if (--m->n_codepush_keys == 0)
+        CMN_SAFEFREE(m->codepush_keys); /* absent, not an empty list (which validation refuses) */
+    return CMN_OK;
 }

@@ -31,8 +31,8 @@
 /* ------------------------------------------------------------ record.c */
 
 #define EDGE_REC_MAGIC 0x31525048u /* "HPR1" little-endian */
-#define EDGE_REC_VERSION 1
-#define EDGE_ETAG_MAX 72 /* "\"" + 64 hex + "\"" + NUL, rounded */
+#define EDGE_REC_VERSION 2         /* 2: CodePush key hashes and package hashes (an index of version 1 is rebuilt) */
+#define EDGE_ETAG_MAX 72           /* "\"" + 64 hex + "\"" + NUL, rounded */
 #define EDGE_DEVICE_MAX 128
 
 /*
@@ -55,7 +55,8 @@ struct edge_rec_hdr {
     int64_t synced_at;
     uint32_t off_app, off_platform, off_channel, off_signed_by;
     uint32_t off_env, env_len;
-    char etag[EDGE_ETAG_MAX]; /* quoted strong ETag of the envelope bytes */
+    uint32_t n_cp_keys, off_cp_keys; /* codepush_keys: n_cp_keys strings of CMN_SHA256_HEX bytes; 0 = absent */
+    char etag[EDGE_ETAG_MAX];        /* quoted strong ETag of the envelope bytes */
 };
 
 struct edge_rec_rel {
@@ -71,6 +72,7 @@ struct edge_rec_rel {
     uint32_t off_notes, off_device_list; /* 0 = absent */
     char sha256[CMN_SHA256_HEX];
     char bundle_keyid[CMN_KEYID_HEX];
+    char codepush_hash[CMN_SHA256_HEX]; /* "" when absent */
 };
 
 /* A manifest seen through a record: everything points into the record. */
@@ -245,6 +247,7 @@ enum edge_endpoint {
     EDGE_EP_METRICS,
     EDGE_EP_DOWNLOAD,      /* seed 002 GET /api/firmware/download/<version> */
     EDGE_EP_DEVICE_STATUS, /* seed 002 POST /api/device/<id>/update-status (relayed) */
+    EDGE_EP_CODEPUSH,      /* /v0.1/public/codepush/... (codepush.c) */
     EDGE_EP_OTHER,
     EDGE_EP__COUNT
 };

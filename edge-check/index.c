@@ -44,6 +44,33 @@ enum cmn_err edge_index_open(struct edge_index *ix, const char *dir, size_t map_
             mdb_txn_abort(txn);
         goto fail;
     }
+    {
+        /*
+         * Records of another format are unreadable: drop them with their
+         * ETags so the next sync pass fetches and verifies every manifest
+         * again (a rebuild; lists are re-fetched too).
+         */
+        char want[16];
+        int wl = snprintf(want, sizeof(want), "%u", (unsigned)EDGE_REC_VERSION);
+        MDB_val k = {14, "record_version"}, v;
+        MDB_stat st;
+        int have = mdb_get(txn, ix->meta, &k, &v) == 0;
+        int same = have && v.mv_size == (size_t)wl && memcmp(v.mv_data, want, (size_t)wl) == 0;
+        if (!same && mdb_stat(txn, ix->manifests, &st) == 0 && st.ms_entries > 0) {
+            cmn_warn("index '%s' holds records of another format: rebuilding it from storage", dir);
+            if ((mrc = mdb_drop(txn, ix->manifests, 0)) != 0 || (mrc = mdb_drop(txn, ix->meta, 0)) != 0) {
+                cmn_errf(eb, CMN_E_IO, "cannot reset index '%s': %s", dir, mdb_strerror(mrc));
+                mdb_txn_abort(txn);
+                goto fail;
+            }
+        }
+        MDB_val nv = {(size_t)wl, want};
+        if (!same && (mrc = mdb_put(txn, ix->meta, &k, &nv, 0)) != 0) {
+            cmn_errf(eb, CMN_E_IO, "cannot initialise index '%s': %s", dir, mdb_strerror(mrc));
+            mdb_txn_abort(txn);
+            goto fail;
+        }
+    }
     if ((mrc = mdb_txn_commit(txn)) != 0) {
         cmn_errf(eb, CMN_E_IO, "cannot initialise index '%s': %s", dir, mdb_strerror(mrc));
         goto fail;

@@ -23,8 +23,8 @@ static const uint64_t bounds_ns[EDGE_LAT_BUCKETS] = {
 };
 
 static const char *const ep_names[EDGE_EP__COUNT] = {
-    "check",   "update_check", "firmware_check",    "manifest",      "sync",
-    "healthz", "metrics",      "firmware_download", "device_status", "other",
+    "check",   "update_check",      "firmware_check", "manifest", "sync",  "healthz",
+    "metrics", "firmware_download", "device_status",  "codepush", "other",
 };
 
 static const char *const out_names[EDGE_OUT__COUNT] = {

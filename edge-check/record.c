@@ -103,6 +103,21 @@ enum cmn_err edge_rec_compile(const struct cmn_manifest *m, const void *env, siz
     if ((rc = put_bytes(out, env, env_len, &hdr.off_env)))
         goto out;
     hdr.env_len = (uint32_t)env_len;
+    if (m->codepush_keys && m->n_codepush_keys) {
+        if (m->n_codepush_keys > CMN_MANIFEST_MAX_CODEPUSH_KEYS) {
+            rc = CMN_E_TOOBIG;
+            goto out;
+        }
+        hdr.off_cp_keys = (uint32_t)out->len;
+        hdr.n_cp_keys = (uint32_t)m->n_codepush_keys;
+        for (size_t i = 0; i < m->n_codepush_keys; i++) {
+            char k[CMN_SHA256_HEX];
+            memcpy(k, m->codepush_keys[i], sizeof(k));
+            k[CMN_SHA256_HEX - 1] = '\0';
+            if ((rc = cmn_buf_add(out, k, sizeof(k))))
+                goto out;
+        }
+    }
 
     for (size_t i = 0; i < m->n_releases; i++) {
         const struct cmn_release *r = &m->releases[i];
@@ -117,6 +132,8 @@ enum cmn_err edge_rec_compile(const struct cmn_manifest *m, const void *env, siz
         e->sha256[CMN_SHA256_HEX - 1] = '\0';
         memcpy(e->bundle_keyid, r->bundle_keyid, sizeof(e->bundle_keyid));
         e->bundle_keyid[CMN_KEYID_HEX - 1] = '\0';
+        memcpy(e->codepush_hash, r->codepush_hash, sizeof(e->codepush_hash));
+        e->codepush_hash[CMN_SHA256_HEX - 1] = '\0';
         if ((rc = put_str(out, r->id, &e->off_id)) || (rc = put_str(out, r->version, &e->off_version)) ||
             (rc = put_str(out, r->target_binary ? r->target_binary : "", &e->off_target_binary)) ||
             (rc = put_str(out, r->bundle_url ? r->bundle_url : "", &e->off_bundle_url)) ||
@@ -193,6 +210,12 @@ enum cmn_err edge_rec_header(const void *rec, size_t len, struct edge_rec_hdr *h
         return CMN_E_PARSE;
     if (memchr(hdr->etag, '\0', sizeof(hdr->etag)) == NULL)
         return CMN_E_PARSE;
+    if (hdr->n_cp_keys && (hdr->n_cp_keys > CMN_MANIFEST_MAX_CODEPUSH_KEYS || hdr->off_cp_keys < pool ||
+                           hdr->off_cp_keys > len || (size_t)hdr->n_cp_keys * CMN_SHA256_HEX > len - hdr->off_cp_keys))
+        return CMN_E_PARSE;
+    for (uint32_t i = 0; i < hdr->n_cp_keys; i++)
+        if (p[hdr->off_cp_keys + (size_t)i * CMN_SHA256_HEX + CMN_SHA256_HEX - 1] != '\0')
+            return CMN_E_PARSE;
     uint32_t offs[] = {hdr->off_app, hdr->off_platform, hdr->off_channel, hdr->off_signed_by};
     for (size_t i = 0; i < CMN_ARRAY_SIZE(offs); i++)
         if (offs[i] < pool || offs[i] >= len)
@@ -267,6 +290,9 @@ enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, s
     v->m.expires_at = v->hdr.expires_at;
     v->m.releases = v->rel;
     v->m.n_releases = v->hdr.n_releases;
+    /* char arrays: any alignment will do */
+    v->m.codepush_keys = v->hdr.n_cp_keys ? (char(*)[CMN_SHA256_HEX])(p + v->hdr.off_cp_keys) : NULL;
+    v->m.n_codepush_keys = v->hdr.n_cp_keys;
     v->self[0] = device_id;
     v->none[0] = ""; /* never equal to a device id (those are 1..128 bytes) */
 
@@ -294,6 +320,8 @@ enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, s
         }
         e.sha256[CMN_SHA256_HEX - 1] = '\0';
         e.bundle_keyid[CMN_KEYID_HEX - 1] = '\0';
+        e.codepush_hash[CMN_SHA256_HEX - 1] = '\0';
+        memcpy(r->codepush_hash, e.codepush_hash, sizeof(r->codepush_hash));
 
         r->id = (char *)(p + e.off_id);
         r->version = (char *)(p + e.off_version);

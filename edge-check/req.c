@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
-#include "edge.h"
+#include "check_int.h"
 
 #define MAX_SKIP 64
 
@@ -130,7 +130,7 @@ static void add_header(struct edge_resp *rs, const char *name, const char *val, 
     }
 }
 
-static void add_header_str(struct edge_resp *rs, const char *name, const char *val)
+void add_header_str(struct edge_resp *rs, const char *name, const char *val)
 {
     add_header(rs, name, val, strlen(val));
 }
@@ -155,14 +155,7 @@ static void add_header_u64(struct edge_resp *rs, const char *name, uint64_t v)
     add_header(rs, name, s, (size_t)(p + 24 - s));
 }
 
-/* A writer appending to the free part of the scratch; `bad` set on overflow. */
-struct sw {
-    char *p;
-    size_t n, cap;
-    int bad;
-};
-
-static void sw_begin(struct sw *w, struct edge_resp *rs)
+void sw_begin(struct sw *w, struct edge_resp *rs)
 {
     w->p = rs->scratch + rs->used;
     w->n = 0;
@@ -180,12 +173,12 @@ static void sw_mem(struct sw *w, const char *s, size_t n)
     w->n += n;
 }
 
-static void sw_str(struct sw *w, const char *s)
+void sw_str(struct sw *w, const char *s)
 {
     sw_mem(w, s, strlen(s));
 }
 
-static void sw_u64(struct sw *w, uint64_t v)
+void sw_u64(struct sw *w, uint64_t v)
 {
     char t[24];
     char *s = fmt_u64(t, v);
@@ -211,7 +204,7 @@ static void sw_json_raw(struct sw *w, const char *s)
 }
 
 /* JSON string with its quotes. */
-static void sw_json(struct sw *w, const char *s)
+void sw_json(struct sw *w, const char *s)
 {
     sw_mem(w, "\"", 1);
     sw_json_raw(w, s);
@@ -219,7 +212,7 @@ static void sw_json(struct sw *w, const char *s)
 }
 
 /* Finish: the written bytes become the body. */
-static void sw_body(struct sw *w, struct edge_resp *rs)
+void sw_body(struct sw *w, struct edge_resp *rs)
 {
     if (w->bad) {
         rs->status = 500;
@@ -241,7 +234,7 @@ static void json_head(struct edge_resp *rs, int status)
     add_header_str(rs, "Cache-Control", "no-store");
 }
 
-static void json_error(struct edge_resp *rs, int status, const char *code, const char *msg)
+void json_error(struct edge_resp *rs, int status, const char *code, const char *msg)
 {
     struct sw w;
     json_head(rs, status);
@@ -256,18 +249,12 @@ static void json_error(struct edge_resp *rs, int status, const char *code, const
 
 /* ---- parameters ---- */
 
-struct param {
-    const char *name;
-    const char *val; /* decoded, NUL-terminated, in the arena; NULL when absent */
-    size_t len;
-};
-
 /* Decode the known parameters. Returns 0, or -1 after filling a 400. */
 static int parse_params(struct edge_ctx *c, struct cmn_slice q, struct param *ps, size_t n, struct edge_resp *rs)
 {
     struct cmn_slice rest = q, k, v;
     char msg[160];
-    size_t nl[16]; /* >= Q__N */
+    size_t nl[Q__N];
     for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(nl); i++)
         nl[i] = ps[i].name ? strlen(ps[i].name) : 0;
     while (cmn_query_next(&rest, &k, &v)) {
@@ -380,7 +367,7 @@ static int load_view(struct edge_ctx *c, const char *app, const char *platform, 
 }
 
 /* Seed endpoints report versions, not release ids: map a label (or an id) to the release id. */
-static const char *resolve_current(const struct cmn_manifest *m, const char *cur)
+const char *resolve_current(const struct cmn_manifest *m, const char *cur)
 {
     if (!cur || !*cur)
         return NULL;
@@ -429,22 +416,7 @@ static int decide(struct edge_ctx *c, struct cmn_device *dev, struct cmn_decisio
  * the context's arena: no allocation on this path.
  */
 
-/* The roles a check parameter can play; a dialect names the ones it has. */
-enum role { Q_APP, Q_PLATFORM, Q_CHANNEL, Q_BINARY, Q_DEVICE, Q_CURRENT, Q_SKIP, Q_HW, Q_VERSION, Q_MODEL, Q__N };
-_Static_assert(Q__N <= 16, "parse_params() matches at most 16 parameter names");
-
-struct dialect {
-    const char *names[Q__N];     /* query parameter per role; NULL: the dialect does not have it */
-    const char *default_channel; /* when the channel is absent; NULL: required */
-    int current_is_label;        /* Q_CURRENT is a version label (mapped to a release), not a release id */
-    int binary_from_hw;          /* no Q_BINARY: the hardware version, else the current version, is checked
-                                    against target ranges (and the device is validated first) */
-    int binary_optional;         /* Q_BINARY may be absent: Q_VERSION (the current version) stands for it */
-    int forward_only;            /* seed clients: never offer a version that is not newer than the current one */
-    int model_maps_app;          /* Q_MODEL names a device model, mapped to app/platform/channel (--device-model) */
-    int (*answer)(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps, const struct cmn_decision *d,
-                  struct edge_resp *rs);
-};
+/* enum role and struct dialect: check_int.h (shared with the adapters in their own files) */
 
 /* Validate the decoded parameters in the dialect's order; *bin is the binary version to decide with. */
 static int check_params(const struct dialect *dl, struct param *ps, const struct param **bin, const char **skip,
@@ -527,8 +499,8 @@ static int answer_update(struct edge_ctx *c, const struct edge_reqin *rq, const 
 static int answer_firmware(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
                            const struct cmn_decision *d, struct edge_resp *rs);
 
-static enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
-                                   struct edge_resp *rs)
+enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
+                            struct edge_resp *rs)
 {
     struct param ps[Q__N];
     const struct param *bin = NULL;
@@ -553,11 +525,13 @@ static enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl,
     } else {
         ps[Q_MODEL].val = NULL; /* answered with the app's own URLs */
     }
-    if (check_params(dl, ps, &bin, skip, &nskip, rs))
+    if ((dl->prepare && dl->prepare(c, ps, rs)) || check_params(dl, ps, &bin, skip, &nskip, rs))
         return EDGE_OUT_BAD;
-    if (load_view(c, ps[Q_APP].val, ps[Q_PLATFORM].val, ps[Q_CHANNEL].val, ps[Q_DEVICE].val, rs, &oc))
+    if (load_view(c, ps[Q_APP].val, ps[Q_PLATFORM].val, ps[Q_CHANNEL].val, ps[Q_DEVICE].val, rs, &oc) ||
+        (dl->admit && dl->admit(c, ps, rs, &oc)))
         return oc;
-    const char *cur = dl->current_is_label                     ? resolve_current(&c->view->m, ps[Q_CURRENT].val)
+    const char *cur = dl->current                              ? dl->current(c, ps)
+                      : dl->current_is_label                   ? resolve_current(&c->view->m, ps[Q_CURRENT].val)
                       : ps[Q_CURRENT].val && ps[Q_CURRENT].len ? ps[Q_CURRENT].val
                                                                : NULL;
     struct cmn_device dev = {.device_id = ps[Q_DEVICE].val,
@@ -626,7 +600,7 @@ static int host_ok(struct cmn_slice h)
  * docs/compatibility.md). With neither (an HTTP/1.0 request or a Lambda event
  * without a Host header) the URL stays relative. Returns -1 for a Host header we
  * will not echo (the caller answers 400). */
-static int sw_bundle_url(struct sw *w, const struct edge_config *cfg, struct cmn_slice host, const char *url)
+int sw_bundle_url(struct sw *w, const struct edge_config *cfg, struct cmn_slice host, const char *url)
 {
     const char *base = cfg->public_base;
     if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
@@ -694,7 +668,7 @@ static const char *release_legacy_sig(struct edge_ctx *c, const struct cmn_relea
     return c->legacy_sig[0] ? c->legacy_sig : NULL;
 }
 
-static void seed_headers(struct edge_resp *rs, int status)
+void seed_headers(struct edge_resp *rs, int status)
 {
     rs->status = status;
     rs->nh = 0;
@@ -1351,6 +1325,8 @@ enum edge_endpoint edge_handle(struct edge_ctx *c, const struct edge_reqin *rq, 
     } else if (cmn_slice_eq(p, "/update/check")) {
         ep = EDGE_EP_UPDATE_CHECK;
         oc = is_get(rq, rs) ? run_check(c, &DIALECT_UPDATE, rq, rs) : EDGE_OUT_BAD;
+    } else if (edge_codepush_handle(c, rq, rs, &ep, &oc)) {
+        /* /v0.1/public/codepush/...: codepush.c */
     } else if (cmn_slice_eq(p, "/api/firmware/check")) {
         ep = EDGE_EP_FIRMWARE;
         oc = is_get(rq, rs) ? run_check(c, &DIALECT_FIRMWARE, rq, rs) : EDGE_OUT_BAD;

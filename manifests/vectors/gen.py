@@ -265,17 +265,25 @@ def rel_summary(r):
             "mandatory": r["mandatory"], "size": r["size"], "sha256": r["sha256"],
             "target_binary": r["target_binary"], "bundle_url": r["bundle_url"], "notes": r.get("notes"),
             "n_device_ids": len(t.get("device_ids", [])), "device_list": t.get("device_list"),
-            **({"legacy_signature": r["legacy_signature"]} if "legacy_signature" in r else {})}
+            **({"legacy_signature": r["legacy_signature"]} if "legacy_signature" in r else {}),
+            **({"codepush_hash": r["codepush_hash"]} if "codepush_hash" in r else {})}
 
 
 def summary(p, signer):
     return {"app": p["app"], "platform": p["platform"], "channel": p["channel"], "sequence": p["sequence"],
             "issued_at": p["issued_at"], "expires_at": p["expires_at"], "signed_by": signer.keyid,
             "payload_sha256": hashlib.sha256(canon(p)).hexdigest(), "retired": p.get("retired", False),
-            "releases": [rel_summary(r) for r in p["releases"]]}
+            "releases": [rel_summary(r) for r in p["releases"]],
+            **({"codepush_keys": p["codepush_keys"]} if "codepush_keys" in p else {})}
 
 
 SIGNED = {}
+CODEPUSH_KEYS = sorted(hashlib.sha256(k.encode()).hexdigest() for k in
+                       ("demo~android~production~0123456789abcdef0123456789abcdef",
+                        "demo~android~production~fedcba9876543210fedcba9876543210"))
+# react-native-code-push's package hash of a tree holding one file "CodePush/index.android.bundle" = "bundle r1"
+CODEPUSH_HASH = hashlib.sha256(json.dumps(["CodePush/index.android.bundle:" + hashlib.sha256(b"bundle r1").hexdigest()],
+                                          separators=(",", ":")).encode()).hexdigest()
 
 
 def gen_signed():
@@ -305,6 +313,9 @@ def gen_signed():
                                      sequence=45), [MANIFEST_KEY]),
         # A tombstone (SPEC.md section 7): the channel is retired, signed and sequenced like any manifest.
         "tombstone": (payload([], channel="retired", sequence=NOW * 1000, retired=True), [MANIFEST_KEY]),
+        # CodePush members (SPEC.md section 16): deployment key hashes, sorted; per-release package hash.
+        "codepush": (payload([release("r1", codepush_hash=CODEPUSH_HASH), release("r2")], platform="android",
+                             sequence=45, codepush_keys=CODEPUSH_KEYS), [MANIFEST_KEY]),
     }
     index = []
     for name, (p, signers) in cases.items():
@@ -356,6 +367,14 @@ def gen_rejected():
         "expires_at is before now")
     add("expired-at-now", envelope(canon(payload([release("r1")], expires_at=NOW)), [MANIFEST_KEY]), "expired",
         "expires_at equal to now counts as expired")
+    add("codepush-keys-unsorted", envelope(canon(payload([release("r1")], codepush_keys=CODEPUSH_KEYS[::-1])),
+                                           [MANIFEST_KEY]), "parse", "codepush_keys must be sorted and unique")
+    add("codepush-keys-empty", envelope(canon(payload([release("r1")], codepush_keys=[])), [MANIFEST_KEY]), "parse",
+        "an empty key list is written as no list")
+    add("codepush-key-upper", envelope(canon(payload([release("r1")], codepush_keys=[CODEPUSH_KEYS[0].upper()])),
+                                       [MANIFEST_KEY]), "parse", "key hashes are lower-case hex")
+    add("codepush-hash-short", envelope(canon(payload([release("r1", codepush_hash=CODEPUSH_HASH[:63])])),
+                                        [MANIFEST_KEY]), "parse", "codepush_hash is 64 lower-case hex")
     add("replayed", envelope(canon(payload([release("r1")], sequence=41)), [MANIFEST_KEY]), "replay",
         "sequence 41 is lower than the 42 the client already accepted", min_sequence=42)
     # SPEC.md section 7: a writer that lost the channel's manifest and restarted at 1 is what

@@ -23,7 +23,12 @@
  *   signature over the bundle's content digest), patches [{base, url, sha256,
  *   size}] (sorted by base; only with content_sha256), legacy_signature (base64
  *   Ed25519 by the release key over the raw 32-byte SHA-256 of the bundle, no
- *   domain prefix: for seed 000/001 clients only, SPEC section 15).
+ *   domain prefix: for seed 000/001 clients only, SPEC section 15),
+ *   codepush_hash (the CodePush client's package hash of the unzipped bundle,
+ *   common/codepush.h).
+ * Optional payload field: codepush_keys [sha256 hex of a CodePush deployment
+ *   key, ...] (sorted, unique, 1..CMN_MANIFEST_MAX_CODEPUSH_KEYS): the keys
+ *   whose update checks this channel answers (SPEC section 16).
  */
 #ifndef COMMON_MANIFEST_H
 #define COMMON_MANIFEST_H
@@ -44,6 +49,7 @@
 #define CMN_MANIFEST_MAX_INLINE_DEVICES 10000
 #define CMN_NOTES_MAX 4096
 #define CMN_MANIFEST_MAX_PATCHES 16 /* patches listed per release */
+#define CMN_MANIFEST_MAX_CODEPUSH_KEYS 64
 
 enum cmn_release_state {
     CMN_REL_ACTIVE = 0,  /* offered to its cohort */
@@ -91,6 +97,7 @@ struct cmn_release {
     /* Optional: the release key's signature over the raw bundle digest, no
      * domain prefix (SPEC section 15, opt-in per app); NULL when absent. */
     char *legacy_signature;
+    char codepush_hash[CMN_SHA256_HEX]; /* optional (SPEC section 16); "" when absent */
 };
 
 struct cmn_manifest {
@@ -110,6 +117,11 @@ struct cmn_manifest {
      * Rendered as "retired": true only when set (SPEC.md section 7).
      */
     int retired;
+    /* Optional (SPEC section 16): SHA-256 hex of the CodePush deployment keys
+     * this channel answers, sorted ascending and unique; NULL when absent.
+     * Owned by the manifest (freed by cmn_manifest_free). */
+    char (*codepush_keys)[CMN_SHA256_HEX];
+    size_t n_codepush_keys;
     char *signed_by; /* key id that verified (set by open), NULL for built manifests */
 };
 
@@ -182,6 +194,15 @@ enum cmn_err cmn_manifest_add_release(struct cmn_manifest *m, const struct cmn_r
     __attribute__((warn_unused_result));
 /* Index of the release with this id, or -1. */
 long cmn_manifest_find(const struct cmn_manifest *m, const char *release_id);
+/* CodePush deployment key hashes (64 hex, SPEC section 16), kept sorted and unique.
+ * find: index or -1. add: CMN_E_EXISTS when listed, CMN_E_TOOBIG past the cap,
+ * CMN_E_INVAL for a malformed hash. remove: CMN_E_NOTFOUND when not listed;
+ * removing the last one makes the field absent. */
+long cmn_manifest_codepush_key_find(const struct cmn_manifest *m, const char *hash_hex);
+enum cmn_err cmn_manifest_codepush_key_add(struct cmn_manifest *m, const char *hash_hex)
+    __attribute__((warn_unused_result));
+enum cmn_err cmn_manifest_codepush_key_remove(struct cmn_manifest *m, const char *hash_hex)
+    __attribute__((warn_unused_result));
 /* Free everything; NULL does nothing. */
 void cmn_manifest_free(struct cmn_manifest *m);
 /* Free the strings a release owns (used for releases built by hand). */

@@ -223,6 +223,13 @@ static void test_signed(void)
                    strcmp(m->signed_by, jstr(x, "signed_by")) == 0 &&
                    m->retired == json_is_true(json_object_get(x, "retired"));
         ok(same, "%s: header fields match the summary", name);
+        {
+            const json_t *cpk = json_object_get(x, "codepush_keys");
+            int cp_ok = cpk ? m->n_codepush_keys == json_array_size(cpk) : m->codepush_keys == NULL;
+            for (size_t k = 0; cp_ok && cpk && k < m->n_codepush_keys; k++)
+                cp_ok = strcmp(m->codepush_keys[k], json_string_value(json_array_get(cpk, k))) == 0;
+            ok(cp_ok, "%s: codepush_keys match the summary", name);
+        }
         const json_t *rels = json_object_get(x, "releases");
         is_int(m->n_releases, json_array_size(rels), "%s: release count", name);
         int rel_ok = 1, sig_ok = 1;
@@ -240,6 +247,8 @@ static void test_signed(void)
                       (long long)r->n_device_ids == jint(e, "n_device_ids") &&
                       ((!notes && !r->notes) || (notes && r->notes && strcmp(notes, r->notes) == 0)) &&
                       ((!list && !r->device_list) || (list && r->device_list && strcmp(list, r->device_list) == 0));
+            const char *cph = jstr(e, "codepush_hash"); /* SPEC section 16: only where present */
+            rel_ok &= cph ? strcmp(r->codepush_hash, cph) == 0 : r->codepush_hash[0] == '\0';
             /* The bundle signature (python-made) verifies with libsodium over the digest. */
             uint8_t digest[32];
             sig_ok &= cmn_hex_decode(r->sha256, digest, 32) == CMN_OK && strcmp(r->bundle_keyid, BK.keyid) == 0 &&

@@ -116,6 +116,34 @@ int main(void)
     is_int(edge_index_open(&ix, dir, 64 << 20, &eb), CMN_OK, "reopen");
     is_int(has(&ix, "beta", "dev-6"), 1, "lists survive a reopen");
 
+    /* records of another format (an older edge's index): dropped with their ETags, rebuilt by the next sync */
+    {
+        MDB_txn *w;
+        MDB_val k = {11, "demo/a/prod"}, val = {4, "old!"}, vk = {14, "record_version"}, vv = {1, "1"};
+        ok(mdb_txn_begin(ix.env, NULL, 0, &w) == 0 && mdb_put(w, ix.manifests, &k, &val, 0) == 0 &&
+               edge_meta_put(&ix, w, "etag:manifests/demo/a/prod.json", "\"e1\"") == CMN_OK &&
+               mdb_put(w, ix.meta, &vk, &vv, 0) == 0 && mdb_txn_commit(w) == 0,
+           "an index written by record format 1");
+        edge_index_close(&ix);
+        is_int(edge_index_open(&ix, dir, 64 << 20, &eb), CMN_OK, "reopen with format %d", EDGE_REC_VERSION);
+        ok(mdb_txn_begin(ix.env, NULL, MDB_RDONLY, &w) == 0, "reader");
+        ok(mdb_get(w, ix.manifests, &k, &val) == MDB_NOTFOUND, "old-format record dropped");
+        is_int(edge_meta_get(&ix, w, "etag:manifests/demo/a/prod.json", buf, sizeof(buf)), 0,
+               "its ETag dropped: the next pass fetches and verifies it again");
+        ok(edge_meta_get(&ix, w, "record_version", buf, sizeof(buf)) == 1 && atoi(buf) == EDGE_REC_VERSION,
+           "format recorded");
+        mdb_txn_abort(w);
+        is_int(has(&ix, "beta", "dev-6"), 1, "lists kept");
+        ok(mdb_txn_begin(ix.env, NULL, 0, &w) == 0 && mdb_put(w, ix.manifests, &k, &val, 0) == 0 &&
+               mdb_txn_commit(w) == 0,
+           "a record of the current format");
+        edge_index_close(&ix);
+        is_int(edge_index_open(&ix, dir, 64 << 20, &eb), CMN_OK, "reopen, same format");
+        ok(mdb_txn_begin(ix.env, NULL, MDB_RDONLY, &w) == 0 && mdb_get(w, ix.manifests, &k, &val) == 0,
+           "same format: records kept");
+        mdb_txn_abort(w);
+    }
+
     /* a large list loads in one transaction */
     {
         size_t N = 200000;

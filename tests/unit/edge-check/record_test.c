@@ -308,6 +308,52 @@ int main(void)
         cmn_manifest_free(e);
     }
 
+    /* CodePush members (SPEC section 16) survive the record; damaged key offsets are refused. */
+    {
+        struct cmn_manifest *e = cmn_manifest_new("demo", "android", "cp");
+        struct cmn_release r;
+        char h1[CMN_SHA256_HEX], h2[CMN_SHA256_HEX];
+        memset(h1, 'a', 64), h1[64] = '\0';
+        memset(h2, '2', 64), h2[64] = '\0';
+        rel(&r, "one", "1.0.0", "*", 10000, CMN_REL_ACTIVE);
+        memset(r.codepush_hash, 'c', 64);
+        r.codepush_hash[64] = '\0';
+        ok(cmn_manifest_add_release(e, &r) == CMN_OK && cmn_manifest_codepush_key_add(e, h1) == CMN_OK &&
+               cmn_manifest_codepush_key_add(e, h2) == CMN_OK,
+           "built manifest with codepush members");
+        rel(&r, "two", "1.0.1", "*", 10000, CMN_REL_ACTIVE);
+        ok(cmn_manifest_add_release(e, &r) == CMN_OK, "and a release without a package hash");
+        struct cmn_buf r2;
+        cmn_buf_init(&r2, 1 << 20);
+        is_int(edge_rec_compile(e, "{}", 2, 0, &r2), CMN_OK, "compile codepush manifest");
+        ok(edge_rec_view(r2.ptr, r2.len, "dev-1", v) == CMN_OK && v->m.n_codepush_keys == 2 &&
+               strcmp(v->m.codepush_keys[0], h2) == 0 && strcmp(v->m.codepush_keys[1], h1) == 0,
+           "key hashes in the view, sorted");
+        ok(cmn_manifest_codepush_key_find(&v->m, h1) == 1 && cmn_manifest_codepush_key_find(&v->m, "x") < 0,
+           "found through the view");
+        ok(v->rel[0].codepush_hash[0] == 'c' && strlen(v->rel[0].codepush_hash) == 64 &&
+               v->rel[1].codepush_hash[0] == '\0',
+           "package hash per release (absent stays absent)");
+        struct edge_rec_hdr hh;
+        char *dam = malloc(r2.len);
+        memcpy(&hh, r2.ptr, sizeof(hh));
+        struct edge_rec_hdr h2h = hh;
+        h2h.n_cp_keys = 1000;
+        memcpy(dam, r2.ptr, r2.len);
+        memcpy(dam, &h2h, sizeof(h2h));
+        is_int(edge_rec_view(dam, r2.len, "d", v), CMN_E_PARSE, "key count past the cap refused");
+        h2h = hh;
+        h2h.off_cp_keys = (uint32_t)r2.len - 10;
+        memcpy(dam, &h2h, sizeof(h2h));
+        is_int(edge_rec_view(dam, r2.len, "d", v), CMN_E_PARSE, "keys running past the record refused");
+        memcpy(dam, r2.ptr, r2.len);
+        dam[hh.off_cp_keys + 64] = 'x';
+        is_int(edge_rec_view(dam, r2.len, "d", v), CMN_E_PARSE, "unterminated key hash refused");
+        free(dam);
+        cmn_buf_release(&r2);
+        cmn_manifest_free(e);
+    }
+
     free(v);
     cmn_buf_release(&rec);
     cmn_manifest_free(m);
