@@ -9,24 +9,11 @@
 
 #include <sodium.h>
 
-#include "common/cjson.h" /* cmn_utf8_valid */
 #include "common/ticket.h"
 
 #define PREFIX "t1."
 #define NFIELDS 7
 #define CTX_LEN (sizeof(CMN_SIGCTX_TICKET) - 1)
-
-static int valid_device(const char *s, size_t n)
-{
-    if (n == 0 || n > CMN_TICKET_DEVICE_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-    }
-    return cmn_utf8_valid(s, n);
-}
 
 static int valid_keyid(const char *s, size_t n)
 {
@@ -74,7 +61,7 @@ enum cmn_err cmn_ticket_issue(const struct cmn_key *key, const char *app, const 
                               size_t *outlen)
 {
     if (!key || !key->has_secret || !cmn_id_valid(app) || !cmn_id_valid(platform) || !cmn_id_valid(channel) ||
-        !cmn_id_valid(release) || !device || !valid_device(device, strlen(device)) || expires < 0 ||
+        !cmn_id_valid(release) || !device || !cmn_device_id_valid(device, strlen(device)) || expires < 0 ||
         expires > 999999999999999999LL)
         return CMN_E_INVAL;
     /* CTX || body in one buffer: the signed message */
@@ -132,7 +119,7 @@ enum cmn_err cmn_ticket_parse(const char *s, size_t n, struct cmn_ticket *out)
         p = lf + (i < NFIELDS - 1);
     }
     if (!valid_keyid(f[0], fl[0]) || !cmn_id_valid_n(f[1], fl[1]) || !cmn_id_valid_n(f[2], fl[2]) ||
-        !cmn_id_valid_n(f[3], fl[3]) || !cmn_id_valid_n(f[4], fl[4]) || !valid_device(f[5], fl[5]) ||
+        !cmn_id_valid_n(f[3], fl[3]) || !cmn_id_valid_n(f[4], fl[4]) || !cmn_device_id_valid(f[5], fl[5]) ||
         memchr(f[5], '\n', fl[5]) || !parse_expires(f[6], fl[6], &t.expires))
         return CMN_E_PARSE;
     char *dst[6] = {t.keyid, t.app, t.platform, t.channel, t.release, t.device};

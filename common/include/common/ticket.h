@@ -15,7 +15,8 @@
  *
  * base64 is the standard alphabet with padding (crypto.h). keyid is the
  * signing key's id (16 hex), app/platform/channel/release are identifiers
- * (ident.h), device is 1..128 printable ASCII bytes, expires is decimal Unix
+ * (ident.h), device a device id (ident.h: 1..128 bytes of UTF-8, no control
+ * character), expires is decimal Unix
  * seconds without leading zeros. Nothing allocates: the edge issues tickets
  * on its request path.
  */
@@ -30,7 +31,7 @@
 #include "common/ident.h"
 
 #define CMN_SIGCTX_TICKET "hotpatch-ticket-v1\n"
-#define CMN_TICKET_DEVICE_MAX 128
+#define CMN_TICKET_DEVICE_MAX CMN_DEVICE_ID_MAX
 #define CMN_TICKET_BODY_MAX 512
 #define CMN_TICKET_MAX 800 /* "t1." + base64(512) + "." + base64(64) < 800 */
 #define CMN_TICKET_TTL_DEFAULT (7 * 86400)
