@@ -1,6 +1,7 @@
 -- Telemetry tickets (issue 12 #8, docs/security.md "Forged telemetry"): an
 -- installation report is `ticketed` when it carried a valid edge-signed
--- ticket for its app, release and device. The auto-halt counts only the
+-- ticket for its app, release and device (`downloading` reports are never
+-- checked: they do not count toward a halt). The auto-halt counts only the
 -- ticketed reports, kept apart in release_counters (t_*); the untrusted
 -- totals stay for statistics. A report first stored without a ticket is
 -- upgraded (and counted once) when the same device reports it with one.
