@@ -79,6 +79,14 @@ int cli_cmd_stats(int argc, char **argv)
         printf("downloading    %lld\n", num(st, "downloading"));
         printf("active devices %lld\n", num(st, "active_devices"));
         printf("failure rate   %lld.%02lld%%\n", bp / 100, bp % 100);
+        json_t *tk = json_object_get(st, "ticketed");
+        if (json_is_object(tk)) {
+            /* what the auto-halt sees: reports carrying a valid edge ticket (docs/security.md) */
+            long long tbp = num(tk, "failure_rate_bp");
+            printf("auto-halt sees %lld installs, %lld failures, %lld rollbacks (%lld.%02lld%%) from ticketed "
+                   "devices; unticketed reports never halt\n",
+                   num(tk, "installs"), num(tk, "failures"), num(tk, "rollbacks"), tbp / 100, tbp % 100);
+        }
         vers = json_object_get(st, "version_distribution");
         if (json_is_array(vers) && json_array_size(vers)) {
             printf("native versions:\n");

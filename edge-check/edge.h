@@ -378,6 +378,8 @@ struct edge_config {
     int lambda_refresh_s;
     int full_sync_s; /* --full-sync-interval: list storage at least this often (0 = always, feed unused) */
     int json;
+    const struct cmn_key *ticket_key; /* --ticket-key: signs telemetry tickets (common/ticket.h); NULL: none */
+    int ticket_ttl_s;                 /* --ticket-ttl, default 7 days */
 };
 
 /* What the handler needs from the transport: the request head. */

@@ -105,14 +105,7 @@ size_t edge_manifest_key(const char *app, const char *platform, const char *chan
 
 int edge_valid_device(const char *s, size_t n)
 {
-    if (n == 0 || n > EDGE_DEVICE_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            return 0;
-    }
-    return cmn_utf8_valid(s, n);
+    return n <= EDGE_DEVICE_MAX && cmn_device_id_valid(s, n);
 }
 
 int edge_index_list_has(struct edge_index *ix, MDB_txn *txn, const char *list, const char *device_id)

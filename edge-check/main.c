@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/ticket.h"
 #include "edge.h"
 #include "hotpatch_version.h"
 
@@ -44,6 +45,9 @@ static void usage(FILE *f)
                "  --full-sync-interval SECS  list every manifest at least this often; between\n"
                "                          listings the change feed says what changed (default 600;\n"
                "                          0 = list on every pass, feed and snapshot unused)\n"
+               "  --ticket-key FILE       Ed25519 secret key file: sign a telemetry ticket (X-HotPatch-Ticket)\n"
+               "                          for every release offered (env HOTPATCH_TICKET_KEY)\n"
+               "  --ticket-ttl SECS       ticket lifetime (default 604800, 7 days)\n"
                "  --public-base URL       prefix for relative bundle URLs in /update/check and\n"
                "                          /api/firmware/check answers\n"
                "  --device-model M=APP[/PLATFORM[/CHANNEL]]\n"
@@ -400,6 +404,8 @@ enum {
     O_LOGLEVEL,
     O_LOGJSON,
     O_JSON,
+    O_TKEY,
+    O_TTTL,
 };
 
 static int parse_secs(const char *s, int *ms)
@@ -436,12 +442,16 @@ int main(int argc, char **argv)
         {"log-level", required_argument, 0, O_LOGLEVEL},
         {"log-json", no_argument, 0, O_LOGJSON},
         {"json", no_argument, 0, O_JSON},
+        {"ticket-key", required_argument, 0, O_TKEY},
+        {"ticket-ttl", required_argument, 0, O_TTTL},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     struct edge_config cfg;
     struct edge_relay_opts relay;
+    struct cmn_key ticket_key;
+    const char *ticket_key_path = NULL;
     int ms, keys_given = 0, n_listen_given = 0;
     memset(&relay, 0, sizeof(relay));
     memset(&cfg, 0, sizeof(cfg));
@@ -455,6 +465,7 @@ int main(int argc, char **argv)
     cfg.max_conns_per_ip = 256;
     cfg.lambda_refresh_s = 30;
     cfg.full_sync_s = EDGE_FULL_SYNC_DEFAULT_S;
+    cfg.ticket_ttl_s = CMN_TICKET_TTL_DEFAULT;
     cmn_log_set_component("hotpatch-edge");
 
     int c;
@@ -588,6 +599,19 @@ int main(int argc, char **argv)
         case O_JSON:
             cfg.json = 1;
             break;
+        case O_TKEY:
+            ticket_key_path = optarg;
+            break;
+        case O_TTTL: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 90L * 86400) {
+                fprintf(stderr, "hotpatch-edge: --ticket-ttl wants whole seconds (1..7776000)\n");
+                return 2;
+            }
+            cfg.ticket_ttl_s = (int)v;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -621,8 +645,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "hotpatch-edge: cannot initialise libsodium\n");
         return 1;
     }
-    if (lambda)
-        return edge_lambda_main(&cfg);
+    if (!ticket_key_path && getenv("HOTPATCH_TICKET_KEY") && *getenv("HOTPATCH_TICKET_KEY"))
+        ticket_key_path = getenv("HOTPATCH_TICKET_KEY");
+    if (ticket_key_path) {
+        struct cmn_errbuf teb = {{0}};
+        enum cmn_err trc = cmn_key_load_secret(ticket_key_path, &ticket_key, &teb);
+        if (trc) {
+            fprintf(stderr, "hotpatch-edge: ticket key: %s\n", cmn_errmsg(&teb, trc));
+            return 2;
+        }
+        cfg.ticket_key = &ticket_key;
+    }
+    if (lambda) {
+        int lrc = edge_lambda_main(&cfg);
+        if (cfg.ticket_key)
+            cmn_key_clear(&ticket_key);
+        return lrc;
+    }
     if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "sync") == 0) && cfg.source && cfg.n_keys == 0) {
         fprintf(stderr, "hotpatch-edge: no trusted manifest keys (--trusted-key or HOTPATCH_TRUSTED_KEYS)\n");
         return 2;
@@ -659,5 +698,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < cfg.n_keys; i++)
         cmn_key_clear(&cfg.keys[i]);
     free(cfg.keys);
+    if (cfg.ticket_key)
+        cmn_key_clear(&ticket_key);
     return ret;
 }

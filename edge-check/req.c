@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "check_int.h"
+#include "common/ticket.h"
 
 #define MAX_SKIP 64
 
@@ -499,6 +500,30 @@ static int answer_update(struct edge_ctx *c, const struct edge_reqin *rq, const 
 static int answer_firmware(struct edge_ctx *c, const struct edge_reqin *rq, const struct param *ps,
                            const struct cmn_decision *d, struct edge_resp *rs);
 
+/*
+ * An offer carries a telemetry ticket (common/ticket.h) in X-HotPatch-Ticket,
+ * whatever the dialect: the device attaches it to its reports about this
+ * release, and only ticketed reports count toward the publisher's auto-halt.
+ * Without --ticket-key, or when the scratch is full, the offer goes out
+ * without one (the reports are then stored but never halt a release).
+ */
+static void add_ticket(struct edge_ctx *c, const struct param *ps, const char *release, struct edge_resp *rs)
+{
+    const struct edge_config *cfg = c->cfg;
+    if (!cfg->ticket_key)
+        return;
+    size_t used = rs->used, tl = 0;
+    char *t = scratch_reserve(rs, CMN_TICKET_MAX + 1);
+    if (!t || cmn_ticket_issue(cfg->ticket_key, ps[Q_APP].val, ps[Q_PLATFORM].val, ps[Q_CHANNEL].val, release,
+                               ps[Q_DEVICE].val, (int64_t)time(NULL) + cfg->ticket_ttl_s, t, CMN_TICKET_MAX + 1,
+                               &tl) != CMN_OK) {
+        rs->used = used;
+        return;
+    }
+    rs->used = used + tl + 1;
+    add_header(rs, "X-HotPatch-Ticket", t, tl);
+}
+
 enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
                             struct edge_resp *rs)
 {
@@ -552,6 +577,8 @@ enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const 
     }
     if (dl->answer(c, rq, ps, &d, rs))
         oc = EDGE_OUT_BAD;
+    else if (d.kind == CMN_DECIDE_UPDATE && rs->status == 200)
+        add_ticket(c, ps, c->view->rel[d.index].id, rs);
     return oc;
 }
 

@@ -75,6 +75,9 @@ secrets() {
     . "$f"
     [ -f "$VAR/keys/manifest.key" ] || "$BIN/hotpatch-publisher" keygen-manifest --out "$VAR/keys/manifest.key" >/dev/null
     [ -f "$VAR/keys/release.key" ] || "$BIN/hotpatch" keygen --out "$VAR/keys/release.key" >/dev/null
+    # the edge signs telemetry tickets; the publisher trusts only their public half (docs/security.md)
+    [ -f "$VAR/keys/ticket.key" ] || "$BIN/hotpatch" keygen --out "$VAR/keys/ticket.key" >/dev/null
+    TICKET_PUB=$(json_get '["public_key"]' <"$VAR/keys/ticket.key")
     MANIFEST_PUB=$(json_get '["public_key"]' <"$VAR/keys/manifest.key")
     RELEASE_PUB=$(json_get '["public_key"]' <"$VAR/keys/release.key")
 }
@@ -85,7 +88,7 @@ publisher_up() {
     env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/hotpatch" HOTPATCH_STORAGE="file://$VAR/storage" \
         JWT_SECRET="$JWT_SECRET" HOTPATCH_MANIFEST_KEY="$VAR/keys/manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PUB_PORT" \
         HOTPATCH_EDGE_URLS="http://127.0.0.1:$EDGE_PORT" HOTPATCH_SYNC_TOKEN="$HOTPATCH_SYNC_TOKEN" \
-        setsid "$BIN/hotpatch-publisher" >>"$VAR/logs/publisher.log" 2>&1 </dev/null &
+        HOTPATCH_TICKET_KEYS="$TICKET_PUB" setsid "$BIN/hotpatch-publisher" >>"$VAR/logs/publisher.log" 2>&1 </dev/null &
     echo $! >"$VAR/run/publisher.pid"
     wait_http "http://127.0.0.1:$PUB_PORT/healthz" 30 || die "publisher did not come up (see $VAR/logs/publisher.log)"
 }
@@ -95,7 +98,8 @@ edge_up() {
     port_busy "$EDGE_PORT" && die "port $EDGE_PORT is in use; set HP_EDGE_PORT"
     env HOTPATCH_SYNC_TOKEN="$HOTPATCH_SYNC_TOKEN" setsid "$BIN/hotpatch-edge" --listen "127.0.0.1:$EDGE_PORT" \
         --source "file://$VAR/storage" --trusted-key "$MANIFEST_PUB" --data-dir "$VAR/edge" --poll-interval 2 \
-        --public-base "http://127.0.0.1:$CDN_PORT" >>"$VAR/logs/edge.log" 2>&1 </dev/null &
+        --public-base "http://127.0.0.1:$CDN_PORT" --ticket-key "$VAR/keys/ticket.key" \
+        >>"$VAR/logs/edge.log" 2>&1 </dev/null &
     echo $! >"$VAR/run/edge.pid"
     wait_http "http://127.0.0.1:$EDGE_PORT/healthz" 30 || die "edge did not come up (see $VAR/logs/edge.log)"
 }

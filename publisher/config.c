@@ -34,6 +34,7 @@ static const struct setting settings[] = {
     {"jwt_secret", "JWT_SECRET", K_SECRET, OFF(jwt_secret), 0, 0},
     {"manifest_key", "HOTPATCH_MANIFEST_KEY", K_STR, OFF(manifest_key), 0, 0},
     {"manifest_key_next", "HOTPATCH_MANIFEST_KEY_NEXT", K_STR, OFF(manifest_key_next), 0, 0},
+    {"ticket_keys", "HOTPATCH_TICKET_KEYS", K_STR, OFF(ticket_keys), 0, 0},
     {"edge_urls", "HOTPATCH_EDGE_URLS", K_STR, OFF(edge_urls), 0, 0},
     {"sync_token", "HOTPATCH_SYNC_TOKEN", K_SECRET, OFF(sync_token), 0, 0},
     {"bootstrap_token", "HOTPATCH_BOOTSTRAP_TOKEN", K_SECRET, OFF(bootstrap_token), 0, 0},

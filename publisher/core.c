@@ -29,9 +29,35 @@ enum cmn_err pub_srv_load_keys(struct pub_srv *s, struct cmn_errbuf *eb)
             rc = cmn_errf(eb, CMN_E_INVAL, "HOTPATCH_MANIFEST_KEY_NEXT is the same key as HOTPATCH_MANIFEST_KEY");
         s->n_mkeys = 2;
     }
+    s->n_tkeys = 0;
+    const char *tk = s->cfg->ticket_keys;
+    while (!rc && tk && *tk) {
+        size_t n = strcspn(tk, ", ");
+        if (n) {
+            char b64[CMN_PK_B64 + 8];
+            if (s->n_tkeys == PUB_MAX_TICKET_KEYS)
+                rc = cmn_errf(eb, CMN_E_INVAL, "HOTPATCH_TICKET_KEYS: at most %d keys", PUB_MAX_TICKET_KEYS);
+            else if (n >= sizeof(b64))
+                rc = cmn_errf(eb, CMN_E_INVAL, "HOTPATCH_TICKET_KEYS: '%.*s' is not a base64 public key",
+                              (int)(n > 60 ? 60 : n), tk);
+            if (!rc) {
+                memcpy(b64, tk, n);
+                b64[n] = '\0';
+                struct cmn_errbuf keb = {0};
+                enum cmn_err krc = cmn_key_from_public_b64(b64, &s->tkeys[s->n_tkeys], &keb);
+                if (krc)
+                    rc = cmn_errf(eb, krc, "HOTPATCH_TICKET_KEYS: key '%s': %s", b64, cmn_errmsg(&keb, krc));
+                else
+                    s->n_tkeys++;
+            }
+        }
+        tk += n;
+        tk += strspn(tk, ", ");
+    }
     if (rc) {
         cmn_key_clear(&s->mkeys[0]);
         cmn_key_clear(&s->mkeys[1]);
+        s->n_tkeys = 0;
     }
     return rc;
 }

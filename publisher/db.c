@@ -123,31 +123,45 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_INST_INSERT] =
         "WITH ins AS ("
         " INSERT INTO installations (device_id, release_id, status, app_id, channel, event_id, progress, "
-        " binary_version, ts) "
-        " SELECT t.d, t.r, t.s, r.app_id, t.c, t.e, t.pg, t.b, COALESCE(to_timestamp(t.ts), now()) "
+        " binary_version, ts, ticketed) "
+        " SELECT t.d, t.r, t.s, r.app_id, t.c, t.e, t.pg, t.b, COALESCE(to_timestamp(t.ts), now()), t.tk "
         " FROM pg_temp.hp_inst_stage AS t "
         " JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id "
-        " ON CONFLICT (device_id, release_id, status) DO UPDATE SET progress = EXCLUDED.progress "
-        " WHERE installations.status = 'downloading' AND EXCLUDED.progress > COALESCE(installations.progress, -1) "
-        " RETURNING release_id, status, (xmax = 0) AS inserted), "
-        "agg AS (SELECT release_id, count(*) FILTER (WHERE status = 'downloading') AS d, "
-        " count(*) FILTER (WHERE status = 'applied') AS ap, count(*) FILTER (WHERE status = 'failed') AS f, "
-        " count(*) FILTER (WHERE status = 'rolled_back') AS rb, count(*) AS n "
-        " FROM ins WHERE inserted GROUP BY release_id) "
-        "INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back) "
-        "SELECT release_id, d, ap, f, rb FROM agg "
+        " ON CONFLICT (device_id, release_id, status) DO UPDATE SET "
+        " progress = CASE WHEN installations.status = 'downloading' THEN EXCLUDED.progress "
+        " ELSE installations.progress END, ticketed = installations.ticketed OR EXCLUDED.ticketed "
+        " WHERE (installations.status = 'downloading' "
+        " AND EXCLUDED.progress > COALESCE(installations.progress, -1)) "
+        " OR (installations.status <> 'downloading' AND EXCLUDED.ticketed AND NOT installations.ticketed) "
+        " RETURNING release_id, status, (xmax = 0) AS inserted, ticketed), "
+        "agg AS (SELECT release_id, count(*) FILTER (WHERE inserted AND status = 'downloading') AS d, "
+        " count(*) FILTER (WHERE inserted AND status = 'applied') AS ap, "
+        " count(*) FILTER (WHERE inserted AND status = 'failed') AS f, "
+        " count(*) FILTER (WHERE inserted AND status = 'rolled_back') AS rb, "
+        /* a returned non-downloading row is new or was just upgraded to ticketed: counted once either way */
+        " count(*) FILTER (WHERE ticketed AND status = 'applied') AS tap, "
+        " count(*) FILTER (WHERE ticketed AND status = 'failed') AS tf, "
+        " count(*) FILTER (WHERE ticketed AND status = 'rolled_back') AS trb "
+        " FROM ins GROUP BY release_id) "
+        "INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back, t_applied, "
+        "t_failed, t_rolled_back) "
+        "SELECT release_id, d, ap, f, rb, tap, tf, trb FROM agg "
         "ON CONFLICT (release_id) DO UPDATE SET downloading = rc.downloading + EXCLUDED.downloading, "
         "applied = rc.applied + EXCLUDED.applied, failed = rc.failed + EXCLUDED.failed, "
-        "rolled_back = rc.rolled_back + EXCLUDED.rolled_back "
-        "RETURNING release_id, downloading, applied, failed, rolled_back",
+        "rolled_back = rc.rolled_back + EXCLUDED.rolled_back, t_applied = rc.t_applied + EXCLUDED.t_applied, "
+        "t_failed = rc.t_failed + EXCLUDED.t_failed, t_rolled_back = rc.t_rolled_back + EXCLUDED.t_rolled_back "
+        "RETURNING release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back",
+    /* only ticketed reports (distinct devices with a valid edge ticket) count: docs/security.md */
     [Q_HALT_CANDIDATES] =
-        "SELECT r.id, r.app_id, a.name, r.platform, r.channel, c.applied, c.failed, c.rolled_back, "
+        "SELECT r.id, r.app_id, a.name, r.platform, r.channel, c.t_applied, c.t_failed, c.t_rolled_back, "
         "COALESCE(a.halt_threshold_pct, $2::int), COALESCE(a.halt_min_installs, $3::int), a.org_id "
         "FROM release_counters c JOIN releases r ON r.id = c.release_id JOIN apps a ON a.id = r.app_id "
         "WHERE c.release_id = ANY($1::text[]) AND r.state = 'active' "
-        "AND (c.applied + c.failed) >= COALESCE(a.halt_min_installs, $3::int) "
-        "AND (c.failed + c.rolled_back) * 100 >= COALESCE(a.halt_threshold_pct, $2::int) * (c.applied + c.failed)",
-    [Q_STATS_COUNTERS] = "SELECT downloading, applied, failed, rolled_back FROM release_counters WHERE release_id = $1",
+        "AND (c.t_applied + c.t_failed) >= COALESCE(a.halt_min_installs, $3::int) "
+        "AND (c.t_failed + c.t_rolled_back) * 100 >= COALESCE(a.halt_threshold_pct, $2::int) * "
+        "(c.t_applied + c.t_failed)",
+    [Q_STATS_COUNTERS] = "SELECT downloading, applied, failed, rolled_back, t_applied, t_failed, t_rolled_back "
+                         "FROM release_counters WHERE release_id = $1",
     [Q_STATS_ACTIVE] = "SELECT count(*) FROM installations i WHERE i.release_id = $1 AND i.status = 'applied' "
                        "AND NOT EXISTS (SELECT 1 FROM installations j WHERE j.release_id = i.release_id "
                        "AND j.device_id = i.device_id AND j.status IN ('failed', 'rolled_back'))",
@@ -292,7 +306,7 @@ static PGconn *connect_prepared(const char *url, struct cmn_errbuf *eb)
      * nothing is WAL-logged; emptied by every commit.
      */
     r = PQexec(pg, "CREATE TEMP TABLE hp_inst_stage (d text, r text, s text, c text, e text, pg int, b text, "
-                   "ts bigint, ap text) ON COMMIT DELETE ROWS");
+                   "ts bigint, ap text, tk boolean) ON COMMIT DELETE ROWS");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         const char *m = PQresultErrorMessage(r);
         cmn_errf(eb, CMN_E_DB, "cannot create the telemetry staging table: %.*s", (int)strcspn(m, "\n"), m);

@@ -40,9 +40,9 @@ void pub_h_installations(struct pub_srv *s, struct pub_dbconn *unused, struct pu
     if (rc)
         ingest_err(out, rc, &eb);
     else
-        pub_json_reply(
-            out, 200,
-            json_pack("{s:I,s:I}", "accepted", (json_int_t)res.accepted, "rejected", (json_int_t)res.rejected));
+        pub_json_reply(out, 200,
+                       json_pack("{s:I,s:I,s:I}", "accepted", (json_int_t)res.accepted, "rejected",
+                                 (json_int_t)res.rejected, "ticketed", (json_int_t)res.ticketed));
     pub_batch_release(&b);
 }
 
@@ -81,12 +81,15 @@ void pub_h_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, str
     if (!pub_res_ok(cnt) || !pub_res_ok(act) || !pub_res_ok(ver)) {
         pub_err(out, 503, "database_unavailable", "cannot read stats");
     } else {
-        long long d = 0, ap = 0, f = 0, rb = 0;
+        long long d = 0, ap = 0, f = 0, rb = 0, tap = 0, tf = 0, trb = 0;
         if (PQntuples(cnt) == 1) {
             d = pub_cell_i64(cnt, 0, 0);
             ap = pub_cell_i64(cnt, 0, 1);
             f = pub_cell_i64(cnt, 0, 2);
             rb = pub_cell_i64(cnt, 0, 3);
+            tap = pub_cell_i64(cnt, 0, 4);
+            tf = pub_cell_i64(cnt, 0, 5);
+            trb = pub_cell_i64(cnt, 0, 6);
         }
         json_t *vers = json_array();
         for (int i = 0; i < PQntuples(ver); i++)
@@ -98,6 +101,20 @@ void pub_h_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, str
                               "downloading", (json_int_t)d, "active_devices",
                               (json_int_t)(PQntuples(act) ? pub_cell_i64(act, 0, 0) : 0), "failure_rate_bp",
                               (json_int_t)(attempts ? (f + rb) * 10000 / attempts : 0), "version_distribution", vers);
+        /*
+         * The totals above count every report; only ticketed ones (a valid
+         * edge ticket for the device and release) count toward the auto-halt,
+         * so say so, and show both halves (docs/security.md).
+         */
+        long long tatt = tap + tf;
+        json_object_set_new(o, "auto_halt_counts", json_string("ticketed"));
+        json_object_set_new(o, "ticketed",
+                            json_pack("{s:I,s:I,s:I,s:I}", "installs", (json_int_t)tap, "failures", (json_int_t)tf,
+                                      "rollbacks", (json_int_t)trb, "failure_rate_bp",
+                                      (json_int_t)(tatt ? (tf + trb) * 10000 / tatt : 0)));
+        json_object_set_new(o, "unticketed",
+                            json_pack("{s:I,s:I,s:I}", "installs", (json_int_t)(ap - tap), "failures",
+                                      (json_int_t)(f - tf), "rollbacks", (json_int_t)(rb - trb)));
         pub_json_reply(out, 200, json_pack("{s:o}", "stats", o));
     }
     PQclear(cnt);

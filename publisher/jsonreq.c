@@ -316,6 +316,12 @@ enum cmn_err pub_batch_parse_installs(const char *p, size_t n, size_t cap, size_
                 goto bad;
             e.ts = json_integer_value(v);
         }
+        /* any string is kept: a malformed ticket only makes the report unticketed (telemetry.c) */
+        v = json_object_get(o, "ticket");
+        if (json_is_string(v)) {
+            e.ticket = json_string_value(v);
+            e.ticket_len = json_string_length(v);
+        }
         b->ev[b->n++] = e;
         continue;
     bad:

@@ -95,6 +95,9 @@ struct pub_install_ev {
     const char *event_id, *device_id, *app, *platform, *channel, *release_id, *status, *binary_version;
     long long progress; /* -1 when absent */
     long long ts;       /* 0 when absent */
+    const char *ticket; /* the edge's telemetry ticket (common/ticket.h), NULL when absent */
+    size_t ticket_len;
+    int ticketed; /* set by pub_ingest_installs: the ticket verified for this event */
 };
 struct pub_device_ev {
     const char *device_id, *app, *platform, *binary_version, *os;
@@ -250,6 +253,7 @@ struct pub_ingest_result {
     size_t accepted;  /* entries after de-duplication within the batch */
     size_t rejected;  /* malformed entries skipped by the parser */
     long long stored; /* devices: rows upserted */
+    size_t ticketed;  /* installations: entries whose edge ticket verified (they may count toward auto-halt) */
 };
 
 /*

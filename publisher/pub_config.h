@@ -24,6 +24,7 @@ struct pub_config {
     char *jwt_secret;        /* required, >= 32 bytes; wiped on release */
     char *manifest_key;      /* required: path to the manifest secret key file */
     char *manifest_key_next; /* optional: a second manifest key that co-signs every manifest (rotation) */
+    char *ticket_keys;       /* edge ticket PUBLIC keys, base64, comma-separated (rotation); none: nothing halts */
     char *edge_urls;         /* comma-separated, optional */
     char *sync_token;        /* Bearer for POST /v1/sync on the edges */
     char *bootstrap_token;   /* allows POST /v1/bootstrap after the first org */

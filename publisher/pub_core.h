@@ -95,11 +95,15 @@ struct pub_srv;
 /* Called after a manifest was written (from the writer's thread; must not block). */
 typedef void (*pub_notify_fn)(struct pub_srv *s, void *arg);
 
+#define PUB_MAX_TICKET_KEYS 8
+
 struct pub_srv {
     struct pub_config *cfg;  /* borrowed: outlives the context */
     struct pub_db *db;       /* owned once set: pub_srv_release frees it */
     struct cmn_key mkeys[2]; /* manifest signing keys: [0] HOTPATCH_MANIFEST_KEY, [1] HOTPATCH_MANIFEST_KEY_NEXT */
     size_t n_mkeys;          /* 1, or 2 while a key rotation co-signs */
+    struct cmn_key tkeys[PUB_MAX_TICKET_KEYS]; /* edge ticket public keys (HOTPATCH_TICKET_KEYS) */
+    size_t n_tkeys;
     struct pub_rl *rl_ip;
     struct pub_rl *rl_key;
     struct pub_metrics m;
@@ -125,7 +129,10 @@ struct pub_srv {
  * or "" for none). Nothing else is opened.
  */
 void pub_srv_init(struct pub_srv *s, struct pub_config *cfg, const char *fault);
-/* Load cfg->manifest_key (and manifest_key_next when set). Messages name the key file. */
+/*
+ * Load cfg->manifest_key (and manifest_key_next when set) and parse
+ * cfg->ticket_keys (public keys only). Messages name the key file or key.
+ */
 enum cmn_err pub_srv_load_keys(struct pub_srv *s, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 /* Wipe the keys, free the pool and the rate limiters, destroy the lock. Not the config. */
 void pub_srv_release(struct pub_srv *s);

@@ -14,10 +14,19 @@
  * (failed + rolled_back) / (applied + failed) reaches the app's threshold
  * after at least the minimum number of installs is halted, its manifest
  * re-published, and an audit event records why.
+ *
+ * Only ticketed reports count toward the auto-halt (docs/security.md,
+ * "Forged telemetry"): each event's edge ticket (common/ticket.h) is checked
+ * against the configured ticket public keys for the event's own app, release
+ * and device before staging; the merge keeps separate counters of the
+ * ticketed rows (one per device and status, by the UNIQUE key), and the
+ * halt rule reads only those. Unticketed events are stored and shown in the
+ * statistics all the same.
  */
 #include "common/compat.h"
 
 #include "common/log.h"
+#include "common/ticket.h"
 #include "pub.h"
 
 #define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
@@ -126,12 +135,13 @@ static void auto_halt(struct pub_srv *s, struct pub_dbconn *c, const char *ids_a
         long long pct = pub_cell_i64(r, i, 8), minn = pub_cell_i64(r, i, 9);
         char reason[256];
         snprintf(reason, sizeof(reason),
-                 "failure+rollback rate %lld%% (%lld of %lld installs) reached the threshold of %lld%% "
+                 "failure+rollback rate %lld%% (%lld of %lld ticketed installs) reached the threshold of %lld%% "
                  "(minimum %lld installs)",
                  installs ? bad * 100 / installs : 0, bad, installs, pct, minn);
-        json_t *extra = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "reason", reason, "installs", (json_int_t)installs,
-                                  "failures", (json_int_t)failed, "rollbacks", (json_int_t)rb, "threshold_pct",
-                                  (json_int_t)pct, "min_installs", (json_int_t)minn);
+        json_t *extra =
+            json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s}", "reason", reason, "installs", (json_int_t)installs, "failures",
+                      (json_int_t)failed, "rollbacks", (json_int_t)rb, "threshold_pct", (json_int_t)pct, "min_installs",
+                      (json_int_t)minn, "counted", "ticketed distinct devices");
         struct cmn_errbuf eb = {0};
         enum cmn_err rc = pub_release_action(s, c, id, PUB_ACT_HALT, 0, "auto-halt", extra, NULL, NULL, &eb);
         json_decref(extra);
@@ -157,11 +167,24 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
         if (m && !cmp_ev(&b->ev[m - 1], &b->ev[i])) {
             if (b->ev[i].progress > b->ev[m - 1].progress)
                 b->ev[m - 1].progress = b->ev[i].progress;
+            if (!b->ev[m - 1].ticket) {
+                b->ev[m - 1].ticket = b->ev[i].ticket;
+                b->ev[m - 1].ticket_len = b->ev[i].ticket_len;
+            }
             continue;
         }
         b->ev[m++] = b->ev[i];
     }
     size_t accepted = m;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < m; i++) {
+        /* 'downloading' never counts toward a halt: its ticket is not worth a signature check */
+        struct pub_install_ev *e = &b->ev[i];
+        struct cmn_ticket_claim cl = {e->app, e->release_id, e->device_id};
+        e->ticketed = e->ticket && s->n_tkeys && strcmp(e->status, "downloading") != 0 &&
+                      cmn_ticket_verify(e->ticket, e->ticket_len, s->tkeys, s->n_tkeys, &cl, now) == CMN_OK;
+        res->ticketed += (size_t)e->ticketed;
+    }
     enum cmn_err rc = CMN_OK;
     struct cmn_buf rows;
     size_t cap = s->cfg->max_telemetry * 2 + 4096;
@@ -171,17 +194,18 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
         char prog[24], ts[24];
         I64(prog, e->progress);
         I64(ts, e->ts);
-        const char *f[9] = {e->device_id,
-                            e->release_id,
-                            e->status,
-                            e->channel ? e->channel : "",
-                            e->event_id,
-                            e->progress >= 0 ? prog : NULL,
-                            e->binary_version ? e->binary_version : "",
-                            e->ts ? ts : NULL,
-                            e->app};
-        for (int k = 0; k < 9 && !rc; k++)
-            rc = copy_field(&rows, f[k], k == 8);
+        const char *f[10] = {e->device_id,
+                             e->release_id,
+                             e->status,
+                             e->channel ? e->channel : "",
+                             e->event_id,
+                             e->progress >= 0 ? prog : NULL,
+                             e->binary_version ? e->binary_version : "",
+                             e->ts ? ts : NULL,
+                             e->app,
+                             e->ticketed ? "t" : "f"};
+        for (int k = 0; k < 10 && !rc; k++)
+            rc = copy_field(&rows, f[k], k == 9);
     }
     struct cmn_buf ids;
     cmn_buf_init(&ids, cap);
@@ -204,11 +228,11 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
         rc = cmn_errf(eb, CMN_E_DB, "cannot store the batch");
         goto out;
     }
-    /* releases with failures or rollbacks in their totals are auto-halt candidates */
+    /* releases with ticketed failures or rollbacks in their totals are auto-halt candidates */
     int nids = 0;
     enum cmn_err irc = cmn_buf_add(&ids, "{", 1);
     for (int i = 0; i < PQntuples(q) && !irc; i++) {
-        if (pub_cell_i64(q, i, 3) + pub_cell_i64(q, i, 4) == 0)
+        if (pub_cell_i64(q, i, 5) + pub_cell_i64(q, i, 6) == 0)
             continue;
         irc = pub_pgarr_add(&ids, pub_cell(q, i, 0), nids == 0);
         nids++;

@@ -123,6 +123,7 @@ void hp_client_free(hp_client *c)
         cmn_key_clear(&c->rkeys[i]);
     hp__state_release(&c->st);
     json_decref(c->reports);
+    json_decref(c->tickets);
     free(c);
 }
 
@@ -780,6 +781,9 @@ hp_status hp_check(hp_client *c, hp_offer **out)
     }
     o->kind = HP_OFFER_UPDATE;
     o->mandatory = d.mandatory;
+    /* the edge's ticket for this offer goes with every report about the release (publisher auto-halt) */
+    if (c->edge_url && c->check_ticket[0] && named[0] && strcmp(named, r->id) == 0)
+        (void)hp__ticket_keep(c, r->id, c->check_ticket);
     if (hp__rel_set(&o->p.rel, r->id, r->version, r->sha256) != 0 ||
         hp__rel_bind(&o->p.rel, r->target_binary, NULL) != 0 || strlen(r->bundle_sig) + 1 > CMN_SIG_B64) {
         s = hp__failf(c, HP_E_VERIFY, "release '%s' has fields this device cannot store", r->id);

@@ -95,6 +95,9 @@ struct hp_offer {
     size_t n_patches;
 };
 
+#define HP__TICKET_MAX 801 /* CMN_TICKET_MAX + NUL */
+#define HP__TICKETS_KEPT 8 /* releases whose ticket is kept */
+
 struct hp_client {
     int opened;
     char *data_dir, *app, *platform, *channel, *binary_version, *device_id;
@@ -113,6 +116,12 @@ struct hp_client {
     char *current_path; /* <data>/current */
     struct hp_state st;
     json_t *reports; /* array of queued events */
+    /* Telemetry tickets (docs/security.md "Forged telemetry"): the edge's
+     * X-HotPatch-Ticket of the last check, and the ones kept per offered
+     * release (tickets.json, [{"release","ticket"}], newest last) that
+     * hp__report attaches to the reports about that release. Opaque here. */
+    char check_ticket[HP__TICKET_MAX];
+    json_t *tickets;
     /* Set by hp_cancel() from any thread or a signal handler, read by the
      * transfer's progress callback: a lock-free C11 atomic (plain reads and
      * writes of it are sequentially consistent atomic operations). */
@@ -213,7 +222,10 @@ long hp__content_range_start(const char *p, size_t n);
 char *hp__url_escape(const char *s);
 
 /* ---- reports ---- */
+/* Load the queued reports and the kept tickets (a damaged file loses them, nothing else). */
 enum cmn_err hp__reports_load(struct hp_client *c, struct cmn_errbuf *eb);
+/* Keep the edge's ticket for an offered release (replaces an older one; HP__TICKETS_KEPT at most) and persist. */
+enum cmn_err hp__ticket_keep(struct hp_client *c, const char *release_id, const char *ticket);
 /* Queue an event (status: downloading|applied|failed|rolled_back) and persist the queue. */
 enum cmn_err hp__report(struct hp_client *c, const char *release_id, const char *status, int progress);
 

@@ -120,8 +120,10 @@ int hp_sink_status(hp_http_sink *s, int status)
     s->status = status;
     /* A new response (redirect) resets what we learnt. */
     s->range_start = -1;
-    if (s->named)
+    if (s->named) {
         s->named[0] = '\0';
+        s->c->check_ticket[0] = '\0';
+    }
     return s->c->cancel ? 1 : 0;
 }
 
@@ -143,6 +145,16 @@ int hp_sink_header(hp_http_sink *s, const char *name, const char *value)
         if (vn < HP__NAMED_MAX) {
             memcpy(s->named, value, vn);
             s->named[vn] = '\0';
+        }
+    } else if (s->named && strcasecmp(name, "x-hotpatch-ticket") == 0) {
+        /* The edge's telemetry ticket for the offer: opaque, checked by the publisher. */
+        while (vn > 0 && (*value == ' ' || *value == '\t')) {
+            value++;
+            vn--;
+        }
+        if (vn < HP__TICKET_MAX) {
+            memcpy(s->c->check_ticket, value, vn);
+            s->c->check_ticket[vn] = '\0';
         }
     }
     return s->c->cancel ? 1 : 0;
@@ -267,8 +279,10 @@ enum cmn_err hp__http_get(struct hp_client *c, const char *url, struct cmn_buf *
     sink_init(&s, c);
     s.body = body;
     s.named = named;
-    if (named)
+    if (named) {
         named[0] = '\0';
+        c->check_ticket[0] = '\0';
+    }
     request_init(&rq, c, "GET", url);
     rq.decompress = 1;
     enum cmn_err rc = perform(c, &rq, &s, eb);

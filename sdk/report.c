@@ -10,6 +10,12 @@
  * and keeps it across retries, so a batch that reached the publisher but whose
  * answer was lost is recognised as a duplicate. The queue is capped: when it
  * is full the oldest event is dropped (telemetry must never fill the device).
+ *
+ * Tickets: when the edge offers a release it sends a signed ticket
+ * (X-HotPatch-Ticket); hp_check keeps it per release in tickets.json and
+ * every event about that release carries it, so the publisher can count the
+ * report toward an auto-halt (docs/security.md "Forged telemetry"). Without
+ * an edge there is no ticket and the reports are sent without one.
  */
 
 #include <unistd.h>
@@ -32,8 +38,78 @@ static enum cmn_err reports_save(struct hp_client *c, struct cmn_errbuf *eb)
     return rc;
 }
 
+static enum cmn_err tickets_save(struct hp_client *c)
+{
+    char *s = json_dumps(c->tickets, JSON_COMPACT);
+    if (!s)
+        return CMN_E_NOMEM;
+    enum cmn_err rc = hp__write_atomic(c->data_dir, "tickets.json", s, strlen(s), 1, NULL);
+    free(s);
+    return rc;
+}
+
+static void tickets_load(struct hp_client *c)
+{
+    struct cmn_buf b;
+    json_decref(c->tickets);
+    c->tickets = json_array();
+    char *path = hp__path(c->data_dir, "tickets.json");
+    if (!path || !c->tickets || hp__read_file(path, 64u << 10, &b, NULL) != CMN_OK) {
+        free(path);
+        return; /* missing or unreadable: no tickets, the reports go without */
+    }
+    free(path);
+    json_t *doc = json_loadb(b.ptr ? b.ptr : "", b.len, JSON_REJECT_DUPLICATES, NULL);
+    cmn_buf_release(&b);
+    size_t i;
+    json_t *v;
+    json_array_foreach(doc, i, v)
+    {
+        const char *r = json_string_value(json_object_get(v, "release"));
+        const char *t = json_string_value(json_object_get(v, "ticket"));
+        if (r && t && strlen(t) < HP__TICKET_MAX && json_array_size(c->tickets) < HP__TICKETS_KEPT)
+            json_array_append(c->tickets, v);
+    }
+    json_decref(doc);
+}
+
+static const char *ticket_for(const struct hp_client *c, const char *release_id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(c->tickets, i, v)
+    {
+        const char *r = json_string_value(json_object_get(v, "release"));
+        if (r && strcmp(r, release_id) == 0)
+            return json_string_value(json_object_get(v, "ticket"));
+    }
+    return NULL;
+}
+
+enum cmn_err hp__ticket_keep(struct hp_client *c, const char *release_id, const char *ticket)
+{
+    if (!c->tickets && !(c->tickets = json_array()))
+        return CMN_E_NOMEM;
+    size_t i;
+    json_t *v;
+    json_array_foreach(c->tickets, i, v)
+    {
+        const char *r = json_string_value(json_object_get(v, "release"));
+        if (r && strcmp(r, release_id) == 0) {
+            json_array_remove(c->tickets, i);
+            break;
+        }
+    }
+    while (json_array_size(c->tickets) >= HP__TICKETS_KEPT)
+        json_array_remove(c->tickets, 0);
+    if (json_array_append_new(c->tickets, json_pack("{s:s,s:s}", "release", release_id, "ticket", ticket)) != 0)
+        return CMN_E_NOMEM;
+    return tickets_save(c);
+}
+
 enum cmn_err hp__reports_load(struct hp_client *c, struct cmn_errbuf *eb)
 {
+    tickets_load(c);
     struct cmn_buf b;
     json_error_t je;
     json_decref(c->reports);
@@ -83,6 +159,11 @@ enum cmn_err hp__report(struct hp_client *c, const char *release_id, const char 
                   status, "progress", progress, "binary_version", c->binary_version, "ts", (json_int_t)time(NULL));
     if (!ev)
         return CMN_E_NOMEM;
+    const char *tk = ticket_for(c, release_id);
+    if (tk && json_object_set_new(ev, "ticket", json_string(tk)) != 0) {
+        json_decref(ev);
+        return CMN_E_NOMEM;
+    }
     while (json_array_size(c->reports) >= HP_MAX_REPORTS)
         json_array_remove(c->reports, 0);
     if (json_array_append_new(c->reports, ev) != 0)

@@ -26,4 +26,12 @@ int cmn_id_valid(const char *s);
 /* The same for `n` bytes at `s` (not NUL-terminated; an embedded NUL is refused). */
 int cmn_id_valid_n(const char *s, size_t n);
 
+/*
+ * Device ids are not identifiers: 1..CMN_DEVICE_ID_MAX bytes of UTF-8 with no
+ * control character (the edge's index and lists, telemetry tickets). 1 when
+ * the `n` bytes at `s` are one.
+ */
+#define CMN_DEVICE_ID_MAX 128
+int cmn_device_id_valid(const char *s, size_t n);
+
 #endif

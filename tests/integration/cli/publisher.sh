@@ -112,6 +112,8 @@ is "$?" 0 "stats --json"
 is "$(jget "$T/stats.json" '(j["release"]["id"], j["stats"]["installs"], j["stats"]["failures"])')" "('$RID', 2, 1)" \
     "stats count the reported installs and failures"
 ok "stats table" bash -c "'$HP' stats ${A[*]} --version 1.0.0 | grep -q '^installs *2$'"
+ok "stats table says the unticketed reports are not what the auto-halt counts" \
+    bash -c "'$HP' stats ${A[*]} --version 1.0.0 | grep -q '^auto-halt sees 0 installs, 0 failures'"
 expect_exit 2 "stats in serverless mode: usage error" "$HP" stats "${A[@]}" --storage "file://$T/pst"
 ok "rollout 1.0.0 to 75%" "$HP" rollout "${A[@]}" --version 1.0.0 --percent 75
 ok "halt 1.0.0" "$HP" halt "${A[@]}" --version 1.0.0

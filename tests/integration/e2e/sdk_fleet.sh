@@ -10,7 +10,9 @@
 # 3. a release whose bundle "crashes" (devices run boot-begin but never boot-ok):
 #    each device rolls back by itself to the previous release after the failed
 #    launches, blocklists the release and reports `rolled_back`; the publisher
-#    auto-halts the release.
+#    auto-halts the release. The devices' reports count toward the halt because
+#    each carries the ticket the edge signed when it offered the release
+#    (edge --ticket-key, publisher HOTPATCH_TICKET_KEYS with its public half).
 # The publisher's per-IP rate limit is raised: 2,000 devices share 127.0.0.1 here.
 . "$HP_SRC_DIR/tests/lib/tap.sh"
 . "$HP_SRC_DIR/tests/harness/rn_fixture.sh"
@@ -76,6 +78,8 @@ ok "database and bucket created" s3 -f -o /dev/null "$HP_TEST_S3_ENDPOINT/$BUCKE
 export XDG_CONFIG_HOME=$T/cfg
 "$BIN/hotpatch-publisher" keygen-manifest --out "$T/keys/manifest.key" >/dev/null
 "$BIN/hotpatch" keygen --out "$T/keys/release.key" >/dev/null
+"$BIN/hotpatch" keygen --out "$T/keys/ticket.key" >/dev/null
+TICKET_PUB=$(jq_py 'j["public_key"]' <"$T/keys/ticket.key")
 MANIFEST_PUB=$(jq_py 'j["public_key"]' <"$T/keys/manifest.key")
 RELEASE_PUB=$(jq_py 'j["public_key"]' <"$T/keys/release.key")
 SYNC_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -83,7 +87,7 @@ SYNC_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # ---- publisher, edge, CDN ----
 env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="$STORAGE" JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     HOTPATCH_MANIFEST_KEY="$T/keys/manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PUB_PORT" \
-    HOTPATCH_EDGE_URLS="$EDGE" HOTPATCH_SYNC_TOKEN="$SYNC_TOKEN" \
+    HOTPATCH_EDGE_URLS="$EDGE" HOTPATCH_SYNC_TOKEN="$SYNC_TOKEN" HOTPATCH_TICKET_KEYS="$TICKET_PUB" \
     HOTPATCH_RATE_IP=1000000 HOTPATCH_RATE_IP_BURST=1000000 HOTPATCH_HALT_MIN_INSTALLS=50 HOTPATCH_HALT_THRESHOLD_PCT=20 \
     "$BIN/hotpatch-publisher" >"$T/logs/publisher.log" 2>&1 </dev/null &
 echo $! >"$T/run/publisher.pid"
@@ -91,6 +95,7 @@ ok "publisher up" wait_http "$PUB/healthz" 30
 
 env HOTPATCH_SYNC_TOKEN="$SYNC_TOKEN" "$BIN/hotpatch-edge" --listen "127.0.0.1:$EDGE_PORT" --source "$STORAGE" \
     --trusted-key "$MANIFEST_PUB" --data-dir "$T/edge" --poll-interval 1 --public-base "$CDN" \
+    --ticket-key "$T/keys/ticket.key" \
     >"$T/logs/edge.log" 2>&1 </dev/null &
 echo $! >"$T/run/edge.pid"
 ok "edge up" wait_http "$EDGE/healthz" 30
@@ -264,6 +269,8 @@ for i in $(seq 1 50); do
 done
 is "$ST" halted "the publisher auto-halted the crashing release"
 is "$(stats "$R2" rollbacks)" "$UPD3" "publisher counted one rollback per device"
+is "$(api GET "/v1/releases/$R2/stats" "$WRITE" | jq_py "j['stats']['ticketed']['rollbacks']")" "$UPD3" \
+    "every rollback carried the edge's ticket (the SDK kept it from the offer)"
 is "$(stats "$R1" installs)" "$N" "publisher counted $N installs of 1.0.0"
 fleet check "$T/p4.txt"
 explain "$T/p4.txt"

@@ -5,13 +5,19 @@
  * entries skipped and counted, bad batches refused with 4xx, and the
  * auto-halt rule firing on a synthetic failure burst (state halted, manifest
  * re-published, audit event with the reason) but not before the minimum
- * number of installs and not for a healthy release.
+ * number of installs and not for a healthy release. Each simulated device
+ * reports with the ticket an edge would have given it (signed here with the
+ * key whose public half the publisher trusts, HOTPATCH_TICKET_KEYS); the
+ * edge's own tickets are tested end to end in tickets_test.c.
  */
 #include "../../lib/test.h"
 #include "pub_itest.h"
 
+#include "common/ticket.h"
+
 static struct it_pub P;
 static struct it_world W;
+static struct cmn_key TK; /* plays the edge's ticket key */
 
 static char *release(const char *version)
 {
@@ -38,11 +44,16 @@ static char *events(const char *rel, const char *status, int from, int n, int du
     for (int i = 0; i < n; i++) {
         int copies = dup_every && i % dup_every == 0 ? 2 : 1;
         for (int c = 0; c < copies; c++) {
+            char dev[32], tk[CMN_TICKET_MAX + 1];
+            snprintf(dev, sizeof(dev), "dev-%d", from + i);
+            if (cmn_ticket_issue(&TK, "demo", "android", "production", rel, dev, (int64_t)time(NULL) + 3600, tk,
+                                 sizeof(tk), NULL))
+                rc |= CMN_E_INVAL;
             rc |= cmn_buf_addf(&b,
                                "%s{\"event_id\":\"e-%s-%d-%s\",\"device_id\":\"dev-%d\",\"app\":\"demo\","
                                "\"platform\":\"android\",\"channel\":\"production\",\"release_id\":\"%s\","
-                               "\"status\":\"%s\",\"binary_version\":\"1.%d.0\",\"ts\":1790000000}",
-                               first ? "" : ",", status, from + i, rel, from + i, rel, status, (from + i) % 3);
+                               "\"status\":\"%s\",\"binary_version\":\"1.%d.0\",\"ts\":1790000000,\"ticket\":\"%s\"}",
+                               first ? "" : ",", status, from + i, rel, from + i, rel, status, (from + i) % 3, tk);
             first = 0;
         }
     }
@@ -92,7 +103,12 @@ int main(void)
     if (cmn_crypto_init())
         return 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    const char *env[] = {"HOTPATCH_MAX_BATCH=500", NULL};
+    char tkenv[128], tkb64[CMN_PK_B64];
+    if (cmn_key_generate(&TK))
+        return 1;
+    cmn_key_public_b64(&TK, tkb64);
+    snprintf(tkenv, sizeof(tkenv), "HOTPATCH_TICKET_KEYS=%s", tkb64);
+    const char *env[] = {"HOTPATCH_MAX_BATCH=500", tkenv, NULL};
     if (it_pub_setup(&P, "telem", 0) || it_pub_start(&P, env) || it_world_setup(&P, "demo", &W)) {
         ok(0, "publisher + org + app + release key");
         it_log_tail(&P);

@@ -62,5 +62,15 @@ int main(void)
         is_int(manifest_accepts("demo", e->name), e->valid, "manifest release id %s", e->shown);
     }
     ok(!cmn_id_valid(NULL) && !cmn_id_valid_n(NULL, 3), "NULL refused");
+
+    /* device ids: 1..128 bytes of UTF-8, no control character */
+    char dev[200];
+    memset(dev, 'x', sizeof(dev));
+    ok(cmn_device_id_valid("dev 1/ü", strlen("dev 1/ü")), "device id with space, slash and UTF-8");
+    ok(cmn_device_id_valid(dev, 128) && !cmn_device_id_valid(dev, 129), "128 bytes at most");
+    ok(!cmn_device_id_valid("", 0) && !cmn_device_id_valid(NULL, 1), "empty and NULL refused");
+    ok(!cmn_device_id_valid("a\nb", 3) && !cmn_device_id_valid("a\x7f", 2) && !cmn_device_id_valid("a\0b", 3),
+       "control characters and NUL refused");
+    ok(!cmn_device_id_valid("\xc3", 1) && !cmn_device_id_valid("\xff\xfe", 2), "invalid UTF-8 refused");
     return done_testing();
 }

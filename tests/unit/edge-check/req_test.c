@@ -12,6 +12,7 @@
 
 #include "../../../edge-check/edge.h"
 #include "../../lib/test.h"
+#include "common/ticket.h"
 
 static struct cmn_key K;
 static char SIG[CMN_SIG_B64];
@@ -78,6 +79,27 @@ static const char *hdr(const char *name)
 }
 
 static char body[1 << 16];
+
+/* The X-HotPatch-Ticket of the last answer verified for (release, device), with its platform/channel; else "". */
+static const char *ticket_of(const char *release, const char *device, const char *channel)
+{
+    static char why[64];
+    for (int i = 0; i < RS->nh; i++) {
+        if (strcasecmp(RS->h[i].name, "X-HotPatch-Ticket") != 0)
+            continue;
+        struct cmn_ticket t;
+        struct cmn_ticket_claim cl = {"demo", release, device};
+        enum cmn_err rc = cmn_ticket_verify(RS->h[i].val, RS->h[i].len, &K, 1, &cl, (int64_t)time(NULL));
+        if (rc == CMN_OK && cmn_ticket_parse(RS->h[i].val, RS->h[i].len, &t) == CMN_OK &&
+            (strcmp(t.platform, "android") || strcmp(t.channel, channel) ||
+             t.expires > (int64_t)time(NULL) + CFG.ticket_ttl_s ||
+             t.expires < (int64_t)time(NULL) + CFG.ticket_ttl_s - 5))
+            rc = CMN_E_PARSE;
+        snprintf(why, sizeof(why), "%s", cmn_ticket_reason(rc));
+        return why;
+    }
+    return "";
+}
 
 /* Overwrite the stack the handler used, so a response pointing at a dead frame shows in any build. */
 static void __attribute__((noinline)) scribble(void)
@@ -287,6 +309,25 @@ int main(void)
            200, "rolled back with everything else skipped");
     is_str(hdr("X-HotPatch-Decision"), "rollback", "rollback to the embedded bundle");
     ok(hdr("X-HotPatch-Release") == NULL, "no release header on rollback");
+
+    /* telemetry tickets: every offer carries one for (release, device) once a ticket key is set */
+    is_int(check("app=demo&platform=android&channel=beta&binary_version=1.0.0&device=tester-1"), 200, "offer");
+    is_str(ticket_of("b3", "tester-1", "beta"), "", "no ticket key: no ticket");
+    CFG.ticket_key = &K; /* the test's key: verified below with its public half */
+    CFG.ticket_ttl_s = 600;
+    is_int(check("app=demo&platform=android&channel=beta&binary_version=1.0.0&device=tester-1"), 200, "offer again");
+    is_str(ticket_of("b3", "tester-1", "beta"), "valid",
+           "the offer carries a ticket for b3 and tester-1 (beta, android, 600 s)");
+    is_str(ticket_of("b2", "tester-1", "beta"), "wrong_claim", "not valid for another release");
+    is_str(ticket_of("b3", "tester-2", "beta"), "wrong_claim", "nor for another device");
+    is_int(check("app=demo&platform=android&channel=beta&binary_version=1.0.0&device=someone&release=b4&skip=b1,b2"),
+           200, "rollback answer");
+    is_str(ticket_of("b4", "someone", "beta"), "", "a rollback offers nothing: no ticket");
+    is_int(req("GET", "/update/check", "appId=demo&platform=android&channel=beta&binaryVersion=1.0.0&deviceId=someone",
+               NULL, NULL),
+           200, "/update/check offer");
+    is_str(ticket_of("b2", "someone", "beta"), "valid", "the seed dialect's offer carries a ticket too");
+    CFG.ticket_key = NULL;
 
     /* errors */
     is_int(check("app=demo&platform=android&channel=old&binary_version=1.0.0&device=x"), 503, "expired manifest: 503");

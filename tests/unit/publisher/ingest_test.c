@@ -4,9 +4,28 @@
  * stored in one round trip, a retried batch is not counted twice, unknown
  * releases are dropped, devices upsert with the last report winning, and a
  * release whose failure rate reaches the threshold is halted automatically
- * (state, audit event, re-published manifest).
+ * (state, audit event, re-published manifest). Only reports with a valid edge
+ * ticket count toward the halt: unticketed, forged and replayed-ticket
+ * failures are stored but never halt; a report first stored without a ticket
+ * counts once when the device reports it again with one.
  */
 #include "pub_fixture.h"
+
+#include "common/ticket.h"
+
+static struct cmn_key tkey; /* plays the edge's ticket key */
+
+/* A ticket for (release, device), as the edge issues it; rotating static buffers. */
+static const char *tix(const char *rel, const char *dev, int64_t ttl)
+{
+    static char buf[8][CMN_TICKET_MAX + 1];
+    static int k;
+    char *t = buf[k++ % 8];
+    if (cmn_ticket_issue(&tkey, "demo", "android", "beta", rel, dev, (int64_t)time(NULL) + ttl, t, sizeof(buf[0]),
+                         NULL))
+        t[0] = '\0';
+    return t;
+}
 
 static enum cmn_err installs(struct fx *f, const char *json, struct pub_ingest_result *res)
 {
@@ -43,29 +62,37 @@ int main(void)
     ok(rc == 0, "fixture: database, storage, keys");
     if (rc)
         return done_testing();
+    ok(!cmn_key_generate(&tkey), "an edge ticket key");
+    memcpy(f.s.tkeys[0].pk, tkey.pk, CMN_PK_BYTES);
+    cmn_key_compute_id(&f.s.tkeys[0]);
+    f.s.n_tkeys = 1; /* the publisher trusts its public half */
     struct cmn_errbuf eb = {0};
     struct pub_new_result nr;
     is_int(fx_release(&f, "beta", "1.0.0", 100, &nr, &eb), CMN_OK, "a release to report on");
     json_decref(nr.release);
     const char *id = nr.id;
 
-    char batch[2048];
+    char batch[16384];
     snprintf(batch, sizeof(batch),
              "{\"events\":["
+             "{\"device_id\":\"d1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"event_id\":\"e1\","
+             "\"ticket\":\"%s\"},"
              "{\"device_id\":\"d1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"event_id\":\"e1\"},"
-             "{\"device_id\":\"d1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"event_id\":\"e1\"},"
-             "{\"device_id\":\"d2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+             "{\"device_id\":\"d2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\","
+             "\"ticket\":\"%s\"},"
              "{\"device_id\":\"d3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":5},"
              "{\"device_id\":\"d3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":40},"
              "{\"device_id\":\"d4\",\"app\":\"demo\",\"release_id\":\"rel_unknown\",\"status\":\"applied\"},"
              "{\"device_id\":\"\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"}]}",
-             id, id, id, id, id, id);
+             id, tix(id, "d1", 3600), id, id, tix(id, "d2", 3600), id, id, id);
     struct pub_ingest_result res;
     unsigned long batches = atomic_load(&f.s.m.telemetry_batches);
     is_int(installs(&f, batch, &res), CMN_OK, "installation batch stored");
     is_int(res.accepted, 4, "duplicates within the batch merged (d1 twice, d3 twice)");
     is_int(res.rejected, 1, "the entry without a device id rejected");
     is_int(counter(&f, id, "applied"), 2, "two applied installs counted");
+    is_int(res.ticketed, 2, "d1 (its duplicate's ticket merged) and d2 carried valid tickets");
+    is_int(counter(&f, id, "t_applied"), 2, "both count as ticketed installs");
     is_int(counter(&f, id, "downloading"), 1, "one download in progress");
     is_int(fx_sql_int(&f, "SELECT max(progress) FROM installations WHERE device_id = 'd3'"), 40,
            "highest progress kept");
@@ -102,16 +129,55 @@ int main(void)
     f.cfg.halt_threshold_pct = 60;
     f.cfg.halt_min_installs = 4;
     int notified = atomic_load(&f.notified);
+    char st[24];
+    /* forged failures: none carries a ticket that verifies for its own device and release */
+    struct cmn_key other;
+    ok(!cmn_key_generate(&other), "a key the publisher does not trust");
+    char foreign[CMN_TICKET_MAX + 1];
+    ok(!cmn_ticket_issue(&other, "demo", "android", "beta", id, "x3", (int64_t)time(NULL) + 3600, foreign,
+                         sizeof(foreign), NULL),
+       "a ticket signed by the untrusted key");
     snprintf(batch, sizeof(batch),
              "{\"events\":["
              "{\"device_id\":\"f1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
-             "{\"device_id\":\"f2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
-             id, id);
+             "{\"device_id\":\"x1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":\"garbage\"},"
+             "{\"device_id\":\"x2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":\"%s\"},"
+             "{\"device_id\":\"x3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":\"%s\"},"
+             "{\"device_id\":\"x4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":\"%s\"},"
+             "{\"device_id\":\"x5\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":42}]}",
+             id, id, id, tix(id, "d1", 3600), id, foreign, id, tix(id, "x4", -1), id);
+    is_int(installs(&f, batch, &res), CMN_OK,
+           "six forged failures: none, garbage, replayed, foreign, expired, a number");
+    is_int(res.accepted, 6, "all six stored");
+    is_int(res.ticketed, 0, "none ticketed");
+    is_int(counter(&f, id, "failed"), 6, "visible in the totals");
+    is_int(counter(&f, id, "t_failed"), 0, "but no ticketed failure");
+    is_str(fx_state(&f, id, st), "active", "6 untrusted failures of 8 reports: not halted");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE status = 'failed' AND NOT ticketed"), 6,
+           "stored flagged as unticketed");
+
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"f1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":\"%s\"},"
+             "{\"device_id\":\"f2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":\"%s\"}]}",
+             id, tix(id, "f1", 3600), id, tix(id, "f2", 3600));
     is_int(installs(&f, batch, &res), CMN_OK, "two failures");
-    char st[24];
+    is_int(counter(&f, id, "failed"), 7, "f1's earlier unticketed row is not counted again in the totals");
+    is_int(counter(&f, id, "t_failed"), 2, "f1 upgraded to ticketed and f2 new: two ticketed failures");
+    is_int(installs(&f, batch, &res), CMN_OK, "the ticketed batch retried");
+    is_int(counter(&f, id, "t_failed"), 2, "a retry of ticketed reports is not counted twice");
     is_str(fx_state(&f, id, st), "active", "2 of 4 installs failed: 50%% < 60%%, still active");
     snprintf(batch, sizeof(batch),
-             "{\"events\":[{\"device_id\":\"f3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}", id);
+             "{\"events\":[{\"device_id\":\"f3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ticket\":\"%s\"}]}",
+             id, tix(id, "f3", 3600));
     is_int(installs(&f, batch, &res), CMN_OK, "a third failure");
     is_str(fx_state(&f, id, st), "halted", "3 of 5 failed (60%% >= 60%%): halted automatically");
     is_int(atomic_load(&f.s.m.auto_halts), 1, "auto-halt counted");
@@ -125,6 +191,8 @@ int main(void)
              "AND actor = 'auto-halt' AND detail->>'threshold_pct' = '60'",
              id);
     is_int(fx_sql_int(&f, q), 1, "audit event names auto-halt and the threshold");
+    cmn_key_clear(&tkey);
+    cmn_key_clear(&other);
     fx_teardown(&f);
     return done_testing();
 }
