@@ -464,6 +464,7 @@ int cli_cmd_patch(int argc, char **argv);
 int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, const char *work, const char *zip,
                         uint64_t zip_size, const struct cmn_manifest *m, int nbases, struct cmn_release *e);
 int cli_cmd_manifest(int argc, char **argv);
+int cli_cmd_root(int argc, char **argv);
 int cli_cmd_stats(int argc, char **argv);
 
 #endif

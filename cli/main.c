@@ -34,6 +34,7 @@ static const struct {
     {"stats", cli_cmd_stats, "install statistics of a release (publisher mode)"},
     {"manifest", cli_cmd_manifest, "manifest show: fetch, verify, print; manifest resign"},
     {"verify", cli_cmd_verify, "verify a bundle zip's SHA-256 and signature"},
+    {"root", cli_cmd_root, "the app's signed root of trust: init, rotate, revoke, sign, show, publish"},
     {"snapshot", cli_cmd_snapshot, "serverless: write every channel manifest into one object for cold edges"},
     {"patch", cli_cmd_patch, "create, apply or inspect differential bundle patches"},
 };
