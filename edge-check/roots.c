@@ -137,7 +137,7 @@ void edge_roots_free(struct edge_sync *s)
 
 struct fetch_ctx {
     struct edge_sync *s;
-    const char *app;
+    char app[CMN_ID_MAX + 1]; /* a copy: the walk frees the root it started from */
 };
 
 static enum cmn_err fetch(void *ctx, uint64_t version, struct cmn_buf *out, struct cmn_errbuf *eb)
@@ -210,7 +210,8 @@ enum cmn_err edge_roots_refresh(struct edge_sync *s, int64_t now, struct edge_sy
     struct edge_roots *rs = s->roots;
     for (size_t i = 0; rs && i < rs->n; i++) {
         struct edge_root_slot *sl = &rs->v[i];
-        struct fetch_ctx f = {s, sl->root->app};
+        struct fetch_ctx f = {.s = s};
+        snprintf(f.app, sizeof(f.app), "%s", sl->root->app);
         struct cmn_errbuf e2 = {{0}};
         unsigned adv = 0, dropped = 0;
         enum cmn_err rc = cmn_root_walk(&sl->root, fetch, &f, now, &adv, &e2);

@@ -361,7 +361,7 @@ int main(int argc, char **argv)
             rc = usage_error("option '%s' needs a value", m->flag);
             goto out;
         }
-        if (m->is_int) {
+        if (m->is_int == 1) {
             char *end = NULL;
             errno = 0;
             long long v = strtoll(val, &end, 10);
