@@ -235,11 +235,12 @@ static int make(int argc, char **argv, const char *verb)
     char usage[160], name[32];
     snprintf(name, sizeof(name), "root %s", verb);
     snprintf(usage, sizeof(usage), "hotpatch root %s %s--sign FILE[,FILE] --out FILE", verb,
-             init ? "--app A --manifest-keys B64 [--threshold N] " : rev ? "--from FILE --key B64|KEYID " :
-                                                                          "--from FILE [changes] ");
+             init  ? "--app A --manifest-keys B64 [--threshold N] "
+             : rev ? "--from FILE --key B64|KEYID "
+                   : "--from FILE [changes] ");
     const struct cli_cmd cmd = {
         name,
-        init ? "Create version 1 of an app's root of trust (offline; embed it in the app, give it to edges)."
+        init  ? "Create version 1 of an app's root of trust (offline; embed it in the app, give it to edges)."
         : rev ? "Create the next root with a compromised key removed and listed as revoked."
               : "Create the next root version with changed keys, threshold or expiry.",
         usage, NULL,
@@ -334,7 +335,8 @@ static int make(int argc, char **argv, const char *verb)
             char id[CMN_KEYID_HEX];
             if ((ex = key_ref(revoke, id)))
                 goto out;
-            int had = drop_key(r->root_keys, &r->n_root_keys, id) | drop_key(r->manifest_keys, &r->n_manifest_keys, id) |
+            int had = drop_key(r->root_keys, &r->n_root_keys, id) |
+                      drop_key(r->manifest_keys, &r->n_manifest_keys, id) |
                       drop_key(r->release_keys, &r->n_release_keys, id);
             if (!had) {
                 ex = cli_fail(CLI_EXIT_NOTFOUND, "key %s is not trusted by root version %llu: nothing to revoke", id,
@@ -457,11 +459,11 @@ static int show_cmd(int argc, char **argv)
         {"previous", "FILE", &prev_path, NULL, "verify FILE as the successor of this root"},
         {0},
     };
-    const struct cli_cmd cmd = {
-        "root show", "Print a root document and verify it (its own threshold, and the previous root's).",
-        "hotpatch root show FILE [--previous FILE]", NULL,
-        "Exit 5 when the root is not valid as a successor of --previous (or, without it, not\n"
-        "signed by a threshold of its own root keys), or when it has expired.\n"};
+    const struct cli_cmd cmd = {"root show",
+                                "Print a root document and verify it (its own threshold, and the previous root's).",
+                                "hotpatch root show FILE [--previous FILE]", NULL,
+                                "Exit 5 when the root is not valid as a successor of --previous (or, without it, not\n"
+                                "signed by a threshold of its own root keys), or when it has expired.\n"};
     ex = cli_parse(&cmd, opts, argc, argv, &a);
     if (ex || a.help)
         return ex;
@@ -514,12 +516,12 @@ static int publish_cmd(int argc, char **argv)
         {"region", "NAME", &c.region, NULL, "S3 region (default us-east-1; R2: auto)"},
         {0},
     };
-    const struct cli_cmd cmd = {
-        "root publish", "Upload a complete root to storage (roots/<app>/<N>.json and roots/<app>/root.json).",
-        "hotpatch root publish FILE --storage URL", CLI_CONN_ENV,
-        "Refuses a root that is not the valid successor of the stored version N-1, and never\n"
-        "replaces a published version (exit 4). Root keys are not needed here: the file is\n"
-        "already signed. The publisher never holds root keys and never writes roots.\n"};
+    const struct cli_cmd cmd = {"root publish",
+                                "Upload a complete root to storage (roots/<app>/<N>.json and roots/<app>/root.json).",
+                                "hotpatch root publish FILE --storage URL", CLI_CONN_ENV,
+                                "Refuses a root that is not the valid successor of the stored version N-1, and never\n"
+                                "replaces a published version (exit 4). Root keys are not needed here: the file is\n"
+                                "already signed. The publisher never holds root keys and never writes roots.\n"};
     ex = cli_parse(&cmd, opts, argc, argv, &a);
     if (ex || a.help)
         return ex;

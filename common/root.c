@@ -185,8 +185,7 @@ static int in_keys(const struct cmn_key *keys, size_t n, const char *keyid)
     return 0;
 }
 
-static enum cmn_err check_keys(const struct cmn_key *keys, size_t n, size_t lo, const char *name,
-                               struct cmn_errbuf *eb)
+static enum cmn_err check_keys(const struct cmn_key *keys, size_t n, size_t lo, const char *name, struct cmn_errbuf *eb)
 {
     if (n < lo || n > CMN_ROOT_MAX_KEYS)
         return cmn_errf(eb, CMN_E_PARSE, "field '%s' must list %zu to %d public keys", name, lo, CMN_ROOT_MAX_KEYS);
@@ -220,8 +219,7 @@ enum cmn_err cmn_root_validate(const struct cmn_root *r, struct cmn_errbuf *eb)
     /* The root keys stay offline: one that also signs manifests online would defeat the point. */
     for (size_t i = 0; i < r->n_manifest_keys; i++)
         if (in_keys(r->root_keys, r->n_root_keys, r->manifest_keys[i].keyid))
-            return cmn_errf(eb, CMN_E_PARSE, "key %s is both a root key and a manifest key",
-                            r->manifest_keys[i].keyid);
+            return cmn_errf(eb, CMN_E_PARSE, "key %s is both a root key and a manifest key", r->manifest_keys[i].keyid);
     if (r->n_revoked > CMN_ROOT_MAX_REVOKED)
         return cmn_errf(eb, CMN_E_TOOBIG, "more than %d revoked keys", CMN_ROOT_MAX_REVOKED);
     for (size_t i = 0; i < r->n_revoked; i++) {
@@ -323,9 +321,8 @@ static enum cmn_err get_keys(const json_t *o, const char *name, struct cmn_key *
 
 static enum cmn_err parse_payload(const char *p, size_t n, struct cmn_root *r, struct cmn_errbuf *eb)
 {
-    static const char *const fields[] = {"app",       "expires_at", "issued_at",     "manifest_keys",
-                                         "release_keys", "revoked_keys", "root_keys", "schema",
-                                         "threshold",  "version"};
+    static const char *const fields[] = {"app",          "expires_at", "issued_at", "manifest_keys", "release_keys",
+                                         "revoked_keys", "root_keys",  "schema",    "threshold",     "version"};
     json_t *o = NULL;
     struct cmn_buf canon;
     int64_t x;
@@ -471,7 +468,8 @@ enum cmn_err cmn_root_accept(const struct cmn_root *trusted, const void *doc, si
         goto out;
     }
     if (r->version <= trusted->version) {
-        rc = cmn_errf(eb, CMN_E_REPLAY, "root version %llu is not newer than the trusted version %llu (rollback refused)",
+        rc = cmn_errf(eb, CMN_E_REPLAY,
+                      "root version %llu is not newer than the trusted version %llu (rollback refused)",
                       (unsigned long long)r->version, (unsigned long long)trusted->version);
         goto out;
     }
@@ -495,7 +493,8 @@ out:
 enum cmn_err cmn_root_fresh(const struct cmn_root *r, int64_t now, struct cmn_errbuf *eb)
 {
     if (now >= r->expires_at)
-        return cmn_errf(eb, CMN_E_EXPIRED, "root version %llu of '%s' expired at %lld (now %lld) and no newer root "
+        return cmn_errf(eb, CMN_E_EXPIRED,
+                        "root version %llu of '%s' expired at %lld (now %lld) and no newer root "
                         "is published",
                         (unsigned long long)r->version, r->app, (long long)r->expires_at, (long long)now);
     return CMN_OK;
@@ -580,7 +579,8 @@ enum cmn_err cmn_root_open_manifest(const struct cmn_root *r, const void *doc, s
         }
     }
     env_release(&e);
-    return cmn_errf(eb, CMN_E_UNKNOWN_KEY, "manifest is not signed by a manifest key of root version %llu (signed by %s)",
+    return cmn_errf(eb, CMN_E_UNKNOWN_KEY,
+                    "manifest is not signed by a manifest key of root version %llu (signed by %s)",
                     (unsigned long long)r->version, who[0] ? who : "?");
 }
 
@@ -639,8 +639,8 @@ enum cmn_err cmn_root_seal(const struct cmn_root *r, const struct cmn_key *keys,
             goto out;
         }
     }
-    rc = render_env(payload.ptr, payload.len, (const char(*)[CMN_KEYID_HEX])ids,
-                    (const uint8_t(*)[CMN_SIG_BYTES])sigs, n, out, eb);
+    rc = render_env(payload.ptr, payload.len, (const char(*)[CMN_KEYID_HEX])ids, (const uint8_t(*)[CMN_SIG_BYTES])sigs,
+                    n, out, eb);
 out:
     cmn_buf_release(&payload);
     return rc;
@@ -696,8 +696,8 @@ enum cmn_err cmn_root_add_signature(const void *doc, size_t len, const struct cm
     }
     memcpy(e.keyid[e.nsig], id.keyid, CMN_KEYID_HEX);
     e.nsig++;
-    rc = render_env(e.payload, e.plen, (const char(*)[CMN_KEYID_HEX])e.keyid,
-                    (const uint8_t(*)[CMN_SIG_BYTES])e.sig, e.nsig, out, eb);
+    rc = render_env(e.payload, e.plen, (const char(*)[CMN_KEYID_HEX])e.keyid, (const uint8_t(*)[CMN_SIG_BYTES])e.sig,
+                    e.nsig, out, eb);
 out:
     cmn_root_free(r);
     env_release(&e);

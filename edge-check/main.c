@@ -606,8 +606,7 @@ int main(int argc, char **argv)
     }
     if (lambda)
         return edge_lambda_main(&cfg);
-    if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "sync") == 0) && cfg.source && cfg.n_keys == 0 &&
-        cfg.n_roots == 0) {
+    if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "sync") == 0) && cfg.source && cfg.n_keys == 0 && cfg.n_roots == 0) {
         fprintf(stderr, "hotpatch-edge: no trusted manifest keys (--trusted-key or HOTPATCH_TRUSTED_KEYS)\n");
         return 2;
     }

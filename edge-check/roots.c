@@ -61,8 +61,7 @@ static enum cmn_err read_file(const char *path, struct cmn_buf *out, struct cmn_
     size_t n;
     enum cmn_err rc = CMN_OK;
     if (!f)
-        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open '%s': %s", path,
-                        strerror(errno));
+        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open '%s': %s", path, strerror(errno));
     while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         rc = cmn_buf_add(out, chunk, n);
     fclose(f);
@@ -204,8 +203,7 @@ static enum cmn_err drop_untrusted(struct edge_sync *s, const struct cmn_root *r
     return mrc ? cmn_errf(eb, CMN_E_IO, "cannot commit the index: %s", mdb_strerror(mrc)) : CMN_OK;
 }
 
-enum cmn_err edge_roots_refresh(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats,
-                                struct cmn_errbuf *eb)
+enum cmn_err edge_roots_refresh(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats, struct cmn_errbuf *eb)
 {
     struct edge_roots *rs = s->roots;
     for (size_t i = 0; rs && i < rs->n; i++) {

@@ -117,10 +117,10 @@ struct hp_client {
      * transfer's progress callback: a lock-free C11 atomic (plain reads and
      * writes of it are sequentially consistent atomic operations). */
     atomic_int cancel;
-    hp_transport tr;   /* the host's, or the default (libcurl); tr.perform NULL in libhotpatch-core */
-    const char *fault; /* HOTPATCH_AGENT_FAULT, test-only */
-    char *root_doc;          /* HP_OPT_ROOT: the embedded initial root document (root.c) */
-    struct cmn_root *root;   /* the newest trusted root, NULL without HP_OPT_ROOT */
+    hp_transport tr;       /* the host's, or the default (libcurl); tr.perform NULL in libhotpatch-core */
+    const char *fault;     /* HOTPATCH_AGENT_FAULT, test-only */
+    char *root_doc;        /* HP_OPT_ROOT: the embedded initial root document (root.c) */
+    struct cmn_root *root; /* the newest trusted root, NULL without HP_OPT_ROOT */
     char err[CMN_ERRBUF_SIZE];
 };
 
@@ -223,9 +223,8 @@ hp_status hp__root_open(struct hp_client *c);
 /* Before a check: walk the root chain forward from storage, cache the newest, refuse an expired one. */
 hp_status hp__root_refresh(struct hp_client *c);
 /* Open a manifest with the trusted root's manifest keys, or the configured keys when there is no root. */
-enum cmn_err hp__open_manifest(struct hp_client *c, const void *doc, size_t len,
-                               const struct cmn_manifest_expect *ex, int64_t now, struct cmn_manifest **out,
-                               struct cmn_errbuf *eb);
+enum cmn_err hp__open_manifest(struct hp_client *c, const void *doc, size_t len, const struct cmn_manifest_expect *ex,
+                               int64_t now, struct cmn_manifest **out, struct cmn_errbuf *eb);
 /* Version of the trusted root, 0 when none. */
 uint64_t hp__root_version(const struct hp_client *c);
 void hp__root_release(struct hp_client *c);

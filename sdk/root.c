@@ -144,9 +144,8 @@ hp_status hp__root_refresh(struct hp_client *c)
     return HP_OK;
 }
 
-enum cmn_err hp__open_manifest(struct hp_client *c, const void *doc, size_t len,
-                               const struct cmn_manifest_expect *ex, int64_t now, struct cmn_manifest **out,
-                               struct cmn_errbuf *eb)
+enum cmn_err hp__open_manifest(struct hp_client *c, const void *doc, size_t len, const struct cmn_manifest_expect *ex,
+                               int64_t now, struct cmn_manifest **out, struct cmn_errbuf *eb)
 {
     if (c->root)
         return cmn_root_open_manifest(c->root, doc, len, ex, now, out, eb);

@@ -112,7 +112,7 @@ agent_check
 is "$?" 4 "a new manifest signed by the revoked key is refused by the device"
 refusals() { grep -c "refused 'manifests/demo/android/production.json' (unknown_key): manifest is signed by key $M1_ID, revoked by root version 3" "$T/edge.log"; }
 until_ok "... and by the edge (a second refusal naming the key, for the new manifest)" 10 test "$(refusals)" -ge 2
-ok "... shown on /healthz" health_has '"status":"degraded"
+ok "... shown on /healthz" health_has '"status":"degraded"'
 ok "the edge still does not serve it" edge_lacks
 release "recovery" "$K/m2.key" "$M1_PUB"
 agent_check
