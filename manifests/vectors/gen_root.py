@@ -4,7 +4,7 @@
 Independent of the C code: canonical JSON and Ed25519 come from gen.py's
 stdlib implementation. Deterministic: re-running must leave `git diff` empty.
 
-    python3 manifests/vectors/gen_root.py && git diff --exit-code manifests/vectors/roots
+    python3 manifests/vectors/gen_root.py [OUTDIR] && git diff --exit-code manifests/vectors/roots
 
 Writes roots/keys/ (TEST-ONLY root keys), roots/chain/<N>.json (a valid chain
 for app "demo": 1 initial, 2 adds the "other" manifest key, 3 revokes the
@@ -16,10 +16,11 @@ revoked and by the new key).
 import os
 import sys
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gen  # noqa: E402
+import gen  # noqa: E402  (gen.HERE follows sys.argv[1] too)
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "roots")
+HERE = os.path.join(gen.HERE, "roots")
 PTYPE = "application/vnd.hotpatch.root.v1+json"
 CTX_ROOT = b"hotpatch-root-v1\n"
 NOW = gen.NOW
