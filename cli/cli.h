@@ -397,6 +397,12 @@ int cli_change_run(const struct cli_change_cmd *cc, void *ctx, struct cli_change
  * of the manifest key (serverless). Reports and returns an exit code.
  */
 #define CLI_MAX_TRUSTED 8
+/*
+ * The keys a writer verifies the stored manifest with before editing it: the
+ * public half of its manifest key, plus HOTPATCH_TRUSTED_KEYS (the previous
+ * key during a rotation). pub must hold 1 + CLI_MAX_TRUSTED keys; reports errors.
+ */
+int cli_edit_keyring(const struct cmn_key *mkey, struct cmn_key pub[1 + CLI_MAX_TRUSTED], struct cmn_keyring *ring);
 int cli_trusted_resolve(const char *flag, const struct cli_conn *c, struct cmn_key keys[CLI_MAX_TRUSTED], size_t *n);
 
 /* ---- publisher API (api.c) ---- */
@@ -468,6 +474,7 @@ int cli_cmd_patch(int argc, char **argv);
 int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, const char *work, const char *zip,
                         uint64_t zip_size, const struct cmn_manifest *m, int nbases, struct cmn_release *e);
 int cli_cmd_manifest(int argc, char **argv);
+int cli_cmd_root(int argc, char **argv);
 int cli_cmd_stats(int argc, char **argv);
 int cli_cmd_app(int argc, char **argv);
 

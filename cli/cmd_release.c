@@ -146,13 +146,16 @@ static int add_release(void *ctx, struct cmn_manifest *m, int is_new, int *skip)
  */
 static int precheck(struct cmn_storage *st, const struct cmn_key *mkey, struct rel *r, struct cmn_manifest **keep)
 {
-    struct cmn_keyring ring = {mkey, 1};
+    struct cmn_keyring ring;
+    struct cmn_key pub[1 + CLI_MAX_TRUSTED];
     struct cmn_manifest *m = NULL;
     struct cmn_errbuf eb = {{0}};
     char key[CMN_STORAGE_KEY_MAX], what[CMN_STORAGE_KEY_MAX + 8];
     struct cmn_buf b;
     enum cmn_err rc;
     int ex = 0, skip = 0;
+    if ((ex = cli_edit_keyring(mkey, pub, &ring)))
+        return ex;
     if (cmn_storage_manifest_key(r->t.app, r->t.platform, r->t.channel, key, sizeof(key)))
         return cli_fail(CLI_EXIT_USAGE, "bad app/platform/channel");
     cmn_buf_init(&b, CMN_MANIFEST_MAX_BYTES);

@@ -35,6 +35,7 @@ static const struct {
     {"app", cli_cmd_app, "show an app's settings; legacy signature opt-in, seed 002 device model"},
     {"manifest", cli_cmd_manifest, "manifest show: fetch, verify, print; manifest resign"},
     {"verify", cli_cmd_verify, "verify a bundle zip's SHA-256 and signature"},
+    {"root", cli_cmd_root, "the app's signed root of trust: init, rotate, revoke, sign, show, publish"},
     {"snapshot", cli_cmd_snapshot, "serverless: write every channel manifest into one object for cold edges"},
     {"deployment-key", cli_cmd_deployment_key, "CodePush deployment keys of a channel: add | list | revoke"},
     {"patch", cli_cmd_patch, "create, apply or inspect differential bundle patches"},

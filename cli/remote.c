@@ -95,19 +95,33 @@ static void backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
+int cli_edit_keyring(const struct cmn_key *mkey, struct cmn_key pub[1 + CLI_MAX_TRUSTED], struct cmn_keyring *ring)
+{
+    size_t n_also = 0;
+    int ex;
+    /* Verify with the public half only: the opener never needs the secret. */
+    pub[0] = *mkey;
+    cmn_wipe(pub[0].sk, sizeof(pub[0].sk));
+    pub[0].has_secret = 0;
+    /* Key rotation: the stored manifest may still carry the previous key's signature (HOTPATCH_TRUSTED_KEYS). */
+    const char *also = cli_setting(NULL, "HOTPATCH_TRUSTED_KEYS", "trusted_keys");
+    if (also && (ex = cli_parse_pubkeys(also, pub + 1, CLI_MAX_TRUSTED, &n_also)))
+        return ex;
+    ring->keys = pub;
+    ring->n = 1 + n_also;
+    return 0;
+}
+
 int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const char *app, const char *platform,
                      const char *channel, int64_t ttl, int create, cli_edit_fn fn, void *ctx,
                      struct cli_edit_result *res)
 {
-    struct cmn_keyring ring = {mkey, 1};
-    struct cmn_key pub;
+    struct cmn_keyring ring;
+    struct cmn_key pub[1 + CLI_MAX_TRUSTED];
     int attempt, ex = 0;
     memset(res, 0, sizeof(*res));
-    /* Verify with the public half only: the opener never needs the secret. */
-    pub = *mkey;
-    cmn_wipe(pub.sk, sizeof(pub.sk));
-    pub.has_secret = 0;
-    ring.keys = &pub;
+    if ((ex = cli_edit_keyring(mkey, pub, &ring)))
+        return ex;
     if (cmn_storage_manifest_key(app, platform, channel, res->key, sizeof(res->key)))
         return cli_fail(CLI_EXIT_USAGE, "bad app/platform/channel '%s/%s/%s'", app, platform, channel);
     for (attempt = 0; attempt < CLI_MAX_RETRIES; attempt++) {

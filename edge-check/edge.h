@@ -188,6 +188,7 @@ struct edge_sync_stats {
 };
 
 #define EDGE_FULL_SYNC_DEFAULT_S 600
+#define EDGE_MAX_ROOTS 64 /* --root files */
 
 struct edge_sync {
     struct edge_index *ix;
@@ -207,6 +208,7 @@ struct edge_sync {
     /* refused manifests found by the last pass that looked at every manifest (a listing or a changed feed) */
     struct edge_problem refused_kept[EDGE_MAX_PROBLEMS];
     unsigned n_refused_kept, refused_kept_count;
+    struct edge_roots *roots; /* --root: per-app roots of trust (roots.c), NULL without */
 };
 
 /*
@@ -219,6 +221,24 @@ struct edge_sync {
 enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats,
                             struct cmn_errbuf *eb) CMN_WUR;
 void edge_sync_release(struct edge_sync *s);
+
+/* ------------------------------------------------------------- roots.c */
+
+/*
+ * Load the --root files (each an app's initial signed root), resuming from
+ * the newer root cached under <data_dir>/roots/ when there is one. Freed by
+ * edge_sync_release.
+ */
+enum cmn_err edge_roots_load(struct edge_sync *s, const char *const *files, size_t n, const char *data_dir,
+                             struct cmn_errbuf *eb) CMN_WUR;
+void edge_roots_free(struct edge_sync *s);
+/* Walk every app's root chain forward in storage (start of a sync pass); problems go to stats. */
+enum cmn_err edge_roots_refresh(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats,
+                                struct cmn_errbuf *eb) CMN_WUR;
+/* 1 when `app` has a root (then *rc is the result of opening the manifest with it), 0 otherwise. */
+int edge_roots_open_manifest(struct edge_sync *s, const char *app, const void *doc, size_t len,
+                             const struct cmn_manifest_expect *ex, int64_t now, struct cmn_manifest **out,
+                             enum cmn_err *rc, struct cmn_errbuf *eb);
 
 /* Load a local list file into the index (the load-list subcommand). */
 enum cmn_err edge_sync_load_list_file(struct edge_index *ix, const char *name, const char *path, size_t *count,
@@ -364,6 +384,8 @@ struct edge_config {
     const char *source;
     struct cmn_key *keys;
     size_t n_keys;
+    const char *root_files[EDGE_MAX_ROOTS]; /* --root FILE: an app's initial root of trust */
+    size_t n_roots;
     int poll_ms;
     const char *sync_token;  /* NULL: POST /v1/sync disabled */
     const char *public_base; /* prefix for relative bundle URLs in seed endpoints, or NULL */

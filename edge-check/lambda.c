@@ -310,7 +310,7 @@ int edge_lambda_main(struct edge_config *cfg)
         init_error(&L, "no storage configured (HOTPATCH_STORAGE)");
         return 1;
     }
-    if (cfg->n_keys == 0) {
+    if (cfg->n_keys == 0 && cfg->n_roots == 0) {
         init_error(&L, "no trusted manifest keys (HOTPATCH_TRUSTED_KEYS)");
         return 1;
     }
@@ -328,6 +328,10 @@ int edge_lambda_main(struct edge_config *cfg)
     L.sync.ix = &L.ix;
     L.sync.keyring.keys = cfg->keys;
     L.sync.keyring.n = cfg->n_keys;
+    if ((rc = edge_roots_load(&L.sync, cfg->root_files, cfg->n_roots, cfg->data_dir, &eb))) {
+        init_error(&L, cmn_errmsg(&eb, rc));
+        return 1;
+    }
     L.sync.full_interval_s = cfg->full_sync_s;
     lambda_sync(&L); /* cold start */
     rs = malloc(sizeof(*rs));

@@ -41,6 +41,9 @@ static void usage(FILE *f)
                "                          /tmp/hotpatch-edge in Lambda mode)\n"
                "  --source URL            file:///dir or s3://bucket/prefix (env HOTPATCH_STORAGE)\n"
                "  --trusted-key B64[,B64] manifest public keys (env HOTPATCH_TRUSTED_KEYS); repeatable\n"
+               "  --root FILE             an app's initial signed root of trust: its manifests are\n"
+               "                          verified with the keys of the newest root in storage\n"
+               "                          (roots/<app>/<N>.json) instead of --trusted-key; repeatable\n"
                "  --poll-interval SECS    sync period (default 5; fractions allowed)\n"
                "  --full-sync-interval SECS  list every manifest at least this often; between\n"
                "                          listings the change feed says what changed (default 600;\n"
@@ -248,6 +251,16 @@ static int open_storage(const struct edge_config *cfg, struct cmn_storage **st)
     return 0;
 }
 
+/* --root files into the sync state; 1 after a one-line error. */
+static int load_roots(const struct edge_config *cfg, struct edge_sync *s)
+{
+    struct cmn_errbuf eb = {{0}};
+    enum cmn_err rc = edge_roots_load(s, cfg->root_files, cfg->n_roots, cfg->data_dir, &eb);
+    if (rc)
+        fprintf(stderr, "hotpatch-edge: --root: %s\n", cmn_errmsg(&eb, rc));
+    return rc != CMN_OK;
+}
+
 static int cmd_serve(struct edge_config *cfg, struct edge_index *ix)
 {
     struct edge_sync_state ss;
@@ -279,6 +292,8 @@ static int cmd_serve(struct edge_config *cfg, struct edge_index *ix)
         y.s.ix = ix;
         y.s.keyring.keys = cfg->keys;
         y.s.keyring.n = cfg->n_keys;
+        if (load_roots(cfg, &y.s))
+            return 2;
         y.s.full_interval_s = cfg->full_sync_s;
         if (pthread_create(&sync_th, NULL, syncer_main, &y) != 0) {
             fprintf(stderr, "hotpatch-edge: cannot start the sync thread\n");
@@ -334,6 +349,11 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
     s.ix = ix;
     s.keyring.keys = cfg->keys;
     s.keyring.n = cfg->n_keys;
+    if (load_roots(cfg, &s)) {
+        edge_sync_release(&s);
+        cmn_storage_free(s.st);
+        return 2;
+    }
     s.full_interval_s = cfg->full_sync_s;
     enum cmn_err rc = edge_sync_pass(&s, (int64_t)time(NULL), &st, &eb);
     edge_sync_release(&s);
@@ -388,6 +408,7 @@ enum {
     O_DATA,
     O_SOURCE,
     O_KEY,
+    O_ROOT,
     O_POLL,
     O_FULL,
     O_BASE,
@@ -426,6 +447,7 @@ int main(int argc, char **argv)
         {"data-dir", required_argument, 0, O_DATA},
         {"source", required_argument, 0, O_SOURCE},
         {"trusted-key", required_argument, 0, O_KEY},
+        {"root", required_argument, 0, O_ROOT},
         {"poll-interval", required_argument, 0, O_POLL},
         {"full-sync-interval", required_argument, 0, O_FULL},
         {"public-base", required_argument, 0, O_BASE},
@@ -513,6 +535,13 @@ int main(int argc, char **argv)
             if (add_keys(&cfg, optarg))
                 return 2;
             keys_given = 1;
+            break;
+        case O_ROOT:
+            if (cfg.n_roots == EDGE_MAX_ROOTS) {
+                fprintf(stderr, "hotpatch-edge: at most %d --root files\n", EDGE_MAX_ROOTS);
+                return 2;
+            }
+            cfg.root_files[cfg.n_roots++] = optarg;
             break;
         case O_POLL:
             if (parse_secs(optarg, &cfg.poll_ms)) {
@@ -662,7 +691,7 @@ int main(int argc, char **argv)
             cmn_key_clear(&ticket_key);
         return lrc;
     }
-    if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "sync") == 0) && cfg.source && cfg.n_keys == 0) {
+    if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "sync") == 0) && cfg.source && cfg.n_keys == 0 && cfg.n_roots == 0) {
         fprintf(stderr, "hotpatch-edge: no trusted manifest keys (--trusted-key or HOTPATCH_TRUSTED_KEYS)\n");
         return 2;
     }

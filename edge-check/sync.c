@@ -298,6 +298,7 @@ void edge_sync_release(struct edge_sync *s)
         free(s->missing[i]);
     CMN_SAFEFREE(s->missing);
     s->n_missing = 0;
+    edge_roots_free(s);
 }
 
 /* Stored sequence of a manifest key, 0 when absent or unreadable. */
@@ -359,7 +360,9 @@ static int accept_manifest(struct edge_sync *s, const char *key, const char *app
     struct cmn_errbuf e2 = {{0}};
     struct cmn_manifest *m = NULL;
     struct cmn_manifest_expect ex = {.app = app, .platform = plat, .channel = chan, .min_sequence = min_seq};
-    enum cmn_err orc = cmn_manifest_open(doc, len, &s->keyring, &ex, now, 0, &m, &e2);
+    enum cmn_err orc;
+    if (!edge_roots_open_manifest(s, app, doc, len, &ex, now, &m, &orc, &e2)) /* an app with a root: its keys */
+        orc = cmn_manifest_open(doc, len, &s->keyring, &ex, now, 0, &m, &e2);
     if (orc) {
         if (!is_bad(s, key, etag)) {
             cmn_warn("sync: refused '%s' (%s): %s; the last good manifest keeps serving", key, cmn_errname(orc),
@@ -582,6 +585,8 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
     uint64_t req0 = cmn_storage_requests(s->st);
 
     memset(stats, 0, sizeof(*stats));
+    if (s->roots && (rc = edge_roots_refresh(s, now, stats, eb))) /* the keys this pass verifies with */
+        goto out;
 
     /* 0. an empty index (a new replica, a cold Lambda) starts from the snapshot */
     if (!s->cold_done) {

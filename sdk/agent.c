@@ -40,6 +40,8 @@ static const char usage_text[] =
     "  --device-id ID        stable device id (required)\n"
     "  --trusted-key B64[,B64]  trusted manifest public keys [HOTPATCH_TRUSTED_KEYS]\n"
     "  --release-key B64[,B64]  trusted release (bundle) public keys [HOTPATCH_RELEASE_KEYS]\n"
+    "  --root FILE           the app's initial signed root document: trust the manifest keys of the\n"
+    "                        newest root walked to from storage (roots/<app>/<N>.json), cached in D\n"
     "  --edge URL            hotpatch-edge base URL (GET /v1/check)\n"
     "  --manifest-base URL   static storage/CDN root (manifests/<app>/<platform>/<channel>.json)\n"
     "  --bundle-base URL     root for relative bundle URLs (default: --manifest-base)\n"
@@ -286,7 +288,29 @@ static const struct opt_map opts[] = {
     {"--patches", HP_OPT_PATCHES, 1},
     {"--max-failed", HP_OPT_MAX_FAILED_LAUNCHES, 1},
     {"--timeout-ms", HP_OPT_TIMEOUT_MS, 1},
+    {"--root", HP_OPT_ROOT, 2}, /* 2: the value names a file whose contents are the option */
 };
+
+/* The contents of a small text file (a root document), or NULL with a message printed. */
+static char *read_small_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "hotpatch-agent: cannot open '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1u << 16, n;
+    char *b = malloc(cap + 1);
+    n = b ? fread(b, 1, cap + 1, f) : 0;
+    fclose(f);
+    if (!b || n > cap) {
+        fprintf(stderr, "hotpatch-agent: '%s' is larger than %zu bytes\n", path, cap);
+        free(b);
+        return NULL;
+    }
+    b[n] = '\0';
+    return b;
+}
 
 int main(int argc, char **argv)
 {
@@ -337,7 +361,7 @@ int main(int argc, char **argv)
             rc = usage_error("option '%s' needs a value", m->flag);
             goto out;
         }
-        if (m->is_int) {
+        if (m->is_int == 1) {
             char *end = NULL;
             errno = 0;
             long long v = strtoll(val, &end, 10);
@@ -346,6 +370,14 @@ int main(int argc, char **argv)
                 goto out;
             }
             s = hp_setopt_int(g_client, m->opt, v);
+        } else if (m->is_int == 2) {
+            char *text = read_small_file(val);
+            if (!text) {
+                rc = EXIT_USAGE;
+                goto out;
+            }
+            s = hp_setopt_str(g_client, m->opt, text);
+            free(text);
         } else {
             s = hp_setopt_str(g_client, m->opt, val);
         }
@@ -354,7 +386,7 @@ int main(int argc, char **argv)
             rc = EXIT_USAGE;
             goto out;
         }
-        have_mkey |= m->opt == HP_OPT_MANIFEST_KEY;
+        have_mkey |= m->opt == HP_OPT_MANIFEST_KEY || m->opt == HP_OPT_ROOT;
         have_rkey |= m->opt == HP_OPT_RELEASE_KEY;
     }
     if (!cmd) {

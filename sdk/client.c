@@ -121,6 +121,7 @@ void hp_client_free(hp_client *c)
         cmn_key_clear(&c->mkeys[i]);
     for (size_t i = 0; i < c->n_rkeys; i++)
         cmn_key_clear(&c->rkeys[i]);
+    hp__root_release(c);
     hp__state_release(&c->st);
     json_decref(c->reports);
     json_decref(c->tickets);
@@ -220,6 +221,8 @@ hp_status hp_setopt_str(hp_client *c, hp_option opt, const char *v)
         return add_keys(c, c->mkeys, &c->n_mkeys, v, "manifest");
     case HP_OPT_RELEASE_KEY:
         return add_keys(c, c->rkeys, &c->n_rkeys, v, "release");
+    case HP_OPT_ROOT:
+        return hp__root_set(c, v);
     default:
         return hp__failf(c, HP_E_INVAL, "option %d is not a string option", (int)opt);
     }
@@ -571,6 +574,9 @@ hp_status hp_open(hp_client *c)
         return hp__failf(c, HP_E_INVAL, "missing edge URL or manifest base URL");
     if (c->edge_url && !c->bundle_base && !c->manifest_base)
         return hp__failf(c, HP_E_INVAL, "edge mode needs a bundle base URL");
+    hp_status rs = hp__root_open(c); /* a root of trust supplies the keys */
+    if (rs)
+        return rs;
     if (c->n_mkeys == 0)
         return hp__failf(c, HP_E_INVAL, "no trusted manifest key configured");
     if (c->n_rkeys == 0)
@@ -733,9 +739,10 @@ hp_status hp_check(hp_client *c, hp_offer **out)
         s = hp__failf(c, HP_E_HTTP, "check at '%s' answered HTTP %ld", url.ptr, status);
         goto out;
     }
-    struct cmn_keyring ring = {c->mkeys, c->n_mkeys};
+    if ((s = hp__root_refresh(c)))
+        goto out;
     struct cmn_manifest_expect ex = {c->app, c->platform, c->channel, c->st.sequence};
-    rc = cmn_manifest_open(body.ptr ? body.ptr : "", body.len, &ring, &ex, now_s(c), 0, &m, &eb);
+    rc = hp__open_manifest(c, body.ptr ? body.ptr : "", body.len, &ex, now_s(c), &m, &eb);
     if (rc) {
         s = hp__fail(c, rc, &eb);
         if (s == HP_E_INVAL || s == HP_E_IO)

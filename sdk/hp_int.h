@@ -126,8 +126,10 @@ struct hp_client {
      * transfer's progress callback: a lock-free C11 atomic (plain reads and
      * writes of it are sequentially consistent atomic operations). */
     atomic_int cancel;
-    hp_transport tr;   /* the host's, or the default (libcurl); tr.perform NULL in libhotpatch-core */
-    const char *fault; /* HOTPATCH_AGENT_FAULT, test-only */
+    hp_transport tr;       /* the host's, or the default (libcurl); tr.perform NULL in libhotpatch-core */
+    const char *fault;     /* HOTPATCH_AGENT_FAULT, test-only */
+    char *root_doc;        /* HP_OPT_ROOT: the embedded initial root document (root.c) */
+    struct cmn_root *root; /* the newest trusted root, NULL without HP_OPT_ROOT */
     char err[CMN_ERRBUF_SIZE];
 };
 
@@ -220,6 +222,21 @@ enum cmn_err hp__http_download(struct hp_client *c, const char *url, const char 
 long hp__content_range_start(const char *p, size_t n);
 /* `s` escaped for a query string; caller frees; NULL on ENOMEM. */
 char *hp__url_escape(const char *s);
+
+/* ---- root of trust (root.c) ---- */
+struct cmn_root;
+/* HP_OPT_ROOT: check and keep the embedded root document (NULL forgets it). */
+hp_status hp__root_set(struct hp_client *c, const char *doc);
+/* At hp_open: trust the newer of the embedded and the cached root; its keys replace the configured ones. */
+hp_status hp__root_open(struct hp_client *c);
+/* Before a check: walk the root chain forward from storage, cache the newest, refuse an expired one. */
+hp_status hp__root_refresh(struct hp_client *c);
+/* Open a manifest with the trusted root's manifest keys, or the configured keys when there is no root. */
+enum cmn_err hp__open_manifest(struct hp_client *c, const void *doc, size_t len, const struct cmn_manifest_expect *ex,
+                               int64_t now, struct cmn_manifest **out, struct cmn_errbuf *eb);
+/* Version of the trusted root, 0 when none. */
+uint64_t hp__root_version(const struct hp_client *c);
+void hp__root_release(struct hp_client *c);
 
 /* ---- reports ---- */
 /* Load the queued reports and the kept tickets (a damaged file loses them, nothing else). */

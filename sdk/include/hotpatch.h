@@ -166,6 +166,10 @@ typedef enum hp_option {
     HP_OPT_EMBEDDED_BUNDLE_DIR,  /**< S, optional: directory holding the embedded bundle's files, a patch base
                                       when no release is installed */
     HP_OPT_PATCHES,              /**< I: 1 (default) use differential patches when offered, 0 always full bundles */
+    HP_OPT_ROOT,                 /**< S, optional: the app's initial signed root document (JSON text). The
+                                      device then trusts the manifest keys (and release keys, when listed) of the
+                                      newest root it can walk to from storage (roots/<app>/<N>.json), cached in the
+                                      data dir; configured manifest keys are not needed */
 } hp_option;
 
 /**

@@ -159,6 +159,7 @@ want=$("$root/bin/hotpatch" --help | awk '/^commands:/ {f = 1; next} f && /^$/ {
 is "$(complete_words hotpatch '')" "$want" "hotpatch <TAB> offers every command of hotpatch --help"
 is "$(complete_words hotpatch release --targ)" "--target-binary " "hotpatch release --targ<TAB> -> --target-binary"
 is "$(complete_words hotpatch manifest '')" "resign retire show " "hotpatch manifest <TAB> -> resign retire show"
+is "$(complete_words hotpatch root '')" "init publish revoke rotate show sign " "hotpatch root <TAB> -> its verbs"
 is "$(complete_words hotpatch config '')" "get list set unset " "hotpatch config <TAB> -> its verbs"
 is "$(complete_words hotpatch release --platform '')" "android ios " "--platform <TAB> -> android ios"
 is "$(complete_words hotpatch frobnicate --x)" "" "an unknown command completes nothing"

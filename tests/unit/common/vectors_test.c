@@ -477,9 +477,10 @@ static void test_python(void)
     snprintf(cmd, sizeof(cmd),
              "mkdir -p '%s/regen' && python3 '%s/manifests/vectors/gen.py' '%s/regen' && "
              "python3 '%s/manifests/vectors/gen_cohort.py' '%s/regen' && "
+             "python3 '%s/manifests/vectors/gen_root.py' '%s/regen' && "
              "diff -r -q -x README.md -x '*.py' -x __pycache__ '%s/manifests/vectors' '%s/regen'",
-             test_tmpdir(), src, test_tmpdir(), src, test_tmpdir(), src, test_tmpdir());
-    ok(system(cmd) == 0, "gen.py and gen_cohort.py reproduce the committed vectors byte for byte");
+             test_tmpdir(), src, test_tmpdir(), src, test_tmpdir(), src, test_tmpdir(), src, test_tmpdir());
+    ok(system(cmd) == 0, "gen.py, gen_cohort.py and gen_root.py reproduce the committed vectors byte for byte");
 }
 
 int main(void)
