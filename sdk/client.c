@@ -980,15 +980,16 @@ out:
 }
 
 /*
- * Rebuild the release in staging/ from the downloaded patch and the base,
- * then verify the result against the content digest the release key signed:
- * the patch itself is only as trusted as the manifest key, the result must be
- * what the release key vouched for.
+ * Rebuild the release in staging/ from the downloaded patch and the base.
+ * The patch itself is only as trusted as the manifest key; the result must be
+ * what the release key vouched for: the content signature is checked first,
+ * and cmn_patch_apply refuses a patch that does not produce exactly that
+ * signed content digest (before it writes anything, and again at the end).
  */
 static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *pfile, const char *stg)
 {
     struct cmn_errbuf eb = {{0}};
-    uint8_t d[CMN_SHA256_BYTES], want[CMN_SHA256_BYTES];
+    uint8_t d[CMN_SHA256_BYTES], want[CMN_SHA256_BYTES], content[CMN_SHA256_BYTES];
     uint64_t size = 0;
     char *base = NULL;
     const struct hp_patch_offer *po = pick_patch(c, o, &base);
@@ -996,6 +997,16 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
     hp_status s = HP_OK;
     if (!po)
         return hp__failf(c, HP_E_STATE, "%s", c->install_note);
+    const struct cmn_key *key = NULL;
+    for (size_t i = 0; i < c->n_rkeys; i++)
+        if (strcmp(c->rkeys[i].keyid, o->p.bundle_keyid) == 0)
+            key = &c->rkeys[i];
+    if (cmn_hex_decode(o->content_sha256, content, sizeof content) != CMN_OK || !key ||
+        cmn_content_verify(key, content, o->content_sig) != CMN_OK) {
+        s = hp__failf(c, HP_E_VERIFY, "content signature of '%s' does not verify with a trusted release key",
+                      o->p.rel.id);
+        goto out;
+    }
     /* The exact file about to be applied. */
     rc = cmn_sha256_file(pfile, d, &size, &eb);
     if (!rc && (size != po->size || cmn_hex_decode(po->sha256, want, sizeof want) != CMN_OK ||
@@ -1009,27 +1020,13 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
         struct cmn_patch_limits lim;
         cmn_patch_limits_default(&lim);
         lim.max_total = c->max_extract;
-        rc = cmn_patch_apply(pfile, base, stg, &lim, NULL, &eb);
+        rc = cmn_patch_apply(pfile, base, stg, content, &lim, NULL, &eb);
     }
     if (!rc)
         rc = hp__fsync_tree(stg, &eb);
-    if (!rc)
-        rc = cmn_content_digest_dir(stg, d, &eb);
     if (rc) {
-        s = hp__fail(c, rc, &eb);
-        goto out;
-    }
-    const struct cmn_key *key = NULL;
-    for (size_t i = 0; i < c->n_rkeys; i++)
-        if (strcmp(c->rkeys[i].keyid, o->p.bundle_keyid) == 0)
-            key = &c->rkeys[i];
-    if (cmn_hex_decode(o->content_sha256, want, sizeof want) != CMN_OK || !cmn_ct_equal(want, d, sizeof d)) {
-        s = hp__failf(c, HP_E_VERIFY, "patched bundle of '%s' does not match its signed content digest", o->p.rel.id);
-        goto out;
-    }
-    if (!key || cmn_content_verify(key, d, o->content_sig) != CMN_OK) {
-        s = hp__failf(c, HP_E_VERIFY, "content signature of '%s' does not verify with a trusted release key",
-                      o->p.rel.id);
+        s = rc == CMN_E_HASH ? hp__failf(c, HP_E_VERIFY, "patched bundle of '%s' refused: %s", o->p.rel.id, eb.msg)
+                             : hp__fail(c, rc, &eb);
         goto out;
     }
     hp__fault(c, "patch-staged");
