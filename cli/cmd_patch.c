@@ -34,10 +34,11 @@ int cli_cmd_patch(int argc, char **argv)
         {"content-sha256", "HEX", &want, NULL, "apply: the content digest the result must have (required)"},
         {0},
     };
-    const struct cli_cmd cmd = {"patch", "Create, apply or inspect differential bundle patches.",
-                                "hotpatch patch create BASE_DIR NEW_DIR OUT | apply PATCH BASE_DIR OUT_DIR --content-sha256 HEX | "
-                                "digest DIR",
-                                NULL, NULL};
+    const struct cli_cmd cmd = {
+        "patch", "Create, apply or inspect differential bundle patches.",
+        "hotpatch patch create BASE_DIR NEW_DIR OUT | apply PATCH BASE_DIR OUT_DIR --content-sha256 HEX | "
+        "digest DIR",
+        NULL, NULL};
     int ex = cli_parse(&cmd, opts, argc, argv, &a);
     if (ex || a.help)
         return ex;

@@ -1025,8 +1025,8 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
     if (!rc)
         rc = hp__fsync_tree(stg, &eb);
     if (rc) {
-        s = rc == CMN_E_HASH ? hp__failf(c, HP_E_VERIFY, "patched bundle of '%s' does not match its signed content digest",
-                                         o->p.rel.id)
+        s = rc == CMN_E_HASH ? hp__failf(c, HP_E_VERIFY,
+                                         "patched bundle of '%s' does not match its signed content digest", o->p.rel.id)
                              : hp__fail(c, rc, &eb);
         goto out;
     }
