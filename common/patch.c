@@ -22,11 +22,20 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* ZSTD_d_stableOutBuffer (stable since 1.4.x, still under this guard): the
+ * decoder then keeps no window buffer of its own, the output is its window. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "common/patch.h"
 
 #define IO_BLOCK (64u << 10)
+/* Apply drops the pages of the base and output mappings it is done with every
+ * DROP_EVERY output bytes: they stay in the page cache (re-faulted if a match
+ * reaches back), but not in the process's resident set. */
+#define DROP_EVERY (1u << 20)
+#define FEED_SLICE 256
 
 int cmn_bundle_path_ok(const char *p, size_t n)
 {
@@ -702,7 +711,7 @@ static enum cmn_err create_out(const char *out_dir, const char *rel, int *fdp, s
         }
         *s = '/';
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         enum cmn_err rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot create '%s': %s", path, strerror(errno));
         free(path);
@@ -794,6 +803,160 @@ static enum cmn_err apply_zstd(struct rd *r, uint64_t dlen, ZSTD_DCtx *dc, const
     return CMN_OK;
 }
 
+/* Give back the resident pages of [p, p + n) of a file mapping (data stays in the page cache). */
+static void map_drop(const void *p, size_t n)
+{
+#ifdef MADV_DONTNEED
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    n -= n % pg;
+    if (p && n)
+        (void)madvise((void *)p, n, MADV_DONTNEED);
+#else
+    (void)p, (void)n;
+#endif
+}
+
+/*
+ * Reserve the blocks of an output file before it is written through a
+ * mapping, so a full disk is an error here and not a SIGBUS later. 1 when the
+ * file system cannot (the caller writes through write() instead).
+ */
+static int reserve(int fd, uint64_t n, enum cmn_err *rc, const char *path, struct cmn_errbuf *eb)
+{
+#if defined(__linux__)
+    int e = posix_fallocate(fd, 0, (off_t)n);
+    if (e == 0)
+        return 0;
+    if (e == EOPNOTSUPP || e == ENOSYS || e == EINVAL)
+        return 1;
+    *rc = cmn_errf(eb, CMN_E_IO, "cannot reserve %" PRIu64 " bytes for '%s': %s", n, path, strerror(e));
+    return -1;
+#else
+    (void)fd, (void)n, (void)rc, (void)path, (void)eb;
+    return 1;
+#endif
+}
+
+/*
+ * Decode one zstd frame straight into the output file mapped MAP_SHARED (the
+ * decoder's window is the mapping: ZSTD_d_stableOutBuffer), hashing as it
+ * goes and dropping the pages of the base and the output behind it, so the
+ * resident set stays a few MiB whatever the file size. The mapping is exactly
+ * the declared size: a frame that wants more is refused.
+ */
+static enum cmn_err apply_zstd_mapped(struct rd *r, uint64_t dlen, ZSTD_DCtx *dc, const struct map *prefix,
+                                      struct sink *k, struct cmn_errbuf *eb)
+{
+    if ((uint64_t)(size_t)k->want != k->want)
+        return cmn_errf(eb, CMN_E_TOOBIG, "'%s' is too big to map", k->path);
+    uint8_t *om = mmap(NULL, (size_t)k->want, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, 0);
+    if (om == MAP_FAILED)
+        return cmn_errf(eb, CMN_E_IO, "cannot map '%s': %s", k->path, strerror(errno));
+    enum cmn_err rc = CMN_OK;
+    ZSTD_DCtx_reset(dc, ZSTD_reset_session_only);
+    size_t z = ZSTD_DCtx_setParameter(dc, ZSTD_d_stableOutBuffer, 1);
+    if (!ZSTD_isError(z) && prefix && prefix->n)
+        z = ZSTD_DCtx_refPrefix(dc, prefix->p, prefix->n);
+    if (ZSTD_isError(z)) {
+        rc = cmn_errf(eb, CMN_E_IO, "zstd: %s", ZSTD_getErrorName(z));
+        goto out;
+    }
+    ZSTD_outBuffer out = {om, (size_t)k->want, 0};
+    size_t hashed = 0, dropped = 0, last = 1; /* 0 once a frame is complete */
+    int flushing = 0;
+    while (!rc && (dlen || (flushing = 1, last != 0))) {
+        ZSTD_inBuffer in = {NULL, 0, 0};
+        if (!flushing) {
+            if ((rc = rd_fill(r, eb)) != CMN_OK)
+                break;
+            if (r->pos == r->len) {
+                rc = cmn_errf(eb, CMN_E_PARSE, "patch is truncated in '%s'", k->path);
+                break;
+            }
+            in.src = r->buf + r->pos;
+            in.size = r->len - r->pos < dlen ? r->len - r->pos : (size_t)dlen;
+            /* Small slices: a few hundred bytes of matches can stand for MiBs of output. */
+            if (in.size > FEED_SLICE)
+                in.size = FEED_SLICE;
+        }
+        if (last == 0) {
+            rc = cmn_errf(eb, CMN_E_PARSE, "data after the zstd frame of '%s'", k->path);
+            break;
+        }
+        size_t before = out.pos;
+        last = ZSTD_decompressStream(dc, &out, &in);
+        if (ZSTD_isError(last)) {
+            rc = ZSTD_getErrorCode(last) == ZSTD_error_dstSize_tooSmall
+                     ? cmn_errf(eb, CMN_E_UNSAFE, "patched '%s' grows past its declared %" PRIu64 " bytes", k->path,
+                                k->want)
+                     : cmn_errf(eb, CMN_E_PARSE, "bad zstd data for '%s': %s", k->path, ZSTD_getErrorName(last));
+            break;
+        }
+        cmn_sha256_update(&k->h, om + hashed, out.pos - hashed);
+        hashed = out.pos;
+        k->got = out.pos;
+        r->pos += in.pos;
+        dlen -= in.pos;
+        if (last != 0 && in.pos == 0 && out.pos == before) {
+            /* No progress: the output is full, or (flushing) the frame ends early. */
+            rc = out.pos == out.size
+                     ? cmn_errf(eb, CMN_E_UNSAFE, "patched '%s' grows past its declared %" PRIu64 " bytes", k->path,
+                                k->want)
+                     : cmn_errf(eb, CMN_E_PARSE, "zstd frame of '%s' is truncated", k->path);
+            break;
+        }
+        if (out.pos - dropped >= DROP_EVERY) {
+            map_drop(om, out.pos);
+            if (prefix)
+                map_drop(prefix->p, prefix->n);
+            dropped = out.pos;
+        }
+    }
+#ifndef __linux__
+    if (!rc && msync(om, (size_t)k->want, MS_SYNC) != 0)
+        rc = cmn_errf(eb, CMN_E_IO, "msync '%s': %s", k->path, strerror(errno));
+#endif
+out:
+    munmap(om, (size_t)k->want);
+    ZSTD_DCtx_reset(dc, ZSTD_reset_session_only);
+    (void)ZSTD_DCtx_setParameter(dc, ZSTD_d_stableOutBuffer, 0); /* the window cap stays as set */
+    return rc;
+}
+
+/* COPY: the base file through a small buffer (its SHA-256 is checked by the sink). */
+static enum cmn_err copy_base(const char *base_dir, const char *rel, struct sink *k, uint8_t *buf,
+                              struct cmn_errbuf *eb)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s", base_dir, rel) < 0)
+        return CMN_E_NOMEM;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    enum cmn_err rc = CMN_OK;
+    struct stat sb;
+    if (fd < 0)
+        rc = cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open base file '%s': %s", path,
+                      strerror(errno));
+    else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        rc = cmn_errf(eb, CMN_E_UNSAFE, "base file '%s' is not a regular file", path);
+    else if ((uint64_t)sb.st_size != k->want)
+        rc = cmn_errf(eb, CMN_E_HASH, "base file '%s' has the wrong size", rel);
+    while (!rc) {
+        ssize_t n = read(fd, buf, IO_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = cmn_errf(eb, CMN_E_IO, "cannot read '%s': %s", path, strerror(errno));
+        else if (n == 0)
+            break;
+        else
+            rc = sink_put(k, buf, (size_t)n, eb);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
 /* Write entry `e` (its data is next in `r`) into out_dir, checking its size and SHA-256. */
 static enum cmn_err apply_entry(struct rd *r, const struct ent *e, const char *base_dir, const char *out_dir,
                                 ZSTD_DCtx *dc, uint8_t *obuf, struct cmn_patch_stats *s, struct cmn_errbuf *eb)
@@ -802,18 +965,19 @@ static enum cmn_err apply_entry(struct rd *r, const struct ent *e, const char *b
     struct map bm = {0};
     enum cmn_err rc = CMN_OK;
     cmn_sha256_init(&k.h);
-    if (e->op != CMN_PATCH_ZFULL && (rc = map_open(base_dir, e->bpath, &bm, eb)) != CMN_OK)
+    if (e->op == CMN_PATCH_ZDIFF && (rc = map_open(base_dir, e->bpath, &bm, eb)) != CMN_OK)
         return rc;
     rc = create_out(out_dir, e->path, &k.fd, eb);
     if (!rc) {
         if (e->op == CMN_PATCH_COPY) {
-            if (bm.n != e->size)
-                rc = cmn_errf(eb, CMN_E_HASH, "base file '%s' has the wrong size", e->bpath);
-            else
-                rc = sink_put(&k, bm.p, bm.n, eb);
+            rc = copy_base(base_dir, e->bpath, &k, obuf, eb);
             s->copied++;
         } else {
-            rc = apply_zstd(r, e->dlen, dc, e->op == CMN_PATCH_ZDIFF ? &bm : NULL, &k, obuf, eb);
+            const struct map *pre = e->op == CMN_PATCH_ZDIFF ? &bm : NULL;
+            int plain = e->size < DROP_EVERY || reserve(k.fd, e->size, &rc, e->path, eb) != 0;
+            if (!rc)
+                rc = plain ? apply_zstd(r, e->dlen, dc, pre, &k, obuf, eb)
+                           : apply_zstd_mapped(r, e->dlen, dc, pre, &k, eb);
             if (e->op == CMN_PATCH_ZDIFF)
                 s->diffed++;
             else
