@@ -1036,6 +1036,39 @@ out:
     return s;
 }
 
+#ifdef __APPLE__
+#define ST_MTIM st_mtimespec
+#else
+#define ST_MTIM st_mtim
+#endif
+
+/* Remember the zip just hashed while it streamed in (identity: device, inode, size, mtime). */
+static void zip_seen_set(hp_client *c, const char *zip, const char *sha256)
+{
+    struct stat sb;
+    memset(&c->zip_seen, 0, sizeof c->zip_seen);
+    if (stat(zip, &sb) != 0 || strlen(sha256) >= sizeof c->zip_seen.sha256)
+        return;
+    memcpy(c->zip_seen.sha256, sha256, strlen(sha256) + 1);
+    c->zip_seen.dev = sb.st_dev;
+    c->zip_seen.ino = sb.st_ino;
+    c->zip_seen.size = sb.st_size;
+    c->zip_seen.mtime = sb.ST_MTIM;
+}
+
+/* 1 when `zip` is still the file this handle hashed as `sha256` (then its size is *size). */
+static int zip_seen_same(hp_client *c, const char *zip, const char *sha256, uint64_t *size)
+{
+    struct stat sb;
+    int same = c->zip_seen.sha256[0] && strcmp(c->zip_seen.sha256, sha256) == 0 && stat(zip, &sb) == 0 &&
+               sb.st_dev == c->zip_seen.dev && sb.st_ino == c->zip_seen.ino && sb.st_size == c->zip_seen.size &&
+               sb.ST_MTIM.tv_sec == c->zip_seen.mtime.tv_sec && sb.ST_MTIM.tv_nsec == c->zip_seen.mtime.tv_nsec;
+    memset(&c->zip_seen, 0, sizeof c->zip_seen); /* one use */
+    if (same)
+        *size = (uint64_t)sb.st_size;
+    return same;
+}
+
 hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *ctx)
 {
     struct cmn_errbuf eb = {{0}};
@@ -1115,6 +1148,8 @@ hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *
     }
     if (rc)
         s = hp__fail(c, rc, &eb);
+    else
+        zip_seen_set(c, zip, o->p.rel.sha256);
 out:
     free(part);
     free(zip);
@@ -1217,14 +1252,23 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
             goto out;
         c->err[0] = '\0';
     }
-    /* Verify the exact file about to be extracted: digest, size, signature. */
-    rc = cmn_sha256_file(zip, got, &size, &eb);
-    if (rc) {
+    /*
+     * Verify the exact file about to be extracted: digest, size, signature.
+     * The digest was computed while the download streamed in; it is read
+     * again only when this handle did not download it (a resumed install
+     * after a restart) or the file is not the same one any more.
+     */
+    if (cmn_hex_decode(c->st.pending.rel.sha256, want, sizeof want) != CMN_OK) {
+        s = hp__failf(c, HP_E_VERIFY, "bad digest for '%s'", o->p.rel.id);
+        goto out;
+    }
+    if (zip_seen_same(c, zip, c->st.pending.rel.sha256, &size)) {
+        memcpy(got, want, sizeof got);
+    } else if ((rc = cmn_sha256_file(zip, got, &size, &eb)) != CMN_OK) {
         s = hp__fail(c, rc, &eb);
         goto out;
     }
-    if (size != c->st.pending.size || cmn_hex_decode(c->st.pending.rel.sha256, want, sizeof want) != CMN_OK ||
-        !cmn_ct_equal(want, got, sizeof got)) {
+    if (size != c->st.pending.size || !cmn_ct_equal(want, got, sizeof got)) {
         s = hp__failf(c, HP_E_VERIFY, "downloaded bundle of '%s' does not match its signed digest", o->p.rel.id);
         refuse_pending(c, o->p.rel.id);
         goto out;
