@@ -270,6 +270,33 @@ int main(void)
     is_int(stray(out, ""), 0, "nothing written into out/ for a digest mismatch");
     is_int(stray(sb1, "out"), 0, "nothing written beside out/");
 
+    /* A changed file over 1 MiB: decoded into the mapped output file, same result. */
+    {
+        char b2[1024], n2[1024], o2[1024], p2[1024];
+        size_t bign = 3u << 20;
+        char *t2 = malloc(bign);
+        for (size_t i = 0; i < bign; i++) {
+            lcg = lcg * 1103515245u + 12345u;
+            t2[i] = (char)('a' + (lcg >> 16) % 26);
+        }
+        snprintf(b2, sizeof b2, "%s", fresh("bigbase"));
+        snprintf(n2, sizeof n2, "%s", fresh("bignew"));
+        snprintf(o2, sizeof o2, "%s", fresh("bigout"));
+        snprintf(p2, sizeof p2, "%s", path2(tmp, "big.patch"));
+        put(b2, "main.bundle", t2, bign);
+        for (size_t i = 0; i < 40; i++)
+            memcpy(t2 + i * 70000 + 123, "CHANGED", 7);
+        put(n2, "main.bundle", t2, bign);
+        uint8_t bd[32], bo[32];
+        is_int(cmn_content_digest_dir(n2, bd, &eb), CMN_OK, "digest of the big new bundle");
+        is_int(cmn_patch_create(b2, n2, p2, 3, &st, &eb), CMN_OK, "create (3 MiB file)");
+        is_int(st.diffed, 1, "the big file is diffed");
+        is_int(cmn_patch_apply(p2, b2, o2, bd, NULL, &st, &eb), CMN_OK, "apply through the mapped output: %s", eb.msg);
+        is_int(cmn_content_digest_dir(o2, bo, &eb), CMN_OK, "digest of the rebuilt big bundle");
+        is_mem(bd, bo, 32, "the mapped-output apply rebuilds the exact bundle");
+        free(t2);
+    }
+
     /* Wrong base: the diffed file differs from what the patch was made for. */
     char wrong[1024];
     snprintf(wrong, sizeof wrong, "%s", fresh("wrong"));
@@ -346,6 +373,19 @@ int main(void)
     is_int(apply_craft(cr, base, NULL, &eb), CMN_E_UNSAFE, "output beyond the declared size refused (%s)", eb.msg);
     struct stat sb;
     ok(stat(path2(tmp, "sandbox/out/bomb"), &sb) == 0 && sb.st_size <= 16, "at most the declared bytes were written");
+    /* The same bomb at a size that takes the mapped-output path (>= 1 MiB): 2 MiB declared, 8 MiB in the frame. */
+    cmn_sha256(zeros, 2u << 20, sha);
+    c_hdr(cr, 1, 2u << 20);
+    c_entry(cr, CMN_PATCH_ZFULL, "bomb", NULL, 2u << 20, sha, frame, fn);
+    is_int(apply_craft(cr, base, NULL, &eb), CMN_E_UNSAFE, "mapped output: frame beyond the declared size refused (%s)",
+           eb.msg);
+    ok(stat(path2(tmp, "sandbox/out/bomb"), &sb) == 0 && sb.st_size <= (2 << 20),
+       "mapped output: the file never exceeds its declared size");
+    /* And a frame that ends early: 8 MiB declared, the frame holds 8 MiB but is cut. */
+    cmn_sha256(zeros, zn, sha);
+    c_hdr(cr, 1, zn);
+    c_entry(cr, CMN_PATCH_ZFULL, "short", NULL, zn, sha, frame, fn - 3);
+    is_int(apply_craft(cr, base, NULL, &eb), CMN_E_PARSE, "mapped output: a truncated frame refused (%s)", eb.msg);
     /* Declared big, over the caller's cap. */
     struct cmn_patch_limits lim;
     cmn_patch_limits_default(&lim);
