@@ -468,6 +468,7 @@ void cmn_patch_limits_default(struct cmn_patch_limits *l)
     l->max_total = UINT64_C(512) << 20;
     l->max_entries = 20000;
     l->window_log_max = 27;
+    l->defer_sync = 0;
 }
 
 /* Buffered reader over the patch file; `start` is the file offset of buf[0]. */
@@ -724,7 +725,7 @@ static enum cmn_err create_out(const char *out_dir, const char *rel, int *fdp, s
 
 /* Sink for one output file: counts against the declared size, hashes. */
 struct sink {
-    int fd;
+    int fd, defer_sync;
     uint64_t want, got;
     struct cmn_sha256 h;
     const char *path;
@@ -748,7 +749,7 @@ static enum cmn_err sink_done(struct sink *k, const uint8_t want_sha[CMN_SHA256_
     cmn_sha256_final(&k->h, d);
     if (!cmn_ct_equal(d, want_sha, CMN_SHA256_BYTES))
         return cmn_errf(eb, CMN_E_HASH, "patched '%s' does not match its SHA-256", k->path);
-    if (fsync(k->fd) != 0)
+    if (!k->defer_sync && fsync(k->fd) != 0)
         return cmn_errf(eb, CMN_E_IO, "fsync '%s': %s", k->path, strerror(errno));
     return CMN_OK;
 }
@@ -959,9 +960,10 @@ static enum cmn_err copy_base(const char *base_dir, const char *rel, struct sink
 
 /* Write entry `e` (its data is next in `r`) into out_dir, checking its size and SHA-256. */
 static enum cmn_err apply_entry(struct rd *r, const struct ent *e, const char *base_dir, const char *out_dir,
-                                ZSTD_DCtx *dc, uint8_t *obuf, struct cmn_patch_stats *s, struct cmn_errbuf *eb)
+                                ZSTD_DCtx *dc, uint8_t *obuf, int defer_sync, struct cmn_patch_stats *s,
+                                struct cmn_errbuf *eb)
 {
-    struct sink k = {.want = e->size, .path = e->path, .fd = -1};
+    struct sink k = {.want = e->size, .path = e->path, .fd = -1, .defer_sync = defer_sync};
     struct map bm = {0};
     enum cmn_err rc = CMN_OK;
     cmn_sha256_init(&k.h);
@@ -1061,7 +1063,7 @@ enum cmn_err cmn_patch_apply(const char *patch_path, const char *base_dir, const
     left = total;
     for (uint64_t i = 0; i < count; i++)
         if ((rc = read_entry(r, i, prev, &left, e, &h, eb)) != CMN_OK ||
-            (rc = apply_entry(r, e, base_dir, out_dir, dc, obuf, &s, eb)) != CMN_OK)
+            (rc = apply_entry(r, e, base_dir, out_dir, dc, obuf, lim->defer_sync, &s, eb)) != CMN_OK)
             goto out;
     if ((rc = read_end(r, left, total, eb)) != CMN_OK)
         goto out;

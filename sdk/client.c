@@ -1020,6 +1020,7 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
         struct cmn_patch_limits lim;
         cmn_patch_limits_default(&lim);
         lim.max_total = c->max_extract;
+        lim.defer_sync = 1; /* hp__fsync_tree below, before the journal commit */
         rc = cmn_patch_apply(pfile, base, stg, content, &lim, NULL, &eb);
     }
     if (!rc)

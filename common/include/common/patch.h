@@ -106,8 +106,9 @@ struct cmn_patch_limits {
     uint64_t max_total;      /* cap on the header's total output bytes */
     uint32_t max_entries;    /* cap on the entry count */
     unsigned window_log_max; /* zstd decoder window cap (memory bound), 10..31 */
+    int defer_sync;          /* 1: no per-file fsync, the caller makes the tree durable at once */
 };
-/* 512 MiB, 20000 entries, window log 27 (the SDK's extraction caps). */
+/* 512 MiB, 20000 entries, window log 27 (the SDK's extraction caps), fsync per file. */
 void cmn_patch_limits_default(struct cmn_patch_limits *l);
 
 /*
@@ -123,8 +124,8 @@ void cmn_patch_limits_default(struct cmn_patch_limits *l);
  * So on success `out_dir` holds exactly the content `content_sha256` names.
  * Streaming: the patch is read in small blocks, a base file is mmapped only
  * while its entry is decoded, and memory is bounded by the zstd window cap.
- * Files are created with O_EXCL | O_NOFOLLOW and fsynced (the caller fsyncs
- * the directories, as for an extracted zip). Codes: CMN_E_PARSE (malformed or
+ * Files are created with O_EXCL | O_NOFOLLOW and fsynced unless
+ * lim->defer_sync (the caller fsyncs the directories, or the whole tree). Codes: CMN_E_PARSE (malformed or
  * truncated container or zstd frame), CMN_E_UNSAFE (bad path, order, limits,
  * output beyond the declared size, `out_dir` not empty), CMN_E_HASH (a file's
  * SHA-256 or the content digest), CMN_E_NOTFOUND (a base file missing),
