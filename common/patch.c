@@ -749,7 +749,13 @@ static enum cmn_err sink_done(struct sink *k, const uint8_t want_sha[CMN_SHA256_
     cmn_sha256_final(&k->h, d);
     if (!cmn_ct_equal(d, want_sha, CMN_SHA256_BYTES))
         return cmn_errf(eb, CMN_E_HASH, "patched '%s' does not match its SHA-256", k->path);
-    if (!k->defer_sync && fsync(k->fd) != 0)
+    if (k->defer_sync) {
+#ifdef SYNC_FILE_RANGE_WRITE
+        (void)sync_file_range(k->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* start the write-back the caller waits for */
+#endif
+        return CMN_OK;
+    }
+    if (fsync(k->fd) != 0)
         return cmn_errf(eb, CMN_E_IO, "fsync '%s': %s", k->path, strerror(errno));
     return CMN_OK;
 }

@@ -89,8 +89,7 @@ static enum cmn_err mkdirs(const char *dest, const char *rel, int include_last, 
     return rc;
 }
 
-#if !defined(__linux__) || defined(__ANDROID__)
-/* fsync every file and directory of the freshly extracted tree (all of them are ours), deepest first. */
+/* fsync every file and directory of the freshly written tree (all of them are ours), deepest first. */
 static int fsync_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)ftw;
@@ -104,30 +103,20 @@ static int fsync_one(const char *path, const struct stat *sb, int flag, struct F
         close(fd);
     return rc;
 }
-#endif
 
 /*
- * Make a freshly written tree durable in one step, before the journal records
- * it: the files were written without a per-file fsync. On Linux one syncfs()
- * of the data dir's file system (one journal commit for all the files and
- * directories); elsewhere an fsync of every file and then every directory,
- * deepest first.
+ * Make a freshly written tree durable, before the journal records it: the
+ * files were written without a per-file fsync (on Linux their write-back was
+ * started as each one was written), so here one pass
+ * fsyncs every file, then every directory deepest first; by then most data is
+ * on its way and the first fsync's journal commit carries the others'
+ * metadata. Not syncfs(): that would also wait for every other process's
+ * dirty data on the same file system.
  */
 enum cmn_err hp__fsync_tree(const char *dest, struct cmn_errbuf *eb)
 {
-#if defined(__linux__) && !defined(__ANDROID__)
-    int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || syncfs(fd) != 0) {
-        enum cmn_err rc = cmn_errf(eb, CMN_E_IO, "cannot sync '%s': %s", dest, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    close(fd);
-#else
     if (nftw(dest, fsync_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
         return cmn_errf(eb, CMN_E_IO, "cannot fsync the files of '%s'", dest);
-#endif
     return CMN_OK;
 }
 
@@ -190,7 +179,10 @@ static enum cmn_err write_entry(zip_t *za, zip_uint64_t idx, const char *dest, c
         rc = cmn_errf(eb, CMN_E_UNSAFE, "entry '%s' is truncated", name);
         goto out;
     }
-    /* Durable later, all files at once (hp__fsync_tree, before the journal commit). */
+    /* Durable later, all files at once (hp__fsync_tree, before the journal commit); start the write-back now. */
+#ifdef SYNC_FILE_RANGE_WRITE
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
 out:
     if (zf)
         zip_fclose(zf);
