@@ -8,10 +8,12 @@
  *
  * Apply treats the container as hostile even though its SHA-256 was checked
  * against the signed manifest: the manifest key alone must not be able to
- * install arbitrary content, so the caller verifies the rebuilt directory
- * against the release-key-signed content digest, and this code makes sure a
- * crafted patch can neither write outside `out_dir` nor make it grow past the
- * declared sizes nor use unbounded memory on the way.
+ * install arbitrary content. So apply itself takes the content digest the
+ * release key signed and refuses any patch whose entries do not declare
+ * exactly that content before writing a byte, checks every file it writes
+ * against its declared SHA-256, and makes sure a crafted patch can neither
+ * write outside `out_dir` nor make it grow past the declared sizes nor use
+ * unbounded memory on the way.
  */
 
 #include <dirent.h>
@@ -20,11 +22,20 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* ZSTD_d_stableOutBuffer (stable since 1.4.x, still under this guard): the
+ * decoder then keeps no window buffer of its own, the output is its window. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "common/patch.h"
 
 #define IO_BLOCK (64u << 10)
+/* Apply drops the pages of the base and output mappings it is done with every
+ * DROP_EVERY output bytes: they stay in the page cache (re-faulted if a match
+ * reaches back), but not in the process's resident set. */
+#define DROP_EVERY (1u << 20)
+#define FEED_SLICE 256
 
 int cmn_bundle_path_ok(const char *p, size_t n)
 {
@@ -148,19 +159,24 @@ enum cmn_err cmn_content_scan(const char *dir, size_t max_files, struct cmn_cont
     return CMN_OK;
 }
 
+/* One line of the listing the content digest hashes (see patch.h). */
+static void listing_line(struct cmn_sha256 *h, const uint8_t sha[CMN_SHA256_BYTES], uint64_t size, const char *path)
+{
+    char hex[CMN_SHA256_HEX], num[32];
+    cmn_hex_encode(sha, CMN_SHA256_BYTES, hex);
+    int k = snprintf(num, sizeof num, " %" PRIu64 " ", size);
+    cmn_sha256_update(h, hex, 64);
+    cmn_sha256_update(h, num, (size_t)k);
+    cmn_sha256_update(h, path, strlen(path));
+    cmn_sha256_update(h, "\n", 1);
+}
+
 enum cmn_err cmn_content_digest(const struct cmn_content *c, uint8_t out[CMN_SHA256_BYTES])
 {
     struct cmn_sha256 h;
     cmn_sha256_init(&h);
-    for (size_t i = 0; i < c->n; i++) {
-        char hex[CMN_SHA256_HEX], num[32];
-        cmn_hex_encode(c->v[i].sha256, CMN_SHA256_BYTES, hex);
-        int k = snprintf(num, sizeof num, " %" PRIu64 " ", c->v[i].size);
-        cmn_sha256_update(&h, hex, 64);
-        cmn_sha256_update(&h, num, (size_t)k);
-        cmn_sha256_update(&h, c->v[i].path, strlen(c->v[i].path));
-        cmn_sha256_update(&h, "\n", 1);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        listing_line(&h, c->v[i].sha256, c->v[i].size, c->v[i].path);
     cmn_sha256_final(&h, out);
     return CMN_OK;
 }
@@ -452,14 +468,16 @@ void cmn_patch_limits_default(struct cmn_patch_limits *l)
     l->max_total = UINT64_C(512) << 20;
     l->max_entries = 20000;
     l->window_log_max = 27;
+    l->defer_sync = 0;
 }
 
-/* Buffered reader over the patch file that counts what it consumed. */
+/* Buffered reader over the patch file; `start` is the file offset of buf[0]. */
 struct rd {
     int fd;
-    uint8_t buf[IO_BLOCK];
+    uint64_t fsize, start;
     size_t pos, len;
     int eof;
+    uint8_t buf[IO_BLOCK];
 };
 
 static enum cmn_err rd_fill(struct rd *r, struct cmn_errbuf *eb)
@@ -472,6 +490,7 @@ static enum cmn_err rd_fill(struct rd *r, struct cmn_errbuf *eb)
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return cmn_errf(eb, CMN_E_IO, "cannot read patch: %s", strerror(errno));
+    r->start += r->len;
     r->pos = 0;
     r->len = (size_t)n;
     if (n == 0)
@@ -497,6 +516,185 @@ static enum cmn_err rd_exact(struct rd *r, void *out, size_t n, struct cmn_errbu
     return CMN_OK;
 }
 
+/* Position the reader at file offset `off` (not beyond the end). */
+static enum cmn_err rd_seek(struct rd *r, uint64_t off, struct cmn_errbuf *eb)
+{
+    if (off > r->fsize)
+        return cmn_errf(eb, CMN_E_PARSE, "patch is truncated");
+    if (lseek(r->fd, (off_t)off, SEEK_SET) != (off_t)off)
+        return cmn_errf(eb, CMN_E_IO, "cannot seek in patch: %s", strerror(errno));
+    r->start = off;
+    r->pos = r->len = 0;
+    r->eof = 0;
+    return CMN_OK;
+}
+
+/* Skip `n` bytes of entry data (the listing pass does not read it). */
+static enum cmn_err rd_skip(struct rd *r, uint64_t n, struct cmn_errbuf *eb)
+{
+    if (n <= r->len - r->pos) {
+        r->pos += (size_t)n;
+        return CMN_OK;
+    }
+    uint64_t at = r->start + r->pos;
+    if (n > r->fsize - at)
+        return cmn_errf(eb, CMN_E_PARSE, "patch is truncated");
+    return rd_seek(r, at + n, eb);
+}
+
+/* Container header: entry count and total output bytes, within the limits. */
+static enum cmn_err read_header(struct rd *r, const struct cmn_patch_limits *lim, uint64_t *count, uint64_t *total,
+                                struct cmn_errbuf *eb)
+{
+    uint8_t hdr[20];
+    enum cmn_err rc = rd_exact(r, hdr, sizeof hdr, eb);
+    if (rc)
+        return rc;
+    if (memcmp(hdr, CMN_PATCH_MAGIC, 8))
+        return cmn_errf(eb, CMN_E_PARSE, "not a HotPatch patch (bad magic)");
+    *count = get_le(hdr + 8, 4);
+    *total = get_le(hdr + 12, 8);
+    if (*count > lim->max_entries || *total > lim->max_total)
+        return cmn_errf(eb, CMN_E_UNSAFE, "patch declares %" PRIu64 " files / %" PRIu64 " bytes, over the limits",
+                        *count, *total);
+    return CMN_OK;
+}
+
+/* One entry's header (everything before its data). */
+struct ent {
+    unsigned op;
+    uint64_t size, dlen;
+    uint8_t sha[CMN_SHA256_BYTES];
+    char path[CMN_PATCH_MAX_PATH + 1], bpath[CMN_PATCH_MAX_PATH + 1];
+};
+
+/*
+ * Read and check entry `i`: op, safe paths in strictly ascending order after
+ * `prev` (updated), output size within `*left` of the declared total
+ * (decremented), data length consistent with the op. Its line is added to the
+ * listing hash `h`, so the listing both passes compute is the content digest
+ * of exactly the files the entries create.
+ */
+static enum cmn_err read_entry(struct rd *r, uint64_t i, char *prev, uint64_t *left, struct ent *e,
+                               struct cmn_sha256 *h, struct cmn_errbuf *eb)
+{
+    uint8_t b[3], t[48];
+    enum cmn_err rc = rd_exact(r, b, 3, eb);
+    if (rc)
+        return rc;
+    e->op = b[0];
+    size_t pl = (size_t)get_le(b + 1, 2);
+    if (e->op < CMN_PATCH_COPY || e->op > CMN_PATCH_ZFULL)
+        return cmn_errf(eb, CMN_E_PARSE, "unknown patch operation %u", e->op);
+    if (pl == 0 || pl > CMN_PATCH_MAX_PATH)
+        return cmn_errf(eb, CMN_E_UNSAFE, "patch entry path length %zu", pl);
+    if ((rc = rd_exact(r, e->path, pl, eb)) != CMN_OK)
+        return rc;
+    e->path[pl] = 0;
+    if (memchr(e->path, 0, pl) || cmn_bundle_path_ok(e->path, pl) != 0)
+        return cmn_errf(eb, CMN_E_UNSAFE, "unsafe path in patch");
+    if (i > 0 && strcmp(prev, e->path) >= 0)
+        return cmn_errf(eb, CMN_E_UNSAFE, "patch entries out of order at '%s'", e->path);
+    memcpy(prev, e->path, pl + 1);
+    if ((rc = rd_exact(r, b, 2, eb)) != CMN_OK)
+        return rc;
+    size_t bl = (size_t)get_le(b, 2);
+    if ((e->op == CMN_PATCH_ZFULL) != (bl == 0) || bl > CMN_PATCH_MAX_PATH)
+        return cmn_errf(eb, CMN_E_PARSE, "bad base path length for '%s'", e->path);
+    if ((rc = rd_exact(r, e->bpath, bl, eb)) != CMN_OK)
+        return rc;
+    e->bpath[bl] = 0;
+    if (bl && (memchr(e->bpath, 0, bl) || cmn_bundle_path_ok(e->bpath, bl) != 0))
+        return cmn_errf(eb, CMN_E_UNSAFE, "unsafe base path in patch");
+    if ((rc = rd_exact(r, t, sizeof t, eb)) != CMN_OK)
+        return rc;
+    e->size = get_le(t, 8);
+    memcpy(e->sha, t + 8, CMN_SHA256_BYTES);
+    e->dlen = get_le(t + 40, 8);
+    if (e->size > *left)
+        return cmn_errf(eb, CMN_E_UNSAFE, "patch entry '%s' exceeds the declared total", e->path);
+    *left -= e->size;
+    if ((e->op == CMN_PATCH_COPY) != (e->dlen == 0))
+        return cmn_errf(eb, CMN_E_PARSE, "bad data length for '%s'", e->path);
+    listing_line(h, e->sha, e->size, e->path);
+    return CMN_OK;
+}
+
+/* After the last entry: the sizes add up and nothing follows. */
+static enum cmn_err read_end(struct rd *r, uint64_t left, uint64_t total, struct cmn_errbuf *eb)
+{
+    if (left != 0)
+        return cmn_errf(eb, CMN_E_PARSE, "patch files add up to %" PRIu64 " bytes, declared %" PRIu64, total - left,
+                        total);
+    enum cmn_err rc = rd_fill(r, eb);
+    if (rc)
+        return rc;
+    if (r->pos != r->len)
+        return cmn_errf(eb, CMN_E_PARSE, "trailing bytes after the last patch entry");
+    return CMN_OK;
+}
+
+/* The listing pass: every entry header, data skipped; `out` = the content digest the entries declare. */
+static enum cmn_err listing_pass(struct rd *r, const struct cmn_patch_limits *lim, uint8_t out[CMN_SHA256_BYTES],
+                                 struct ent *e, struct cmn_errbuf *eb)
+{
+    char prev[CMN_PATCH_MAX_PATH + 1] = "";
+    uint64_t count, total, left;
+    struct cmn_sha256 h;
+    cmn_sha256_init(&h);
+    enum cmn_err rc = read_header(r, lim, &count, &total, eb);
+    left = total;
+    for (uint64_t i = 0; !rc && i < count; i++) {
+        rc = read_entry(r, i, prev, &left, e, &h, eb);
+        if (!rc)
+            rc = rd_skip(r, e->dlen, eb);
+    }
+    if (!rc)
+        rc = read_end(r, left, total, eb);
+    cmn_sha256_final(&h, out);
+    return rc;
+}
+
+static enum cmn_err rd_open(struct rd *r, const char *patch_path, struct cmn_errbuf *eb)
+{
+    r->fd = open(patch_path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0)
+        return cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open patch '%s': %s", patch_path,
+                        strerror(errno));
+    struct stat sb;
+    if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return cmn_errf(eb, CMN_E_IO, "patch '%s' is not a regular file", patch_path);
+    r->fsize = (uint64_t)sb.st_size;
+    r->start = 0;
+    r->pos = r->len = 0;
+    r->eof = 0;
+    return CMN_OK;
+}
+
+enum cmn_err cmn_patch_content(const char *patch_path, const struct cmn_patch_limits *lim,
+                               uint8_t out[CMN_SHA256_BYTES], struct cmn_errbuf *eb)
+{
+    struct cmn_patch_limits dl;
+    if (!lim) {
+        cmn_patch_limits_default(&dl);
+        lim = &dl;
+    }
+    struct rd *r = malloc(sizeof *r);
+    struct ent *e = malloc(sizeof *e);
+    enum cmn_err rc = r && e ? CMN_OK : CMN_E_NOMEM;
+    if (r)
+        r->fd = -1;
+    if (!rc)
+        rc = rd_open(r, patch_path, eb);
+    if (!rc)
+        rc = listing_pass(r, lim, out, e, eb);
+    if (r && r->fd >= 0)
+        close(r->fd);
+    free(r);
+    free(e);
+    return rc;
+}
+
 /* Create out_dir/rel (parents 0755) with O_EXCL | O_NOFOLLOW. */
 static enum cmn_err create_out(const char *out_dir, const char *rel, int *fdp, struct cmn_errbuf *eb)
 {
@@ -514,7 +712,7 @@ static enum cmn_err create_out(const char *out_dir, const char *rel, int *fdp, s
         }
         *s = '/';
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         enum cmn_err rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot create '%s': %s", path, strerror(errno));
         free(path);
@@ -527,7 +725,7 @@ static enum cmn_err create_out(const char *out_dir, const char *rel, int *fdp, s
 
 /* Sink for one output file: counts against the declared size, hashes. */
 struct sink {
-    int fd;
+    int fd, defer_sync;
     uint64_t want, got;
     struct cmn_sha256 h;
     const char *path;
@@ -549,8 +747,14 @@ static enum cmn_err sink_done(struct sink *k, const uint8_t want_sha[CMN_SHA256_
                         k->want);
     uint8_t d[CMN_SHA256_BYTES];
     cmn_sha256_final(&k->h, d);
-    if (memcmp(d, want_sha, CMN_SHA256_BYTES))
+    if (!cmn_ct_equal(d, want_sha, CMN_SHA256_BYTES))
         return cmn_errf(eb, CMN_E_HASH, "patched '%s' does not match its SHA-256", k->path);
+    if (k->defer_sync) {
+#ifdef SYNC_FILE_RANGE_WRITE
+        (void)sync_file_range(k->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* start the write-back the caller waits for */
+#endif
+        return CMN_OK;
+    }
     if (fsync(k->fd) != 0)
         return cmn_errf(eb, CMN_E_IO, "fsync '%s': %s", k->path, strerror(errno));
     return CMN_OK;
@@ -606,142 +810,272 @@ static enum cmn_err apply_zstd(struct rd *r, uint64_t dlen, ZSTD_DCtx *dc, const
     return CMN_OK;
 }
 
+/* Give back the resident pages of [p, p + n) of a file mapping (data stays in the page cache). */
+static void map_drop(const void *p, size_t n)
+{
+#ifdef MADV_DONTNEED
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    n -= n % pg;
+    if (p && n)
+        (void)madvise((void *)p, n, MADV_DONTNEED);
+#else
+    (void)p, (void)n;
+#endif
+}
+
+/*
+ * Reserve the blocks of an output file before it is written through a
+ * mapping, so a full disk is an error here and not a SIGBUS later. 1 when the
+ * file system cannot (the caller writes through write() instead).
+ */
+static int reserve(int fd, uint64_t n, enum cmn_err *rc, const char *path, struct cmn_errbuf *eb)
+{
+#if defined(__linux__)
+    int e = posix_fallocate(fd, 0, (off_t)n);
+    if (e == 0)
+        return 0;
+    if (e == EOPNOTSUPP || e == ENOSYS || e == EINVAL)
+        return 1;
+    *rc = cmn_errf(eb, CMN_E_IO, "cannot reserve %" PRIu64 " bytes for '%s': %s", n, path, strerror(e));
+    return -1;
+#else
+    (void)fd, (void)n, (void)rc, (void)path, (void)eb;
+    return 1;
+#endif
+}
+
+/*
+ * Decode one zstd frame straight into the output file mapped MAP_SHARED (the
+ * decoder's window is the mapping: ZSTD_d_stableOutBuffer), hashing as it
+ * goes and dropping the pages of the base and the output behind it, so the
+ * resident set stays a few MiB whatever the file size. The mapping is exactly
+ * the declared size: a frame that wants more is refused.
+ */
+static enum cmn_err apply_zstd_mapped(struct rd *r, uint64_t dlen, ZSTD_DCtx *dc, const struct map *prefix,
+                                      struct sink *k, struct cmn_errbuf *eb)
+{
+    if ((uint64_t)(size_t)k->want != k->want)
+        return cmn_errf(eb, CMN_E_TOOBIG, "'%s' is too big to map", k->path);
+    uint8_t *om = mmap(NULL, (size_t)k->want, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, 0);
+    if (om == MAP_FAILED)
+        return cmn_errf(eb, CMN_E_IO, "cannot map '%s': %s", k->path, strerror(errno));
+    enum cmn_err rc = CMN_OK;
+    ZSTD_DCtx_reset(dc, ZSTD_reset_session_only);
+    size_t z = ZSTD_DCtx_setParameter(dc, ZSTD_d_stableOutBuffer, 1);
+    if (!ZSTD_isError(z) && prefix && prefix->n)
+        z = ZSTD_DCtx_refPrefix(dc, prefix->p, prefix->n);
+    if (ZSTD_isError(z)) {
+        rc = cmn_errf(eb, CMN_E_IO, "zstd: %s", ZSTD_getErrorName(z));
+        goto out;
+    }
+    ZSTD_outBuffer out = {om, (size_t)k->want, 0};
+    size_t hashed = 0, dropped = 0, last = 1; /* 0 once a frame is complete */
+    int flushing = 0;
+    while (!rc && (dlen || (flushing = 1, last != 0))) {
+        ZSTD_inBuffer in = {NULL, 0, 0};
+        if (!flushing) {
+            if ((rc = rd_fill(r, eb)) != CMN_OK)
+                break;
+            if (r->pos == r->len) {
+                rc = cmn_errf(eb, CMN_E_PARSE, "patch is truncated in '%s'", k->path);
+                break;
+            }
+            in.src = r->buf + r->pos;
+            in.size = r->len - r->pos < dlen ? r->len - r->pos : (size_t)dlen;
+            /* Small slices: a few hundred bytes of matches can stand for MiBs of output. */
+            if (in.size > FEED_SLICE)
+                in.size = FEED_SLICE;
+        }
+        if (last == 0) {
+            rc = cmn_errf(eb, CMN_E_PARSE, "data after the zstd frame of '%s'", k->path);
+            break;
+        }
+        size_t before = out.pos;
+        last = ZSTD_decompressStream(dc, &out, &in);
+        if (ZSTD_isError(last)) {
+            rc = ZSTD_getErrorCode(last) == ZSTD_error_dstSize_tooSmall
+                     ? cmn_errf(eb, CMN_E_UNSAFE, "patched '%s' grows past its declared %" PRIu64 " bytes", k->path,
+                                k->want)
+                     : cmn_errf(eb, CMN_E_PARSE, "bad zstd data for '%s': %s", k->path, ZSTD_getErrorName(last));
+            break;
+        }
+        cmn_sha256_update(&k->h, om + hashed, out.pos - hashed);
+        hashed = out.pos;
+        k->got = out.pos;
+        r->pos += in.pos;
+        dlen -= in.pos;
+        if (last != 0 && in.pos == 0 && out.pos == before) {
+            /* No progress: the output is full, or (flushing) the frame ends early. */
+            rc = out.pos == out.size
+                     ? cmn_errf(eb, CMN_E_UNSAFE, "patched '%s' grows past its declared %" PRIu64 " bytes", k->path,
+                                k->want)
+                     : cmn_errf(eb, CMN_E_PARSE, "zstd frame of '%s' is truncated", k->path);
+            break;
+        }
+        if (out.pos - dropped >= DROP_EVERY) {
+            map_drop(om, out.pos);
+            if (prefix)
+                map_drop(prefix->p, prefix->n);
+            dropped = out.pos;
+        }
+    }
+#ifndef __linux__
+    if (!rc && msync(om, (size_t)k->want, MS_SYNC) != 0)
+        rc = cmn_errf(eb, CMN_E_IO, "msync '%s': %s", k->path, strerror(errno));
+#endif
+out:
+    munmap(om, (size_t)k->want);
+    ZSTD_DCtx_reset(dc, ZSTD_reset_session_only);
+    (void)ZSTD_DCtx_setParameter(dc, ZSTD_d_stableOutBuffer, 0); /* the window cap stays as set */
+    return rc;
+}
+
+/* COPY: the base file through a small buffer (its SHA-256 is checked by the sink). */
+static enum cmn_err copy_base(const char *base_dir, const char *rel, struct sink *k, uint8_t *buf,
+                              struct cmn_errbuf *eb)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s", base_dir, rel) < 0)
+        return CMN_E_NOMEM;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    enum cmn_err rc = CMN_OK;
+    struct stat sb;
+    if (fd < 0)
+        rc = cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open base file '%s': %s", path,
+                      strerror(errno));
+    else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        rc = cmn_errf(eb, CMN_E_UNSAFE, "base file '%s' is not a regular file", path);
+    else if ((uint64_t)sb.st_size != k->want)
+        rc = cmn_errf(eb, CMN_E_HASH, "base file '%s' has the wrong size", rel);
+    while (!rc) {
+        ssize_t n = read(fd, buf, IO_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = cmn_errf(eb, CMN_E_IO, "cannot read '%s': %s", path, strerror(errno));
+        else if (n == 0)
+            break;
+        else
+            rc = sink_put(k, buf, (size_t)n, eb);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
+/* Write entry `e` (its data is next in `r`) into out_dir, checking its size and SHA-256. */
+static enum cmn_err apply_entry(struct rd *r, const struct ent *e, const char *base_dir, const char *out_dir,
+                                ZSTD_DCtx *dc, uint8_t *obuf, int defer_sync, struct cmn_patch_stats *s,
+                                struct cmn_errbuf *eb)
+{
+    struct sink k = {.want = e->size, .path = e->path, .fd = -1, .defer_sync = defer_sync};
+    struct map bm = {0};
+    enum cmn_err rc = CMN_OK;
+    cmn_sha256_init(&k.h);
+    if (e->op == CMN_PATCH_ZDIFF && (rc = map_open(base_dir, e->bpath, &bm, eb)) != CMN_OK)
+        return rc;
+    rc = create_out(out_dir, e->path, &k.fd, eb);
+    if (!rc) {
+        if (e->op == CMN_PATCH_COPY) {
+            rc = copy_base(base_dir, e->bpath, &k, obuf, eb);
+            s->copied++;
+        } else {
+            const struct map *pre = e->op == CMN_PATCH_ZDIFF ? &bm : NULL;
+            int plain = e->size < DROP_EVERY || reserve(k.fd, e->size, &rc, e->path, eb) != 0;
+            if (!rc)
+                rc = plain ? apply_zstd(r, e->dlen, dc, pre, &k, obuf, eb)
+                           : apply_zstd_mapped(r, e->dlen, dc, pre, &k, eb);
+            if (e->op == CMN_PATCH_ZDIFF)
+                s->diffed++;
+            else
+                s->full++;
+        }
+    }
+    if (!rc)
+        rc = sink_done(&k, e->sha, eb);
+    if (k.fd >= 0)
+        close(k.fd);
+    map_close(&bm);
+    return rc;
+}
+
+/* The listing hashed while applying is the digest of out_dir only if nothing else is in it. */
+static enum cmn_err dir_empty(const char *dir, struct cmn_errbuf *eb)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return cmn_errf(eb, CMN_E_IO, "cannot open output directory '%s': %s", dir, strerror(errno));
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            n++;
+    closedir(d);
+    return n ? cmn_errf(eb, CMN_E_UNSAFE, "output directory '%s' is not empty", dir) : CMN_OK;
+}
+
 enum cmn_err cmn_patch_apply(const char *patch_path, const char *base_dir, const char *out_dir,
-                             const struct cmn_patch_limits *lim, struct cmn_patch_stats *st, struct cmn_errbuf *eb)
+                             const uint8_t content_sha256[CMN_SHA256_BYTES], const struct cmn_patch_limits *lim,
+                             struct cmn_patch_stats *st, struct cmn_errbuf *eb)
 {
     struct cmn_patch_limits dl;
     if (!lim) {
         cmn_patch_limits_default(&dl);
         lim = &dl;
     }
+    if (!content_sha256)
+        return cmn_errf(eb, CMN_E_INVAL, "a patch is applied only against an expected content digest");
     struct cmn_patch_stats s = {0};
     struct rd *r = malloc(sizeof *r);
-    if (r) {
-        r->fd = -1;
-        r->pos = r->len = 0;
-        r->eof = 0;
-    }
+    struct ent *e = malloc(sizeof *e);
     uint8_t *obuf = malloc(IO_BLOCK);
     ZSTD_DCtx *dc = ZSTD_createDCtx();
-    char prev[CMN_PATCH_MAX_PATH + 1] = "", path[CMN_PATCH_MAX_PATH + 1], bpath[CMN_PATCH_MAX_PATH + 1];
-    enum cmn_err rc = CMN_OK;
-    if (!r || !obuf || !dc) {
-        rc = CMN_E_NOMEM;
+    char prev[CMN_PATCH_MAX_PATH + 1] = "";
+    uint8_t d[CMN_SHA256_BYTES];
+    uint64_t count, total, left;
+    struct cmn_sha256 h;
+    enum cmn_err rc = r && e && obuf && dc ? CMN_OK : CMN_E_NOMEM;
+    if (r)
+        r->fd = -1;
+    if (rc)
         goto out;
-    }
-    r->fd = open(patch_path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) {
-        rc = cmn_errf(eb, errno == ENOENT ? CMN_E_NOTFOUND : CMN_E_IO, "cannot open patch '%s': %s", patch_path,
-                      strerror(errno));
+    if ((rc = rd_open(r, patch_path, eb)) != CMN_OK || (rc = dir_empty(out_dir, eb)) != CMN_OK)
         goto out;
-    }
     size_t z = ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, (int)lim->window_log_max);
     if (ZSTD_isError(z)) {
         rc = cmn_errf(eb, CMN_E_INVAL, "zstd window cap %u: %s", lim->window_log_max, ZSTD_getErrorName(z));
         goto out;
     }
-    uint8_t hdr[20];
-    if ((rc = rd_exact(r, hdr, sizeof hdr, eb)) != CMN_OK)
+    /*
+     * Pass 1, before anything is written: the files the entries declare
+     * (paths, sizes, SHA-256s) must be exactly the content the caller expects
+     * (a digest the release key signed).
+     */
+    if ((rc = listing_pass(r, lim, d, e, eb)) != CMN_OK)
         goto out;
-    if (memcmp(hdr, CMN_PATCH_MAGIC, 8)) {
-        rc = cmn_errf(eb, CMN_E_PARSE, "not a HotPatch patch (bad magic)");
-        goto out;
-    }
-    uint64_t count = get_le(hdr + 8, 4), total = get_le(hdr + 12, 8), sum = 0;
-    if (count > lim->max_entries || total > lim->max_total) {
-        rc = cmn_errf(eb, CMN_E_UNSAFE, "patch declares %" PRIu64 " files / %" PRIu64 " bytes, over the limits", count,
-                      total);
+    if (!cmn_ct_equal(d, content_sha256, CMN_SHA256_BYTES)) {
+        rc = cmn_errf(eb, CMN_E_HASH, "patch does not produce the expected content digest");
         goto out;
     }
-    for (uint64_t i = 0; i < count; i++) {
-        uint8_t h[3], t[48], b2[2];
-        if ((rc = rd_exact(r, h, 3, eb)) != CMN_OK)
-            goto out;
-        unsigned op = h[0];
-        size_t pl = (size_t)get_le(h + 1, 2);
-        if (op < CMN_PATCH_COPY || op > CMN_PATCH_ZFULL) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "unknown patch operation %u", op);
-            goto out;
-        }
-        if (pl == 0 || pl > CMN_PATCH_MAX_PATH) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "patch entry path length %zu", pl);
-            goto out;
-        }
-        if ((rc = rd_exact(r, path, pl, eb)) != CMN_OK)
-            goto out;
-        path[pl] = 0;
-        if (memchr(path, 0, pl) || cmn_bundle_path_ok(path, pl) != 0) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "unsafe path in patch");
-            goto out;
-        }
-        if (i > 0 && strcmp(prev, path) >= 0) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "patch entries out of order at '%s'", path);
-            goto out;
-        }
-        memcpy(prev, path, pl + 1);
-        if ((rc = rd_exact(r, b2, 2, eb)) != CMN_OK)
-            goto out;
-        size_t bl = (size_t)get_le(b2, 2);
-        if ((op == CMN_PATCH_ZFULL) != (bl == 0) || bl > CMN_PATCH_MAX_PATH) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "bad base path length for '%s'", path);
-            goto out;
-        }
-        if ((rc = rd_exact(r, bpath, bl, eb)) != CMN_OK)
-            goto out;
-        bpath[bl] = 0;
-        if (bl && (memchr(bpath, 0, bl) || cmn_bundle_path_ok(bpath, bl) != 0)) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "unsafe base path in patch");
-            goto out;
-        }
-        if ((rc = rd_exact(r, t, sizeof t, eb)) != CMN_OK)
-            goto out;
-        uint64_t size = get_le(t, 8), dlen = get_le(t + 40, 8);
-        if (size > total - sum) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "patch entry '%s' exceeds the declared total", path);
-            goto out;
-        }
-        sum += size;
-        if ((op == CMN_PATCH_COPY) != (dlen == 0)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "bad data length for '%s'", path);
-            goto out;
-        }
-        struct sink k = {.want = size, .path = path, .fd = -1};
-        struct map bm = {0};
-        cmn_sha256_init(&k.h);
-        if (op != CMN_PATCH_ZFULL && (rc = map_open(base_dir, bpath, &bm, eb)) != CMN_OK)
-            goto out;
-        rc = create_out(out_dir, path, &k.fd, eb);
-        if (!rc) {
-            if (op == CMN_PATCH_COPY) {
-                if (bm.n != size)
-                    rc = cmn_errf(eb, CMN_E_HASH, "base file '%s' has the wrong size", bpath);
-                else
-                    rc = sink_put(&k, bm.p, bm.n, eb);
-                s.copied++;
-            } else {
-                rc = apply_zstd(r, dlen, dc, op == CMN_PATCH_ZDIFF ? &bm : NULL, &k, obuf, eb);
-                if (op == CMN_PATCH_ZDIFF)
-                    s.diffed++;
-                else
-                    s.full++;
-            }
-        }
-        if (!rc)
-            rc = sink_done(&k, t + 8, eb);
-        if (k.fd >= 0)
-            close(k.fd);
-        map_close(&bm);
-        if (rc)
-            goto out;
-    }
-    if (sum != total) {
-        rc = cmn_errf(eb, CMN_E_PARSE, "patch files add up to %" PRIu64 " bytes, declared %" PRIu64, sum, total);
+    /*
+     * Pass 2 writes. Each file is checked against its declared SHA-256 as it
+     * is written, and the listing is hashed again from the headers read now:
+     * if the file changed between the passes, the result is refused.
+     */
+    if ((rc = rd_seek(r, 0, eb)) != CMN_OK || (rc = read_header(r, lim, &count, &total, eb)) != CMN_OK)
         goto out;
-    }
-    if ((rc = rd_fill(r, eb)) != CMN_OK)
+    cmn_sha256_init(&h);
+    left = total;
+    for (uint64_t i = 0; i < count; i++)
+        if ((rc = read_entry(r, i, prev, &left, e, &h, eb)) != CMN_OK ||
+            (rc = apply_entry(r, e, base_dir, out_dir, dc, obuf, lim->defer_sync, &s, eb)) != CMN_OK)
+            goto out;
+    if ((rc = read_end(r, left, total, eb)) != CMN_OK)
         goto out;
-    if (r->pos != r->len) {
-        rc = cmn_errf(eb, CMN_E_PARSE, "trailing bytes after the last patch entry");
+    cmn_sha256_final(&h, d);
+    if (!cmn_ct_equal(d, content_sha256, CMN_SHA256_BYTES)) {
+        rc = cmn_errf(eb, CMN_E_HASH, "patched files do not match the expected content digest");
         goto out;
     }
     s.out_bytes = total;
@@ -751,6 +1085,7 @@ out:
     if (r && r->fd >= 0)
         close(r->fd);
     free(r);
+    free(e);
     free(obuf);
     ZSTD_freeDCtx(dc);
     return rc;

@@ -991,15 +991,16 @@ out:
 }
 
 /*
- * Rebuild the release in staging/ from the downloaded patch and the base,
- * then verify the result against the content digest the release key signed:
- * the patch itself is only as trusted as the manifest key, the result must be
- * what the release key vouched for.
+ * Rebuild the release in staging/ from the downloaded patch and the base.
+ * The patch itself is only as trusted as the manifest key; the result must be
+ * what the release key vouched for: the content signature is checked first,
+ * and cmn_patch_apply refuses a patch that does not produce exactly that
+ * signed content digest (before it writes anything, and again at the end).
  */
 static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *pfile, const char *stg)
 {
     struct cmn_errbuf eb = {{0}};
-    uint8_t d[CMN_SHA256_BYTES], want[CMN_SHA256_BYTES];
+    uint8_t d[CMN_SHA256_BYTES], want[CMN_SHA256_BYTES], content[CMN_SHA256_BYTES];
     uint64_t size = 0;
     char *base = NULL;
     const struct hp_patch_offer *po = pick_patch(c, o, &base);
@@ -1007,6 +1008,16 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
     hp_status s = HP_OK;
     if (!po)
         return hp__failf(c, HP_E_STATE, "%s", c->install_note);
+    const struct cmn_key *key = NULL;
+    for (size_t i = 0; i < c->n_rkeys; i++)
+        if (strcmp(c->rkeys[i].keyid, o->p.bundle_keyid) == 0)
+            key = &c->rkeys[i];
+    if (cmn_hex_decode(o->content_sha256, content, sizeof content) != CMN_OK || !key ||
+        cmn_content_verify(key, content, o->content_sig) != CMN_OK) {
+        s = hp__failf(c, HP_E_VERIFY, "content signature of '%s' does not verify with a trusted release key",
+                      o->p.rel.id);
+        goto out;
+    }
     /* The exact file about to be applied. */
     rc = cmn_sha256_file(pfile, d, &size, &eb);
     if (!rc && (size != po->size || cmn_hex_decode(po->sha256, want, sizeof want) != CMN_OK ||
@@ -1020,33 +1031,54 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
         struct cmn_patch_limits lim;
         cmn_patch_limits_default(&lim);
         lim.max_total = c->max_extract;
-        rc = cmn_patch_apply(pfile, base, stg, &lim, NULL, &eb);
+        lim.defer_sync = 1; /* hp__fsync_tree below, before the journal commit */
+        rc = cmn_patch_apply(pfile, base, stg, content, &lim, NULL, &eb);
     }
     if (!rc)
         rc = hp__fsync_tree(stg, &eb);
-    if (!rc)
-        rc = cmn_content_digest_dir(stg, d, &eb);
     if (rc) {
-        s = hp__fail(c, rc, &eb);
-        goto out;
-    }
-    const struct cmn_key *key = NULL;
-    for (size_t i = 0; i < c->n_rkeys; i++)
-        if (strcmp(c->rkeys[i].keyid, o->p.bundle_keyid) == 0)
-            key = &c->rkeys[i];
-    if (cmn_hex_decode(o->content_sha256, want, sizeof want) != CMN_OK || !cmn_ct_equal(want, d, sizeof d)) {
-        s = hp__failf(c, HP_E_VERIFY, "patched bundle of '%s' does not match its signed content digest", o->p.rel.id);
-        goto out;
-    }
-    if (!key || cmn_content_verify(key, d, o->content_sig) != CMN_OK) {
-        s = hp__failf(c, HP_E_VERIFY, "content signature of '%s' does not verify with a trusted release key",
-                      o->p.rel.id);
+        s = rc == CMN_E_HASH ? hp__failf(c, HP_E_VERIFY,
+                                         "patched bundle of '%s' does not match its signed content digest", o->p.rel.id)
+                             : hp__fail(c, rc, &eb);
         goto out;
     }
     hp__fault(c, "patch-staged");
 out:
     free(base);
     return s;
+}
+
+#ifdef __APPLE__
+#define ST_MTIM st_mtimespec
+#else
+#define ST_MTIM st_mtim
+#endif
+
+/* Remember the zip just hashed while it streamed in (identity: device, inode, size, mtime). */
+static void zip_seen_set(hp_client *c, const char *zip, const char *sha256)
+{
+    struct stat sb;
+    memset(&c->zip_seen, 0, sizeof c->zip_seen);
+    if (stat(zip, &sb) != 0 || strlen(sha256) >= sizeof c->zip_seen.sha256)
+        return;
+    memcpy(c->zip_seen.sha256, sha256, strlen(sha256) + 1);
+    c->zip_seen.dev = sb.st_dev;
+    c->zip_seen.ino = sb.st_ino;
+    c->zip_seen.size = sb.st_size;
+    c->zip_seen.mtime = sb.ST_MTIM;
+}
+
+/* 1 when `zip` is still the file this handle hashed as `sha256` (then its size is *size). */
+static int zip_seen_same(hp_client *c, const char *zip, const char *sha256, uint64_t *size)
+{
+    struct stat sb;
+    int same = c->zip_seen.sha256[0] && strcmp(c->zip_seen.sha256, sha256) == 0 && stat(zip, &sb) == 0 &&
+               sb.st_dev == c->zip_seen.dev && sb.st_ino == c->zip_seen.ino && sb.st_size == c->zip_seen.size &&
+               sb.ST_MTIM.tv_sec == c->zip_seen.mtime.tv_sec && sb.ST_MTIM.tv_nsec == c->zip_seen.mtime.tv_nsec;
+    memset(&c->zip_seen, 0, sizeof c->zip_seen); /* one use */
+    if (same)
+        *size = (uint64_t)sb.st_size;
+    return same;
 }
 
 hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *ctx)
@@ -1128,6 +1160,8 @@ hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *
     }
     if (rc)
         s = hp__fail(c, rc, &eb);
+    else
+        zip_seen_set(c, zip, o->p.rel.sha256);
 out:
     free(part);
     free(zip);
@@ -1230,14 +1264,23 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
             goto out;
         c->err[0] = '\0';
     }
-    /* Verify the exact file about to be extracted: digest, size, signature. */
-    rc = cmn_sha256_file(zip, got, &size, &eb);
-    if (rc) {
+    /*
+     * Verify the exact file about to be extracted: digest, size, signature.
+     * The digest was computed while the download streamed in; it is read
+     * again only when this handle did not download it (a resumed install
+     * after a restart) or the file is not the same one any more.
+     */
+    if (cmn_hex_decode(c->st.pending.rel.sha256, want, sizeof want) != CMN_OK) {
+        s = hp__failf(c, HP_E_VERIFY, "bad digest for '%s'", o->p.rel.id);
+        goto out;
+    }
+    if (zip_seen_same(c, zip, c->st.pending.rel.sha256, &size)) {
+        memcpy(got, want, sizeof got);
+    } else if ((rc = cmn_sha256_file(zip, got, &size, &eb)) != CMN_OK) {
         s = hp__fail(c, rc, &eb);
         goto out;
     }
-    if (size != c->st.pending.size || cmn_hex_decode(c->st.pending.rel.sha256, want, sizeof want) != CMN_OK ||
-        !cmn_ct_equal(want, got, sizeof got)) {
+    if (size != c->st.pending.size || !cmn_ct_equal(want, got, sizeof got)) {
         s = hp__failf(c, HP_E_VERIFY, "downloaded bundle of '%s' does not match its signed digest", o->p.rel.id);
         refuse_pending(c, o->p.rel.id);
         goto out;

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/crypto.h"
@@ -105,6 +107,15 @@ struct hp_client {
     char *embedded_dir;                 /* HP_OPT_EMBEDDED_BUNDLE_DIR: patch base when nothing is installed */
     int no_patch;                       /* HP_OPT_PATCHES 0, or set while falling back to the full bundle */
     char install_note[CMN_ERRBUF_SIZE]; /* how the last update arrived: hp_install_note() */
+    /* The zip this handle downloaded and hashed while streaming: hp_install
+     * does not read it a second time while it is still that same file. */
+    struct {
+        char sha256[CMN_SHA256_HEX];
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+    } zip_seen;
     struct cmn_key mkeys[HP_MAX_KEYS];
     size_t n_mkeys;
     struct cmn_key rkeys[HP_MAX_KEYS];

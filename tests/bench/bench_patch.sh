@@ -9,15 +9,16 @@
 #            zstd --patch-from per changed file, zstd in full for new files)
 #   bsdiff   bsdiff per changed file (+ zstd -19 of new files)
 #   zstd     the zstd CLI --patch-from -19 per changed file (+ zstd -19 of new files)
-# with the ratio to the full zip, our create time, our apply time and apply
-# peak RSS (GNU time), and as the reference the full install's core work in
-# the same run: sha256sum + unzip of the full zip.
+# each with the ratio to the full zip, create time, apply time and apply peak
+# RSS (GNU time), and as the reference the full install's core work in the
+# same run: sha256sum + unzip of the full zip. Every method's rebuilt bundle is
+# checked against the new bundle's content digest.
 # Goal (issue 14): one-line change <= 10% of the full zip; apply time <= full.
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
 BIN=${HP_BIN:-$top/${HP_BUILD:-build}/bin}
-for t in zip unzip bsdiff zstd python3 sha256sum /usr/bin/time; do
+for t in zip unzip bsdiff bspatch zstd python3 sha256sum /usr/bin/time; do
     command -v $t >/dev/null || { echo "bench_patch: '$t' not found (tests/harness/deps.sh)"; exit 1; }
 done
 [ -x "$BIN/hotpatch" ] || { echo "bench_patch: build first ($BIN/hotpatch missing)"; exit 1; }
@@ -34,21 +35,51 @@ changes() {
         elif ! cmp -s "$1/$f" "$2/$f"; then echo "changed $f"; fi
     done
 }
-# per_file METHOD A B: bytes of per-file patches with a CLI tool.
+# per_file METHOD A B: per-file patches with a CLI tool into $tmp/m-METHOD/
+# (bsdiff or zstd --patch-from -19 --long=27 per changed file, zstd -19 of new
+# files, unchanged files reused), timed as one create step; prints
+# "bytes create_s". apply_per_file METHOD A prints "apply_s peak_rss_kb" for
+# rebuilding the new bundle dir from A and those files (bspatch / zstd -d
+# --patch-from / zstd -d, cp of unchanged files): GNU time's %M of the script
+# is the largest RSS of any tool it ran.
 per_file() {
-    local m=$1 a=$2 b=$3 total=0 kind f n
+    local m=$1 a=$2 b=$3 d=$tmp/m-$1 t0 t1
+    rm -rf "$d" && mkdir -p "$d/p"
+    changes "$a" "$b" >"$d/list"
+    (cd "$b" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$d/all"
+    t0=$(now)
+    local i=0 kind f
     while read -r kind f; do
-        [ -n "$kind" ] || continue
+        i=$((i + 1))
         if [ "$kind" = new ]; then
-            n=$(zstd -q -19 -c "$b/$f" | wc -c)
+            zstd -q -19 -c "$b/$f" >"$d/p/$i"
         elif [ "$m" = bsdiff ]; then
-            bsdiff "$a/$f" "$b/$f" "$tmp/bs" && n=$(stat -c %s "$tmp/bs")
+            bsdiff "$a/$f" "$b/$f" "$d/p/$i"
         else
-            n=$(zstd -q -19 --long=27 --patch-from="$a/$f" -c "$b/$f" 2>/dev/null | wc -c)
+            zstd -q -19 --long=27 --patch-from="$a/$f" -c "$b/$f" >"$d/p/$i" 2>/dev/null
         fi
-        total=$((total + n))
-    done < <(changes "$a" "$b")
-    echo $total
+    done <"$d/list"
+    t1=$(now)
+    echo "$(cat "$d"/p/* 2>/dev/null | wc -c) $(python3 -c "print('%.3f' % ($t1 - $t0))")"
+}
+apply_per_file() {
+    local m=$1 a=$2 d=$tmp/m-$1
+    rm -rf "$d/out" && mkdir -p "$d/out"
+    cat >"$d/apply.sh" <<EOS
+set -e
+cd "$d/out"
+i=0
+while read -r kind f; do
+    i=\$((i + 1)); mkdir -p "\$(dirname "\$f")"
+    if [ "\$kind" = new ]; then zstd -q -d -c "$d/p/\$i" >"\$f"
+    elif [ "$m" = bsdiff ]; then bspatch "$a/\$f" "\$f" "$d/p/\$i"
+    else zstd -q -d --long=27 --patch-from="$a/\$f" -c "$d/p/\$i" >"\$f"; fi
+done <"$d/list"
+while read -r f; do [ -e "\$f" ] || { mkdir -p "\$(dirname "\$f")"; cp "$a/\$f" "\$f"; }; done <"$d/all"
+sync -f .
+EOS
+    /usr/bin/time -f "%e %M" -o "$d/time" bash "$d/apply.sh" || { echo "0 0"; return; }
+    cat "$d/time"
 }
 
 row() {
@@ -68,19 +99,28 @@ row() {
     sha256sum "$tmp/full.zip" >/dev/null && unzip -q "$tmp/full.zip" -d "$tmp/ref" && sync -f "$tmp/ref"
     t1=$(now)
     ref=$(python3 -c "print('%.3f' % ($t1 - $t0))")
+    local bsm="- - - -" zsm="- - - -"
     if [ "$level" = 19 ]; then
-        bs=$(per_file bsdiff "$a" "$b")
-        zs=$(per_file zstd "$a" "$b")
-    else
-        bs=0 zs=0 # the CLI references at -19 on 16 MiB take minutes on a loaded machine
-    fi
-    python3 - "$name" "$full" "$ours" "$bs" "$zs" "$create" "$apply" "$rss" "$ref" <<'PY'
+        bsm="$(per_file bsdiff "$a" "$b") $(apply_per_file bsdiff "$a")"
+        zsm="$(per_file zstd "$a" "$b") $(apply_per_file zstd "$a")"
+        # The references must rebuild the same bundle, or their figures mean nothing.
+        for m in bsdiff zstd; do
+            [ "$("$BIN/hotpatch" patch digest "$tmp/m-$m/out")" = "$want" ] || echo "bench_patch: $m rebuilt another bundle"
+        done
+    fi # else: the CLI references at -19 on 16 MiB take minutes on a loaded machine
+    python3 - "$name" "$full" "$ours $create $apply $rss" "$bsm" "$zsm" "$ref" <<'PY'
 import sys
-n, full, ours, bs, zs, create, apply, rss, ref = sys.argv[1:]
-full, ours, bs, zs = int(full), int(ours), int(bs), int(zs)
-pct = lambda x: "%.2f%%" % (100.0 * x / full)
-print("%-22s full zip %9d | ours %8d (%7s) | bsdiff %8d (%7s) | zstd %8d (%7s) | create %6.2fs apply %5.2fs rss %5.1f MB | ref sha256sum+unzip %5.2fs"
-      % (n, full, ours, pct(ours), bs, pct(bs), zs, pct(zs), float(create), float(apply), int(rss) / 1024.0, float(ref)))
+name, full, ours, bsm, zsm, ref = sys.argv[1:]
+full = int(full)
+print("%s  (full zip %d bytes; reference sha256sum+unzip of the full zip %.2fs)" % (name, full, float(ref)))
+for label, cols in (("ours", ours), ("bsdiff", bsm), ("zstd --patch-from", zsm)):
+    c = cols.split()
+    if c[0] == "-":
+        print("    %-18s not run (level 9 row)" % label)
+        continue
+    n, create, apply, rss = int(c[0]), float(c[1]), float(c[2]), int(c[3])
+    print("    %-18s %9d bytes %7.2f%% of full | create %6.2fs | apply %5.2fs | apply peak RSS %6.1f MB"
+          % (label, n, 100.0 * n / full, create, apply, rss / 1024.0))
 PY
 }
 

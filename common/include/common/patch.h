@@ -106,24 +106,43 @@ struct cmn_patch_limits {
     uint64_t max_total;      /* cap on the header's total output bytes */
     uint32_t max_entries;    /* cap on the entry count */
     unsigned window_log_max; /* zstd decoder window cap (memory bound), 10..31 */
+    int defer_sync;          /* 1: no per-file fsync, the caller makes the tree durable at once */
 };
-/* 512 MiB, 20000 entries, window log 27 (the SDK's extraction caps). */
+/* 512 MiB, 20000 entries, window log 27 (the SDK's extraction caps), fsync per file. */
 void cmn_patch_limits_default(struct cmn_patch_limits *l);
 
 /*
  * Apply the patch file `patch_path` to bundle dir `base_dir`, writing the
- * new bundle's files into `out_dir` (an existing, empty directory). Streaming:
- * the patch is read in small blocks, a base file is mmapped only while its
- * entry is decoded, and memory is bounded by the zstd window cap. Files are
- * created with O_EXCL | O_NOFOLLOW and fsynced (the caller fsyncs the
- * directories, as for an extracted zip). Codes:
- * CMN_E_PARSE (malformed or truncated container or zstd frame), CMN_E_UNSAFE
- * (bad path, order, limits, output beyond the declared size), CMN_E_HASH (a
- * file's SHA-256), CMN_E_NOTFOUND (a base file missing), CMN_E_IO. On failure
- * `out_dir` may hold partial files: the caller removes it.
+ * new bundle's files into `out_dir` (an existing, empty directory), and
+ * succeed only when the result's content digest is `content_sha256` (the
+ * digest the release key signed; required). Two passes over the patch:
+ *   1. the entry headers alone (data skipped): the listing they declare must
+ *      hash to `content_sha256`, or nothing is written (CMN_E_HASH);
+ *   2. the entries are applied; every file is checked against its declared
+ *      SHA-256 as it is written and the listing is hashed again from the
+ *      headers read in this pass (a patch file changed in between is refused).
+ * So on success `out_dir` holds exactly the content `content_sha256` names.
+ * Streaming: the patch is read in small blocks, a base file is mmapped only
+ * while its entry is decoded, and memory is bounded by the zstd window cap.
+ * Files are created with O_EXCL | O_NOFOLLOW and fsynced unless
+ * lim->defer_sync (the caller fsyncs the directories, or the whole tree). Codes: CMN_E_PARSE (malformed or
+ * truncated container or zstd frame), CMN_E_UNSAFE (bad path, order, limits,
+ * output beyond the declared size, `out_dir` not empty), CMN_E_HASH (a file's
+ * SHA-256 or the content digest), CMN_E_NOTFOUND (a base file missing),
+ * CMN_E_INVAL (no digest given), CMN_E_IO. On failure `out_dir` may hold
+ * partial files: the caller removes it.
  */
 enum cmn_err cmn_patch_apply(const char *patch_path, const char *base_dir, const char *out_dir,
-                             const struct cmn_patch_limits *lim, struct cmn_patch_stats *st, struct cmn_errbuf *eb)
+                             const uint8_t content_sha256[CMN_SHA256_BYTES], const struct cmn_patch_limits *lim,
+                             struct cmn_patch_stats *st, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/*
+ * The content digest a patch's entries declare (pass 1 of apply: headers
+ * only, same structural checks, nothing verified against data or a base).
+ * For inspection and the fuzz target; a device uses the signed digest.
+ */
+enum cmn_err cmn_patch_content(const char *patch_path, const struct cmn_patch_limits *lim,
+                               uint8_t out[CMN_SHA256_BYTES], struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 
 #endif
