@@ -165,7 +165,18 @@ static napi_value js_open(napi_env env, napi_callback_info info)
     return ext;
 }
 
-/* bootBegin(h) -> {rolledBack, bundlePath} */
+/* The boot protocol's verdict, by the names the agent's --json uses too. */
+static const char *boot_reason(int rb)
+{
+    return rb == HP_BOOT_ROLLED_BACK ? "crash_loop" : rb == HP_BOOT_BINARY_CHANGED ? "binary_changed" : NULL;
+}
+
+/*
+ * bootBegin(h) -> {rolledBack, reason, detail, bundlePath}: rolledBack only
+ * for a crash loop (HP_BOOT_ROLLED_BACK); an app-store update that the
+ * installed release does not target is reason 'binary_changed' with the
+ * core's sentence in detail, and is not a failed launch.
+ */
 static napi_value js_boot_begin(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
@@ -178,7 +189,9 @@ static napi_value js_boot_begin(napi_env env, napi_callback_info info)
     if (s)
         return throw_hp(env, s, hp_errmsg(h->c));
     napi_create_object(env, &o);
-    set(env, o, "rolledBack", boolean(env, rb));
+    set(env, o, "rolledBack", boolean(env, rb == HP_BOOT_ROLLED_BACK));
+    set(env, o, "reason", str_or_null(env, boot_reason(rb)));
+    set(env, o, "detail", str_or_null(env, rb == HP_BOOT_BINARY_CHANGED ? hp_errmsg(h->c) : NULL));
     set(env, o, "bundlePath", str_or_null(env, hp_bundle_path(h->c)));
     return o;
 }
