@@ -163,13 +163,19 @@ export function reload(): void {
   NativeHotPatch.reload();
 }
 
+function bootReasonOf(v: string | null | undefined): BootReason | null {
+  if (v === null || v === undefined) {
+    return null;
+  }
+  if (v === 'crash_loop' || v === 'binary_changed') {
+    return v;
+  }
+  throw new HotPatchError('HP_E_STATE', `unknown boot reason '${v}'`);
+}
+
 export async function getCurrentRelease(): Promise<Release> {
   const r = await call(() => NativeHotPatch.getCurrentRelease());
-  const reason = r.bootReason;
-  if (reason !== null && reason !== undefined && reason !== 'crash_loop' && reason !== 'binary_changed') {
-    throw new HotPatchError('HP_E_STATE', `unknown boot reason '${reason}'`);
-  }
-  return {...r, bootReason: reason ?? null, bootDetail: r.bootDetail ?? null};
+  return {...r, bootReason: bootReasonOf(r.bootReason), bootDetail: r.bootDetail ?? null};
 }
 
 export function getPendingRelease(): Promise<PendingRelease | null> {
