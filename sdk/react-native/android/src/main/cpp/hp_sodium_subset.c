@@ -9,39 +9,17 @@
  * Nothing else in the library can reach them: a call would not link.
  */
 
-int _crypto_generichash_blake2b_pick_best_implementation(void);
-int _crypto_onetimeauth_poly1305_pick_best_implementation(void);
-int _crypto_pwhash_argon2_pick_best_implementation(void);
-int _crypto_scalarmult_curve25519_pick_best_implementation(void);
-int _crypto_stream_chacha20_pick_best_implementation(void);
-int _crypto_stream_salsa20_pick_best_implementation(void);
+/* One no-op picker per family that is not compiled (declared first: -Wmissing-prototypes). */
+#define HP_NO_PICKER(family)                                                                                           \
+    int _crypto_##family##_pick_best_implementation(void);                                                             \
+    int _crypto_##family##_pick_best_implementation(void)                                                              \
+    {                                                                                                                  \
+        return 0;                                                                                                      \
+    }
 
-int _crypto_generichash_blake2b_pick_best_implementation(void)
-{
-    return 0;
-}
-
-int _crypto_onetimeauth_poly1305_pick_best_implementation(void)
-{
-    return 0;
-}
-
-int _crypto_pwhash_argon2_pick_best_implementation(void)
-{
-    return 0;
-}
-
-int _crypto_scalarmult_curve25519_pick_best_implementation(void)
-{
-    return 0;
-}
-
-int _crypto_stream_chacha20_pick_best_implementation(void)
-{
-    return 0;
-}
-
-int _crypto_stream_salsa20_pick_best_implementation(void)
-{
-    return 0;
-}
+HP_NO_PICKER(generichash_blake2b)
+HP_NO_PICKER(onetimeauth_poly1305)
+HP_NO_PICKER(pwhash_argon2)
+HP_NO_PICKER(scalarmult_curve25519)
+HP_NO_PICKER(stream_chacha20)
+HP_NO_PICKER(stream_salsa20)
