@@ -262,16 +262,22 @@ struct job {
     char msg[512];
 };
 
+/* One progress call, or (finish != NULL) the end of the download: see job_done. */
 struct prog {
     long long done, total;
     char id[80];
+    struct job *finish;
 };
+
+static void job_settle(napi_env env, struct job *j);
 
 static void progress_js(napi_env env, napi_value cb, void *context, void *data)
 {
     struct prog *p = data;
     (void)context;
-    if (env && cb) {
+    if (p->finish) {
+        job_settle(env, p->finish);
+    } else if (env && cb) {
         napi_value o, undef;
         napi_create_object(env, &o);
         set(env, o, "releaseId", str_or_null(env, p->id));
@@ -336,9 +342,30 @@ static napi_value offer_value(napi_env env, const hp_offer *o)
     return v;
 }
 
+/*
+ * The worker finished. A download with a progress callback settles through
+ * the same thread-safe function, after the progress calls still queued there
+ * (its queue is FIFO; the async-work completion is not ordered with it), so a
+ * promise never resolves before its last progress event has been delivered.
+ */
 static void job_done(napi_env env, napi_status st, void *data)
 {
     struct job *j = data;
+    (void)st;
+    if (j->progress) {
+        struct prog *p = calloc(1, sizeof *p);
+        if (p) {
+            p->finish = j;
+            if (napi_call_threadsafe_function(j->progress, p, napi_tsfn_nonblocking) == napi_ok)
+                return;
+            free(p);
+        }
+    }
+    job_settle(env, j);
+}
+
+static void job_settle(napi_env env, struct job *j)
+{
     j->h->busy = 0;
     if (j->s) {
         napi_reject_deferred(env, j->deferred, make_error(env, j->s, j->msg));
