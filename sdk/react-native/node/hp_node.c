@@ -292,7 +292,7 @@ static void progress_js(napi_env env, napi_value cb, void *context, void *data)
 static int on_progress(void *ctx, long long done, long long total)
 {
     struct job *j = ctx;
-    struct prog *p = malloc(sizeof *p);
+    struct prog *p = calloc(1, sizeof *p); /* finish = NULL: a progress call */
     if (p) {
         p->done = done;
         p->total = total;
