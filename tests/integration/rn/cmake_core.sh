@@ -118,7 +118,7 @@ if command -v aarch64-linux-gnu-gcc >/dev/null; then
     mkdir -p "$T/zarm"
     ok "pinned zlib cross-compiles for aarch64 (only for this sysroot)" bash -c "
         for f in adler32 compress crc32 deflate infback inffast inflate inftrees trees uncompr zutil; do
-            aarch64-linux-gnu-gcc -O2 -fPIC -fvisibility=hidden -c '$ZL/\$f.c' -o '$T/zarm/\$f.o' || exit 1
+            aarch64-linux-gnu-gcc -O2 -fPIC -fvisibility=hidden -c \"$ZL/\$f.c\" -o \"$T/zarm/\$f.o\" || exit 1
         done && aarch64-linux-gnu-ar rcs '$T/zarm/libz.a' '$T'/zarm/*.o"
     printf '%s\n' 'set(CMAKE_SYSTEM_NAME Linux)' 'set(CMAKE_SYSTEM_PROCESSOR aarch64)' \
         'set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)' >"$T/aarch64.cmake"
