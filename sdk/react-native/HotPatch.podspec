@@ -10,7 +10,9 @@
 # before `pod install` (it needs the network once; the build never does).
 #
 #   libsodium 1.0.18: the subset the core calls (as android/CMakeLists.txt)
-#   jansson 2.14, zstd 1.5.4 (no assembly, no threads): whole libraries
+#   jansson 2.14, zstd 1.5.4 (no assembly, no threads): whole libraries; jansson
+#     needs src/jansson_config.h, which only its CMake/configure step writes:
+#     NOT generated yet for the pod (unverified gap, docs/react-native.md)
 #   libzip 1.7.3: NOT wired here (its config.h/zipconf.h come from its CMake
 #     configure step, which CocoaPods does not run): add it as a prebuilt
 #     xcframework or a separate pod; see docs/react-native.md

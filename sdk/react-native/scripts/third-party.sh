@@ -79,23 +79,20 @@ done
 
 # The headers a configure step would write, with the values every mobile
 # target (clang/gcc, LP64 or ILP32, C11) has, so CMake and CocoaPods need no
-# configure step: libsodium's version.h, jansson's jansson_config.h.
+# configure step: libsodium's version.h. (jansson's jansson_config.h comes from
+# its own CMake build; a second copy in src/ would shadow it.)
 configure() {
     case "$1" in
     libsodium-*)
         sed -e 's/@VERSION@/1.0.18/' -e 's/@SODIUM_LIBRARY_VERSION_MAJOR@/10/' \
             -e 's/@SODIUM_LIBRARY_VERSION_MINOR@/3/' -e 's/@SODIUM_LIBRARY_MINIMAL_DEF@//' \
             "$2/src/libsodium/include/sodium/version.h.in" >"$2/src/libsodium/include/sodium/version.h" ;;
-    jansson-*)
-        sed -e 's/@json_inline@/inline/' -e 's/@json_have_long_long@/1/' -e 's/@json_have_localeconv@/1/' \
-            -e 's/@json_have_atomic_builtins@/1/' -e 's/@json_have_sync_builtins@/1/' \
-            "$2/src/jansson_config.h.in" >"$2/src/jansson_config.h" ;;
     esac
 }
 
 # Lay out each folder: the .orig tarball, then Debian's patches in series order.
 for folder in $(echo "$lines" | awk '{print $3}' | uniq); do
-    stamp="layout 2
+    stamp="layout 3
 $(echo "$lines" | awk -v d="$folder" '$3 == d {print $2, $4, $5}')"
     [ -f "$out/$folder/.hotpatch-pin" ] && [ "$(cat "$out/$folder/.hotpatch-pin")" = "$stamp" ] && continue
     tmp=$out/.$folder.tmp

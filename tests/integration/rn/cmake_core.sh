@@ -63,11 +63,11 @@ SO=$T/host/libhotpatch.so
 ok "only Java_* symbols are exported" \
     bash -c "nm -D --defined-only '$SO' | awk '{print \$3}' | grep -v '^Java_' | grep . && exit 1; nm -D --defined-only '$SO' | grep -q ' T Java_dev_hotpatch_core_NativeCore_bootBegin'"
 ok "no hp_/cmn_/sodium_/json_/ZSTD_/zip_ symbol in the dynamic table" \
-    bash -c "! nm -D '$SO' | grep -E ' [A-Za-z] (hp_|cmn_|sodium_|json_|ZSTD_|zip_)'"
+    bash -c "test -f '$SO' && ! nm -D '$SO' | grep -E ' [A-Za-z] (hp_|cmn_|sodium_|json_|ZSTD_|zip_)'"
 ok "every LOAD segment is 16 KB aligned (-z max-page-size=16384)" \
     bash -c "readelf -lW '$SO' | awk '\$1==\"LOAD\"{n++; if (\$NF != \"0x4000\") bad++} END{exit !(n>0 && !bad)}'"
 ok "needs only libc and zlib at run time" \
-    bash -c "readelf -dW '$SO' | grep NEEDED | grep -v -e 'libc\.so' -e 'libz\.so' | grep . && exit 1 || true"
+    bash -c "test -f '$SO' && ! readelf -dW '$SO' | grep NEEDED | grep -v -e 'libc\.so' -e 'libz\.so' | grep ."
 strip --strip-unneeded -o "$T/stripped.so" "$SO"
 diag "x86_64 libhotpatch.so from pinned sources, stripped: $(( ($(stat -c %s "$T/stripped.so") + 512) / 1024 )) KB"
 
