@@ -50,11 +50,19 @@ static void global_init(void)
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-enum cmn_err cmn_http_new(struct cmn_http **out, struct cmn_errbuf *eb)
+enum cmn_err cmn_http_global_init(struct cmn_errbuf *eb)
 {
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
         return cmn_errf(eb, CMN_E_NET, "cannot initialise libcurl: %s", curl_easy_strerror(global_rc));
+    return CMN_OK;
+}
+
+enum cmn_err cmn_http_new(struct cmn_http **out, struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = cmn_http_global_init(eb);
+    if (rc)
+        return rc;
     struct cmn_http *h = calloc(1, sizeof(*h));
     if (!h)
         return CMN_E_NOMEM;
@@ -197,6 +205,21 @@ static uint64_t parse_u64(const char *v, size_t n, int *okp)
     return r;
 }
 
+/* "HTTP/1.1 206 Partial Content" / "HTTP/2 200": the status code, or -1. */
+static long status_code(const char *p, size_t n)
+{
+    const char *sp = memchr(p, ' ', n);
+    if (!sp || (size_t)(p + n - sp) < 4)
+        return -1;
+    long code = 0;
+    for (int i = 1; i <= 3; i++) {
+        if (sp[i] < '0' || sp[i] > '9')
+            return -1;
+        code = code * 10 + (sp[i] - '0');
+    }
+    return code;
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
@@ -205,6 +228,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     size_t vl;
     int okn;
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        long code = status_code(p, n);
+        if (x->req->on_status && code >= 0 && x->req->on_status(x->req->header_ctx, code)) {
+            x->cancelled = 1;
+            return 0;
+        }
         /* A new status line (after 100-continue or a redirect): forget earlier headers. */
         x->resp->etag[0] = '\0';
         x->resp->has_length = 0;
@@ -547,6 +575,7 @@ enum cmn_err cmn_http_perform(struct cmn_http *h, const struct cmn_http_req *rq,
         if (cc != CURLE_OK) {
             retry = curl_rc_retryable(cc);
             if (!retry || a >= max_attempts || x.delivered) {
+                snprintf(resp->error, sizeof resp->error, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
                 rc = cmn_errf(eb, CMN_E_NET, "%s %s: %s%s%s (after %d attempt%s)", rq->method ? rq->method : "GET",
                               rq->url, curl_easy_strerror(cc), h->errbuf[0] ? ": " : "", h->errbuf, a,
                               a == 1 ? "" : "s");

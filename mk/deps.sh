@@ -22,6 +22,7 @@ pkgs=(
     chromium chromium-driver python3-selenium
     openjdk-17-jdk-headless junit4 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
     libzstd-dev bsdiff zstd
+    cmake patch xz-utils zlib1g-dev
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,
 # npm included; only fall back to Debian's packages when it is absent.

@@ -5,11 +5,14 @@
  * devices and for the tests. It is written against the public SDK header
  * only (hotpatch.h) and links libhotpatch.so, the way curl's tool is written
  * against libcurl: anything it needs, an app embedding the SDK can do too.
+ * Its one other dependency is the project's JSON string escape (common/str.c,
+ * linked statically), so --json output follows the rule every part uses.
  */
 
 #include <signal.h>
 #include <unistd.h>
 
+#include "common/str.h"
 #include "hotpatch.h"
 
 enum {
@@ -77,7 +80,7 @@ static void on_signal(int sig)
     hp_cancel(g_client);
 }
 
-/* Minimal JSON string output (the agent has no JSON library: it only uses hotpatch.h). */
+/* A JSON string on stdout, escaped by the project's one rule (cmn_json_escape_char). */
 static void jstr(const char *s)
 {
     if (!s) {
@@ -86,13 +89,12 @@ static void jstr(const char *s)
     }
     putchar('"');
     for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
+        char e[CMN_JSON_ESC_MAX];
+        size_t k = cmn_json_escape_char((unsigned char)*s, e);
+        if (k)
+            fwrite(e, 1, k, stdout);
         else
-            putchar(ch);
+            putchar(*s);
     }
     putchar('"');
 }

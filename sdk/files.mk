@@ -5,7 +5,8 @@
 # libcommon's objects are pulled in from the archive with --exclude-libs so
 # none of their cmn_ symbols leak either (tests/harness/lint.sh diffs the
 # exports against sdk/hotpatch.sym). hotpatch-agent links the shared library
-# and includes only hotpatch.h: it is built on the public API alone.
+# and uses only hotpatch.h of the SDK: it is built on the public API alone
+# (plus common/str.o, statically, for the one JSON string escape).
 #
 # The shared library is versioned from the VERSION file (mk/version.mk):
 # libhotpatch.so.MAJOR.MINOR.PATCH, with SONAME libhotpatch.so.MAJOR and the
@@ -36,9 +37,9 @@ $(B)/lib/$(SDK_SONAME): $(SDK_SO_REAL)
 $(SDK_SO): $(B)/lib/$(SDK_SONAME)
 	ln -sfn $(notdir $<) $@
 
-$(SDK_AGENT): $(B)/sdk/agent.o $(SDK_SO)
+$(SDK_AGENT): $(B)/sdk/agent.o $(SDK_SO) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(B)/sdk/agent.o -L$(B)/lib -Wl,-rpath,'$$ORIGIN/../lib' -lhotpatch
+	$(CC) $(LDFLAGS) -o $@ $(B)/sdk/agent.o -L$(B)/lib -Wl,-rpath,'$$ORIGIN/../lib' -lhotpatch $(COMMON_LIB)
 
 ALL_TARGETS += $(SDK_LIB) $(SDK_SO) $(SDK_AGENT)
 SDK_TEST_OBJS   := $(SDK_LIB)

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/str.h"
 #include "hp_int.h"
 
 /* Download state: the file the core chose, the running digest. */
@@ -50,28 +51,16 @@ struct hp_http_sink {
     char msg[200];
 };
 
-static const char url_unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-
-/* Query-value escaping (RFC 3986 unreserved kept). The core cannot use
- * cmn_http_urlencode: it lives in common/http.c with libcurl. */
+/* Query-value escaping: the project's one URL encoder (common/str.c), as a
+ * malloc'd string for the check URL. NULL when out of memory. */
 char *hp__url_escape(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
+    struct cmn_buf b;
     size_t n = strlen(s);
-    char *e = malloc(n * 3 + 1), *q = e;
-    if (!e)
+    cmn_buf_init(&b, n * 3 + 1);
+    if (cmn_url_encode(&b, s, n, 0) != CMN_OK)
         return NULL;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (strchr(url_unreserved, *p)) {
-            *q++ = (char)*p;
-        } else {
-            *q++ = '%';
-            *q++ = hex[*p >> 4];
-            *q++ = hex[*p & 15];
-        }
-    }
-    *q = '\0';
-    return e;
+    return cmn_buf_take(&b, NULL);
 }
 
 static long content_range_value(const char *q, const char *end)

@@ -69,6 +69,14 @@ else
     echo "aarch64 size: gcc-aarch64-linux-gnu not installed (tests/harness/deps.sh)"
 fi
 
+# The mobile build itself: android/CMakeLists.txt over the pinned third-party sources (sdk/react-native/
+# third-party.lock), x86_64 and aarch64, as tests/integration/rn/cmake_core.sh builds and checks it.
+if HP_SRC_DIR=$PWD bash tests/integration/rn/cmake_core.sh >"$T/cmake.log" 2>&1; then
+    grep -E '^# (x86_64|aarch64) libhotpatch.so' "$T/cmake.log" | sed 's/^# /CMake, /'
+else
+    echo "CMake build from the pinned sources failed:"; grep -E '^not ok' "$T/cmake.log" | head -5
+fi
+
 cc -std=c11 -O2 -Icommon/include -Isdk/include -o "$T/rn_boot_bench" tests/bench/rn_boot_bench.c "$B/lib/libhotpatch.a" \
     -ljansson -lsodium -lcurl -lzip -lzstd -lpthread -lm || { echo "rn_boot_bench: build failed"; exit 1; }
 "$T/rn_boot_bench" "$T" "${HP_BENCH_LAUNCHES:-1000}"

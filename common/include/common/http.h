@@ -2,11 +2,10 @@
  * http.h - the one libcurl client of the project: one request description,
  * one response, a retry-with-backoff policy, capped bodies. Used by the s3://
  * storage backend (common/storage_s3.c), the CLI's publisher client
- * (cli/api.c) and the edge's Lambda runtime loop (edge-check/lambda.c). It is
- * meant to serve every HTTP client in the tree; what the SDK's resumable
- * download and the publisher's edge notifications need is here too (a
- * streaming body sink, a Range start, extra and captured headers, redirects,
- * file:// URLs, timeouts, cancellation through `progress`).
+ * (cli/api.c), the edge's Lambda runtime loop (edge-check/lambda.c) and
+ * libhotpatch's default transport (sdk/transport_curl.c: a streaming body
+ * sink, a Range start, status lines and captured headers, redirects, file://
+ * URLs, stall timeouts, cancellation through `progress`).
  *
  *     struct cmn_http *h;
  *     rc = cmn_http_new(&h, &eb);
@@ -42,6 +41,7 @@
 #define CMN_HTTP_ERRBODY_MAX 16384 /* non-2xx bodies kept for diagnostics */
 #define CMN_HTTP_MAX_HEADERS 16
 #define CMN_HTTP_MAX_PARTS 4
+#define CMN_HTTP_ERROR_MAX 256
 
 struct cmn_http;
 struct cmn_http_resp;
@@ -55,8 +55,13 @@ typedef int (*cmn_http_rewind_fn)(void *ctx);
 /* Transfer progress, also called about once a second while idle: return non-zero to abort (CMN_E_CANCELLED).
  * This is the cancellation hook: test a flag here. */
 typedef int (*cmn_http_progress_fn)(void *ctx, uint64_t dl_now, uint64_t dl_total, uint64_t ul_now, uint64_t ul_total);
-/* One response header of the final response (name without ':', value trimmed; neither NUL-terminated). */
+/* One response header (name without ':', value trimmed; neither NUL-terminated). Headers of interim and
+ * redirect responses come too, each group after its on_status call. */
 typedef void (*cmn_http_header_fn)(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen);
+/* A response's status line ("HTTP/1.1 206 ..."), before its headers: interim (1xx) and redirect responses
+ * included, so a caller can forget what the previous response's headers said. Return non-zero to abort
+ * (CMN_E_CANCELLED). ctx is header_ctx. */
+typedef int (*cmn_http_status_fn)(void *ctx, long status);
 /* Called once, before the first body byte of a successful (2xx, or non-HTTP such as file://) response goes to
  * body_out or write, with the status and headers known; return non-zero to abort (CMN_E_CANCELLED). */
 typedef int (*cmn_http_begin_fn)(void *ctx, const struct cmn_http_resp *resp);
@@ -98,6 +103,7 @@ struct cmn_http_req {
     void *write_ctx;
     cmn_http_begin_fn begin; /* optional, see the typedef; ctx is write_ctx */
     cmn_http_header_fn on_header;
+    cmn_http_status_fn on_status;
     void *header_ctx;
 
     int has_range;               /* ask for bytes from range_start to the end ("Range: bytes=N-") */
@@ -131,8 +137,13 @@ struct cmn_http_resp {
     int64_t range_start;     /* first byte from Content-Range "bytes N-M/T"; -1 when absent or malformed */
     long retry_after_s;      /* Retry-After in seconds (capped at 60), 0 when absent */
     int attempts;            /* how many times the request was sent */
+    /* On CMN_E_NET: libcurl's words alone (no method or URL), for a caller that names the URL itself; else "". */
+    char error[CMN_HTTP_ERROR_MAX];
     struct cmn_buf err_body; /* body of a non-2xx response (capped); cmn_http_resp_release frees it */
 };
+
+/* curl_global_init, once per process (cmn_http_new calls it too). CMN_E_NET when libcurl cannot start. */
+enum cmn_err cmn_http_global_init(struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 /* Create a client (curl_global_init is done once per process). */
 enum cmn_err cmn_http_new(struct cmn_http **out, struct cmn_errbuf *eb) __attribute__((warn_unused_result));

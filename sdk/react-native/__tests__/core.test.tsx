@@ -34,7 +34,7 @@ const addon = require(E.addon);
 const {NodeHotPatch} = require('../node/NodeHotPatch');
 
 let native: any;
-function launch(device: string): any {
+function launch(device: string, binaryVersion = '1.2.0'): any {
   native = new NodeHotPatch(
     addon,
     {
@@ -42,7 +42,7 @@ function launch(device: string): any {
       app: 'demo',
       platform: 'android',
       channel: 'production',
-      binaryVersion: '1.2.0',
+      binaryVersion,
       deviceId: device,
       edgeUrl: E.edge,
       bundleBaseUrl: E.cdn,
@@ -73,14 +73,18 @@ const {HotPatchError, useHotPatch, withHotPatch} = api;
 type HotPatchError = import('../src').HotPatchError;
 
 let seq = 0;
-function release(version: string, extra: string[] = []): {id: string; sha: string; url: string} {
+function release(
+  version: string,
+  extra: string[] = [],
+  target = '>=1.0.0 <2.0.0',
+): {id: string; sha: string; url: string} {
   const dir = path.join(E.bundles, version);
   fs.mkdirSync(dir, {recursive: true});
   fs.writeFileSync(path.join(dir, 'index.android.bundle'), `/* ${version} */ ${'x'.repeat(200000)}`);
   const out = execFileSync(
     path.join(E.bin, 'hotpatch'),
     ['--json', 'release', '--app', 'demo', '--platform', 'android', '--version', version,
-     '--target-binary', '>=1.0.0 <2.0.0', '--bundle-dir', dir, '--storage', 'file://' + E.storage, ...extra],
+     '--target-binary', target, '--bundle-dir', dir, '--storage', 'file://' + E.storage, ...extra],
     {env: {...process.env, HOTPATCH_SIGNING_KEY: E.signingKey, HOTPATCH_MANIFEST_KEY: E.manifestKey}},
   ).toString();
   const j = JSON.parse(out);
@@ -222,4 +226,66 @@ test('clearUpdates returns to the embedded bundle; setChannel is persisted; bad 
   await expect(HotPatch.setChannel('../x')).rejects.toMatchObject({code: 'HP_E_INVAL'});
   // a channel with no manifest: the core's HTTP error, by name
   await expect(HotPatch.checkForUpdate()).rejects.toBeInstanceOf(HotPatchError);
+});
+
+test('a release that still admits the new native binary keeps running after an app-store update', async () => {
+  const r5 = release('1.3.0', [], '>=1.0.0');
+  await waitEdge();
+  launch('dev-g', '1.0.0');
+  expect((await HotPatch.sync()).offer?.id).toBe(r5.id);
+  launch('dev-g', '1.0.0');
+  await HotPatch.notifyAppReady();
+  launch('dev-g', '2.0.0'); // the store updated the app: binary 1.0.0 -> 2.0.0
+  const boots: unknown[] = [];
+  HotPatch.onBoot(e => boots.push(e));
+  const cur = await HotPatch.getCurrentRelease();
+  expect(cur).toMatchObject({id: r5.id, running: r5.id, embedded: false, confirmed: true, rolledBack: false});
+  expect(cur.bootReason).toBeNull();
+  expect(cur.bootDetail).toBeNull();
+  await act(async () => {});
+  expect(boots).toEqual([]);
+});
+
+test('an app-store update the installed release does not target boots the embedded bundle: binary_changed', async () => {
+  const r6 = release('1.4.0'); // --target-binary '>=1.0.0 <2.0.0'
+  await waitEdge();
+  launch('dev-h', '1.0.0');
+  expect((await HotPatch.sync()).offer?.id).toBe(r6.id); // mandatory (it skips 1.1.0): started at once
+  launch('dev-h', '1.0.0');
+  expect(await HotPatch.getCurrentRelease()).toMatchObject({id: r6.id, confirmed: false, bootReason: null});
+  expect((await HotPatch.getCurrentRelease()).launches).toBeGreaterThan(0);
+  await HotPatch.flushReports();
+  const reportsBefore = fs.readFileSync(path.join(E.tmp, 'publisher', '.reports'), 'utf8');
+
+  launch('dev-h', '2.0.0');
+  const cur = await HotPatch.getCurrentRelease();
+  expect(cur).toMatchObject({id: null, embedded: true, running: null, rolledBack: false, launches: 0});
+  expect(cur.bootReason).toBe('binary_changed');
+  expect(cur.bootDetail).toMatch(new RegExp(`${r6.id}.*targets binary '>=1.0.0 <2.0.0', not 2.0.0 \\(was 1.0.0\\)`));
+  // not a failed launch: not blocklisted, no rollback report
+  expect(cur.blocklist).not.toContain(r6.id);
+  await HotPatch.flushReports();
+  const reports = fs.readFileSync(path.join(E.tmp, 'publisher', '.reports'), 'utf8');
+  expect(reports.slice(reportsBefore.length)).not.toMatch(/rolled_back/);
+  // the distinct event for the app, once
+  const boots: any[] = [];
+  const Wrapped = withHotPatch(() => React.createElement('View', null), {
+    checkOnLaunch: false,
+    checkOnResume: false,
+    onBoot: e => boots.push(e),
+  });
+  let tree: renderer.ReactTestRenderer | undefined;
+  await act(async () => {
+    tree = renderer.create(React.createElement(Wrapped));
+  });
+  await act(async () => {});
+  tree?.unmount();
+  expect(boots).toHaveLength(1);
+  expect(boots[0]).toMatchObject({reason: 'binary_changed', release: {id: null, embedded: true}});
+  expect(boots[0].detail).toBe(cur.bootDetail);
+
+  // told once: the next launch under 2.0.0 boots normally; a 2.0.0 check does not offer r6 again
+  launch('dev-h', '2.0.0');
+  expect(await HotPatch.getCurrentRelease()).toMatchObject({id: null, bootReason: null, rolledBack: false});
+  expect((await HotPatch.checkForUpdate())?.id).not.toBe(r6.id);
 });

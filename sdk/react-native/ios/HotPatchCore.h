@@ -8,7 +8,13 @@ NS_ASSUME_NONNULL_BEGIN
 @interface HotPatchCore : NSObject
 + (instancetype)shared;
 @property(nonatomic, readonly, nullable) hp_client *client;
+/** A boot of this process rolled a crash-looping release back (HP_BOOT_ROLLED_BACK). */
 @property(nonatomic, readonly) BOOL rolledBack;
+/** Why a boot of this process left the installed release: nil, @"crash_loop" or @"binary_changed"
+ *  (HP_BOOT_BINARY_CHANGED: the app-store binary changed and the release does not target it; not a failed launch). */
+@property(nonatomic, readonly, copy, nullable) NSString *bootReason;
+/** The core's sentence for @"binary_changed", else nil. */
+@property(nonatomic, readonly, copy, nullable) NSString *bootDetail;
 @property(nonatomic, readonly, copy, nullable) NSString *runningId;
 @property(nonatomic, readonly, copy) NSString *channel;
 /** hp_open + hp_boot_begin; returns the bundle file to run or nil (embedded). */

@@ -193,7 +193,15 @@ static void ns_cancel(void *ctx)
         int rb = 0;
         if (hp_boot_begin(_client, &rb) != HP_OK)
             return nil; // the counter could not be persisted: run the embedded bundle
-        _rolledBack = _rolledBack || rb;
+        _rolledBack = _rolledBack || rb == HP_BOOT_ROLLED_BACK;
+        if (rb == HP_BOOT_ROLLED_BACK) {
+            _bootReason = @"crash_loop";
+            _bootDetail = nil;
+        } else if (rb == HP_BOOT_BINARY_CHANGED) {
+            _bootReason = @"binary_changed";
+            _bootDetail = @(hp_errmsg(_client));
+            NSLog(@"HotPatch: app binary changed: %s", hp_errmsg(_client)); // not a failed launch
+        }
         const char *id = hp_installed_release(_client);
         _runningId = id ? @(id) : nil;
         const char *dir = hp_bundle_path(_client);

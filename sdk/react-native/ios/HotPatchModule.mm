@@ -144,7 +144,9 @@ static int on_progress(void *ctx, long long done, long long total)
             @"confirmed" : @(hp_boot_confirmed(c) != 0),
             @"blocklist" : bl,
             @"channel" : HotPatchCore.shared.channel,
-            @"rolledBack" : @(HotPatchCore.shared.rolledBack)
+            @"rolledBack" : @(HotPatchCore.shared.rolledBack),
+            @"bootReason" : (NSObject *)HotPatchCore.shared.bootReason ?: (NSObject *)[NSNull null],
+            @"bootDetail" : (NSObject *)HotPatchCore.shared.bootDetail ?: (NSObject *)[NSNull null]
         });
     }];
 }

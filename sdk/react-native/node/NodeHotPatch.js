@@ -86,6 +86,8 @@ class NodeHotPatch {
         blocklist: s.blocklist,
         channel: this.channel,
         rolledBack: this.boot.rolledBack,
+        bootReason: this.boot.reason,
+        bootDetail: this.boot.detail,
         // what this launch runs (may differ from id until the next launch)
         running: this.runningId,
         reportsQueued: s.reportsQueued,

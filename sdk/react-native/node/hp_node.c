@@ -165,7 +165,18 @@ static napi_value js_open(napi_env env, napi_callback_info info)
     return ext;
 }
 
-/* bootBegin(h) -> {rolledBack, bundlePath} */
+/* The boot protocol's verdict, by the names the agent's --json uses too. */
+static const char *boot_reason(int rb)
+{
+    return rb == HP_BOOT_ROLLED_BACK ? "crash_loop" : rb == HP_BOOT_BINARY_CHANGED ? "binary_changed" : NULL;
+}
+
+/*
+ * bootBegin(h) -> {rolledBack, reason, detail, bundlePath}: rolledBack only
+ * for a crash loop (HP_BOOT_ROLLED_BACK); an app-store update that the
+ * installed release does not target is reason 'binary_changed' with the
+ * core's sentence in detail, and is not a failed launch.
+ */
 static napi_value js_boot_begin(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
@@ -178,7 +189,9 @@ static napi_value js_boot_begin(napi_env env, napi_callback_info info)
     if (s)
         return throw_hp(env, s, hp_errmsg(h->c));
     napi_create_object(env, &o);
-    set(env, o, "rolledBack", boolean(env, rb));
+    set(env, o, "rolledBack", boolean(env, rb == HP_BOOT_ROLLED_BACK));
+    set(env, o, "reason", str_or_null(env, boot_reason(rb)));
+    set(env, o, "detail", str_or_null(env, rb == HP_BOOT_BINARY_CHANGED ? hp_errmsg(h->c) : NULL));
     set(env, o, "bundlePath", str_or_null(env, hp_bundle_path(h->c)));
     return o;
 }
@@ -249,16 +262,22 @@ struct job {
     char msg[512];
 };
 
+/* One progress call, or (finish != NULL) the end of the download: see job_done. */
 struct prog {
     long long done, total;
     char id[80];
+    struct job *finish;
 };
+
+static void job_settle(napi_env env, struct job *j);
 
 static void progress_js(napi_env env, napi_value cb, void *context, void *data)
 {
     struct prog *p = data;
     (void)context;
-    if (env && cb) {
+    if (p->finish) {
+        job_settle(env, p->finish);
+    } else if (env && cb) {
         napi_value o, undef;
         napi_create_object(env, &o);
         set(env, o, "releaseId", str_or_null(env, p->id));
@@ -273,7 +292,7 @@ static void progress_js(napi_env env, napi_value cb, void *context, void *data)
 static int on_progress(void *ctx, long long done, long long total)
 {
     struct job *j = ctx;
-    struct prog *p = malloc(sizeof *p);
+    struct prog *p = calloc(1, sizeof *p); /* finish = NULL: a progress call */
     if (p) {
         p->done = done;
         p->total = total;
@@ -323,9 +342,30 @@ static napi_value offer_value(napi_env env, const hp_offer *o)
     return v;
 }
 
+/*
+ * The worker finished. A download with a progress callback settles through
+ * the same thread-safe function, after the progress calls still queued there
+ * (its queue is FIFO; the async-work completion is not ordered with it), so a
+ * promise never resolves before its last progress event has been delivered.
+ */
 static void job_done(napi_env env, napi_status st, void *data)
 {
     struct job *j = data;
+    (void)st;
+    if (j->progress) {
+        struct prog *p = calloc(1, sizeof *p);
+        if (p) {
+            p->finish = j;
+            if (napi_call_threadsafe_function(j->progress, p, napi_tsfn_nonblocking) == napi_ok)
+                return;
+            free(p);
+        }
+    }
+    job_settle(env, j);
+}
+
+static void job_settle(napi_env env, struct job *j)
+{
     j->h->busy = 0;
     if (j->s) {
         napi_reject_deferred(env, j->deferred, make_error(env, j->s, j->msg));

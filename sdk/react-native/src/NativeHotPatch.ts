@@ -30,8 +30,17 @@ export type NativeRelease = {
   blocklist: string[];
   /** channel used by the next check */
   channel: string;
-  /** true when the boot of this launch rolled a release back */
+  /** true when the boot of this launch rolled a crash-looping release back (HP_BOOT_ROLLED_BACK) */
   rolledBack: boolean;
+  /**
+   * why this launch's boot left the installed release: 'crash_loop' (rolled
+   * back after failed launches), 'binary_changed' (an app-store update changed
+   * the native binary and the release's target_binary does not admit it: the
+   * embedded bundle runs; not a failed launch), or null
+   */
+  bootReason: string | null;
+  /** the core's sentence for bootReason 'binary_changed', else null */
+  bootDetail: string | null;
 };
 
 /** An update the core accepted from a verified manifest (hp_offer_*). */

@@ -23,8 +23,17 @@ import {HotPatchError, toHotPatchError} from './errors';
 /** When an installed update starts running. */
 export type InstallMode = 'nextLaunch' | 'immediate' | 'onResume';
 
+/**
+ * Why the native boot of this launch left the installed release:
+ * 'crash_loop': it failed maxFailedLaunches launches and was rolled back (and reported);
+ * 'binary_changed': an app-store update changed the native binary and the
+ * release's target_binary does not admit it, so the embedded bundle runs
+ * (not a failed launch, not blocklisted, not reported as a rollback).
+ */
+export type BootReason = 'crash_loop' | 'binary_changed';
+
 /** The release the device runs (getCurrentRelease). */
-export type Release = NativeRelease;
+export type Release = Omit<NativeRelease, 'bootReason'> & {bootReason: BootReason | null};
 /** A pending download (getPendingRelease). */
 export type PendingRelease = NativePending;
 
@@ -154,8 +163,19 @@ export function reload(): void {
   NativeHotPatch.reload();
 }
 
-export function getCurrentRelease(): Promise<Release> {
-  return call(() => NativeHotPatch.getCurrentRelease());
+function bootReasonOf(v: string | null | undefined): BootReason | null {
+  if (v === null || v === undefined) {
+    return null;
+  }
+  if (v === 'crash_loop' || v === 'binary_changed') {
+    return v;
+  }
+  throw new HotPatchError('HP_E_STATE', `unknown boot reason '${v}'`);
+}
+
+export async function getCurrentRelease(): Promise<Release> {
+  const r = await call(() => NativeHotPatch.getCurrentRelease());
+  return {...r, bootReason: bootReasonOf(r.bootReason), bootDetail: r.bootDetail ?? null};
 }
 
 export function getPendingRelease(): Promise<PendingRelease | null> {
@@ -186,6 +206,37 @@ export function addListener(event: HotPatchEvent, fn: (p: DownloadProgress) => v
     throw new HotPatchError('HP_E_INVAL', `unknown event '${String(event)}'`);
   }
   return events().addListener(NATIVE_PROGRESS_EVENT, (p: DownloadProgress) => fn(p));
+}
+
+/** What onBoot reports: the boot of this launch left the installed release. */
+export interface BootEvent {
+  reason: BootReason;
+  /** the core's sentence for 'binary_changed' (which release, which binary), else null */
+  detail: string | null;
+  /** the release running now (the embedded bundle or the previous release) */
+  release: Release;
+}
+
+/**
+ * Call fn once if the native boot of this launch left the installed release
+ * (a crash-loop rollback or a binary change). The boot ran before any
+ * JavaScript, so this asks the native side what it decided instead of waiting
+ * for an event that has already happened. Returns a function that cancels the
+ * call if it has not happened yet.
+ */
+export function onBoot(fn: (e: BootEvent) => void): () => void {
+  let live = true;
+  getCurrentRelease().then(
+    r => {
+      if (live && r.bootReason) {
+        fn({reason: r.bootReason, detail: r.bootDetail, release: r});
+      }
+    },
+    () => {},
+  );
+  return () => {
+    live = false;
+  };
 }
 
 type SyncObserver = (phase: 'checking' | 'downloading' | 'installing' | 'done' | 'error', p?: DownloadProgress) => void;
@@ -255,5 +306,6 @@ const HotPatch = {
   setChannel,
   flushReports,
   addListener,
+  onBoot,
 };
 export default HotPatch;

@@ -10,8 +10,8 @@ import React, {useEffect, useState} from 'react';
 import {AppState} from 'react-native';
 import type {AppStateStatus} from 'react-native';
 
-import {notifyAppReady, observeSync, sync} from './api';
-import type {DownloadProgress, SyncOptions, SyncResult} from './api';
+import {notifyAppReady, observeSync, onBoot, sync} from './api';
+import type {BootEvent, DownloadProgress, SyncOptions, SyncResult} from './api';
 import type {HotPatchError} from './errors';
 
 export interface WithHotPatchOptions extends SyncOptions {
@@ -21,6 +21,8 @@ export interface WithHotPatchOptions extends SyncOptions {
   checkOnResume?: boolean;
   /** called with each sync's result or error (errors are otherwise swallowed: the app keeps running) */
   onSyncResult?: (r: SyncResult | null, e: HotPatchError | null) => void;
+  /** called once when the native boot of this launch left the installed release ('crash_loop' or 'binary_changed') */
+  onBoot?: (e: BootEvent) => void;
 }
 
 export function withHotPatch<P extends object>(
@@ -30,6 +32,7 @@ export function withHotPatch<P extends object>(
   function HotPatchRoot(props: P): React.ReactElement {
     useEffect(() => {
       let alive = true;
+      const stopBoot = options.onBoot ? onBoot(options.onBoot) : null;
       const run = (): void => {
         sync(options).then(
           r => alive && options.onSyncResult?.(r, null),
@@ -56,6 +59,7 @@ export function withHotPatch<P extends object>(
             });
       return () => {
         alive = false;
+        stopBoot?.();
         sub?.remove();
       };
     }, []);

@@ -24,11 +24,12 @@ for f in package.json src/index.ts src/api.ts src/react.tsx src/errors.ts src/Na
     android/src/main/java/dev/hotpatch/rn/HotPatchModule.java android/src/main/java/dev/hotpatch/rn/HotPatch.java \
     ios/HotPatchModule.mm ios/HotPatch.mm ios/HotPatchCore.mm \
     cpp/core/sdk/client.c cpp/core/sdk/net.c cpp/core/sdk/transport_none.c cpp/core/sdk/include/hotpatch.h \
-    cpp/core/common/manifest.c cpp/core/common/crypto.c cpp/core/common/include/common/compat.h; do
+    cpp/core/common/manifest.c cpp/core/common/crypto.c cpp/core/common/include/common/compat.h \
+    cpp/core/common/patch.c third-party.lock scripts/third-party.sh android/src/main/cpp/hp_sodium_subset.c; do
     ok "tarball has $f" grep -qx "$f" "$T/files"
 done
-nok "tarball carries no tests, no addon, no libcurl transport" \
-    grep -Eq '^(__tests__|node/|jest.config|cpp/core/sdk/transport_curl.c|cpp/core/sdk/agent.c)' "$T/files"
+nok "tarball carries no tests, no addon, no libcurl transport, no third-party code (pinned, fetched by the app)" \
+    grep -Eq '^(__tests__|node/|jest.config|cpp/core/sdk/transport_curl.c|cpp/core/sdk/agent.c|third_party/)' "$T/files"
 
 # A copy of the fixture app (its node_modules copied, not linked: npm writes into it).
 mkdir -p "$T/app"

@@ -214,13 +214,24 @@ JNIEXPORT void JNICALL Java_dev_hotpatch_core_NativeCore_close(JNIEnv *env, jcla
     free(h);
 }
 
-JNIEXPORT jboolean JNICALL Java_dev_hotpatch_core_NativeCore_bootBegin(JNIEnv *env, jclass cls, jlong p)
+/* bootBegin: {HP_BOOT_* code, the core's sentence for HP_BOOT_BINARY_CHANGED or null} (BootResult.of). */
+JNIEXPORT jobjectArray JNICALL Java_dev_hotpatch_core_NativeCore_bootBegin(JNIEnv *env, jclass cls, jlong p)
 {
     int rb = 0;
     hp_status s = hp_boot_begin(H(p)->c, &rb);
-    if (s)
+    if (s) {
         throw_hp(env, s, hp_errmsg(H(p)->c));
-    return rb != 0;
+        return NULL;
+    }
+    char code[16];
+    snprintf(code, sizeof code, "%d", rb);
+    jobjectArray a = (*env)->NewObjectArray(env, 2, (*env)->FindClass(env, "java/lang/String"), NULL);
+    if (!a)
+        return NULL;
+    (*env)->SetObjectArrayElement(env, a, 0, (*env)->NewStringUTF(env, code));
+    if (rb == HP_BOOT_BINARY_CHANGED)
+        (*env)->SetObjectArrayElement(env, a, 1, (*env)->NewStringUTF(env, hp_errmsg(H(p)->c)));
+    return a;
 }
 
 JNIEXPORT void JNICALL Java_dev_hotpatch_core_NativeCore_bootOk(JNIEnv *env, jclass cls, jlong p)

@@ -10,7 +10,7 @@ import java.util.List;
  *
  * <pre>
  *   HotPatchClient c = HotPatchClient.open(cfg, new UrlConnectionTransport());
- *   boolean rolledBack = c.bootBegin();      // before the bundle runs
+ *   boolean rolledBack = c.bootBegin();      // before the bundle runs; c.lastBoot() says why
  *   String dir = c.state().bundlePath;       // null: run the embedded bundle
  *   ... first screen ...  c.bootOk();
  *   Offer o = c.check(); if (o != null) { c.download(o, l); c.install(o); }
@@ -19,6 +19,7 @@ import java.util.List;
 public final class HotPatchClient implements AutoCloseable {
     private long h;
     private final HttpTransport transport;
+    private BootResult lastBoot = BootResult.NONE;
 
     private HotPatchClient(long h, HttpTransport t) {
         this.h = h;
@@ -39,9 +40,19 @@ public final class HotPatchClient implements AutoCloseable {
         return h;
     }
 
-    /** The boot protocol, once per launch before the bundle runs; true when it rolled a release back. */
+    /**
+     * The boot protocol, once per launch before the bundle runs; true when it rolled a crash-looping release back.
+     * A binary change (the installed release does not target the new native binary) is not a rollback: it returns
+     * false and {@link #lastBoot()} says {@link BootResult.Reason#BINARY_CHANGED}.
+     */
     public boolean bootBegin() throws HotPatchException {
-        return NativeCore.bootBegin(handle());
+        lastBoot = BootResult.of(NativeCore.bootBegin(handle()));
+        return lastBoot.rolledBack();
+    }
+
+    /** What the last {@link #bootBegin()} decided (NONE before the first). */
+    public BootResult lastBoot() {
+        return lastBoot;
     }
 
     /** "App is ready" for this launch. */

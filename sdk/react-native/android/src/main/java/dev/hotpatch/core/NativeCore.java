@@ -21,7 +21,8 @@ public final class NativeCore {
     static native long open(int[] opts, String[] values, int maxFailedLaunches, HttpTransport transport)
         throws HotPatchException;
     static native void close(long h);
-    static native boolean bootBegin(long h) throws HotPatchException;
+    /** hp_boot_begin: {HP_BOOT_* code as a decimal string, hp_errmsg() for HP_BOOT_BINARY_CHANGED or null}. */
+    static native String[] bootBegin(long h) throws HotPatchException;
     static native void bootOk(long h) throws HotPatchException;
     static native void clearUpdates(long h) throws HotPatchException;
     static native void cancel(long h);

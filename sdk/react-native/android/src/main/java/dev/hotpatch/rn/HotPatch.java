@@ -9,6 +9,7 @@ import android.os.Looper;
 import android.util.Log;
 import com.facebook.react.ReactApplication;
 import com.facebook.react.ReactHost;
+import dev.hotpatch.core.BootResult;
 import dev.hotpatch.core.HotPatchClient;
 import dev.hotpatch.core.HotPatchConfig;
 import dev.hotpatch.core.HotPatchException;
@@ -37,6 +38,7 @@ public final class HotPatch {
     private static final String TAG = "HotPatch";
     private static HotPatchClient client;
     private static boolean rolledBack;
+    private static BootResult bootResult = BootResult.NONE;
     private static String runningId;
     private static String bundleFile;
     private static Handler watchdog;
@@ -99,6 +101,9 @@ public final class HotPatch {
 
     private static void boot(Context app) throws HotPatchException {
         rolledBack = client.bootBegin() || rolledBack;
+        BootResult b = client.lastBoot();
+        if (b.reason != BootResult.Reason.NONE) bootResult = b; // what this process's boots decided, the last one
+        if (b.binaryChanged()) Log.i(TAG, "app binary changed: " + b.detail); // not a failed launch
         ReleaseState s = client.state();
         runningId = s.id;
         File f = s.bundlePath == null ? null : new File(s.bundlePath, "index.android.bundle");
@@ -158,6 +163,11 @@ public final class HotPatch {
 
     static synchronized boolean rolledBack() {
         return rolledBack;
+    }
+
+    /** Why a boot of this process left the installed release (crash loop, binary change), or NONE. */
+    static synchronized BootResult bootResult() {
+        return bootResult;
     }
 
     static synchronized String runningId() {

@@ -5,6 +5,7 @@ import com.facebook.react.bridge.Promise;
 import com.facebook.react.bridge.ReactApplicationContext;
 import com.facebook.react.bridge.WritableArray;
 import com.facebook.react.bridge.WritableMap;
+import dev.hotpatch.core.BootResult;
 import dev.hotpatch.core.HotPatchClient;
 import dev.hotpatch.core.HotPatchException;
 import dev.hotpatch.core.Offer;
@@ -123,6 +124,9 @@ public final class HotPatchModule extends NativeHotPatchSpec {
             m.putArray("blocklist", bl);
             m.putString("channel", HotPatch.channel(ctx.getApplicationContext()));
             m.putBoolean("rolledBack", HotPatch.rolledBack());
+            BootResult b = HotPatch.bootResult();
+            m.putString("bootReason", b.reason.wire); // null, "crash_loop" or "binary_changed"
+            m.putString("bootDetail", b.detail);
             return m;
         });
     }

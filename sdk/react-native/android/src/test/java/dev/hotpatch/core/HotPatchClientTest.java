@@ -70,6 +70,11 @@ public class HotPatchClientTest {
 
     /** `hotpatch release` into file:// storage; waits until the edge serves the new manifest. Returns {id, url}. */
     static String[] release(String version, int kib, String... extra) throws Exception {
+        return releaseFor(">=1.0.0 <2.0.0", version, kib, extra);
+    }
+
+    /** release() for another --target-binary range. */
+    static String[] releaseFor(String target, String version, int kib, String... extra) throws Exception {
         Path dir = Paths.get(TMP, "jvm-bundles", version);
         Files.createDirectories(dir);
         byte[] noise = new byte[kib * 1024]; /* incompressible: the zip is as large as asked */
@@ -78,7 +83,7 @@ public class HotPatchClientTest {
         Files.write(dir.resolve("index.android.bundle"), js.getBytes(StandardCharsets.UTF_8));
         List<String> cmd = new ArrayList<>(List.of(BIN + "/hotpatch", "--json", "release", "--app", "demo",
                                                    "--platform", "android", "--version", version, "--target-binary",
-                                                   ">=1.0.0 <2.0.0", "--bundle-dir", dir.toString(), "--storage",
+                                                   target, "--bundle-dir", dir.toString(), "--storage",
                                                    "file://" + STORAGE));
         cmd.addAll(List.of(extra));
         String out = run(cmd.toArray(new String[0]));
@@ -247,6 +252,71 @@ public class HotPatchClientTest {
         } catch (HotPatchException e) {
             assertEquals("HP_E_NET", e.code);
             assertTrue(e.getMessage(), e.getMessage().contains("Connection refused"));
+        }
+    }
+
+    static HotPatchConfig cfg(String device, String binary) {
+        HotPatchConfig c = cfg(device);
+        c.binaryVersion = binary;
+        return c;
+    }
+
+    @Test
+    public void g_binaryStillAdmittedKeepsRunningRelease() throws Exception {
+        String[] r = releaseFor(">=1.0.0", "1.0.4", 50);
+        try (HotPatchClient c = HotPatchClient.open(cfg("j8", "1.0.0"), new UrlConnectionTransport())) {
+            c.bootBegin();
+            assertEquals(r[0], c.update(null).id);
+        }
+        try (HotPatchClient c = HotPatchClient.open(cfg("j8", "1.0.0"), new UrlConnectionTransport())) {
+            c.bootBegin();
+            c.bootOk();
+        }
+        // an app-store update: the binary is now 2.0.0, which ">=1.0.0" admits
+        try (HotPatchClient c = HotPatchClient.open(cfg("j8", "2.0.0"), new UrlConnectionTransport())) {
+            assertFalse(c.bootBegin());
+            assertEquals(BootResult.Reason.NONE, c.lastBoot().reason);
+            assertNull(c.lastBoot().detail);
+            ReleaseState s = c.state();
+            assertEquals("keeps running the release", r[0], s.id);
+            assertTrue(s.confirmed);
+            assertTrue(new File(s.bundlePath, "index.android.bundle").isFile());
+        }
+    }
+
+    @Test
+    public void h_binaryChangedBootsEmbeddedNotAFailedLaunch() throws Exception {
+        String[] r = release("1.0.5", 50); // targets ">=1.0.0 <2.0.0"
+        try (HotPatchClient c = HotPatchClient.open(cfg("j9", "1.0.0"), new UrlConnectionTransport())) {
+            c.bootBegin();
+            assertEquals(r[0], c.update(null).id);
+        }
+        int queued;
+        try (HotPatchClient c = HotPatchClient.open(cfg("j9", "1.0.0"), new UrlConnectionTransport())) {
+            assertFalse(c.bootBegin());
+            assertEquals(r[0], c.state().id);
+            assertEquals(1, c.state().launches);
+            queued = c.state().reportsQueued;
+        }
+        try (HotPatchClient c = HotPatchClient.open(cfg("j9", "2.0.0"), new UrlConnectionTransport())) {
+            assertFalse("a binary change is not a crash rollback", c.bootBegin());
+            BootResult b = c.lastBoot();
+            assertEquals(BootResult.Reason.BINARY_CHANGED, b.reason);
+            assertTrue(b.binaryChanged());
+            assertFalse(b.rolledBack());
+            assertEquals("binary_changed", b.reason.wire);
+            assertTrue(b.detail, b.detail.contains(r[0]) && b.detail.contains("not 2.0.0 (was 1.0.0)"));
+            ReleaseState s = c.state();
+            assertTrue("embedded bundle", s.embedded());
+            assertNull("nothing installed to run (no embedded path configured)", s.bundlePath);
+            assertFalse("not blocklisted", s.blocklist.contains(r[0]));
+            assertEquals("not counted as a failed launch", 0, s.launches);
+            assertEquals("no rollback report queued", queued, s.reportsQueued);
+        }
+        try (HotPatchClient c = HotPatchClient.open(cfg("j9", "2.0.0"), new UrlConnectionTransport())) {
+            assertFalse(c.bootBegin());
+            assertEquals("told once", BootResult.Reason.NONE, c.lastBoot().reason);
+            assertTrue(c.state().embedded());
         }
     }
 }
