@@ -302,19 +302,17 @@ int main(void)
     is_int(fails, 4, "`hotpatch stats` counts the ESP failed reports");
     is_int(installs, 2, "and the successes as installs");
     ok(cli_stat("downloading") >= 1, "and the download in progress");
-    const char *state = "";
-    for (int i = 0; i < 50; i++) {
-        snprintf(body, sizeof(body), "/v1/releases/%s", rid);
-        o = NULL;
-        it_call(&P, "GET", body, W.owner, NULL, &o);
-        state =
-            it_jstr(o, "release.state") ? (strcmp(it_jstr(o, "release.state"), "halted") ? "active" : "halted") : "";
-        json_decref(o);
-        if (!strcmp(state, "halted"))
-            break;
-        usleep(100000);
-    }
-    is_str(state, "halted", "4 failures in 6 installs (>= 30%%): auto-halt fired on ESP reports");
+    /* Seed 002 devices carry no edge ticket (they cannot send one back): their
+     * reports are stored and shown, but only ticketed reports count toward the
+     * auto-halt (issue 12 item 8, docs/security.md), so forged ESP reports
+     * cannot halt a release. The stats above were read after every report was
+     * ingested, and the halt check runs in the same ingest. */
+    snprintf(body, sizeof(body), "/v1/releases/%s", rid);
+    o = NULL;
+    it_call(&P, "GET", body, W.owner, NULL, &o);
+    is_str(it_jstr(o, "release.state"), "active",
+           "4 failures in 6 installs, all unticketed: stored, but no auto-halt (only ticketed reports count)");
+    json_decref(o);
     ok(metric(eport, "hotpatch_edge_relay_reports_total{result=\"sent\"}") >= 7, "edge metrics: 7 reports sent");
     is_int(metric(eport, "hotpatch_edge_relay_reports_total{result=\"failed\"}"), 0, "none failed");
 
