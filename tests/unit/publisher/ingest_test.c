@@ -4,7 +4,9 @@
  * stored in one round trip, a retried batch is not counted twice, unknown
  * releases are dropped, devices upsert with the last report winning, and a
  * release whose failure rate reaches the threshold is halted automatically
- * (state, audit event, re-published manifest).
+ * (state, audit event, re-published manifest). New rows take the fast path
+ * (COPY straight into installations); a batch that meets stored rows is
+ * merged through the staging table, and both count exactly.
  */
 #include "pub_fixture.h"
 
@@ -62,6 +64,7 @@ int main(void)
              id, id, id, id, id, id);
     struct pub_ingest_result res;
     unsigned long batches = atomic_load(&f.s.m.telemetry_batches);
+    unsigned long merged = atomic_load(&f.s.m.telemetry_merged);
     is_int(installs(&f, batch, &res), CMN_OK, "installation batch stored");
     is_int(res.accepted, 4, "duplicates within the batch merged (d1 twice, d3 twice)");
     is_int(res.rejected, 1, "the entry without a device id rejected");
@@ -72,11 +75,13 @@ int main(void)
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE release_id = 'rel_unknown'"), 0,
            "events for unknown releases dropped");
     is_int(atomic_load(&f.s.m.telemetry_batches), batches + 1, "batch counted in metrics");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "a batch of new rows took the fast path (no merge)");
 
     /* a retry of the same batch (the device did not see the reply) must not count twice */
     is_int(installs(&f, batch, &res), CMN_OK, "retried batch accepted");
     is_int(counter(&f, id, "applied"), 2, "retry not double-counted (applied)");
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations"), 3, "retry adds no rows");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "the retry met stored rows and was merged");
 
     /* empty batch: nothing to store, no database round trip */
     is_int(installs(&f, "{\"events\":[]}", &res), CMN_OK, "empty batch");
@@ -125,6 +130,46 @@ int main(void)
              "AND actor = 'auto-halt' AND detail->>'threshold_pct' = '60'",
              id);
     is_int(fx_sql_int(&f, q), 1, "audit event names auto-halt and the threshold");
+
+    /* the fast path keeps each event's ts (or the transaction's now()) and the app of the release */
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"t1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"ts\":1790000000,"
+             "\"channel\":\"beta\",\"binary_version\":\"2.0.0\"},"
+             "{\"device_id\":\"t2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":10},"
+             "{\"device_id\":\"t3\",\"app\":\"other\",\"release_id\":\"%s\",\"status\":\"applied\"}]}",
+             id, id, id);
+    long long applied = counter(&f, id, "applied");
+    is_int(installs(&f, batch, &res), CMN_OK, "a batch of new rows");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "took the fast path");
+    is_int(counter(&f, id, "applied"), applied + 1, "one applied counted (t3 names another app: dropped)");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't3'"), 0,
+           "an event whose app does not own the release is dropped");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't1' AND ts = to_timestamp(1790000000) "
+                          "AND channel = 'beta' AND binary_version = '2.0.0' "
+                          "AND app_id = (SELECT id FROM apps WHERE name = 'demo')"),
+           1, "t1 stored with its ts, channel, binary version and app");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't2' AND progress = 10 "
+                          "AND ts > now() - interval '1 hour' AND ts <= now()"),
+           1, "t2 stored with its progress, ts = the transaction's time");
+
+    /* a batch that is partly new: merged, and only the new rows count */
+    snprintf(
+        batch, sizeof(batch),
+        "{\"events\":["
+        "{\"device_id\":\"t1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+        "{\"device_id\":\"t4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+        "{\"device_id\":\"t2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":80}]}",
+        id, id, id);
+    is_int(installs(&f, batch, &res), CMN_OK, "a partly new batch");
+    is_int(res.accepted, 3, "all three accepted");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "it met stored rows: merged");
+    is_int(counter(&f, id, "applied"), applied + 2, "only t4 added to applied");
+    is_int(counter(&f, id, "downloading"), 2, "t2's download counted once (d3 and t2)");
+    is_int(fx_sql_int(&f, "SELECT progress FROM installations WHERE device_id = 't2'"), 80,
+           "t2's progress raised by the merge");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't1'"), 1, "t1 still one row");
     fx_teardown(&f);
     return done_testing();
 }
