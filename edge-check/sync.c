@@ -24,7 +24,9 @@
  */
 #include "common/compat.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -561,6 +563,45 @@ out:
     return rc;
 }
 
+/*
+ * After a big pass: give back the heap it freed, and drop the index pages
+ * the pass mapped. Writing reads B-tree pages through the read-only map, and
+ * the kernel maps the whole (large) page-cache folio around each one: a cold
+ * start left most of data.mdb mapped. The pages stay in the page cache and
+ * the map stays valid (LMDB never writes through it: no MDB_WRITEMAP); a
+ * later read faults a page back in, so the edge keeps mapped only what checks
+ * actually read.
+ */
+static void release_pass_memory(struct edge_index *ix)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+    /* LMDB does not tell where it mapped the file (only with MDB_FIXEDMAP): find the mapping around a value */
+    MDB_txn *txn;
+    MDB_val k = {strlen("sync.last_at"), (void *)"sync.last_at"}, v;
+    uintptr_t at = 0, lo = 0, hi = 0;
+    if (mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn) != 0)
+        return;
+    if (mdb_get(txn, ix->meta, &k, &v) == 0)
+        at = (uintptr_t)v.mv_data;
+    mdb_txn_abort(txn);
+    FILE *f = at ? fopen("/proc/self/maps", "r") : NULL;
+    char line[512];
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2 && at >= a && at < b) {
+            lo = a;
+            hi = b;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+        cmn_debug("sync: madvise(index map): %s", strerror(errno));
+}
+
 #define FETCH_BATCH 64
 
 enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats, struct cmn_errbuf *eb)
@@ -867,10 +908,8 @@ out:
     objs_free(&mans);
     objs_free(&lists);
     stats->requests = (unsigned)(cmn_storage_requests(s->st) - req0);
-#ifdef __GLIBC__
-    if (stats->fetched + stats->snapshot > 256)
-        malloc_trim(0); /* a big pass leaves freed heap behind: give it back */
-#endif
+    if (stats->fetched + stats->snapshot + stats->lists_loaded * 256 > 256)
+        release_pass_memory(ix);
     return rc;
 }
 
