@@ -231,8 +231,13 @@ static enum cmn_err ingest_direct(struct pub_dbconn *c, const struct pub_install
     }
     PGresult *r = NULL;
     const char *p2[] = {a[0].ptr, a[1].ptr};
-    if (pub_tx_begin(c) || !pub_res_ok(r = pub_q(c, Q_INST_RELEASES, p2))) {
+    if (pub_tx_begin(c)) {
+        rc = CMN_E_DB;
+        goto out;
+    }
+    if (!pub_res_ok(r = pub_q(c, Q_INST_RELEASES, p2))) {
         PQclear(r);
+        pub_tx_rollback(c);
         rc = CMN_E_DB;
         goto out;
     }
