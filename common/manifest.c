@@ -712,9 +712,8 @@ static enum cmn_err parse_release(const json_t *o, size_t idx, struct cmn_releas
     static const char *const req[] = {"id",        "version",    "target_binary", "bundle_url",
                                       "sha256",    "size",       "bundle_sig",    "bundle_keyid",
                                       "mandatory", "rollout_bp", "state",         "created_at"};
-    static const char *const opt[] = {"notes",       "targeting", "content_sha256",
-                                      "content_sig", "patches",   "legacy_signature",
-                                      "codepush_hash"};
+    static const char *const opt[] = {"notes",   "targeting",        "content_sha256", "content_sig",
+                                      "patches", "legacy_signature", "codepush_hash"};
     char where[32];
     snprintf(where, sizeof(where), "release %zu", idx);
     int64_t x;

@@ -24,7 +24,10 @@
  */
 #include "common/compat.h"
 
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -352,44 +355,118 @@ static int index_is_empty(struct edge_index *ix)
     return empty;
 }
 
-/* Verify and compile one envelope for `key` ("manifests/a/p/c.json"); 0 on success (p filled). */
-static int accept_manifest(struct edge_sync *s, const char *key, const char *app, const char *plat, const char *chan,
-                           uint64_t min_seq, const char *doc, size_t len, const char *etag, int64_t now,
-                           struct pending_manifest *p, struct edge_sync_stats *stats)
+/*
+ * One envelope to verify and compile. verify_jobs() runs these on several
+ * threads (each only reads the keyring, the apps' roots and its own job: the
+ * roots change only in edge_roots_refresh, on the sync thread at the start of
+ * a pass, never while verify_jobs runs); what follows from a refusal (logging
+ * once, marking, counting) happens afterwards on the sync thread, in order
+ * (job_done).
+ */
+struct vjob {
+    const char *key; /* "manifests/a/p/c.json" */
+    char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
+    uint64_t min_seq;
+    const char *doc;
+    size_t len;
+    const char *etag;
+    struct pending_manifest pm; /* filled when ok */
+    int ok, compile_failed;
+    enum cmn_err rc;
+    char msg[160];
+};
+
+static void verify_one(struct edge_sync *s, int64_t now, struct vjob *j)
 {
     struct cmn_errbuf e2 = {{0}};
     struct cmn_manifest *m = NULL;
-    struct cmn_manifest_expect ex = {.app = app, .platform = plat, .channel = chan, .min_sequence = min_seq};
-    enum cmn_err orc;
-    if (!edge_roots_open_manifest(s, app, doc, len, &ex, now, &m, &orc, &e2)) /* an app with a root: its keys */
-        orc = cmn_manifest_open(doc, len, &s->keyring, &ex, now, 0, &m, &e2);
-    if (orc) {
-        if (!is_bad(s, key, etag)) {
-            cmn_warn("sync: refused '%s' (%s): %s; the last good manifest keeps serving", key, cmn_errname(orc),
-                     cmn_errmsg(&e2, orc));
-            mark_bad(s, key, etag);
-        }
-        stats->rejected++;
-        char why[128];
-        snprintf(why, sizeof(why), "%s: %s", cmn_errname(orc), cmn_errmsg(&e2, orc));
-        refused_now(s, stats, key, etag, why);
-        return -1;
+    struct cmn_manifest_expect ex = {
+        .app = j->app, .platform = j->plat, .channel = j->chan, .min_sequence = j->min_seq};
+    struct pending_manifest *p = &j->pm;
+    j->ok = 0;
+    j->compile_failed = 0;
+    /* an app with a root: its keys (roots.c); otherwise the --trusted-key keyring */
+    if (!edge_roots_open_manifest(s, j->app, j->doc, j->len, &ex, now, &m, &j->rc, &e2))
+        j->rc = cmn_manifest_open(j->doc, j->len, &s->keyring, &ex, now, 0, &m, &e2);
+    if (j->rc) {
+        snprintf(j->msg, sizeof(j->msg), "%s", cmn_errmsg(&e2, j->rc));
+        return;
     }
-    edge_manifest_key(app, plat, chan, p->mkey, sizeof(p->mkey));
-    p->skey = key;
-    snprintf(p->etag, sizeof(p->etag), "%s", etag);
+    edge_manifest_key(j->app, j->plat, j->chan, p->mkey, sizeof(p->mkey));
+    p->skey = j->key;
+    snprintf(p->etag, sizeof(p->etag), "%s", j->etag);
     p->sequence = m->sequence;
     cmn_buf_init(&p->rec, CMN_MANIFEST_MAX_BYTES * 2 + (1u << 20));
-    orc = edge_rec_compile(m, doc, len, now, &p->rec);
+    j->rc = edge_rec_compile(m, j->doc, j->len, now, &p->rec);
     cmn_manifest_free(m);
-    if (orc) {
-        cmn_warn("sync: cannot compile '%s': %s", key, cmn_strerror(orc));
+    if (j->rc) {
+        j->compile_failed = 1;
         cmn_buf_release(&p->rec);
+        return;
+    }
+    j->ok = 1;
+}
+
+struct vpool {
+    struct edge_sync *s;
+    int64_t now;
+    struct vjob *jobs;
+    size_t n;
+    atomic_size_t next;
+};
+
+static void *verify_worker(void *arg)
+{
+    struct vpool *vp = arg;
+    for (size_t i; (i = atomic_fetch_add(&vp->next, 1)) < vp->n;)
+        verify_one(vp->s, vp->now, &vp->jobs[i]);
+    return NULL;
+}
+
+/* Threads verifying envelopes: one per usable CPU, at most 4 (Ed25519 and JSON parsing are the cold start's CPU). */
+static unsigned verify_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+}
+
+static void verify_jobs(struct edge_sync *s, struct vjob *jobs, size_t n, int64_t now)
+{
+    struct vpool vp = {.s = s, .now = now, .jobs = jobs, .n = n};
+    atomic_init(&vp.next, 0);
+    pthread_t th[4];
+    unsigned nt = 0, want = verify_threads();
+    if (want > n / 8)
+        want = (unsigned)(n / 8); /* a handful of envelopes is not worth a thread */
+    while (nt + 1 < want && pthread_create(&th[nt], NULL, verify_worker, &vp) == 0)
+        nt++;
+    verify_worker(&vp); /* this thread works too */
+    for (unsigned i = 0; i < nt; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* After verify_one: 0 when the job's record is ready to apply, else the refusal is logged, marked and counted. */
+static int job_done(struct edge_sync *s, struct vjob *j, struct edge_sync_stats *stats)
+{
+    if (j->ok)
+        return 0;
+    if (j->compile_failed) {
+        cmn_warn("sync: cannot compile '%s': %s", j->key, cmn_strerror(j->rc));
         stats->rejected++;
-        refused_now(s, stats, key, etag, cmn_strerror(orc));
+        refused_now(s, stats, j->key, j->etag, cmn_strerror(j->rc));
         return -1;
     }
-    return 0;
+    if (!is_bad(s, j->key, j->etag)) {
+        cmn_warn("sync: refused '%s' (%s): %s; the last good manifest keeps serving", j->key, cmn_errname(j->rc),
+                 j->msg);
+        mark_bad(s, j->key, j->etag);
+    }
+    stats->rejected++;
+    char why[200];
+    snprintf(why, sizeof(why), "%s: %s", cmn_errname(j->rc), j->msg);
+    why[127] = '\0'; /* the reason's length as before */
+    refused_now(s, stats, j->key, j->etag, why);
+    return -1;
 }
 
 /* Commit *txn (always consumed). */
@@ -447,10 +524,12 @@ static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_
     struct cmn_snapshot_reader rd;
     struct cmn_snapshot_item it;
     struct pending_manifest *pm = NULL;
+    struct vjob *jobs = NULL;
     char(*keys)[CMN_STORAGE_KEY_MAX] = NULL;
+    char(*etags)[CMN_ETAG_MAX] = NULL;
     size_t npm = 0;
     int nosync = 0;
-    enum cmn_err rc, prc;
+    enum cmn_err rc, prc = CMN_OK;
     MDB_txn *txn = NULL;
     int mrc;
     cmn_buf_init(&doc, CMN_SNAPSHOT_MAX_BYTES);
@@ -463,8 +542,10 @@ static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_
     if (rc)
         goto out;
     pm = calloc(SNAPSHOT_CHUNK, sizeof(*pm));
+    jobs = calloc(SNAPSHOT_CHUNK, sizeof(*jobs));
     keys = calloc(SNAPSHOT_CHUNK, sizeof(*keys));
-    if (!pm || !keys) {
+    etags = calloc(SNAPSHOT_CHUNK, sizeof(*etags));
+    if (!pm || !jobs || !keys || !etags) {
         rc = CMN_E_NOMEM;
         goto out;
     }
@@ -477,26 +558,37 @@ static enum cmn_err load_snapshot(struct edge_sync *s, int64_t now, struct edge_
     mdb_env_set_flags(ix->env, MDB_NOSYNC, 1);
     nosync = 1;
     do {
-        prc = cmn_snapshot_next(&rd, &it, eb);
-        if (prc == CMN_OK) {
-            char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1], mk[3 * CMN_ID_MAX + 4];
-            uint64_t seq = 0;
-            if (!cmn_feed_key_split(it.key, app, plat, chan))
+        /* a chunk: read SNAPSHOT_CHUNK envelopes, verify them on every CPU, apply them in one transaction */
+        size_t nj = 0;
+        while (nj < SNAPSHOT_CHUNK && (prc = cmn_snapshot_next(&rd, &it, eb)) == CMN_OK) {
+            struct vjob *j = &jobs[nj];
+            if (!cmn_feed_key_split(it.key, j->app, j->plat, j->chan))
                 continue;
-            snprintf(keys[npm], CMN_STORAGE_KEY_MAX, "manifests/%s.json", it.key);
-            edge_manifest_key(app, plat, chan, mk, sizeof(mk));
-            if ((mrc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)) == 0) {
-                seq = stored_sequence(ix, txn, mk);
-                mdb_txn_abort(txn);
-                txn = NULL;
+            snprintf(keys[nj], CMN_STORAGE_KEY_MAX, "manifests/%s.json", it.key);
+            snprintf(etags[nj], CMN_ETAG_MAX, "%s", it.etag);
+            j->key = keys[nj];
+            j->etag = etags[nj];
+            j->doc = it.env;
+            j->len = it.env_len;
+            j->min_seq = 0;
+            nj++;
+        }
+        if (nj && (mrc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn)) == 0) {
+            for (size_t i = 0; i < nj; i++) {
+                char mk[3 * CMN_ID_MAX + 4];
+                edge_manifest_key(jobs[i].app, jobs[i].plat, jobs[i].chan, mk, sizeof(mk));
+                jobs[i].min_seq = stored_sequence(ix, txn, mk);
             }
-            if (accept_manifest(s, keys[npm], app, plat, chan, seq, it.env, it.env_len, it.etag, now, &pm[npm],
-                                stats) == 0) {
-                npm++;
+            mdb_txn_abort(txn);
+            txn = NULL;
+        }
+        verify_jobs(s, jobs, nj, now);
+        for (size_t i = 0; i < nj; i++)
+            if (job_done(s, &jobs[i], stats) == 0) {
+                pm[npm++] = jobs[i].pm;
                 stats->snapshot++;
             }
-        }
-        if (npm == SNAPSHOT_CHUNK || (prc != CMN_OK && npm)) {
+        if (npm) {
             if ((mrc = mdb_txn_begin(ix->env, NULL, 0, &txn)) != 0) {
                 rc = cmn_errf(eb, CMN_E_IO, "lmdb: %s", mdb_strerror(mrc));
                 goto out;
@@ -523,7 +615,9 @@ out:
     for (size_t i = 0; pm && i < npm; i++)
         cmn_buf_release(&pm[i].rec);
     free(pm);
+    free(jobs);
     free(keys);
+    free(etags);
     cmn_buf_release(&doc);
     return rc;
 }
@@ -564,6 +658,45 @@ out:
     return rc;
 }
 
+/*
+ * After a big pass: give back the heap it freed, and drop the index pages
+ * the pass mapped. Writing reads B-tree pages through the read-only map, and
+ * the kernel maps the whole (large) page-cache folio around each one: a cold
+ * start left most of data.mdb mapped. The pages stay in the page cache and
+ * the map stays valid (LMDB never writes through it: no MDB_WRITEMAP); a
+ * later read faults a page back in, so the edge keeps mapped only what checks
+ * actually read.
+ */
+static void release_pass_memory(struct edge_index *ix)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+    /* LMDB does not tell where it mapped the file (only with MDB_FIXEDMAP): find the mapping around a value */
+    MDB_txn *txn;
+    MDB_val k = {strlen("sync.last_at"), (void *)"sync.last_at"}, v;
+    uintptr_t at = 0, lo = 0, hi = 0;
+    if (mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn) != 0)
+        return;
+    if (mdb_get(txn, ix->meta, &k, &v) == 0)
+        at = (uintptr_t)v.mv_data;
+    mdb_txn_abort(txn);
+    FILE *f = at ? fopen("/proc/self/maps", "r") : NULL;
+    char line[512];
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2 && at >= a && at < b) {
+            lo = a;
+            hi = b;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+        cmn_debug("sync: madvise(index map): %s", strerror(errno));
+}
+
 #define FETCH_BATCH 64
 
 enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats, struct cmn_errbuf *eb)
@@ -573,6 +706,7 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
     struct pending_manifest *pm = NULL;
     struct pending_list *pl = NULL;
     struct cmn_get_item *batch = NULL;
+    struct vjob *jobs = NULL;
     size_t *bidx = NULL;
     size_t npm = 0, npl = 0;
     uint64_t *seqs = NULL;
@@ -658,7 +792,8 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
     pl = calloc(lists.n + 1, sizeof(*pl));
     batch = calloc(FETCH_BATCH, sizeof(*batch));
     bidx = calloc(FETCH_BATCH, sizeof(*bidx));
-    if (!seqs || !old_etags || !old_list_etags || !pm || !pl || !batch || !bidx) {
+    jobs = calloc(FETCH_BATCH, sizeof(*jobs));
+    if (!seqs || !old_etags || !old_list_etags || !pm || !pl || !batch || !bidx || !jobs) {
         rc = CMN_E_NOMEM;
         goto out;
     }
@@ -731,11 +866,11 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
         if (!nb)
             break;
         rc = cmn_storage_get_many(s->st, batch, nb, s->parallel ? s->parallel : 16, eb);
+        size_t nj = 0;
         for (size_t k = 0; k < nb; k++) {
             struct cmn_get_item *g = &batch[k];
             size_t j = bidx[k];
             const char *key = mans.v[j].key;
-            char app[CMN_ID_MAX + 1], plat[CMN_ID_MAX + 1], chan[CMN_ID_MAX + 1];
             if (rc) {
                 /* an earlier item failed the pass: just release */
             } else if (g->rc == CMN_E_NOT_MODIFIED) {
@@ -751,13 +886,21 @@ enum cmn_err edge_sync_pass(struct edge_sync *s, int64_t now, struct edge_sync_s
                 rc = cmn_errf(eb, g->rc, "cannot fetch '%s': %s", key, cmn_errmsg(&g->eb, g->rc));
             } else {
                 stats->fetched++;
-                split_manifest_key(key, app, plat, chan);
-                if (accept_manifest(s, key, app, plat, chan, seqs[j], g->out.ptr ? g->out.ptr : "", g->out.len,
-                                    g->etag[0] ? g->etag : mans.v[j].etag, now, &pm[npm], stats) == 0)
-                    npm++;
+                struct vjob *vj = &jobs[nj++];
+                split_manifest_key(key, vj->app, vj->plat, vj->chan);
+                vj->key = key;
+                vj->min_seq = seqs[j];
+                vj->doc = g->out.ptr ? g->out.ptr : "";
+                vj->len = g->out.len;
+                vj->etag = g->etag[0] ? g->etag : mans.v[j].etag;
             }
-            cmn_buf_release(&g->out);
         }
+        verify_jobs(s, jobs, nj, now);
+        for (size_t k = 0; k < nj; k++)
+            if (job_done(s, &jobs[k], stats) == 0)
+                pm[npm++] = jobs[k].pm;
+        for (size_t k = 0; k < nb; k++)
+            cmn_buf_release(&batch[k].out);
         if (rc)
             goto out;
     }
@@ -865,6 +1008,7 @@ out:
     free(pm);
     free(pl);
     free(batch);
+    free(jobs);
     free(bidx);
     free(seqs);
     free(old_etags);
@@ -872,10 +1016,8 @@ out:
     objs_free(&mans);
     objs_free(&lists);
     stats->requests = (unsigned)(cmn_storage_requests(s->st) - req0);
-#ifdef __GLIBC__
-    if (stats->fetched + stats->snapshot > 256)
-        malloc_trim(0); /* a big pass leaves freed heap behind: give it back */
-#endif
+    if (stats->fetched + stats->snapshot + stats->lists_loaded * 256 > 256)
+        release_pass_memory(ix);
     return rc;
 }
 

@@ -151,6 +151,29 @@ static const char *const stmt_sql[Q__COUNT] = {
         "rolled_back = rc.rolled_back + EXCLUDED.rolled_back, t_applied = rc.t_applied + EXCLUDED.t_applied, "
         "t_failed = rc.t_failed + EXCLUDED.t_failed, t_rolled_back = rc.t_rolled_back + EXCLUDED.t_rolled_back "
         "RETURNING release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back",
+    /*
+     * The fast path of an installation batch (telemetry.c): resolve the
+     * batch's (app, release) pairs to the release's app in the batch's
+     * transaction (with that transaction's now() for events without a ts),
+     * COPY the rows straight into installations, then add them to the
+     * counters, the ticketed ones to t_* as well. A retried row (or a report
+     * re-sent with a ticket) makes the COPY fail on the UNIQUE key and the
+     * batch is merged through the staging table (Q_INST_INSERT) instead.
+     * Both return the same columns (telemetry.c reads t_failed, t_rolled_back).
+     */
+    [Q_INST_RELEASES] = "SELECT t.i, r.app_id, now()::text "
+                        "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(ap, r, i) "
+                        "JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id",
+    [Q_INST_COUNT] =
+        "INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back, "
+        "t_applied, t_failed, t_rolled_back) "
+        "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
+        "$6::bigint[], $7::bigint[], $8::bigint[]) "
+        "ON CONFLICT (release_id) DO UPDATE SET downloading = rc.downloading + EXCLUDED.downloading, "
+        "applied = rc.applied + EXCLUDED.applied, failed = rc.failed + EXCLUDED.failed, "
+        "rolled_back = rc.rolled_back + EXCLUDED.rolled_back, t_applied = rc.t_applied + EXCLUDED.t_applied, "
+        "t_failed = rc.t_failed + EXCLUDED.t_failed, t_rolled_back = rc.t_rolled_back + EXCLUDED.t_rolled_back "
+        "RETURNING release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back",
     /* only ticketed reports (distinct devices with a valid edge ticket) count: docs/security.md */
     [Q_HALT_CANDIDATES] =
         "SELECT r.id, r.app_id, a.name, r.platform, r.channel, c.t_applied, c.t_failed, c.t_rolled_back, "

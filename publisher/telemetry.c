@@ -82,10 +82,15 @@ static enum cmn_err copy_field(struct cmn_buf *b, const char *v, int last)
     return rc;
 }
 
-/* COPY the encoded rows into the session's staging table (db.c creates it per connection), in the caller's tx. */
-static enum cmn_err copy_rows(struct pub_dbconn *c, const struct cmn_buf *rows)
+/*
+ * COPY the encoded rows with `sql` (COPY ... FROM STDIN, text format), in the
+ * caller's tx. CMN_E_CONFLICT when the server refused a row on a UNIQUE key
+ * (SQLSTATE 23505: the fast path met a retried row; `quiet` leaves that
+ * unlogged), CMN_E_DB for anything else.
+ */
+static enum cmn_err copy_rows(struct pub_dbconn *c, const char *sql, const struct cmn_buf *rows, int quiet)
 {
-    PGresult *r = PQexec(c->pg, "COPY pg_temp.hp_inst_stage FROM STDIN");
+    PGresult *r = PQexec(c->pg, sql);
     ExecStatusType st = PQresultStatus(r);
     PQclear(r);
     if (st != PGRES_COPY_IN) {
@@ -93,7 +98,7 @@ static enum cmn_err copy_rows(struct pub_dbconn *c, const struct cmn_buf *rows)
             c->broken = 1;
         return CMN_E_DB;
     }
-    int ok = 1, done = 0;
+    int ok = 1, done = 0, dup = 0;
     for (size_t off = 0; off < rows->len && ok;) {
         size_t n = rows->len - off > (1u << 20) ? (1u << 20) : rows->len - off;
         ok = PQputCopyData(c->pg, rows->ptr + off, (int)n) == 1;
@@ -103,6 +108,10 @@ static enum cmn_err copy_rows(struct pub_dbconn *c, const struct cmn_buf *rows)
     while ((r = PQgetResult(c->pg)) != NULL) {
         if (PQresultStatus(r) == PGRES_COMMAND_OK) {
             done = 1;
+        } else if (pub_res_state(r, "23505")) {
+            dup = 1;
+            if (!quiet)
+                cmn_warn("database: telemetry COPY met a duplicate row");
         } else {
             const char *m = PQresultErrorMessage(r);
             cmn_warn("database: telemetry COPY failed: %.*s", (int)strcspn(m, "\n"), m);
@@ -112,7 +121,7 @@ static enum cmn_err copy_rows(struct pub_dbconn *c, const struct cmn_buf *rows)
     if (!ok || !done) {
         if (PQstatus(c->pg) != CONNECTION_OK)
             c->broken = 1;
-        return CMN_E_DB;
+        return dup && ok && PQstatus(c->pg) == CONNECTION_OK ? CMN_E_CONFLICT : CMN_E_DB;
     }
     return CMN_OK;
 }
@@ -155,6 +164,237 @@ static void auto_halt(struct pub_srv *s, struct pub_dbconn *c, const char *ids_a
     PQclear(r);
 }
 
+/* The statuses an installation reports, in release_counters' column order. */
+static const char *const k_status[4] = {"downloading", "applied", "failed", "rolled_back"};
+
+static int status_idx(const char *st)
+{
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(st, k_status[k]))
+            return k;
+    return -1; /* jsonreq.c admits only the four */
+}
+
+/* One (app, release) pair of a batch; the fast path takes batches of at most MAX_PAIRS. */
+#define MAX_PAIRS 32
+struct relpair {
+    const char *app, *rel;
+    char app_id[24]; /* "" until Q_INST_RELEASES resolves it: the events of an unresolved pair are dropped */
+    long long n[7];  /* events per status, then ticketed events per counted status (applied, failed, rolled_back) */
+};
+
+/* The pairs of the events (pidx[i] = the pair of event i); 0 when there are more than MAX_PAIRS. */
+static size_t batch_pairs(const struct pub_install_ev *ev, size_t m, struct relpair *pairs, unsigned char *pidx)
+{
+    size_t np = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t k = 0;
+        while (k < np && (strcmp(pairs[k].rel, ev[i].release_id) || strcmp(pairs[k].app, ev[i].app)))
+            k++;
+        if (k == np) {
+            if (np == MAX_PAIRS)
+                return 0;
+            memset(&pairs[np], 0, sizeof(pairs[np]));
+            pairs[np].app = ev[i].app;
+            pairs[np++].rel = ev[i].release_id;
+        }
+        pidx[i] = (unsigned char)k;
+    }
+    return np;
+}
+
+/* Seconds since the epoch as a COPY text timestamptz (UTC); jsonreq.c bounds them to 2000..2100. */
+static void ts_text(long long t, char out[40])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    snprintf(out, 40, "%04d-%02d-%02d %02d:%02d:%02d+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
+}
+
+/*
+ * The fast path: the batch's rows go straight into installations with one
+ * COPY (as a bulk load would), then the counters take the batch's per-status
+ * totals - exact, since every row was inserted. A row that already exists (a
+ * retried batch, or one overlapping another in flight) fails the COPY on the
+ * UNIQUE (device, release, status) key: CMN_E_CONFLICT, nothing stored, and
+ * the caller merges the batch instead. On CMN_OK *q holds the counters' new
+ * totals (NULL when no event named a known release). The transaction is
+ * closed either way.
+ */
+static enum cmn_err ingest_direct(struct pub_dbconn *c, const struct pub_install_ev *ev, size_t m,
+                                  struct relpair *pairs, size_t np, const unsigned char *pidx, size_t cap, PGresult **q)
+{
+    *q = NULL;
+    struct cmn_buf a[8], rows;
+    for (int k = 0; k < 8; k++)
+        cmn_buf_init(&a[k], cap);
+    cmn_buf_init(&rows, cap);
+    enum cmn_err rc = ARR_BEGIN(a[0]) | ARR_BEGIN(a[1]);
+    for (size_t k = 0; k < np && !rc; k++)
+        rc = pub_pgarr_add(&a[0], pairs[k].app, k == 0) | pub_pgarr_add(&a[1], pairs[k].rel, k == 0);
+    rc |= ARR_END(a[0]) | ARR_END(a[1]);
+    if (rc) {
+        rc = CMN_E_NOMEM;
+        goto out;
+    }
+    PGresult *r = NULL;
+    const char *p2[] = {a[0].ptr, a[1].ptr};
+    if (pub_tx_begin(c)) {
+        rc = CMN_E_DB;
+        goto out;
+    }
+    if (!pub_res_ok(r = pub_q(c, Q_INST_RELEASES, p2))) {
+        PQclear(r);
+        pub_tx_rollback(c);
+        rc = CMN_E_DB;
+        goto out;
+    }
+    char now[64] = "";
+    for (int i = 0; i < PQntuples(r); i++) {
+        long long k = pub_cell_i64(r, i, 0) - 1; /* WITH ORDINALITY counts from 1 */
+        if (k >= 0 && (size_t)k < np)
+            snprintf(pairs[k].app_id, sizeof(pairs[k].app_id), "%s", pub_cell(r, i, 1));
+        snprintf(now, sizeof(now), "%s", pub_cell(r, i, 2));
+    }
+    PQclear(r);
+    size_t n = 0;
+    for (size_t i = 0; i < m && !rc; i++) {
+        const struct pub_install_ev *e = &ev[i];
+        struct relpair *pr = &pairs[pidx[i]];
+        if (!pr->app_id[0])
+            continue; /* no such release in that app: dropped, as the merge's join does */
+        char prog[24], ts[40];
+        I64(prog, e->progress);
+        if (e->ts)
+            ts_text(e->ts, ts);
+        const char *f[10] = {e->device_id,
+                             e->release_id,
+                             e->status,
+                             pr->app_id,
+                             e->channel ? e->channel : "",
+                             e->event_id,
+                             e->progress >= 0 ? prog : NULL,
+                             e->binary_version ? e->binary_version : "",
+                             e->ts ? ts : now,
+                             e->ticketed ? "t" : "f"};
+        for (int k = 0; k < 10 && !rc; k++)
+            rc = copy_field(&rows, f[k], k == 9);
+        int st = status_idx(e->status);
+        if (st >= 0) {
+            pr->n[st]++;
+            if (e->ticketed && st > 0)
+                pr->n[4 + st - 1]++; /* t_applied, t_failed, t_rolled_back */
+        }
+        n++;
+    }
+    if (rc) {
+        rc = CMN_E_NOMEM;
+        pub_tx_rollback(c);
+        goto out;
+    }
+    if (n) {
+        rc = copy_rows(c,
+                       "COPY installations (device_id, release_id, status, app_id, channel, event_id, progress, "
+                       "binary_version, ts, ticketed) FROM STDIN",
+                       &rows, 1);
+        if (rc) {
+            pub_tx_rollback(c);
+            goto out;
+        }
+        for (int k = 0; k < 8; k++) {
+            a[k].len = 0;
+            rc |= ARR_BEGIN(a[k]);
+        }
+        int first = 1;
+        for (size_t k = 0; k < np && !rc; k++) {
+            if (!pairs[k].app_id[0])
+                continue;
+            rc = pub_pgarr_add(&a[0], pairs[k].rel, first);
+            for (int j = 0; j < 7 && !rc; j++) {
+                char v[24];
+                I64(v, pairs[k].n[j]);
+                rc = pub_pgarr_add(&a[1 + j], v, first);
+            }
+            first = 0;
+        }
+        for (int k = 0; k < 8; k++)
+            rc |= ARR_END(a[k]);
+        if (rc) {
+            rc = CMN_E_NOMEM;
+            pub_tx_rollback(c);
+            goto out;
+        }
+        const char *p8[] = {a[0].ptr, a[1].ptr, a[2].ptr, a[3].ptr, a[4].ptr, a[5].ptr, a[6].ptr, a[7].ptr};
+        *q = pub_q(c, Q_INST_COUNT, p8);
+        if (!pub_res_ok(*q)) {
+            PQclear(*q);
+            *q = NULL;
+            pub_tx_rollback(c);
+            rc = CMN_E_DB;
+            goto out;
+        }
+    }
+    if (pub_tx_commit(c)) {
+        PQclear(*q);
+        *q = NULL;
+        pub_tx_rollback(c);
+        rc = CMN_E_DB;
+    }
+out:
+    for (int k = 0; k < 8; k++)
+        cmn_buf_release(&a[k]);
+    cmn_buf_release(&rows);
+    return rc;
+}
+
+/*
+ * The merge: COPY into the session's staging table, then ONE statement
+ * inserts what is new, raises a download's progress, and adds only the rows
+ * really inserted to the counters (Q_INST_INSERT). Idempotent under retries
+ * and concurrent overlapping batches. *q as for ingest_direct.
+ */
+static enum cmn_err ingest_merge(struct pub_dbconn *c, const struct pub_install_ev *ev, size_t m, size_t cap,
+                                 PGresult **q)
+{
+    *q = NULL;
+    struct cmn_buf rows;
+    cmn_buf_init(&rows, cap);
+    enum cmn_err rc = CMN_OK;
+    for (size_t i = 0; i < m && !rc; i++) {
+        const struct pub_install_ev *e = &ev[i];
+        char prog[24], ts[24];
+        I64(prog, e->progress);
+        I64(ts, e->ts);
+        const char *f[10] = {e->device_id,
+                             e->release_id,
+                             e->status,
+                             e->channel ? e->channel : "",
+                             e->event_id,
+                             e->progress >= 0 ? prog : NULL,
+                             e->binary_version ? e->binary_version : "",
+                             e->ts ? ts : NULL,
+                             e->app,
+                             e->ticketed ? "t" : "f"};
+        for (int k = 0; k < 10 && !rc; k++)
+            rc = copy_field(&rows, f[k], k == 9);
+    }
+    if (rc) {
+        cmn_buf_release(&rows);
+        return CMN_E_NOMEM;
+    }
+    if (pub_tx_begin(c) || copy_rows(c, "COPY pg_temp.hp_inst_stage FROM STDIN", &rows, 0) ||
+        !pub_res_ok(*q = pub_q(c, Q_INST_INSERT, NULL)) || pub_tx_commit(c)) {
+        PQclear(*q);
+        *q = NULL;
+        pub_tx_rollback(c);
+        rc = CMN_E_DB;
+    }
+    cmn_buf_release(&rows);
+    return rc;
+}
+
 enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
                                  struct cmn_errbuf *eb)
 {
@@ -185,53 +425,36 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
                       cmn_ticket_verify(e->ticket, e->ticket_len, s->tkeys, s->n_tkeys, &cl, now) == CMN_OK;
         res->ticketed += (size_t)e->ticketed;
     }
+    if (m == 0)
+        return CMN_OK; /* nothing to store, no database round trip */
     enum cmn_err rc = CMN_OK;
-    struct cmn_buf rows;
-    size_t cap = s->cfg->max_telemetry * 2 + 4096;
-    cmn_buf_init(&rows, cap);
-    for (size_t i = 0; i < m && !rc; i++) {
-        const struct pub_install_ev *e = &b->ev[i];
-        char prog[24], ts[24];
-        I64(prog, e->progress);
-        I64(ts, e->ts);
-        const char *f[10] = {e->device_id,
-                             e->release_id,
-                             e->status,
-                             e->channel ? e->channel : "",
-                             e->event_id,
-                             e->progress >= 0 ? prog : NULL,
-                             e->binary_version ? e->binary_version : "",
-                             e->ts ? ts : NULL,
-                             e->app,
-                             e->ticketed ? "t" : "f"};
-        for (int k = 0; k < 10 && !rc; k++)
-            rc = copy_field(&rows, f[k], k == 9);
-    }
+    size_t cap = s->cfg->max_telemetry * 2 + 4096; /* each encoding of the batch */
     struct cmn_buf ids;
     cmn_buf_init(&ids, cap);
-    struct pub_dbconn *c = NULL;
-    if (rc) {
-        rc = cmn_errf(eb, CMN_E_NOMEM, "cannot encode the batch");
-        goto out;
-    }
-    if (m == 0)
-        goto out;
-    c = pub_db_get(s->db);
+    unsigned char *pidx = malloc(m);
+    struct relpair pairs[MAX_PAIRS];
+    size_t np = pidx ? batch_pairs(b->ev, m, pairs, pidx) : 0;
+    struct pub_dbconn *c = pub_db_get(s->db);
+    PGresult *q = NULL;
     if (!c) {
         rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
         goto out;
     }
-    PGresult *q = NULL;
-    if (pub_tx_begin(c) || copy_rows(c, &rows) || !pub_res_ok(q = pub_q(c, Q_INST_INSERT, NULL)) || pub_tx_commit(c)) {
-        PQclear(q);
-        pub_tx_rollback(c);
-        rc = cmn_errf(eb, CMN_E_DB, "cannot store the batch");
+    rc = np ? ingest_direct(c, b->ev, m, pairs, np, pidx, cap, &q) : CMN_E_CONFLICT;
+    if (rc == CMN_E_CONFLICT) {
+        atomic_fetch_add(&s->m.telemetry_merged, 1);
+        rc = ingest_merge(c, b->ev, m, cap, &q);
+    }
+    if (rc) {
+        rc = rc == CMN_E_NOMEM ? cmn_errf(eb, rc, "cannot encode the batch")
+                               : cmn_errf(eb, CMN_E_DB, "cannot store the batch");
         goto out;
     }
     /* releases with ticketed failures or rollbacks in their totals are auto-halt candidates */
     int nids = 0;
     enum cmn_err irc = cmn_buf_add(&ids, "{", 1);
-    for (int i = 0; i < PQntuples(q) && !irc; i++) {
+    /* both paths return (release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back) */
+    for (int i = 0; q && i < PQntuples(q) && !irc; i++) {
         if (pub_cell_i64(q, i, 5) + pub_cell_i64(q, i, 6) == 0)
             continue;
         irc = pub_pgarr_add(&ids, pub_cell(q, i, 0), nids == 0);
@@ -247,7 +470,7 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
     res->accepted = accepted;
 out:
     pub_db_put(s->db, c);
-    cmn_buf_release(&rows);
+    free(pidx);
     cmn_buf_release(&ids);
     return rc;
 }

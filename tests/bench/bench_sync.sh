@@ -38,20 +38,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 now() { date +%s.%N; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1==m {print $2}'; }
-seq_of() { curl -s -o /dev/null -D - "http://127.0.0.1:$port/v1/manifests/bench/android/c$1.json" |
-    awk 'tolower($1)=="x-hotpatch-sequence:" {gsub("\r",""); print $2}'; }
-us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
-wait_seq() { # I SEQ TIMEOUT_S -> seconds taken
-    local t0 t
-    t0=$(us)
-    until [ "$(seq_of "$1")" = "$2" ]; do
-        t=$(us)
-        [ $((t - t0)) -lt $(($3 * 1000000)) ] || { echo "timeout"; return 1; }
-        sleep 0.01
-    done
-    t=$(us)
-    printf '%d.%03d\n' $(((t - t0) / 1000000)) $((((t - t0) % 1000000) / 1000))
+wait_seq() { # I SEQ TIMEOUT_S -> seconds taken (one keep-alive client polling every 10 ms)
+    "$tmp/tool" wait "http://127.0.0.1:$port/v1/manifests/bench/android/c$1.json" "$2" "$3"
 }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 json="$tmp/sync.json"
 echo "{" > "$json"
 first=1
@@ -103,12 +93,14 @@ for store in $STORES; do
         read -r rpp cpu <<<"$(python3 -c "
 p = max($p1 - $p0, 1)
 print('%.2f %.3f' % (($r1 - $r0) / p, 100.0 * ($c1 - $c0) / $hz / $IDLE))")"
+        load=$(load1)
         echo "$store $mode: cold start first answer ${first_s}s, all $N ${all_s}s (edge CPU ${cold_cpu}s); idle: $((p1 - p0)) passes," \
-            "$rpp requests/pass, CPU ${cpu}% of a core at 1 s polls; RSS $((rss / 1024)) MB; change visible: ${vis}s"
+            "$rpp requests/pass, CPU ${cpu}% of a core at 1 s polls; RSS $((rss / 1024)) MB; change visible: ${vis}s;" \
+            "load average $load (2 cores, shared)"
         [ $first -eq 1 ] || echo "," >>"$json"
         first=0
-        printf '"%s_%s": {"manifests": %d, "cold_first_s": %s, "cold_all_s": %s, "cold_cpu_s": %s, "requests_per_poll": %s, "cpu_pct_per_1s_poll": %s, "rss_mb": %d, "change_visible_s": %s}\n' \
-            "$store" "$mode" "$N" "$first_s" "$all_s" "$cold_cpu" "$rpp" "$cpu" $((rss / 1024)) "$vis" >>"$json"
+        printf '"%s_%s": {"manifests": %d, "cold_first_s": %s, "cold_all_s": %s, "cold_cpu_s": %s, "requests_per_poll": %s, "cpu_pct_per_1s_poll": %s, "rss_mb": %d, "change_visible_s": %s, "load1": %s}\n' \
+            "$store" "$mode" "$N" "$first_s" "$all_s" "$cold_cpu" "$rpp" "$cpu" $((rss / 1024)) "$vis" "$load" >>"$json"
         kill $edge_pid
         wait $edge_pid 2>/dev/null
         edge_pid=

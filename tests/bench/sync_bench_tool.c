@@ -10,10 +10,15 @@
  *   change URL I KEYFILE  re-seal channel c<I> with a higher sequence, put it
  *                         and record it in the feed (cmn_feed_record); prints
  *                         the new sequence.
+ *   wait URL SEQ TIMEOUT_S  GET URL every 10 ms over one keep-alive connection
+ *                         until its X-HotPatch-Sequence is SEQ (any, when SEQ
+ *                         is "-"); prints the seconds it took. A curl process
+ *                         per poll cost more CPU than the edge being timed.
  * S3 settings come from the environment (HOTPATCH_S3_ENDPOINT, AWS_*).
  */
 #include "common/compat.h"
 
+#include <curl/curl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -203,8 +208,75 @@ static int change(const char *url, int i)
     return 0;
 }
 
+struct seen {
+    char seq[32];
+};
+
+static size_t header_cb(char *b, size_t size, size_t n, void *ctx)
+{
+    struct seen *s = ctx;
+    size_t len = size * n;
+    static const char h[] = "x-hotpatch-sequence:";
+    if (len > sizeof(h) && strncasecmp(b, h, sizeof(h) - 1) == 0) {
+        const char *v = b + sizeof(h) - 1;
+        while (*v == ' ')
+            v++;
+        size_t vl = strcspn(v, "\r\n");
+        if (vl < sizeof(s->seq)) {
+            memcpy(s->seq, v, vl);
+            s->seq[vl] = '\0';
+        }
+    }
+    return len;
+}
+
+static size_t body_cb(char *b, size_t size, size_t n, void *ctx)
+{
+    (void)b;
+    (void)ctx;
+    return size * n;
+}
+
+static double mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int wait_seq(const char *url, const char *want, double timeout)
+{
+    CURL *h = curl_easy_init();
+    struct seen s;
+    if (!h)
+        return 1;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+    double t0 = mono();
+    for (;;) {
+        s.seq[0] = '\0';
+        if (curl_easy_perform(h) == CURLE_OK && s.seq[0] && (strcmp(want, "-") == 0 || strcmp(s.seq, want) == 0))
+            break;
+        if (mono() - t0 > timeout) {
+            curl_easy_cleanup(h);
+            printf("timeout\n");
+            return 1;
+        }
+        struct timespec d = {0, 10 * 1000 * 1000};
+        nanosleep(&d, NULL);
+    }
+    printf("%.3f\n", mono() - t0);
+    curl_easy_cleanup(h);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "wait") == 0)
+        return wait_seq(argv[2], argv[3], atof(argv[4]));
     if (cmn_crypto_init() || argc < 4)
         return 2;
     if (key_load_or_make(argv[argc - 1]))

@@ -7,7 +7,10 @@
  * (state, audit event, re-published manifest). Only reports with a valid edge
  * ticket count toward the halt: unticketed, forged and replayed-ticket
  * failures are stored but never halt; a report first stored without a ticket
- * counts once when the device reports it again with one.
+ * counts once when the device reports it again with one. New rows take the
+ * fast path (COPY straight into installations); a batch that meets stored
+ * rows is merged through the staging table, and both count exactly (the
+ * ticketed counters and the auto-halt check included).
  */
 #include "pub_fixture.h"
 
@@ -87,6 +90,7 @@ int main(void)
              id, tix(id, "d1", 3600), id, id, tix(id, "d2", 3600), id, id, id);
     struct pub_ingest_result res;
     unsigned long batches = atomic_load(&f.s.m.telemetry_batches);
+    unsigned long merged = atomic_load(&f.s.m.telemetry_merged);
     is_int(installs(&f, batch, &res), CMN_OK, "installation batch stored");
     is_int(res.accepted, 4, "duplicates within the batch merged (d1 twice, d3 twice)");
     is_int(res.rejected, 1, "the entry without a device id rejected");
@@ -99,11 +103,13 @@ int main(void)
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE release_id = 'rel_unknown'"), 0,
            "events for unknown releases dropped");
     is_int(atomic_load(&f.s.m.telemetry_batches), batches + 1, "batch counted in metrics");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "a batch of new rows took the fast path (no merge)");
 
     /* a retry of the same batch (the device did not see the reply) must not count twice */
     is_int(installs(&f, batch, &res), CMN_OK, "retried batch accepted");
     is_int(counter(&f, id, "applied"), 2, "retry not double-counted (applied)");
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations"), 3, "retry adds no rows");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "the retry met stored rows and was merged");
 
     /* empty batch: nothing to store, no database round trip */
     is_int(installs(&f, "{\"events\":[]}", &res), CMN_OK, "empty batch");
@@ -178,7 +184,9 @@ int main(void)
              "{\"events\":[{\"device_id\":\"f3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
              "\"ticket\":\"%s\"}]}",
              id, tix(id, "f3", 3600));
+    merged = atomic_load(&f.s.m.telemetry_merged);
     is_int(installs(&f, batch, &res), CMN_OK, "a third failure");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "a new row: the fast path, whose totals feed the halt");
     is_str(fx_state(&f, id, st), "halted", "3 of 5 failed (60%% >= 60%%): halted automatically");
     is_int(atomic_load(&f.s.m.auto_halts), 1, "auto-halt counted");
     ok(atomic_load(&f.notified) > notified, "the halt re-published (notify hook called)");
@@ -191,6 +199,56 @@ int main(void)
              "AND actor = 'auto-halt' AND detail->>'threshold_pct' = '60'",
              id);
     is_int(fx_sql_int(&f, q), 1, "audit event names auto-halt and the threshold");
+
+    /* the fast path keeps each event's ts (or the transaction's now()) and the app of the release */
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"t1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"ts\":1790000000,"
+             "\"channel\":\"beta\",\"binary_version\":\"2.0.0\",\"ticket\":\"%s\"},"
+             "{\"device_id\":\"t2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":10},"
+             "{\"device_id\":\"t3\",\"app\":\"other\",\"release_id\":\"%s\",\"status\":\"applied\"}]}",
+             id, tix(id, "t1", 3600), id, id);
+    long long applied = counter(&f, id, "applied");
+    long long t_applied = counter(&f, id, "t_applied");
+    is_int(installs(&f, batch, &res), CMN_OK, "a batch of new rows");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "took the fast path");
+    is_int(counter(&f, id, "applied"), applied + 1, "one applied counted (t3 names another app: dropped)");
+    is_int(res.ticketed, 1, "t1's ticket verified");
+    is_int(counter(&f, id, "t_applied"), t_applied + 1, "the fast path counts t1 as a ticketed install");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't1' AND ticketed"), 1,
+           "the fast path stores t1 flagged as ticketed");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't2' AND NOT ticketed"), 1,
+           "and t2 (no ticket) as unticketed");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't3'"), 0,
+           "an event whose app does not own the release is dropped");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't1' AND ts = to_timestamp(1790000000) "
+                          "AND channel = 'beta' AND binary_version = '2.0.0' "
+                          "AND app_id = (SELECT id FROM apps WHERE name = 'demo')"),
+           1, "t1 stored with its ts, channel, binary version and app");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't2' AND progress = 10 "
+                          "AND ts > now() - interval '1 hour' AND ts <= now()"),
+           1, "t2 stored with its progress, ts = the transaction's time");
+
+    /* a batch that is partly new: merged, and only the new rows count */
+    snprintf(
+        batch, sizeof(batch),
+        "{\"events\":["
+        "{\"device_id\":\"t1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+        "{\"device_id\":\"t4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"ticket\":\"%s\"},"
+        "{\"device_id\":\"t2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":80}]}",
+        id, id, tix(id, "t4", 3600), id);
+    is_int(installs(&f, batch, &res), CMN_OK, "a partly new batch");
+    is_int(res.accepted, 3, "all three accepted");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "it met stored rows: merged");
+    is_int(counter(&f, id, "applied"), applied + 2, "only t4 added to applied");
+    is_int(counter(&f, id, "downloading"), 2, "t2's download counted once (d3 and t2)");
+    is_int(fx_sql_int(&f, "SELECT progress FROM installations WHERE device_id = 't2'"), 80,
+           "t2's progress raised by the merge");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 't1'"), 1, "t1 still one row");
+    is_int(counter(&f, id, "t_applied"), t_applied + 2, "the merge counts t4 (new, ticketed) once, t1 not again");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id IN ('t1', 't4') AND ticketed"), 2,
+           "t1 still ticketed, t4 stored ticketed by the merge");
     cmn_key_clear(&tkey);
     cmn_key_clear(&other);
     fx_teardown(&f);
