@@ -1279,6 +1279,22 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
     } else if ((rc = cmn_sha256_file(zip, got, &size, &eb)) != CMN_OK) {
         s = hp__fail(c, rc, &eb);
         goto out;
+    } else if (size != c->st.pending.size || !cmn_ct_equal(want, got, sizeof got)) {
+        /*
+         * A zip this handle did not download (an install resumed after a
+         * restart) that no longer hashes right: the download is a cache and
+         * is not fsynced (net.c), so a power cut can tear it. Not the
+         * release's fault: fetch it again, once, and verify that copy.
+         */
+        unlink(zip);
+        if ((s = hp_download(c, o, NULL, NULL)))
+            goto out;
+        if (zip_seen_same(c, zip, c->st.pending.rel.sha256, &size)) {
+            memcpy(got, want, sizeof got);
+        } else if ((rc = cmn_sha256_file(zip, got, &size, &eb)) != CMN_OK) {
+            s = hp__fail(c, rc, &eb);
+            goto out;
+        }
     }
     if (size != c->st.pending.size || !cmn_ct_equal(want, got, sizeof got)) {
         s = hp__failf(c, HP_E_VERIFY, "downloaded bundle of '%s' does not match its signed digest", o->p.rel.id);

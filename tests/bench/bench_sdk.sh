@@ -19,7 +19,7 @@ top=$PWD
 BIN=${HP_BIN:-$top/${HP_BUILD:-build}/bin}
 ROUNDS=${HP_BENCH_ROUNDS:-5}
 MB=${HP_BENCH_SDK_MB:-24}
-for t in nginx curl unzip sha256sum python3; do
+for t in nginx curl unzip sha256sum python3 bc; do
     command -v $t >/dev/null || { echo "bench_sdk: '$t' not found"; exit 1; }
 done
 for b in hotpatch hotpatch-agent; do
@@ -96,34 +96,61 @@ AG=("$BIN/hotpatch-agent" --app bench --platform android --channel production --
     --device-id bench-1 --trusted-key "$MPUB" --release-key "$RPUB" --manifest-base "$BASE")
 now() { date +%s.%N; }
 best() { sort -g | head -1; }
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
+# Each timed install starts with no dirty page left by the previous one:
+# without the `sync` (outside the timer) the agent's fsyncs would pay for the
+# write-back of the tree the reference's unzip left in the page cache.
+# Each prints "wall cpu" in seconds: cpu is user+sys of the install and its
+# children (bash's `time`), the figure a loaded machine disturbs least.
+TIMEFORMAT='%R %U %S'
+timed() {
+    local t
+    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
+    echo "$t" | awk '{printf "%.4f %.4f\n", $1, $2 + $3}'
+}
 install_agent() {
     rm -rf "$tmp/dev"
-    local t0 t1
-    t0=$(now)
-    "${AG[@]}" --data-dir "$tmp/dev" update >/dev/null || { echo "bench_sdk: agent update failed" >&2; return 1; }
-    t1=$(now)
-    echo "$t1 - $t0" | bc -l
+    sync
+    timed "${AG[@]}" --data-dir "$tmp/dev" update || { echo "bench_sdk: agent update failed" >&2; return 1; }
+}
+ref_steps() {
+    curl -sf -o "$tmp/ref/m.json" "$BASE/manifests/bench/android/production.json" &&
+        curl -sf -o "$tmp/ref/b.zip" "$BASE/$ZIPREL" && sha256sum "$tmp/ref/b.zip" >/dev/null &&
+        unzip -q "$tmp/ref/b.zip" -d "$tmp/ref/out"
 }
 install_ref() {
     rm -rf "$tmp/ref" && mkdir -p "$tmp/ref"
-    local t0 t1
-    t0=$(now)
-    curl -sf -o "$tmp/ref/m.json" "$BASE/manifests/bench/android/production.json" &&
-        curl -sf -o "$tmp/ref/b.zip" "$BASE/$ZIPREL" && sha256sum "$tmp/ref/b.zip" >/dev/null &&
-        unzip -q "$tmp/ref/b.zip" -d "$tmp/ref/out" || return 1
-    t1=$(now)
-    echo "$t1 - $t0" | bc -l
+    sync
+    timed ref_steps
 }
-command -v bc >/dev/null || { echo "bench_sdk: 'bc' not found"; exit 1; }
+# The same plus what crash safety costs at least: every extracted file and
+# directory fsynced (coreutils `sync FILE...`), as the agent does before its
+# journal commit. Not the headline reference; it says how much of the gap is
+# durability rather than our code.
+ref_durable_steps() {
+    ref_steps && find "$tmp/ref/out" -print0 | xargs -0 sync --
+}
+install_ref_durable() {
+    rm -rf "$tmp/ref" && mkdir -p "$tmp/ref"
+    sync
+    timed ref_durable_steps
+}
 
-ia=() ir=()
+ia=() ir=() id=()
 for r in $(seq "$ROUNDS"); do
     ia+=("$(install_agent)") || exit 1
     ir+=("$(install_ref)") || exit 1
+    id+=("$(install_ref_durable)") || exit 1
 done
-IA=$(printf '%s\n' "${ia[@]}" | best)
-IR=$(printf '%s\n' "${ir[@]}" | best)
+col() { local k=$1; shift; printf '%s\n' "$@" | cut -d' ' -f"$k"; }
+IA=$(col 1 "${ia[@]}" | best)
+IR=$(col 1 "${ir[@]}" | best)
+MA=$(col 1 "${ia[@]}" | median)
+MR=$(col 1 "${ir[@]}" | median)
+CPA=$(col 2 "${ia[@]}" | median)
+CPR=$(col 2 "${ir[@]}" | median)
+MD=$(col 1 "${id[@]}" | median)
 # Same files extracted?
 (cd "$tmp/ref/out" && find . -type f | LC_ALL=C sort | xargs sha256sum) >"$tmp/ref.sum"
 (cd "$tmp/dev/current" && find . -type f | LC_ALL=C sort | xargs sha256sum) >"$tmp/dev.sum"
@@ -159,5 +186,11 @@ CR=$(printf '%s\n' "${cr[@]}" | best)
 printf 'bundle: %d MiB in 400 files, zip %d bytes\n' "$MB" "$ZIPSIZE"
 printf 'install   agent %.3f s   reference (curl+sha256sum+unzip) %.3f s   ratio %.2f\n' "$IA" "$IR" \
     "$(echo "$IA / $IR" | bc -l)"
+printf 'install   median agent %.3f s   reference %.3f s   ratio %.2f   (%d rounds; load %s)\n' "$MA" "$MR" \
+    "$(echo "$MA / $MR" | bc -l)" "$ROUNDS" "$(cut -d' ' -f1 /proc/loadavg)"
+printf 'install   cpu (user+sys, median) agent %.3f s   reference %.3f s   ratio %.2f\n' "$CPA" "$CPR" \
+    "$(echo "$CPA / $CPR" | bc -l)"
+printf 'install   median reference + fsync of every extracted file %.3f s   agent/that %.2f\n' "$MD" \
+    "$(echo "$MA / $MD" | bc -l)"
 printf 'check     agent %.1f ms  reference (curl manifest)         %.1f ms  ratio %.2f\n' \
     "$(echo "$CA * 1000" | bc -l)" "$(echo "$CR * 1000" | bc -l)" "$(echo "$CA / $CR" | bc -l)"
