@@ -1284,12 +1284,19 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
          * A zip this handle did not download (an install resumed after a
          * restart) that no longer hashes right: the download is a cache and
          * is not fsynced (net.c), so a power cut can tear it. Not the
-         * release's fault: fetch it again, once, and verify that copy.
+         * release's fault: fetch it again, once, and verify that copy. When
+         * that fetch fails too, it is refused as before (below).
          */
+        char saved[CMN_ERRBUF_SIZE];
+        memcpy(saved, c->err, sizeof saved);
         unlink(zip);
-        if ((s = hp_download(c, o, NULL, NULL)))
+        hp_status again = hp_download(c, o, NULL, NULL);
+        if (again != HP_OK && !c->st.has_pending) {
+            s = again; /* refused (and reported) by hp_download itself */
             goto out;
-        if (zip_seen_same(c, zip, c->st.pending.rel.sha256, &size)) {
+        } else if (again != HP_OK) {
+            memcpy(c->err, saved, sizeof saved);
+        } else if (zip_seen_same(c, zip, c->st.pending.rel.sha256, &size)) {
             memcpy(got, want, sizeof got);
         } else if ((rc = cmn_sha256_file(zip, got, &size, &eb)) != CMN_OK) {
             s = hp__fail(c, rc, &eb);
