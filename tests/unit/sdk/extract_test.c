@@ -383,6 +383,41 @@ static void test_truncated(void)
     is_int(hp__extract_mem("PK\x03\x04garbage", 11, out, &lim, &eb), CMN_E_UNSAFE, "garbage refused (%s)", eb.msg);
 }
 
+/* More than 32 files: on a local Linux file system the tree is made durable with one syncfs(). */
+static void test_many_files(void)
+{
+    char sandbox[4096], out[4200], zp[4200];
+    struct hp_extract_limits lim;
+    struct cmn_errbuf eb = {{0}};
+    hp__extract_limits_default(&lim);
+    fresh(sandbox, sizeof sandbox, out, sizeof out);
+    snprintf(zp, sizeof zp, "%s/many.zip", sandbox);
+    char namebuf[40][32], bodybuf[40][32];
+    const char *names[40], *bodies[40];
+    for (int i = 0; i < 40; i++) {
+        snprintf(namebuf[i], sizeof namebuf[i], "assets/f%02d.txt", i);
+        snprintf(bodybuf[i], sizeof bodybuf[i], "body %d", i);
+        names[i] = namebuf[i];
+        bodies[i] = bodybuf[i];
+    }
+    ok(fx_zip(zp, names, bodies, NULL, 40) == 0, "40-file bundle written");
+    is_int(hp__extract_file(zp, out, &lim, &eb), CMN_OK, "40-file bundle extracts and syncs (%s)", eb.msg);
+    int same = 1;
+    for (int i = 0; i < 40; i++) {
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", out, names[i]);
+        char *s = fx_read(p, NULL);
+        same = same && s && strcmp(s, bodies[i]) == 0;
+        free(s);
+    }
+    ok(same, "all 40 files hold their bytes");
+    is_int(hp__fsync_tree(out, &eb), CMN_OK, "syncing the tree again works");
+    char gone[4400];
+    snprintf(gone, sizeof gone, "%s/no-such-dir", sandbox);
+    memset(&eb, 0, sizeof eb);
+    is_int(hp__fsync_tree(gone, &eb), CMN_E_IO, "a missing tree is an error (%s)", eb.msg);
+}
+
 int main(void)
 {
     test_valid();
@@ -391,5 +426,6 @@ int main(void)
     test_duplicates();
     test_bombs();
     test_truncated();
+    test_many_files();
     return done_testing();
 }
