@@ -81,17 +81,22 @@ static int via_publisher(const struct cli_conn *c, const struct cli_target *t, s
     if (ex)
         return ex;
     json_t *dk = json_object_get(resp, "deployment_key");
+    if (strcmp(d->verb, "add") == 0 && !given) {
+        /* the publisher made the key: check it names this channel before printing it */
+        const char *k = json_string_value(json_object_get(dk, "key"));
+        char k3[3][CMN_ID_MAX + 1];
+        if (!k || cmn_codepush_key_parse(k, strlen(k), k3[0], k3[1], k3[2]) != 0 || strcmp(k3[0], t->app) ||
+            strcmp(k3[1], t->platform) || strcmp(k3[2], t->channel)) {
+            json_decref(resp);
+            return cli_fail(CLI_EXIT_FAIL, "publisher answered without a deployment key for this channel");
+        }
+        snprintf(d->key, sizeof(d->key), "%s", k);
+        cmn_codepush_key_hash(d->key, strlen(d->key), d->hash);
+    }
     const char *h = json_string_value(json_object_get(dk, "sha256"));
     if (!h || strcmp(h, d->hash) != 0) {
         json_decref(resp);
         return cli_fail(CLI_EXIT_FAIL, "publisher answered for another deployment key");
-    }
-    if (strcmp(d->verb, "add") == 0) {
-        const char *k = json_string_value(json_object_get(dk, "key"));
-        if (!k || strcmp(k, d->key) != 0) {
-            json_decref(resp);
-            return cli_fail(CLI_EXIT_FAIL, "publisher answered with another deployment key");
-        }
     }
     man = json_object_get(resp, "manifest");
     if (json_is_integer(json_object_get(man, "published_sequence")))
@@ -201,7 +206,8 @@ int cli_cmd_deployment_key(int argc, char **argv)
     } else if (sha || (key && strcmp(d.verb, "add"))) {
         return cli_fail(CLI_EXIT_USAGE, "--sha256 is for revoke, --key for add and revoke");
     }
-    if (strcmp(d.verb, "add") == 0) {
+    /* add: serverless mode makes the key here; a publisher makes it (via_publisher reads it back) */
+    if (strcmp(d.verb, "add") == 0 && (key || c.mode == CLI_MODE_SERVERLESS)) {
         if (key)
             snprintf(d.key, sizeof(d.key), "%s", key);
         else if (cmn_codepush_key_new(t.app, t.platform, t.channel, d.key) != CMN_OK)
