@@ -26,8 +26,7 @@ struct dk {
 };
 
 /* Publisher mode: the same verbs through the API; fills d (and *seq) like the serverless edit. */
-static int via_publisher(const struct cli_conn *c, const struct cli_target *t, struct dk *d, int given,
-                         long long *seq)
+static int via_publisher(const struct cli_conn *c, const struct cli_target *t, struct dk *d, int given, long long *seq)
 {
     struct cli_api api = {c->endpoint, c->token};
     char ea[160], ep[160], ec[160], path[700];

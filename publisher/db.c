@@ -70,7 +70,8 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_REL_INSERT] =
         "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, mandatory, "
         "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by, "
-        "legacy_signature, codepush_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+        "legacy_signature, codepush_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+        "$16, "
         "$17, $18)",
     [Q_REL_BY_ID] = "SELECT " REL_COLS "WHERE r.id = $1",
     [Q_REL_LIST] = "SELECT " REL_COLS "WHERE r.app_id = $1 AND ($2::text IS NULL OR r.platform = $2) "
@@ -299,9 +300,9 @@ static const char *const stmt_sql[Q__COUNT] = {
                      "WHERE app_id = $1 AND (key_sha256 = $2 OR id::text = $2)",
     [Q_CPKEY_REVOKE] = "UPDATE codepush_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
     /* a key change: a new sequence like Q_CHAN_BUMP, but a retired channel stays retired */
-    [Q_CHAN_TOUCH] = "UPDATE channels SET sequence = GREATEST(sequence + 1, "
-                     "(extract(epoch from clock_timestamp()) * 1000)::bigint), manifest_dirty = true" CHAN_KEY
-                     " RETURNING sequence",
+    [Q_CHAN_TOUCH] =
+        "UPDATE channels SET sequence = GREATEST(sequence + 1, "
+        "(extract(epoch from clock_timestamp()) * 1000)::bigint), manifest_dirty = true" CHAN_KEY " RETURNING sequence",
 };
 
 static int stmt_nparams[Q__COUNT];

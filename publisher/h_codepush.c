@@ -252,9 +252,9 @@ void pub_h_cpkey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
     cmn_info("deployment key %s revoked on %s/%s/%s by %s", ids, ch.app, ch.platform, ch.channel, r->who.actor);
     json_t *man = publish(s, c, &ch, seq);
     pub_json_reply(out, 200,
-                   json_pack("{s:{s:I,s:s,s:s,s:s,s:b},s:o}", "deployment_key", "id",
-                             (json_int_t)pub_cell_i64(k, 0, 0), "sha256", pub_cell(k, 0, 3), "platform", ch.platform,
-                             "channel", ch.channel, "revoked", 1, "manifest", man));
+                   json_pack("{s:{s:I,s:s,s:s,s:s,s:b},s:o}", "deployment_key", "id", (json_int_t)pub_cell_i64(k, 0, 0),
+                             "sha256", pub_cell(k, 0, 3), "platform", ch.platform, "channel", ch.channel, "revoked", 1,
+                             "manifest", man));
 done:
     PQclear(k);
     PQclear(a);

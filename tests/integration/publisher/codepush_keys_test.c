@@ -96,7 +96,8 @@ static void test_upload_hash(const char *cp_hash)
     is_int(it_post_release(&P, W.app_key, meta, &b, &o), 201, "upload with a codepush_hash: 201");
     is_str(it_jstr(o, "release.codepush_hash"), cp_hash, "... the release answer carries it");
     const char *rid = it_jstr(o, "release.id");
-    is_int(sql_int("SELECT count(*) FROM releases WHERE codepush_hash = '%s'", cp_hash), 1, "... stored with the release");
+    is_int(sql_int("SELECT count(*) FROM releases WHERE codepush_hash = '%s'", cp_hash), 1,
+           "... stored with the release");
     char path[128];
     json_t *g = NULL;
     snprintf(path, sizeof(path), "/v1/releases/%s", rid ? rid : "x");
@@ -136,8 +137,8 @@ static void test_keys(const char *cp_hash)
     m = NULL;
 
     /* add, by the app's write key */
-    is_int(add_key(W.app_key, "{\"platform\":\"android\",\"channel\":\"production\",\"name\":\"store build\"}", &o), 201,
-           "POST deployment-keys with the write role: 201");
+    is_int(add_key(W.app_key, "{\"platform\":\"android\",\"channel\":\"production\",\"name\":\"store build\"}", &o),
+           201, "POST deployment-keys with the write role: 201");
     snprintf(k1, sizeof(k1), "%s", it_jstr(o, "deployment_key.key") ? it_jstr(o, "deployment_key.key") : "");
     size_t kl = strlen(k1);
     ok(kl == strlen("demo~android~production~") + 32 && !strncmp(k1, "demo~android~production~", 24) &&
