@@ -84,7 +84,7 @@ int main(void)
         pub_relmeta_release(&m);
         const char *bad[] = {
             "\"AA5E5EC1D3D4B5D0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0\"", "\"aa5e\"", "\"" SHA "0\"",
-            "\"ga5e5ec1d3d4b5d0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0\"", "null",     "64"};
+            "\"ga5e5ec1d3d4b5d0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0\"", "64",       "[]"};
         snprintf(buf, sizeof(buf), "%.*s,\"codepush_hash\":null%s", (int)(cut - minimal), minimal, tail);
         is_int(meta(buf, &m, &eb), CMN_OK, "codepush_hash null: absent, like every optional field");
         ok(m.codepush_hash == NULL, "... NULL");
