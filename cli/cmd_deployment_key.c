@@ -165,7 +165,7 @@ int cli_cmd_deployment_key(int argc, char **argv)
         {"key", "KEY", &key, NULL, "revoke: the deployment key; add: adopt this key (apps already ship it)"},
         {"sha256", "HEX", &sha, NULL, "revoke: the key's SHA-256 (as `list` shows it)"},
         {"ttl", "DURATION", &ttl_s, NULL, "serverless: validity of the re-signed manifest (default 7d)"},
-        {"new-channel", NULL, NULL, &new_channel, "add: start the channel even though the app has others"},
+        {"new-channel", NULL, NULL, &new_channel, "serverless add: start the channel even though the app has others"},
         CLI_CONN_OPTS(&c),
         {0},
     };
