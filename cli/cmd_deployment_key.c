@@ -264,9 +264,10 @@ int cli_cmd_deployment_key(int argc, char **argv)
     } else if (d.key[0]) {
         printf("%s\n", d.key);
         fprintf(stderr,
-                "deployment key added to %s/%s channel '%s' (sequence %llu); storage keeps only its hash, "
+                "deployment key added to %s/%s channel '%s' (sequence %llu); %s keeps only its hash, "
                 "so note the key now\n",
-                t.app, t.platform, t.channel, (unsigned long long)res.sequence);
+                t.app, t.platform, t.channel, (unsigned long long)res.sequence,
+                c.mode == CLI_MODE_SERVERLESS ? "storage" : "the publisher");
     } else {
         printf("revoked deployment key %s on %s/%s channel '%s' (sequence %llu)\n", d.hash, t.app, t.platform,
                t.channel, (unsigned long long)res.sequence);

@@ -213,4 +213,14 @@ sync_edge
 out=$(acq "$KEY" dev-1 1.0 check)
 is "$(field "$out" 'j["result"]["label"]')" 1.0.2 "and the channel still answers its key"
 
+# --- the human output, as in serverless mode ---
+"$HP" deployment-key add "${A[@]}" >"$T/add.out" 2>"$T/add.err"
+KEY4=$(cat "$T/add.out")
+ok "add prints only the key on stdout" bash -c "[[ '$KEY4' =~ ^demo~android~production~[0-9a-f]{32}$ ]]"
+ok "... and says on stderr that the publisher keeps only its hash" grep -q "the publisher keeps only its hash" "$T/add.err"
+is "$("$HP" deployment-key revoke "${A[@]}" --key "$KEY4")" \
+    "$(printf "revoked deployment key %s on demo/android channel 'production' (sequence %s)" "$(sha "$KEY4")" \
+        "$(psql -tAq "$DBURL" -c "SELECT sequence FROM channels WHERE platform = 'android' AND channel = 'production'")")" \
+    "revoke prints the hash and the published sequence"
+
 done_testing
