@@ -99,6 +99,12 @@ static json_t *manifest_json(const struct cmn_manifest *m)
     for (i = 0; i < m->n_releases; i++)
         json_array_append_new(rels, cli_release_json(&m->releases[i]));
     json_object_set_new(o, "releases", rels);
+    if (m->codepush_keys) { /* SPEC.md section 16: the CodePush deployment key hashes the channel answers */
+        json_t *k = json_array();
+        for (i = 0; i < m->n_codepush_keys; i++)
+            json_array_append_new(k, json_string(m->codepush_keys[i]));
+        json_object_set_new(o, "codepush_keys", k);
+    }
     return o;
 }
 

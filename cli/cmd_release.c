@@ -24,7 +24,7 @@ struct rel {
     int mandatory, new_channel;
     long rollout_bp;
     char sha256[CMN_SHA256_HEX];
-    char codepush_hash[CMN_SHA256_HEX]; /* serverless: written into the release entry */
+    char codepush_hash[CMN_SHA256_HEX]; /* the CodePush package hash: into the release entry / upload metadata */
     uint64_t size;
     char sig[CMN_SIG_B64];
     int legacy; /* --legacy-signature: also sign the bare digest (SPEC.md section 15) */
@@ -313,6 +313,9 @@ static int publish_publisher(const struct cli_conn *c, struct rel *r, const char
         return cli_fail(CLI_EXIT_FAIL, "out of memory");
     if (r->legacy)
         json_object_set_new(meta, "legacy_signature", json_string(r->legacy_sig));
+    /* the publisher stores it and lists it on channels with CodePush deployment keys (SPEC.md section 16) */
+    if (r->codepush_hash[0])
+        json_object_set_new(meta, "codepush_hash", json_string(r->codepush_hash));
     if (r->notes)
         json_object_set_new(meta, "notes", json_string(r->notes));
     ex = cli_api_upload(&api, meta, zip, &resp);

@@ -635,6 +635,8 @@ json_t *cli_release_json(const struct cmn_release *r)
     json_object_set_new(o, "created_at", json_integer(r->created_at));
     if (r->legacy_signature)
         json_object_set_new(o, "legacy_signature", json_string(r->legacy_signature));
+    if (r->codepush_hash[0])
+        json_object_set_new(o, "codepush_hash", json_string(r->codepush_hash));
     if (r->notes)
         json_object_set_new(o, "notes", json_string(r->notes));
     if (r->device_list || r->n_device_ids) {

@@ -20,7 +20,7 @@
     "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "            \
     "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "           \
     "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint, "            \
-    "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list "                              \
+    "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list, r.codepush_hash "             \
     "FROM releases r JOIN apps a ON a.id = r.app_id "
 
 #define APP_COLS                                                                                                       \
@@ -70,7 +70,9 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_REL_INSERT] =
         "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, mandatory, "
         "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by, "
-        "legacy_signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        "legacy_signature, codepush_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+        "$16, "
+        "$17, $18)",
     [Q_REL_BY_ID] = "SELECT " REL_COLS "WHERE r.id = $1",
     [Q_REL_LIST] = "SELECT " REL_COLS "WHERE r.app_id = $1 AND ($2::text IS NULL OR r.platform = $2) "
                    "AND ($3::text IS NULL OR r.channel = $3) AND ($4::bigint IS NULL OR r.seq < $4) "
@@ -283,6 +285,24 @@ static const char *const stmt_sql[Q__COUNT] = {
                       "  AND i.received_at > now() - interval '24 hours' GROUP BY i.status) y), "
                       "(SELECT count(*) FROM releases r JOIN apps a ON a.id = r.app_id WHERE r.platform = 'firmware' "
                       "  AND a.org_id = $1 AND r.state = 'active' AND r.rollout_bp > 0)",
+    /* CodePush deployment keys (h_codepush.c, migration 0134): hashes only, never the key */
+    [Q_CPKEY_INSERT] = "INSERT INTO codepush_keys (app_id, platform, channel, key_sha256, last4, name, created_by) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, extract(epoch from created_at)::bigint",
+    [Q_CPKEY_LIST] = "SELECT id, platform, channel, key_sha256, last4, name, created_by, "
+                     "extract(epoch from created_at)::bigint FROM codepush_keys WHERE app_id = $1 "
+                     "AND ($2::text IS NULL OR platform = $2) AND ($3::text IS NULL OR channel = $3) "
+                     "AND revoked_at IS NULL ORDER BY id",
+    /* what the manifest lists: sorted by bytes (SPEC.md section 16), as the manifest model keeps them */
+    [Q_CPKEY_CHANNEL] = "SELECT key_sha256 FROM codepush_keys" CHAN_KEY " AND revoked_at IS NULL "
+                        "ORDER BY key_sha256 COLLATE \"C\"",
+    /* $2: the key's id (decimal) or its SHA-256 hex */
+    [Q_CPKEY_FIND] = "SELECT id, platform, channel, key_sha256, revoked_at IS NOT NULL FROM codepush_keys "
+                     "WHERE app_id = $1 AND (key_sha256 = $2 OR id::text = $2)",
+    [Q_CPKEY_REVOKE] = "UPDATE codepush_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+    /* a key change: a new sequence like Q_CHAN_BUMP, but a retired channel stays retired */
+    [Q_CHAN_TOUCH] =
+        "UPDATE channels SET sequence = GREATEST(sequence + 1, "
+        "(extract(epoch from clock_timestamp()) * 1000)::bigint), manifest_dirty = true" CHAN_KEY " RETURNING sequence",
 };
 
 static int stmt_nparams[Q__COUNT];

@@ -69,6 +69,7 @@ struct pub_relmeta {
     const char *app, *platform, *channel, *version, *target_binary, *notes;
     const char *sha256, *bundle_sig, *bundle_keyid;
     const char *legacy_signature; /* optional (SPEC.md section 15), NULL when absent */
+    const char *codepush_hash;    /* optional (SPEC.md section 16, 64 lower-case hex), NULL when absent */
     int mandatory;
     long long rollout_bp;
     long long size;
@@ -129,6 +130,13 @@ struct pub_chan {
  * the new sequence.
  */
 enum cmn_err pub_chan_bump(struct pub_dbconn *c, const struct pub_chan *ch, int64_t *seq)
+    __attribute__((warn_unused_result));
+/*
+ * pub_chan_bump for a change that is not a release (a CodePush deployment key
+ * added or revoked): a retired channel stays retired (its tombstone lists no
+ * keys until a release starts it again).
+ */
+enum cmn_err pub_chan_touch(struct pub_dbconn *c, const struct pub_chan *ch, int64_t *seq)
     __attribute__((warn_unused_result));
 
 /*

@@ -86,6 +86,13 @@ enum pub_stmt {
     Q_ESP_DEVICES,
     Q_ESP_STATUS,
     Q_ESP_METRICS,
+    /* CodePush deployment keys (issue 13, h_codepush.c) */
+    Q_CPKEY_INSERT,
+    Q_CPKEY_LIST,
+    Q_CPKEY_CHANNEL,
+    Q_CPKEY_FIND,
+    Q_CPKEY_REVOKE,
+    Q_CHAN_TOUCH,
     Q__COUNT
 };
 

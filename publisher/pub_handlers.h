@@ -96,6 +96,10 @@ void pub_h_keys_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
 void pub_h_key_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_apikeys(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_apikey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* h_codepush.c: CodePush deployment keys of a channel (the key is shown once; the manifest lists hashes) */
+void pub_h_cpkey_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_cpkey_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_cpkey_revoke(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 /* h_releases.c */
 void pub_h_rel_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 /* GET /v1/releases with the app given by the caller (the seed adapter takes it from the key's scope). */

@@ -73,6 +73,8 @@ json_t *pub_release_json(const PGresult *r, int row)
     json_object_set_new(o, "updated_at", json_integer(pub_cell_i64(r, row, 20)));
     if (!PQgetisnull(r, row, 21))
         json_object_set_new(o, "legacy_signature", json_string(pub_cell(r, row, 21)));
+    if (!PQgetisnull(r, row, 24))
+        json_object_set_new(o, "codepush_hash", json_string(pub_cell(r, row, 24)));
     return o;
 }
 
@@ -84,7 +86,7 @@ static void chan_params(const struct pub_chan *ch, char app_id[24], const char *
     params[2] = ch->channel;
 }
 
-enum cmn_err pub_chan_bump(struct pub_dbconn *c, const struct pub_chan *ch, int64_t *seq)
+static enum cmn_err chan_bump(struct pub_dbconn *c, const struct pub_chan *ch, enum pub_stmt bump, int64_t *seq)
 {
     char aid[24];
     const char *p[3];
@@ -99,12 +101,50 @@ enum cmn_err pub_chan_bump(struct pub_dbconn *c, const struct pub_chan *ch, int6
     PQclear(r);
     if (!okay)
         return CMN_E_DB;
-    r = pub_q(c, Q_CHAN_BUMP, p);
+    r = pub_q(c, bump, p);
     okay = pub_res_ok(r) && PQntuples(r) == 1;
     if (okay && seq)
         *seq = pub_cell_i64(r, 0, 0);
     PQclear(r);
     return okay ? CMN_OK : CMN_E_DB;
+}
+
+enum cmn_err pub_chan_bump(struct pub_dbconn *c, const struct pub_chan *ch, int64_t *seq)
+{
+    return chan_bump(c, ch, Q_CHAN_BUMP, seq);
+}
+
+enum cmn_err pub_chan_touch(struct pub_dbconn *c, const struct pub_chan *ch, int64_t *seq)
+{
+    return chan_bump(c, ch, Q_CHAN_TOUCH, seq);
+}
+
+/*
+ * The channel's active CodePush deployment key hashes into m->codepush_keys
+ * (SPEC.md section 16): none leaves the member absent. More than the format
+ * carries is refused (h_codepush.c never lets a channel get there).
+ */
+static enum cmn_err codepush_keys(struct pub_dbconn *c, const struct pub_chan *ch, struct cmn_manifest *m,
+                                  struct cmn_errbuf *eb)
+{
+    char aid[24];
+    const char *p[3];
+    chan_params(ch, aid, p);
+    PGresult *r = pub_q(c, Q_CPKEY_CHANNEL, p);
+    if (!pub_res_ok(r)) {
+        PQclear(r);
+        return cmn_errf(eb, CMN_E_DB, "cannot read the deployment keys of %s/%s/%s", ch->app, ch->platform,
+                        ch->channel);
+    }
+    enum cmn_err rc = CMN_OK;
+    for (int i = 0; i < PQntuples(r) && !rc; i++) {
+        rc = cmn_manifest_codepush_key_add(m, pub_cell(r, i, 0));
+        if (rc && rc != CMN_E_NOMEM)
+            rc = cmn_errf(eb, CMN_E_INVAL, "channel %s/%s/%s: deployment key %d cannot be listed (%s)", ch->app,
+                          ch->platform, ch->channel, i, cmn_strerror(rc));
+    }
+    PQclear(r);
+    return rc;
 }
 
 /* Build the manifest model from the channel's release rows (oldest first). */
@@ -129,17 +169,24 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
         *out = t;
         return CMN_OK;
     }
+    struct cmn_manifest *m = cmn_manifest_new(ch->app, ch->platform, ch->channel);
+    if (!m)
+        return CMN_E_NOMEM;
+    enum cmn_err rc = codepush_keys(c, ch, m, eb);
+    if (rc) {
+        cmn_manifest_free(m);
+        return rc;
+    }
     r = pub_q(c, Q_REL_FOR_MANIFEST, p);
     if (!pub_res_ok(r)) {
         PQclear(r);
+        cmn_manifest_free(m);
         return cmn_errf(eb, CMN_E_DB, "cannot read the releases of %s/%s/%s", ch->app, ch->platform, ch->channel);
     }
-    struct cmn_manifest *m = cmn_manifest_new(ch->app, ch->platform, ch->channel);
     int n = PQntuples(r);
     char *drop = calloc((size_t)n + 1, 1);
-    if (!m || !drop) {
+    if (!drop) {
         PQclear(r);
-        free(drop);
         cmn_manifest_free(m);
         return CMN_E_NOMEM;
     }
@@ -153,7 +200,6 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
                 excess--;
             }
         }
-    enum cmn_err rc = CMN_OK;
     for (int i = 0; i < n && !rc; i++) {
         if (drop[i])
             continue;
@@ -178,6 +224,9 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
         rel.state = st < 0 ? CMN_REL_DISABLED : (enum cmn_release_state)st;
         rel.created_at = pub_cell_i64(r, i, 17);
         rel.legacy_signature = PQgetisnull(r, i, 21) ? NULL : (char *)pub_cell(r, i, 21);
+        /* only channels that answer CodePush clients carry it: SDKs predating SPEC section 16 refuse it */
+        if (m->codepush_keys && !PQgetisnull(r, i, 24))
+            snprintf(rel.codepush_hash, sizeof(rel.codepush_hash), "%s", pub_cell(r, i, 24));
         /* targeting (seed 002 rollouts): inline ids stored sorted and unique, or an edge-held list */
         rel.device_list = PQgetisnull(r, i, 23) ? NULL : (char *)pub_cell(r, i, 23);
         json_t *ids = PQgetisnull(r, i, 22) ? NULL : json_loads(pub_cell(r, i, 22), 0, NULL);

@@ -163,7 +163,8 @@ enum cmn_err pub_release_new(struct pub_srv *s, const struct pub_new_release *nr
                           key,
                           NULL,
                           nr->actor,
-                          rm->legacy_signature};
+                          rm->legacy_signature,
+                          rm->codepush_hash};
     struct pub_chan ch = {nr->app_id, rm->app, rm->platform, rm->channel};
     json_t *detail = json_pack("{s:s,s:s,s:s,s:s,s:I}", "version", rm->version, "platform", rm->platform, "channel",
                                rm->channel, "sha256", nr->sha256_hex, "rollout_bp", (json_int_t)rm->rollout_bp);
@@ -386,7 +387,8 @@ enum cmn_err pub_release_promote(struct pub_srv *s, struct pub_dbconn *c, const 
                           pub_cell(src, 0, 13),
                           pub_cell(src, 0, 0),
                           actor,
-                          PQgetisnull(src, 0, 21) ? NULL : pub_cell(src, 0, 21)};
+                          PQgetisnull(src, 0, 21) ? NULL : pub_cell(src, 0, 21),
+                          PQgetisnull(src, 0, 24) ? NULL : pub_cell(src, 0, 24)};
     struct pub_chan ch = {app_id, pub_cell(src, 0, 1), pub_cell(src, 0, 2), to_channel};
     json_t *detail = json_pack("{s:s,s:s,s:s}", "from_release", pub_cell(src, 0, 0), "from_channel",
                                pub_cell(src, 0, 3), "to_channel", to_channel);

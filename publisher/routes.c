@@ -56,6 +56,10 @@ static const struct pub_route routes[] = {
     {"POST",   "/v1/apps/:app/channels/:platform/:channel/retire", pub_h_chan_retire, WRITE, B_JSON, DB},
     {"GET",    "/v1/apps/:app/audit",                    pub_h_audit_list,      READ,  B_NONE,      DB},
     {"GET",    "/v1/apps/:app/api-keys",                 pub_h_apikeys_list,    ADMIN, B_NONE,      DB},
+    /* CodePush deployment keys (h_codepush.c; docs/compatibility.md) */
+    {"POST",   "/v1/apps/:app/deployment-keys",          pub_h_cpkey_add,       WRITE, B_JSON,      DB},
+    {"GET",    "/v1/apps/:app/deployment-keys",          pub_h_cpkey_list,      READ,  B_NONE,      DB},
+    {"DELETE", "/v1/apps/:app/deployment-keys/:key",     pub_h_cpkey_revoke,    WRITE, B_JSON,      DB},
     /* what the dashboard reads (h_insights.c) */
     {"GET",    "/v1/apps/:app/adoption",                 pub_h_app_adoption,    READ,  B_NONE,      DB},
     {"GET",    "/v1/apps/:app/versions",                 pub_h_app_versions,    READ,  B_NONE,      DB},

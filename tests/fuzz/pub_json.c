@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct pub_relmeta m;
         if (pub_relmeta_parse(p, n, &m, NULL) == CMN_OK) {
             if (!pub_valid_id(m.app) || !pub_valid_id(m.version) || strlen(m.sha256) != 64 || m.rollout_bp < 0 ||
-                m.rollout_bp > 10000 || m.size < 0)
+                m.rollout_bp > 10000 || m.size < 0 || (m.codepush_hash && strlen(m.codepush_hash) != 64))
                 abort();
             pub_relmeta_release(&m);
         }

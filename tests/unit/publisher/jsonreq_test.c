@@ -71,7 +71,30 @@ int main(void)
     is_int(meta(minimal, &m, &eb), CMN_OK, "minimal metadata");
     is_int(m.rollout_bp, 10000, "default rollout 100%%");
     is_str(m.target_binary, "*", "default target_binary '*'");
+    ok(m.codepush_hash == NULL, "no codepush_hash: NULL (SPEC.md section 16, optional)");
     pub_relmeta_release(&m);
+    {
+        /* codepush_hash: optional, 64 lower-case hex, nothing else */
+        const char *tail = ",\"bundle_keyid\":\"0011223344556677\"}";
+        const char *cut = strstr(minimal, tail);
+        char buf[1024];
+        snprintf(buf, sizeof(buf), "%.*s,\"codepush_hash\":\"%s\"%s", (int)(cut - minimal), minimal, SHA, tail);
+        is_int(meta(buf, &m, &eb), CMN_OK, "metadata with a codepush_hash (%s)", eb.msg);
+        is_str(m.codepush_hash, SHA, "codepush_hash kept");
+        pub_relmeta_release(&m);
+        const char *bad[] = {
+            "\"AA5E5EC1D3D4B5D0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0\"", "\"aa5e\"", "\"" SHA "0\"",
+            "\"ga5e5ec1d3d4b5d0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0\"", "64",       "[]"};
+        snprintf(buf, sizeof(buf), "%.*s,\"codepush_hash\":null%s", (int)(cut - minimal), minimal, tail);
+        is_int(meta(buf, &m, &eb), CMN_OK, "codepush_hash null: absent, like every optional field");
+        ok(m.codepush_hash == NULL, "... NULL");
+        pub_relmeta_release(&m);
+        for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
+            snprintf(buf, sizeof(buf), "%.*s,\"codepush_hash\":%s%s", (int)(cut - minimal), minimal, bad[i], tail);
+            enum cmn_err rc = meta(buf, &m, &eb);
+            ok(rc != CMN_OK && strstr(eb.msg, "codepush_hash"), "codepush_hash %s refused (%s)", bad[i], eb.msg);
+        }
+    }
     struct {
         const char *from, *to, *why;
     } muts[] = {

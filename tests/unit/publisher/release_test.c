@@ -4,7 +4,9 @@
  * stores its bundle, commits its row and writes a signed manifest whose
  * sequence increases with every change; the lifecycle verbs (rollout, halt,
  * resume, rollback, archive, conclude, promote) allow exactly the documented
- * transitions and re-publish; every publish calls the notify hook.
+ * transitions and re-publish; every publish calls the notify hook; the
+ * CodePush members (deployment key hashes, codepush_hash) follow the
+ * channel's active keys.
  */
 #include "pub_fixture.h"
 
@@ -159,6 +161,128 @@ static void test_lifecycle(struct fx *f, const char *id)
     is_int(fx_sql_int(f, q), 5, "one audit event per accepted change (rollout, halt, resume, rollback + create)");
 }
 
+/* Add a CodePush key hash to demo/android/<channel> the way h_codepush.c does (touch + insert, one transaction). */
+static enum cmn_err cp_key(struct fx *f, const char *channel, const char *hash, int64_t *seq)
+{
+    struct pub_dbconn *c = pub_db_get(f->s.db);
+    if (!c)
+        return CMN_E_DB;
+    struct pub_chan ch = {f->app_id, "demo", "android", channel};
+    char aid[24];
+    snprintf(aid, sizeof(aid), "%lld", (long long)f->app_id);
+    const char *p[] = {aid, "android", channel, hash, hash + 60, "", "key:test"};
+    enum cmn_err rc = pub_tx_begin(c);
+    if (!rc)
+        rc = pub_chan_touch(c, &ch, seq);
+    if (!rc) {
+        PGresult *r = pub_q(c, Q_CPKEY_INSERT, p);
+        rc = pub_res_ok(r) ? CMN_OK : CMN_E_DB;
+        PQclear(r);
+    }
+    if (!rc)
+        rc = pub_tx_commit(c);
+    if (rc)
+        pub_tx_rollback(c);
+    pub_db_put(f->s.db, c);
+    return rc;
+}
+
+static enum cmn_err publish(struct fx *f, const char *channel, int64_t *seq, struct cmn_errbuf *eb)
+{
+    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_chan ch = {f->app_id, "demo", "android", channel};
+    enum cmn_err rc = c ? pub_publish(&f->s, c, &ch, 0, seq, eb) : CMN_E_DB;
+    if (c)
+        pub_db_put(f->s.db, c);
+    return rc;
+}
+
+/*
+ * CodePush members (SPEC.md section 16) in the publisher's manifests: the
+ * channel's active key hashes, sorted, as codepush_keys; a release's stored
+ * codepush_hash only while the channel has a key; a channel holding more keys
+ * than the format carries is refused at publish (the stored manifest stays).
+ */
+static void test_codepush(struct fx *f)
+{
+    struct cmn_errbuf eb = {0};
+    struct pub_new_result res;
+    int64_t seq = 0, pubseq = 0;
+    const char *cph = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    is_int(fx_release(f, "cp", "1.0.0", 100, &res, &eb), CMN_OK, "a release on channel cp");
+    json_decref(res.release);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "UPDATE releases SET codepush_hash = '%s' WHERE id = '%s'", cph, res.id);
+    is_int(fx_sql_int(f, sql), 1, "... with a stored codepush_hash");
+    snprintf(sql, sizeof(sql), "UPDATE releases SET codepush_hash = 'NOT-HEX' WHERE id = '%s'", res.id);
+    ok(fx_sql_int(f, sql) == -1, "the column refuses a malformed hash (CHECK)");
+    const char *kb = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const char *ka = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    is_int(cp_key(f, "cp", kb, &seq), CMN_OK, "a key");
+    is_int(cp_key(f, "cp", ka, &seq), CMN_OK, "a second key");
+    is_int(publish(f, "cp", &pubseq, &eb), CMN_OK, "published (%s)", eb.msg);
+    struct cmn_manifest *m = fx_manifest(f, "cp");
+    ok(m && m->n_codepush_keys == 2 && !strcmp(m->codepush_keys[0], ka) && !strcmp(m->codepush_keys[1], kb),
+       "codepush_keys lists both, sorted");
+    const struct cmn_release *e = fx_find(m, res.id);
+    is_str(e ? e->codepush_hash : "(none)", cph, "the release entry carries its codepush_hash");
+    is_int(m ? (long long)m->sequence : -1, pubseq, "at the published sequence");
+    cmn_manifest_free(m);
+    m = fx_manifest(f, "beta");
+    ok(m && m->n_codepush_keys == 0, "another channel of the app lists no key");
+    cmn_manifest_free(m);
+
+    /* revoked keys are left out; no key left: neither member */
+    is_int(fx_sql_int(f, "UPDATE codepush_keys SET revoked_at = now() WHERE channel = 'cp'"), 2, "revoke both");
+    is_int(cp_key(f, "cp", "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", &seq), CMN_OK,
+           "... and add a third");
+    is_int(fx_sql_int(f, "UPDATE codepush_keys SET revoked_at = now() WHERE channel = 'cp' AND revoked_at IS NULL"), 1,
+           "revoke it too");
+    is_int(cp_key(f, "cp", "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd", &seq), CMN_OK,
+           "(a bump to publish)");
+    is_int(fx_sql_int(f, "UPDATE codepush_keys SET revoked_at = now() WHERE channel = 'cp' AND revoked_at IS NULL"), 1,
+           "none active");
+    is_int(publish(f, "cp", &pubseq, &eb), CMN_OK, "published");
+    m = fx_manifest(f, "cp");
+    e = fx_find(m, res.id);
+    ok(m && m->n_codepush_keys == 0 && !m->codepush_keys && e && !e->codepush_hash[0],
+       "no active key: no codepush_keys member, no codepush_hash");
+    cmn_manifest_free(m);
+
+    /* more keys than the format carries (only a bypassed handler could store them): refused, nothing written */
+    int stored = 0;
+    for (int i = 0; i <= CMN_MANIFEST_MAX_CODEPUSH_KEYS; i++) {
+        char h[65];
+        snprintf(h, sizeof(h), "%064x", i + 1);
+        stored += cp_key(f, "cp", h, &seq) == CMN_OK;
+    }
+    is_int(stored, CMN_MANIFEST_MAX_CODEPUSH_KEYS + 1, "%d keys stored behind the handler's back", stored);
+    memset(&eb, 0, sizeof(eb));
+    enum cmn_err rc = publish(f, "cp", &seq, &eb);
+    ok(rc == CMN_E_INVAL && strstr(eb.msg, "deployment key"), "publish refused: %s", eb.msg);
+    m = fx_manifest(f, "cp");
+    ok(m && (int64_t)m->sequence == pubseq && m->n_codepush_keys == 0, "the stored manifest is the previous one");
+    cmn_manifest_free(m);
+    is_int(fx_sql_int(f, "DELETE FROM codepush_keys WHERE channel = 'cp' AND key_sha256 LIKE '00%'"),
+           CMN_MANIFEST_MAX_CODEPUSH_KEYS + 1, "(clean up)");
+
+    /* a key change keeps a retired channel retired */
+    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_chan ch = {f->app_id, "demo", "android", "cp"};
+    int archived = 0;
+    rc = c ? pub_channel_retire(&f->s, c, &ch, "key:test", f->org_id, &seq, &archived, &eb) : CMN_E_DB;
+    if (c)
+        pub_db_put(f->s.db, c);
+    is_int(rc, CMN_OK, "retire channel cp");
+    is_int(cp_key(f, "cp", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", &seq), CMN_OK,
+           "a key on the retired channel");
+    is_int(publish(f, "cp", &pubseq, &eb), CMN_OK, "published");
+    m = fx_manifest(f, "cp");
+    ok(m && m->retired && m->n_codepush_keys == 0 && m->n_releases == 0 && (int64_t)m->sequence == pubseq,
+       "still a tombstone, listing nothing, at the new sequence");
+    cmn_manifest_free(m);
+}
+
 int main(void)
 {
     struct fx f;
@@ -173,6 +297,7 @@ int main(void)
     char id[32] = "";
     test_publish(&f, id);
     test_lifecycle(&f, id);
+    test_codepush(&f);
     fx_teardown(&f);
     return done_testing();
 }

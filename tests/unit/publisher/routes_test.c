@@ -83,6 +83,9 @@ int main(void)
         {"GET", "/v1/apps/demo/channels", pub_h_channels, PUB_ROLE_READ, PUB_BODY_NONE},
         {"POST", "/v1/apps/demo/channels/android/beta/retire", pub_h_chan_retire, PUB_ROLE_WRITE, PUB_BODY_JSON},
         {"GET", "/v1/apps/demo/audit", pub_h_audit_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"POST", "/v1/apps/demo/deployment-keys", pub_h_cpkey_add, PUB_ROLE_WRITE, PUB_BODY_JSON},
+        {"GET", "/v1/apps/demo/deployment-keys", pub_h_cpkey_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"DELETE", "/v1/apps/demo/deployment-keys/12", pub_h_cpkey_revoke, PUB_ROLE_WRITE, PUB_BODY_JSON},
         {"POST", "/v1/releases", pub_h_rel_create, PUB_ROLE_WRITE, PUB_BODY_UPLOAD},
         {"GET", "/v1/releases", pub_h_rel_list, PUB_ROLE_READ, PUB_BODY_NONE},
         {"GET", "/v1/releases/r1", pub_h_rel_get, PUB_ROLE_READ, PUB_BODY_NONE},
@@ -156,6 +159,10 @@ int main(void)
         {"PUT", "/devices", 405},
         {"GET", "/api/admin/firmware/upload", 405},
         {"GET", "/api/admin/nothing", 404},
+        {"PATCH", "/v1/apps/demo/deployment-keys", 405},
+        {"GET", "/v1/apps/demo/deployment-keys/12", 405},
+        {"DELETE", "/v1/apps/demo/deployment-keys", 405},
+        {"DELETE", "/v1/apps/demo/deployment-keys/12/x", 404},
     };
     for (size_t i = 0; i < CMN_ARRAY_SIZE(misses); i++) {
         find(misses[i].method, misses[i].path, &rc);
