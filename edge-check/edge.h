@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/codepush.h"
 #include "common/cohort.h"
 #include "common/crypto.h"
 #include "common/err.h"
@@ -493,6 +494,37 @@ int edge_status_parse(const char *body, size_t n, const char *path_id, struct ed
  * Returns the length written to out (NUL-terminated), or -1 when it does not fit. */
 long edge_status_event(const struct edge_status *st, const char *device_id, const struct edge_model *t,
                        const char *release_id, char *out, size_t cap);
+
+/* One installation event as the publisher's telemetry takes it (every string borrowed). */
+struct edge_install {
+    const char *device_id, *app, *platform, *channel, *release_id;
+    const char *status;         /* downloading | applied | failed | rolled_back */
+    int progress;               /* 0..100, -1 for none */
+    const char *binary_version; /* NULL or "" for none */
+};
+/* Encode ev as the batch {"events":[{...}]} (a fresh random event_id, ts = now); as edge_status_event. */
+long edge_install_event(const struct edge_install *ev, char *out, size_t cap);
+
+#define EDGE_CP_LABEL_MAX 64 /* label and app_version of a CodePush report */
+#define EDGE_CP_PREV_MAX 256 /* previous_deployment_key / previous_label_or_app_version (checked, unused) */
+
+/* A CodePush report_status body (deploy or download), decoded and checked. */
+struct edge_cp_report {
+    char key[CMN_CODEPUSH_KEY_MAX + 1];                                          /* deployment_key as sent */
+    char app[CMN_ID_MAX + 1], platform[CMN_ID_MAX + 1], channel[CMN_ID_MAX + 1]; /* the channel the key names */
+    char client[EDGE_DEVICE_MAX + 1];                                            /* client_unique_id: the device id */
+    char label[EDGE_CP_LABEL_MAX + 1];       /* the package's label (our version label); "" = the binary */
+    char app_version[EDGE_CP_LABEL_MAX + 1]; /* the binary's version as sent, "" when absent */
+    const char *status; /* ours: applied | failed (deploy), downloading (download); NULL: nothing to record */
+    int progress;       /* 100 for a download report, else -1 */
+};
+
+/* Decode a POST .../report_status/deploy (download = 0) or .../download (download = 1) body as the
+ * code-push 4.2.x AcquisitionManager sends it: deployment_key (of our form), client_unique_id (1..128
+ * printable), label, app_version, status DeploymentSucceeded|DeploymentFailed (deploy, with a label),
+ * previous_deployment_key / previous_label_or_app_version (checked, ignored). A deploy report without
+ * a label (the binary) decodes with status NULL. 0, or -1 with a one-line reason in msg. */
+int edge_cp_report_parse(const char *body, size_t n, int download, struct edge_cp_report *out, char *msg, size_t cap);
 
 /* -------------------------------------------------------------- loop.c */
 
