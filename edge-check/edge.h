@@ -347,6 +347,9 @@ int edge_relay_enqueue(struct edge_relay *r, const char *path, const char *json,
 /* Take one token from the client address's bucket: 0 admitted, else the seconds to wait (counted). NULL r: 0. */
 long edge_relay_admit(struct edge_relay *r, uint32_t client);
 /* A consistent snapshot of the counters (all zero for NULL). */
+/* Wait until every queued report has been posted (or failed), at most timeout_ms; returns how many are left
+ * (0 when drained, and for r == NULL). The Lambda runtime calls it between invocations. */
+size_t edge_relay_drain(struct edge_relay *r, long timeout_ms);
 void edge_relay_stats(struct edge_relay *r, struct edge_relay_stats *out);
 /* Stop the worker (an in-flight POST is cancelled), drop what is queued, free. NULL: nothing. */
 void edge_relay_stop(struct edge_relay *r);

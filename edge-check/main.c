@@ -686,7 +686,14 @@ int main(int argc, char **argv)
         cfg.ticket_key = &ticket_key;
     }
     if (lambda) {
+        /* --publisher-url in Lambda too: reports are relayed, and drained after each response */
+        struct cmn_errbuf leb = {{0}};
+        if (relay.base_url && edge_relay_start(&cfg.relay, &relay, &leb) != CMN_OK) {
+            fprintf(stderr, "hotpatch-edge: %s\n", leb.msg);
+            return 2;
+        }
         int lrc = edge_lambda_main(&cfg);
+        edge_relay_stop(cfg.relay);
         if (cfg.ticket_key)
             cmn_key_clear(&ticket_key);
         return lrc;
