@@ -212,6 +212,8 @@ int edge_cp_report_parse(const char *body, size_t n, int download, struct edge_c
     } else if (sv && strcmp(sv, "DeploymentSucceeded") == 0) {
         out->status = "applied";
     } else if (sv && strcmp(sv, "DeploymentFailed") == 0) {
+        /* the client rolled back an update that never became ready: it never reported it applied, so as
+         * our rolled_back it would not count as an install at all; as failed it is a failed install */
         out->status = "failed";
     } else {
         fail(msg, cap, "field 'status' must be \"DeploymentSucceeded\" or \"DeploymentFailed\"");
