@@ -205,6 +205,11 @@ is "$(stats "$R2" 'j["state"]')" active "opt-in off: CodePush reports never halt
 
 # --- opt-in ON: the same kind of reports halt it ---
 expect_exit 2 "--count-unticketed takes on or off" "$HP" --quiet app --app demo --count-unticketed maybe
+WRITE=$(jget "$T/app.json" 'j["api_key"]')
+is "$(api PATCH /v1/apps/demo "$WRITE" '{"count_unticketed":true}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["code"])')" \
+    forbidden "a write key cannot opt the app in (app admin only)"
+is "$(api PATCH /v1/apps/demo "$OWNER" '{"count_unticketed":"yes"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["message"])')" \
+    "field 'count_unticketed' must be true or false" "count_unticketed must be true or false (400)"
 "$HP" app --app demo --count-unticketed on >"$T/app.txt"
 is "$?" 0 "hotpatch app --count-unticketed on"
 ok "... shown" grep -qx 'count unticketed  on' "$T/app.txt"
