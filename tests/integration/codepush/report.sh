@@ -164,6 +164,8 @@ is "$(stats "$R2" 'sorted(v["binary_version"] for v in j["version_distribution"]
 is "$(wait_stats "$R1" '(j["installs"], j["failures"])' '(0, 1)')" "(0, 1)" "1.0.1 has the failed deploy"
 is "$(stats "$R1" '(j["unticketed"]["failures"], j["ticketed"]["failures"], j["auto_halt_counts"])')" \
     "(1, 0, 'ticketed')" "... stored as unticketed: CodePush clients carry no edge ticket"
+"$HP" stats --app demo --platform android --release "$R1" >"$T/stats.txt"
+ok "the text form says unticketed reports never halt" grep -q 'unticketed reports never halt' "$T/stats.txt"
 raw=$(curl -s -X POST "$EDGE/v0.1/public/codepush/report_status/deploy" -H 'Content-Type: application/json' \
     --data "{\"app_version\":\"1.0\",\"deployment_key\":\"$KEY\",\"client_unique_id\":\"dev-bin\"}")
 is "$raw" '{"status":"ok","recorded":false}' "the binary's deploy report (no package): answered, nothing recorded"
@@ -214,6 +216,8 @@ is "$(api PATCH /v1/apps/demo "$OWNER" '{"count_unticketed":"yes"}' | python3 -c
 is "$?" 0 "hotpatch app --count-unticketed on"
 ok "... shown" grep -qx 'count unticketed  on' "$T/app.txt"
 is "$(stats "$R2" 'j["auto_halt_counts"]')" all "stats say the auto-halt now counts every report"
+"$HP" stats --app demo --platform android --release "$R2" >"$T/stats.txt"
+ok "... and so does the text form" grep -q 'this app counts unticketed reports too' "$T/stats.txt"
 # the halt rule runs when a report comes in: one more failure
 is "$(deploy fail-5 1.0.2 failed)" None "a fifth failed deploy, from another device"
 is "$(wait_stats "$R2" 'j["state"]' halted)" halted "opt-in on: 5 of 6 failed: 1.0.2 halted automatically"
