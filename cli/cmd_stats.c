@@ -83,9 +83,14 @@ int cli_cmd_stats(int argc, char **argv)
         if (json_is_object(tk)) {
             /* what the auto-halt sees: reports carrying a valid edge ticket (docs/security.md) */
             long long tbp = num(tk, "failure_rate_bp");
-            printf("auto-halt sees %lld installs, %lld failures, %lld rollbacks (%lld.%02lld%%) from ticketed "
-                   "devices; unticketed reports never halt\n",
-                   num(tk, "installs"), num(tk, "failures"), num(tk, "rollbacks"), tbp / 100, tbp % 100);
+            const char *counts = json_string_value(json_object_get(st, "auto_halt_counts"));
+            if (counts && strcmp(counts, "all") == 0)
+                printf("auto-halt sees every report above: this app counts unticketed reports too "
+                       "(count_unticketed on)\n");
+            else
+                printf("auto-halt sees %lld installs, %lld failures, %lld rollbacks (%lld.%02lld%%) from ticketed "
+                       "devices; unticketed reports never halt\n",
+                       num(tk, "installs"), num(tk, "failures"), num(tk, "rollbacks"), tbp / 100, tbp % 100);
         }
         vers = json_object_get(st, "version_distribution");
         if (json_is_array(vers) && json_array_size(vers)) {

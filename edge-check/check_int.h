@@ -21,6 +21,9 @@
 #define seed_headers edge_seed_headers
 #define run_check edge_run_check
 #define resolve_current edge_resolve_current
+#define load_view edge_load_view
+#define report_admit edge_report_admit
+#define report_relay edge_report_relay
 
 /* A writer appending to the free part of the scratch; `bad` set on overflow. */
 struct sw {
@@ -85,6 +88,15 @@ void add_header_str(struct edge_resp *rs, const char *name, const char *val);
 void seed_headers(struct edge_resp *rs, int status);
 /* A version label (or a release id) reported by a device -> the release id (or `cur` itself). */
 const char *resolve_current(const struct cmn_manifest *m, const char *cur);
+/* Look up app/platform/channel in the index into c->view (device: the view cache's key). 0, or -1 after
+ * filling an error response (404 unknown channel, 503 expired or no index) and *oc. */
+int load_view(struct edge_ctx *c, const char *app, const char *platform, const char *channel, const char *device,
+              struct edge_resp *rs, enum edge_outcome *oc);
+/* A relayed device report's checks before its body is read (POST, relay configured, rate limit, body cap,
+ * Content-Type): 0, or -1 after filling the error response. */
+int report_admit(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs);
+/* Queue an encoded installation batch for the publisher's /v1/installations; answers 202. */
+void report_relay(struct edge_ctx *c, const char *body, size_t n, struct edge_resp *rs);
 enum edge_outcome run_check(struct edge_ctx *c, const struct dialect *dl, const struct edge_reqin *rq,
                             struct edge_resp *rs);
 

@@ -15,6 +15,9 @@
  *   client's package_hash, else the one labelled `label`.
  * answer:  {"update_info": {...}} exactly as AcquisitionManager reads it.
  *
+ *   POST /v0.1/public/codepush/report_status/deploy    (cp_report below)
+ *   POST /v0.1/public/codepush/report_status/download
+ *
  * Cohorts, targeting, mandatory-across-skips and rollbacks are cmn_decide's,
  * with client_unique_id as the device id. What the protocol cannot say:
  * "revert to the binary" (a rolled-back release with nothing older to go
@@ -90,7 +93,6 @@ static int cp_admit(struct edge_ctx *c, const struct param *ps, struct edge_resp
     cmn_codepush_key_hash(ps[Q_KEY].val, ps[Q_KEY].len, h);
     if (cmn_manifest_codepush_key_find(&c->view->m, h) < 0) {
         json_error(rs, 404, "not_found", "unknown deployment key");
-        *oc = EDGE_OUT_NOTFOUND;
         return -1;
     }
     return 0;
@@ -168,6 +170,66 @@ static int cp_answer(struct edge_ctx *c, const struct edge_reqin *rq, const stru
     return 0;
 }
 
+/*
+ * POST report_status/deploy and report_status/download: the SDK's reports,
+ * translated into one of our installation events and relayed to the
+ * publisher (relay.c) like seed 002's update-status. The key is resolved
+ * exactly as update_check resolves it (its channel's signed manifest must
+ * list its hash), the label is mapped to the newest release of that channel
+ * carrying it (whatever its state: a failure report about a release since
+ * rolled back is still news). CodePush clients cannot carry edge tickets:
+ * their reports are unticketed, stored and shown, and count toward the
+ * auto-halt only where the app opted in (count_unticketed, docs/security.md).
+ */
+static void cp_report(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs, int download)
+{
+    struct edge_cp_report r;
+    char msg[320];
+    enum edge_outcome oc;
+    if (report_admit(c, rq, rs))
+        return;
+    if (edge_cp_report_parse(rq->body.p, rq->body.n, download, &r, msg, sizeof(msg))) {
+        json_error(rs, 400, "bad_request", msg);
+        return;
+    }
+    if (load_view(c, r.app, r.platform, r.channel, r.client, rs, &oc))
+        return;
+    char h[CMN_SHA256_HEX];
+    cmn_codepush_key_hash(r.key, strlen(r.key), h);
+    if (cmn_manifest_codepush_key_find(&c->view->m, h) < 0) {
+        json_error(rs, 404, "not_found", "unknown deployment key");
+        return;
+    }
+    if (!r.status) {
+        /* the binary's own bundle: no release of ours to report about */
+        struct sw w;
+        seed_headers(rs, 200);
+        sw_begin(&w, rs);
+        sw_str(&w, "{\"status\":\"ok\",\"recorded\":false}");
+        sw_body(&w, rs);
+        return;
+    }
+    const struct cmn_manifest *m = &c->view->m;
+    long idx = -1;
+    for (size_t i = m->n_releases; i-- > 0 && idx < 0;)
+        if (strcmp(m->releases[i].version, r.label) == 0)
+            idx = (long)i;
+    if (idx < 0) {
+        snprintf(msg, sizeof(msg), "no release labelled '%s' on this deployment", r.label);
+        json_error(rs, 404, "not_found", msg);
+        return;
+    }
+    struct edge_install ev = {r.client, r.app,      r.platform,   r.channel, m->releases[idx].id,
+                              r.status, r.progress, r.app_version};
+    char body[EDGE_RELAY_BODY_MAX];
+    long n = edge_install_event(&ev, body, sizeof(body));
+    if (n < 0) {
+        json_error(rs, 500, "internal", "cannot encode the report");
+        return;
+    }
+    report_relay(c, body, (size_t)n, rs);
+}
+
 static const struct dialect DIALECT_CODEPUSH = {
     .names = {[Q_KEY] = "deployment_key",
               [Q_BINARY] = "app_version",
@@ -198,6 +260,10 @@ int edge_codepush_handle(struct edge_ctx *c, const struct edge_reqin *rq, struct
             return 1;
         }
         *oc = run_check(c, &DIALECT_CODEPUSH, rq, rs);
+        return 1;
+    }
+    if (cmn_slice_eq(rest, "report_status/deploy") || cmn_slice_eq(rest, "report_status/download")) {
+        cp_report(c, rq, rs, cmn_slice_eq(rest, "report_status/download")); /* not a check: no outcome */
         return 1;
     }
     json_error(rs, 404, "not_found", "no such CodePush endpoint");

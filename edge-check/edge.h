@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/codepush.h"
 #include "common/cohort.h"
 #include "common/crypto.h"
 #include "common/err.h"
@@ -346,6 +347,9 @@ int edge_relay_enqueue(struct edge_relay *r, const char *path, const char *json,
 /* Take one token from the client address's bucket: 0 admitted, else the seconds to wait (counted). NULL r: 0. */
 long edge_relay_admit(struct edge_relay *r, uint32_t client);
 /* A consistent snapshot of the counters (all zero for NULL). */
+/* Wait until every queued report has been posted (or failed), at most timeout_ms; returns how many are left
+ * (0 when drained, and for r == NULL). The Lambda runtime calls it between invocations. */
+size_t edge_relay_drain(struct edge_relay *r, long timeout_ms);
 void edge_relay_stats(struct edge_relay *r, struct edge_relay_stats *out);
 /* Stop the worker (an in-flight POST is cancelled), drop what is queued, free. NULL: nothing. */
 void edge_relay_stop(struct edge_relay *r);
@@ -493,6 +497,37 @@ int edge_status_parse(const char *body, size_t n, const char *path_id, struct ed
  * Returns the length written to out (NUL-terminated), or -1 when it does not fit. */
 long edge_status_event(const struct edge_status *st, const char *device_id, const struct edge_model *t,
                        const char *release_id, char *out, size_t cap);
+
+/* One installation event as the publisher's telemetry takes it (every string borrowed). */
+struct edge_install {
+    const char *device_id, *app, *platform, *channel, *release_id;
+    const char *status;         /* downloading | applied | failed | rolled_back */
+    int progress;               /* 0..100, -1 for none */
+    const char *binary_version; /* NULL or "" for none */
+};
+/* Encode ev as the batch {"events":[{...}]} (a fresh random event_id, ts = now); as edge_status_event. */
+long edge_install_event(const struct edge_install *ev, char *out, size_t cap);
+
+#define EDGE_CP_LABEL_MAX 64 /* label and app_version of a CodePush report */
+#define EDGE_CP_PREV_MAX 256 /* previous_deployment_key / previous_label_or_app_version (checked, unused) */
+
+/* A CodePush report_status body (deploy or download), decoded and checked. */
+struct edge_cp_report {
+    char key[CMN_CODEPUSH_KEY_MAX + 1];                                          /* deployment_key as sent */
+    char app[CMN_ID_MAX + 1], platform[CMN_ID_MAX + 1], channel[CMN_ID_MAX + 1]; /* the channel the key names */
+    char client[EDGE_DEVICE_MAX + 1];                                            /* client_unique_id: the device id */
+    char label[EDGE_CP_LABEL_MAX + 1];       /* the package's label (our version label); "" = the binary */
+    char app_version[EDGE_CP_LABEL_MAX + 1]; /* the binary's version as sent, "" when absent */
+    const char *status; /* ours: applied | failed (deploy), downloading (download); NULL: nothing to record */
+    int progress;       /* 100 for a download report, else -1 */
+};
+
+/* Decode a POST .../report_status/deploy (download = 0) or .../download (download = 1) body as the
+ * code-push 4.2.x AcquisitionManager sends it: deployment_key (of our form), client_unique_id (1..128
+ * printable), label, app_version, status DeploymentSucceeded|DeploymentFailed (deploy, with a label),
+ * previous_deployment_key / previous_label_or_app_version (checked, ignored). A deploy report without
+ * a label (the binary) decodes with status NULL. 0, or -1 with a one-line reason in msg. */
+int edge_cp_report_parse(const char *body, size_t n, int download, struct edge_cp_report *out, char *msg, size_t cap);
 
 /* -------------------------------------------------------------- loop.c */
 

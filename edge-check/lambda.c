@@ -17,6 +17,7 @@
  */
 #include "common/compat.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 #include "common/http.h"
@@ -98,6 +99,7 @@ enum cmn_err edge_lambda_invoke(struct edge_ctx *c, const char *event, size_t le
     json_error_t je;
     enum cmn_err rc = CMN_OK;
     char qbuf[8192];
+    char bbuf[EDGE_REQ_BODY_MAX + 4]; /* a base64-decoded body */
     json_t *ev = NULL, *res = NULL, *hdrs = NULL;
     char *dump = NULL;
 
@@ -151,6 +153,38 @@ enum cmn_err edge_lambda_invoke(struct edge_ctx *c, const char *event, size_t le
         in.authorization.n = 0;
     if (!in.if_none_match.p)
         in.if_none_match.n = 0;
+    in.ctype.p = jheader(h, "content-type", &in.ctype.n);
+    if (!in.ctype.p)
+        in.ctype.n = 0;
+    /* the body (device reports): as sent, or base64-decoded; over EDGE_REQ_BODY_MAX it is refused (413) */
+    json_t *jb = json_object_get(ev, "body");
+    if (json_is_string(jb) && json_string_length(jb)) {
+        const char *bs = json_string_value(jb);
+        size_t bl = json_string_length(jb), dl = 0;
+        if (json_is_true(json_object_get(ev, "isBase64Encoded"))) {
+            if (bl > (EDGE_REQ_BODY_MAX / 3 + 1) * 4) {
+                in.body_too_large = 1;
+            } else if (cmn_base64_decode(bs, bl, (uint8_t *)bbuf, sizeof(bbuf), &dl) != CMN_OK) {
+                rc = cmn_errf(eb, CMN_E_PARSE, "event body is not valid base64");
+                goto out;
+            } else if (dl > EDGE_REQ_BODY_MAX) {
+                in.body_too_large = 1;
+            } else {
+                in.body = (struct cmn_slice){bbuf, dl};
+            }
+        } else if (bl > EDGE_REQ_BODY_MAX) {
+            in.body_too_large = 1;
+        } else {
+            in.body = (struct cmn_slice){bs, bl};
+        }
+    }
+    /* the client's address, for the relay's per-address rate limit (IPv4; others share key 0) */
+    const char *ip = jstr(json_object_get(json_object_get(ev, "requestContext"), "http"), "sourceIp", NULL);
+    if (!ip)
+        ip = jstr(json_object_get(json_object_get(ev, "requestContext"), "identity"), "sourceIp", NULL);
+    struct in_addr ia;
+    if (ip && inet_pton(AF_INET, ip, &ia) == 1)
+        in.peer = ia.s_addr;
 
     edge_handle(c, &in, rs);
 
@@ -395,6 +429,10 @@ int edge_lambda_main(struct edge_config *cfg)
             if (pc < 200 || pc >= 300)
                 cmn_error("lambda: posting the response for '%s' failed (status %ld)", f.request_id, pc);
         }
+        /* Lambda freezes the sandbox while the runtime waits for the next event: post relayed reports now */
+        size_t left = edge_relay_drain(cfg->relay, 3000);
+        if (left)
+            cmn_warn("lambda: %zu relayed reports still queued after 3 s (posted at the next invocation)", left);
         cmn_buf_release(&out);
         cmn_buf_release(&f.body);
     }

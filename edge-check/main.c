@@ -57,8 +57,8 @@ static void usage(FILE *f)
                "                          seed 002 devices of model M check APP/PLATFORM/CHANNEL\n"
                "                          (default: app M, platform firmware, channel production);\n"
                "                          repeatable (up to 32)\n"
-               "  --publisher-url URL     relay device telemetry POSTs (seed 002 update-status) to\n"
-               "                          this publisher's POST /v1/installations\n"
+               "  --publisher-url URL     relay device telemetry POSTs (seed 002 update-status, CodePush\n"
+               "                          report_status) to this publisher's POST /v1/installations\n"
                "  --relay-queue N         reports queued for the publisher at most (default 1024)\n"
                "  --relay-rate N          relayed reports per second per client address (default 10,\n"
                "                          burst twice that)\n"
@@ -686,7 +686,14 @@ int main(int argc, char **argv)
         cfg.ticket_key = &ticket_key;
     }
     if (lambda) {
+        /* --publisher-url in Lambda too: reports are relayed, and drained after each response */
+        struct cmn_errbuf leb = {{0}};
+        if (relay.base_url && edge_relay_start(&cfg.relay, &relay, &leb) != CMN_OK) {
+            fprintf(stderr, "hotpatch-edge: %s\n", leb.msg);
+            return 2;
+        }
         int lrc = edge_lambda_main(&cfg);
+        edge_relay_stop(cfg.relay);
         if (cfg.ticket_key)
             cmn_key_clear(&ticket_key);
         return lrc;

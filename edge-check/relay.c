@@ -12,6 +12,8 @@
  * grows the edge's memory. Request handlers call edge_relay_admit() first: a
  * token bucket per client address (collisions share a bucket, which only
  * makes the limit stricter) keeps one address from filling the queue.
+ * The Lambda runtime calls edge_relay_drain() after each response, before it
+ * asks for the next event: a frozen sandbox would otherwise hold reports.
  */
 #include "common/compat.h"
 
@@ -239,6 +241,22 @@ long edge_relay_admit(struct edge_relay *r, uint32_t client)
     }
     pthread_mutex_unlock(&r->mu);
     return wait;
+}
+
+size_t edge_relay_drain(struct edge_relay *r, long timeout_ms)
+{
+    if (!r)
+        return 0;
+    int64_t end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        size_t left = r->n + r->busy;
+        pthread_mutex_unlock(&r->mu);
+        if (left == 0 || now_ms() >= end)
+            return left;
+        struct timespec ts = {0, 5 * 1000000L}; /* the worker posts one report at a time: poll, never spin */
+        nanosleep(&ts, NULL);
+    }
 }
 
 void edge_relay_stats(struct edge_relay *r, struct edge_relay_stats *out)

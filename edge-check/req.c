@@ -335,8 +335,8 @@ static int list_member(void *ctx, const char *list, const char *device_id)
 }
 
 /* Look up the channel record and build the device's view. Returns 0 or fills an error response. */
-static int load_view(struct edge_ctx *c, const char *app, const char *platform, const char *channel, const char *device,
-                     struct edge_resp *rs, enum edge_outcome *oc)
+int load_view(struct edge_ctx *c, const char *app, const char *platform, const char *channel, const char *device,
+              struct edge_resp *rs, enum edge_outcome *oc)
 {
     char key[3 * CMN_ID_MAX + 4];
     MDB_txn *txn = ctx_txn(c);
@@ -974,6 +974,53 @@ static enum edge_outcome h_download(struct edge_ctx *c, const struct edge_reqin 
     return EDGE_OUT_UPDATE;
 }
 
+/*
+ * What every relayed device report (seed 002 update-status, CodePush
+ * report_status) goes through before its body is read: POST, a relay to
+ * post to, the per-address rate limit, the body cap and a JSON (or absent)
+ * Content-Type. Returns 0, or -1 after filling the error response.
+ */
+int report_admit(struct edge_ctx *c, const struct edge_reqin *rq, struct edge_resp *rs)
+{
+    if (!cmn_slice_eq(rq->method, "POST")) {
+        json_error(rs, 405, "method_not_allowed", "use POST");
+        add_header_str(rs, "Allow", "POST");
+        return -1;
+    }
+    if (!c->cfg->relay) {
+        json_error(rs, 503, "relay_disabled", "telemetry relay not configured (start the edge with --publisher-url)");
+        return -1;
+    }
+    long wait = edge_relay_admit(c->cfg->relay, rq->peer);
+    if (wait > 0) {
+        json_error(rs, 429, "rate_limited", "too many reports from this address");
+        add_header_u64(rs, "Retry-After", (uint64_t)wait);
+        return -1;
+    }
+    if (rq->body_too_large) {
+        json_error(rs, 413, "body_too_large", "request body larger than 4 KiB");
+        return -1;
+    }
+    if (rq->ctype.n && !(rq->ctype.n >= 16 && cmn_slice_ieq((struct cmn_slice){rq->ctype.p, 16}, "application/json") &&
+                         (rq->ctype.n == 16 || rq->ctype.p[16] == ';' || rq->ctype.p[16] == ' '))) {
+        json_error(rs, 415, "unsupported_media_type", "send Content-Type: application/json");
+        return -1;
+    }
+    return 0;
+}
+
+/* Queue an encoded installation batch for the publisher and answer 202 (queued, or dropped when full). */
+void report_relay(struct edge_ctx *c, const char *body, size_t n, struct edge_resp *rs)
+{
+    int q = edge_relay_enqueue(c->cfg->relay, "/v1/installations", body, n);
+    struct sw w;
+    json_head(rs, 202);
+    sw_begin(&w, rs);
+    sw_str(&w, q == EDGE_RELAY_QUEUED ? "{\"status\":\"accepted\",\"queued\":true}"
+                                      : "{\"status\":\"accepted\",\"queued\":false}");
+    sw_body(&w, rs);
+}
+
 /* POST /api/device/<device_id>/update-status (seed 002): translated into one
  * of our installation events and relayed to the publisher's telemetry ingest
  * (the same counters and auto-halt as our SDK's reports). Best effort: 202
@@ -993,25 +1040,8 @@ static void h_device_status(struct edge_ctx *c, const struct edge_reqin *rq, str
                    "device id in the path must match [A-Za-z0-9._-]{1,64}, not starting with '.'");
         return;
     }
-    if (!c->cfg->relay) {
-        json_error(rs, 503, "relay_disabled", "telemetry relay not configured (start the edge with --publisher-url)");
+    if (report_admit(c, rq, rs))
         return;
-    }
-    long wait = edge_relay_admit(c->cfg->relay, rq->peer);
-    if (wait > 0) {
-        json_error(rs, 429, "rate_limited", "too many reports from this address");
-        add_header_u64(rs, "Retry-After", (uint64_t)wait);
-        return;
-    }
-    if (rq->body_too_large) {
-        json_error(rs, 413, "body_too_large", "request body larger than 4 KiB");
-        return;
-    }
-    if (rq->ctype.n && !(rq->ctype.n >= 16 && cmn_slice_ieq((struct cmn_slice){rq->ctype.p, 16}, "application/json") &&
-                         (rq->ctype.n == 16 || rq->ctype.p[16] == ';' || rq->ctype.p[16] == ' '))) {
-        json_error(rs, 415, "unsupported_media_type", "send Content-Type: application/json");
-        return;
-    }
     struct edge_status st;
     if (edge_status_parse(rq->body.p, rq->body.n, id, &st, msg, sizeof(msg))) {
         json_error(rs, 400, "bad_request", msg);
@@ -1058,13 +1088,7 @@ static void h_device_status(struct edge_ctx *c, const struct edge_reqin *rq, str
         json_error(rs, 500, "internal", "cannot encode the report");
         return;
     }
-    int q = edge_relay_enqueue(c->cfg->relay, "/v1/installations", body, (size_t)n);
-    struct sw w;
-    json_head(rs, 202);
-    sw_begin(&w, rs);
-    sw_str(&w, q == EDGE_RELAY_QUEUED ? "{\"status\":\"accepted\",\"queued\":true}"
-                                      : "{\"status\":\"accepted\",\"queued\":false}");
-    sw_body(&w, rs);
+    report_relay(c, body, (size_t)n, rs);
 }
 
 /* Does If-None-Match (a list of entity tags, or "*") match our strong ETag? Weak comparison (RFC 9110 13.1.2). */

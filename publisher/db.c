@@ -25,9 +25,15 @@
 
 #define APP_COLS                                                                                                       \
     "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint, "                \
-    "legacy_signature, device_model "
+    "legacy_signature, device_model, count_unticketed "
 
 #define CHAN_KEY " WHERE app_id = $1 AND platform = $2 AND channel = $3"
+
+/* Both telemetry ingest paths end with the counters' new totals (CTE cnt) and the app's auto-halt opt-in for
+ * unticketed reports (column 7): telemetry.c picks the auto-halt candidates from them. */
+#define COUNT_OPT_IN                                                                                                   \
+    "SELECT cnt.*, a.count_unticketed FROM cnt JOIN releases r ON r.id = cnt.release_id "                              \
+    "JOIN apps a ON a.id = r.app_id"
 
 /*
  * Time series. $2 is 'hour' or 'day' (checked by the handler), $3 the number
@@ -144,15 +150,15 @@ static const char *const stmt_sql[Q__COUNT] = {
         " count(*) FILTER (WHERE ticketed AND status = 'applied') AS tap, "
         " count(*) FILTER (WHERE ticketed AND status = 'failed') AS tf, "
         " count(*) FILTER (WHERE ticketed AND status = 'rolled_back') AS trb "
-        " FROM ins GROUP BY release_id) "
-        "INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back, t_applied, "
+        " FROM ins GROUP BY release_id), "
+        "cnt AS (INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back, t_applied, "
         "t_failed, t_rolled_back) "
         "SELECT release_id, d, ap, f, rb, tap, tf, trb FROM agg "
         "ON CONFLICT (release_id) DO UPDATE SET downloading = rc.downloading + EXCLUDED.downloading, "
         "applied = rc.applied + EXCLUDED.applied, failed = rc.failed + EXCLUDED.failed, "
         "rolled_back = rc.rolled_back + EXCLUDED.rolled_back, t_applied = rc.t_applied + EXCLUDED.t_applied, "
         "t_failed = rc.t_failed + EXCLUDED.t_failed, t_rolled_back = rc.t_rolled_back + EXCLUDED.t_rolled_back "
-        "RETURNING release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back",
+        "RETURNING release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back) " COUNT_OPT_IN,
     /*
      * The fast path of an installation batch (telemetry.c): resolve the
      * batch's (app, release) pairs to the release's app in the batch's
@@ -167,7 +173,7 @@ static const char *const stmt_sql[Q__COUNT] = {
                         "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(ap, r, i) "
                         "JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id",
     [Q_INST_COUNT] =
-        "INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back, "
+        "WITH cnt AS (INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back, "
         "t_applied, t_failed, t_rolled_back) "
         "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
         "$6::bigint[], $7::bigint[], $8::bigint[]) "
@@ -175,16 +181,23 @@ static const char *const stmt_sql[Q__COUNT] = {
         "applied = rc.applied + EXCLUDED.applied, failed = rc.failed + EXCLUDED.failed, "
         "rolled_back = rc.rolled_back + EXCLUDED.rolled_back, t_applied = rc.t_applied + EXCLUDED.t_applied, "
         "t_failed = rc.t_failed + EXCLUDED.t_failed, t_rolled_back = rc.t_rolled_back + EXCLUDED.t_rolled_back "
-        "RETURNING release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back",
-    /* only ticketed reports (distinct devices with a valid edge ticket) count: docs/security.md */
+        "RETURNING release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back) " COUNT_OPT_IN,
+    /*
+     * only ticketed reports (distinct devices with a valid edge ticket) count: docs/security.md; an app that
+     * opted in (apps.count_unticketed, for clients that cannot carry tickets) counts every distinct device.
+     * Columns 5..7: the counted applied, failed, rolled_back; 11: whether unticketed ones were counted.
+     */
     [Q_HALT_CANDIDATES] =
-        "SELECT r.id, r.app_id, a.name, r.platform, r.channel, c.t_applied, c.t_failed, c.t_rolled_back, "
-        "COALESCE(a.halt_threshold_pct, $2::int), COALESCE(a.halt_min_installs, $3::int), a.org_id "
+        "SELECT r.id, r.app_id, a.name, r.platform, r.channel, k.ap, k.f, k.rb, "
+        "COALESCE(a.halt_threshold_pct, $2::int), COALESCE(a.halt_min_installs, $3::int), a.org_id, "
+        "a.count_unticketed "
         "FROM release_counters c JOIN releases r ON r.id = c.release_id JOIN apps a ON a.id = r.app_id "
+        "CROSS JOIN LATERAL (SELECT CASE WHEN a.count_unticketed THEN c.applied ELSE c.t_applied END AS ap, "
+        "CASE WHEN a.count_unticketed THEN c.failed ELSE c.t_failed END AS f, "
+        "CASE WHEN a.count_unticketed THEN c.rolled_back ELSE c.t_rolled_back END AS rb) k "
         "WHERE c.release_id = ANY($1::text[]) AND r.state = 'active' "
-        "AND (c.t_applied + c.t_failed) >= COALESCE(a.halt_min_installs, $3::int) "
-        "AND (c.t_failed + c.t_rolled_back) * 100 >= COALESCE(a.halt_threshold_pct, $2::int) * "
-        "(c.t_applied + c.t_failed)",
+        "AND (k.ap + k.f) >= COALESCE(a.halt_min_installs, $3::int) "
+        "AND (k.f + k.rb) * 100 >= COALESCE(a.halt_threshold_pct, $2::int) * (k.ap + k.f)",
     [Q_STATS_COUNTERS] = "SELECT downloading, applied, failed, rolled_back, t_applied, t_failed, t_rolled_back "
                          "FROM release_counters WHERE release_id = $1",
     [Q_STATS_ACTIVE] = "SELECT count(*) FROM installations i WHERE i.release_id = $1 AND i.status = 'applied' "
@@ -253,7 +266,8 @@ static const char *const stmt_sql[Q__COUNT] = {
                       "WHERE k.org_id = $1 AND (k.app_id IS NULL OR k.app_id = $2) AND k.revoked_at IS NULL "
                       "ORDER BY k.id",
     /* seed compatibility (issue 13) */
-    [Q_APP_SET_COMPAT] = "UPDATE apps SET legacy_signature = $2, device_model = $3 WHERE id = $1",
+    [Q_APP_SET_COMPAT] =
+        "UPDATE apps SET legacy_signature = $2, device_model = $3, count_unticketed = $4 WHERE id = $1",
     /* the app whose device_model names the model, else (the edge's convention) the app named like the model */
     [Q_APP_BY_MODEL] = "SELECT " APP_COLS "FROM apps WHERE device_model = $1 OR (name = $1 AND device_model IS NULL "
                        "AND NOT EXISTS (SELECT 1 FROM apps WHERE device_model = $1))",

@@ -1,6 +1,7 @@
 /*
  * h_apps.c - handlers for apps: create (with a first write API key), list,
- * get, patch (auto-halt settings), the app's channels and its audit log.
+ * get, patch (auto-halt settings, compatibility settings), the app's
+ * channels and its audit log.
  */
 #include "common/compat.h"
 
@@ -18,6 +19,7 @@ static json_t *app_json(const PGresult *r, int row)
                         PQgetisnull(r, row, 4) ? json_null() : json_integer(pub_cell_i64(r, row, 4)));
     json_object_set_new(o, "legacy_signature", json_boolean(pub_cell(r, row, 6)[0] == 't'));
     json_object_set_new(o, "device_model", PQgetisnull(r, row, 7) ? json_null() : json_string(pub_cell(r, row, 7)));
+    json_object_set_new(o, "count_unticketed", json_boolean(pub_cell(r, row, 8)[0] == 't'));
     return o;
 }
 
@@ -145,8 +147,8 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     PGresult *a = pub_h_app(c, r, r->segs[2], out);
     if (!a)
         goto done;
-    static const char *const allowed[] = {"halt_threshold_pct", "halt_min_installs", "legacy_signature", "device_model",
-                                          NULL};
+    static const char *const allowed[] = {"halt_threshold_pct", "halt_min_installs", "legacy_signature",
+                                          "device_model",       "count_unticketed",  NULL};
     struct cmn_errbuf eb = {0};
     enum cmn_err rc;
     long long thr = PQgetisnull(a, 0, 3) ? -1 : pub_cell_i64(a, 0, 3);
@@ -154,9 +156,12 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     /* seed compatibility (docs/compatibility.md): the legacy signature opt-in and the ESP device model */
     int legacy = pub_cell(a, 0, 6)[0] == 't';
     const char *model = PQgetisnull(a, 0, 7) ? NULL : pub_cell(a, 0, 7);
+    /* the auto-halt opt-in for unticketed reports (docs/security.md "Forged telemetry") */
+    int unticketed = pub_cell(a, 0, 8)[0] == 't';
     if ((rc = pub_jkeys(b, allowed, &eb)) || (rc = pub_jint(b, "halt_threshold_pct", 0, 1, 100, &thr, &eb)) ||
         (rc = pub_jint(b, "halt_min_installs", 0, 1, 100000000, &min, &eb)) ||
         (rc = pub_jbool(b, "legacy_signature", 0, &legacy, &eb)) ||
+        (rc = pub_jbool(b, "count_unticketed", 0, &unticketed, &eb)) ||
         (!json_is_null(json_object_get(b, "device_model")) && (rc = pub_jstr(b, "device_model", 0, 64, &model, &eb)))) {
         pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
         goto done;
@@ -182,7 +187,7 @@ void pub_h_app_patch(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
     PGresult *q = pub_q(c, Q_APP_SET_HALT, p);
     int okay = pub_res_ok(q);
     PQclear(q);
-    const char *pc[] = {aid, legacy ? "true" : "false", model};
+    const char *pc[] = {aid, legacy ? "true" : "false", model, unticketed ? "true" : "false"};
     q = okay ? pub_q(c, Q_APP_SET_COMPAT, pc) : NULL;
     if (okay && !pub_res_ok(q) && pub_res_state(q, "23505")) {
         PQclear(q);

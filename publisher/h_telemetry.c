@@ -104,10 +104,16 @@ void pub_h_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, str
         /*
          * The totals above count every report; only ticketed ones (a valid
          * edge ticket for the device and release) count toward the auto-halt,
-         * so say so, and show both halves (docs/security.md).
+         * unless the app opted in to counting all of them: say which, and
+         * show both halves (docs/security.md).
          */
         long long tatt = tap + tf;
-        json_object_set_new(o, "auto_halt_counts", json_string("ticketed"));
+        const char *ap_[] = {pub_cell(rel, 0, 19)};
+        PGresult *app = pub_q(c, Q_APP_BY_ID, ap_);
+        /* the app may count unticketed reports too (apps.count_unticketed, for clients that cannot carry tickets) */
+        int all = pub_res_ok(app) && PQntuples(app) == 1 && pub_cell(app, 0, 8)[0] == 't';
+        PQclear(app);
+        json_object_set_new(o, "auto_halt_counts", json_string(all ? "all" : "ticketed"));
         json_object_set_new(o, "ticketed",
                             json_pack("{s:I,s:I,s:I,s:I}", "installs", (json_int_t)tap, "failures", (json_int_t)tf,
                                       "rollbacks", (json_int_t)trb, "failure_rate_bp",

@@ -21,7 +21,11 @@
  * and device before staging; the merge keeps separate counters of the
  * ticketed rows (one per device and status, by the UNIQUE key), and the
  * halt rule reads only those. Unticketed events are stored and shown in the
- * statistics all the same.
+ * statistics all the same. An app may opt in to counting them too
+ * (apps.count_unticketed, `hotpatch app --count-unticketed on`, for fleets of
+ * clients that can never carry a ticket): both ingest paths return the
+ * app's setting with the new totals, and the halt rule then reads the
+ * untrusted totals (still distinct devices) instead of the ticketed ones.
  */
 #include "common/compat.h"
 
@@ -142,15 +146,17 @@ static void auto_halt(struct pub_srv *s, struct pub_dbconn *c, const char *ids_a
         long long applied = pub_cell_i64(r, i, 5), failed = pub_cell_i64(r, i, 6), rb = pub_cell_i64(r, i, 7);
         long long installs = applied + failed, bad = failed + rb;
         long long pct = pub_cell_i64(r, i, 8), minn = pub_cell_i64(r, i, 9);
+        int all = pub_cell(r, i, 11)[0] == 't'; /* the app counts unticketed reports too */
         char reason[256];
         snprintf(reason, sizeof(reason),
-                 "failure+rollback rate %lld%% (%lld of %lld ticketed installs) reached the threshold of %lld%% "
+                 "failure+rollback rate %lld%% (%lld of %lld %s installs) reached the threshold of %lld%% "
                  "(minimum %lld installs)",
-                 installs ? bad * 100 / installs : 0, bad, installs, pct, minn);
-        json_t *extra =
-            json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s}", "reason", reason, "installs", (json_int_t)installs, "failures",
-                      (json_int_t)failed, "rollbacks", (json_int_t)rb, "threshold_pct", (json_int_t)pct, "min_installs",
-                      (json_int_t)minn, "counted", "ticketed distinct devices");
+                 installs ? bad * 100 / installs : 0, bad, installs, all ? "reported (ticketed or not)" : "ticketed",
+                 pct, minn);
+        json_t *extra = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:s}", "reason", reason, "installs", (json_int_t)installs,
+                                  "failures", (json_int_t)failed, "rollbacks", (json_int_t)rb, "threshold_pct",
+                                  (json_int_t)pct, "min_installs", (json_int_t)minn, "counted",
+                                  all ? "all distinct devices (count_unticketed on)" : "ticketed distinct devices");
         struct cmn_errbuf eb = {0};
         enum cmn_err rc = pub_release_action(s, c, id, PUB_ACT_HALT, 0, "auto-halt", extra, NULL, NULL, &eb);
         json_decref(extra);
@@ -450,12 +456,17 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
                                : cmn_errf(eb, CMN_E_DB, "cannot store the batch");
         goto out;
     }
-    /* releases with ticketed failures or rollbacks in their totals are auto-halt candidates */
+    /*
+     * releases with counted failures or rollbacks in their totals are auto-halt candidates: the ticketed
+     * ones, or all of them where the app opted in to counting unticketed reports (apps.count_unticketed)
+     */
     int nids = 0;
     enum cmn_err irc = cmn_buf_add(&ids, "{", 1);
-    /* both paths return (release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back) */
+    /* both paths return (release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back,
+     * count_unticketed) */
     for (int i = 0; q && i < PQntuples(q) && !irc; i++) {
-        if (pub_cell_i64(q, i, 5) + pub_cell_i64(q, i, 6) == 0)
+        int all = pub_cell(q, i, 7)[0] == 't';
+        if ((all ? pub_cell_i64(q, i, 3) + pub_cell_i64(q, i, 4) : pub_cell_i64(q, i, 5) + pub_cell_i64(q, i, 6)) == 0)
             continue;
         irc = pub_pgarr_add(&ids, pub_cell(q, i, 0), nids == 0);
         nids++;

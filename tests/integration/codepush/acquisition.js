@@ -32,6 +32,9 @@ const requester = {
             "X-CodePush-Plugin-Version": "9.0.1",
             "X-CodePush-SDK-Version": "4.2.3",
         };
+        // a device's fetch() sends a string body with its Content-Length (never chunked)
+        const payload = requestBody ? (typeof requestBody === "string" ? requestBody : JSON.stringify(requestBody)) : null;
+        if (payload !== null) headers["Content-Length"] = Buffer.byteLength(payload);
         const req = http.request(url, { method: VERBS[verb], headers }, (res) => {
             let body = "";
             res.setEncoding("utf8");
@@ -39,7 +42,7 @@ const requester = {
             res.on("end", () => callback(null, { statusCode: res.statusCode, body }));
         });
         req.on("error", (e) => callback(e));
-        if (requestBody) req.write(typeof requestBody === "string" ? requestBody : JSON.stringify(requestBody));
+        if (payload !== null) req.write(payload);
         req.end();
     },
 };

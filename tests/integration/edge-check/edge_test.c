@@ -1364,6 +1364,11 @@ static void t_lambda(const char *source, const char *keys)
         if (cmn_cohort_bucket("r2", dev) < 3000)
             snprintf(dev_in, sizeof(dev_in), "%s", dev);
     }
+    char report_b64[256];
+    {
+        static const char rep[] = "{\"firmware_version\":\"1.1.0\",\"status\":\"failed\"}";
+        cmn_base64_encode((const uint8_t *)rep, sizeof(rep) - 1, report_b64);
+    }
     FILE *f = fopen(events, "w");
     if (!f) {
         ok(0, "write events");
@@ -1382,8 +1387,17 @@ static void t_lambda(const char *source, const char *keys)
             "\"this is not json\","
             "{\"__wait_file\":\"%s/go\"},"
             "{\"rawPath\":\"/v1/manifests/demo/android/production.json\",\"requestContext\":{\"http\":"
-            "{\"method\":\"GET\"}}}]",
-            dev_in, dev_in, TMP);
+            "{\"method\":\"GET\"}}},"
+            /* device reports through Lambda (body, base64 or not): relayed to --publisher-url (the fake) */
+            "{\"rawPath\":\"/api/device/esp32_001/update-status\",\"headers\":{\"content-type\":"
+            "\"application/json\"},\"requestContext\":{\"http\":{\"method\":\"POST\",\"sourceIp\":"
+            "\"10.0.0.7\"}},\"body\":\"%s\",\"isBase64Encoded\":true},"
+            "{\"rawPath\":\"/api/device/esp32_001/update-status\",\"requestContext\":{\"http\":{\"method\":"
+            "\"POST\"}},\"body\":\"{not json\"},"
+            "{\"rawPath\":\"/api/device/esp32_001/update-status\",\"requestContext\":{\"http\":{\"method\":"
+            "\"POST\"}},\"body\":\"%05000d\"},"
+            "{\"rawPath\":\"/healthz\",\"requestContext\":{\"http\":{\"method\":\"GET\"}}}]",
+            dev_in, dev_in, TMP, report_b64, 0);
     fclose(f);
     int port = free_port();
     snprintf(api, sizeof(api), "127.0.0.1:%d", port);
@@ -1396,8 +1410,23 @@ static void t_lambda(const char *source, const char *keys)
     snprintf(apienv, sizeof(apienv), "AWS_LAMBDA_RUNTIME_API=%s", api);
     snprintf(tok, sizeof(tok), "HOTPATCH_SYNC_TOKEN=%s", TOKEN);
     const char *env[] = {apienv, tok, NULL};
-    char *largv[] = {BIN,          "lambda",    "--data-dir", data, "--source", (char *)source, "--trusted-key",
-                     (char *)keys, "--refresh", "1",          NULL};
+    char pubu[64];
+    snprintf(pubu, sizeof(pubu), "http://127.0.0.1:%d", port);
+    char *largv[] = {BIN,
+                     "lambda",
+                     "--data-dir",
+                     data,
+                     "--source",
+                     (char *)source,
+                     "--trusted-key",
+                     (char *)keys,
+                     "--refresh",
+                     "1",
+                     "--publisher-url",
+                     pubu,
+                     "--device-model",
+                     "esp=demo/android/production",
+                     NULL};
     pid_t lp = spawn(largv, env, log);
     /* after the first five invocations: publish a new manifest, let the index age past --refresh, release */
     int five = 0;
@@ -1452,6 +1481,19 @@ static void t_lambda(const char *source, const char *keys)
     is_str(json_string_value(
                json_object_get(json_object_get(json_object_get(rs, "req-5"), "headers"), "X-HotPatch-Sequence")),
            "8", "lambda: index older than --refresh resynced before the next invocation");
+    is_int(json_integer_value(json_object_get(json_object_get(rs, "req-6"), "statusCode")), 202,
+           "lambda: a device report (base64 body) -> 202");
+    json_t *rl = json_object_get(res, "relayed");
+    json_t *ev0 = json_array_get(json_object_get(json_array_get(rl, 0), "events"), 0);
+    is_int((long long)json_array_size(rl), 1, "lambda: relayed to --publisher-url before the next invocation");
+    ok(ev0 && !strcmp(json_string_value(json_object_get(ev0, "status")), "failed") &&
+           !strcmp(json_string_value(json_object_get(ev0, "release_id")), "r2") &&
+           !strcmp(json_string_value(json_object_get(ev0, "device_id")), "esp32_001"),
+       "lambda: the relayed event is the decoded report (failed, r2, esp32_001)");
+    is_int(json_integer_value(json_object_get(json_object_get(rs, "req-7"), "statusCode")), 400,
+           "lambda: a body that is not JSON reaches the parser -> 400");
+    is_int(json_integer_value(json_object_get(json_object_get(rs, "req-8"), "statusCode")), 413,
+           "lambda: a body over 4 KiB -> 413");
     json_decref(res);
 
     /* init error: no trusted keys */

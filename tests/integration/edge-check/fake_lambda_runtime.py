@@ -24,6 +24,11 @@ is rewritten with {"responses": {id: body}, "errors": {id: body},
 "init_error": body|null, "error_types": {id: header}}; when every event has
 been answered (or an init error arrives) the fake exits, so the runtime's
 next poll fails and it stops.
+
+It also stands in for the publisher's report ingest: POST /v1/installations
+(where `hotpatch-edge --publisher-url http://<this fake>` relays device
+reports) is answered 200 and its JSON body appended to "relayed" in
+RESULTS.json.
 """
 import json
 import sys
@@ -38,7 +43,7 @@ RESULTS = sys.argv[3]
 PREFIX = "/2018-06-01/runtime"
 
 lock = threading.Lock()
-state = {"next": 0, "responses": {}, "errors": {}, "init_error": None, "error_types": {}}
+state = {"next": 0, "responses": {}, "errors": {}, "init_error": None, "error_types": {}, "relayed": []}
 done = threading.Event()
 
 
@@ -46,7 +51,7 @@ def dump():
     import os
 
     with open(RESULTS + ".tmp", "w") as f:
-        json.dump({k: state[k] for k in ("responses", "errors", "init_error", "error_types")}, f)
+        json.dump({k: state[k] for k in ("responses", "errors", "init_error", "error_types", "relayed")}, f)
     os.replace(RESULTS + ".tmp", RESULTS)
 
 
@@ -111,6 +116,11 @@ class H(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = {"unparsable": raw.decode("utf-8", "replace")}
+        if self.path == "/v1/installations":
+            with lock:
+                state["relayed"].append(body)
+                dump()
+            return self.reply(200, b'{"accepted":1}')
         parts = self.path[len(PREFIX) :].strip("/").split("/")
         if parts == ["init", "error"]:
             with lock:

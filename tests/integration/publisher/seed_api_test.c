@@ -489,6 +489,20 @@ static void test_seed(void)
        "the 3 failures are stored and shown beside the 1 applied (failed %lld, applied %lld)",
        (long long)it_jint(o, "stats.failed"), (long long)it_jint(o, "stats.applied"));
     json_decref(o);
+    /* unless the app opts in to counting unticketed reports (issue 13, docs/security.md): then one more
+     * failure halts it (4 of 5); resumed and opted out again for the rest of the test */
+    is_int(bearer("PATCH", "/v1/apps/seedapp", W.owner, "{\"count_unticketed\":true}", NULL), 200,
+           "seedapp opts in to counting unticketed reports");
+    snprintf(body, sizeof(body), "{\"device_id\":\"dev-5\",\"release_id\":\"%s\",\"status\":\"failed\"}", id);
+    is_int(bearer("POST", "/installations", NULL, body, NULL), 200, "a fourth failure");
+    snprintf(path, sizeof(path), "/releases/%s", id);
+    is_int(bearer("GET", path, seedkey, NULL, &o), 200, "re-read");
+    is_str(it_jstr(o, "state"), "halted", "opted in: 4 unticketed failures of 5 installs halt the release");
+    json_decref(o);
+    snprintf(path, sizeof(path), "/v1/releases/%s/resume", id);
+    is_int(bearer("POST", path, W.owner, "{}", NULL), 200, "resumed by hand");
+    is_int(bearer("PATCH", "/v1/apps/seedapp", W.owner, "{\"count_unticketed\":false}", NULL), 200,
+           "and opted out again");
 
     /* PATCH /releases/:id/rollback, DELETE /releases/:id */
     snprintf(path, sizeof(path), "/releases/%s/rollback", id);

@@ -5,7 +5,8 @@
  * socket): check, download, update-status. The edge relays update-status
  * reports to the publisher's POST /v1/installations (edge-check/relay.c), so
  * ESP `failed` reports show in `hotpatch stats` (the real CLI) and trip the
- * app's auto-halt like our SDK's reports. Then: bad input on the new
+ * app's auto-halt like our SDK's reports (unticketed: never, unless the app
+ * opts in with count_unticketed, then they halt it). Then: bad input on the new
  * endpoints gets clear JSON errors; with the publisher down checks are still
  * answered and the failures are counted; and a second edge whose publisher
  * never answers (a listening socket that never accepts) with --relay-queue 1
@@ -315,6 +316,37 @@ int main(void)
     json_decref(o);
     ok(metric(eport, "hotpatch_edge_relay_reports_total{result=\"sent\"}") >= 7, "edge metrics: 7 reports sent");
     is_int(metric(eport, "hotpatch_edge_relay_reports_total{result=\"failed\"}"), 0, "none failed");
+
+    /* The operator's opt-in (issue 13, docs/security.md): an app whose devices can never carry a ticket may
+     * count unticketed reports toward the auto-halt. One more ESP failure then halts the release (5 of 7);
+     * it is resumed and the app opted out again for the rest of the test. */
+    is_int(it_call(&P, "PATCH", "/v1/apps/esp-fleet", W.owner, "{\"count_unticketed\":true}", &o), 200,
+           "esp-fleet opts in to counting unticketed reports");
+    ok(json_is_true(json_object_get(json_object_get(o, "app"), "count_unticketed")), "the app says so");
+    json_decref(o);
+    snprintf(body, sizeof(body), "{\"device_id\":\"esp32_007\",\"firmware_version\":\"1.1.0\",\"status\":\"failed\"}");
+    is_int(post_status(eport, "esp32_007", body, &r), 202, "a fifth device reports failed");
+    {
+        char path[128];
+        const char *state = NULL;
+        snprintf(path, sizeof(path), "/v1/releases/%s", rid);
+        for (int i = 0; i < 100; i++) {
+            o = NULL;
+            it_call(&P, "GET", path, W.owner, NULL, &o);
+            state = it_jstr(o, "release.state");
+            if (state && strcmp(state, "halted") == 0)
+                break;
+            json_decref(o);
+            o = NULL;
+            usleep(100000);
+        }
+        is_str(state, "halted", "opted in: 5 unticketed failures of 7 installs (>= 30%%) halt the release");
+        json_decref(o);
+        snprintf(path, sizeof(path), "/v1/releases/%s/resume", rid);
+        is_int(it_call(&P, "POST", path, W.owner, "{}", NULL), 200, "resumed by hand");
+    }
+    is_int(it_call(&P, "PATCH", "/v1/apps/esp-fleet", W.owner, "{\"count_unticketed\":false}", NULL), 200,
+           "and opted out again");
 
     /* bad input: clear JSON errors */
     is_int(post_status(eport, "esp32_001", "{not json", &r), 400, "invalid JSON -> 400");

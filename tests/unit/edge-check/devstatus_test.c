@@ -101,5 +101,83 @@ int main(void)
     ok(json_integer_value(json_object_get(e, "ts")) > 1700000000, "ts");
     json_decref(j);
     is_int(edge_status_event(&st, "esp32_001", &t, "f2", out, 40), -1, "too small an output buffer: -1");
+
+    /* CodePush report_status bodies, as the code-push 4.2.3 AcquisitionManager builds them */
+    struct edge_cp_report cp;
+    const char *K = "demo~android~production~0123456789abcdef0123456789abcdef";
+    char b[1024];
+#define CP(dl, ...)                                                                                                    \
+    (snprintf(b, sizeof(b), __VA_ARGS__), msg[0] = '\0', edge_cp_report_parse(b, strlen(b), dl, &cp, msg, sizeof(msg)))
+    is_int(CP(0,
+              "{\"app_version\":\"1.0\",\"deployment_key\":\"%s\",\"client_unique_id\":\"c-1\",\"label\":"
+              "\"1.0.2\",\"status\":\"DeploymentSucceeded\",\"previous_label_or_app_version\":\"1.0.1\","
+              "\"previous_deployment_key\":\"%s\"}",
+              K, K),
+           0, "deploy: succeeded, with the previous package");
+    is_str(cp.status, "applied", "DeploymentSucceeded is our applied");
+    is_str(cp.app, "demo", "the key's app");
+    is_str(cp.platform, "android", "platform");
+    is_str(cp.channel, "production", "channel");
+    is_str(cp.client, "c-1", "client_unique_id");
+    is_str(cp.label, "1.0.2", "label");
+    is_str(cp.app_version, "1.0", "app_version");
+    is_int(cp.progress, -1, "no progress");
+    is_int(CP(0,
+              "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c-1\",\"label\":\"v7\",\"status\":"
+              "\"DeploymentFailed\"}",
+              K),
+           0, "deploy: failed");
+    is_str(cp.status, "failed", "DeploymentFailed is our failed");
+    is_int(CP(0, "{\"app_version\":\"1.0\",\"deployment_key\":\"%s\",\"client_unique_id\":\"c-1\"}", K), 0,
+           "deploy of the binary: no label, no status");
+    ok(cp.status == NULL, "nothing to record");
+    is_int(CP(1, "{\"client_unique_id\":\"c-1\",\"deployment_key\":\"%s\",\"label\":\"1.0.2\"}", K), 0, "download");
+    is_str(cp.status, "downloading", "a finished download: downloading ...");
+    is_int(cp.progress, 100, "... at 100%%");
+    struct edge_install ie = {cp.client, cp.app, cp.platform, cp.channel, "r-9", cp.status, cp.progress, "1.0.0"};
+    n = edge_install_event(&ie, out, sizeof(out));
+    j = json_loads(out, 0, NULL);
+    e = json_array_get(json_object_get(j, "events"), 0);
+    ok(n > 0, "the download encodes");
+    is_str(json_string_value(json_object_get(e, "binary_version")), "1.0.0", "binary_version carried");
+    is_str(json_string_value(json_object_get(e, "release_id")), "r-9", "release id");
+    is_int(json_integer_value(json_object_get(e, "progress")), 100, "progress 100");
+    json_decref(j);
+
+#define CPBAD(dl, needle, name, ...)                                                                                   \
+    do {                                                                                                               \
+        is_int(CP(dl, __VA_ARGS__), -1, "%s refused", name);                                                           \
+        ok(strstr(msg, needle) != NULL, "%s: reason names %s (%s)", name, needle, msg);                                \
+    } while (0)
+    CPBAD(0, "empty", "empty body", "%s", "");
+    CPBAD(0, "JSON", "not JSON", "%s", "{nope");
+    CPBAD(0, "object", "an array", "%s", "[]");
+    CPBAD(0, "'deployment_key'", "no key", "{\"client_unique_id\":\"c\"}");
+    CPBAD(0, "not a HotPatch", "a foreign key", "{\"deployment_key\":\"X3hG9kQ\",\"client_unique_id\":\"c\"}");
+    CPBAD(0, "'deployment_key'", "a key that is a number", "{\"deployment_key\":5,\"client_unique_id\":\"c\"}");
+    CPBAD(0, "'client_unique_id'", "no client", "{\"deployment_key\":\"%s\"}", K);
+    CPBAD(0, "'client_unique_id'", "client too long", "{\"deployment_key\":\"%s\",\"client_unique_id\":\"%0200d\"}", K,
+          0);
+    CPBAD(0, "'client_unique_id'", "client with a control byte",
+          "{\"deployment_key\":\"%s\",\"client_unique_id\":\"a\\u0001b\"}", K);
+    CPBAD(0, "'status'", "unknown status",
+          "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"label\":\"v1\",\"status\":\"ok\"}", K);
+    CPBAD(0, "'status'", "a package without status",
+          "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"label\":\"v1\"}", K);
+    CPBAD(0, "'label'", "a status without a package",
+          "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"status\":\"DeploymentFailed\"}", K);
+    CPBAD(0, "'label'", "label too long", "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"label\":\"%070d\"}",
+          K, 0);
+    CPBAD(0, "'label'", "label not a string", "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"label\":[]}", K);
+    CPBAD(0, "'app_version'", "app_version a number",
+          "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"app_version\":1}", K);
+    CPBAD(0, "'previous_label_or_app_version'", "previous not a string",
+          "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"previous_label_or_app_version\":{}}", K);
+    CPBAD(0, "JSON", "duplicate keys", "{\"deployment_key\":\"%s\",\"deployment_key\":\"%s\"}", K, K);
+    CPBAD(1, "'label'", "a download without a label", "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\"}", K);
+    CPBAD(1, "'status'", "a download with a status",
+          "{\"deployment_key\":\"%s\",\"client_unique_id\":\"c\",\"label\":\"v1\",\"status\":\"DeploymentFailed\"}", K);
+#undef CPBAD
+#undef CP
     return done_testing();
 }

@@ -12,6 +12,7 @@
 
 #include "../../../edge-check/edge.h"
 #include "../../lib/test.h"
+#include "common/codepush.h"
 #include "common/ticket.h"
 
 static struct cmn_key K;
@@ -130,18 +131,19 @@ static int req(const char *method, const char *path, const char *query, const ch
     return RS->status;
 }
 
-/* POST a seed 002 update-status body to /api/device/<dev>/update-status. */
-static int status_post(const char *dev, const char *json)
+/* POST a JSON body (NULL: none) to path with Content-Type ctype (NULL: none); too_large: a body over the cap. */
+static int post(const char *method, const char *path, const char *json, const char *ctype, int too_large)
 {
-    char path[256];
-    snprintf(path, sizeof(path), "/api/device/%s/update-status", dev);
     struct edge_reqin in;
     memset(&in, 0, sizeof(in));
-    in.method = (struct cmn_slice){"POST", 4};
+    in.method = (struct cmn_slice){method, strlen(method)};
     in.path = (struct cmn_slice){path, strlen(path)};
     in.query = (struct cmn_slice){"", 0};
-    in.ctype = (struct cmn_slice){"application/json", 16};
-    in.body = (struct cmn_slice){json, strlen(json)};
+    if (ctype)
+        in.ctype = (struct cmn_slice){ctype, strlen(ctype)};
+    if (json)
+        in.body = (struct cmn_slice){json, strlen(json)};
+    in.body_too_large = too_large;
     in.peer = 0x0100007f;
     edge_handle(&CTX, &in, RS);
     scribble();
@@ -151,6 +153,22 @@ static int status_post(const char *dev, const char *json)
     body[RS->body ? n : 0] = '\0';
     edge_ctx_end(&CTX);
     return RS->status;
+}
+
+/* POST a seed 002 update-status body to /api/device/<dev>/update-status. */
+static int status_post(const char *dev, const char *json)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/device/%s/update-status", dev);
+    return post("POST", path, json, "application/json", 0);
+}
+
+/* POST a CodePush report (deploy or download) body. */
+static int cp_post(const char *what, const char *json)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/v0.1/public/codepush/report_status/%s", what);
+    return post("POST", path, json, "application/json", 0);
 }
 
 static int check(const char *query)
@@ -530,8 +548,95 @@ int main(void)
     is_int(req("GET", "/metrics", NULL, NULL, NULL), 200, "metrics");
     ok(strstr(body, "hotpatch_edge_relay_reports_total{result=\"queued\"} 3") != NULL, "3 reports queued: %s",
        strstr(body, "hotpatch_edge_relay_reports_total") ? strstr(body, "hotpatch_edge_relay_reports_total") : "none");
+
+    /* CodePush report_status (codepush.c): the key names the channel, the signed manifest must list its hash */
+    {
+        char key[CMN_CODEPUSH_KEY_MAX + 1], key2[CMN_CODEPUSH_KEY_MAX + 1], kh[CMN_SHA256_HEX], js[1024];
+        ok(cmn_codepush_key_new("demo", "android", "cp", key) == CMN_OK &&
+               cmn_codepush_key_new("demo", "android", "cp", key2) == CMN_OK,
+           "two deployment keys for demo/android/cp");
+        cmn_codepush_key_hash(key, strlen(key), kh);
+        m = cmn_manifest_new("demo", "android", "cp");
+        m->sequence = 2;
+        m->issued_at = 1700000000;
+        m->expires_at = 4000000000LL;
+        ok(cmn_manifest_codepush_key_add(m, kh) == CMN_OK, "the first key listed, the second not");
+        rel(&r, "c1", "1.0.1", "*", 10000);
+        ok(cmn_manifest_add_release(m, &r) == CMN_OK, "c1");
+        rel(&r, "c2", "1.0.2", "*", 10000);
+        r.state = CMN_REL_ROLLED_BACK;
+        ok(cmn_manifest_add_release(m, &r) == CMN_OK && store(m), "stored demo/android/cp (c2 rolled back)");
+        cmn_manifest_free(m);
+#define CPB(k, extra)                                                                                                  \
+    (snprintf(js, sizeof(js), "{\"deployment_key\":\"%s\",\"client_unique_id\":\"dev-1\"%s}", k, extra), js)
+        is_int(cp_post("deploy",
+                       CPB(key, ",\"app_version\":\"1.0\",\"label\":\"1.0.1\",\"status\":\"DeploymentSucceeded\"")),
+               202, "deploy DeploymentSucceeded: 202");
+        is_str(body, "{\"status\":\"accepted\",\"queued\":true}", "queued for the publisher");
+        is_int(cp_post("deploy", CPB(key, ",\"label\":\"1.0.2\",\"status\":\"DeploymentFailed\","
+                                          "\"previous_label_or_app_version\":\"1.0.1\"")),
+               202, "DeploymentFailed about a rolled-back release: still news, 202");
+        is_int(cp_post("download", CPB(key, ",\"label\":\"1.0.1\"")), 202, "download report: 202");
+        is_int(cp_post("deploy", CPB(key, ",\"app_version\":\"1.0\"")), 200,
+               "deploy of the binary (no label, no status): 200");
+        is_str(body, "{\"status\":\"ok\",\"recorded\":false}", "... nothing recorded");
+        is_int(cp_post("deploy", CPB(key2, ",\"label\":\"1.0.1\",\"status\":\"DeploymentSucceeded\"")), 404,
+               "a key of our form the manifest does not list: 404");
+        ok(strstr(body, "unknown deployment key") != NULL, "... says so: %s", body);
+        is_int(cp_post("deploy", CPB("demo~android~nochan~0123456789abcdef0123456789abcdef",
+                                     ",\"label\":\"1.0.1\",\"status\":\"DeploymentSucceeded\"")),
+               404, "a key for a channel that does not exist: 404");
+        is_int(cp_post("deploy", CPB(key, ",\"label\":\"9.9.9\",\"status\":\"DeploymentSucceeded\"")), 404,
+               "a label the channel never carried: 404");
+        ok(strstr(body, "no release labelled '9.9.9'") != NULL, "... named: %s", body);
+        is_int(cp_post("deploy", CPB(key, ",\"label\":\"1.0.1\",\"status\":\"Installed\"")), 400,
+               "an unknown status: 400");
+        ok(strstr(body, "DeploymentSucceeded") != NULL, "... lists the two: %s", body);
+        is_int(cp_post("deploy", CPB(key, ",\"label\":\"1.0.1\"")), 400, "a package without a status: 400");
+        is_int(cp_post("deploy", CPB(key, ",\"status\":\"DeploymentFailed\"")), 400, "a status without a label: 400");
+        is_int(cp_post("download", CPB(key, "")), 400, "a download without a label: 400");
+        is_int(cp_post("deploy", "{\"deployment_key\":\"not-a-key\",\"client_unique_id\":\"d\"}"), 400,
+               "a malformed key: 400");
+        ok(strstr(body, "not a HotPatch deployment key") != NULL, "... says so: %s", body);
+        snprintf(js, sizeof(js), "{\"deployment_key\":\"%s\",\"label\":\"1.0.1\",\"status\":\"DeploymentSucceeded\"}",
+                 key);
+        is_int(cp_post("deploy", js), 400, "no client_unique_id: 400");
+        ok(strstr(body, "client_unique_id") != NULL, "... named: %s", body);
+        is_int(cp_post("deploy", "[]"), 400, "not an object: 400");
+        is_int(cp_post("deploy", "{\"deployment_key\":1}"), 400, "a key that is not a string: 400");
+        is_int(post("POST", "/v0.1/public/codepush/report_status/deploy", "{}", "text/plain", 0), 415,
+               "text/plain: 415");
+        is_int(post("POST", "/v0.1/public/codepush/report_status/deploy", NULL, "application/json", 1), 413,
+               "a body over the cap: 413");
+        ok(strstr(body, "body_too_large") != NULL, "... a JSON error: %s", body);
+        is_int(post("GET", "/v0.1/public/codepush/report_status/download", NULL, NULL, 0), 405, "GET: 405");
+        is_str(hdr("Allow"), "POST", "Allow: POST");
+        is_int(post("POST", "/v0.1/public/codepush/report_status/other", "{}", "application/json", 0), 404,
+               "another report path: 404");
+#undef CPB
+    }
     edge_relay_stop(CFG.relay);
     CFG.relay = NULL;
+    {
+        char js[512];
+        char key[CMN_CODEPUSH_KEY_MAX + 1];
+        ok(cmn_codepush_key_new("demo", "android", "cp", key) == CMN_OK, "a key");
+        snprintf(js, sizeof(js), "{\"deployment_key\":\"%s\",\"client_unique_id\":\"d\",\"label\":\"1.0.1\"}", key);
+        is_int(cp_post("download", js), 503, "report_status without a relay: 503");
+        ok(strstr(body, "--publisher-url") != NULL, "... says how to configure it: %s", body);
+    }
+    {
+        /* the rate limit: a relay allowing 1 report a second (burst 1) */
+        struct edge_relay_opts ro1 = {.base_url = "http://127.0.0.1:1", .rate_per_s = 1, .burst = 1};
+        is_int(edge_relay_start(&CFG.relay, &ro1, &eb), CMN_OK, "a strict relay");
+        int got429 = 0;
+        for (int i = 0; i < 5; i++)
+            got429 += cp_post("download", "{}") == 429;
+        ok(got429 >= 3, "reports past the rate: 429 (%d of 5)", got429);
+        ok(hdr("Retry-After") != NULL, "with Retry-After");
+        edge_relay_stop(CFG.relay);
+        CFG.relay = NULL;
+    }
 
     edge_ctx_release(&CTX);
     free(RS);

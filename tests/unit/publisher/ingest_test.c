@@ -249,6 +249,86 @@ int main(void)
     is_int(counter(&f, id, "t_applied"), t_applied + 2, "the merge counts t4 (new, ticketed) once, t1 not again");
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id IN ('t1', 't4') AND ticketed"), 2,
            "t1 still ticketed, t4 stored ticketed by the merge");
+
+    /*
+     * The opt-in (apps.count_unticketed, issue 13): an app whose clients can never carry a ticket counts
+     * unticketed reports toward the halt, still one per distinct device. Off (the default), 3 unticketed
+     * failures of 4 do nothing; on, the same totals halt at the next failure, on the fast path and when
+     * the batch is merged.
+     */
+    f.cfg.halt_threshold_pct = 60;
+    f.cfg.halt_min_installs = 4;
+    struct pub_new_result nr2, nr3;
+    is_int(fx_release(&f, "opt", "3.0.0", 100, &nr2, &eb), CMN_OK, "a release on channel opt");
+    json_decref(nr2.release);
+    is_int(fx_release(&f, "opt", "3.0.1", 100, &nr3, &eb), CMN_OK, "a second one");
+    json_decref(nr3.release);
+    const char *o1 = nr2.id, *o2 = nr3.id;
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM apps WHERE name = 'demo' AND NOT count_unticketed"), 1,
+           "the opt-in is off by default");
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"u1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+             "{\"device_id\":\"u2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+             "{\"device_id\":\"u2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
+             o1, o1, o1, o1, o2, o2, o2, o2);
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    is_int(installs(&f, batch, &res), CMN_OK, "3 unticketed failures of 4 on each release, opt-in off");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "(the fast path)");
+    is_int(counter(&f, o1, "failed"), 3, "stored and counted in the totals");
+    is_str(fx_state(&f, o1, st), "active", "opt-in off: 75%% unticketed failures halt nothing");
+    is_str(fx_state(&f, o2, st), "active", "... on either release");
+    is_int(fx_sql_int(&f, "UPDATE apps SET count_unticketed = true WHERE name = 'demo'"), 1,
+           "the operator opts the app in");
+    snprintf(batch, sizeof(batch),
+             "{\"events\":[{\"device_id\":\"u5\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":"
+             "\"failed\"}]}",
+             o1);
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    unsigned long halts = atomic_load(&f.s.m.auto_halts);
+    is_int(installs(&f, batch, &res), CMN_OK, "a fourth unticketed failure on the first release");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "a new row: the fast path");
+    is_str(fx_state(&f, o1, st), "halted", "opt-in on: 4 of 5 failed (unticketed): halted");
+    is_int(atomic_load(&f.s.m.auto_halts), halts + 1, "auto-halt counted");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM audit_events WHERE release_id = '%s' AND action = 'release.halt' "
+             "AND actor = 'auto-halt' AND detail->>'counted' LIKE 'all distinct devices%%'",
+             o1);
+    is_int(fx_sql_int(&f, q), 1, "the audit event says unticketed reports were counted");
+    /* the merge path: a batch that meets a stored row (u4's failure again) plus one new failure */
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"u4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u6\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
+             o2, o2);
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    is_int(installs(&f, batch, &res), CMN_OK, "a retried failure and a new one on the second release");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "met a stored row: merged");
+    is_int(counter(&f, o2, "failed"), 4, "u4 not counted twice: 4 distinct failed devices");
+    is_int(counter(&f, o2, "t_failed"), 0, "none of them ticketed");
+    is_str(fx_state(&f, o2, st), "halted", "opt-in on, merge path: 4 of 5 failed: halted");
+    is_int(atomic_load(&f.s.m.auto_halts), halts + 2, "second auto-halt counted");
+    /* off again: a third release with the same reports stays active */
+    is_int(fx_sql_int(&f, "UPDATE apps SET count_unticketed = false WHERE name = 'demo'"), 1, "opted out again");
+    struct pub_new_result nr4;
+    is_int(fx_release(&f, "opt", "3.0.2", 100, &nr4, &eb), CMN_OK, "a third release");
+    json_decref(nr4.release);
+    snprintf(batch, sizeof(batch),
+             "{\"events\":["
+             "{\"device_id\":\"u1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
+             "{\"device_id\":\"u2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
+             "{\"device_id\":\"u5\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
+             nr4.id, nr4.id, nr4.id, nr4.id, nr4.id);
+    is_int(installs(&f, batch, &res), CMN_OK, "4 unticketed failures of 5, opted out");
+    is_str(fx_state(&f, nr4.id, st), "active", "opt-in off again: not halted");
+
     cmn_key_clear(&tkey);
     cmn_key_clear(&other);
     fx_teardown(&f);
