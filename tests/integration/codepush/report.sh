@@ -12,10 +12,8 @@
 # fail, and halts the release once the operator opts the app in with
 # `hotpatch app --count-unticketed on`.
 #
-# The deployment key: the publisher does not manage deployment keys yet, so
-# the channel's key is added with the serverless CLI (`hotpatch deployment-key
-# add --storage`) to the manifest the publisher wrote, signed with the same
-# manifest key (the publisher goes above that sequence at its next write).
+# The deployment key is made by the publisher (`hotpatch deployment-key add`
+# in publisher mode), so it survives the manifest re-publish an auto-halt does.
 . "$(dirname "$0")/../cli/common.bash"
 . "$HP_SRC_DIR/tests/harness/codepush_client.sh"
 
@@ -94,10 +92,9 @@ R1=$(release 1.0.1)
 R2=$(release 1.0.2)
 ok "two releases through the publisher ($R1, $R2)" test -n "$R1" -a -n "$R2"
 
-# --- the channel's deployment key, in the publisher's manifest (see the header) ---
-HOTPATCH_MANIFEST_KEY=$T/pub-manifest.key "$HP" --json deployment-key add --app demo --platform android \
-    --storage "file://$ST" >"$T/key.json"
-is "$?" 0 "deployment key added to the publisher's manifest"
+# --- the channel's deployment key, made by the publisher and listed in its manifest ---
+"$HP" --json deployment-key add --app demo --platform android >"$T/key.json"
+is "$?" 0 "deployment key added through the publisher"
 KEY=$(jget "$T/key.json" 'j["key"]')
 
 # --- the edge: synced from the publisher's storage, relaying reports to it ---
