@@ -38,6 +38,7 @@ struct rel {
     const struct cmn_key *skey;
     const char *work;
     long patch_bases;
+    int no_embedded;          /* --no-embedded-patches */
     struct cmn_release extra; /* content_sha256, content_sig, patches */
 };
 
@@ -209,7 +210,8 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         goto out;
     if (r->patch_bases >= 0) {
         memcpy(r->extra.sha256, r->sha256, sizeof(r->extra.sha256));
-        ex = cli_release_patches(st, r->skey, r->work, zip, r->size, prev, (int)r->patch_bases, &r->extra);
+        struct cli_patch_from from = {r->t.app, r->t.platform, prev, (int)r->patch_bases, !r->no_embedded, &r->range};
+        ex = cli_release_patches(st, r->skey, r->work, zip, r->size, &from, &r->extra);
         if (ex)
             goto out;
     }
@@ -381,7 +383,10 @@ int cli_cmd_release(int argc, char **argv)
         {"new-channel", NULL, NULL, &r.new_channel,
          "serverless: start this channel although storage holds other channels or bundles of the app"},
         {"patch-bases", "N", &patch_bases, NULL,
-         "serverless: patches from the channel's last N bundles (default 3; 0: none, -1: no content digest)"},
+         "serverless: patches from the channel's last N bundles (default 3; 0: none; -1: no content digest and "
+         "no patches at all)"},
+        {"no-embedded-patches", NULL, NULL, &r.no_embedded,
+         "serverless: no patches from the embedded bundles registered with 'hotpatch embedded add'"},
         CLI_CONN_OPTS(&c),
         {0},
     };
