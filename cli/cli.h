@@ -486,6 +486,7 @@ struct cli_patch_from {
     int nbases;                   /* releases of m to patch from */
     int embedded;                 /* also from registered embedded bundles */
     const struct cmn_semver_range *target;
+    json_t *notes; /* nullable out: {"level":"note"|"warning","text":..} per base tried (what stderr says) */
 };
 int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, const char *work, const char *zip,
                         uint64_t zip_size, const struct cli_patch_from *from, struct cmn_release *e);

@@ -39,6 +39,7 @@ struct rel {
     const char *work;
     long patch_bases;
     int no_embedded;          /* --no-embedded-patches */
+    json_t *patch_notes;      /* why each base gave a patch or not (--json) */
     struct cmn_release extra; /* content_sha256, content_sig, patches */
 };
 
@@ -210,7 +211,9 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         goto out;
     if (r->patch_bases >= 0) {
         memcpy(r->extra.sha256, r->sha256, sizeof(r->extra.sha256));
-        struct cli_patch_from from = {r->t.app, r->t.platform, prev, (int)r->patch_bases, !r->no_embedded, &r->range};
+        r->patch_notes = json_array();
+        struct cli_patch_from from = {r->t.app,        r->t.platform, prev,          (int)r->patch_bases,
+                                      !r->no_embedded, &r->range,     r->patch_notes};
         ex = cli_release_patches(st, r->skey, r->work, zip, r->size, &from, &r->extra);
         if (ex)
             goto out;
@@ -281,6 +284,8 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         json_object_set_new(o, "release", rel);
         json_object_set_new(o, "manifest", man);
         json_object_set_new(o, "bundle", b);
+        if (r->patch_notes)
+            json_object_set(o, "patch_notes", r->patch_notes);
         cli_print_json(o);
     } else {
         char exp[32];
@@ -596,6 +601,7 @@ int cli_cmd_release(int argc, char **argv)
     else
         ex = publish_publisher(&c, &r, zip);
 out:
+    json_decref(r.patch_notes);
     free(r.extra.content_sig);
     for (size_t i = 0; i < r.extra.n_patches; i++)
         free(r.extra.patches[i].url);

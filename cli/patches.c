@@ -85,7 +85,24 @@ struct run {
     uint64_t zip_size;
     unsigned seq; /* names the work files */
     struct cmn_release *e;
+    json_t *notes; /* nullable: every note and warning, for --json */
 };
+
+/* A note (or warning) on stderr, and in u->notes for --json (where stderr notes are off). */
+__attribute__((format(printf, 3, 4))) static void pnote(struct run *u, int warn, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (warn)
+        cli_warn("%s", buf);
+    else
+        cli_note("%s", buf);
+    if (u->notes)
+        json_array_append_new(u->notes, json_pack("{s:s,s:s}", "level", warn ? "warning" : "note", "text", buf));
+}
 
 static int have_base(const struct cmn_release *e, const char *hex)
 {
@@ -148,8 +165,8 @@ static int try_base(struct run *u, const struct base *b)
                           b->content_sha256);
     }
     if (!rc && (have_base(e, hex) || strcmp(hex, e->content_sha256) == 0)) {
-        cli_note("no patch from %s: same content as %s", b->label,
-                 strcmp(hex, e->content_sha256) == 0 ? "this release" : "a base already patched from");
+        pnote(u, 0, "no patch from %s: same content as %s", b->label,
+              strcmp(hex, e->content_sha256) == 0 ? "this release" : "a base already patched from");
         return 0;
     }
     struct cmn_patch_stats ps = {0};
@@ -158,13 +175,13 @@ static int try_base(struct run *u, const struct base *b)
     cli_rmtree(bdir);
     unlink(bzip);
     if (rc) {
-        cli_note("no patch from %s: %s", b->label, cmn_errmsg(&eb, rc));
+        pnote(u, 0, "no patch from %s: %s", b->label, cmn_errmsg(&eb, rc));
         unlink(pfile);
         return 0;
     }
     if (ps.patch_bytes * 100 > u->zip_size * CLI_PATCH_MAX_PERCENT) {
-        cli_note("no patch from %s: %llu bytes is over %d%% of the %llu-byte zip", b->label,
-                 (unsigned long long)ps.patch_bytes, CLI_PATCH_MAX_PERCENT, (unsigned long long)u->zip_size);
+        pnote(u, 0, "no patch from %s: %llu bytes is over %d%% of the %llu-byte zip", b->label,
+              (unsigned long long)ps.patch_bytes, CLI_PATCH_MAX_PERCENT, (unsigned long long)u->zip_size);
         unlink(pfile);
         return 0;
     }
@@ -186,8 +203,8 @@ static int try_base(struct run *u, const struct base *b)
     if (!p->url)
         return cli_fail(CLI_EXIT_FAIL, "out of memory");
     e->n_patches++;
-    cli_note("patch from %s: %llu bytes (%.1f%% of the zip)", b->label, (unsigned long long)p->size,
-             100.0 * (double)p->size / (double)u->zip_size);
+    pnote(u, 0, "patch from %s: %llu bytes (%.1f%% of the zip)", b->label, (unsigned long long)p->size,
+          100.0 * (double)p->size / (double)u->zip_size);
     return 0;
 }
 
@@ -201,7 +218,7 @@ static int embedded_bases(struct run *u, const struct cmn_semver_range *target)
     enum cmn_err rc = cmn_embedded_list(u->st, u->app, u->platform, &reg, NULL, &eb);
     if (rc) {
         /* Unsigned and optional: a damaged registry costs patches, never the release. */
-        cli_warn("no patches from embedded bundles: %s", cmn_errmsg(&eb, rc));
+        pnote(u, 1, "no patches from embedded bundles: %s", cmn_errmsg(&eb, rc));
         return 0;
     }
     for (size_t i = 0; i < reg.n && !ex; i++) {
@@ -210,15 +227,15 @@ static int embedded_bases(struct run *u, const struct cmn_semver_range *target)
         char label[CMN_EMBEDDED_VERSION_MAX + 64];
         snprintf(label, sizeof label, "the embedded bundle of binary %s", eb2->binary_version);
         if (cmn_semver_parse(eb2->binary_version, &v) != CMN_OK || !cmn_semver_range_match(target, &v)) {
-            cli_note("no patch from %s: --target-binary does not admit it", label);
+            pnote(u, 0, "no patch from %s: --target-binary does not admit it", label);
             continue;
         }
         if (u->e->n_patches >= CMN_MANIFEST_MAX_PATCHES) {
-            cli_note("no patch from %s: the release already lists %d patches", label, CMN_MANIFEST_MAX_PATCHES);
+            pnote(u, 0, "no patch from %s: the release already lists %d patches", label, CMN_MANIFEST_MAX_PATCHES);
             continue;
         }
         if (have_base(u->e, eb2->content_sha256) || strcmp(eb2->content_sha256, u->e->content_sha256) == 0) {
-            cli_note("no patch from %s: its content is already a base of this release (or is the release)", label);
+            pnote(u, 0, "no patch from %s: its content is already a base of this release (or is the release)", label);
             continue;
         }
         struct base b = {label, eb2->key, NULL, eb2->size, eb2->content_sha256};
@@ -253,7 +270,7 @@ int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, cons
     e->patches = calloc(CMN_MANIFEST_MAX_PATCHES, sizeof(*e->patches));
     if (!e->patches)
         return cli_fail(CLI_EXIT_FAIL, "out of memory");
-    struct run u = {st, from->app, from->platform, work, newdir, zip_size, 0, e};
+    struct run u = {st, from->app, from->platform, work, newdir, zip_size, 0, e, from->notes};
     int tried = 0;
     for (size_t k = m ? m->n_releases : 0;
          !ex && k-- > 0 && tried < from->nbases && e->n_patches < CMN_MANIFEST_MAX_PATCHES;) {
