@@ -282,10 +282,23 @@ code=$(curl -s -o "$T/lie.out" -w '%{http_code}' -X POST "$EP/v1/apps/fx/platfor
     -F "metadata={\"binary_version\":\"1.1.0\",\"content_sha256\":\"$V0_SHA\",\"sha256\":\"$(sha256sum "$Z" | cut -c1-64)\",\"size\":$(stat -c %s "$Z")};type=application/json" \
     -F "bundle=@$Z;type=application/zip")
 is "$code" 400 "a zip whose content is not the declared digest is refused (400)"
-like "$(cat "$T/lie.out")" "content" "... saying why"
+like "$(cat "$T/lie.out")" '"code": ?"content_mismatch"' "... saying why (content_mismatch)"
 code=$(curl -s -o "$T/bad.out" -w '%{http_code}' -X POST "$EP/v1/apps/fx/platforms/android/embedded" \
     -H "Authorization: Bearer $WRITE" -F "metadata={\"binary_version\":1};type=application/json" -F "bundle=@$Z;type=application/zip")
 is "$code" 400 "metadata of the wrong type is refused (400)"
+like "$(cat "$T/bad.out")" '"code": ?"bad_metadata"' "... as bad_metadata"
+# a zip with an entry escaping its directory, declared honestly (size, SHA-256): refused before storage
+python3 -c '
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1], "w")
+z.writestr("../evil.js", "x")
+z.writestr("index.android.bundle", "y")' "$T/evil.zip"
+code=$(curl -s -o "$T/evil.out" -w '%{http_code}' -X POST "$EP/v1/apps/fx/platforms/android/embedded" \
+    -H "Authorization: Bearer $WRITE" \
+    -F "metadata={\"binary_version\":\"1.2.0\",\"content_sha256\":\"$V0_SHA\",\"sha256\":\"$(sha256sum "$T/evil.zip" | cut -c1-64)\",\"size\":$(stat -c %s "$T/evil.zip")};type=application/json" \
+    -F "bundle=@$T/evil.zip;type=application/zip")
+is "$code" 400 "a zip with a path-escaping entry is refused (400)"
+like "$(cat "$T/evil.out")" 'unsafe name' "... saying why"
 is "$(jget "$T/pst/embedded/fx/android/index.json" '[b["binary_version"] for b in j["bases"]]')" "['1.0.0']" \
     "the refused uploads registered nothing"
 "$HP" --json embedded remove "${A[@]}" --binary-version 1.0.0 "${PE[@]}" >"$T/prm.json" 2>/dev/null
