@@ -473,17 +473,27 @@ enum cmn_err cmn_embedded_add(struct cmn_storage *st, const char *app, const cha
     b.size = size;
     cmn_embedded_time(now, b.added);
 
-    /* 1. the zip, content-addressed: an object already there holds the same content */
-    rc = cmn_storage_head(st, b.key, NULL, NULL, &e2);
-    if (rc == CMN_E_NOTFOUND) {
-        struct cmn_put_opts po = {.if_none_match = 1,
+    /* 1. the zip, content-addressed. An object already there holds the same content; when it has other bytes
+     * (another zip implementation) ours replaces it, because writers check the stored zip's size against the
+     * entry we are about to write. */
+    uint64_t have = 0;
+    rc = cmn_storage_head(st, b.key, NULL, &have, &e2);
+    if (rc == CMN_E_NOTFOUND || (rc == CMN_OK && have != size)) {
+        struct cmn_put_opts po = {.if_none_match = rc == CMN_E_NOTFOUND,
                                   .content_type = "application/zip",
                                   .cache_control = "public, max-age=31536000, immutable"};
-        e2.msg[0] = '\0';
-        rc = zip_path ? cmn_storage_put_file(st, b.key, zip_path, &po, NULL, &e2)
-                      : cmn_storage_put(st, b.key, zip, zip_len, &po, NULL, &e2);
-        if (rc == CMN_E_CONFLICT)
-            rc = CMN_OK; /* a concurrent writer stored the same content first */
+        for (int attempt = 0; attempt < 2; attempt++) {
+            e2.msg[0] = '\0';
+            rc = zip_path ? cmn_storage_put_file(st, b.key, zip_path, &po, NULL, &e2)
+                          : cmn_storage_put(st, b.key, zip, zip_len, &po, NULL, &e2);
+            if (rc != CMN_E_CONFLICT)
+                break;
+            /* a concurrent writer stored it first: keep theirs when it is byte-for-byte the same size */
+            rc = cmn_storage_head(st, b.key, NULL, &have, &e2);
+            if (rc || have == size)
+                break;
+            po.if_none_match = 0;
+        }
     }
     if (rc)
         return cmn_errf(eb, rc, "cannot store '%s': %s", b.key, cmn_errmsg(&e2, rc));
