@@ -18,23 +18,6 @@
 
 #include <pthread.h>
 
-static enum cmn_err installs(struct fx *f, const char *json, struct pub_ingest_result *res)
-{
-    struct pub_batch b;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc =
-        pub_batch_parse_installs(json, strlen(json), f->cfg.max_telemetry, (size_t)f->cfg.max_batch, &b, &eb);
-    if (rc) {
-        diag("parse: %s", cmn_errmsg(&eb, rc));
-        return rc;
-    }
-    rc = pub_ingest_installs(&f->s, &b, res, &eb);
-    if (rc)
-        diag("installs: %s", cmn_errmsg(&eb, rc));
-    pub_batch_release(&b);
-    return rc;
-}
-
 /* Run one statement on its own connection; the SQLSTATE ("" on success) into state. */
 static void sql_state(PGconn *pg, const char *sql, char state[6])
 {
@@ -70,7 +53,7 @@ struct ingest_job {
 static void *ingest_thread(void *arg)
 {
     struct ingest_job *j = arg;
-    j->rc = installs(j->f, j->batch, &j->res);
+    j->rc = fx_installs(j->f, j->batch, &j->res);
     return NULL;
 }
 
@@ -149,7 +132,7 @@ int main(void)
         "{\"device_id\":\"a1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
         "{\"device_id\":\"a2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"}]}",
         a.id, a.id);
-    is_int(installs(&f, batch, &res), CMN_OK, "a batch naming one release that does not exist");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a batch naming one release that does not exist");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged, "(the fast path)");
     is_int(rows_of(&f, "rel_nosuch"), 0, "fast path: no row names the unknown release");
     is_int(rows_of(&f, a.id), 2, "the known release's two rows stored");
@@ -158,7 +141,7 @@ int main(void)
              "{\"device_id\":\"a1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"},"
              "{\"device_id\":\"a3\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\"}]}",
              a.id, a.id);
-    is_int(installs(&f, batch, &res), CMN_OK, "a batch that meets a stored row, naming an unknown release");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a batch that meets a stored row, naming an unknown release");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "(merged)");
     is_int(rows_of(&f, "rel_nosuch"), 0, "merge: no row names the unknown release");
     is_int(rows_of(&f, a.id), 3, "a3 added, a1 not twice");
