@@ -149,14 +149,37 @@ int main(void)
                           "(SELECT 1 FROM releases r WHERE r.id = i.release_id)"),
            0, "no dangling row in the table");
 
+    /* the COPY text format's special bytes in device ids and versions are stored as sent, on both paths */
+    snprintf(batch, sizeof(batch),
+             "{\"events\":[{\"device_id\":\"tab\\tback\\\\slash\\nnew\\rret\",\"app\":\"demo\","
+             "\"release_id\":\"%s\",\"status\":\"applied\",\"binary_version\":\"1.0\\\\N\",\"channel\":\"\\\\\"}]}",
+             a.id);
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a device id with a tab, a backslash, a newline and a CR");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "(the fast path)");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = E'tab\\tback\\\\slash\\nnew\\rret' "
+                          "AND binary_version = E'1.0\\\\N' AND channel = E'\\\\'"),
+           1, "stored byte for byte (and '\\N' is not taken for NULL)");
+    snprintf(batch, sizeof(batch),
+             "{\"events\":[{\"device_id\":\"tab\\tback\\\\slash\\nnew\\rret\",\"app\":\"demo\","
+             "\"release_id\":\"%s\",\"status\":\"applied\"},{\"device_id\":\"x\\t\\\\y\",\"app\":\"demo\","
+             "\"release_id\":\"%s\",\"status\":\"applied\"}]}",
+             a.id, a.id);
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "the same device again, with another");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "(merged)");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id IN "
+                          "(E'tab\\tback\\\\slash\\nnew\\rret', E'x\\t\\\\y')"),
+           2, "the merge matched the stored row byte for byte and stored the other as sent");
+    is_int(rows_of(&f, a.id), 5, "a now has five rows");
+
     /* archive: the rows and counters stay, the stats read them */
     struct pub_dbconn *conn = pub_db_get(f.s.db);
     is_int(conn ? pub_release_action(&f.s, conn, a.id, PUB_ACT_ARCHIVE, 0, "key:test", NULL, NULL, NULL, &eb)
                 : CMN_E_DB,
            CMN_OK, "release a archived");
     pub_db_put(f.s.db, conn);
-    is_int(rows_of(&f, a.id), 3, "its three rows kept");
-    is_int(applied_of(&f, a.id), 3, "its counter kept");
+    is_int(rows_of(&f, a.id), 5, "its five rows kept");
+    is_int(applied_of(&f, a.id), 5, "its counter kept");
     char q[512];
     snprintf(q, sizeof(q),
              "SELECT count(*) FROM installations i JOIN releases r ON r.id = i.release_id "
@@ -175,7 +198,7 @@ int main(void)
     snprintf(q, sizeof(q), "UPDATE releases SET id = 'rel_renamed' WHERE id = '%s'", a.id);
     sql_state(pg, q, st);
     is_str(st, "23503", "changing the id of a release with rows refused too");
-    is_int(rows_of(&f, a.id), 3, "the rows are still there, still naming a");
+    is_int(rows_of(&f, a.id), 5, "the rows are still there, still naming a");
     snprintf(q, sizeof(q), "SELECT count(*) FROM releases WHERE id = '%s'", a.id);
     is_int(fx_sql_int(&f, q), 1, "and so is the release");
     snprintf(q, sizeof(q), "UPDATE releases SET notes = 'x' WHERE id = '%s'", a.id);
