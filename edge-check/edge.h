@@ -32,8 +32,9 @@
 /* ------------------------------------------------------------ record.c */
 
 #define EDGE_REC_MAGIC 0x31525048u /* "HPR1" little-endian */
-#define EDGE_REC_VERSION 2         /* 2: CodePush key hashes and package hashes (an index of version 1 is rebuilt) */
-#define EDGE_ETAG_MAX 72           /* "\"" + 64 hex + "\"" + NUL, rounded */
+/* 2: CodePush key hashes and package hashes; 3: legacy signatures (an index of an older version is rebuilt) */
+#define EDGE_REC_VERSION 3
+#define EDGE_ETAG_MAX 72 /* "\"" + 64 hex + "\"" + NUL, rounded */
 #define EDGE_DEVICE_MAX 128
 
 /*
@@ -71,6 +72,7 @@ struct edge_rec_rel {
     uint32_t off_device_ids; /* array of n_device_ids uint32 string offsets */
     uint32_t off_id, off_version, off_target_binary, off_bundle_url, off_bundle_sig;
     uint32_t off_notes, off_device_list; /* 0 = absent */
+    uint32_t off_legacy_sig;             /* SPEC section 15, from the verified envelope; 0 = absent */
     char sha256[CMN_SHA256_HEX];
     char bundle_keyid[CMN_KEYID_HEX];
     char codepush_hash[CMN_SHA256_HEX]; /* "" when absent */
@@ -96,6 +98,10 @@ struct edge_view {
 /*
  * Append the record of a verified manifest `m` whose envelope is env[0..n).
  * CMN_E_TOOBIG when it would not fit the 32-bit offsets or the buffer cap.
+ * A release's legacy signature (SPEC section 15) is carried as `m` has it,
+ * that is as the envelope's verification vouched for it; one that is not
+ * base64 of 64 bytes is left out (the seed check then answers with
+ * bundle_sig), so a record never hands out a malformed one.
  */
 enum cmn_err edge_rec_compile(const struct cmn_manifest *m, const void *env, size_t env_len, int64_t synced_at,
                               struct cmn_buf *out) CMN_WUR;
@@ -455,10 +461,6 @@ struct edge_ctx {
     void *trigger_arg;
     char arena[4096]; /* decoded query parameters of the current request */
     size_t arena_used;
-    /* the last legacy signature looked up (seed /update/check): envelope ETag + release id -> signature or "" */
-    char legacy_etag[EDGE_ETAG_MAX];
-    char legacy_id[CMN_ID_MAX + 1];
-    char legacy_sig[CMN_SIG_B64];
 };
 
 enum cmn_err edge_ctx_init(struct edge_ctx *c, const struct edge_config *cfg, struct edge_index *ix,

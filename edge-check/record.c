@@ -38,6 +38,15 @@ static enum cmn_err put_bytes(struct cmn_buf *out, const void *p, size_t n, uint
     return rc;
 }
 
+/* base64 of a 64-byte signature (SPEC section 15's legacy_signature) */
+static int legacy_sig_ok(const char *s)
+{
+    uint8_t sig[CMN_SIG_BYTES + 1];
+    size_t n = 0;
+    return s && strlen(s) == CMN_SIG_B64 - 1 && cmn_base64_decode(s, CMN_SIG_B64 - 1, sig, sizeof(sig), &n) == CMN_OK &&
+           n == CMN_SIG_BYTES;
+}
+
 static enum cmn_err pad(struct cmn_buf *out)
 {
     static const char zeros[POOL_ALIGN];
@@ -138,7 +147,8 @@ enum cmn_err edge_rec_compile(const struct cmn_manifest *m, const void *env, siz
             (rc = put_str(out, r->target_binary ? r->target_binary : "", &e->off_target_binary)) ||
             (rc = put_str(out, r->bundle_url ? r->bundle_url : "", &e->off_bundle_url)) ||
             (rc = put_str(out, r->bundle_sig ? r->bundle_sig : "", &e->off_bundle_sig)) ||
-            (rc = put_str(out, r->notes, &e->off_notes)) || (rc = put_str(out, r->device_list, &e->off_device_list)))
+            (rc = put_str(out, r->notes, &e->off_notes)) || (rc = put_str(out, r->device_list, &e->off_device_list)) ||
+            (rc = put_str(out, legacy_sig_ok(r->legacy_signature) ? r->legacy_signature : NULL, &e->off_legacy_sig)))
             goto out;
         if (r->device_ids) {
             if (r->n_device_ids > CMN_MANIFEST_MAX_INLINE_DEVICES) {
@@ -303,7 +313,10 @@ enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, s
         if (!str_ok(e.off_id, pool, len, 0) || !str_ok(e.off_version, pool, len, 0) ||
             !str_ok(e.off_target_binary, pool, len, 0) || !str_ok(e.off_bundle_url, pool, len, 0) ||
             !str_ok(e.off_bundle_sig, pool, len, 0) || !str_ok(e.off_notes, pool, len, 1) ||
-            !str_ok(e.off_device_list, pool, len, 1))
+            !str_ok(e.off_device_list, pool, len, 1) || !str_ok(e.off_legacy_sig, pool, len, 1))
+            return CMN_E_PARSE;
+        /* a damaged record must not hand a seed client a signature of another length */
+        if (e.off_legacy_sig && strnlen(p + e.off_legacy_sig, CMN_SIG_B64) != CMN_SIG_B64 - 1)
             return CMN_E_PARSE;
         if (e.state > CMN_REL_DISABLED || e.rollout_bp > CMN_BP_MAX || e.mandatory > 1 || !range_ok(&e.target))
             return CMN_E_PARSE;
@@ -338,6 +351,7 @@ enum cmn_err edge_rec_view(const void *rec, size_t len, const char *device_id, s
         r->created_at = e.created_at;
         r->notes = e.off_notes ? (char *)(p + e.off_notes) : NULL;
         r->device_list = e.off_device_list ? (char *)(p + e.off_device_list) : NULL;
+        r->legacy_signature = e.off_legacy_sig ? (char *)(p + e.off_legacy_sig) : NULL;
         if (e.off_device_ids) {
             /*
              * cmn_decide only asks "is this device in device_ids": hand it a

@@ -663,38 +663,6 @@ static int bad_host(struct edge_resp *rs)
     return -1;
 }
 
-/*
- * The release's legacy signature (Ed25519 by the release key over the raw
- * SHA-256 of the bundle, seed 001; SPEC section 15), carried inside the
- * signed manifest when the app opted in; NULL when absent. The compiled
- * record does not hold it (seed clients alone need it): the stored envelope,
- * the exact bytes the sync verified, is verified and parsed again here, and
- * the answer is remembered per worker by (envelope ETag, release id), so a
- * burst of checks for one release costs one verification.
- */
-static const char *release_legacy_sig(struct edge_ctx *c, const struct cmn_release *r)
-{
-    const struct edge_view *v = c->view;
-    if (strcmp(c->legacy_etag, v->hdr.etag) != 0 || strcmp(c->legacy_id, r->id) != 0) {
-        struct cmn_keyring kr = {c->cfg->keys, c->cfg->n_keys};
-        struct cmn_manifest *m = NULL;
-        struct cmn_errbuf eb = {{0}};
-        c->legacy_sig[0] = '\0';
-        if (cmn_manifest_open(v->env, v->hdr.env_len, &kr, NULL, (int64_t)time(NULL), 0, &m, &eb) == CMN_OK) {
-            long i = cmn_manifest_find(m, r->id);
-            const char *ls = i >= 0 ? m->releases[i].legacy_signature : NULL;
-            if (ls && strlen(ls) < sizeof(c->legacy_sig))
-                memcpy(c->legacy_sig, ls, strlen(ls) + 1);
-            cmn_manifest_free(m);
-        } else {
-            cmn_warn("legacy signature: the stored envelope no longer verifies: %s", eb.msg);
-        }
-        snprintf(c->legacy_etag, sizeof(c->legacy_etag), "%s", v->hdr.etag);
-        snprintf(c->legacy_id, sizeof(c->legacy_id), "%s", r->id);
-    }
-    return c->legacy_sig[0] ? c->legacy_sig : NULL;
-}
-
 void seed_headers(struct edge_resp *rs, int status)
 {
     rs->status = status;
@@ -722,7 +690,8 @@ static int answer_update(struct edge_ctx *c, const struct edge_reqin *rq, const 
             return bad_host(rs);
         sw_str(&w, ",\"hash\":");
         sw_json(&w, r->sha256);
-        const char *legacy = release_legacy_sig(c, r);
+        /* compiled into the record from the envelope the sync verified: no verification here */
+        const char *legacy = r->legacy_signature;
         sw_str(&w, ",\"signature\":");
         sw_json(&w, legacy ? legacy : r->bundle_sig);
         sw_str(&w, ",\"signatureKeyId\":");

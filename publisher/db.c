@@ -127,14 +127,19 @@ static const char *const stmt_sql[Q__COUNT] = {
      * add the rows really inserted (xmax = 0) to the per-release counters and
      * return the new totals for the auto-halt check.
      */
-    /* merge the batch COPY put in the session's staging table (telemetry.c) */
+    /*
+     * merge the batch COPY put in the session's staging table (telemetry.c);
+     * `rel`: the batch's releases, locked FOR KEY SHARE as installations'
+     * foreign key did per row, once per release (migration 0136)
+     */
     [Q_INST_INSERT] =
-        "WITH ins AS ("
+        "WITH rel AS (SELECT r.id, r.app_id, a.name AS ap FROM releases r JOIN apps a ON a.id = r.app_id "
+        " WHERE r.id IN (SELECT DISTINCT t.r FROM pg_temp.hp_inst_stage AS t) FOR KEY SHARE OF r), "
+        "ins AS ("
         " INSERT INTO installations (device_id, release_id, status, app_id, channel, event_id, progress, "
         " binary_version, ts, ticketed) "
         " SELECT t.d, t.r, t.s, r.app_id, t.c, t.e, t.pg, t.b, COALESCE(to_timestamp(t.ts), now()), t.tk "
-        " FROM pg_temp.hp_inst_stage AS t "
-        " JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id "
+        " FROM pg_temp.hp_inst_stage AS t JOIN rel r ON r.id = t.r AND r.ap = t.ap "
         " ON CONFLICT (device_id, release_id, status) DO UPDATE SET "
         " progress = CASE WHEN installations.status = 'downloading' THEN EXCLUDED.progress "
         " ELSE installations.progress END, ticketed = installations.ticketed OR EXCLUDED.ticketed "
@@ -167,11 +172,16 @@ static const char *const stmt_sql[Q__COUNT] = {
      * counters, the ticketed ones to t_* as well. A retried row (or a report
      * re-sent with a ticket) makes the COPY fail on the UNIQUE key and the
      * batch is merged through the staging table (Q_INST_INSERT) instead.
+     * installations has no foreign key to releases (migration 0136): the
+     * release rows found are locked FOR KEY SHARE to the batch's commit, so
+     * a release cannot be deleted under rows being written (the lock the FK
+     * took per row, taken once per release).
      * Both return the same columns (telemetry.c reads t_failed, t_rolled_back).
      */
     [Q_INST_RELEASES] = "SELECT t.i, r.app_id, now()::text "
                         "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(ap, r, i) "
-                        "JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id",
+                        "JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id "
+                        "FOR KEY SHARE OF r",
     [Q_INST_COUNT] =
         "WITH cnt AS (INSERT INTO release_counters AS rc (release_id, downloading, applied, failed, rolled_back, "
         "t_applied, t_failed, t_rolled_back) "

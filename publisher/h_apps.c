@@ -42,19 +42,12 @@ static int64_t caller_org(struct pub_dbconn *c, struct pub_req *r, json_t *b, st
 
 void pub_h_apps_create(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    json_t *b = pub_h_body(s, r, 0, out);
+    const char *name, *org;
+    const struct pub_h_str f[] = {{"name", 1, 64, &name}, {"org", 0, 64, &org}, {NULL}};
+    json_t *b = pub_h_body_strs(s, c, r, NULL, f, out);
     if (!b)
         return;
-    static const char *const allowed[] = {"name", "org", NULL};
-    const char *name, *org;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc;
     char key[80];
-    if ((rc = pub_jkeys(b, allowed, &eb)) || (rc = pub_jstr(b, "name", 1, 64, &name, &eb)) ||
-        (rc = pub_jstr(b, "org", 0, 64, &org, &eb))) {
-        pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
-        goto done;
-    }
     if (!pub_valid_id(name)) {
         pub_err(out, 400, "bad_request", "app name must match [A-Za-z0-9._-]{1,64}");
         goto done;

@@ -25,6 +25,38 @@ json_t *pub_h_body(struct pub_srv *s, struct pub_req *r, int optional, struct pu
     return doc;
 }
 
+json_t *pub_h_body_strs(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, PGresult **app,
+                        const struct pub_h_str *f, struct pub_resp *out)
+{
+    json_t *b = pub_h_body(s, r, 0, out);
+    if (!b)
+        return NULL;
+    if (app && !(*app = pub_h_app(c, r, r->segs[2], out))) {
+        json_decref(b);
+        return NULL;
+    }
+    const char *allowed[PUB_H_STR_MAX + 1];
+    size_t n = 0;
+    while (n < PUB_H_STR_MAX && f[n].name) {
+        allowed[n] = f[n].name;
+        n++;
+    }
+    allowed[n] = NULL;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc = pub_jkeys(b, allowed, &eb);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = pub_jstr(b, f[i].name, f[i].required, f[i].maxlen, f[i].out, &eb);
+    if (!rc)
+        return b;
+    pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
+    if (app) {
+        PQclear(*app);
+        *app = NULL;
+    }
+    json_decref(b);
+    return NULL;
+}
+
 PGresult *pub_h_query(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, struct pub_resp *out)
 {
     PGresult *res = pub_q(c, q, params);

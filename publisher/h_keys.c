@@ -9,21 +9,13 @@
 
 void pub_h_keys_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    json_t *b = pub_h_body(s, r, 0, out);
+    const char *pk, *name;
+    const struct pub_h_str f[] = {{"public_key", 1, 128, &pk}, {"name", 0, 128, &name}, {NULL}};
+    PGresult *a = NULL;
+    json_t *b = pub_h_body_strs(s, c, r, &a, f, out);
     if (!b)
         return;
-    PGresult *a = pub_h_app(c, r, r->segs[2], out);
-    if (!a)
-        goto done;
-    static const char *const allowed[] = {"public_key", "name", NULL};
-    const char *pk, *name;
     struct cmn_errbuf eb = {0};
-    enum cmn_err rc;
-    if ((rc = pub_jkeys(b, allowed, &eb)) || (rc = pub_jstr(b, "public_key", 1, 128, &pk, &eb)) ||
-        (rc = pub_jstr(b, "name", 0, 128, &name, &eb))) {
-        pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
-        goto done;
-    }
     struct cmn_key key;
     if (cmn_key_from_public_b64(pk, &key, &eb)) {
         pub_err(out, 400, "bad_key", "public_key is not a base64 Ed25519 public key");
@@ -77,22 +69,13 @@ void pub_h_keys_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r,
 
 void pub_h_apikeys(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out)
 {
-    json_t *b = pub_h_body(s, r, 0, out);
+    const char *role_s, *name;
+    const struct pub_h_str f[] = {{"role", 1, 16, &role_s}, {"name", 0, 128, &name}, {NULL}};
+    PGresult *a = NULL;
+    json_t *b = pub_h_body_strs(s, c, r, &a, f, out);
     if (!b)
         return;
-    PGresult *a = pub_h_app(c, r, r->segs[2], out);
-    if (!a)
-        goto done;
-    static const char *const allowed[] = {"role", "name", NULL};
-    const char *role_s, *name;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc;
     char key[80];
-    if ((rc = pub_jkeys(b, allowed, &eb)) || (rc = pub_jstr(b, "role", 1, 16, &role_s, &eb)) ||
-        (rc = pub_jstr(b, "name", 0, 128, &name, &eb))) {
-        pub_err(out, 400, "bad_request", "%s", cmn_errmsg(&eb, rc));
-        goto done;
-    }
     int role = pub_role_parse(role_s);
     if (role < PUB_ROLE_READ || role > PUB_ROLE_ADMIN) {
         pub_err(out, 400, "bad_request", "role must be read, write or admin");

@@ -22,6 +22,26 @@ extern const struct pub_router pub_router;
 
 /* Parse the buffered body as a JSON object; an empty body is `{}` when `optional`. NULL after a 400/413 reply. */
 json_t *pub_h_body(struct pub_srv *s, struct pub_req *r, int optional, struct pub_resp *out);
+/* One string member of a request body, for pub_h_body_strs. */
+struct pub_h_str {
+    const char *name;
+    int required;
+    size_t maxlen;    /* in bytes */
+    const char **out; /* NULL when absent and optional; borrowed from the body */
+};
+#define PUB_H_STR_MAX 8
+/*
+ * The prologue of the handlers that take a small body of strings (keys,
+ * apps): parse the body (pub_h_body); when `app` is non-NULL, authorise the
+ * app named by path segment 2 with the route's role (pub_h_app: *app is then
+ * the caller's to PQclear); then admit only the members listed in `f` (at
+ * most PUB_H_STR_MAX, ended by a {NULL} entry) and read each (400 naming the
+ * member). Returns the body, which the caller json_decref's and the strings
+ * borrow from, or NULL after the reply (400 / 413 / the app's refusals) with
+ * nothing left to free.
+ */
+json_t *pub_h_body_strs(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, PGresult **app,
+                        const struct pub_h_str *f, struct pub_resp *out);
 /* Run a prepared read; on failure answer 503 and return NULL. */
 PGresult *pub_h_query(struct pub_dbconn *c, enum pub_stmt q, const char *const *params, struct pub_resp *out);
 

@@ -68,18 +68,19 @@ static enum cmn_err copy_field(struct cmn_buf *b, const char *v, int last)
     if (!v) {
         rc = cmn_buf_add(b, "\\N", 2);
     } else {
-        const char *run = v;
-        for (const char *p = v; *p && !rc; p++) {
-            const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
-            if (!esc)
-                continue;
-            rc = cmn_buf_add(b, run, (size_t)(p - run));
-            if (!rc)
-                rc = cmn_buf_add(b, esc, 2);
-            run = p + 1;
+        /* a run without a byte to escape (the whole field, almost always) goes in one append */
+        for (;;) {
+            size_t n = strcspn(v, "\\\t\n\r");
+            if (n && (rc = cmn_buf_add(b, v, n)))
+                break;
+            v += n;
+            if (!*v)
+                break;
+            const char *esc = *v == '\\' ? "\\\\" : *v == '\t' ? "\\t" : *v == '\n' ? "\\n" : "\\r";
+            if ((rc = cmn_buf_add(b, esc, 2)))
+                break;
+            v++;
         }
-        if (!rc)
-            rc = cmn_buf_addstr(b, run);
     }
     if (!rc)
         rc = cmn_buf_add(b, last ? "\n" : "\t", 1);

@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct cmn_release *x = &v.rel[r];
             sum += strlen(x->id) + strlen(x->version) + strlen(x->bundle_url) + strlen(x->bundle_sig) +
                    strlen(x->sha256) + strlen(x->target_binary) + (x->notes ? strlen(x->notes) : 0) +
-                   (x->device_list ? strlen(x->device_list) : 0);
+                   (x->device_list ? strlen(x->device_list) : 0) +
+                   (x->legacy_signature ? strlen(x->legacy_signature) : 0);
         }
         if (v.hdr.env_len)
             sum += (size_t)v.env[v.hdr.env_len - 1];

@@ -152,6 +152,23 @@ int main(void)
     is_int(it_call(&P, "POST", "/v1/apps/demo/keys", owner, body, NULL), 409, "same key twice -> 409");
     is_int(it_call(&P, "POST", "/v1/apps/demo/keys", owner, "{\"public_key\":\"bm90IGEga2V5\"}", NULL), 400,
            "a non-key -> 400");
+    /* the body prologue (pub_h_body_strs): body, then the app, then the members, each refusal with its reason */
+    is_int(it_call(&P, "POST", "/v1/apps/demo/keys", owner, "{\"public_key\":", NULL), 400,
+           "truncated key body -> 400");
+    is_int(it_call(&P, "POST", "/v1/apps/nosuch/keys", owner, "{\"colour\":1}", NULL), 404,
+           "unknown app -> 404 before the body's members are read");
+    is_int(it_call(&P, "POST", "/v1/apps/demo/keys", owner, "{\"name\":\"ci\"}", &o), 400, "no public_key -> 400");
+    ok(it_jstr(o, "error.message") && strstr(it_jstr(o, "error.message"), "public_key"), "the reason names it");
+    json_decref(o);
+    snprintf(body, sizeof(body), "{\"public_key\":\"%s\",\"colour\":\"red\"}", pk);
+    is_int(it_call(&P, "POST", "/v1/apps/demo/keys", owner, body, &o), 400, "an unknown member -> 400");
+    ok(it_jstr(o, "error.message") && strstr(it_jstr(o, "error.message"), "colour"), "the reason names it");
+    json_decref(o);
+    is_int(it_call(&P, "POST", "/v1/apps/demo/api-keys", owner, "{\"role\":7}", &o), 400,
+           "a role that is no string -> 400");
+    ok(it_jstr(o, "error.message") && strstr(it_jstr(o, "error.message"), "role"), "the reason names it");
+    json_decref(o);
+    is_int(it_call(&P, "POST", "/v1/apps", owner, "{\"org\":\"acme\"}", NULL), 400, "an app without a name -> 400");
     is_int(it_call(&P, "GET", "/v1/apps/demo/keys", appkey, NULL, &o), 200, "list release keys");
     is_int((long long)json_array_size(json_object_get(o, "keys")), 1, "one release key registered");
     json_decref(o);

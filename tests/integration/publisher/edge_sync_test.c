@@ -11,7 +11,6 @@
 
 static struct it_pub P;
 static struct it_world W;
-static pid_t edge_pid;
 static int edge_port;
 
 static long edge_check(const char *device, const char *current, char *decision, size_t dcap)
@@ -58,10 +57,8 @@ static int wait_edge(const char *device, const char *current, long want, const c
 
 int main(void)
 {
-    const char *bin = getenv("HP_BIN");
     char edge_bin[1024];
-    snprintf(edge_bin, sizeof(edge_bin), "%s/hotpatch-edge", bin && *bin ? bin : "build/bin");
-    if (!getenv("HP_TEST_PG_URL") || access(edge_bin, X_OK) != 0) {
+    if (!getenv("HP_TEST_PG_URL") || it_edge_bin(edge_bin)) {
         test_skip(1, "needs HP_TEST_PG_URL and a built hotpatch-edge");
         return done_testing();
     }
@@ -84,32 +81,8 @@ int main(void)
     ok(1, "publisher up");
 
     /* the real edge: same storage, trusts the publisher's manifest key, polls rarely */
-    char pk[CMN_PK_B64], listen[64], data_dir[1100], elog[1100];
-    cmn_key_public_b64(&P.key, pk);
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", edge_port);
-    snprintf(data_dir, sizeof(data_dir), "%s/edge-data", test_tmpdir());
-    snprintf(elog, sizeof(elog), "%s/edge.log", test_tmpdir());
-    fflush(stdout);
-    edge_pid = fork();
-    if (edge_pid == 0) {
-        setenv("HOTPATCH_SYNC_TOKEN", "edge-sync-token-for-tests", 1);
-        FILE *lf = freopen(elog, "a", stderr);
-        (void)lf;
-        dup2(2, 1);
-        execl(edge_bin, edge_bin, "--listen", listen, "--data-dir", data_dir, "--source", P.storage, "--trusted-key",
-              pk, "--poll-interval", "120", "--threads", "1", (char *)NULL);
-        _exit(127);
-    }
-    int up = 0;
-    for (int i = 0; i < 100 && !up; i++) {
-        char url[128];
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", edge_port);
-        struct it_resp r;
-        up = it_http("GET", url, NULL, NULL, NULL, 0, &r) == 200;
-        it_resp_free(&r);
-        if (!up)
-            usleep(100000);
-    }
+    struct it_edge edge = {.port = edge_port};
+    int up = it_edge_start(&edge, &P, "sync", NULL) == 0;
     ok(up, "hotpatch-edge up (poll interval 120 s)");
     is_int(edge_check("d1", NULL, NULL, 0), 404, "edge does not know the channel yet");
 
@@ -157,12 +130,11 @@ int main(void)
        "publisher metrics count the edge notifications");
     it_resp_free(&mr);
 
-    kill(edge_pid, SIGTERM);
-    waitpid(edge_pid, NULL, 0);
+    it_edge_stop(&edge);
     it_pub_stop(&P);
     if (test_failures()) {
         it_log_tail(&P);
-        FILE *f = fopen(elog, "r");
+        FILE *f = fopen(edge.log, "r");
         char line[512];
         while (f && fgets(line, sizeof(line), f))
             diag("edge log: %.*s", (int)strcspn(line, "\n"), line);

@@ -121,6 +121,7 @@ struct it_resp {
     struct cmn_buf body;
     char retry_after[32];
     json_t *json;
+    struct cmn_buf headers; /* the response's header lines as received (it_resp_header reads them) */
 };
 
 static CMN_UNUSED size_t it_write_cb(char *p, size_t sz, size_t n, void *ud)
@@ -135,6 +136,10 @@ static CMN_UNUSED size_t it_header_cb(char *p, size_t sz, size_t n, void *ud)
 {
     struct it_resp *r = ud;
     size_t len = sz * n;
+    if (!r->headers.cap)
+        cmn_buf_init(&r->headers, 1u << 20);
+    if (cmn_buf_add(&r->headers, p, len))
+        return 0;
     if (len > 13 && !strncasecmp(p, "Retry-After:", 12)) {
         const char *v = p + 12;
         while (*v == ' ')
@@ -145,8 +150,32 @@ static CMN_UNUSED size_t it_header_cb(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
+/* The value of response header `name` (the first one) into out; 0, or -1 when absent. */
+static CMN_UNUSED int it_resp_header(const struct it_resp *r, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    for (size_t off = 0; off < r->headers.len;) {
+        const char *line = r->headers.ptr + off;
+        size_t ll = strcspn(line, "\n");
+        if (off + ll > r->headers.len)
+            ll = r->headers.len - off;
+        if (ll > nl && line[nl] == ':' && !strncasecmp(line, name, nl)) {
+            const char *v = line + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, outlen, "%.*s", (int)strcspn(v, "\r\n"), v);
+            return 0;
+        }
+        off += ll + 1;
+    }
+    if (outlen)
+        out[0] = '\0';
+    return -1;
+}
+
 static CMN_UNUSED void it_resp_free(struct it_resp *r)
 {
+    cmn_buf_release(&r->headers);
     cmn_buf_release(&r->body);
     json_decref(r->json);
     memset(r, 0, sizeof(*r));
@@ -564,6 +593,134 @@ static CMN_UNUSED int it_world_setup(struct it_pub *p, const char *app, struct i
     snprintf(path, sizeof(path), "/v1/apps/%s/keys", app);
     long st = it_call(p, "POST", path, w->owner, body, NULL);
     return st == 201 ? 0 : -1;
+}
+
+/* ---- releases and their state, through the API ---- */
+
+/*
+ * POST a release of `app` on android/production: a bundle of `size` bytes
+ * drawn from the version (each version its own bytes), signed by w's release
+ * key, uploaded with w's app key. Its id (malloc'd), or NULL.
+ */
+static CMN_UNUSED char *it_release(struct it_pub *p, const struct it_world *w, const char *app, const char *version,
+                                   size_t size)
+{
+    uint32_t seed = 2166136261u;
+    for (const char *v = version; *v; v++)
+        seed = (seed ^ (uint8_t)*v) * 16777619u;
+    struct it_bundle b;
+    it_bundle_make(&b, size, seed, &w->rkey);
+    char *meta = it_meta(app, "android", "production", version, &b, &w->rkey, NULL);
+    json_t *o = NULL;
+    char *id = NULL;
+    if (it_post_release(p, w->app_key, meta, &b, &o) == 201 && it_jstr(o, "release.id"))
+        id = strdup(it_jstr(o, "release.id"));
+    json_decref(o);
+    free(meta);
+    it_bundle_free(&b);
+    return id;
+}
+
+/* A release's state as GET /v1/releases/:id tells it ("" when unreadable); a static buffer. */
+static CMN_UNUSED const char *it_release_state(struct it_pub *p, const char *token, const char *id)
+{
+    static char st[32];
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/releases/%s", id);
+    json_t *o = NULL;
+    st[0] = '\0';
+    if (it_call(p, "GET", path, token, NULL, &o) == 200 && it_jstr(o, "release.state"))
+        snprintf(st, sizeof(st), "%s", it_jstr(o, "release.state"));
+    json_decref(o);
+    return st;
+}
+
+/* One integer of GET /v1/releases/:id/stats, `field` a path below "stats" ("ticketed.failures"); -1 if none. */
+static CMN_UNUSED long long it_release_stat(struct it_pub *p, const char *token, const char *id, const char *field)
+{
+    char path[256], f[96];
+    snprintf(path, sizeof(path), "/v1/releases/%s/stats", id);
+    snprintf(f, sizeof(f), "stats.%s", field);
+    json_t *o = NULL;
+    long long v = -1;
+    if (it_call(p, "GET", path, token, NULL, &o) == 200)
+        v = it_jint(o, f);
+    json_decref(o);
+    return v;
+}
+
+/* ---- a real hotpatch-edge syncing the publisher's storage ---- */
+
+struct it_edge {
+    pid_t pid;
+    int port; /* set before it_edge_start (it_free_port) */
+    char log[1100];
+};
+
+/* The built hotpatch-edge ($HP_BIN or build/bin) into out; -1 when it is not there. */
+static CMN_UNUSED int it_edge_bin(char out[1024])
+{
+    const char *bin = getenv("HP_BIN");
+    snprintf(out, 1024, "%s/hotpatch-edge", bin && *bin ? bin : "build/bin");
+    return access(out, X_OK) == 0 ? 0 : -1;
+}
+
+/*
+ * Start hotpatch-edge on 127.0.0.1:e->port: it syncs p's storage, trusts p's
+ * manifest key, polls every 120 s on one thread and takes the tests' sync
+ * token; `extra` (NULL-terminated, at most 8) is appended to its arguments.
+ * Data under <tmp>/edge-<tag>, log <tmp>/edge-<tag>.log (e->log). 0 once /healthz
+ * answers 200 (10 s at most).
+ */
+static CMN_UNUSED int it_edge_start(struct it_edge *e, struct it_pub *p, const char *tag, const char *const *extra)
+{
+    char bin[1024], pk[CMN_PK_B64], listen[64], data_dir[1100], elog[1100];
+    if (it_edge_bin(bin))
+        return -1;
+    cmn_key_public_b64(&p->key, pk);
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", e->port);
+    snprintf(data_dir, sizeof(data_dir), "%s/edge-%s", test_tmpdir(), tag);
+    snprintf(elog, sizeof(elog), "%s/edge-%s.log", test_tmpdir(), tag);
+    snprintf(e->log, sizeof(e->log), "%s", elog);
+    const char *argv[24] = {bin,        "--listen",      listen, "--data-dir",      data_dir, "--source",
+                            p->storage, "--trusted-key", pk,     "--poll-interval", "120",    "--threads",
+                            "1"};
+    size_t n = 13;
+    for (const char *const *x = extra; x && *x && n < 21; x++)
+        argv[n++] = *x;
+    argv[n] = NULL;
+    fflush(stdout);
+    e->pid = fork();
+    if (e->pid < 0)
+        return -1;
+    if (e->pid == 0) {
+        setenv("HOTPATCH_SYNC_TOKEN", "edge-sync-token-for-tests", 1);
+        FILE *lf = freopen(elog, "a", stderr);
+        (void)lf;
+        dup2(2, 1);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", e->port);
+    for (int i = 0; i < 100; i++) {
+        struct it_resp r;
+        int up = it_http("GET", url, NULL, NULL, NULL, 0, &r) == 200;
+        it_resp_free(&r);
+        if (up)
+            return 0;
+        usleep(100000);
+    }
+    return -1;
+}
+
+static CMN_UNUSED void it_edge_stop(struct it_edge *e)
+{
+    if (e->pid > 0) {
+        kill(e->pid, SIGTERM);
+        waitpid(e->pid, NULL, 0);
+        e->pid = 0;
+    }
 }
 
 #endif

@@ -19,21 +19,6 @@ static struct it_pub P;
 static struct it_world W;
 static struct cmn_key TK; /* plays the edge's ticket key */
 
-static char *release(const char *version)
-{
-    struct it_bundle b;
-    it_bundle_make(&b, 5000, (uint32_t)version[0] * 31u + (uint32_t)version[2], &W.rkey);
-    char *meta = it_meta("demo", "android", "production", version, &b, &W.rkey, NULL);
-    json_t *o = NULL;
-    char *id = NULL;
-    if (it_post_release(&P, W.app_key, meta, &b, &o) == 201 && it_jstr(o, "release.id"))
-        id = strdup(it_jstr(o, "release.id"));
-    json_decref(o);
-    free(meta);
-    it_bundle_free(&b);
-    return id;
-}
-
 /* A batch of n events "dev-<from+i>" with one status. */
 static char *events(const char *rel, const char *status, int from, int n, int dup_every)
 {
@@ -66,34 +51,6 @@ static long post(const char *path, const char *body, json_t **out)
     return it_call(&P, "POST", path, NULL, body, out);
 }
 
-static long long stat_of(const char *id, const char *field)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "/v1/releases/%s/stats", id);
-    json_t *o = NULL;
-    long long v = -1;
-    if (it_call(&P, "GET", path, W.owner, NULL, &o) == 200) {
-        char f[64];
-        snprintf(f, sizeof(f), "stats.%s", field);
-        v = it_jint(o, f);
-    }
-    json_decref(o);
-    return v;
-}
-
-static const char *state_of(const char *id)
-{
-    static char st[32];
-    char path[256];
-    snprintf(path, sizeof(path), "/v1/releases/%s", id);
-    json_t *o = NULL;
-    st[0] = '\0';
-    if (it_call(&P, "GET", path, W.owner, NULL, &o) == 200 && it_jstr(o, "release.state"))
-        snprintf(st, sizeof(st), "%s", it_jstr(o, "release.state"));
-    json_decref(o);
-    return st;
-}
-
 int main(void)
 {
     if (!getenv("HP_TEST_PG_URL")) {
@@ -115,8 +72,8 @@ int main(void)
         return done_testing();
     }
     ok(1, "publisher + org + app + release key");
-    char *good = release("1.0.0");
-    char *bad = release("1.1.0");
+    char *good = it_release(&P, &W, "demo", "1.0.0", 5000);
+    char *bad = it_release(&P, &W, "demo", "1.1.0", 5000);
     ok(good && bad, "two releases on production");
     if (!good || !bad)
         return done_testing();
@@ -144,22 +101,22 @@ int main(void)
     json_decref(o);
     is_int(post("/v1/installations", b1, NULL), 200, "the same batch retried");
     is_int(post("/v1/installations", b1, NULL), 200, "and retried again");
-    is_int(stat_of(good, "installs"), 60, "stats: 60 installs, retries not double-counted");
+    is_int(it_release_stat(&P, W.owner, good, "installs"), 60, "stats: 60 installs, retries not double-counted");
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM installations"), 60, "60 installation rows");
     free(b1);
     char *f1 = events(good, "failed", 100, 3, 0);
     is_int(post("/v1/installations", f1, NULL), 200, "3 failures on the healthy release");
     free(f1);
-    is_int(stat_of(good, "failures"), 3, "stats: 3 failures");
-    is_int(stat_of(good, "active_devices"), 60, "stats: 60 active devices");
-    ok(stat_of(good, "failure_rate_bp") == 3 * 10000 / 63, "stats: failure rate in basis points");
+    is_int(it_release_stat(&P, W.owner, good, "failures"), 3, "stats: 3 failures");
+    is_int(it_release_stat(&P, W.owner, good, "active_devices"), 60, "stats: 60 active devices");
+    ok(it_release_stat(&P, W.owner, good, "failure_rate_bp") == 3 * 10000 / 63, "stats: failure rate in basis points");
     char path[256];
     snprintf(path, sizeof(path), "/v1/releases/%s/stats", good);
     is_int(it_call(&P, "GET", path, W.owner, NULL, &o), 200, "stats readable");
     json_t *vd = json_object_get(json_object_get(o, "stats"), "version_distribution");
     ok(json_is_array(vd) && json_array_size(vd) == 3, "version distribution over 1.0.0, 1.1.0 and 1.2.0");
     json_decref(o);
-    ok(!strcmp(state_of(good), "active"), "a healthy release stays active (4.7 < 20 percent)");
+    ok(!strcmp(it_release_state(&P, W.owner, good), "active"), "a healthy release stays active (4.7 < 20 percent)");
 
     /* progress */
     char prog[512];
@@ -176,7 +133,7 @@ int main(void)
     is_int(post("/v1/installations", prog, NULL), 200, "a later progress event");
     is_int(it_sql_int(P.dburl, "SELECT progress FROM installations WHERE device_id = 'dl'"), 90,
            "progress keeps the highest value, one row");
-    is_int(stat_of(good, "downloading"), 1, "one device downloading");
+    is_int(it_release_stat(&P, W.owner, good, "downloading"), 1, "one device downloading");
 
     /* bad batches */
     is_int(post("/v1/installations", "{\"events\":", NULL), 400, "truncated JSON -> 400");
@@ -200,7 +157,7 @@ int main(void)
     is_int(post("/v1/installations", prog, &o), 200, "a batch of malformed events is answered");
     is_int(it_jint(o, "rejected"), 2, "both entries rejected, nothing stored");
     json_decref(o);
-    is_int(stat_of(good, "installs"), 60, "installs unchanged");
+    is_int(it_release_stat(&P, W.owner, good, "installs"), 60, "installs unchanged");
 
     /* auto-halt: threshold 30% after 20 installs for this app */
     is_int(it_call(&P, "PATCH", "/v1/apps/demo", W.app_key, "{\"halt_threshold_pct\":30}", NULL), 403,
@@ -213,17 +170,17 @@ int main(void)
     char *f = events(bad, "failed", 10, 9, 0);
     is_int(post("/v1/installations", a, NULL), 200, "10 applied on the bad release");
     is_int(post("/v1/installations", f, NULL), 200, "9 failed (19 installs: below the minimum)");
-    ok(!strcmp(state_of(bad), "active"), "not halted before the minimum number of installs");
+    ok(!strcmp(it_release_state(&P, W.owner, bad), "active"), "not halted before the minimum number of installs");
     free(a);
     free(f);
     char *f2 = events(bad, "failed", 19, 1, 0);
     char *r2 = events(bad, "rolled_back", 0, 3, 0);
     is_int(post("/v1/installations", f2, NULL), 200, "a 20th install, failed");
-    ok(!strcmp(state_of(bad), "halted"), "auto-halt fired: the release is halted");
+    ok(!strcmp(it_release_state(&P, W.owner, bad), "halted"), "auto-halt fired: the release is halted");
     is_int(post("/v1/installations", r2, NULL), 200, "more bad news after the halt is still accepted");
     free(f2);
     free(r2);
-    ok(!strcmp(state_of(bad), "halted"), "still halted");
+    ok(!strcmp(it_release_state(&P, W.owner, bad), "halted"), "still halted");
     struct cmn_manifest *m = it_stored_manifest(&P, "demo", "android", "production", NULL);
     long i = m ? cmn_manifest_find(m, bad) : -1;
     ok(i >= 0 && m->releases[i].state == CMN_REL_HALTED, "the manifest was re-published with the release halted");
@@ -245,7 +202,7 @@ int main(void)
     json_decref(o);
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM audit_events WHERE action = 'release.halt'"), 1,
            "exactly one halt, however many batches followed");
-    ok(!strcmp(state_of(good), "active"), "the healthy release is untouched");
+    ok(!strcmp(it_release_state(&P, W.owner, good), "active"), "the healthy release is untouched");
 
     /* the database drops every connection: the pool replaces them, requests keep working */
     char sql[512];
@@ -263,7 +220,7 @@ int main(void)
     char *again = events(good, "applied", 5000, 5, 0);
     is_int(post("/v1/installations", again, NULL), 200, "telemetry after the drop");
     free(again);
-    is_int(stat_of(good, "installs"), 65, "and it was stored");
+    is_int(it_release_stat(&P, W.owner, good, "installs"), 65, "and it was stored");
 
     free(good);
     free(bad);

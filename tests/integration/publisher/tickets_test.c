@@ -18,8 +18,6 @@
 #include "../../lib/test.h"
 #include "pub_itest.h"
 
-#include <sys/wait.h>
-
 #include "common/ticket.h"
 
 #define N_FORGED 10000
@@ -27,84 +25,24 @@
 static struct it_pub P;
 static struct it_world W;
 
-struct edge {
-    pid_t pid;
-    int port;
-};
-
-static int edge_start(struct edge *e, const char *bin, const char *keyfile, const char *ttl, const char *tag)
-{
-    char pk[CMN_PK_B64], listen[64], data_dir[1100], elog[1100];
-    cmn_key_public_b64(&P.key, pk);
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", e->port);
-    snprintf(data_dir, sizeof(data_dir), "%s/edge-%s", test_tmpdir(), tag);
-    snprintf(elog, sizeof(elog), "%s/edge-%s.log", test_tmpdir(), tag);
-    fflush(stdout);
-    e->pid = fork();
-    if (e->pid == 0) {
-        setenv("HOTPATCH_SYNC_TOKEN", "edge-sync-token-for-tests", 1);
-        FILE *lf = freopen(elog, "a", stderr);
-        (void)lf;
-        dup2(2, 1);
-        execl(bin, bin, "--listen", listen, "--data-dir", data_dir, "--source", P.storage, "--trusted-key", pk,
-              "--poll-interval", "120", "--threads", "1", "--ticket-key", keyfile, "--ticket-ttl", ttl, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) {
-        char url[128];
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", e->port);
-        struct it_resp r;
-        int up = it_http("GET", url, NULL, NULL, NULL, 0, &r) == 200;
-        it_resp_free(&r);
-        if (up)
-            return 0;
-        usleep(100000);
-    }
-    return -1;
-}
-
-static void edge_stop(struct edge *e)
-{
-    if (e->pid > 0) {
-        kill(e->pid, SIGTERM);
-        waitpid(e->pid, NULL, 0);
-        e->pid = 0;
-    }
-}
-
 /* A device's check through an edge: the status; on an offer, the release named and the ticket (or ""). */
-static long check(struct edge *e, const char *device, char rel[64], char ticket[CMN_TICKET_MAX + 1])
+static long check(struct it_edge *e, const char *device, char rel[64], char ticket[CMN_TICKET_MAX + 1])
 {
     char url[512];
     snprintf(url, sizeof(url),
              "http://127.0.0.1:%d/v1/check?app=demo&platform=android&channel=production&binary_version=1.0.0"
              "&device=%s",
              e->port, device);
-    CURL *h = curl_easy_init();
     struct it_resp r;
-    memset(&r, 0, sizeof(r));
-    cmn_buf_init(&r.body, 8u << 20);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, it_write_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
-    long code = 0;
-    rel[0] = ticket[0] = '\0';
-    if (curl_easy_perform(h) == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-        struct curl_header *hd = NULL;
-        if (curl_easy_header(h, "X-HotPatch-Release", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
-            snprintf(rel, 64, "%s", hd->value);
-        if (curl_easy_header(h, "X-HotPatch-Ticket", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
-            snprintf(ticket, CMN_TICKET_MAX + 1, "%s", hd->value);
-    }
-    curl_easy_cleanup(h);
+    long code = it_http("GET", url, NULL, NULL, NULL, 0, &r);
+    it_resp_header(&r, "X-HotPatch-Release", rel, 64);
+    it_resp_header(&r, "X-HotPatch-Ticket", ticket, CMN_TICKET_MAX + 1);
     it_resp_free(&r);
     return code;
 }
 
 /* Until the edge offers `want` to a probe device; 5 s at most. */
-static int wait_offer(struct edge *e, const char *want)
+static int wait_offer(struct it_edge *e, const char *want)
 {
     char rel[64], t[CMN_TICKET_MAX + 1];
     for (int i = 0; i < 100; i++) {
@@ -113,47 +51,6 @@ static int wait_offer(struct edge *e, const char *want)
         usleep(50000);
     }
     return 0;
-}
-
-static char *release(const char *version)
-{
-    struct it_bundle b;
-    it_bundle_make(&b, 4000, (uint32_t)version[2] * 7u + 1u, &W.rkey);
-    char *meta = it_meta("demo", "android", "production", version, &b, &W.rkey, NULL);
-    json_t *o = NULL;
-    char *id = NULL;
-    if (it_post_release(&P, W.app_key, meta, &b, &o) == 201 && it_jstr(o, "release.id"))
-        id = strdup(it_jstr(o, "release.id"));
-    json_decref(o);
-    free(meta);
-    it_bundle_free(&b);
-    return id;
-}
-
-static const char *state_of(const char *id)
-{
-    static char st[32];
-    char path[256];
-    snprintf(path, sizeof(path), "/v1/releases/%s", id);
-    json_t *o = NULL;
-    st[0] = '\0';
-    if (it_call(&P, "GET", path, W.owner, NULL, &o) == 200 && it_jstr(o, "release.state"))
-        snprintf(st, sizeof(st), "%s", it_jstr(o, "release.state"));
-    json_decref(o);
-    return st;
-}
-
-static long long stat_of(const char *id, const char *field)
-{
-    char path[256], f[96];
-    snprintf(path, sizeof(path), "/v1/releases/%s/stats", id);
-    snprintf(f, sizeof(f), "stats.%s", field);
-    json_t *o = NULL;
-    long long v = -1;
-    if (it_call(&P, "GET", path, W.owner, NULL, &o) == 200)
-        v = it_jint(o, f);
-    json_decref(o);
-    return v;
 }
 
 /*
@@ -230,10 +127,8 @@ static const char *same_ticket(int i, const char *dev, void *arg)
 
 int main(void)
 {
-    const char *bin = getenv("HP_BIN");
     char edge_bin[1024];
-    snprintf(edge_bin, sizeof(edge_bin), "%s/hotpatch-edge", bin && *bin ? bin : "build/bin");
-    if (!getenv("HP_TEST_PG_URL") || access(edge_bin, X_OK) != 0) {
+    if (!getenv("HP_TEST_PG_URL") || it_edge_bin(edge_bin)) {
         test_skip(1, "needs HP_TEST_PG_URL and a built hotpatch-edge");
         return done_testing();
     }
@@ -253,7 +148,7 @@ int main(void)
     struct cmn_errbuf eb = {0};
     ok(!cmn_key_generate(&tk) && !cmn_key_save_secret(&tk, keyfile, 1, &eb), "edge ticket key file");
     cmn_key_public_b64(&tk, tkb64);
-    struct edge e1 = {0, it_free_port()}, e2 = {0, it_free_port()};
+    struct it_edge e1 = {.port = it_free_port()}, e2 = {.port = it_free_port()};
     char urls[128], tkenv[128];
     snprintf(urls, sizeof(urls), "HOTPATCH_EDGE_URLS=http://127.0.0.1:%d,http://127.0.0.1:%d", e1.port, e2.port);
     snprintf(tkenv, sizeof(tkenv), "HOTPATCH_TICKET_KEYS=%s", tkb64);
@@ -269,12 +164,14 @@ int main(void)
         return done_testing();
     }
     ok(1, "publisher up, trusting the edge ticket key's public half");
-    ok(!edge_start(&e1, edge_bin, keyfile, "604800", "week"), "edge 1 up (tickets for 7 days)");
-    ok(!edge_start(&e2, edge_bin, keyfile, "1", "second"), "edge 2 up (tickets for 1 second)");
+    const char *week[] = {"--ticket-key", keyfile, "--ticket-ttl", "604800", NULL};
+    const char *second[] = {"--ticket-key", keyfile, "--ticket-ttl", "1", NULL};
+    ok(!it_edge_start(&e1, &P, "week", week), "edge 1 up (tickets for 7 days)");
+    ok(!it_edge_start(&e2, &P, "second", second), "edge 2 up (tickets for 1 second)");
     is_int(it_call(&P, "PATCH", "/v1/apps/demo", W.owner, "{\"halt_threshold_pct\":30,\"halt_min_installs\":20}", NULL),
            200, "auto-halt: 30 percent after 20 installs");
 
-    char *A = release("1.0.0");
+    char *A = it_release(&P, &W, "demo", "1.0.0", 4000);
     ok(A != NULL, "release A");
     if (!A)
         goto out;
@@ -314,10 +211,11 @@ int main(void)
     is_int(it_call(&P, "POST", "/v1/installations", NULL, own, &o), 200, "the attacker's own device reports");
     is_int(it_jint(o, "ticketed"), 1, "that one report is ticketed");
     json_decref(o);
-    is_str(state_of(A), "active", "40,001 failure reports, one ticketed device: release A is NOT halted");
-    is_int(stat_of(A, "failures"), 4 * N_FORGED + 1, "stats: every report is stored and visible");
-    is_int(stat_of(A, "unticketed.failures"), 4 * N_FORGED, "stats: 40,000 flagged unticketed");
-    is_int(stat_of(A, "ticketed.failures"), 1, "stats: one ticketed failure");
+    is_str(it_release_state(&P, W.owner, A), "active",
+           "40,001 failure reports, one ticketed device: release A is NOT halted");
+    is_int(it_release_stat(&P, W.owner, A, "failures"), 4 * N_FORGED + 1, "stats: every report is stored and visible");
+    is_int(it_release_stat(&P, W.owner, A, "unticketed.failures"), 4 * N_FORGED, "stats: 40,000 flagged unticketed");
+    is_int(it_release_stat(&P, W.owner, A, "ticketed.failures"), 1, "stats: one ticketed failure");
     json_t *so = NULL;
     char path[256];
     snprintf(path, sizeof(path), "/v1/releases/%s/stats", A);
@@ -349,8 +247,8 @@ int main(void)
     is_int(it_jint(o, "ticketed"), 0, "expired tickets do not count");
     json_decref(o);
     cmn_buf_release(&lb);
-    is_str(state_of(A), "active", "A still active");
-    is_int(stat_of(A, "ticketed.failures"), 1, "still one ticketed failure");
+    is_str(it_release_state(&P, W.owner, A), "active", "A still active");
+    is_int(it_release_stat(&P, W.owner, A, "ticketed.failures"), 1, "still one ticketed failure");
 
     /* ---- 20 real devices take tickets for A; then B is released ---- */
     static char a_t[20][CMN_TICKET_MAX + 1];
@@ -361,7 +259,7 @@ int main(void)
         got += check(&e1, dev, rel, a_t[i]) == 200 && !strcmp(rel, A) && a_t[i][0];
     }
     is_int(got, 20, "20 real devices checked through edge 1 and hold tickets for A");
-    char *B = release("1.1.0");
+    char *B = it_release(&P, &W, "demo", "1.1.0", 4000);
     ok(B != NULL, "release B");
     if (!B)
         goto out;
@@ -380,8 +278,8 @@ int main(void)
     is_int(it_jint(o, "ticketed"), 0, "a ticket for release A does not count for release B");
     json_decref(o);
     cmn_buf_release(&bb);
-    is_str(state_of(B), "active", "B not halted by them");
-    is_int(stat_of(B, "unticketed.failures"), 20, "stored as 20 unticketed failures of B");
+    is_str(it_release_state(&P, W.owner, B), "active", "B not halted by them");
+    is_int(it_release_stat(&P, W.owner, B, "unticketed.failures"), 20, "stored as 20 unticketed failures of B");
 
     /* ---- the same 20 real devices check again (offered B) and report B's failures with B's tickets ---- */
     static char b_t[20][CMN_TICKET_MAX + 1];
@@ -401,22 +299,22 @@ int main(void)
                  i, B, b_t[i]);
         if (it_call(&P, "POST", "/v1/installations", NULL, one, NULL) != 200)
             break;
-        if (i < 19 && strcmp(state_of(B), "active"))
+        if (i < 19 && strcmp(it_release_state(&P, W.owner, B), "active"))
             halted_early = 1;
     }
     ok(!halted_early, "not halted before the 20th ticketed device (the minimum)");
-    is_str(state_of(B), "halted", "20 real ticketed failing devices halt B");
-    is_int(stat_of(B, "ticketed.failures"), 20, "stats: 20 ticketed failures (each counted once)");
-    is_int(stat_of(B, "failures"), 20, "the earlier unticketed rows were upgraded, not added");
+    is_str(it_release_state(&P, W.owner, B), "halted", "20 real ticketed failing devices halt B");
+    is_int(it_release_stat(&P, W.owner, B, "ticketed.failures"), 20, "stats: 20 ticketed failures (each counted once)");
+    is_int(it_release_stat(&P, W.owner, B, "failures"), 20, "the earlier unticketed rows were upgraded, not added");
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM audit_events WHERE action = 'release.halt' AND actor = "
                                "'auto-halt' AND detail->>'counted' = 'ticketed distinct devices'"),
            1, "exactly one auto-halt, saying what it counted");
-    is_str(state_of(A), "active", "A, under 40,000 forged failures, is still active");
+    is_str(it_release_state(&P, W.owner, A), "active", "A, under 40,000 forged failures, is still active");
     free(B);
 out:
     free(A);
-    edge_stop(&e1);
-    edge_stop(&e2);
+    it_edge_stop(&e1);
+    it_edge_stop(&e2);
     it_pub_stop(&P);
     cmn_key_clear(&tk);
     cmn_key_clear(&fg.k);

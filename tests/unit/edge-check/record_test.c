@@ -4,9 +4,12 @@
  * ids, the same cmn_decide() answer as the manifest itself (inline targeting,
  * list targeting, halted/rolled-back states, mandatory); damaged records
  * (every truncation, random byte flips, hostile offsets) are refused without
- * a bad read.
+ * a bad read. Legacy signatures (SPEC section 15) are carried from the
+ * verified envelope, and only well-formed ones.
  */
 #include "common/compat.h"
+
+#include <sodium.h>
 
 #include "../../../edge-check/record.c"
 #include "../../lib/test.h"
@@ -352,6 +355,92 @@ int main(void)
         free(dam);
         cmn_buf_release(&r2);
         cmn_manifest_free(e);
+    }
+
+    /*
+     * Legacy signatures (SPEC section 15) travel in the record from the
+     * envelope the sync verified, so the seed check does no verification:
+     * carried when the verified manifest has one, absent otherwise; an
+     * envelope whose legacy_signature was changed after signing does not
+     * open (its release never reaches a record); a malformed one is left
+     * out; a damaged record is refused.
+     */
+    {
+        uint8_t dg[CMN_SHA256_BYTES], sig[CMN_SIG_BYTES];
+        char lsig[CMN_SIG_B64];
+        memset(dg, 0xbb, sizeof(dg));
+        ok(crypto_sign_ed25519_detached(sig, NULL, dg, sizeof(dg), K.sk) == 0, "a legacy signature (bare digest)");
+        cmn_base64_encode(sig, sizeof(sig), lsig);
+        struct cmn_manifest *e = cmn_manifest_new("legacy-app", "android", "production");
+        struct cmn_release r;
+        e->sequence = 3;
+        e->issued_at = 1700000000;
+        e->expires_at = 4000000000LL;
+        rel(&r, "l1", "2.0.0", "*", 10000, CMN_REL_ACTIVE);
+        r.legacy_signature = lsig;
+        ok(cmn_manifest_add_release(e, &r) == CMN_OK, "release l1 with a legacy signature");
+        rel(&r, "l2", "2.1.0", "*", 10000, CMN_REL_ACTIVE);
+        ok(cmn_manifest_add_release(e, &r) == CMN_OK, "release l2 without one");
+        struct cmn_buf sealed, r2;
+        struct cmn_errbuf eb = {{0}};
+        cmn_buf_init(&sealed, CMN_MANIFEST_MAX_BYTES);
+        is_int(cmn_manifest_seal(e, &K, &sealed, &eb), CMN_OK, "sealed");
+        cmn_manifest_free(e);
+        struct cmn_keyring kr = {&K, 1};
+        struct cmn_manifest *o = NULL;
+        is_int(cmn_manifest_open(sealed.ptr, sealed.len, &kr, NULL, 1700000001, 0, &o, &eb), CMN_OK, "opened");
+        cmn_buf_init(&r2, 1 << 20);
+        is_int(o ? edge_rec_compile(o, sealed.ptr, sealed.len, 0, &r2) : CMN_E_INVAL, CMN_OK, "compiled");
+        ok(edge_rec_view(r2.ptr, r2.len, "dev-1", v) == CMN_OK && v->rel[0].legacy_signature &&
+               !strcmp(v->rel[0].legacy_signature, lsig),
+           "the record carries l1's verified legacy signature");
+        ok(v->rel[1].legacy_signature == NULL, "and none for l2");
+
+        /* changed after signing: the envelope's signature no longer verifies, nothing is compiled */
+        char *tampered = malloc(sealed.len);
+        memcpy(tampered, sealed.ptr, sealed.len);
+        char *at = memmem(tampered, sealed.len, lsig, strlen(lsig));
+        ok(at != NULL, "the legacy signature is inside the envelope's signed bytes");
+        if (at)
+            at[10] = at[10] == 'A' ? 'B' : 'A';
+        struct cmn_manifest *t = NULL;
+        is_int(cmn_manifest_open(tampered, sealed.len, &kr, NULL, 1700000001, 0, &t, &eb), CMN_E_SIG,
+               "an envelope whose legacy_signature was changed does not open: the sync refuses it");
+        ok(t == NULL, "so no record (and no release) comes from it");
+        free(tampered);
+
+        /* a manifest handed over with a malformed legacy signature: left out, the seed check answers ours */
+        struct cmn_buf r3;
+        cmn_buf_init(&r3, 1 << 20);
+        char *keep = o ? o->releases[0].legacy_signature : NULL;
+        if (o)
+            o->releases[0].legacy_signature = "bm90IGEgc2lnbmF0dXJl";
+        is_int(o ? edge_rec_compile(o, sealed.ptr, sealed.len, 0, &r3) : CMN_E_INVAL, CMN_OK,
+               "compiled with a malformed legacy signature");
+        if (o)
+            o->releases[0].legacy_signature = keep;
+        ok(edge_rec_view(r3.ptr, r3.len, "dev-1", v) == CMN_OK && v->rel[0].legacy_signature == NULL,
+           "a malformed legacy signature is not carried");
+        cmn_buf_release(&r3);
+
+        /* a damaged record: the signature's offset moved onto a shorter string */
+        struct edge_rec_hdr hh;
+        struct edge_rec_rel er;
+        memcpy(&hh, r2.ptr, sizeof(hh));
+        memcpy(&er, r2.ptr + sizeof(hh), sizeof(er));
+        char *dam = malloc(r2.len);
+        memcpy(dam, r2.ptr, r2.len);
+        er.off_legacy_sig = er.off_version;
+        memcpy(dam + sizeof(hh), &er, sizeof(er));
+        is_int(edge_rec_view(dam, r2.len, "d", v), CMN_E_PARSE, "a legacy signature of the wrong length refused");
+        memcpy(&er, r2.ptr + sizeof(hh), sizeof(er));
+        er.off_legacy_sig = (uint32_t)r2.len;
+        memcpy(dam + sizeof(hh), &er, sizeof(er));
+        is_int(edge_rec_view(dam, r2.len, "d", v), CMN_E_PARSE, "a legacy signature offset past the end refused");
+        free(dam);
+        cmn_buf_release(&r2);
+        cmn_buf_release(&sealed);
+        cmn_manifest_free(o);
     }
 
     free(v);

@@ -30,23 +30,6 @@ static const char *tix(const char *rel, const char *dev, int64_t ttl)
     return t;
 }
 
-static enum cmn_err installs(struct fx *f, const char *json, struct pub_ingest_result *res)
-{
-    struct pub_batch b;
-    struct cmn_errbuf eb = {0};
-    enum cmn_err rc =
-        pub_batch_parse_installs(json, strlen(json), f->cfg.max_telemetry, (size_t)f->cfg.max_batch, &b, &eb);
-    if (rc) {
-        diag("parse: %s", cmn_errmsg(&eb, rc));
-        return rc;
-    }
-    rc = pub_ingest_installs(&f->s, &b, res, &eb);
-    if (rc)
-        diag("installs: %s", cmn_errmsg(&eb, rc));
-    pub_batch_release(&b);
-    return rc;
-}
-
 static long long counter(struct fx *f, const char *id, const char *col)
 {
     char q[256];
@@ -91,7 +74,7 @@ int main(void)
     struct pub_ingest_result res;
     unsigned long batches = atomic_load(&f.s.m.telemetry_batches);
     unsigned long merged = atomic_load(&f.s.m.telemetry_merged);
-    is_int(installs(&f, batch, &res), CMN_OK, "installation batch stored");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "installation batch stored");
     is_int(res.accepted, 4, "duplicates within the batch merged (d1 twice, d3 twice)");
     is_int(res.rejected, 1, "the entry without a device id rejected");
     is_int(counter(&f, id, "applied"), 2, "two applied installs counted");
@@ -106,13 +89,13 @@ int main(void)
     is_int(atomic_load(&f.s.m.telemetry_merged), merged, "a batch of new rows took the fast path (no merge)");
 
     /* a retry of the same batch (the device did not see the reply) must not count twice */
-    is_int(installs(&f, batch, &res), CMN_OK, "retried batch accepted");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "retried batch accepted");
     is_int(counter(&f, id, "applied"), 2, "retry not double-counted (applied)");
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations"), 3, "retry adds no rows");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "the retry met stored rows and was merged");
 
     /* empty batch: nothing to store, no database round trip */
-    is_int(installs(&f, "{\"events\":[]}", &res), CMN_OK, "empty batch");
+    is_int(fx_installs(&f, "{\"events\":[]}", &res), CMN_OK, "empty batch");
     is_int(res.accepted, 0, "nothing accepted");
 
     /* devices: one row per (app, device), the last report wins */
@@ -157,7 +140,7 @@ int main(void)
              "{\"device_id\":\"x5\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
              "\"ticket\":42}]}",
              id, id, id, tix(id, "d1", 3600), id, foreign, id, tix(id, "x4", -1), id);
-    is_int(installs(&f, batch, &res), CMN_OK,
+    is_int(fx_installs(&f, batch, &res), CMN_OK,
            "six forged failures: none, garbage, replayed, foreign, expired, a number");
     is_int(res.accepted, 6, "all six stored");
     is_int(res.ticketed, 0, "none ticketed");
@@ -174,10 +157,10 @@ int main(void)
              "{\"device_id\":\"f2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
              "\"ticket\":\"%s\"}]}",
              id, tix(id, "f1", 3600), id, tix(id, "f2", 3600));
-    is_int(installs(&f, batch, &res), CMN_OK, "two failures");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "two failures");
     is_int(counter(&f, id, "failed"), 7, "f1's earlier unticketed row is not counted again in the totals");
     is_int(counter(&f, id, "t_failed"), 2, "f1 upgraded to ticketed and f2 new: two ticketed failures");
-    is_int(installs(&f, batch, &res), CMN_OK, "the ticketed batch retried");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "the ticketed batch retried");
     is_int(counter(&f, id, "t_failed"), 2, "a retry of ticketed reports is not counted twice");
     is_str(fx_state(&f, id, st), "active", "2 of 4 installs failed: 50%% < 60%%, still active");
     snprintf(batch, sizeof(batch),
@@ -185,7 +168,7 @@ int main(void)
              "\"ticket\":\"%s\"}]}",
              id, tix(id, "f3", 3600));
     merged = atomic_load(&f.s.m.telemetry_merged);
-    is_int(installs(&f, batch, &res), CMN_OK, "a third failure");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a third failure");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged, "a new row: the fast path, whose totals feed the halt");
     is_str(fx_state(&f, id, st), "halted", "3 of 5 failed (60%% >= 60%%): halted automatically");
     is_int(atomic_load(&f.s.m.auto_halts), 1, "auto-halt counted");
@@ -211,7 +194,7 @@ int main(void)
              id, tix(id, "t1", 3600), id, id);
     long long applied = counter(&f, id, "applied");
     long long t_applied = counter(&f, id, "t_applied");
-    is_int(installs(&f, batch, &res), CMN_OK, "a batch of new rows");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a batch of new rows");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged, "took the fast path");
     is_int(counter(&f, id, "applied"), applied + 1, "one applied counted (t3 names another app: dropped)");
     is_int(res.ticketed, 1, "t1's ticket verified");
@@ -238,7 +221,7 @@ int main(void)
         "{\"device_id\":\"t4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"applied\",\"ticket\":\"%s\"},"
         "{\"device_id\":\"t2\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\",\"progress\":80}]}",
         id, id, tix(id, "t4", 3600), id);
-    is_int(installs(&f, batch, &res), CMN_OK, "a partly new batch");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a partly new batch");
     is_int(res.accepted, 3, "all three accepted");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "it met stored rows: merged");
     is_int(counter(&f, id, "applied"), applied + 2, "only t4 added to applied");

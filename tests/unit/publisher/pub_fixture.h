@@ -218,4 +218,22 @@ static CMN_UNUSED const struct cmn_release *fx_find(const struct cmn_manifest *m
     return NULL;
 }
 
+/* An installation batch (JSON) through the real parser and pub_ingest_installs; the reason is diag'd on failure. */
+static CMN_UNUSED enum cmn_err fx_installs(struct fx *f, const char *json, struct pub_ingest_result *res)
+{
+    struct pub_batch b;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc =
+        pub_batch_parse_installs(json, strlen(json), f->cfg.max_telemetry, (size_t)f->cfg.max_batch, &b, &eb);
+    if (rc) {
+        diag("parse: %s", cmn_errmsg(&eb, rc));
+        return rc;
+    }
+    rc = pub_ingest_installs(&f->s, &b, res, &eb);
+    if (rc)
+        diag("installs: %s", cmn_errmsg(&eb, rc));
+    pub_batch_release(&b);
+    return rc;
+}
+
 #endif
