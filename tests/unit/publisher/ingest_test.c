@@ -261,7 +261,7 @@ int main(void)
              "{\"device_id\":\"u4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
              o1, o1, o1, o1, o2, o2, o2, o2);
     merged = atomic_load(&f.s.m.telemetry_merged);
-    is_int(installs(&f, batch, &res), CMN_OK, "3 unticketed failures of 4 on each release, opt-in off");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "3 unticketed failures of 4 on each release, opt-in off");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged, "(the fast path)");
     is_int(counter(&f, o1, "failed"), 3, "stored and counted in the totals");
     is_str(fx_state(&f, o1, st), "active", "opt-in off: 75%% unticketed failures halt nothing");
@@ -274,7 +274,7 @@ int main(void)
              o1);
     merged = atomic_load(&f.s.m.telemetry_merged);
     unsigned long halts = atomic_load(&f.s.m.auto_halts);
-    is_int(installs(&f, batch, &res), CMN_OK, "a fourth unticketed failure on the first release");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a fourth unticketed failure on the first release");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged, "a new row: the fast path");
     is_str(fx_state(&f, o1, st), "halted", "opt-in on: 4 of 5 failed (unticketed): halted");
     is_int(atomic_load(&f.s.m.auto_halts), halts + 1, "auto-halt counted");
@@ -290,7 +290,7 @@ int main(void)
              "{\"device_id\":\"u6\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
              o2, o2);
     merged = atomic_load(&f.s.m.telemetry_merged);
-    is_int(installs(&f, batch, &res), CMN_OK, "a retried failure and a new one on the second release");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "a retried failure and a new one on the second release");
     is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "met a stored row: merged");
     is_int(counter(&f, o2, "failed"), 4, "u4 not counted twice: 4 distinct failed devices");
     is_int(counter(&f, o2, "t_failed"), 0, "none of them ticketed");
@@ -309,7 +309,7 @@ int main(void)
              "{\"device_id\":\"u4\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"},"
              "{\"device_id\":\"u5\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\"}]}",
              nr4.id, nr4.id, nr4.id, nr4.id, nr4.id);
-    is_int(installs(&f, batch, &res), CMN_OK, "4 unticketed failures of 5, opted out");
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "4 unticketed failures of 5, opted out");
     is_str(fx_state(&f, nr4.id, st), "active", "opt-in off again: not halted");
 
     cmn_key_clear(&tkey);
