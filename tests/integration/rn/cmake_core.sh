@@ -7,7 +7,12 @@
 # (copy-core.sh) and those sources on this machine's compiler. Checked: only
 # Java_* symbols are exported, every LOAD segment is 16 KB aligned, no
 # third-party library is needed at run time but libc and zlib, and the JVM
-# loads the library and runs the boot protocol through it.
+# loads the library and runs the boot protocol through it. core_smoke.c, linked
+# from the same objects, exercises every third-party library through the core.
+# The same CMake project is then cross-built for aarch64 with Debian's cross
+# gcc (aarch64-linux-gnu.cmake; a TAP skip when it is not installed), checked
+# the same way, its size broken down from the link map (map_sizes.py), and
+# core_smoke runs under qemu-aarch64 with output identical to x86_64's.
 # (No NDK here: the Android toolchain itself is not exercised; see docs/react-native.md.)
 . "$HP_SRC_DIR/tests/lib/tap.sh"
 set -u
