@@ -11,6 +11,8 @@
 #   nginx wrk bc                        `make run`'s local CDN and `make bench`
 #   unzip curl python3 procps           test scripts (unzip -l, curl, fake servers, pgrep)
 #   groff-base                          man pages render without warnings (tests/integration/install)
+#   qemu-user                           runs the aarch64 core smoke test (tests/integration/rn/cmake_core.sh)
+#   ruby                                evaluates HotPatch.podspec (tests/integration/rn/podspec.sh)
 set -euo pipefail
 pkgs=(
     build-essential pkg-config openssl clang libclang-rt-14-dev clang-format
@@ -23,6 +25,7 @@ pkgs=(
     openjdk-17-jdk-headless junit4 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
     libzstd-dev bsdiff zstd
     cmake patch xz-utils zlib1g-dev
+    qemu-user ruby
 )
 # Node.js (for the React Native bundler) ships on these machines from nodesource,
 # npm included; only fall back to Debian's packages when it is absent.

@@ -4,6 +4,9 @@
 
 NS_ASSUME_NONNULL_BEGIN
 
+// Default visibility: the pod compiles with hidden symbols (GCC_SYMBOLS_PRIVATE_EXTERN) and prelinks into one
+// object, and the app's AppDelegate links against this class.
+__attribute__((visibility("default")))
 @interface HotPatch : NSObject
 /**
  * Runs hp_boot_begin (launch counter persisted, crash-loop rollback) once per process and returns the installed

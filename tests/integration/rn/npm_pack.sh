@@ -22,7 +22,8 @@ for f in package.json src/index.ts src/api.ts src/react.tsx src/errors.ts src/Na
     android/src/main/cpp/hp_jni.c android/src/main/java/dev/hotpatch/core/HotPatchClient.java \
     android/src/main/java/dev/hotpatch/core/UrlConnectionTransport.java \
     android/src/main/java/dev/hotpatch/rn/HotPatchModule.java android/src/main/java/dev/hotpatch/rn/HotPatch.java \
-    ios/HotPatchModule.mm ios/HotPatch.mm ios/HotPatchCore.mm \
+    ios/HotPatchModule.mm ios/HotPatch.mm ios/HotPatchCore.mm ios/third-party-config/jansson_config.h \
+    ios/third-party-config/jansson_private_config.h ios/third-party-config/config.h ios/third-party-config/zipconf.h \
     cpp/core/sdk/client.c cpp/core/sdk/net.c cpp/core/sdk/transport_none.c cpp/core/sdk/include/hotpatch.h \
     cpp/core/common/manifest.c cpp/core/common/crypto.c cpp/core/common/include/common/compat.h \
     cpp/core/common/patch.c third-party.lock scripts/third-party.sh android/src/main/cpp/hp_sodium_subset.c; do

@@ -3,9 +3,12 @@
 /*
  * hp_sodium_subset.c - the mobile build compiles only the part of libsodium
  * the core calls (Ed25519, SHA-2, constant-time compares, randombytes,
- * codecs, sodium_init; android/CMakeLists.txt). sodium_init() also asks
- * every other primitive family to pick its fastest implementation for this
- * CPU; those families are not in the build, so their pickers are no-ops here.
+ * codecs, sodium_init; android/CMakeLists.txt), plus ChaCha20, which
+ * randombytes_buf_deterministic() references: the set links with no
+ * undefined symbol even where dead code is not stripped first (the pod).
+ * sodium_init() also asks every other primitive family to pick its fastest
+ * implementation for this CPU; those families are not in the build, so
+ * their pickers are no-ops here.
  * Nothing else in the library can reach them: a call would not link.
  */
 
@@ -21,5 +24,4 @@ HP_NO_PICKER(generichash_blake2b)
 HP_NO_PICKER(onetimeauth_poly1305)
 HP_NO_PICKER(pwhash_argon2)
 HP_NO_PICKER(scalarmult_curve25519)
-HP_NO_PICKER(stream_chacha20)
 HP_NO_PICKER(stream_salsa20)
