@@ -462,15 +462,18 @@ int cli_cmd_snapshot(int argc, char **argv);
 int cli_cmd_patch(int argc, char **argv);
 
 /*
- * Release-time patches (patches.c): sign the content digest of `zip` (our
- * release zip, extracted under `work`) into e->content_sha256/content_sig, and
- * from the last `nbases` distinct bundles of manifest `m` (NULL: none) build,
- * upload and list in e->patches those at most CLI_PATCH_MAX_PERCENT of
- * `zip_size`. e->sha256 must be set. The caller frees e->content_sig,
- * e->patches[i].url and e->patches. Returns 0 or an exit code after reporting.
+ * Release-time patches (patches.c, driver in common/patchset.c).
+ * cli_release_content: extract `zip` (our release zip) under `work`, sign its
+ * content digest with `skey` into e->content_sha256/content_sig (both modes:
+ * a publisher builds its patches against this signed digest).
+ * cli_release_patches: cli_release_content, then from the last `nbases`
+ * distinct bundles of manifest `m` (NULL: none) build, upload and list in
+ * e->patches those worth it (cmn_patch_worth). e->sha256 must be set. The
+ * caller frees e->content_sig, e->patches[i].url and e->patches. Both return
+ * 0 or an exit code after reporting.
  */
-#define CLI_PATCH_MAX_PERCENT 50
 #define CLI_PATCH_BASES_DEFAULT 3
+int cli_release_content(const struct cmn_key *skey, const char *work, const char *zip, struct cmn_release *e);
 int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, const char *work, const char *zip,
                         uint64_t zip_size, const struct cmn_manifest *m, int nbases, struct cmn_release *e);
 int cli_cmd_manifest(int argc, char **argv);
