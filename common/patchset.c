@@ -152,7 +152,7 @@ static enum cmn_err load_base(const struct cmn_patchset *ps, const struct cmn_pa
     if (!rc) {
         cmn_sha256(buf.ptr, buf.len, got);
         cmn_hex_encode(got, sizeof got, hex);
-        if (!b->sha256 || strcmp(hex, b->sha256) != 0)
+        if (b->sha256 ? strcmp(hex, b->sha256) != 0 : !b->content_sha256)
             rc = cmn_errf(eb, CMN_E_HASH, "stored bundle '%s' does not match its SHA-256", b->key);
     }
     if (!rc)

@@ -10,7 +10,7 @@ PUB_ASSETS := $(sort $(wildcard publisher/dashboard/*.html publisher/dashboard/*
 PUB_ASSETS_C := $(B)/gen/publisher/pub_assets_gen.c
 PUB_OBJS := $(PUB_SRCS:%.c=$(B)/%.o) $(B)/gen/publisher/pub_migrations_gen.o $(B)/gen/publisher/pub_assets_gen.o
 PUB_LIB  := $(B)/lib/libpub.a
-PUB_LDLIBS := $(COMMON_LDLIBS) $(LIBS_PQ) $(LIBS_JWT) $(LIBS_MHD)
+PUB_LDLIBS := $(COMMON_LDLIBS) $(LIBS_PQ) $(LIBS_JWT) $(LIBS_MHD) $(LIBS_ZIP)
 
 $(PUB_GEN_C): $(PUB_MIGRATIONS) publisher/gen_migrations.sh
 	@mkdir -p $(dir $@)

@@ -51,8 +51,9 @@ void cmn_rmtree(const char *path);
 struct cmn_patch_base {
     const char *label;          /* for notes: "release rel_1 (1.0.0)", "embedded bundle of 1.2.0" */
     const char *key;            /* storage key of its zip */
-    const char *sha256;         /* SHA-256 hex the stored zip must have (a release's signed digest) */
-    const char *content_sha256; /* nullable: the content digest it must have (a registry's word) */
+    const char *sha256;         /* nullable: SHA-256 hex the stored zip must have (a release's signed digest) */
+    const char *content_sha256; /* nullable: the content digest it must have (an embedded base's identity) */
+                                /* at least one of the two: a base is never used unchecked */
 };
 
 /* What the driver works with. */
