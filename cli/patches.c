@@ -82,7 +82,8 @@ int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, cons
     e->patches = calloc(CMN_MANIFEST_MAX_PATCHES, sizeof(*e->patches));
     if (!e->patches)
         return cli_fail(CLI_EXIT_FAIL, "out of memory");
-    enum cmn_err rc = cmn_patchset_build(&ps, bases, nb, e->patches, CMN_MANIFEST_MAX_PATCHES, &e->n_patches, &eb);
+    enum cmn_err rc =
+        cmn_patchset_build(&ps, bases, nb, e->patches, NULL, CMN_MANIFEST_MAX_PATCHES, &e->n_patches, &eb);
     if (rc)
         return cli_fail_rc(rc, &eb, "cannot build the patches");
     if (e->n_patches == 0) {

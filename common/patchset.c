@@ -170,13 +170,9 @@ static enum cmn_err load_base(const struct cmn_patchset *ps, const struct cmn_pa
     return rc;
 }
 
-static int by_base(const void *a, const void *b)
-{
-    return strcmp(((const struct cmn_patch_ref *)a)->base, ((const struct cmn_patch_ref *)b)->base);
-}
-
 enum cmn_err cmn_patchset_build(const struct cmn_patchset *ps, const struct cmn_patch_base *bases, size_t n,
-                                struct cmn_patch_ref *out, size_t cap, size_t *n_out, struct cmn_errbuf *eb)
+                                struct cmn_patch_ref *out, size_t *from, size_t cap, size_t *n_out,
+                                struct cmn_errbuf *eb)
 {
     size_t kept = 0;
     enum cmn_err rc = CMN_OK;
@@ -232,6 +228,8 @@ enum cmn_err cmn_patchset_build(const struct cmn_patchset *ps, const struct cmn_
             rc = CMN_E_NOMEM;
             goto next;
         }
+        if (from)
+            from[kept] = k;
         kept++;
         note(ps, "patch from %s: %llu bytes (%.1f%% of the zip)", b->label, (unsigned long long)p->size,
              ps->zip_size ? 100.0 * (double)p->size / (double)ps->zip_size : 0.0);
@@ -245,7 +243,18 @@ enum cmn_err cmn_patchset_build(const struct cmn_patchset *ps, const struct cmn_
         *n_out = 0;
         return rc;
     }
-    qsort(out, kept, sizeof *out, by_base);
+    /* sorted by base (the SPEC's order), from[] moving along */
+    for (size_t i = 1; i < kept; i++)
+        for (size_t j = i; j > 0 && strcmp(out[j - 1].base, out[j].base) > 0; j--) {
+            struct cmn_patch_ref t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+            if (from) {
+                size_t f = from[j];
+                from[j] = from[j - 1];
+                from[j - 1] = f;
+            }
+        }
     *n_out = kept;
     return CMN_OK;
 }

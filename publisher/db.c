@@ -20,7 +20,7 @@
     "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "            \
     "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "           \
     "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint, "            \
-    "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list, r.content_sha256, "          \
+    "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list, r.content_sha256, "           \
     "r.content_sig "                                                                                                   \
     "FROM releases r JOIN apps a ON a.id = r.app_id "
 

@@ -88,8 +88,8 @@ struct pub_metrics {
     atomic_ulong edge_notifies;
     atomic_ulong edge_notify_errors;
     atomic_ulong upload_bytes;
-    atomic_ulong patches_built;     /* patches listed by finished patch jobs */
-    atomic_ulong patch_job_errors;  /* patch job attempts that failed (retried or given up) */
+    atomic_ulong patches_built;    /* patches listed by finished patch jobs */
+    atomic_ulong patch_job_errors; /* patch job attempts that failed (retried or given up) */
 };
 
 struct pub_rl;

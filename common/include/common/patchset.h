@@ -76,15 +76,14 @@ struct cmn_patchset {
  * worth it and no kept patch has the same base digest. A kept patch is stored
  * content-addressed (immutable; an object already there is not written again,
  * so a re-run writes nothing new) and appended to out[] (room for `cap`;
- * url malloc'd). At the end out[0..*n_out) is sorted by base, as the SPEC
- * wants. A base that cannot be used (missing, damaged, no saving) is a note,
- * not an error; an error is returned only when a patch cannot be stored or
- * memory runs out (the caller may retry): then out[] holds nothing the caller
- * must free (*n_out = 0).
+ * url malloc'd; from[] (nullable, room for `cap`) gets the index in bases[]
+ * of each). At the end out[0..*n_out) is sorted by base, as the SPEC wants. A base that cannot be used (missing,
+ * damaged, no saving) is a note, not an error; an error is returned only when a patch cannot be stored or memory runs
+ * out (the caller may retry): then out[] holds nothing the caller must free (*n_out = 0).
  */
 enum cmn_err cmn_patchset_build(const struct cmn_patchset *ps, const struct cmn_patch_base *bases, size_t n,
-                                struct cmn_patch_ref *out, size_t cap, size_t *n_out, struct cmn_errbuf *eb)
-    __attribute__((warn_unused_result));
+                                struct cmn_patch_ref *out, size_t *from, size_t cap, size_t *n_out,
+                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 /* Free the urls of out[0..n). */
 void cmn_patch_refs_release(struct cmn_patch_ref *out, size_t n);
