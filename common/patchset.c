@@ -219,8 +219,9 @@ enum cmn_err cmn_patchset_build(const struct cmn_patchset *ps, const struct cmn_
             memset(&po, 0, sizeof po);
             po.content_type = "application/octet-stream";
             po.cache_control = "public, max-age=31536000, immutable";
-            if ((rc = cmn_storage_put_file(ps->st, key, pfile, &po, NULL, eb))) {
-                rc = cmn_errf(eb, rc, "cannot store patch '%s': %s", key, cmn_errmsg(eb, rc));
+            struct cmn_errbuf peb = {{0}};
+            if ((rc = cmn_storage_put_file(ps->st, key, pfile, &po, NULL, &peb))) {
+                rc = cmn_errf(eb, rc, "cannot store patch '%s': %s", key, cmn_errmsg(&peb, rc));
                 goto next;
             }
         }
