@@ -140,19 +140,21 @@ static void note(const struct cmn_patchset *ps, const char *fmt, ...)
     ps->note(ps->note_ctx, msg);
 }
 
-/* Fetch base `b` (SHA-256 checked), extract it into `bdir`, digest it. Failures are the base's, not the run's. */
+/* Fetch base `b` (SHA-256 and/or content digest checked), extract it into `bdir`, digest it. Failures are the base's, not the run's. */
 static enum cmn_err load_base(const struct cmn_patchset *ps, const struct cmn_patch_base *b, const char *bzip,
                               const char *bdir, uint8_t d[CMN_SHA256_BYTES], struct cmn_errbuf *eb)
 {
     struct cmn_buf buf;
     uint8_t got[CMN_SHA256_BYTES];
     char hex[CMN_SHA256_HEX];
+    if (!b->sha256 && !b->content_sha256)
+        return cmn_errf(eb, CMN_E_INVAL, "no digest to check stored bundle '%s' against", b->key);
     cmn_buf_init(&buf, ps->max_zip ? ps->max_zip : (size_t)1 << 30);
     enum cmn_err rc = cmn_storage_get(ps->st, b->key, NULL, &buf, NULL, eb);
     if (!rc) {
         cmn_sha256(buf.ptr, buf.len, got);
         cmn_hex_encode(got, sizeof got, hex);
-        if (b->sha256 ? strcmp(hex, b->sha256) != 0 : !b->content_sha256)
+        if (b->sha256 && strcmp(hex, b->sha256) != 0)
             rc = cmn_errf(eb, CMN_E_HASH, "stored bundle '%s' does not match its SHA-256", b->key);
     }
     if (!rc)
