@@ -642,9 +642,9 @@ json_t *cli_release_json(const struct cmn_release *r)
         json_object_set_new(o, "content_sha256", json_string(r->content_sha256));
         json_object_set_new(o, "content_sig", json_string(r->content_sig));
         for (size_t i = 0; i < r->n_patches; i++)
-            json_array_append_new(pa, json_pack("{s:s,s:s,s:s,s:I}", "base", r->patches[i].base, "url",
-                                                r->patches[i].url, "sha256", r->patches[i].sha256, "size",
-                                                (json_int_t)r->patches[i].size));
+            json_array_append_new(pa,
+                                  json_pack("{s:s,s:s,s:s,s:I}", "base", r->patches[i].base, "url", r->patches[i].url,
+                                            "sha256", r->patches[i].sha256, "size", (json_int_t)r->patches[i].size));
         json_object_set_new(o, "patches", pa);
     }
     if (r->device_list || r->n_device_ids) {

@@ -140,7 +140,8 @@ static void note(const struct cmn_patchset *ps, const char *fmt, ...)
     ps->note(ps->note_ctx, msg);
 }
 
-/* Fetch base `b` (SHA-256 and/or content digest checked), extract it into `bdir`, digest it. Failures are the base's, not the run's. */
+/* Fetch base `b` (SHA-256 and/or content digest checked), extract it into `bdir`, digest it. Failures are the base's,
+ * not the run's. */
 static enum cmn_err load_base(const struct cmn_patchset *ps, const struct cmn_patch_base *b, const char *bzip,
                               const char *bdir, uint8_t d[CMN_SHA256_BYTES], struct cmn_errbuf *eb)
 {
