@@ -220,8 +220,8 @@ static void *job_main(void *arg)
 /*
  * The patch worker (patchjob.c): runs due patch jobs one after the other,
  * then sleeps until a release is committed (pub_patch_kick) or a retry may be
- * due (every min(resign_interval, patch_retry_delay) seconds). Started last
- * and stopped first; a job in progress finishes its current step.
+ * due (every min(resign_interval, patch_retry_delay) seconds). Stopping
+ * waits for the job in progress to finish.
  */
 static int is_stopping(struct pub_srv *s)
 {
