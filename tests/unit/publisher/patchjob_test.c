@@ -160,6 +160,30 @@ int main(void)
     ok(m && m->sequence > seq3, "re-signed above the previous sequence (never backwards)");
     cmn_manifest_free(m);
 
+    /* a promoted release keeps its signed content digest and gets its own patch job on the new channel */
+    {
+        struct pub_dbconn *c = pub_db_get(f.s.db);
+        const char *pp[] = {id[1]};
+        PGresult *src = pub_q(c, Q_REL_BY_ID, pp);
+        json_t *prel = NULL;
+        int64_t pseq = 0, ppub = 0;
+        is_int(pub_release_promote(&f.s, c, src, "beta", -1, "key:test", f.org_id, &prel, &pseq, &ppub, &eb), CMN_OK,
+               "release 2 promoted to beta");
+        PQclear(src);
+        const char *pid = prel ? json_string_value(json_object_get(prel, "id")) : NULL;
+        is_str(prel ? json_string_value(json_object_get(prel, "content_sha256")) : "", content[1],
+               "with release 2's content digest");
+        is_int(pid ? q(&f, "SELECT count(*) FROM patch_jobs WHERE release_id = '%s' AND state = 'pending'", pid) : -1,
+               1, "and a patch job of its own");
+        json_decref(prel);
+        pub_db_put(f.s.db, c);
+        is_int(pub_patch_run_once(&f.s), 1, "which runs (no earlier bundle on beta: nothing to list)");
+        m = fx_manifest(&f, "beta");
+        ok(m && m->n_releases == 1 && m->releases[0].content_sig && !strcmp(m->releases[0].content_sha256, content[1]),
+           "beta's manifest lists the promoted release's signed content");
+        cmn_manifest_free(m);
+    }
+
     /* another worker holds a job: it is left alone */
     char v4[1100], id4[32], c4[CMN_SHA256_HEX];
     snprintf(v4, sizeof(v4), "%s/v4", test_tmpdir());
