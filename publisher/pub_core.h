@@ -149,7 +149,11 @@ void pub_srv_release(struct pub_srv *s);
 enum cmn_err pub_storage_open(struct pub_srv *s, struct cmn_storage **out, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 
-/* HOTPATCH_FAULT test hook: _exit(99) when the named fault point is reached. */
+/*
+ * HOTPATCH_FAULT test hook: _exit(99) when the named fault point is reached;
+ * with "<point>:hang" the calling thread blocks there for good instead (the
+ * test then kills the process with SIGKILL at that point).
+ */
 void pub_fault(struct pub_srv *s, const char *point);
 
 /* Install the hook pub_notify calls (NULL removes it). */

@@ -7,10 +7,11 @@
 # tests' counting static server (tests/integration/sdk/httpd.py).
 #   - a release is served at once with its full bundle and no patch; a patch
 #     job that cannot store its patches is retried with a clear error
-#   - kill -9 of the publisher while the job is pending; a restarted publisher
-#     dying right after storing the patches (HOTPATCH_FAULT=patch_job_stored,
-#     an _exit at that point); a third start resumes the job: the patches
-#     appear in a higher, valid manifest sequence, nothing duplicated
+#   - kill -9 of the publisher while the job is pending; kill -9 of a
+#     restarted publisher in the middle of the job, right after it stored the
+#     patch (HOTPATCH_FAULT=patch_job_stored:hang holds the worker there); a
+#     third start resumes the job: the patch appears in a higher, valid
+#     manifest sequence, nothing duplicated, stale scratch directories gone
 #   - a device on release 1 updates to release 3 through a patch (bytes on
 #     the wire counted, below the full zip) and runs exactly release 3's files
 #   - uploads refused with a clear error and nothing stored: a content_sig
@@ -62,10 +63,11 @@ MPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_k
 PORT=$(free_port)
 EP=http://127.0.0.1:$PORT
 PUBPID=
-start_pub() { # start_pub [NAME=VALUE...]: the publisher on $PORT, patch retries after 1 s
+start_pub() { # start_pub [NAME=VALUE...]: the publisher on $PORT, patch retries after 1 s (doubling)
     env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$S" JWT_SECRET=pub-patches-test-secret-longer-than-32-bytes \
         HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" \
-        HOTPATCH_PATCH_RETRY_DELAY=1 HOTPATCH_RESIGN_INTERVAL=1 HOTPATCH_LOG_LEVEL=debug "$@" "$PUB" \
+        HOTPATCH_PATCH_RETRY_DELAY=1 HOTPATCH_PATCH_RETRIES=100 HOTPATCH_RESIGN_INTERVAL=1 HOTPATCH_LOG_LEVEL=debug \
+        "$@" "$PUB" \
         >>"$T/publisher.log" 2>&1 &
     PUBPID=$!
     for _ in $(seq 1 100); do
@@ -89,6 +91,8 @@ BASE=http://127.0.0.1:$(cat "$S/.ready")
 
 ok "publisher is up" start_pub
 sql() { psql -qtAX "$DBURL" -c "$1" 2>/dev/null; }
+joblocks() { sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 4739178 AND
+    database = (SELECT oid FROM pg_database WHERE datname = current_database())"; }
 api() { curl -s -X "$1" "$EP$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' --data "$4"; }
 OWNER=$(curl -s -X POST "$EP/v1/bootstrap" -H 'Content-Type: application/json' \
     --data '{"org":"acme","email":"dev@example.com","password":"correct horse battery staple"}' |
@@ -99,7 +103,8 @@ ok "app and release key registered" grep -q '"keyid"' "$T/key.json"
 echo "$WRITE" | "$HP" login --endpoint "$EP" --token-stdin >/dev/null
 A=(--app demo --platform android)
 rel() { "$HP" --json release "${A[@]}" --version "$1" --target-binary '1.0.x' --bundle-dir "$2" >"$T/rel-$1.json" 2>"$T/rel-$1.err"; }
-show() { "$HP" --json manifest show "${A[@]}" --trusted-key "$MPUB" >"$T/show.json" 2>"$T/show.err"; }
+# the manifest as stored (what devices fetch), verified with the publisher's manifest key
+show() { "$HP" --json manifest show "${A[@]}" --storage "file://$S" --trusted-key "$MPUB" >"$T/show.json" 2>"$T/show.err"; }
 # patches of release $1 in the manifest the publisher serves (verified with its manifest key): "N SEQUENCE"
 listed() {
     show && jget "$T/show.json" '"%d %d" % (next((len(r.get("patches", [])) for r in j["manifest"]["releases"]
@@ -162,20 +167,35 @@ like "$(sql "SELECT last_error FROM patch_jobs WHERE release_id = '$R2'")" \
     "with a clear error kept on the job"
 ok "the publisher log says it will retry" grep -q "patch job $R2: attempt .* failed: .*(will retry)" "$T/publisher.log"
 
-# kill -9 while the job is pending; storage repaired; a restart dies right after storing the patches.
+# kill -9 while the job is pending; storage repaired; the restarted publisher is killed -9 in the middle
+# of the job: its patch is stored, nothing recorded yet (HOTPATCH_FAULT=patch_job_stored:hang stops the
+# worker thread right there, the HTTP side keeps serving).
 kill -9 "$PUBPID"
 wait "$PUBPID" 2>/dev/null
-is "$?" 137 "publisher killed with SIGKILL"
+is "$?" 137 "publisher killed with SIGKILL while the job was pending"
 rm -f "$S/patches"
-start_pub HOTPATCH_FAULT=patch_job_stored
-for _ in $(seq 300); do kill -0 "$PUBPID" 2>/dev/null || break; sleep 0.1; done
+# the retry delay doubled with every failed attempt: make the job due now rather than wait it out
+sql "UPDATE patch_jobs SET run_after = now() WHERE release_id = '$R2'" >/dev/null
+ok "publisher restarted (to be killed mid-job)" start_pub HOTPATCH_FAULT=patch_job_stored:hang
+for _ in $(seq 300); do grep -q "HOTPATCH_FAULT: hanging at 'patch_job_stored'" "$T/publisher.log" && break; sleep 0.1; done
+ok "the worker reached the point where the patch is stored, nothing recorded" \
+    grep -q "HOTPATCH_FAULT: hanging at 'patch_job_stored'" "$T/publisher.log"
+is "$(joblocks)" 1 \
+    "its job lock is held while it works"
+ok "a scratch directory is in use" bash -c "ls '$T/pubtmp' | grep -q '^hotpatch-patchjob-'"
+kill -9 "$PUBPID"
 wait "$PUBPID" 2>/dev/null
-is "$?" 99 "the restarted publisher died right after storing the patches (HOTPATCH_FAULT=patch_job_stored)"
+is "$?" 137 "publisher killed with SIGKILL in the middle of the job"
 PUBPID=
 STORED=$(nobj)
 is "$STORED" 1 "the patch object is in storage"
 is "$(sql "SELECT count(*) FROM release_patches WHERE release_id = '$R2'")" 0 "and nothing is recorded"
 is "$(sql "SELECT state FROM patch_jobs WHERE release_id = '$R2'")" pending "the job is still pending"
+for _ in $(seq 50); do [ "$(joblocks)" = 0 ] && break; sleep 0.1; done
+is "$(joblocks)" 0 \
+    "its lock went with the killed publisher's connection"
+got=$(listed "$R2")
+is "${got%% *}" 0 "the manifest still serves release 2 with its full bundle only"
 
 # A third start resumes the job: the patch appears in a higher, verified sequence; nothing duplicated.
 ok "publisher restarted" start_pub
