@@ -21,8 +21,8 @@
     "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "           \
     "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint, "            \
     "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list, r.content_sha256, "           \
-    "r.content_sig "                                                                                                   \
-    "FROM releases r JOIN apps a ON a.id = r.app_id "
+    "r.content_sig, pj.state, pj.attempts, pj.patches, pj.last_error "                                                 \
+    "FROM releases r JOIN apps a ON a.id = r.app_id LEFT JOIN patch_jobs pj ON pj.release_id = r.id "
 
 #define APP_COLS                                                                                                       \
     "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint, "                \

@@ -40,6 +40,7 @@
 #include "common/embedded.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/patch.h"
 #include "common/patchset.h"
 #include "common/semver.h"
@@ -385,6 +386,7 @@ static enum cmn_err run_job(struct pub_srv *s, struct pub_dbconn *c, const char 
     struct cmn_patch_ref pv[MAX_BASES];
     size_t from[MAX_BASES], n = 0;
     char work[PATH_MAX] = "", newdir[PATH_MAX + 8], pwork[PATH_MAX + 8];
+    int64_t t0 = cmn_now_ms();
     int found = load_release(c, id, &jr);
     if (found < 0)
         return cmn_errf(eb, CMN_E_DB, "cannot read release '%s'", id);
@@ -453,8 +455,8 @@ static enum cmn_err run_job(struct pub_srv *s, struct pub_dbconn *c, const char 
         goto out;
     }
     atomic_fetch_add(&s->m.patches_built, n);
-    cmn_info("patch job %s: %zu patch(es) recorded for %s/%s/%s %s", id, n, jr.app, jr.platform, jr.channel,
-             jr.version);
+    cmn_info("patch job %s: %zu patch(es) from %zu base(s) recorded for %s/%s/%s %s in %lld ms", id, n, b->n, jr.app,
+             jr.platform, jr.channel, jr.version, (long long)(cmn_now_ms() - t0));
     pub_fault(s, "patch_job_committed");
     {
         struct pub_chan ch = {jr.app_id, jr.app, jr.platform, jr.channel};

@@ -77,6 +77,13 @@ json_t *pub_release_json(const PGresult *r, int row)
         json_object_set_new(o, "content_sha256", json_string(pub_cell(r, row, 24)));
         json_object_set_new(o, "content_sig", json_string(pub_cell(r, row, 25)));
     }
+    if (!PQgetisnull(r, row, 26)) { /* the background patch job (patchjob.c) */
+        json_t *pj = json_pack("{s:s,s:I,s:I}", "state", pub_cell(r, row, 26), "attempts",
+                               (json_int_t)pub_cell_i64(r, row, 27), "patches", (json_int_t)pub_cell_i64(r, row, 28));
+        if (!PQgetisnull(r, row, 29))
+            json_object_set_new(pj, "last_error", json_string(pub_cell(r, row, 29)));
+        json_object_set_new(o, "patch_job", pj);
+    }
     return o;
 }
 

@@ -166,6 +166,9 @@ like "$(sql "SELECT last_error FROM patch_jobs WHERE release_id = '$R2'")" \
     "^cannot store patch 'patches/demo/android/[0-9a-f]{64}\.patch': cannot create directory '.*/patches': a file is in the way$" \
     "with a clear error kept on the job"
 ok "the publisher log says it will retry" grep -q "patch job $R2: attempt .* failed: .*(will retry)" "$T/publisher.log"
+curl -s "$EP/v1/releases/$R2" -H "Authorization: Bearer $WRITE" >"$T/r2.json"
+is "$(jget "$T/r2.json" '(j["release"]["patch_job"]["state"], "a file is in the way" in j["release"]["patch_job"]["last_error"])')" \
+    "('pending', True)" "GET /v1/releases/:id shows the pending job and its error"
 
 # kill -9 while the job is pending; storage repaired; the restarted publisher is killed -9 in the middle
 # of the job: its patch is stored, nothing recorded yet (HOTPATCH_FAULT=patch_job_stored:hang stops the
@@ -205,6 +208,9 @@ ok "in a higher sequence ($SEQ2 -> ${got#* })" test "${got#* }" -gt "$SEQ2"
 is "$(nobj)" "$STORED" "no duplicate object: the re-run wrote the same content-addressed patch"
 is "$(sql "SELECT count(*) || ' ' || min(state) || ' ' || min(patches) FROM patch_jobs WHERE release_id = '$R2'")" \
     "1 done 1" "one job row, done, one patch"
+curl -s "$EP/v1/releases/$R2" -H "Authorization: Bearer $WRITE" >"$T/r2.json"
+is "$(jget "$T/r2.json" '(j["release"]["patch_job"]["state"], j["release"]["patch_job"]["patches"], "last_error" in j["release"]["patch_job"])')" \
+    "('done', 1, False)" "GET /v1/releases/:id shows the job done with one patch"
 ok "stale scratch directories of the killed publishers were removed" \
     bash -c "! ls '$T/pubtmp' | grep -q '^hotpatch-patchjob-'"
 
