@@ -75,6 +75,62 @@ static int patch_rebuilds(struct fx *f, const struct cmn_patch_ref *p, const cha
     return rc == CMN_OK;
 }
 
+static int count_cb(void *ctx, const char *key, const char *etag, uint64_t size)
+{
+    (void)key;
+    (void)etag;
+    (void)size;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* The same job against S3 (Ceph radosgw of tests/harness/rgw.sh): patches stored, listed, not duplicated. */
+static void s3_section(struct fx *f, char v[][1100])
+{
+    const char *ep = getenv("HP_TEST_S3_ENDPOINT"), *bucket = getenv("HP_TEST_S3_BUCKET");
+    if (!ep || !bucket || !getenv("HP_TEST_S3_ACCESS_KEY")) {
+        test_skip(1, "no S3 peer (HP_TEST_S3_*: make test starts radosgw)");
+        return;
+    }
+    struct cmn_errbuf eb = {0};
+    char url[512], id0[32], id1[32], c1[CMN_SHA256_HEX];
+    snprintf(url, sizeof(url), "s3://%s/patchjob-%d", bucket, (int)getpid());
+    setenv("AWS_ACCESS_KEY_ID", getenv("HP_TEST_S3_ACCESS_KEY"), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", getenv("HP_TEST_S3_SECRET_KEY"), 1);
+    ok(!pub_config_set(&f->cfg, "storage", url, &eb) && !pub_config_set(&f->cfg, "s3_endpoint", ep, &eb) &&
+           !pub_config_set(&f->cfg, "s3_region",
+                           getenv("HP_TEST_S3_REGION") ? getenv("HP_TEST_S3_REGION") : "us-east-1", &eb),
+       "storage switched to %s on radosgw", url);
+    is_int(fx_release_content(f, "s3", "1.0.0", "*", v[0], id0, NULL), CMN_OK, "S3: release 1");
+    is_int(pub_patch_run_once(&f->s), 1, "S3: its job runs");
+    is_int(fx_release_content(f, "s3", "1.0.1", "*", v[1], id1, c1), CMN_OK, "S3: release 2");
+    is_int(pub_patch_run_once(&f->s), 1, "S3: its job runs");
+    struct cmn_manifest *m = fx_manifest(f, "s3");
+    const struct cmn_release *e = fx_find(m, id1);
+    ok(e && e->n_patches == 1, "S3: the manifest lists release 2's patch");
+    struct cmn_storage *st = NULL;
+    struct cmn_buf b;
+    cmn_buf_init(&b, 16u << 20);
+    ok(!pub_storage_open(&f->s, &st, &eb), "S3: storage handle");
+    if (e && e->n_patches == 1 && st) {
+        uint8_t d[CMN_SHA256_BYTES];
+        char hex[CMN_SHA256_HEX];
+        is_int(cmn_storage_get(st, e->patches[0].url, NULL, &b, NULL, &eb), CMN_OK, "S3: the patch object is there");
+        cmn_sha256(b.ptr, b.len, d);
+        cmn_hex_encode(d, sizeof(d), hex);
+        ok(!strcmp(hex, e->patches[0].sha256) && b.len == e->patches[0].size, "S3: its SHA-256 and size as listed");
+    }
+    q(f, "UPDATE patch_jobs SET state = 'pending' WHERE release_id = '%s'", id1);
+    is_int(pub_patch_run_once(&f->s), 1, "S3: the job re-runs");
+    int n = 0;
+    ok(st && !cmn_storage_list(st, "patches/", count_cb, &n, &eb), "S3: listed patches/");
+    is_int(n, 1, "S3: still one patch object");
+    is_int(q(f, "SELECT count(*) FROM release_patches WHERE release_id = '%s'", id1), 1, "S3: still one patch row");
+    cmn_buf_release(&b);
+    cmn_storage_free(st);
+    cmn_manifest_free(m);
+}
+
 int main(void)
 {
     struct fx f;
@@ -350,6 +406,7 @@ int main(void)
     is_int(left, 0, "no scratch directory left behind");
 
     cmn_storage_free(st);
+    s3_section(&f, v);
     fx_teardown(&f);
     return done_testing();
 }
