@@ -163,8 +163,13 @@ static enum cmn_err load_base(const struct cmn_patchset *ps, const struct cmn_pa
     cmn_buf_release(&buf);
     if (!rc && mkdir(bdir, 0755) != 0)
         rc = cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", bdir, strerror(errno));
-    if (!rc)
-        rc = cmn_bundle_zip_digest(bzip, bdir, 0, 0, d, eb);
+    if (!rc) {
+        /* a base from storage is not trusted to be small: an embedded zip is only checked by its digest,
+         * after extraction, so extraction is capped like the SDK's */
+        struct cmn_patch_limits lim;
+        cmn_patch_limits_default(&lim);
+        rc = cmn_bundle_zip_digest(bzip, bdir, lim.max_total, lim.max_entries, d, eb);
+    }
     if (!rc && b->content_sha256) {
         cmn_hex_encode(d, CMN_SHA256_BYTES, hex);
         if (strcmp(hex, b->content_sha256) != 0)
