@@ -247,6 +247,27 @@ int main(void)
        "the stored object was not rewritten");
     cmn_patch_refs_release(pv, n);
 
+    /* a base that extracts past the caps (here: 20001 entries, as an unsigned embedded zip could) is only a note */
+    {
+        char bomb[1200];
+        snprintf(bomb, sizeof(bomb), "%s/bomb.zip", tmp);
+        int zerr = 0;
+        zip_t *za = zip_open(bomb, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+        for (int i = 0; za && i < 20001; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "f%05d", i);
+            zip_file_add(za, name, zip_source_buffer(za, "x", 1, 0), ZIP_FL_ENC_UTF_8);
+        }
+        struct cmn_put_opts po = {0};
+        ok(za && zip_close(za) == 0 && !cmn_storage_put_file(st, "embedded/a/p/bomb.zip", bomb, &po, NULL, &eb),
+           "a base zip of 20001 entries stored");
+        struct cmn_patch_base bb = {"bomb", "embedded/a/p/bomb.zip", NULL, c0};
+        notes = 0;
+        n = 9;
+        is_int(cmn_patchset_build(&ps, &bb, 1, pv, NULL, CMN_MANIFEST_MAX_PATCHES, &n, &eb), CMN_OK, "the run goes on");
+        ok(n == 0 && notes == 1, "no patch from it, one note");
+    }
+
     /* a storage failure is an error, and nothing is handed back */
     char pdir[1100], moved[1200];
     snprintf(pdir, sizeof(pdir), "%s/patches", store);
