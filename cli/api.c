@@ -260,6 +260,12 @@ int cli_api_get_raw(const struct cli_api *api, const char *path, struct cmn_buf 
 
 int cli_api_upload(const struct cli_api *api, json_t *metadata, const char *zip_path, json_t **resp)
 {
+    return cli_api_upload_to(api, "/v1/releases", "the release", metadata, zip_path, resp);
+}
+
+int cli_api_upload_to(const struct cli_api *api, const char *path, const char *what, json_t *metadata,
+                      const char *zip_path, json_t **resp)
+{
     struct cli_progress prog;
     struct call k;
     struct cmn_http_resp rs;
@@ -268,7 +274,7 @@ int cli_api_upload(const struct cli_api *api, json_t *metadata, const char *zip_
     char *meta = NULL;
     int ex;
     cmn_buf_init(&b, CLI_API_MAX_RESPONSE);
-    call_init(&k, api, "POST", "/v1/releases", &b);
+    call_init(&k, api, "POST", path, &b);
     meta = json_dumps(metadata, JSON_COMPACT);
     if (!meta) {
         ex = cli_fail(CLI_EXIT_FAIL, "out of memory");
@@ -301,7 +307,7 @@ int cli_api_upload(const struct cli_api *api, json_t *metadata, const char *zip_
     ex = cli_api_status(rs.status, ab->ptr, ab->len, msg, sizeof(msg));
     cmn_http_resp_release(&rs);
     if (ex) {
-        ex = hint_fail(ex, "the release", msg);
+        ex = hint_fail(ex, what, msg);
         goto out;
     }
     ex = parse_answer(&b, resp);

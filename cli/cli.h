@@ -424,6 +424,9 @@ int cli_api_call(const struct cli_api *api, const char *method, const char *path
 int cli_api_get_raw(const struct cli_api *api, const char *path, struct cmn_buf *out);
 /* Multipart POST /v1/releases: `metadata` JSON part + `bundle` file part, streamed, with progress. */
 int cli_api_upload(const struct cli_api *api, json_t *metadata, const char *zip_path, json_t **resp);
+/* The same upload to another `path` (what = "the release", "the embedded bundle" for error hints). */
+int cli_api_upload_to(const struct cli_api *api, const char *path, const char *what, json_t *metadata,
+                      const char *zip_path, json_t **resp);
 /*
  * Turn an HTTP answer into an exit code and a message (the error object's
  * message when present). Pure; fuzzed. Returns CLI_EXIT_OK for 2xx.
@@ -460,22 +463,37 @@ int cli_cmd_history(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_snapshot(int argc, char **argv);
 int cli_cmd_patch(int argc, char **argv);
+int cli_cmd_embedded(int argc, char **argv);
 
 /*
  * Release-time patches (patches.c, driver in common/patchset.c).
  * cli_release_content: extract `zip` (our release zip) under `work`, sign its
  * content digest with `skey` into e->content_sha256/content_sig (both modes:
  * a publisher builds its patches against this signed digest).
- * cli_release_patches: cli_release_content, then from the last `nbases`
- * distinct bundles of manifest `m` (NULL: none) build, upload and list in
- * e->patches those worth it (cmn_patch_worth). e->sha256 must be set. The
- * caller frees e->content_sig, e->patches[i].url and e->patches. Both return
- * 0 or an exit code after reporting.
+ * cli_release_patches: cli_release_content, then build, upload and list in
+ * e->patches the patches worth it (cmn_patch_worth) from:
+ *   - the last `nbases` distinct bundles of manifest `m` (NULL: none);
+ *   - when `embedded` is set, every embedded bundle registered for
+ *     (app, platform) (common/embedded.h) whose binary_version `target`
+ *     admits. A registry that cannot be read is reported as a warning and
+ *     skipped: the release goes on without those patches.
+ * e->sha256 must be set. The caller frees e->content_sig, e->patches[i].url
+ * and e->patches. Both return 0 or an exit code after reporting.
  */
 #define CLI_PATCH_BASES_DEFAULT 3
 int cli_release_content(const struct cmn_key *skey, const char *work, const char *zip, struct cmn_release *e);
+struct cli_patch_from {
+    const char *app, *platform;
+    const struct cmn_manifest *m; /* the channel's current manifest, or NULL */
+    int nbases;                   /* releases of m to patch from */
+    int embedded;                 /* also from registered embedded bundles */
+    const struct cmn_semver_range *target;
+    json_t *notes; /* nullable out: {"level":"note"|"warning","text":..} per base tried (what stderr says) */
+};
 int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, const char *work, const char *zip,
-                        uint64_t zip_size, const struct cmn_manifest *m, int nbases, struct cmn_release *e);
+                        uint64_t zip_size, const struct cli_patch_from *from, struct cmn_release *e);
+/* Extract a zip into an empty dir (cmn_bundle_unzip without caps: our own or a checked zip). */
+enum cmn_err cli_unzip(const char *zip, const char *dir, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 int cli_cmd_manifest(int argc, char **argv);
 int cli_cmd_root(int argc, char **argv);
 int cli_cmd_stats(int argc, char **argv);

@@ -38,6 +38,8 @@ struct rel {
     const struct cmn_key *skey;
     const char *work;
     long patch_bases;
+    int no_embedded;          /* --no-embedded-patches */
+    json_t *patch_notes;      /* why each base gave a patch or not (--json) */
     struct cmn_release extra; /* content_sha256, content_sig, patches */
 };
 
@@ -209,7 +211,10 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         goto out;
     if (r->patch_bases >= 0) {
         memcpy(r->extra.sha256, r->sha256, sizeof(r->extra.sha256));
-        ex = cli_release_patches(st, r->skey, r->work, zip, r->size, prev, (int)r->patch_bases, &r->extra);
+        r->patch_notes = json_array();
+        struct cli_patch_from from = {r->t.app,        r->t.platform, prev,          (int)r->patch_bases,
+                                      !r->no_embedded, &r->range,     r->patch_notes};
+        ex = cli_release_patches(st, r->skey, r->work, zip, r->size, &from, &r->extra);
         if (ex)
             goto out;
     }
@@ -279,6 +284,8 @@ static int publish_serverless(const struct cli_conn *c, struct rel *r, const cha
         json_object_set_new(o, "release", rel);
         json_object_set_new(o, "manifest", man);
         json_object_set_new(o, "bundle", b);
+        if (r->patch_notes)
+            json_object_set(o, "patch_notes", r->patch_notes);
         cli_print_json(o);
     } else {
         char exp[32];
@@ -393,7 +400,9 @@ int cli_cmd_release(int argc, char **argv)
          "serverless: start this channel although storage holds other channels or bundles of the app"},
         {"patch-bases", "N", &patch_bases, NULL,
          "serverless: patches from the channel's last N bundles (default 3; 0: none); -1 (both modes): no "
-         "content digest, so no patches (a publisher builds its own patches from the signed digest)"},
+         "content digest and no patches at all (a publisher builds its own patches from the signed digest)"},
+        {"no-embedded-patches", NULL, NULL, &r.no_embedded,
+         "serverless: no patches from the embedded bundles registered with 'hotpatch embedded add'"},
         CLI_CONN_OPTS(&c),
         {0},
     };
@@ -603,6 +612,7 @@ int cli_cmd_release(int argc, char **argv)
     else
         ex = publish_publisher(&c, &r, zip);
 out:
+    json_decref(r.patch_notes);
     free(r.extra.content_sig);
     for (size_t i = 0; i < r.extra.n_patches; i++)
         free(r.extra.patches[i].url);

@@ -39,6 +39,7 @@ static const struct {
     {"snapshot", cli_cmd_snapshot, "serverless: write every channel manifest into one object for cold edges"},
     {"deployment-key", cli_cmd_deployment_key, "CodePush deployment keys of a channel: add | list | revoke"},
     {"patch", cli_cmd_patch, "create, apply or inspect differential bundle patches"},
+    {"embedded", cli_cmd_embedded, "register the bundle each native binary version embeds, as a patch base"},
 };
 
 static void usage(FILE *f)

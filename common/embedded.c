@@ -216,17 +216,17 @@ enum cmn_err cmn_embedded_parse(const char *doc, size_t len, const char *app, co
     if (!cmn_id_valid(app) || !cmn_id_valid(platform))
         return cmn_errf(eb, CMN_E_INVAL, "embedded registry: bad app or platform");
     if (len > CMN_EMBEDDED_MAX_BYTES)
-        return cmn_errf(eb, CMN_E_TOOBIG, "embedded registry is larger than %zu bytes", CMN_EMBEDDED_MAX_BYTES);
+        return cmn_errf(eb, CMN_E_TOOBIG, "larger than %zu bytes", CMN_EMBEDDED_MAX_BYTES);
     if ((rc = cmn_cjson_parse(doc, len, CMN_EMBEDDED_MAX_BYTES, &root, eb)))
         return rc == CMN_E_TOOBIG ? rc : CMN_E_PARSE;
     json_t *arr = json_object_get(root, "bases");
     if (!json_is_object(root) || json_object_size(root) != 1 || !json_is_array(arr)) {
-        rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: expected exactly {\"bases\":[...]}");
+        rc = cmn_errf(eb, CMN_E_PARSE, "expected exactly {\"bases\":[...]}");
         goto out;
     }
     size_t n = json_array_size(arr);
     if (n > CMN_EMBEDDED_MAX_BASES) {
-        rc = cmn_errf(eb, CMN_E_TOOBIG, "embedded registry: more than %d bases", CMN_EMBEDDED_MAX_BASES);
+        rc = cmn_errf(eb, CMN_E_TOOBIG, "more than %d bases", CMN_EMBEDDED_MAX_BASES);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -234,44 +234,41 @@ enum cmn_err cmn_embedded_parse(const char *doc, size_t len, const char *app, co
         struct cmn_embedded_base b;
         memset(&b, 0, sizeof(b));
         if (!json_is_object(e) || json_object_size(e) != 5) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: base %zu must be an object with exactly %zu members", i,
+            rc = cmn_errf(eb, CMN_E_PARSE, "base %zu must be an object with exactly %zu members", i,
                           sizeof(members) / sizeof(members[0]));
             goto out;
         }
         for (size_t m = 0; m < sizeof(members) / sizeof(members[0]); m++)
             if (!json_object_get(e, members[m])) {
-                rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: base %zu lacks '%s'", i, members[m]);
+                rc = cmn_errf(eb, CMN_E_PARSE, "base %zu lacks '%s'", i, members[m]);
                 goto out;
             }
         if (!get_str(e, "binary_version", b.binary_version, sizeof(b.binary_version), version_ok_n)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: base %zu has a bad binary_version", i);
+            rc = cmn_errf(eb, CMN_E_PARSE, "base %zu has a bad binary_version", i);
             goto out;
         }
         if (!get_str(e, "content_sha256", b.content_sha256, sizeof(b.content_sha256), hex64_ok)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: base %zu ('%s') has a bad content_sha256", i,
-                          b.binary_version);
+            rc = cmn_errf(eb, CMN_E_PARSE, "base %zu ('%s') has a bad content_sha256", i, b.binary_version);
             goto out;
         }
         if (!get_str(e, "key", b.key, sizeof(b.key), key_shape_ok) ||
             cmn_embedded_zip_key(app, platform, b.content_sha256, want, sizeof(want)) != CMN_OK ||
             strcmp(b.key, want) != 0) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: base %zu ('%s') key is not '%s'", i, b.binary_version,
-                          want);
+            rc = cmn_errf(eb, CMN_E_PARSE, "base %zu ('%s') key is not '%s'", i, b.binary_version, want);
             goto out;
         }
         json_t *sz = json_object_get(e, "size");
         if (!json_is_integer(sz) || json_integer_value(sz) < 1) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: base %zu ('%s') has a bad size", i, b.binary_version);
+            rc = cmn_errf(eb, CMN_E_PARSE, "base %zu ('%s') has a bad size", i, b.binary_version);
             goto out;
         }
         b.size = (uint64_t)json_integer_value(sz);
         if (!get_str(e, "added", b.added, sizeof(b.added), time_ok)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: base %zu ('%s') has a bad 'added' time", i,
-                          b.binary_version);
+            rc = cmn_errf(eb, CMN_E_PARSE, "base %zu ('%s') has a bad 'added' time", i, b.binary_version);
             goto out;
         }
         if (cmn_embedded_find(&r, b.binary_version)) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "embedded registry: binary_version '%s' is listed twice", b.binary_version);
+            rc = cmn_errf(eb, CMN_E_PARSE, "binary_version '%s' is listed twice", b.binary_version);
             goto out;
         }
         if (cmn_embedded_set(&r, &b, NULL) != 1) {
@@ -329,7 +326,8 @@ enum cmn_err cmn_embedded_list(struct cmn_storage *st, const char *app, const ch
         e2.msg[0] = '\0';
         rc = cmn_embedded_parse(doc.ptr ? doc.ptr : "", doc.len, app, platform, r, &e2);
         if (rc)
-            rc = cmn_errf(eb, rc, "embedded registry '%s': %s", key, cmn_errmsg(&e2, rc));
+            rc =
+                cmn_errf(eb, rc, "embedded registry '%s' is unusable (%s): fix or delete it", key, cmn_errmsg(&e2, rc));
     }
     if (!rc && etag_out)
         memcpy(etag_out, etag, CMN_ETAG_MAX);
@@ -475,17 +473,27 @@ enum cmn_err cmn_embedded_add(struct cmn_storage *st, const char *app, const cha
     b.size = size;
     cmn_embedded_time(now, b.added);
 
-    /* 1. the zip, content-addressed: an object already there holds the same content */
-    rc = cmn_storage_head(st, b.key, NULL, NULL, &e2);
-    if (rc == CMN_E_NOTFOUND) {
-        struct cmn_put_opts po = {.if_none_match = 1,
+    /* 1. the zip, content-addressed. An object already there holds the same content; when it has other bytes
+     * (another zip implementation) ours replaces it, because writers check the stored zip's size against the
+     * entry we are about to write. */
+    uint64_t have = 0;
+    rc = cmn_storage_head(st, b.key, NULL, &have, &e2);
+    if (rc == CMN_E_NOTFOUND || (rc == CMN_OK && have != size)) {
+        struct cmn_put_opts po = {.if_none_match = rc == CMN_E_NOTFOUND,
                                   .content_type = "application/zip",
                                   .cache_control = "public, max-age=31536000, immutable"};
-        e2.msg[0] = '\0';
-        rc = zip_path ? cmn_storage_put_file(st, b.key, zip_path, &po, NULL, &e2)
-                      : cmn_storage_put(st, b.key, zip, zip_len, &po, NULL, &e2);
-        if (rc == CMN_E_CONFLICT)
-            rc = CMN_OK; /* a concurrent writer stored the same content first */
+        for (int attempt = 0; attempt < 2; attempt++) {
+            e2.msg[0] = '\0';
+            rc = zip_path ? cmn_storage_put_file(st, b.key, zip_path, &po, NULL, &e2)
+                          : cmn_storage_put(st, b.key, zip, zip_len, &po, NULL, &e2);
+            if (rc != CMN_E_CONFLICT)
+                break;
+            /* a concurrent writer stored it first: keep theirs when it is byte-for-byte the same size */
+            rc = cmn_storage_head(st, b.key, NULL, &have, &e2);
+            if (rc || have == size)
+                break;
+            po.if_none_match = 0;
+        }
     }
     if (rc)
         return cmn_errf(eb, rc, "cannot store '%s': %s", b.key, cmn_errmsg(&e2, rc));

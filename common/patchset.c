@@ -151,7 +151,11 @@ static enum cmn_err load_base(const struct cmn_patchset *ps, const struct cmn_pa
     if (!b->sha256 && !b->content_sha256)
         return cmn_errf(eb, CMN_E_INVAL, "no digest to check stored bundle '%s' against", b->key);
     cmn_buf_init(&buf, ps->max_zip ? ps->max_zip : (size_t)1 << 30);
-    enum cmn_err rc = cmn_storage_get(ps->st, b->key, NULL, &buf, NULL, eb);
+    struct cmn_get_opts go = {.max_size = b->zip_size ? (size_t)b->zip_size : 0};
+    enum cmn_err rc = cmn_storage_get(ps->st, b->key, b->zip_size ? &go : NULL, &buf, NULL, eb);
+    if (!rc && b->zip_size && buf.len != b->zip_size)
+        rc = cmn_errf(eb, CMN_E_HASH, "stored zip is %zu bytes, the registry says %llu", buf.len,
+                      (unsigned long long)b->zip_size);
     if (!rc) {
         cmn_sha256(buf.ptr, buf.len, got);
         cmn_hex_encode(got, sizeof got, hex);
@@ -173,7 +177,8 @@ static enum cmn_err load_base(const struct cmn_patchset *ps, const struct cmn_pa
     if (!rc && b->content_sha256) {
         cmn_hex_encode(d, CMN_SHA256_BYTES, hex);
         if (strcmp(hex, b->content_sha256) != 0)
-            rc = cmn_errf(eb, CMN_E_HASH, "its content digest is %s, not the registered %s", hex, b->content_sha256);
+            rc = cmn_errf(eb, CMN_E_HASH, "its zip extracts to content %.16s..., the registry says %.16s...", hex,
+                          b->content_sha256);
     }
     return rc;
 }
@@ -196,8 +201,18 @@ enum cmn_err cmn_patchset_build(const struct cmn_patchset *ps, const struct cmn_
         enum cmn_err brc = load_base(ps, b, bzip, bdir, d, &beb);
         char base_hex[CMN_SHA256_HEX];
         cmn_hex_encode(d, sizeof d, base_hex);
-        if (!brc)
+        if (!brc) {
+            /* one patch per base content; none from the release's own content */
+            int seen = ps->new_content && strcmp(base_hex, ps->new_content) == 0;
+            for (size_t jj = 0; jj < kept && !seen; jj++)
+                seen = strcmp(out[jj].base, base_hex) == 0 ? 2 : 0;
+            if (seen) {
+                note(ps, "no patch from %s: same content as %s", b->label,
+                     seen == 1 ? "this release" : "a base already patched from");
+                goto next;
+            }
             brc = cmn_patch_create(bdir, ps->new_dir, pfile, ps->level ? ps->level : CMN_PATCH_LEVEL, &st, &beb);
+        }
         if (brc) {
             note(ps, "no patch from %s: %s", b->label, cmn_errmsg(&beb, brc));
             goto next;
@@ -205,13 +220,6 @@ enum cmn_err cmn_patchset_build(const struct cmn_patchset *ps, const struct cmn_
         if (!cmn_patch_worth(st.patch_bytes, ps->zip_size)) {
             note(ps, "no patch from %s: %llu bytes is over %d%% of the %llu-byte zip", b->label,
                  (unsigned long long)st.patch_bytes, CMN_PATCH_MAX_PERCENT, (unsigned long long)ps->zip_size);
-            goto next;
-        }
-        int seen = 0;
-        for (size_t j = 0; j < kept; j++)
-            seen |= strcmp(out[j].base, base_hex) == 0;
-        if (seen) {
-            note(ps, "no patch from %s: a patch from the same content is listed already", b->label);
             goto next;
         }
         struct cmn_patch_ref *p = &out[kept];

@@ -15,6 +15,11 @@
  * the query). Their metadata is only complete once the bundle is hashed, so
  * upload_seed_meta (h_seed.c) translates it into our metadata at the end and
  * the same checks (role, release key, size, digest, signatures) run on it.
+ *
+ * And the embedded-bundle upload (POST /v1/apps/:app/platforms/:platform/
+ * embedded, h_embedded.c): the same "metadata" + "bundle" parts, its metadata
+ * checked by pub_embedded_meta (role on the app) as soon as it is complete;
+ * pub_upload_embedded_done hands the verified spool file to the handler.
  */
 #include "common/compat.h"
 
@@ -54,7 +59,8 @@ struct pub_upload {
     struct cmn_buf sig;
     int have_sig;
     int legacy_only;
-    int app_legacy; /* the app opted in to the legacy signature */
+    int app_legacy;         /* the app opted in to the legacy signature */
+    struct pub_embmeta emb; /* PUB_UPLOAD_EMBEDDED: its metadata */
 };
 
 static void upload_free(struct pub_upload *up)
@@ -176,8 +182,9 @@ static const char *seed_part(enum pub_upload_shape shape, const char *name)
 static int cb_begin(void *ctx, const struct pub_mp_part *part)
 {
     struct pub_upload *up = ctx;
-    const char *name = up->shape == PUB_UPLOAD_V1 ? part->name : seed_part(up->shape, part->name);
-    if (up->shape != PUB_UPLOAD_V1 && !strcmp(name, "signature.sig")) {
+    int ours = up->shape == PUB_UPLOAD_V1 || up->shape == PUB_UPLOAD_EMBEDDED;
+    const char *name = ours ? part->name : seed_part(up->shape, part->name);
+    if (!ours && !strcmp(name, "signature.sig")) {
         if (up->have_sig)
             return up_fail(up, 400, "bad_multipart", "duplicate 'signature.sig' part");
         up->have_sig = 1;
@@ -206,7 +213,7 @@ static int cb_begin(void *ctx, const struct pub_mp_part *part)
     } else {
         char msg[200];
         snprintf(msg, sizeof(msg), "unexpected multipart part '%.64s' (want %s)", part->name,
-                 up->shape == PUB_UPLOAD_V1     ? "'metadata' and 'bundle'"
+                 ours                           ? "'metadata' and 'bundle'"
                  : up->shape == PUB_UPLOAD_SEED ? "'metadata.json', 'signature.sig' and 'bundle'"
                                                 : "'file'");
         return up_fail(up, 400, "bad_multipart", msg);
@@ -231,7 +238,7 @@ static int cb_data(void *ctx, const void *p, size_t n)
                      (unsigned long long)up->s->cfg->max_upload);
             return up_fail(up, 413, "too_large", msg);
         }
-        if (up->meta_ok && up->size > (uint64_t)up->rm.size)
+        if (up->meta_ok && up->size > (up->shape == PUB_UPLOAD_EMBEDDED ? up->emb.size : (uint64_t)up->rm.size))
             return up_fail(up, 400, "size_mismatch", "bundle is larger than metadata.size");
         cmn_sha256_update(&up->h, p, n);
         const char *b = p;
@@ -258,6 +265,14 @@ static int cb_end(void *ctx)
     up->part = PART_NONE;
     if (k == PART_META && up->shape == PUB_UPLOAD_V1)
         return check_meta(up);
+    if (k == PART_META && up->shape == PUB_UPLOAD_EMBEDDED) {
+        if (pub_embedded_meta(up->s, up->r, up->meta.ptr ? up->meta.ptr : "", up->meta.len, &up->emb, up->out)) {
+            up->failed = 1;
+            return 1;
+        }
+        up->meta_ok = 1;
+        return 0;
+    }
     if (k == PART_BUNDLE)
         up->bundle_done = 1;
     return 0;
@@ -281,7 +296,7 @@ static int upload_begin(struct pub_srv *s, struct pub_req *r, struct pub_resp *o
     up->out = out;
     cmn_buf_init(&up->meta, META_MAX);
     cmn_buf_init(&up->sig, 256);
-    up->shape = pub_upload_shape_of(r);
+    up->shape = r->route && r->route->handler == pub_h_embedded_add ? PUB_UPLOAD_EMBEDDED : pub_upload_shape_of(r);
     /* The seed shapes name their app only at the end: refuse a key that cannot write anything now. */
     if (up->shape != PUB_UPLOAD_V1 && r->who.kind == PUB_PRINC_KEY && r->who.role < r->route->role) {
         upload_free(up);
@@ -454,4 +469,42 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
     else
         json_object_set_new(man, "error", json_string(res.publish_error));
     pub_json_reply(out, 201, json_pack("{s:o,s:o}", "release", res.release, "manifest", man));
+}
+
+int pub_upload_embedded_done(struct pub_srv *s, struct pub_req *r, const struct pub_embmeta **meta,
+                             const char **zip_path, struct pub_resp *out)
+{
+    struct pub_upload *up = r->stream;
+    struct cmn_errbuf eb = {0};
+    (void)s;
+    if (!up || up->shape != PUB_UPLOAD_EMBEDDED)
+        return !pub_err(out, 500, "internal", "no upload state");
+    up->out = out;
+    enum cmn_err rc = pub_mp_finish(&up->mp, &eb);
+    if (up->failed)
+        return 1;
+    if (rc)
+        return !pub_err(out, 400, "bad_multipart", "%s", cmn_errmsg(&eb, rc));
+    if (!up->have_meta || !up->have_bundle)
+        return !pub_err(out, 400, "bad_multipart", "upload needs a 'metadata' part and a 'bundle' part");
+    if (!up->meta_ok)
+        return !pub_err(out, 400, "bad_metadata", "metadata was not accepted");
+    uint8_t digest[CMN_SHA256_BYTES];
+    char hex[CMN_SHA256_HEX];
+    cmn_sha256_final(&up->h, digest);
+    cmn_hex_encode(digest, sizeof(digest), hex);
+    if (up->size != up->emb.size)
+        return !pub_err(out, 400, "size_mismatch", "zip is %llu bytes but metadata.size says %llu",
+                        (unsigned long long)up->size, (unsigned long long)up->emb.size);
+    if (strcmp(hex, up->emb.sha256) != 0)
+        return !pub_err(out, 400, "hash_mismatch", "zip SHA-256 is %s but metadata.sha256 says %s", hex,
+                        up->emb.sha256);
+    if (fsync(up->fd) != 0 || close(up->fd) != 0) {
+        up->fd = -1;
+        return !pub_err(out, 507, "insufficient_storage", "cannot flush the upload spool");
+    }
+    up->fd = -1;
+    *meta = &up->emb;
+    *zip_path = up->tmppath;
+    return 0;
 }

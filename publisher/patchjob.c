@@ -166,7 +166,8 @@ struct job_bases {
     size_t n;
 };
 
-static void add_base(struct job_bases *b, const char *label, const char *key, const char *sha, const char *content)
+static void add_base(struct job_bases *b, const char *label, const char *key, const char *sha, const char *content,
+                     uint64_t zip_size)
 {
     if (b->n >= MAX_BASES)
         return;
@@ -175,7 +176,8 @@ static void add_base(struct job_bases *b, const char *label, const char *key, co
     snprintf(b->key[i], CMN_STORAGE_KEY_MAX, "%s", key);
     snprintf(b->sha[i], CMN_SHA256_HEX, "%s", sha ? sha : "");
     snprintf(b->content[i], CMN_SHA256_HEX, "%s", content ? content : "");
-    b->v[i] = (struct cmn_patch_base){b->label[i], b->key[i], sha ? b->sha[i] : NULL, content ? b->content[i] : NULL};
+    b->v[i] = (struct cmn_patch_base){b->label[i], b->key[i], sha ? b->sha[i] : NULL, content ? b->content[i] : NULL,
+                                      zip_size};
 }
 
 /* The channel's last `n` distinct earlier bundles, newest first. -1 on a database error. */
@@ -197,7 +199,7 @@ static int channel_bases(struct pub_dbconn *c, const struct job_rel *jr, long n,
             continue;
         char label[LABEL_MAX];
         snprintf(label, sizeof(label), "release %s (%s)", pub_cell(r, i, 0), pub_cell(r, i, 1));
-        add_base(b, label, url, sha, NULL);
+        add_base(b, label, url, sha, NULL, 0);
     }
     PQclear(r);
     return 0;
@@ -237,7 +239,7 @@ static void embedded_bases(struct cmn_storage *st, const struct job_rel *jr, str
             continue; /* two binary versions embedding the same bundle: one patch serves both */
         char label[LABEL_MAX];
         snprintf(label, sizeof(label), "embedded bundle of binary %s", e->binary_version);
-        add_base(b, label, e->key, NULL, e->content_sha256);
+        add_base(b, label, e->key, NULL, e->content_sha256, e->size);
     }
     cmn_embedded_release(&reg);
 }
@@ -431,6 +433,7 @@ static enum cmn_err run_job(struct pub_srv *s, struct pub_dbconn *c, const char 
     ps.app = jr.app;
     ps.platform = jr.platform;
     ps.new_dir = newdir;
+    ps.new_content = jr.content;
     ps.zip_size = jr.size;
     ps.max_zip = s->cfg->max_upload + 1;
     ps.note = job_note;

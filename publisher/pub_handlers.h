@@ -140,7 +140,7 @@ int pub_h_metrics_json(struct pub_srv *s, struct pub_req *r, struct pub_resp *ou
 /* Seed 002 firmware lives on this platform of the model's app (as the edge's --device-model default). */
 #define PUB_FIRMWARE_PLATFORM "firmware"
 /* Which shape an upload route takes (by its path): ours, seed 000/001's, seed 002's firmware upload. */
-enum pub_upload_shape { PUB_UPLOAD_V1 = 0, PUB_UPLOAD_SEED, PUB_UPLOAD_FIRMWARE };
+enum pub_upload_shape { PUB_UPLOAD_V1 = 0, PUB_UPLOAD_SEED, PUB_UPLOAD_FIRMWARE, PUB_UPLOAD_EMBEDDED };
 enum pub_upload_shape pub_upload_shape_of(const struct pub_req *r);
 /* A seed-shaped upload after the bundle was hashed. */
 struct pub_seed_upload {
@@ -159,6 +159,31 @@ struct pub_seed_upload {
  */
 int pub_upload_seed_meta(struct pub_srv *s, struct pub_req *r, enum pub_upload_shape shape, struct pub_seed_upload *su,
                          struct cmn_buf *ours, struct pub_resp *out);
+
+/* h_embedded.c: the embedded bundles registered as patch bases (common/embedded.h) */
+void pub_h_embedded_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_embedded_list(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_embedded_remove(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+/* The metadata part of an embedded-bundle upload, and the app it was checked against. */
+struct pub_embmeta {
+    char binary_version[65];
+    char content_sha256[CMN_SHA256_HEX]; /* declared content digest; the handler recomputes it from the zip */
+    char sha256[CMN_SHA256_HEX];         /* SHA-256 of the zip */
+    uint64_t size;                       /* zip bytes */
+    int64_t app_id, org_id;
+};
+/*
+ * Parse and check an embedded upload's metadata part (exact members, a
+ * binary version, hex digests, size within max_upload) and the caller's
+ * role on the path's app, so a refused upload stops at once. Non-zero after
+ * a reply in `out`.
+ */
+int pub_embedded_meta(struct pub_srv *s, struct pub_req *r, const char *meta, size_t len, struct pub_embmeta *m,
+                      struct pub_resp *out);
+/* After the body of an embedded upload (h_upload.c): parts present, zip size and SHA-256 as declared, spool
+ * flushed. *meta and *zip_path stay valid until the request ends. Non-zero after a reply in `out`. */
+int pub_upload_embedded_done(struct pub_srv *s, struct pub_req *r, const struct pub_embmeta **meta,
+                             const char **zip_path, struct pub_resp *out);
 
 /* h_manifests.c */
 void pub_h_manifest(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);

@@ -55,6 +55,10 @@ static const struct pub_route routes[] = {
     {"GET",    "/v1/apps/:app/channels",                 pub_h_channels,        READ,  B_NONE,      DB},
     {"POST",   "/v1/apps/:app/channels/:platform/:channel/retire", pub_h_chan_retire, WRITE, B_JSON, DB},
     {"GET",    "/v1/apps/:app/audit",                    pub_h_audit_list,      READ,  B_NONE,      DB},
+    /* embedded bundles registered as patch bases (h_embedded.c; the registry lives in storage) */
+    {"POST",   "/v1/apps/:app/platforms/:platform/embedded", pub_h_embedded_add, WRITE, B_UPLOAD,  DB},
+    {"GET",    "/v1/apps/:app/platforms/:platform/embedded", pub_h_embedded_list, READ, B_NONE,   DB},
+    {"DELETE", "/v1/apps/:app/platforms/:platform/embedded/:version", pub_h_embedded_remove, WRITE, B_JSON, DB},
     {"GET",    "/v1/apps/:app/api-keys",                 pub_h_apikeys_list,    ADMIN, B_NONE,      DB},
     /* what the dashboard reads (h_insights.c) */
     {"GET",    "/v1/apps/:app/adoption",                 pub_h_app_adoption,    READ,  B_NONE,      DB},

@@ -53,18 +53,20 @@ struct cmn_patch_base {
     const char *key;            /* storage key of its zip */
     const char *sha256;         /* nullable: SHA-256 hex the stored zip must have (a release's signed digest) */
     const char *content_sha256; /* nullable: the content digest it must have (an embedded base's identity) */
+    uint64_t zip_size;          /* 0, or the size the stored zip must have (an embedded base's registered size) */
                                 /* at least one of the two: a base is never used unchecked */
 };
 
 /* What the driver works with. */
 struct cmn_patchset {
-    struct cmn_storage *st;                   /* where base zips are read and patches written */
-    const char *work;                         /* a private, existing scratch directory */
-    const char *app, *platform;               /* patches go to patches/<app>/<platform>/<sha256>.patch */
-    const char *new_dir;                      /* the new bundle, extracted */
-    uint64_t zip_size;                        /* size of the new bundle's zip (the worth-it rule) */
-    uint64_t max_zip;                         /* cap on a base zip read from storage (0: 1 GiB) */
-    int level;                                /* zstd level, 0: CMN_PATCH_LEVEL */
+    struct cmn_storage *st;     /* where base zips are read and patches written */
+    const char *work;           /* a private, existing scratch directory */
+    const char *app, *platform; /* patches go to patches/<app>/<platform>/<sha256>.patch */
+    const char *new_dir;        /* the new bundle, extracted */
+    const char *new_content;    /* nullable: its content digest (hex); a base with that content is skipped */
+    uint64_t zip_size;          /* size of the new bundle's zip (the worth-it rule) */
+    uint64_t max_zip;           /* cap on a base zip read from storage (0: 1 GiB) */
+    int level;                  /* zstd level, 0: CMN_PATCH_LEVEL */
     void (*note)(void *ctx, const char *msg); /* nullable: one line per base (made, skipped, why) */
     void *note_ctx;
 };

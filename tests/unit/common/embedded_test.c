@@ -242,6 +242,19 @@ static void t_store(void)
            cmn_embedded_find(&r, "1.0.0")->size == 15,
        "two versions, the first now on the new content");
 
+    /* an object of other bytes under the key (another zip of the same content): ours replaces it, so the
+     * registered size is the stored object's */
+    ok(cmn_storage_put(ST, "embedded/app/android/" SHA_B ".zip", "PK-other-zip-of-B-content", 25, NULL, NULL, NULL) ==
+           CMN_OK,
+       "another zip of content B stored under its key");
+    is_int(cmn_embedded_add(ST, "app", "android", "1.2.0", NULL, "PK-zip-bytes-BB", 15, SHA_B, 1796640000, &ch, &eb),
+           CMN_OK, "add over it");
+    uint64_t have = 0;
+    ok(cmn_storage_head(ST, "embedded/app/android/" SHA_B ".zip", NULL, &have, NULL) == CMN_OK && have == 15 &&
+           ch.entry.size == 15,
+       "the stored zip is ours and the entry says its size");
+    is_int(cmn_embedded_remove(ST, "app", "android", "1.2.0", NULL, NULL), CMN_OK, "(1.2.0 removed again)");
+
     /* bad arguments: nothing written */
     is_int(cmn_embedded_add(ST, "app", "android", "nope", NULL, "x", 1, SHA_A, 0, NULL, NULL), CMN_E_INVAL,
            "a bad version is refused");

@@ -182,13 +182,15 @@ int main(void)
     ok(!cmn_sha256_file(zip, want, &zsize, &eb), "its zip's size");
     const char *bad = "0000000000000000000000000000000000000000000000000000000000000000";
     struct cmn_patch_base bases[] = {
-        {"v0", "bundles/a/p/v0.zip", s0, NULL},                 /* good, by SHA-256 */
-        {"missing", "bundles/a/p/nope.zip", s0, NULL},          /* not in storage: a note */
-        {"v0 wrong sha", "bundles/a/p/v0.zip", bad, NULL},      /* SHA-256 mismatch: a note */
-        {"v2 by content", "embedded/a/p/v2.zip", NULL, c2},     /* good, by content digest */
-        {"v2 wrong content", "embedded/a/p/v2.zip", NULL, bad}, /* content mismatch: a note */
-        {"v0 again", "bundles/a/p/v0.zip", s0, NULL},           /* same base content: a note */
-        {"unchecked", "bundles/a/p/v0.zip", NULL, NULL},        /* neither digest: refused */
+        {"v0", "bundles/a/p/v0.zip", s0, NULL, 0},                 /* good, by SHA-256 */
+        {"missing", "bundles/a/p/nope.zip", s0, NULL, 0},          /* not in storage: a note */
+        {"v0 wrong sha", "bundles/a/p/v0.zip", bad, NULL, 0},      /* SHA-256 mismatch: a note */
+        {"v2 by content", "embedded/a/p/v2.zip", NULL, c2, 0},     /* good, by content digest */
+        {"v2 wrong content", "embedded/a/p/v2.zip", NULL, bad, 0}, /* content mismatch: a note */
+        {"v2 wrong size", "embedded/a/p/v2.zip", NULL, c2, 1},     /* not the registered size: a note */
+        {"v0 again", "bundles/a/p/v0.zip", s0, NULL, 0},           /* same base content: a note */
+        {"unchecked", "bundles/a/p/v0.zip", NULL, NULL, 0},        /* neither digest: refused */
+        {"v1 itself", "bundles/a/p/v1.zip", s1, NULL, 0},          /* the release's own content: a note */
     };
     struct cmn_patchset ps;
     memset(&ps, 0, sizeof(ps));
@@ -199,13 +201,14 @@ int main(void)
     ps.new_dir = newdir;
     ps.zip_size = zsize;
     ps.note = note;
+    ps.new_content = c1;
     struct cmn_patch_ref pv[CMN_MANIFEST_MAX_PATCHES];
     size_t from[CMN_MANIFEST_MAX_PATCHES], n = 0;
     notes = 0;
     is_int(cmn_patchset_build(&ps, bases, CMN_ARRAY_SIZE(bases), pv, from, CMN_MANIFEST_MAX_PATCHES, &n, &eb), CMN_OK,
            "patches built");
     is_int((long long)n, 2, "two kept: v0 and v2");
-    is_int(notes, 7, "a note for each base (2 made, 5 not)");
+    is_int(notes, 9, "a note for each base (2 made, 7 not)");
     ok(n == 2 && strcmp(pv[0].base, pv[1].base) < 0, "sorted by base");
     int f0 = n == 2 && !strcmp(pv[0].base, c0) ? 0 : 1;
     ok(n == 2 && !strcmp(pv[f0].base, c0) && !strcmp(pv[1 - f0].base, c2), "bases are v0's and v2's content digests");
@@ -261,7 +264,7 @@ int main(void)
         struct cmn_put_opts po = {0};
         ok(za && zip_close(za) == 0 && !cmn_storage_put_file(st, "embedded/a/p/bomb.zip", bomb, &po, NULL, &eb),
            "a base zip of 20001 entries stored");
-        struct cmn_patch_base bb = {"bomb", "embedded/a/p/bomb.zip", NULL, c0};
+        struct cmn_patch_base bb = {"bomb", "embedded/a/p/bomb.zip", NULL, c0, 0};
         notes = 0;
         n = 9;
         is_int(cmn_patchset_build(&ps, &bb, 1, pv, NULL, CMN_MANIFEST_MAX_PATCHES, &n, &eb), CMN_OK, "the run goes on");

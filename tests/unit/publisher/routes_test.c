@@ -58,6 +58,10 @@ int main(void)
         {"GET", "/v1/session", pub_h_session_get, PUB_ROLE_READ, PUB_BODY_NONE},
         {"DELETE", "/v1/session", pub_h_session_delete, PUB_ROLE_READ, PUB_BODY_JSON},
         {"GET", "/v1/apps/demo/api-keys", pub_h_apikeys_list, PUB_ROLE_ADMIN, PUB_BODY_NONE},
+        {"POST", "/v1/apps/demo/platforms/android/embedded", pub_h_embedded_add, PUB_ROLE_WRITE, PUB_BODY_UPLOAD},
+        {"GET", "/v1/apps/demo/platforms/android/embedded", pub_h_embedded_list, PUB_ROLE_READ, PUB_BODY_NONE},
+        {"DELETE", "/v1/apps/demo/platforms/android/embedded/1.2.0", pub_h_embedded_remove, PUB_ROLE_WRITE,
+         PUB_BODY_JSON},
         {"GET", "/v1/apps/demo/adoption", pub_h_app_adoption, PUB_ROLE_READ, PUB_BODY_NONE},
         {"GET", "/v1/apps/demo/versions", pub_h_app_versions, PUB_ROLE_READ, PUB_BODY_NONE},
         {"GET", "/v1/apps/demo/device", pub_h_device, PUB_ROLE_READ, PUB_BODY_NONE},
@@ -134,6 +138,8 @@ int main(void)
         int want;
     } misses[] = {
         {"POST", "/healthz", 405},
+        {"GET", "/v1/apps/demo/platforms/android/embedded/1.2.0", 405},
+        {"PUT", "/v1/apps/demo/platforms/android/embedded", 405},
         {"PUT", "/v1/apps", 405},
         {"GET", "/v1/releases/r1/rollout", 405},
         {"GET", "/v1/api-keys/abc", 405},
