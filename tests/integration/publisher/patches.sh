@@ -14,6 +14,8 @@
 #     manifest sequence, nothing duplicated, stale scratch directories gone
 #   - a device on release 1 updates to release 3 through a patch (bytes on
 #     the wire counted, below the full zip) and runs exactly release 3's files
+#   - an embedded bundle registered through the publisher: the next release
+#     also patches from it, and a fresh install updates through that patch
 #   - uploads refused with a clear error and nothing stored: a content_sig
 #     that does not verify, a content digest that is not the zip's
 . "$(dirname "$0")/../cli/common.bash"
@@ -38,17 +40,19 @@ export HOTPATCH_SIGNING_KEY=$T/keys/release.key
 python3 - "$T/b" <<'PY'
 import os, sys
 root = sys.argv[1]
-for v in range(3):
+for v in range(5):  # v3: v2 + one more line; v4: the app's embedded bundle (v0 with another label)
     d = os.path.join(root, "v%d" % v)
     os.makedirs(os.path.join(d, "assets"), exist_ok=True)
     x = 12345
     lines = []
     for i in range(4000):
         x = (x * 1103515245 + 12345) % 2**32
-        label = "label 1.2.1" if (i == 2000 and v >= 1) else "label 1.2.0"
+        label = "label 1.2.1" if (i == 2000 and v in (1, 2, 3)) else "label 1.1.9" if (i == 1000 and v == 4) else "label 1.2.0"
         lines.append('function f%d(a){return a*%d+"%s".length;}' % (i, (x >> 8) % 9973, label))
-    if v == 2:
+    if v in (2, 3):
         lines += ["export function extra%d(x){return x*%d;}" % (i, i + 7) for i in range(300)]
+    if v == 3:
+        lines.append("export const FOUR = 4;")
     open(os.path.join(d, "index.android.bundle"), "w").write("\n".join(lines) + "\n")
     open(os.path.join(d, "assets", "logo.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
 PY
@@ -233,6 +237,26 @@ printf 'x' >>"$T/dev-b/current/index.android.bundle"
 agent b update >"$T/u-b.json" 2>"$T/u-b.err"
 like "$(jget "$T/u-b.json" 'j["via"]')" '^full' "device b (damaged base) falls back to the full bundle"
 ok "device b's bundle is exactly release 3's files" diff -r "$T/b/v2" "$T/dev-b/current"
+
+# An embedded bundle registered through the publisher: the next release also patches from it, and a
+# fresh install of that binary (no release installed yet) updates through that patch.
+"$HP" --json embedded add "${A[@]}" --binary-version 1.0.0 --bundle-dir "$T/b/v4" >"$T/emb.json" 2>"$T/emb.err"
+is "$?" 0 "the embedded bundle of binary 1.0.0 registered through the publisher"
+ok "release 4 (one more line)" rel 1.0.3 "$T/b/v3"
+R4=$(jget "$T/rel-1.0.3.json" 'j["release"]["id"]')
+got=$(wait_listed "$R4" 4)
+is "${got%% *}" 4 "release 4 gains patches from releases 3, 2, 1 and the embedded bundle"
+is "$(sql "SELECT count(*) FROM release_patches WHERE release_id = '$R4' AND base_label = 'embedded bundle of binary 1.0.0'")" 1 \
+    "one of them from the embedded bundle of binary 1.0.0"
+n0=$(wc -l <"$S/.log")
+agent f update --embedded-dir "$T/b/v4" >"$T/u-f.json" 2>"$T/u-f.err"
+is "$(jget "$T/u-f.json" '(j["via"], j["installed_version"])')" "('patch', '1.0.3')" \
+    "a fresh install (embedded bundle only) updates to release 4 through the embedded patch"
+ZIP4=$(jget "$T/rel-1.0.3.json" 'j["release"]["size"]')
+wire=$(bytes_since "$n0" /patches/)
+ok "its patch bytes ($wire) are below the full zip ($ZIP4)" test "$wire" -gt 0 -a "$wire" -lt "$ZIP4"
+is "$(bytes_since "$n0" /bundles/)" 0 "no bundle zip fetched"
+ok "the fresh device's bundle is exactly release 4's files" diff -r "$T/b/v3" "$T/dev-f/current"
 
 # Uploads that must be refused: a content_sig that does not verify, a content digest that is not the zip's.
 cp -r "$T/b/v2" "$T/b/v9" && echo 'one more file' >"$T/b/v9/assets/notes.txt"
