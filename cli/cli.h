@@ -466,20 +466,22 @@ int cli_cmd_patch(int argc, char **argv);
 int cli_cmd_embedded(int argc, char **argv);
 
 /*
- * Release-time patches (patches.c): sign the content digest of `zip` (our
- * release zip, extracted under `work`) into e->content_sha256/content_sig, and
- * build, upload and list in e->patches the patches at most
- * CLI_PATCH_MAX_PERCENT of `zip_size` from:
+ * Release-time patches (patches.c, driver in common/patchset.c).
+ * cli_release_content: extract `zip` (our release zip) under `work`, sign its
+ * content digest with `skey` into e->content_sha256/content_sig (both modes:
+ * a publisher builds its patches against this signed digest).
+ * cli_release_patches: cli_release_content, then build, upload and list in
+ * e->patches the patches worth it (cmn_patch_worth) from:
  *   - the last `nbases` distinct bundles of manifest `m` (NULL: none);
  *   - when `embedded` is set, every embedded bundle registered for
  *     (app, platform) (common/embedded.h) whose binary_version `target`
  *     admits. A registry that cannot be read is reported as a warning and
  *     skipped: the release goes on without those patches.
  * e->sha256 must be set. The caller frees e->content_sig, e->patches[i].url
- * and e->patches. Returns 0 or an exit code after reporting.
+ * and e->patches. Both return 0 or an exit code after reporting.
  */
-#define CLI_PATCH_MAX_PERCENT 50
 #define CLI_PATCH_BASES_DEFAULT 3
+int cli_release_content(const struct cmn_key *skey, const char *work, const char *zip, struct cmn_release *e);
 struct cli_patch_from {
     const char *app, *platform;
     const struct cmn_manifest *m; /* the channel's current manifest, or NULL */
@@ -490,7 +492,7 @@ struct cli_patch_from {
 };
 int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, const char *work, const char *zip,
                         uint64_t zip_size, const struct cli_patch_from *from, struct cmn_release *e);
-/* Extract a zip into an empty dir (entry names checked with cmn_bundle_path_ok; no symlinks). */
+/* Extract a zip into an empty dir (cmn_bundle_unzip without caps: our own or a checked zip). */
 enum cmn_err cli_unzip(const char *zip, const char *dir, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 int cli_cmd_manifest(int argc, char **argv);
 int cli_cmd_root(int argc, char **argv);

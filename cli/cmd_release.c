@@ -318,6 +318,17 @@ static int publish_publisher(const struct cli_conn *c, struct rel *r, const char
                      "bundle_sig", r->sig, "bundle_keyid", r->keyid);
     if (!meta)
         return cli_fail(CLI_EXIT_FAIL, "out of memory");
+    /* SPEC section 14: the publisher builds patches itself, against the content digest our release key signs
+     * here (it holds no release key); it checks both against the zip before accepting it. */
+    if (r->patch_bases >= 0) {
+        ex = cli_release_content(r->skey, r->work, zip, &r->extra);
+        if (ex) {
+            json_decref(meta);
+            return ex;
+        }
+        json_object_set_new(meta, "content_sha256", json_string(r->extra.content_sha256));
+        json_object_set_new(meta, "content_sig", json_string(r->extra.content_sig));
+    }
     if (r->legacy)
         json_object_set_new(meta, "legacy_signature", json_string(r->legacy_sig));
     /* the publisher stores it and lists it on channels with CodePush deployment keys (SPEC.md section 16) */
@@ -391,8 +402,8 @@ int cli_cmd_release(int argc, char **argv)
         {"new-channel", NULL, NULL, &r.new_channel,
          "serverless: start this channel although storage holds other channels or bundles of the app"},
         {"patch-bases", "N", &patch_bases, NULL,
-         "serverless: patches from the channel's last N bundles (default 3; 0: none; -1: no content digest and "
-         "no patches at all)"},
+         "serverless: patches from the channel's last N bundles (default 3; 0: none); -1 (both modes): no "
+         "content digest and no patches at all (a publisher builds its own patches from the signed digest)"},
         {"no-embedded-patches", NULL, NULL, &r.no_embedded,
          "serverless: no patches from the embedded bundles registered with 'hotpatch embedded add'"},
         CLI_CONN_OPTS(&c),

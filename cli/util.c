@@ -639,6 +639,16 @@ json_t *cli_release_json(const struct cmn_release *r)
         json_object_set_new(o, "codepush_hash", json_string(r->codepush_hash));
     if (r->notes)
         json_object_set_new(o, "notes", json_string(r->notes));
+    if (r->content_sig) { /* SPEC section 14 */
+        json_t *pa = json_array();
+        json_object_set_new(o, "content_sha256", json_string(r->content_sha256));
+        json_object_set_new(o, "content_sig", json_string(r->content_sig));
+        for (size_t i = 0; i < r->n_patches; i++)
+            json_array_append_new(pa,
+                                  json_pack("{s:s,s:s,s:s,s:I}", "base", r->patches[i].base, "url", r->patches[i].url,
+                                            "sha256", r->patches[i].sha256, "size", (json_int_t)r->patches[i].size));
+        json_object_set_new(o, "patches", pa);
+    }
     if (r->device_list || r->n_device_ids) {
         json_t *t = json_object(), *ids = json_array();
         size_t i;

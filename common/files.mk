@@ -10,4 +10,4 @@ $(COMMON_LIB): $(COMMON_OBJS)
 
 ALL_TARGETS += $(COMMON_LIB)
 COMMON_TEST_OBJS   := $(COMMON_LIB)
-COMMON_TEST_LDLIBS := $(COMMON_LDLIBS)
+COMMON_TEST_LDLIBS := $(COMMON_LDLIBS) $(LIBS_ZIP) # patchset.c (the tests link it; programs that do not call it need no libzip)

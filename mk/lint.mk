@@ -22,7 +22,7 @@ layer_files = $(subst $(space),$(comma),$(strip $(1)))
 # tree has no publisher/core.c (before the layered publisher), libpub.a is one
 # unit below main.o.
 PUB_LAYER_core      := core config db ratelimit
-PUB_LAYER_domain    := publish release telemetry auth session jobs jsonreq multipart
+PUB_LAYER_domain    := publish release telemetry auth session jobs jsonreq multipart patchjob
 PUB_LAYER_transport := http reply
 PUB_LAYER_handlers  := routes h_%
 PUB_LAYERS          := core domain transport handlers

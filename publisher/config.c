@@ -63,6 +63,9 @@ static const struct setting settings[] = {
     {"session_ttl", "HOTPATCH_SESSION_TTL", K_LONG, OFF(session_ttl), 60, 30L * 86400},
     {"cookie_secure", "HOTPATCH_COOKIE_SECURE", K_BOOL, OFF(cookie_secure), 0, 1},
     {"public_url", "HOTPATCH_PUBLIC_URL", K_STR, OFF(public_url), 0, 0},
+    {"patch_bases", "HOTPATCH_PATCH_BASES", K_LONG, OFF(patch_bases), 0, 16},
+    {"patch_retries", "HOTPATCH_PATCH_RETRIES", K_LONG, OFF(patch_retries), 1, 100},
+    {"patch_retry_delay", "HOTPATCH_PATCH_RETRY_DELAY", K_LONG, OFF(patch_retry_delay), 1, 86400},
 };
 
 static char *xstrdup(const char *s)
@@ -95,6 +98,9 @@ void pub_config_init(struct pub_config *c)
     c->halt_threshold_pct = 20;
     c->halt_min_installs = 50;
     c->session_ttl = 8L * 3600;
+    c->patch_bases = 3;
+    c->patch_retries = 5;
+    c->patch_retry_delay = 30;
 }
 
 void pub_config_release(struct pub_config *c)

@@ -89,6 +89,13 @@ void pub_fault(struct pub_srv *s, const char *point)
         cmn_error("HOTPATCH_FAULT: exiting at '%s' (test hook)", point);
         _exit(99);
     }
+    /* "<point>:hang": the calling thread stops there for good, so a test can SIGKILL the process at that point */
+    size_t n = strlen(point);
+    if (s->fault && !strncmp(s->fault, point, n) && !strcmp(s->fault + n, ":hang")) {
+        cmn_error("HOTPATCH_FAULT: hanging at '%s' (test hook)", point);
+        for (;;)
+            pause();
+    }
 }
 
 void pub_srv_set_notify(struct pub_srv *s, pub_notify_fn fn, void *arg)

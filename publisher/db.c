@@ -20,8 +20,9 @@
     "r.id, a.name, r.platform, r.channel, r.version, r.target_binary, r.mandatory, r.rollout_bp, r.notes, "            \
     "r.sha256, r.size, r.bundle_sig, r.bundle_keyid, r.bundle_url, r.state, r.promoted_from, r.created_by, "           \
     "extract(epoch from r.created_at)::bigint, r.seq, r.app_id, extract(epoch from r.updated_at)::bigint, "            \
-    "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list, r.codepush_hash "             \
-    "FROM releases r JOIN apps a ON a.id = r.app_id "
+    "r.legacy_signature, array_to_json(r.target_device_ids)::text, r.target_device_list, r.content_sha256, "           \
+    "r.content_sig, pj.state, pj.attempts, pj.patches, pj.last_error, r.codepush_hash "                                \
+    "FROM releases r JOIN apps a ON a.id = r.app_id LEFT JOIN patch_jobs pj ON pj.release_id = r.id "
 
 #define APP_COLS                                                                                                       \
     "id, org_id, name, halt_threshold_pct, halt_min_installs, extract(epoch from created_at)::bigint, "                \
@@ -34,6 +35,9 @@
 #define COUNT_OPT_IN                                                                                                   \
     "SELECT cnt.*, a.count_unticketed FROM cnt JOIN releases r ON r.id = cnt.release_id "                              \
     "JOIN apps a ON a.id = r.app_id"
+/* pg_try_advisory_lock(int, int) namespace of patch jobs ("HP" 0x4850 << 8 | 'j'); the migration lock uses the
+ * one-bigint form, a separate key space */
+#define PJOB_LOCK_NS "4739178"
 
 /*
  * Time series. $2 is 'hour' or 'day' (checked by the handler), $3 the number
@@ -76,9 +80,8 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_REL_INSERT] =
         "INSERT INTO releases (id, app_id, platform, channel, version, target_binary, mandatory, "
         "rollout_bp, notes, sha256, size, bundle_sig, bundle_keyid, bundle_url, promoted_from, created_by, "
-        "legacy_signature, codepush_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-        "$16, "
-        "$17, $18)",
+        "legacy_signature, content_sha256, content_sig, codepush_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     [Q_REL_BY_ID] = "SELECT " REL_COLS "WHERE r.id = $1",
     [Q_REL_LIST] = "SELECT " REL_COLS "WHERE r.app_id = $1 AND ($2::text IS NULL OR r.platform = $2) "
                    "AND ($3::text IS NULL OR r.channel = $3) AND ($4::bigint IS NULL OR r.seq < $4) "
@@ -327,6 +330,38 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_CHAN_TOUCH] =
         "UPDATE channels SET sequence = GREATEST(sequence + 1, "
         "(extract(epoch from clock_timestamp()) * 1000)::bigint), manifest_dirty = true" CHAN_KEY " RETURNING sequence",
+    /*
+     * Patch jobs (patchjob.c). A worker owns a job while it holds the session
+     * advisory lock (PJOB_LOCK_NS, hashtext(release id)) on its connection: a
+     * killed publisher's locks are released with its connections, so the job
+     * is simply pending again. State changes re-check 'pending' under the lock.
+     */
+    [Q_PJOB_INSERT] = "INSERT INTO patch_jobs (release_id) VALUES ($1) ON CONFLICT DO NOTHING",
+    [Q_PJOB_DUE] = "SELECT release_id FROM patch_jobs WHERE state = 'pending' AND run_after <= now() "
+                   "ORDER BY run_after, created_at LIMIT 16",
+    [Q_PJOB_LOCK] = "SELECT pg_try_advisory_lock(" PJOB_LOCK_NS ", hashtext($1))",
+    [Q_PJOB_UNLOCK] = "SELECT pg_advisory_unlock(" PJOB_LOCK_NS ", hashtext($1))",
+    [Q_PJOB_START] = "UPDATE patch_jobs SET attempts = attempts + 1, updated_at = now() "
+                     "WHERE release_id = $1 AND state = 'pending' AND run_after <= now() RETURNING attempts",
+    /* $2 delay (s) before the next attempt, $3 the attempt cap, $4 the error */
+    [Q_PJOB_RETRY] = "UPDATE patch_jobs SET state = CASE WHEN attempts >= $3::int THEN 'failed' ELSE 'pending' END, "
+                     "run_after = now() + make_interval(secs => $2::bigint), last_error = $4, updated_at = now() "
+                     "WHERE release_id = $1 AND state = 'pending' RETURNING state",
+    [Q_PJOB_DONE] = "UPDATE patch_jobs SET state = 'done', patches = $2, last_error = NULL, updated_at = now() "
+                    "WHERE release_id = $1 AND state = 'pending'",
+    [Q_PJOB_GET] = "SELECT state, attempts, patches, last_error FROM patch_jobs WHERE release_id = $1",
+    [Q_PATCH_INSERT] = "INSERT INTO release_patches (release_id, base, url, sha256, size, base_label) "
+                       "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (release_id, base) DO NOTHING",
+    /* earlier bundles of the release's channel, newest first (the job keeps the first N distinct ones) */
+    [Q_PATCH_BASES] = "SELECT b.id, b.version, b.sha256, b.bundle_url FROM releases b JOIN releases r ON r.id = $1 "
+                      "WHERE b.app_id = r.app_id AND b.platform = r.platform AND b.channel = r.channel "
+                      "AND b.seq < r.seq AND b.sha256 <> r.sha256 AND b.state IN ('active', 'halted', 'rolled_back') "
+                      "ORDER BY b.seq DESC LIMIT 64",
+    [Q_PATCH_FOR_CHANNEL] = "SELECT p.release_id, p.base, p.url, p.sha256, p.size FROM release_patches p "
+                            "JOIN releases r ON r.id = p.release_id "
+                            "WHERE r.app_id = $1 AND r.platform = $2 AND r.channel = $3 "
+                            "AND r.state IN ('active', 'halted', 'rolled_back') "
+                            "ORDER BY p.release_id, p.base COLLATE \"C\"",
 };
 
 static int stmt_nparams[Q__COUNT];

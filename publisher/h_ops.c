@@ -70,6 +70,10 @@ void pub_h_metrics(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req 
         {"hotpatch_publisher_edge_notify_errors_total", "edge sync notifications failed", "counter",
          atomic_load(&s->m.edge_notify_errors)},
         {"hotpatch_publisher_upload_bytes_total", "bundle bytes received", "counter", atomic_load(&s->m.upload_bytes)},
+        {"hotpatch_publisher_patches_built_total", "patches listed by background patch jobs", "counter",
+         atomic_load(&s->m.patches_built)},
+        {"hotpatch_publisher_patch_job_errors_total", "failed patch job attempts", "counter",
+         atomic_load(&s->m.patch_job_errors)},
     };
     struct cmn_prom p;
     cmn_prom_init(&p, &b);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/patch.h"
 #include "pub_handlers.h"
 #include "pub_multipart.h"
 
@@ -408,6 +409,36 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
     if (up->legacy_only && (!up->rm.legacy_signature || strcmp(up->rm.bundle_sig, up->rm.legacy_signature) != 0)) {
         pub_err(out, 500, "internal", "legacy-only upload without its legacy signature");
         return;
+    }
+    /*
+     * SPEC.md section 14: the content digest the release key signed is what a patched device is checked
+     * against, and the publisher builds patches for it later: verify the signature, then the digest against
+     * the zip we hold (the field alone is never trusted).
+     */
+    if (up->rm.content_sig) {
+        uint8_t cd[CMN_SHA256_BYTES], got[CMN_SHA256_BYTES];
+        char gothex[CMN_SHA256_HEX];
+        if (cmn_hex_decode(up->rm.content_sha256, cd, sizeof(cd)) ||
+            cmn_content_verify(&up->rkey, cd, up->rm.content_sig)) {
+            pub_err(out, 400, "bad_content_signature",
+                    "content_sig does not verify with release key %s over content_sha256", up->rkey.keyid);
+            return;
+        }
+        rc = pub_bundle_content(s, up->tmppath, got, &eb);
+        if (rc == CMN_E_IO || rc == CMN_E_NOMEM) {
+            pub_err(out, 507, "insufficient_storage", "cannot read the bundle back: %s", cmn_errmsg(&eb, rc));
+            return;
+        }
+        if (rc) {
+            pub_err(out, 400, "bad_bundle", "cannot take the bundle's content digest: %s", cmn_errmsg(&eb, rc));
+            return;
+        }
+        cmn_hex_encode(got, sizeof(got), gothex);
+        if (strcmp(gothex, up->rm.content_sha256) != 0) {
+            pub_err(out, 400, "content_mismatch", "bundle content digest is %s but metadata.content_sha256 says %s",
+                    gothex, up->rm.content_sha256);
+            return;
+        }
     }
     if (fsync(up->fd) != 0 || close(up->fd) != 0) {
         up->fd = -1;

@@ -1,5 +1,5 @@
 /*
- * jobs.c - the publisher's two background threads.
+ * jobs.c - the publisher's background threads.
  *
  * The maintenance loop wakes every resign_interval seconds: it re-publishes
  * channels still marked dirty (a publish that failed because storage was
@@ -19,6 +19,10 @@
  * publish.c does not call the notifier: it calls the context's notify hook
  * (pub_notify), which main.c points at pub_manifest_changed (notify the
  * edges, schedule a snapshot).
+ *
+ * The patch worker runs the patch jobs of new releases (patchjob.c: patches
+ * built from bundles the publisher already stores, then the manifest
+ * re-signed with them listed).
  */
 #include "common/compat.h"
 
@@ -213,6 +217,47 @@ static void *job_main(void *arg)
     return NULL;
 }
 
+/*
+ * The patch worker (patchjob.c): runs due patch jobs one after the other,
+ * then sleeps until a release is committed (pub_patch_kick) or a retry may be
+ * due (every min(resign_interval, patch_retry_delay) seconds). Stopping
+ * waits for the job in progress to finish.
+ */
+static int is_stopping(struct pub_srv *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int v = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+static void *patch_main(void *arg)
+{
+    struct pub_srv *s = arg;
+    pub_patch_cleanup(pub_spool_dir(s));
+    long every =
+        s->cfg->resign_interval < s->cfg->patch_retry_delay ? s->cfg->resign_interval : s->cfg->patch_retry_delay;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        s->patch_pending = 0;
+        pthread_mutex_unlock(&s->mu);
+        int ran;
+        do
+            ran = pub_patch_run_once(s);
+        while (ran == 1 && !is_stopping(s));
+        pthread_mutex_lock(&s->mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += every;
+        while (!s->stopping && !s->patch_pending) {
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT)
+                break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 enum cmn_err pub_jobs_start(struct pub_srv *s)
 {
     if (pthread_create(&s->job_thread, NULL, job_main, s))
@@ -226,6 +271,10 @@ enum cmn_err pub_jobs_start(struct pub_srv *s)
         return CMN_E_NOMEM;
     }
     s->threads_started = 1;
+    if (pthread_create(&s->patch_thread, NULL, patch_main, s) == 0)
+        s->patch_started = 1;
+    else
+        cmn_warn("cannot start the patch worker; releases are served with full bundles only");
     if (s->cfg->snapshot_interval > 0) {
         snap.stop = 0;
         if (pthread_create(&snap.th, NULL, snapshot_main, s) == 0)
@@ -246,6 +295,10 @@ void pub_jobs_stop(struct pub_srv *s)
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->job_thread, NULL);
     pthread_join(s->notify_thread, NULL);
+    if (s->patch_started) {
+        pthread_join(s->patch_thread, NULL);
+        s->patch_started = 0;
+    }
     s->threads_started = 0;
     if (snap.started) {
         pthread_mutex_lock(&snap.mu);

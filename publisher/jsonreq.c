@@ -120,9 +120,23 @@ void pub_relmeta_release(struct pub_relmeta *m)
 
 enum cmn_err pub_relmeta_parse(const char *p, size_t n, struct pub_relmeta *m, struct cmn_errbuf *eb)
 {
-    static const char *const allowed[] = {"app",        "platform",     "channel", "version",          "target_binary",
-                                          "mandatory",  "rollout_bp",   "notes",   "sha256",           "size",
-                                          "bundle_sig", "bundle_keyid", "percent", "legacy_signature", "codepush_hash",
+    static const char *const allowed[] = {"app",
+                                          "platform",
+                                          "channel",
+                                          "version",
+                                          "target_binary",
+                                          "mandatory",
+                                          "rollout_bp",
+                                          "notes",
+                                          "sha256",
+                                          "size",
+                                          "bundle_sig",
+                                          "bundle_keyid",
+                                          "percent",
+                                          "legacy_signature",
+                                          "content_sha256",
+                                          "content_sig",
+                                          "codepush_hash",
                                           NULL};
     memset(m, 0, sizeof(*m));
     enum cmn_err rc = pub_json_body(p, n, 64u << 10, &m->doc, eb);
@@ -144,6 +158,8 @@ enum cmn_err pub_relmeta_parse(const char *p, size_t n, struct pub_relmeta *m, s
         (rc = pub_jstr(o, "bundle_sig", 1, 128, &m->bundle_sig, eb)) ||
         (rc = pub_jstr(o, "bundle_keyid", 1, 16, &m->bundle_keyid, eb)) ||
         (rc = pub_jstr(o, "legacy_signature", 0, 128, &m->legacy_signature, eb)) ||
+        (rc = pub_jstr(o, "content_sha256", 0, 64, &m->content_sha256, eb)) ||
+        (rc = pub_jstr(o, "content_sig", 0, 128, &m->content_sig, eb)) ||
         (rc = pub_jstr(o, "codepush_hash", 0, 64, &m->codepush_hash, eb)))
         goto fail;
     if (pct >= 0)
@@ -173,6 +189,15 @@ enum cmn_err pub_relmeta_parse(const char *p, size_t n, struct pub_relmeta *m, s
     }
     if (m->codepush_hash && !is_hex(m->codepush_hash, 64)) {
         rc = cmn_errf(eb, CMN_E_INVAL, "codepush_hash must be 64 lower-case hex characters");
+        goto fail;
+    }
+    /* SPEC.md section 14: together or not at all; the upload handler checks both against the zip */
+    if (!m->content_sha256 != !m->content_sig) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "content_sha256 and content_sig come together");
+        goto fail;
+    }
+    if (m->content_sha256 && !is_hex(m->content_sha256, 64)) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "content_sha256 must be 64 lower-case hex characters");
         goto fail;
     }
     return CMN_OK;

@@ -69,6 +69,8 @@ struct pub_relmeta {
     const char *app, *platform, *channel, *version, *target_binary, *notes;
     const char *sha256, *bundle_sig, *bundle_keyid;
     const char *legacy_signature; /* optional (SPEC.md section 15), NULL when absent */
+    const char *content_sha256;   /* optional with content_sig (SPEC.md section 14), NULL when absent */
+    const char *content_sig;
     const char *codepush_hash;    /* optional (SPEC.md section 16, 64 lower-case hex), NULL when absent */
     int mandatory;
     long long rollout_bp;
@@ -275,6 +277,36 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
 /* Upsert a parsed device batch (one row per app + device: the last report wins). Reorders b->dev. */
 enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
                                 struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/* ---- publisher-built patches (patchjob.c; manifests/SPEC.md section 14) ---- */
+
+/* Scratch directories of patch work are named PUB_PATCH_PREFIX "<pid>-XXXXXX" in the spool directory. */
+#define PUB_PATCH_PREFIX "hotpatch-patchjob-"
+/*
+ * Extract bundle zip `zip` into a private scratch directory (the SDK's
+ * extraction caps: 512 MiB, 20000 entries), take its content digest, remove
+ * the directory. CMN_E_PARSE / CMN_E_UNSAFE / CMN_E_TOOBIG for a zip that
+ * cannot be a bundle, CMN_E_IO.
+ */
+enum cmn_err pub_bundle_content(struct pub_srv *s, const char *zip, uint8_t out[CMN_SHA256_BYTES],
+                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+/* Wake the patch worker: a release with a content digest was committed (its job row with it). */
+void pub_patch_kick(struct pub_srv *s);
+/*
+ * Run one due patch job (patch_jobs row 'pending', run_after passed, not
+ * held by another worker): build patches from the release's channel's last
+ * cfg->patch_bases distinct earlier bundles (and the registered embedded
+ * bundles its target_binary admits), store them content-addressed, then in
+ * one transaction record them, mark the job done and bump the channel, and
+ * publish the manifest. A failure schedules a retry (cfg->patch_retry_delay,
+ * doubling) until cfg->patch_retries attempts, then marks the job failed;
+ * the release is served with its full bundle either way.
+ * Returns 1 when a job ran (any outcome), 0 when none was due, -1 when the
+ * database is unavailable.
+ */
+int pub_patch_run_once(struct pub_srv *s);
+/* Remove patch scratch directories left in `dir` by publishers that no longer run (a SIGKILL mid-job). */
+void pub_patch_cleanup(const char *dir);
 
 /* ---- background (jobs.c) ---- */
 enum cmn_err pub_jobs_start(struct pub_srv *s) __attribute__((warn_unused_result));

@@ -53,6 +53,9 @@ struct pub_config {
     long session_ttl;        /* dashboard session lifetime in seconds, default 8 h */
     int cookie_secure;       /* mark the session cookie Secure (behind TLS); also when X-Forwarded-Proto is https */
     char *public_url;        /* optional: the dashboard's origin (https://host), the only Origin state changes accept */
+    long patch_bases;        /* patches per new release from the channel's last N bundles, default 3; 0 = none */
+    long patch_retries;      /* attempts of a patch job before it is marked failed, default 5 */
+    long patch_retry_delay;  /* seconds before the first retry (doubling), default 30 */
 };
 
 /* Defaults; every string NULL except listen. Never fails (aborts on OOM). */

@@ -88,6 +88,8 @@ struct pub_metrics {
     atomic_ulong edge_notifies;
     atomic_ulong edge_notify_errors;
     atomic_ulong upload_bytes;
+    atomic_ulong patches_built;    /* patches listed by finished patch jobs */
+    atomic_ulong patch_job_errors; /* patch job attempts that failed (retried or given up) */
 };
 
 struct pub_rl;
@@ -122,6 +124,11 @@ struct pub_srv {
     pthread_cond_t cv;
     int stopping;
     int notify_pending;
+
+    /* the patch worker (jobs.c runs patchjob.c's jobs): woken by pub_patch_kick */
+    pthread_t patch_thread;
+    int patch_started;
+    int patch_pending;
 };
 
 /*
@@ -142,7 +149,11 @@ void pub_srv_release(struct pub_srv *s);
 enum cmn_err pub_storage_open(struct pub_srv *s, struct cmn_storage **out, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 
-/* HOTPATCH_FAULT test hook: _exit(99) when the named fault point is reached. */
+/*
+ * HOTPATCH_FAULT test hook: _exit(99) when the named fault point is reached;
+ * with "<point>:hang" the calling thread blocks there for good instead (the
+ * test then kills the process with SIGKILL at that point).
+ */
 void pub_fault(struct pub_srv *s, const char *point);
 
 /* Install the hook pub_notify calls (NULL removes it). */

@@ -93,6 +93,18 @@ enum pub_stmt {
     Q_CPKEY_FIND,
     Q_CPKEY_REVOKE,
     Q_CHAN_TOUCH,
+    /* publisher-built patches (issue 14 #4): patch jobs and their patches (patchjob.c, publish.c) */
+    Q_PJOB_INSERT,
+    Q_PJOB_DUE,
+    Q_PJOB_LOCK,
+    Q_PJOB_UNLOCK,
+    Q_PJOB_START,
+    Q_PJOB_RETRY,
+    Q_PJOB_DONE,
+    Q_PJOB_GET,
+    Q_PATCH_INSERT,
+    Q_PATCH_BASES,
+    Q_PATCH_FOR_CHANNEL,
     Q__COUNT
 };
 

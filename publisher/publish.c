@@ -73,8 +73,19 @@ json_t *pub_release_json(const PGresult *r, int row)
     json_object_set_new(o, "updated_at", json_integer(pub_cell_i64(r, row, 20)));
     if (!PQgetisnull(r, row, 21))
         json_object_set_new(o, "legacy_signature", json_string(pub_cell(r, row, 21)));
-    if (!PQgetisnull(r, row, 24))
-        json_object_set_new(o, "codepush_hash", json_string(pub_cell(r, row, 24)));
+    if (!PQgetisnull(r, row, 24)) {
+        json_object_set_new(o, "content_sha256", json_string(pub_cell(r, row, 24)));
+        json_object_set_new(o, "content_sig", json_string(pub_cell(r, row, 25)));
+    }
+    if (!PQgetisnull(r, row, 26)) { /* the background patch job (patchjob.c) */
+        json_t *pj = json_pack("{s:s,s:I,s:I}", "state", pub_cell(r, row, 26), "attempts",
+                               (json_int_t)pub_cell_i64(r, row, 27), "patches", (json_int_t)pub_cell_i64(r, row, 28));
+        if (!PQgetisnull(r, row, 29))
+            json_object_set_new(pj, "last_error", json_string(pub_cell(r, row, 29)));
+        json_object_set_new(o, "patch_job", pj);
+    }
+    if (!PQgetisnull(r, row, 30))
+        json_object_set_new(o, "codepush_hash", json_string(pub_cell(r, row, 30)));
     return o;
 }
 
@@ -183,9 +194,21 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
         cmn_manifest_free(m);
         return cmn_errf(eb, CMN_E_DB, "cannot read the releases of %s/%s/%s", ch->app, ch->platform, ch->channel);
     }
+    /* the patches the background job built (patchjob.c), ordered by release id, then base */
+    PGresult *pr = pub_q(c, Q_PATCH_FOR_CHANNEL, p);
+    if (!pub_res_ok(pr)) {
+        PQclear(pr);
+        PQclear(r);
+        cmn_manifest_free(m);
+        return cmn_errf(eb, CMN_E_DB, "cannot read the patches of %s/%s/%s", ch->app, ch->platform, ch->channel);
+    }
     int n = PQntuples(r);
     char *drop = calloc((size_t)n + 1, 1);
-    if (!drop) {
+    struct cmn_patch_ref *pv = calloc(CMN_MANIFEST_MAX_PATCHES, sizeof(*pv));
+    if (!drop || !pv) {
+        PQclear(pr);
+        free(pv);
+        free(drop);
         PQclear(r);
         cmn_manifest_free(m);
         return CMN_E_NOMEM;
@@ -225,8 +248,8 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
         rel.created_at = pub_cell_i64(r, i, 17);
         rel.legacy_signature = PQgetisnull(r, i, 21) ? NULL : (char *)pub_cell(r, i, 21);
         /* only channels that answer CodePush clients carry it: SDKs predating SPEC section 16 refuse it */
-        if (m->codepush_keys && !PQgetisnull(r, i, 24))
-            snprintf(rel.codepush_hash, sizeof(rel.codepush_hash), "%s", pub_cell(r, i, 24));
+        if (m->codepush_keys && !PQgetisnull(r, i, 30))
+            snprintf(rel.codepush_hash, sizeof(rel.codepush_hash), "%s", pub_cell(r, i, 30));
         /* targeting (seed 002 rollouts): inline ids stored sorted and unique, or an edge-held list */
         rel.device_list = PQgetisnull(r, i, 23) ? NULL : (char *)pub_cell(r, i, 23);
         json_t *ids = PQgetisnull(r, i, 22) ? NULL : json_loads(pub_cell(r, i, 22), 0, NULL);
@@ -243,11 +266,30 @@ static enum cmn_err build_manifest(struct pub_dbconn *c, const struct pub_chan *
             rel.device_ids = idv;
             rel.n_device_ids = json_array_size(ids);
         }
+        /* SPEC.md section 14: the release key's content digest, and the patches that rebuild it */
+        if (!PQgetisnull(r, i, 24) && !PQgetisnull(r, i, 25)) {
+            snprintf(rel.content_sha256, sizeof(rel.content_sha256), "%s", pub_cell(r, i, 24));
+            rel.content_sig = (char *)pub_cell(r, i, 25);
+            size_t np = 0;
+            for (int k = 0; k < PQntuples(pr) && np < CMN_MANIFEST_MAX_PATCHES; k++) {
+                if (strcmp(pub_cell(pr, k, 0), rel.id) != 0)
+                    continue;
+                struct cmn_patch_ref *pe = &pv[np++];
+                snprintf(pe->base, sizeof(pe->base), "%s", pub_cell(pr, k, 1));
+                pe->url = (char *)pub_cell(pr, k, 2);
+                snprintf(pe->sha256, sizeof(pe->sha256), "%s", pub_cell(pr, k, 3));
+                pe->size = (uint64_t)pub_cell_i64(pr, k, 4);
+            }
+            rel.patches = np ? pv : NULL;
+            rel.n_patches = np;
+        }
         rc = cmn_manifest_add_release(m, &rel);
         free(idv);
         json_decref(ids);
     }
     free(drop);
+    free(pv);
+    PQclear(pr);
     PQclear(r);
     if (rc) {
         cmn_manifest_free(m);

@@ -86,6 +86,18 @@ static enum cmn_err insert_release(struct pub_srv *s, struct pub_dbconn *c, cons
         goto out;
     }
     PQclear(r);
+    if (vals[18]) {
+        /* SPEC.md section 14: a release with a signed content digest gets its patches built in the background
+         * (patchjob.c); the job row commits with the release, so a crash right after loses nothing */
+        const char *jp[] = {vals[0]};
+        r = pub_q(c, Q_PJOB_INSERT, jp);
+        int okay = pub_res_ok(r);
+        PQclear(r);
+        if (!okay) {
+            rc = cmn_errf(eb, CMN_E_DB, "cannot queue the patch job");
+            goto out;
+        }
+    }
     rc = pub_manifest_check(s, c, ch, eb);
     if (rc) {
         rc = cmn_errf(eb, rc == CMN_E_DB ? CMN_E_DB : CMN_E_INVAL, "release does not fit the channel manifest");
@@ -99,6 +111,8 @@ static enum cmn_err insert_release(struct pub_srv *s, struct pub_dbconn *c, cons
     rc = pub_tx_commit(c);
     if (rc)
         rc = cmn_errf(eb, CMN_E_DB, "commit failed");
+    else if (vals[18])
+        pub_patch_kick(s);
 out:
     if (rc)
         pub_tx_rollback(c);
@@ -164,6 +178,8 @@ enum cmn_err pub_release_new(struct pub_srv *s, const struct pub_new_release *nr
                           NULL,
                           nr->actor,
                           rm->legacy_signature,
+                          rm->content_sha256,
+                          rm->content_sig,
                           rm->codepush_hash};
     struct pub_chan ch = {nr->app_id, rm->app, rm->platform, rm->channel};
     json_t *detail = json_pack("{s:s,s:s,s:s,s:s,s:I}", "version", rm->version, "platform", rm->platform, "channel",
@@ -388,7 +404,9 @@ enum cmn_err pub_release_promote(struct pub_srv *s, struct pub_dbconn *c, const 
                           pub_cell(src, 0, 0),
                           actor,
                           PQgetisnull(src, 0, 21) ? NULL : pub_cell(src, 0, 21),
-                          PQgetisnull(src, 0, 24) ? NULL : pub_cell(src, 0, 24)};
+                          PQgetisnull(src, 0, 24) ? NULL : pub_cell(src, 0, 24),
+                          PQgetisnull(src, 0, 25) ? NULL : pub_cell(src, 0, 25),
+                          PQgetisnull(src, 0, 30) ? NULL : pub_cell(src, 0, 30)};
     struct pub_chan ch = {app_id, pub_cell(src, 0, 1), pub_cell(src, 0, 2), to_channel};
     json_t *detail = json_pack("{s:s,s:s,s:s}", "from_release", pub_cell(src, 0, 0), "from_channel",
                                pub_cell(src, 0, 3), "to_channel", to_channel);

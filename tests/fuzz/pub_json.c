@@ -20,6 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!pub_valid_id(m.app) || !pub_valid_id(m.version) || strlen(m.sha256) != 64 || m.rollout_bp < 0 ||
                 m.rollout_bp > 10000 || m.size < 0 || (m.codepush_hash && strlen(m.codepush_hash) != 64))
                 abort();
+            /* SPEC section 14: both or neither, the digest as 64 hex */
+            if (!m.content_sha256 != !m.content_sig || (m.content_sha256 && strlen(m.content_sha256) != 64))
+                abort();
             pub_relmeta_release(&m);
         }
         break;

@@ -594,7 +594,7 @@ static void test_crash_matrix(void)
  */
 static void test_torn_zip(void)
 {
-    char dev[4300], pend[4300], zip[4400] = "";
+    char dev[4300], pend[4400], zip[4700] = "";
     publish_upto(3, 45);
     devdir(dev, sizeof dev, "torn-zip");
     copy_dev(TEMPLATE, dev);

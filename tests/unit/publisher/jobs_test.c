@@ -153,8 +153,29 @@ int main(void)
     }
     ok(clean, "maintenance loop published the dirty channel");
     ok(wait_for(&e.hits, hits + 1, 10000), "and the edge was told again");
+    /* the patch worker: kicked by a release with a signed content digest, no polling interval to wait for */
+    ok(f.s.patch_started, "the patch worker runs");
+    char v0[1100], v1[1100], id0[32], id1[32], c1[CMN_SHA256_HEX];
+    snprintf(v0, sizeof(v0), "%s/jv0", test_tmpdir());
+    snprintf(v1, sizeof(v1), "%s/jv1", test_tmpdir());
+    ok(!fx_bundle_dir(v0, 0) && !fx_bundle_dir(v1, 1), "two bundle dirs (one line apart)");
+    is_int(fx_release_content(&f, "patched", "1.0.0", "*", v0, id0, NULL), CMN_OK, "release 1 with a content digest");
+    is_int(fx_release_content(&f, "patched", "1.0.1", "*", v1, id1, c1), CMN_OK, "release 2 with a content digest");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM patch_jobs WHERE release_id = '%s' AND state = 'done'", id1);
+    int done = 0;
+    for (int i = 0; i < 500 && !done; i++) {
+        usleep(20000);
+        done = fx_sql_int(&f, sql) == 1;
+    }
+    ok(done, "the worker finished release 2's patch job by itself");
+    struct cmn_manifest *pm = fx_manifest(&f, "patched");
+    const struct cmn_release *pe = fx_find(pm, id1);
+    ok(pe && pe->n_patches == 1 && !strcmp(pe->content_sha256, c1), "and the stored manifest lists its patch");
+    cmn_manifest_free(pm);
     pub_jobs_stop(&f.s);
     ok(!f.s.threads_started, "jobs stopped, threads joined");
+    ok(!f.s.patch_started, "the patch worker joined too");
     edge_stop(&e);
     fx_teardown(&f);
     curl_global_cleanup();

@@ -72,6 +72,7 @@ int main(void)
     is_int(m.rollout_bp, 10000, "default rollout 100%%");
     is_str(m.target_binary, "*", "default target_binary '*'");
     ok(m.codepush_hash == NULL, "no codepush_hash: NULL (SPEC.md section 16, optional)");
+    ok(!m.content_sha256 && !m.content_sig, "no content digest unless sent");
     pub_relmeta_release(&m);
     {
         /* codepush_hash: optional, 64 lower-case hex, nothing else */
@@ -94,6 +95,32 @@ int main(void)
             enum cmn_err rc = meta(buf, &m, &eb);
             ok(rc != CMN_OK && strstr(eb.msg, "codepush_hash"), "codepush_hash %s refused (%s)", bad[i], eb.msg);
         }
+    }
+    /* SPEC section 14: the content digest and its release-key signature, together or not at all */
+    const char *content =
+        "{\"app\":\"demo\",\"platform\":\"ios\",\"channel\":\"beta\",\"version\":\"2\","
+        "\"sha256\":\"" SHA "\",\"size\":1,\"bundle_sig\":\"c2ln\",\"bundle_keyid\":\"0011223344556677\","
+        "\"content_sha256\":\"" SHA "\",\"content_sig\":\"c2ln\"}";
+    is_int(meta(content, &m, &eb), CMN_OK, "metadata with a content digest");
+    ok(m.content_sha256 && !strcmp(m.content_sha256, SHA) && m.content_sig && !strcmp(m.content_sig, "c2ln"),
+       "content_sha256 and content_sig decoded");
+    pub_relmeta_release(&m);
+    struct {
+        const char *from, *to, *why;
+    } cmuts[] = {
+        {",\"content_sig\":\"c2ln\"", "", "content_sha256 without content_sig"},
+        {"\"content_sha256\":\"" SHA "\",", "", "content_sig without content_sha256"},
+        {"\"content_sha256\":\"" SHA "\"", "\"content_sha256\":\"abc\"", "short content_sha256"},
+        {"\"content_sha256\":\"" SHA "\"",
+         "\"content_sha256\":\"AA5E5EC1D3D4B5D0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0D0E0F0A0B0C0\"",
+         "upper-case content_sha256"},
+        {"\"content_sig\":\"c2ln\"", "\"content_sig\":7", "content_sig as a number"},
+    };
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(cmuts); i++) {
+        char buf[1024];
+        const char *p = strstr(content, cmuts[i].from);
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - content), content, cmuts[i].to, p + strlen(cmuts[i].from));
+        is_int(meta(buf, &m, &eb), CMN_E_INVAL, "refused: %s (%s)", cmuts[i].why, eb.msg);
     }
     struct {
         const char *from, *to, *why;

@@ -13,12 +13,15 @@
 #include "common/compat.h"
 
 #include <libpq-fe.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include "../../integration/publisher/pub_itest.h" /* it_db_create: a fresh database on the test cluster */
 #include "../../lib/test.h"
 #include "common/crypto.h"
 #include "common/manifest.h"
+#include "common/patch.h"
 #include "common/storage.h"
 #include "pub.h"
 
@@ -234,6 +237,141 @@ static CMN_UNUSED enum cmn_err fx_installs(struct fx *f, const char *json, struc
         diag("installs: %s", cmn_errmsg(&eb, rc));
     pub_batch_release(&b);
     return rc;
+}
+
+/* ---- real bundle zips with signed content digests (the patch job's input, SPEC.md section 14) ---- */
+
+static CMN_UNUSED int fx_write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int bad = fwrite(p, 1, n, f) != n;
+    return fclose(f) || bad ? -1 : 0;
+}
+
+/*
+ * A bundle dir: index.android.bundle (about 150 KB of JS-like text; `variant`
+ * changes one line (1) or adds 300 lines (2)) and assets/logo.png. Variant 9
+ * is unrelated pseudo-random bytes (nothing to share with the others).
+ */
+static CMN_UNUSED int fx_bundle_dir(const char *dir, int variant)
+{
+    char p[1200];
+    mkdir(dir, 0755);
+    snprintf(p, sizeof(p), "%s/assets", dir);
+    mkdir(p, 0755);
+    struct cmn_buf b;
+    cmn_buf_init(&b, 8u << 20);
+    uint32_t x = 12345;
+    for (int i = 0; i < 3000; i++) {
+        char line[160];
+        x = x * 1103515245u + 12345u;
+        int n = snprintf(line, sizeof(line), "function f%d(a){return a*%u+\"%s\".length;}\n", i, (x >> 8) % 9973,
+                         (i == 1500 && variant >= 1) ? "label 1.2.1" : "label 1.2.0");
+        if (cmn_buf_add(&b, line, (size_t)n))
+            return -1;
+    }
+    for (int i = 0; variant == 2 && i < 300; i++) {
+        char line[96];
+        int n = snprintf(line, sizeof(line), "export function extra%d(x){return x*%d;}\n", i, i + 7);
+        if (cmn_buf_add(&b, line, (size_t)n))
+            return -1;
+    }
+    if (variant == 9) {
+        cmn_buf_reset(&b);
+        uint8_t rnd[4096];
+        for (int i = 0; i < 40; i++) {
+            cmn_random(rnd, sizeof(rnd));
+            if (cmn_buf_add(&b, rnd, sizeof(rnd)))
+                return -1;
+        }
+    }
+    snprintf(p, sizeof(p), "%s/index.android.bundle", dir);
+    int rc = fx_write_file(p, b.ptr, b.len);
+    cmn_buf_release(&b);
+    static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    snprintf(p, sizeof(p), "%s/assets/logo.png", dir);
+    return rc || fx_write_file(p, png, sizeof(png));
+}
+
+/* Zip a bundle dir (its two files) with libzip. */
+static CMN_UNUSED int fx_zip_bundle(const char *dir, const char *zip)
+{
+    static const char *const names[] = {"assets/logo.png", "index.android.bundle"};
+    int err = 0;
+    zip_t *za = zip_open(zip, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    if (!za)
+        return -1;
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(names); i++) {
+        char p[1200];
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        zip_source_t *src = zip_source_file(za, p, 0, -1);
+        if (!src || zip_file_add(za, names[i], src, ZIP_FL_ENC_UTF_8) < 0) {
+            zip_source_free(src);
+            zip_discard(za);
+            return -1;
+        }
+    }
+    return zip_close(za) ? -1 : 0;
+}
+
+/* The content digest of a bundle dir, hex. */
+static CMN_UNUSED int fx_dir_digest(const char *dir, char hex[CMN_SHA256_HEX])
+{
+    uint8_t d[CMN_SHA256_BYTES];
+    struct cmn_errbuf eb = {0};
+    if (cmn_content_digest_dir(dir, d, &eb))
+        return -1;
+    cmn_hex_encode(d, sizeof(d), hex);
+    return 0;
+}
+
+/*
+ * Release bundle dir `dir` as `version` on android/<channel> of app demo, with
+ * its content digest signed by the release key (what `hotpatch release` sends).
+ * The release id into id_out.
+ */
+static CMN_UNUSED enum cmn_err fx_release_content(struct fx *f, const char *channel, const char *version,
+                                                  const char *target, const char *dir, char id_out[32],
+                                                  char content_out[CMN_SHA256_HEX])
+{
+    char zip[1200], content[CMN_SHA256_HEX], meta[2048], hex[CMN_SHA256_HEX];
+    char sig[CMN_SIG_B64], csig[CMN_SIG_B64];
+    uint8_t d[CMN_SHA256_BYTES], cd[CMN_SHA256_BYTES];
+    uint64_t size = 0;
+    struct cmn_errbuf eb = {0};
+    snprintf(zip, sizeof(zip), "%s.zip", dir);
+    if (fx_zip_bundle(dir, zip) || fx_dir_digest(dir, content) || cmn_sha256_file(zip, d, &size, &eb))
+        return CMN_E_IO;
+    cmn_hex_encode(d, sizeof(d), hex);
+    if (cmn_hex_decode(content, cd, sizeof(cd)) || cmn_bundle_sign(&f->rkey, d, sig) ||
+        cmn_content_sign(&f->rkey, cd, csig))
+        return CMN_E_INVAL;
+    snprintf(meta, sizeof(meta),
+             "{\"app\":\"demo\",\"platform\":\"android\",\"channel\":\"%s\",\"version\":\"%s\",\"target_binary\":"
+             "\"%s\",\"sha256\":\"%s\",\"size\":%llu,\"bundle_sig\":\"%s\",\"bundle_keyid\":\"%s\","
+             "\"content_sha256\":\"%s\",\"content_sig\":\"%s\"}",
+             channel, version, target, hex, (unsigned long long)size, sig, f->rkey.keyid, content, csig);
+    struct pub_relmeta m;
+    enum cmn_err rc = pub_relmeta_parse(meta, strlen(meta), &m, &eb);
+    if (rc) {
+        diag("metadata: %s", eb.msg);
+        return rc;
+    }
+    struct pub_new_release nr = {&m, f->app_id, f->org_id, zip, hex, "key:test"};
+    struct pub_new_result res;
+    rc = pub_release_new(&f->s, &nr, &res, &eb);
+    pub_relmeta_release(&m);
+    if (rc) {
+        diag("release: %s", cmn_errmsg(&eb, rc));
+        return rc;
+    }
+    json_decref(res.release);
+    snprintf(id_out, 32, "%s", res.id);
+    if (content_out)
+        memcpy(content_out, content, CMN_SHA256_HEX);
+    return CMN_OK;
 }
 
 #endif
