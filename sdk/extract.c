@@ -104,14 +104,6 @@ static int fsync_one(const char *path, const struct stat *sb, int flag, struct F
     return rc;
 }
 
-static _Thread_local size_t tree_files; /* nftw has no context argument */
-static int count_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)path, (void)sb, (void)ftw;
-    tree_files += flag == FTW_F;
-    return 0;
-}
-
 /*
  * syncfs() when it is cheaper and as safe: on Linux (not Android, whose
  * bionic lacks it before API 28 and whose f2fs makes per-file fsync cheap),
@@ -125,7 +117,34 @@ static int count_one(const char *path, const struct stat *sb, int flag, struct F
  * Since Linux 5.8 syncfs reports write-back errors; an error fails the install.
  */
 #if defined(__linux__) && !defined(__ANDROID__)
+#include <dirent.h>
 #include <sys/vfs.h>
+
+/* Count regular files under dir into *n, stopping past 32 (all we need to know). No thread-local state. */
+static int count_files(const char *dir, int depth, size_t *n)
+{
+    DIR *d = depth < 64 ? opendir(dir) : NULL;
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && *n <= 32 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = hp__path(dir, e->d_name);
+        struct stat sb;
+        if (!p || lstat(p, &sb) != 0)
+            rc = -1;
+        else if (S_ISREG(sb.st_mode))
+            (*n)++;
+        else if (S_ISDIR(sb.st_mode))
+            rc = count_files(p, depth + 1, n);
+        free(p);
+    }
+    closedir(d);
+    return rc;
+}
+
 static int syncfs_fits(const char *dest)
 {
     struct statfs fs;
@@ -140,10 +159,8 @@ static int syncfs_fits(const char *dest)
     default:
         return 0;
     }
-    tree_files = 0;
-    if (nftw(dest, count_one, 16, FTW_PHYS) != 0)
-        return 0;
-    return tree_files > 32;
+    size_t n = 0;
+    return count_files(dest, 0, &n) == 0 && n > 32;
 }
 #endif
 
