@@ -7,12 +7,12 @@
 #include "common/compat.h"
 
 #include <dirent.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/patchset.h"
 
 struct cli_out cli_out;
 struct cli_config *cli_cfg;
@@ -599,21 +599,10 @@ int cli_mkdtemp(char **out)
     return 0;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(p);
-    else
-        unlink(p);
-    return 0;
-}
-
 void cli_rmtree(const char *path)
 {
     if (path)
-        nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        cmn_rmtree(path);
 }
 
 json_t *cli_release_json(const struct cmn_release *r)

@@ -87,26 +87,7 @@ void pub_patch_kick(struct pub_srv *s)
 
 void pub_patch_cleanup(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    size_t pl = strlen(PUB_PATCH_PREFIX);
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, PUB_PATCH_PREFIX, pl) != 0)
-            continue;
-        char *end;
-        long pid = strtol(e->d_name + pl, &end, 10);
-        /* the scratch dir of a publisher that is gone was left by a crash */
-        if (pid <= 0 || *end != '-' || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
-            continue;
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path)) {
-            cmn_rmtree(path);
-            cmn_info("removed stale patch scratch directory '%s'", path);
-        }
-    }
-    closedir(d);
+    pub_stale_cleanup(dir, PUB_PATCH_PREFIX, "patch scratch directory");
 }
 
 /* The release a job is for (a Q_REL_BY_ID row, copied out). */

@@ -71,7 +71,7 @@ struct pub_relmeta {
     const char *legacy_signature; /* optional (SPEC.md section 15), NULL when absent */
     const char *content_sha256;   /* optional with content_sig (SPEC.md section 14), NULL when absent */
     const char *content_sig;
-    const char *codepush_hash;    /* optional (SPEC.md section 16, 64 lower-case hex), NULL when absent */
+    const char *codepush_hash; /* optional (SPEC.md section 16, 64 lower-case hex), NULL when absent */
     int mandatory;
     long long rollout_bp;
     long long size;
@@ -193,6 +193,8 @@ json_t *pub_release_json(const PGresult *r, int row);
 /* The spool directory: tmp_dir, else $TMPDIR, else /tmp. */
 const char *pub_spool_dir(const struct pub_srv *s);
 /* Remove upload spool files left in `dir` by publishers that no longer run (a SIGKILL mid-upload). */
+/* Remove <dir>/<prefix><pid>-* entries (files or trees) whose publisher process is gone: a crash's leftovers. */
+void pub_stale_cleanup(const char *dir, const char *prefix, const char *what);
 void pub_spool_cleanup(const char *dir);
 
 /* A verified bundle (digest, size and release-key signature already checked) and its metadata. */

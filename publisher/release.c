@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/manifest.h"
+#include "common/patchset.h"
 #include "pub.h"
 
 #define I64(buf, v) snprintf((buf), sizeof(buf), "%lld", (long long)(v))
@@ -31,26 +32,33 @@ const char *pub_spool_dir(const struct pub_srv *s)
     return s->cfg->tmp_dir ? s->cfg->tmp_dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 }
 
-void pub_spool_cleanup(const char *dir)
+void pub_stale_cleanup(const char *dir, const char *prefix, const char *what)
 {
     DIR *d = opendir(dir);
     if (!d)
         return;
     struct dirent *e;
-    size_t pl = strlen(PUB_SPOOL_PREFIX);
+    size_t pl = strlen(prefix);
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, PUB_SPOOL_PREFIX, pl) != 0)
+        if (strncmp(e->d_name, prefix, pl) != 0)
             continue;
         char *end;
         long pid = strtol(e->d_name + pl, &end, 10);
-        /* a spool file whose publisher is gone was left by a crash */
+        /* named <prefix><pid>-...: left by a crash when that publisher is gone */
         if (pid <= 0 || *end != '-' || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
             continue;
         char path[PATH_MAX];
-        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path) && unlink(path) == 0)
-            cmn_info("removed stale upload spool '%s'", path);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path)) {
+            cmn_rmtree(path);
+            cmn_info("removed stale %s '%s'", what, path);
+        }
     }
     closedir(d);
+}
+
+void pub_spool_cleanup(const char *dir)
+{
+    pub_stale_cleanup(dir, PUB_SPOOL_PREFIX, "upload spool");
 }
 
 static void new_release_id(char out[32])
