@@ -108,6 +108,7 @@ struct pub_device_ev {
 };
 struct pub_batch {
     json_t *doc;
+    char *arena; /* pub_batch_fast_installs: the body's copy the events point into (doc is NULL) */
     size_t n;
     size_t rejected;           /* malformed entries skipped */
     struct pub_install_ev *ev; /* for installations */
@@ -118,6 +119,20 @@ enum cmn_err pub_batch_parse_installs(const char *p, size_t n, size_t cap, size_
 enum cmn_err pub_batch_parse_devices(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b,
                                      struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 void pub_batch_release(struct pub_batch *b);
+/*
+ * The two decoders behind pub_batch_parse_installs, exposed for the
+ * differential test and fuzz target. pub_batch_parse_installs_json is the
+ * strict jansson parse (common/cjson.h). pub_batch_fast_installs handles the
+ * common shape only - {"events":[{...},...]} with event values that are
+ * strings without escapes or non-ASCII bytes, small non-negative integers,
+ * true, false or null, no duplicate keys - in one pass over a copy of the
+ * body, with the same result as the jansson path; it returns 0 with *b set,
+ * or -1 (b zeroed) for anything else, which the jansson path then decides.
+ */
+int pub_batch_fast_installs(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b);
+enum cmn_err pub_batch_parse_installs_json(const char *p, size_t n, size_t cap, size_t max_events,
+                                           struct pub_batch *b, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 
 /* ---- manifests and releases (publish.c) ---- */
 
