@@ -289,6 +289,12 @@ struct pub_ingest_result {
  */
 enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
                                  struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+/*
+ * Tests of the group commit (telemetry.c): while held, no installation batch
+ * starts to be stored (they queue); pub_ingest_waiting counts the queued ones.
+ */
+void pub_ingest_hold(struct pub_srv *s, int on);
+size_t pub_ingest_waiting(struct pub_srv *s);
 /* Upsert a parsed device batch (one row per app + device: the last report wins). Reorders b->dev. */
 enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
                                 struct cmn_errbuf *eb) __attribute__((warn_unused_result));
