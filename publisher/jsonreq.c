@@ -120,24 +120,11 @@ void pub_relmeta_release(struct pub_relmeta *m)
 
 enum cmn_err pub_relmeta_parse(const char *p, size_t n, struct pub_relmeta *m, struct cmn_errbuf *eb)
 {
-    static const char *const allowed[] = {"app",
-                                          "platform",
-                                          "channel",
-                                          "version",
-                                          "target_binary",
-                                          "mandatory",
-                                          "rollout_bp",
-                                          "notes",
-                                          "sha256",
-                                          "size",
-                                          "bundle_sig",
-                                          "bundle_keyid",
-                                          "percent",
-                                          "legacy_signature",
-                                          "content_sha256",
-                                          "content_sig",
-                                          "codepush_hash",
-                                          NULL};
+    static const char *const allowed[] = {
+        "app",         "platform",      "channel", "version",          "target_binary",
+        "mandatory",   "rollout_bp",    "notes",   "sha256",           "size",
+        "bundle_sig",  "bundle_keyid",  "percent", "legacy_signature", "content_sha256",
+        "content_sig", "codepush_hash", NULL};
     memset(m, 0, sizeof(*m));
     enum cmn_err rc = pub_json_body(p, n, 64u << 10, &m->doc, eb);
     if (rc)
@@ -304,8 +291,8 @@ static int ev_str(json_t *o, const char *key, size_t maxlen, const char **out)
     return 0;
 }
 
-enum cmn_err pub_batch_parse_installs_json(const char *p, size_t n, size_t cap, size_t max_events,
-                                           struct pub_batch *b, struct cmn_errbuf *eb)
+enum cmn_err pub_batch_parse_installs_json(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b,
+                                           struct cmn_errbuf *eb)
 {
     enum cmn_err rc;
     json_t *arr = batch_array(p, n, cap, max_events, "events", b, eb, &rc);

@@ -71,7 +71,7 @@ struct pub_relmeta {
     const char *legacy_signature; /* optional (SPEC.md section 15), NULL when absent */
     const char *content_sha256;   /* optional with content_sig (SPEC.md section 14), NULL when absent */
     const char *content_sig;
-    const char *codepush_hash;    /* optional (SPEC.md section 16, 64 lower-case hex), NULL when absent */
+    const char *codepush_hash; /* optional (SPEC.md section 16, 64 lower-case hex), NULL when absent */
     int mandatory;
     long long rollout_bp;
     long long size;
@@ -130,9 +130,8 @@ void pub_batch_release(struct pub_batch *b);
  * or -1 (b zeroed) for anything else, which the jansson path then decides.
  */
 int pub_batch_fast_installs(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b);
-enum cmn_err pub_batch_parse_installs_json(const char *p, size_t n, size_t cap, size_t max_events,
-                                           struct pub_batch *b, struct cmn_errbuf *eb)
-    __attribute__((warn_unused_result));
+enum cmn_err pub_batch_parse_installs_json(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b,
+                                           struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 /* ---- manifests and releases (publish.c) ---- */
 

@@ -82,7 +82,7 @@ struct pub_metrics {
     atomic_ulong manifest_publish_errors;
     atomic_ulong telemetry_events;
     atomic_ulong telemetry_batches;
-    atomic_ulong telemetry_merged; /* batches that met existing rows and went through the merge */
+    atomic_ulong telemetry_merged;  /* batches that met existing rows and went through the merge */
     atomic_ulong telemetry_grouped; /* batches committed in one transaction with others (group commit) */
     atomic_ulong devices_seen;
     atomic_ulong auto_halts;

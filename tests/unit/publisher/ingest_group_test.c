@@ -112,17 +112,17 @@ int main(void)
     struct job g[3];
     memset(g, 0, sizeof(g));
     char t1[CMN_TICKET_MAX + 1];
-    snprintf(g[0].json, sizeof(g[0].json), "{\"events\":[" EV("a1", "applied") "," EV("a2", "applied") "," EV(
-                 "a2", "applied") "]}",
-             id, id, id);
+    snprintf(g[0].json, sizeof(g[0].json),
+             "{\"events\":[" EV("a1", "applied") "," EV("a2", "applied") "," EV("a2", "applied") "]}", id, id, id);
     snprintf(g[1].json, sizeof(g[1].json),
              "{\"events\":[{\"device_id\":\"b1\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
              "\"ticket\":\"%s\"}," EV("b2", "rolled_back") "]}",
              id, tix(id, "b1", t1, sizeof(t1)), id);
-    snprintf(g[2].json, sizeof(g[2].json),
-             "{\"events\":[" EV("c1", "applied") ",{\"device_id\":\"c2\",\"app\":\"demo\",\"release_id\":\"%s\","
-             "\"status\":\"downloading\",\"progress\":30}," EV("c3", "applied") "]}",
-             id2, id2, id);
+    snprintf(
+        g[2].json, sizeof(g[2].json),
+        "{\"events\":[" EV("c1", "applied") ",{\"device_id\":\"c2\",\"app\":\"demo\",\"release_id\":\"%s\","
+                                            "\"status\":\"downloading\",\"progress\":30}," EV("c3", "applied") "]}",
+        id2, id2, id);
     if (run_group(&f, g, 3, "a group of new rows"))
         return ok(0, "pthread_create"), done_testing();
     for (int i = 0; i < 3; i++)
@@ -150,9 +150,8 @@ int main(void)
     merged = atomic_load(&f.s.m.telemetry_merged);
     struct job h[3];
     memset(h, 0, sizeof(h));
-    snprintf(h[0].json, sizeof(h[0].json), "{\"events\":[" EV("a1", "applied") "," EV("b2", "rolled_back") "," EV(
-                 "x1", "failed") "]}",
-             id, id, id);
+    snprintf(h[0].json, sizeof(h[0].json),
+             "{\"events\":[" EV("a1", "applied") "," EV("b2", "rolled_back") "," EV("x1", "failed") "]}", id, id, id);
     snprintf(h[1].json, sizeof(h[1].json), "{\"events\":[" EV("y1", "applied") "," EV("y2", "applied") "]}", id, id);
     snprintf(h[2].json, sizeof(h[2].json), "{\"events\":[" EV("y1", "applied") "," EV("z1", "applied") "]}", id, id);
     if (run_group(&f, h, 3, "a failing group"))

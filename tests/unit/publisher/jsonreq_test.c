@@ -197,7 +197,8 @@ int main(void)
              1000, 0, "an escape"},
             {"{\"events\":[{\"device_id\":\"d\xc3\xa9\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"}]}",
              1000, 0, "non-ASCII"},
-            {"{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\",\"ts\":1.5e9}]}",
+            {"{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\",\"ts\":1.5e9}"
+             "]}",
              1000, 0, "a float"},
             {"{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\",\"x\":-1}]}",
              1000, 0, "a negative number"},
