@@ -13,6 +13,8 @@
 # foreign key installations -> releases that migration 0136 dropped (what the
 # FK cost) and (d) the same \copy cut into one COPY per 1000-row transaction
 # (the publisher's batch shape). Each figure is the best of BENCH_PUB_ROUNDS interleaved rounds.
+# The publisher commits batches that queue behind one being stored together (group commit,
+# docs/publisher.md): the output says how many of the batches were stored that way.
 # Ratios are printed; no pass/fail on timing. Target: >= 20k events/s batched.
 set -u
 cd "$(dirname "$0")/../.."
@@ -167,6 +169,8 @@ ins_rate=$(python3 -c "print(int($ref_rows / ($r1 - $r0)))")
 
 echo "publisher telemetry ingest: $stored events from $BATCHES batches of $PER ($ok200 x 200), best of $ROUNDS rounds = $pub_rate events/s"
 echo "  retrying 20 batches stored $((again - stored)) more rows (idempotent: expect 0)"
+metric() { curl -sf "$base/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+echo "  group commit: $(metric hotpatch_publisher_telemetry_grouped_total) of $(metric hotpatch_publisher_telemetry_batches_total) batches stored together with concurrent ones (one COPY and transaction per group)"
 echo "reference single-row INSERTs via psql: $ref_rows rows = $ins_rate rows/s"
 echo "reference psql \\copy:                  $copy_rows rows = $copy_rate rows/s (best of $ROUNDS)"
 echo "reference psql \\copy + foreign key:    $fk_rows rows = $fk_rate rows/s (best of $ROUNDS; the FK migration 0136 dropped)"
