@@ -281,8 +281,10 @@ struct pub_ingest_result {
 };
 
 /*
- * Store a parsed installation batch in one round trip; a retried batch is
- * not counted twice (UNIQUE device, release, status). Releases whose failure
+ * Store a parsed installation batch in one transaction (shared with the
+ * batches of concurrent calls when they queue behind one being stored: group
+ * commit); returns once its rows are committed. A retried batch is not
+ * counted twice (UNIQUE device, release, status). Releases whose failure
  * rate reaches their threshold are halted (auto-halt). Reorders b->ev.
  * CMN_E_NOMEM ("cannot encode the batch"), CMN_E_DB.
  */
