@@ -26,6 +26,10 @@
  * clients that can never carry a ticket): both ingest paths return the
  * app's setting with the new totals, and the halt rule then reads the
  * untrusted totals (still distinct devices) instead of the ticketed ones.
+ *
+ * Batches that arrive while another is being stored are stored together
+ * (group commit, store_queued below): one COPY and one transaction for the
+ * group, each batch stored alone again if the group cannot commit.
  */
 #include "common/compat.h"
 
