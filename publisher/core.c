@@ -17,6 +17,8 @@ void pub_srv_init(struct pub_srv *s, struct pub_config *cfg, const char *fault)
     s->fault = fault && *fault ? fault : NULL;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->ig_mu, NULL);
+    pthread_cond_init(&s->ig_cv, NULL);
 }
 
 enum cmn_err pub_srv_load_keys(struct pub_srv *s, struct cmn_errbuf *eb)
@@ -71,6 +73,8 @@ void pub_srv_release(struct pub_srv *s)
     s->rl_ip = s->rl_key = NULL;
     cmn_key_clear(&s->mkeys[0]);
     cmn_key_clear(&s->mkeys[1]);
+    pthread_cond_destroy(&s->ig_cv);
+    pthread_mutex_destroy(&s->ig_mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
 }

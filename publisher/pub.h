@@ -108,6 +108,7 @@ struct pub_device_ev {
 };
 struct pub_batch {
     json_t *doc;
+    char *arena; /* pub_batch_fast_installs: the body's copy the events point into (doc is NULL) */
     size_t n;
     size_t rejected;           /* malformed entries skipped */
     struct pub_install_ev *ev; /* for installations */
@@ -118,6 +119,19 @@ enum cmn_err pub_batch_parse_installs(const char *p, size_t n, size_t cap, size_
 enum cmn_err pub_batch_parse_devices(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b,
                                      struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 void pub_batch_release(struct pub_batch *b);
+/*
+ * The two decoders behind pub_batch_parse_installs, exposed for the
+ * differential test and fuzz target. pub_batch_parse_installs_json is the
+ * strict jansson parse (common/cjson.h). pub_batch_fast_installs handles the
+ * common shape only - {"events":[{...},...]} with event values that are
+ * strings without escapes or non-ASCII bytes, small non-negative integers,
+ * true, false or null, no duplicate keys - in one pass over a copy of the
+ * body, with the same result as the jansson path; it returns 0 with *b set,
+ * or -1 (b zeroed) for anything else, which the jansson path then decides.
+ */
+int pub_batch_fast_installs(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b);
+enum cmn_err pub_batch_parse_installs_json(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b,
+                                           struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 /* ---- manifests and releases (publish.c) ---- */
 
@@ -269,13 +283,21 @@ struct pub_ingest_result {
 };
 
 /*
- * Store a parsed installation batch in one round trip; a retried batch is
- * not counted twice (UNIQUE device, release, status). Releases whose failure
+ * Store a parsed installation batch in one transaction (shared with the
+ * batches of concurrent calls when they queue behind one being stored: group
+ * commit); returns once its rows are committed. A retried batch is not
+ * counted twice (UNIQUE device, release, status). Releases whose failure
  * rate reaches their threshold are halted (auto-halt). Reorders b->ev.
  * CMN_E_NOMEM ("cannot encode the batch"), CMN_E_DB.
  */
 enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
                                  struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+/*
+ * Tests of the group commit (telemetry.c): while held, no installation batch
+ * starts to be stored (they queue); pub_ingest_waiting counts the queued ones.
+ */
+void pub_ingest_hold(struct pub_srv *s, int on);
+size_t pub_ingest_waiting(struct pub_srv *s);
 /* Upsert a parsed device batch (one row per app + device: the last report wins). Reorders b->dev. */
 enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
                                 struct cmn_errbuf *eb) __attribute__((warn_unused_result));

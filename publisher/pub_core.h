@@ -82,7 +82,8 @@ struct pub_metrics {
     atomic_ulong manifest_publish_errors;
     atomic_ulong telemetry_events;
     atomic_ulong telemetry_batches;
-    atomic_ulong telemetry_merged; /* batches that met existing rows and went through the merge */
+    atomic_ulong telemetry_merged;  /* batches that met existing rows and went through the merge */
+    atomic_ulong telemetry_grouped; /* batches committed in one transaction with others (group commit) */
     atomic_ulong devices_seen;
     atomic_ulong auto_halts;
     atomic_ulong edge_notifies;
@@ -129,6 +130,18 @@ struct pub_srv {
     pthread_t patch_thread;
     int patch_started;
     int patch_pending;
+
+    /*
+     * telemetry group commit (telemetry.c): installation batches that arrive
+     * while one is being stored queue here and are then stored together, in
+     * one COPY and one transaction
+     */
+    pthread_mutex_t ig_mu;
+    pthread_cond_t ig_cv;
+    struct pub_ig_member *ig_queue; /* waiting batches, oldest first */
+    size_t ig_waiting;              /* batches in ig_queue */
+    int ig_busy;                    /* a batch or group is being stored */
+    int ig_hold;                    /* tests (pub_ingest_hold): no batch starts while set */
 };
 
 /*

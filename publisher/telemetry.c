@@ -26,6 +26,10 @@
  * clients that can never carry a ticket): both ingest paths return the
  * app's setting with the new totals, and the halt rule then reads the
  * untrusted totals (still distinct devices) instead of the ticketed ones.
+ *
+ * Batches that arrive while another is being stored are stored together
+ * (group commit, store_queued below): one COPY and one transaction for the
+ * group, each batch stored alone again if the group cannot commit.
  */
 #include "common/compat.h"
 
@@ -402,6 +406,195 @@ static enum cmn_err ingest_merge(struct pub_dbconn *c, const struct pub_install_
     return rc;
 }
 
+/*
+ * The auto-halt candidates among the counters' new totals `q` (both paths
+ * return release_id, downloading, applied, failed, rolled_back, t_failed,
+ * t_rolled_back, count_unticketed): releases with counted failures or
+ * rollbacks - the ticketed ones, or all of them where the app opted in to
+ * counting unticketed reports (apps.count_unticketed).
+ */
+static void halt_check(struct pub_srv *s, struct pub_dbconn *c, PGresult *q, size_t cap)
+{
+    struct cmn_buf ids;
+    cmn_buf_init(&ids, cap);
+    int nids = 0;
+    enum cmn_err irc = cmn_buf_add(&ids, "{", 1);
+    for (int i = 0; q && i < PQntuples(q) && !irc; i++) {
+        int all = pub_cell(q, i, 7)[0] == 't';
+        if ((all ? pub_cell_i64(q, i, 3) + pub_cell_i64(q, i, 4) : pub_cell_i64(q, i, 5) + pub_cell_i64(q, i, 6)) == 0)
+            continue;
+        irc = pub_pgarr_add(&ids, pub_cell(q, i, 0), nids == 0);
+        nids++;
+    }
+    if (!irc)
+        irc = cmn_buf_add(&ids, "}", 1);
+    if (!irc && nids)
+        auto_halt(s, c, ids.ptr);
+    cmn_buf_release(&ids);
+}
+
+/* Store one de-duplicated batch in its own transaction: the fast path, or the merge when it meets stored rows. */
+static enum cmn_err store_alone(struct pub_srv *s, struct pub_install_ev *ev, size_t m, struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = CMN_OK;
+    size_t cap = s->cfg->max_telemetry * 2 + 4096; /* each encoding of the batch */
+    unsigned char *pidx = malloc(m);
+    struct relpair pairs[MAX_PAIRS];
+    size_t np = pidx ? batch_pairs(ev, m, pairs, pidx) : 0;
+    struct pub_dbconn *c = pub_db_get(s->db);
+    PGresult *q = NULL;
+    if (!c) {
+        rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
+        goto out;
+    }
+    rc = np ? ingest_direct(c, ev, m, pairs, np, pidx, cap, &q) : CMN_E_CONFLICT;
+    if (rc == CMN_E_CONFLICT) {
+        atomic_fetch_add(&s->m.telemetry_merged, 1);
+        rc = ingest_merge(c, ev, m, cap, &q);
+    }
+    if (rc) {
+        rc = rc == CMN_E_NOMEM ? cmn_errf(eb, rc, "cannot encode the batch")
+                               : cmn_errf(eb, CMN_E_DB, "cannot store the batch");
+        goto out;
+    }
+    halt_check(s, c, q, cap);
+    PQclear(q);
+out:
+    pub_db_put(s->db, c);
+    free(pidx);
+    return rc;
+}
+
+/*
+ * Group commit. A batch arriving while another is being stored waits in
+ * s->ig_queue; when the store in flight ends, the oldest waiting batch's
+ * thread takes it and the batches queued behind it (up to IG_MAX_ROWS rows)
+ * and stores them together: one fast-path COPY and one transaction instead
+ * of one each (a COPY statement costs Postgres ~2 ms of setup, a third of
+ * the CPU of 1000 rows). There is no timed wait: a batch arriving with
+ * nothing in flight is stored at once, alone. Every request is answered only
+ * after the transaction holding its rows has committed. The group's
+ * transaction is all or nothing; when it fails for any reason (a row already
+ * stored - a retried batch -, two batches of the group naming the same row,
+ * more than MAX_PAIRS releases, a database error) nothing of it is stored
+ * and each batch is then stored alone by its own thread, exactly as without
+ * grouping (the fast path or the idempotent merge): no request's rows are
+ * lost or counted twice.
+ */
+#define IG_MAX_ROWS 8000
+enum { IG_WAIT, IG_STORED, IG_ALONE };
+struct pub_ig_member {
+    struct pub_install_ev *ev;
+    size_t m;
+    int state;
+    struct pub_ig_member *next;
+};
+
+/* The members' rows in one fast-path transaction; CMN_OK only when all of them are committed. */
+static enum cmn_err store_group(struct pub_srv *s, struct pub_ig_member *g, size_t rows, size_t n)
+{
+    struct pub_install_ev *ev = malloc(rows * sizeof(*ev));
+    unsigned char *pidx = malloc(rows);
+    struct relpair pairs[MAX_PAIRS];
+    enum cmn_err rc = CMN_E_NOMEM;
+    struct pub_dbconn *c = NULL;
+    PGresult *q = NULL;
+    size_t cap = (s->cfg->max_telemetry * 2 + 4096) * n;
+    if (!ev || !pidx)
+        goto out;
+    size_t k = 0;
+    for (struct pub_ig_member *p = g; p; p = p->next) {
+        memcpy(ev + k, p->ev, p->m * sizeof(*ev));
+        k += p->m;
+    }
+    size_t np = batch_pairs(ev, rows, pairs, pidx);
+    rc = CMN_E_CONFLICT;
+    if (!np)
+        goto out;
+    rc = CMN_E_DB;
+    if (!(c = pub_db_get(s->db)))
+        goto out;
+    if ((rc = ingest_direct(c, ev, rows, pairs, np, pidx, cap, &q)) == CMN_OK) {
+        halt_check(s, c, q, cap);
+        PQclear(q);
+    }
+out:
+    pub_db_put(s->db, c);
+    free(ev);
+    free(pidx);
+    return rc;
+}
+
+void pub_ingest_hold(struct pub_srv *s, int on)
+{
+    pthread_mutex_lock(&s->ig_mu);
+    s->ig_hold = on;
+    pthread_cond_broadcast(&s->ig_cv);
+    pthread_mutex_unlock(&s->ig_mu);
+}
+
+size_t pub_ingest_waiting(struct pub_srv *s)
+{
+    pthread_mutex_lock(&s->ig_mu);
+    size_t n = s->ig_waiting;
+    pthread_mutex_unlock(&s->ig_mu);
+    return n;
+}
+
+/* Queue the batch and wait for it to be stored, leading a store when it is the oldest waiting. */
+static enum cmn_err store_queued(struct pub_srv *s, struct pub_install_ev *ev, size_t m, struct cmn_errbuf *eb)
+{
+    struct pub_ig_member me = {ev, m, IG_WAIT, NULL};
+    enum cmn_err rc = CMN_OK;
+    int done = 0;
+    pthread_mutex_lock(&s->ig_mu);
+    struct pub_ig_member **tail = &s->ig_queue;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = &me;
+    s->ig_waiting++;
+    while (me.state == IG_WAIT) {
+        if (s->ig_busy || s->ig_hold || s->ig_queue != &me) {
+            pthread_cond_wait(&s->ig_cv, &s->ig_mu);
+            continue;
+        }
+        struct pub_ig_member *last = &me;
+        size_t rows = m, n = 1;
+        while (last->next && rows + last->next->m <= IG_MAX_ROWS) {
+            last = last->next;
+            rows += last->m;
+            n++;
+        }
+        s->ig_queue = last->next;
+        last->next = NULL;
+        s->ig_waiting -= n;
+        s->ig_busy = 1;
+        pthread_mutex_unlock(&s->ig_mu);
+        int state = IG_ALONE;
+        if (n == 1) {
+            rc = store_alone(s, ev, m, eb);
+            done = 1;
+        } else if (store_group(s, &me, rows, n) == CMN_OK) {
+            state = IG_STORED;
+        }
+        pthread_mutex_lock(&s->ig_mu);
+        s->ig_busy = 0;
+        for (struct pub_ig_member *p = &me, *next; p; p = next) {
+            next = p->next; /* read first: a member's thread may return as soon as its state is set */
+            p->state = state;
+        }
+        pthread_cond_broadcast(&s->ig_cv);
+    }
+    pthread_mutex_unlock(&s->ig_mu);
+    if (done)
+        return rc;
+    if (me.state == IG_STORED) {
+        atomic_fetch_add(&s->m.telemetry_grouped, 1);
+        return CMN_OK;
+    }
+    return store_alone(s, ev, m, eb); /* the group failed, nothing of it stored */
+}
+
 enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,
                                  struct cmn_errbuf *eb)
 {
@@ -434,57 +627,13 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
     }
     if (m == 0)
         return CMN_OK; /* nothing to store, no database round trip */
-    enum cmn_err rc = CMN_OK;
-    size_t cap = s->cfg->max_telemetry * 2 + 4096; /* each encoding of the batch */
-    struct cmn_buf ids;
-    cmn_buf_init(&ids, cap);
-    unsigned char *pidx = malloc(m);
-    struct relpair pairs[MAX_PAIRS];
-    size_t np = pidx ? batch_pairs(b->ev, m, pairs, pidx) : 0;
-    struct pub_dbconn *c = pub_db_get(s->db);
-    PGresult *q = NULL;
-    if (!c) {
-        rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
-        goto out;
-    }
-    rc = np ? ingest_direct(c, b->ev, m, pairs, np, pidx, cap, &q) : CMN_E_CONFLICT;
-    if (rc == CMN_E_CONFLICT) {
-        atomic_fetch_add(&s->m.telemetry_merged, 1);
-        rc = ingest_merge(c, b->ev, m, cap, &q);
-    }
-    if (rc) {
-        rc = rc == CMN_E_NOMEM ? cmn_errf(eb, rc, "cannot encode the batch")
-                               : cmn_errf(eb, CMN_E_DB, "cannot store the batch");
-        goto out;
-    }
-    /*
-     * releases with counted failures or rollbacks in their totals are auto-halt candidates: the ticketed
-     * ones, or all of them where the app opted in to counting unticketed reports (apps.count_unticketed)
-     */
-    int nids = 0;
-    enum cmn_err irc = cmn_buf_add(&ids, "{", 1);
-    /* both paths return (release_id, downloading, applied, failed, rolled_back, t_failed, t_rolled_back,
-     * count_unticketed) */
-    for (int i = 0; q && i < PQntuples(q) && !irc; i++) {
-        int all = pub_cell(q, i, 7)[0] == 't';
-        if ((all ? pub_cell_i64(q, i, 3) + pub_cell_i64(q, i, 4) : pub_cell_i64(q, i, 5) + pub_cell_i64(q, i, 6)) == 0)
-            continue;
-        irc = pub_pgarr_add(&ids, pub_cell(q, i, 0), nids == 0);
-        nids++;
-    }
-    if (!irc)
-        irc = cmn_buf_add(&ids, "}", 1);
-    PQclear(q);
+    enum cmn_err rc = store_queued(s, b->ev, m, eb);
+    if (rc)
+        return rc;
     atomic_fetch_add(&s->m.telemetry_events, (unsigned long)accepted);
     atomic_fetch_add(&s->m.telemetry_batches, 1);
-    if (!irc && nids)
-        auto_halt(s, c, ids.ptr);
     res->accepted = accepted;
-out:
-    pub_db_put(s->db, c);
-    free(pidx);
-    cmn_buf_release(&ids);
-    return rc;
+    return CMN_OK;
 }
 
 enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,

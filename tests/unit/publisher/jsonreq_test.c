@@ -7,6 +7,7 @@
 
 #include "../../lib/test.h"
 #include "pub.h"
+#include "evbatch_diff.h"
 
 #define SHA "aa5e5ec1d3d4b5d0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0"
 
@@ -168,6 +169,87 @@ int main(void)
     pub_batch_release(&bt);
     is_int(pub_batch_parse_installs(ev, strlen(ev), 1 << 20, 3, &bt, &eb), CMN_E_TOOBIG, "over the event cap");
     is_int(pub_batch_parse_installs("{\"events\":5}", 12, 100, 10, &bt, &eb), CMN_E_INVAL, "events not an array");
+    /* the fast decoder of installation batches: differential against the jansson path (evbatch_diff.h) */
+    {
+        static const struct {
+            const char *doc;
+            size_t max;
+            int want; /* 1 = the fast path decodes it (and agrees), 0 = it declines */
+            const char *why;
+        } fc[] = {
+            {"{\"events\":[{\"event_id\":\"e1\",\"device_id\":\"d1\",\"app\":\"a\",\"platform\":\"android\","
+             "\"channel\":\"production\",\"release_id\":\"r\",\"status\":\"applied\",\"binary_version\":\"1.0\","
+             "\"ts\":1790000000},{\"device_id\":\"d2\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"downloading\","
+             "\"progress\":0,\"ticket\":\"AAAA.bbbb\"}]}",
+             1000, 1, "the bench's shape"},
+            {" {\r\n\"events\" :\t[ {\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\","
+             "\"platform\":null,\"ticket\":true,\"x\":false} ] } ",
+             1000, 1, "whitespace, null, a non-string ticket, an unknown key"},
+            {"{\"events\":[]}", 0, 1, "no events"},
+            {"{\"events\":[{\"device_id\":7},{},{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":"
+             "\"failed\",\"ts\":5},{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\","
+             "\"progress\":101},{\"device_id\":\"d\",\"app\":\"a b\",\"release_id\":\"r\",\"status\":\"applied\"}]}",
+             1000, 1, "malformed entries counted, not fatal"},
+            {"{\"events\":[{\"device_id\":\"d\",\"device_id\":\"e\",\"app\":\"a\",\"release_id\":\"r\",\"status\":"
+             "\"applied\"}]}",
+             1000, 0, "a duplicate key"},
+            {"{\"events\":[{\"device_id\":\"d\\u0041\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"}]}",
+             1000, 0, "an escape"},
+            {"{\"events\":[{\"device_id\":\"d\xc3\xa9\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\"}]}",
+             1000, 0, "non-ASCII"},
+            {"{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\",\"ts\":1.5e9}"
+             "]}",
+             1000, 0, "a float"},
+            {"{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\",\"x\":-1}]}",
+             1000, 0, "a negative number"},
+            {"{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\","
+             "\"x\":1234567890123456}]}",
+             1000, 0, "16 digits"},
+            {"{\"events\":[{\"device_id\":\"d\",\"app\":\"a\",\"release_id\":\"r\",\"status\":\"applied\",\"p\":05}]}",
+             1000, 0, "a leading zero"},
+            {"{\"events\":[{}, {}]}", 1, 0, "over the event cap"},
+            {"{\"events\":[]} x", 1000, 0, "trailing bytes"},
+            {"{\"events\":[],\"x\":1}", 1000, 0, "another top-level key"},
+            {"{\"events\":[\"str\"]}", 1000, 0, "an entry that is not an object"},
+            {"{\"events\":[{\"x\":{\"y\":1}}]}", 1000, 0, "a nested value"},
+            {"{\"events\":[{\"device_id\":\"d", 1000, 0, "truncated"},
+        };
+        for (size_t i = 0; i < sizeof(fc) / sizeof(fc[0]); i++)
+            is_int(evbatch_diff(fc[i].doc, strlen(fc[i].doc), 1 << 20, fc[i].max), fc[i].want, "fast decoder: %s",
+                   fc[i].why);
+        /* the fast path leaves no jansson tree; the jansson path still takes what it declines */
+        const char *d0 = fc[0].doc;
+        is_int(pub_batch_parse_installs(d0, strlen(d0), 1 << 20, 1000, &bt, &eb), CMN_OK, "bench shape decoded");
+        ok(!bt.doc && bt.arena && bt.n == 2 && bt.ev[1].progress == 0 && bt.ev[1].ticket_len == 9 &&
+               !strcmp(bt.ev[0].binary_version, "1.0") && bt.ev[0].ts == 1790000000,
+           "by the fast path, fields intact");
+        pub_batch_release(&bt);
+        const char *d1 = fc[5].doc;
+        is_int(pub_batch_parse_installs(d1, strlen(d1), 1 << 20, 1000, &bt, &eb), CMN_OK, "escaped string decoded");
+        ok(bt.doc && bt.n == 1 && !strcmp(bt.ev[0].device_id, "dA"), "by the jansson path");
+        pub_batch_release(&bt);
+        is_int(pub_batch_parse_installs(fc[4].doc, strlen(fc[4].doc), 1 << 20, 1000, &bt, &eb), CMN_E_PARSE,
+               "a duplicate key still refuses the whole batch");
+        /* every truncation and every single-byte change of a valid batch: the two paths never disagree */
+        char mut[512];
+        size_t len = strlen(d0), agree = 0, fast = 0, bad = 0;
+        static const char subst[] = "\"\\{}[],: 0179-.eE\tnulltruefalse\x01\x80";
+        for (size_t at = 0; at <= len; at++) {
+            int r = evbatch_diff(d0, at, 1 << 20, 1000);
+            bad += r < 0;
+            fast += r > 0;
+            for (size_t k = 0; k < sizeof(subst) - 1 && at < len; k++) {
+                memcpy(mut, d0, len);
+                mut[at] = subst[k];
+                r = evbatch_diff(mut, len, 1 << 20, 1000);
+                bad += r < 0;
+                fast += r > 0;
+                agree++;
+            }
+        }
+        is_int(bad, 0, "no disagreement in %zu mutated batches (%zu decoded by the fast path)", agree, fast);
+        ok(fast > len, "the fast path decodes the harmless mutations");
+    }
     const char *dv = "{\"devices\":[{\"device_id\":\"d\",\"app\":\"a\",\"os\":\"linux\"},{\"device_id\":\"d\"}]}";
     is_int(pub_batch_parse_devices(dv, strlen(dv), 1 << 20, 100, &bt, &eb), CMN_OK, "device batch");
     ok(bt.n == 1 && bt.rejected == 1 && !strcmp(bt.dev[0].os, "linux"), "one good device, one rejected");
