@@ -181,7 +181,8 @@ static const char *const stmt_sql[Q__COUNT] = {
      * took per row, taken once per release).
      * Both return the same columns (telemetry.c reads t_failed, t_rolled_back).
      */
-    [Q_INST_RELEASES] = "SELECT t.i, r.app_id, now()::text "
+    /* now() in microseconds since 2000-01-01 UTC: the binary COPY form of a timestamptz (telemetry.c) */
+    [Q_INST_RELEASES] = "SELECT t.i, r.app_id, ((extract(epoch FROM now()) - 946684800) * 1000000)::bigint "
                         "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(ap, r, i) "
                         "JOIN apps a ON a.name = t.ap JOIN releases r ON r.id = t.r AND r.app_id = a.id "
                         "FOR KEY SHARE OF r",

@@ -172,6 +172,7 @@ int main(void)
            2, "the merge matched the stored row byte for byte and stored the other as sent");
     is_int(rows_of(&f, a.id), 5, "a now has five rows");
 
+
     /* archive: the rows and counters stay, the stats read them */
     struct pub_dbconn *conn = pub_db_get(f.s.db);
     is_int(conn ? pub_release_action(&f.s, conn, a.id, PUB_ACT_ARCHIVE, 0, "key:test", NULL, NULL, NULL, &eb)
@@ -244,6 +245,39 @@ int main(void)
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations i WHERE NOT EXISTS "
                           "(SELECT 1 FROM releases r WHERE r.id = i.release_id)"),
            0, "still no dangling row in the table");
+    /*
+     * The rows travel in COPY's binary form: multi-byte UTF-8 and the two ends
+     * of the accepted time range (2000-01-01, Postgres's own epoch where a
+     * binary timestamp is 0, and 2100-01-01) are stored exactly, on both paths.
+     */
+    snprintf(batch, sizeof(batch),
+             "{\"events\":[{\"device_id\":\"appareil-\\u00e9-\\u65e5\\u672c\",\"app\":\"demo\",\"release_id\":\"%s\","
+             "\"status\":\"applied\",\"ts\":946684800,\"channel\":\"b\\u00eata\"},"
+             "{\"device_id\":\"late\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\","
+             "\"progress\":100,\"ts\":4102444800}]}",
+             d.id, d.id);
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "UTF-8 ids and the ends of the time range");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "(the fast path)");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = U&'appareil-\\00e9-\\65e5\\672c' "
+                          "AND channel = U&'b\\00eata' AND ts = '2000-01-01 00:00:00+00'"),
+           1, "fast path: UTF-8 stored as sent, ts 2000-01-01 exactly");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 'late' AND progress = 100 "
+                          "AND ts = '2100-01-01 00:00:00+00'"),
+           1, "fast path: ts 2100-01-01 and progress 100 exactly");
+    snprintf(batch, sizeof(batch),
+             "{\"events\":[{\"device_id\":\"late\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"downloading\","
+             "\"progress\":100,\"ts\":4102444800},"
+             "{\"device_id\":\"early-\\u00e9\",\"app\":\"demo\",\"release_id\":\"%s\",\"status\":\"failed\","
+             "\"ts\":946684801,\"binary_version\":\"\\u00e9\"}]}",
+             d.id, d.id);
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "the same through the merge");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged + 1, "(merged)");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = U&'early-\\00e9' "
+                          "AND binary_version = U&'\\00e9' AND ts = '2000-01-01 00:00:01+00'"),
+           1, "merge: UTF-8 stored as sent, ts exact to the second");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 'late'"), 1, "'late' still one row");
+    is_int(rows_of(&f, d.id), 4, "d now has four rows");
     fx_teardown(&f);
     return done_testing();
 }
