@@ -390,8 +390,8 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
                st.full ? "true" : "false", st.requests);
         /* app ids are identifiers (common/ident.h): nothing in them needs a JSON escape */
         for (size_t i = 0; i < n_roots; i++)
-            printf("%s{\"app\":\"%s\",\"version\":%llu,\"expires_at\":%lld,\"expired\":%s}", i ? "," : "",
-                   roots[i].app, (unsigned long long)roots[i].version, (long long)roots[i].expires_at,
+            printf("%s{\"app\":\"%s\",\"version\":%llu,\"expires_at\":%lld,\"expired\":%s}", i ? "," : "", roots[i].app,
+                   (unsigned long long)roots[i].version, (long long)roots[i].expires_at,
                    now >= roots[i].expires_at ? "true" : "false");
         printf("]}\n");
     } else {

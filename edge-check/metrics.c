@@ -179,8 +179,7 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
             cmn_prom_family(&p, "hotpatch_edge_root_expires_at_seconds", "gauge",
                             "Unix time at which that root expires (a newer one must be published before).");
             for (unsigned i = 0; i < c.n_roots && i < EDGE_MAX_ROOTS; i++)
-                cmn_prom_i64(&p, "hotpatch_edge_root_expires_at_seconds", "app", c.roots[i].app,
-                             c.roots[i].expires_at);
+                cmn_prom_i64(&p, "hotpatch_edge_root_expires_at_seconds", "app", c.roots[i].app, c.roots[i].expires_at);
         }
     }
     return cmn_prom_done(&p);
