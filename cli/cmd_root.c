@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "common/file.h"
 #include "common/root.h"
+#include "common/str.h"
 
 #define ROOT_DEFAULT_TTL (365LL * 24 * 3600)
 
@@ -167,6 +168,9 @@ static void print_status(json_t *o, const char *out)
     json_t *s = json_object_get(o, "signatures");
     printf("root %s version %lld%s%s\n", json_string_value(json_object_get(o, "app")),
            (long long)json_integer_value(json_object_get(o, "version")), out ? " -> " : "", out ? out : "");
+    char when[CMN_ISO_TIME_MAX];
+    cli_iso_time(json_integer_value(json_object_get(o, "expires_at")), when, sizeof(when));
+    printf("  expires: %s\n", when);
     printf("  signatures: own %lld/%lld", (long long)json_integer_value(json_object_get(s, "own")),
            (long long)json_integer_value(json_object_get(s, "own_threshold")));
     if (json_object_get(s, "previous"))

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "common/patchset.h"
+#include "common/str.h"
 
 struct cli_out cli_out;
 struct cli_config *cli_cfg;
@@ -553,13 +554,7 @@ int cli_parse_ttl(const char *s, long long *ttl)
 
 void cli_iso_time(int64_t t, char *out, size_t cap)
 {
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (!gmtime_r(&tt, &tm)) {
-        snprintf(out, cap, "%lld", (long long)t);
-        return;
-    }
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cmn_iso_time(t, out, cap);
 }
 
 void cli_release_id(char out[CMN_ID_MAX + 1])

@@ -133,3 +133,13 @@ size_t cmn_json_escape_to(char *out, size_t cap, size_t at, const char *s)
     out[at] = '\0';
     return at;
 }
+
+void cmn_iso_time(int64_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (!cap)
+        return;
+    if (!gmtime_r(&tt, &tm) || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, cap, "%lld", (long long)t);
+}

@@ -197,6 +197,13 @@ struct edge_sync_stats {
 #define EDGE_FULL_SYNC_DEFAULT_S 600
 #define EDGE_MAX_ROOTS 64 /* --root files */
 
+/* The root of trust an app's manifests are verified with now, for /healthz, /metrics and `sync`. */
+struct edge_root_info {
+    char app[CMN_ID_MAX + 1];
+    uint64_t version;
+    int64_t expires_at; /* unix seconds */
+};
+
 struct edge_sync {
     struct edge_index *ix;
     struct cmn_storage *st;
@@ -242,6 +249,8 @@ void edge_roots_free(struct edge_sync *s);
 /* Walk every app's root chain forward in storage (start of a sync pass); problems go to stats. */
 enum cmn_err edge_roots_refresh(struct edge_sync *s, int64_t now, struct edge_sync_stats *stats,
                                 struct cmn_errbuf *eb) CMN_WUR;
+/* The trusted root of each --root app, in --root order, into out[0..cap); returns how many. */
+size_t edge_roots_info(const struct edge_sync *s, struct edge_root_info *out, size_t cap);
 /* 1 when `app` has a root (then *rc is the result of opening the manifest with it), 0 otherwise. */
 int edge_roots_open_manifest(struct edge_sync *s, const char *app, const void *doc, size_t len,
                              const struct cmn_manifest_expect *ex, int64_t now, struct cmn_manifest **out,
@@ -309,6 +318,8 @@ struct edge_sync_state {
     char last_msg[256];
     unsigned missing, refused_now, n_problems; /* from the last completed pass (health: degraded) */
     struct edge_problem problems[EDGE_MAX_PROBLEMS];
+    unsigned n_roots; /* the trusted root of each --root app, after the last pass (or at start) */
+    struct edge_root_info roots[EDGE_MAX_ROOTS];
     pthread_mutex_t mu;
 };
 

@@ -299,6 +299,7 @@ static void lambda_sync(struct lam *L)
     L->ss.passes = L->passes;
     L->ss.last_rc = rc;
     L->ss.rejected += st.rejected + st.lists_rejected;
+    L->ss.n_roots = (unsigned)edge_roots_info(&L->sync, L->ss.roots, EDGE_MAX_ROOTS);
     if (rc) {
         L->ss.failures++;
         snprintf(L->ss.last_msg, sizeof(L->ss.last_msg), "%s", cmn_errmsg(&eb, rc));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/str.h"
 #include "common/ticket.h"
 #include "edge.h"
 #include "hotpatch_version.h"
@@ -133,6 +134,14 @@ static uint64_t syncer_trigger(void *arg)
     return want;
 }
 
+/* The roots of trust as they are now (also after a failed pass: a walk may have advanced before it). */
+static void record_roots(struct edge_sync_state *ss, const struct edge_sync *s)
+{
+    pthread_mutex_lock(&ss->mu);
+    ss->n_roots = (unsigned)edge_roots_info(s, ss->roots, EDGE_MAX_ROOTS);
+    pthread_mutex_unlock(&ss->mu);
+}
+
 static void record_pass(struct edge_sync_state *ss, enum cmn_err rc, const struct edge_sync_stats *st,
                         const struct cmn_errbuf *eb, int64_t now, uint64_t pass)
 {
@@ -197,6 +206,7 @@ static void *syncer_main(void *arg)
             cmn_info("sync pass %llu: %u updated, %u refused, %u lists loaded, %u lists refused",
                      (unsigned long long)pass, st.updated, st.rejected, st.lists_loaded, st.lists_rejected);
         record_pass(y->ss, rc, &st, &eb, now, pass);
+        record_roots(y->ss, &y->s);
 
         pthread_mutex_lock(&y->mu);
         y->running = 0;
@@ -294,6 +304,7 @@ static int cmd_serve(struct edge_config *cfg, struct edge_index *ix)
         y.s.keyring.n = cfg->n_keys;
         if (load_roots(cfg, &y.s))
             return 2;
+        record_roots(&ss, &y.s); /* /healthz names them before the first pass ends */
         y.s.full_interval_s = cfg->full_sync_s;
         if (pthread_create(&sync_th, NULL, syncer_main, &y) != 0) {
             fprintf(stderr, "hotpatch-edge: cannot start the sync thread\n");
@@ -355,7 +366,10 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
         return 2;
     }
     s.full_interval_s = cfg->full_sync_s;
-    enum cmn_err rc = edge_sync_pass(&s, (int64_t)time(NULL), &st, &eb);
+    int64_t now = (int64_t)time(NULL);
+    enum cmn_err rc = edge_sync_pass(&s, now, &st, &eb);
+    struct edge_root_info roots[EDGE_MAX_ROOTS];
+    size_t n_roots = edge_roots_info(&s, roots, EDGE_MAX_ROOTS);
     edge_sync_release(&s);
     cmn_storage_free(s.st);
     if (rc) {
@@ -364,19 +378,32 @@ static int cmd_sync(struct edge_config *cfg, struct edge_index *ix)
         fprintf(stderr, "hotpatch-edge: sync failed: %s\n", cmn_errmsg(&eb, rc));
         return rc == CMN_E_NET || rc == CMN_E_HTTP || rc == CMN_E_DENIED ? 6 : 1;
     }
-    if (cfg->json)
+    if (cfg->json) {
         printf("{\"ok\":true,\"listed\":%u,\"fetched\":%u,\"updated\":%u,\"unchanged\":%u,\"rejected\":%u,"
                "\"lists_loaded\":%u,\"lists_rejected\":%u,\"snapshot\":%u,\"feed\":\"%s\",\"full\":%s,"
-               "\"requests\":%u}\n",
+               "\"requests\":%u,\"roots\":[",
                st.listed, st.fetched, st.updated, st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected,
                st.snapshot,
                st.feed == 2   ? "changed"
                : st.feed == 1 ? "unchanged"
                               : "unused",
                st.full ? "true" : "false", st.requests);
-    else
+        /* app ids are identifiers (common/ident.h): nothing in them needs a JSON escape */
+        for (size_t i = 0; i < n_roots; i++)
+            printf("%s{\"app\":\"%s\",\"version\":%llu,\"expires_at\":%lld,\"expired\":%s}", i ? "," : "", roots[i].app,
+                   (unsigned long long)roots[i].version, (long long)roots[i].expires_at,
+                   now >= roots[i].expires_at ? "true" : "false");
+        printf("]}\n");
+    } else {
         printf("sync: %u updated, %u unchanged, %u refused, %u lists loaded, %u lists refused\n", st.updated,
                st.unchanged, st.rejected, st.lists_loaded, st.lists_rejected);
+        for (size_t i = 0; i < n_roots; i++) {
+            char when[CMN_ISO_TIME_MAX];
+            cmn_iso_time(roots[i].expires_at, when, sizeof(when));
+            printf("root of trust for app '%s': version %llu, expires %s%s\n", roots[i].app,
+                   (unsigned long long)roots[i].version, when, now >= roots[i].expires_at ? " (expired)" : "");
+        }
+    }
     return 0;
 }
 

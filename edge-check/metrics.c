@@ -171,6 +171,16 @@ enum cmn_err edge_metrics_render(struct cmn_buf *out, const struct edge_sync_sta
         cmn_prom_family(&p, "hotpatch_edge_manifests_refused", "gauge",
                         "Manifests whose stored version is refused (the last good one keeps serving).");
         cmn_prom_u64(&p, "hotpatch_edge_manifests_refused", NULL, NULL, c.refused_now);
+        if (c.n_roots) {
+            cmn_prom_family(&p, "hotpatch_edge_root_version", "gauge",
+                            "Version of the root of trust the app's manifests are verified with (--root).");
+            for (unsigned i = 0; i < c.n_roots && i < EDGE_MAX_ROOTS; i++)
+                cmn_prom_u64(&p, "hotpatch_edge_root_version", "app", c.roots[i].app, c.roots[i].version);
+            cmn_prom_family(&p, "hotpatch_edge_root_expires_at_seconds", "gauge",
+                            "Unix time at which that root expires (a newer one must be published before).");
+            for (unsigned i = 0; i < c.n_roots && i < EDGE_MAX_ROOTS; i++)
+                cmn_prom_i64(&p, "hotpatch_edge_root_expires_at_seconds", "app", c.roots[i].app, c.roots[i].expires_at);
+        }
     }
     return cmn_prom_done(&p);
 }

@@ -1217,6 +1217,8 @@ static void sync_snapshot(struct edge_ctx *c, struct edge_sync_state *out)
         out->refused_now = c->ss->refused_now;
         out->n_problems = c->ss->n_problems;
         memcpy(out->problems, c->ss->problems, sizeof(out->problems));
+        out->n_roots = c->ss->n_roots;
+        memcpy(out->roots, c->ss->roots, sizeof(out->roots));
         pthread_mutex_unlock(&c->ss->mu);
     }
     MDB_txn *txn = ctx_txn(c);
@@ -1276,6 +1278,17 @@ static void h_health(struct edge_ctx *c, struct edge_resp *rs)
         sw_str(&w, ",\"problem\":");
         sw_json(&w, s.problems[i].what);
         sw_str(&w, "}");
+    }
+    /* the root of trust each --root app's manifests are verified with (an expired one is a problem above) */
+    sw_str(&w, "],\"roots\":[");
+    for (unsigned i = 0; i < s.n_roots && i < EDGE_MAX_ROOTS; i++) {
+        sw_str(&w, i ? ",{\"app\":" : "{\"app\":");
+        sw_json(&w, s.roots[i].app);
+        sw_str(&w, ",\"version\":");
+        sw_u64(&w, s.roots[i].version);
+        sw_str(&w, ",\"expires_at\":");
+        sw_u64(&w, (uint64_t)(s.roots[i].expires_at > 0 ? s.roots[i].expires_at : 0));
+        sw_str(&w, now >= s.roots[i].expires_at ? ",\"expired\":true}" : ",\"expired\":false}");
     }
     sw_str(&w, "]}");
     sw_body(&w, rs);

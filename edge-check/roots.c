@@ -249,6 +249,18 @@ enum cmn_err edge_roots_refresh(struct edge_sync *s, int64_t now, struct edge_sy
     return CMN_OK;
 }
 
+size_t edge_roots_info(const struct edge_sync *s, struct edge_root_info *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; s->roots && i < s->roots->n && n < cap; i++, n++) {
+        const struct cmn_root *r = s->roots->v[i].root;
+        snprintf(out[n].app, sizeof(out[n].app), "%s", r->app);
+        out[n].version = r->version;
+        out[n].expires_at = r->expires_at;
+    }
+    return n;
+}
+
 int edge_roots_open_manifest(struct edge_sync *s, const char *app, const void *doc, size_t len,
                              const struct cmn_manifest_expect *ex, int64_t now, struct cmn_manifest **out,
                              enum cmn_err *rc, struct cmn_errbuf *eb)

@@ -5,8 +5,9 @@
  * devices and for the tests. It is written against the public SDK header
  * only (hotpatch.h) and links libhotpatch.so, the way curl's tool is written
  * against libcurl: anything it needs, an app embedding the SDK can do too.
- * Its one other dependency is the project's JSON string escape (common/str.c,
- * linked statically), so --json output follows the rule every part uses.
+ * Its one other dependency is the project's JSON string escape and time format
+ * (common/str.c, linked statically), so its output follows the rules every
+ * part uses.
  */
 
 #include <signal.h>
@@ -34,7 +35,8 @@ static const char usage_text[] =
     "  boot-begin  call before running the bundle: counts the launch, rolls back a\n"
     "              release that failed --max-failed launches; prints the bundle path\n"
     "  boot-ok     the app is ready: confirms the installed release\n"
-    "  status      installed/previous release, sequence, launch counter, blocklist\n"
+    "  status      installed/previous release, sequence, launch counter, blocklist,\n"
+    "              the root of trust's version and expiry (with --root)\n"
     "\n"
     "Options (environment fallback in brackets):\n"
     "  --data-dir D          private data directory (required)\n"
@@ -205,7 +207,11 @@ static void print_status(void)
                 putchar(',');
             jstr(hp_blocklist_at(c, i));
         }
-        printf("],\"reports_queued\":%zu", hp_reports_queued(c));
+        printf("],\"reports_queued\":%zu,\"root\":", hp_reports_queued(c));
+        if (hp_root_version(c))
+            printf("{\"version\":%llu,\"expires_at\":%lld}", hp_root_version(c), hp_root_expires_at(c));
+        else
+            fputs("null", stdout);
     } else {
         const char *inst = hp_installed_release(c), *prev = hp_previous_release(c), *bp = hp_bundle_path(c);
         printf("installed: %s%s%s%s\n", inst ? inst : "(embedded)", inst ? " (" : "",
@@ -219,6 +225,12 @@ static void print_status(void)
         for (size_t i = 0; i < hp_blocklist_count(c); i++)
             printf(" %s", hp_blocklist_at(c, i));
         printf("%s\nreports queued: %zu\n", hp_blocklist_count(c) ? "" : " -", hp_reports_queued(c));
+        if (hp_root_version(c)) {
+            char when[CMN_ISO_TIME_MAX];
+            cmn_iso_time(hp_root_expires_at(c), when, sizeof when);
+            printf("root of trust: version %llu, expires %s%s\n", hp_root_version(c), when,
+                   (long long)time(NULL) >= hp_root_expires_at(c) ? " (expired)" : "");
+        }
     }
 }
 

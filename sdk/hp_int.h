@@ -245,8 +245,6 @@ hp_status hp__root_refresh(struct hp_client *c);
 /* Open a manifest with the trusted root's manifest keys, or the configured keys when there is no root. */
 enum cmn_err hp__open_manifest(struct hp_client *c, const void *doc, size_t len, const struct cmn_manifest_expect *ex,
                                int64_t now, struct cmn_manifest **out, struct cmn_errbuf *eb);
-/* Version of the trusted root, 0 when none. */
-uint64_t hp__root_version(const struct hp_client *c);
 void hp__root_release(struct hp_client *c);
 
 /* ---- reports ---- */

@@ -153,9 +153,14 @@ enum cmn_err hp__open_manifest(struct hp_client *c, const void *doc, size_t len,
     return cmn_manifest_open(doc, len, &ring, ex, now, 0, out, eb);
 }
 
-uint64_t hp__root_version(const struct hp_client *c)
+unsigned long long hp_root_version(const hp_client *c)
 {
-    return c->root ? c->root->version : 0;
+    return c && c->root ? (unsigned long long)c->root->version : 0;
+}
+
+long long hp_root_expires_at(const hp_client *c)
+{
+    return c && c->root ? (long long)c->root->expires_at : 0;
 }
 
 void hp__root_release(struct hp_client *c)

@@ -452,6 +452,14 @@ HP_API const char *hp_installed_version(const hp_client *c);
 HP_API const char *hp_previous_release(const hp_client *c);
 /** Highest manifest sequence accepted by this device (0 = none yet). */
 HP_API unsigned long long hp_manifest_sequence(const hp_client *c);
+/**
+ * Version of the root of trust this device trusts now (HP_OPT_ROOT): after
+ * hp_open() the newer of the embedded and the cached root, after a check the
+ * newest one walked to. 0 without HP_OPT_ROOT or before hp_open().
+ */
+HP_API unsigned long long hp_root_version(const hp_client *c);
+/** That root's expires_at (unix seconds), 0 when hp_root_version() is 0. */
+HP_API long long hp_root_expires_at(const hp_client *c);
 /** Launches begun but not confirmed for the installed release. */
 HP_API int hp_launch_count(const hp_client *c);
 /** 1 when the installed release (or the embedded bundle) is confirmed good. */

@@ -1,7 +1,8 @@
 /*
  * str.h - the text encodings every part shares: percent-encoding for URLs
- * (RFC 3986) and JSON string escaping (RFC 8259). One rule each, so a name
- * that one program encodes is decoded the same way by another.
+ * (RFC 3986), JSON string escaping (RFC 8259) and times for people (RFC 3339
+ * UTC). One rule each, so a name that one program encodes is decoded the
+ * same way by another.
  *
  * Hex (digests, keys, tokens) is not here: use libsodium's sodium_bin2hex /
  * sodium_hex2bin (constant time) directly.
@@ -10,6 +11,7 @@
 #define COMMON_STR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -50,5 +52,14 @@ enum cmn_err cmn_json_escape(struct cmn_buf *out, const char *s, size_t n) __att
  * keeps out NUL-terminated. For fixed-size lines (logs) that truncate quietly.
  */
 size_t cmn_json_escape_to(char *out, size_t cap, size_t at, const char *s);
+
+/* Bytes cmn_iso_time needs at most (NUL included). */
+#define CMN_ISO_TIME_MAX 32
+
+/*
+ * Unix seconds `t` as "2026-01-01T00:00:00Z" (UTC) into out[cap], NUL-terminated;
+ * the plain number when gmtime cannot represent it.
+ */
+void cmn_iso_time(int64_t t, char *out, size_t cap);
 
 #endif

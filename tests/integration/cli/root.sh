@@ -8,6 +8,9 @@
 # and both refuse a root signed below threshold, a rolled-back root version, a
 # root whose new keys do not meet their own threshold, and an expired root
 # with no successor (while still walking forward from an expired root).
+# Status: `hotpatch-agent status`, the edge's /healthz, /metrics and `sync`
+# name the trusted root version and its expiry; every root the CLI wrote
+# validates against manifests/root.schema.json.
 . "$(dirname "$0")/common.bash"
 
 keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
@@ -42,6 +45,20 @@ release() {
 agent_check() { "$AGENT" "${DEV[@]}" check >"$T/c.json" 2>"$T/c.err"; }
 offered() { jget "$T/c.json" 'j.get("version")'; }
 cached_root() { jget "$T/device/root.json" 'json.loads(j["payload"])["version"]'; }
+expires_of() { jget "$1" 'json.loads(j["payload"])["expires_at"]'; }
+# iso_expiry FILE: its expires_at as people read it (UTC)
+iso_expiry() { python3 -c 'import datetime,sys
+print(datetime.datetime.fromtimestamp(int(sys.argv[1]), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))' \
+    "$(expires_of "$1")"; }
+# agent_status VERSION FILE NAME: `status --json` names root VERSION and FILE's expiry; the human output too
+agent_status() {
+    "$AGENT" "${DEV[@]}" status >"$T/s.json" 2>"$T/s.err"
+    is "$?:$(jget "$T/s.json" '(j["root"]["version"], j["root"]["expires_at"])')" "0:($1, $(expires_of "$2"))" \
+        "$3: agent status --json names root $1 and its expiry"
+    "$AGENT" "${DEV[@]:1}" status >"$T/s.txt" 2>"$T/s.err" # without --json
+    ok "$3: ... and so does its human output" \
+        grep -qxF "root of trust: version $1, expires $(iso_expiry "$2")${4:-}" "$T/s.txt"
+}
 
 # ---- version 1: three root keys, threshold 2, one manifest key
 "$HP" --json root init --app demo --root-keys "$(pub ra),$(pub rb),$(pub rc)" --threshold 2 \
@@ -57,6 +74,14 @@ expect_exit 4 "a published version is never replaced" "$HP" root publish "$T/r/1
 release "key 1" "$K/manifest.key"
 agent_check
 is "$?:$(offered)" "0:1.0.$n" "the device trusts manifest key 1 through root 1 (no --trusted-key given)"
+agent_status 1 "$T/r/1.json" "root 1"
+# a device configured with plain keys has no root to report
+NOROOT=(--data-dir "$T/device0" --app demo --platform android --channel production --binary-version 1.0.0
+    --device-id dev-0 --trusted-key "$M1_PUB" --release-key "$RELEASE_PUB" --manifest-base "file://$ST")
+"$AGENT" --json "${NOROOT[@]}" status >"$T/s0.json"
+is "$?:$(jget "$T/s0.json" 'j["root"]')" "0:None" "without --root agent status --json has root null"
+"$AGENT" "${NOROOT[@]}" status >"$T/s0.txt"
+is "$?:$(grep -c 'root of trust' "$T/s0.txt")" "0:0" "... and its human output no root line"
 
 # ---- a real edge, following the same roots
 EPORT=$(free_port)
@@ -86,11 +111,19 @@ until_ok "the edge serves the manifest signed by key 1 (root 1, no --trusted-key
     --out "$T/r/2.json" >"$T/rot.json"
 is "$(jget "$T/rot.json" '(j["complete"], j["version"])')" "(True, 2)" "root rotate: version 2, complete"
 ok "root 2 publishes" "$HP" --quiet root publish "$T/r/2.json" "${S[@]}"
+"$HP" root show "$T/r/2.json" --previous "$T/r/1.json" >"$T/show.txt"
+is "$?:$(grep -xF "  expires: $(iso_expiry "$T/r/2.json")" "$T/show.txt")" "0:  expires: $(iso_expiry "$T/r/2.json")" \
+    "root show prints the expiry (docs/security.md: publish a successor before it)"
 release "rotation" "$K/m2.key" "$M1_PUB"
 agent_check
 is "$?:$(offered)" "0:1.0.$n" "after root 2 the device accepts a manifest signed by the new key"
 is "$(cached_root)" 2 "the device cached root 2 in its data dir"
+agent_status 2 "$T/r/2.json" "root 2"
 until_ok "the edge accepts it too" 10 edge_has_current
+until_ok "the edge's /healthz names root 2" 10 health_has "\"roots\":\[{\"app\":\"demo\",\"version\":2,\"expires_at\":$(expires_of "$T/r/2.json"),\"expired\":false}\]"
+metrics_has() { curl -s "$EDGE/metrics" | grep -qx -- "$1"; }
+ok "... and /metrics its version" metrics_has 'hotpatch_edge_root_version{app="demo"} 2'
+ok "... and its expiry" metrics_has "hotpatch_edge_root_expires_at_seconds{app=\"demo\"} $(expires_of "$T/r/2.json")"
 release "old key" "$K/manifest.key" "$M2_PUB"
 agent_check
 is "$?:$(offered)" "0:1.0.$n" "the old key is still trusted until revoked (device)"
@@ -106,6 +139,7 @@ agent_check
 is "$?" 4 "after root 3 the device refuses the manifest signed by the revoked key"
 ok "... and names it" grep -q "signed by key $M1_ID, revoked by root version 3" "$T/c.err"
 until_ok "the edge stops serving the manifest signed by the revoked key" 10 edge_lacks
+until_ok "/metrics names root 3" 10 metrics_has 'hotpatch_edge_root_version{app="demo"} 3'
 ok "... logging the key" edge_log_has "signed by key $M1_ID, which root version 3 of 'demo' revoked"
 release "stolen key" "$K/manifest.key" # the attacker signs a fresh manifest with the stolen key
 agent_check
@@ -147,6 +181,8 @@ agent_check
 is "$?" 4 "an expired newest root is refused by the device (exit 4)"
 ok "... saying so" grep -q "expired" "$T/c.err"
 until_ok "... and by the edge (/healthz)" 10 health_has "expired"
+agent_status 4 "$T/r/4.json" "expired root 4" " (expired)"
+until_ok "the edge's /healthz names root 4 as expired" 10 health_has '"version":4,"expires_at":[0-9]*,"expired":true}'
 "$HP" --quiet root rotate --from "$T/r/4.json" --sign "$K/rb.key,$K/rc.key" --out "$T/r/5.json" >/dev/null
 ok "root 5 publishes" "$HP" --quiet root publish "$T/r/5.json" "${S[@]}"
 release "after expiry" "$K/m2.key"
@@ -161,6 +197,11 @@ kill $EDGE_PID; wait $EDGE_PID 2>/dev/null
     >"$T/sync.json" 2>"$T/sync.err"
 is "$?" 0 "a restarted edge syncs from its cached root"
 ok "... without walking from version 1 again" grep -q "root of trust for app 'demo': version 5" "$T/sync.err"
+is "$(jget "$T/sync.json" '[(r["app"], r["version"], r["expires_at"], r["expired"]) for r in j["roots"]]')" \
+    "[('demo', 5, $(expires_of "$T/r/5.json"), False)]" "edge sync --json names root 5 and its expiry"
+"$HP_BIN/hotpatch-edge" --source "file://$ST" --root "$T/r/1.json" --data-dir "$T/edge" sync >"$T/sync.txt" 2>/dev/null
+ok "... and so does its human output" grep -qxF "root of trust for app 'demo': version 5, expires $(iso_expiry "$T/r/5.json")" \
+    "$T/sync.txt"
 
 # ---- configuration errors are one line
 "$AGENT" "${DEV[@]/$T\/r\/1.json/$T\/r\/4-below.json}" check >/dev/null 2>"$T/e.err"
@@ -169,4 +210,15 @@ is "$(wc -l <"$T/e.err")" 1 "... with one line"
 "$HP_BIN/hotpatch-edge" --source "file://$ST" --root "$T/r/4-below.json" --data-dir "$T/edge2" sync 2>"$T/e.err"
 is "$?" 2 "the edge refuses a damaged --root (exit 2)"
 is "$(wc -l <"$T/e.err")" 1 "... with one line"
+
+# ---- every root `hotpatch root` wrote (drafts, refused successors, published ones) has the schema's shape
+SCHEMA_CHECK=$HP_SRC_DIR/manifests/vectors/check_schema.py
+python3 "$SCHEMA_CHECK" --root "$T"/r/*.json "$ST"/roots/demo/*.json >"$T/schema.tap" 2>&1
+is "$?" 0 "every root written by the CLI validates against manifests/root.schema.json"
+grep -v '^ok' "$T/schema.tap" | sed 's/^/# /'
+is "$(grep -c '^ok' "$T/schema.tap")" "$(ls "$T"/r/*.json "$ST"/roots/demo/*.json | wc -l)" "... all of them checked"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); p=json.loads(e["payload"]); p["extra"]=1
+e["payload"]=json.dumps(p); json.dump(e, open(sys.argv[2], "w"))' "$T/r/3.json" "$T/extra.json"
+python3 "$SCHEMA_CHECK" --root "$T/extra.json" >/dev/null 2>&1
+is "$?" 1 "... and the check fails on a root with an unknown member"
 done_testing

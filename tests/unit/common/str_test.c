@@ -1,7 +1,8 @@
 /*
  * Unit tests for common/str.c: percent-encoding (into a buffer and into an
  * array, with and without '/', the cap) and JSON escaping (every control
- * byte, quotes, backslash, UTF-8 left alone, truncation at a whole escape).
+ * byte, quotes, backslash, UTF-8 left alone, truncation at a whole escape)
+ * and the time format for people (cmn_iso_time).
  */
 #include "common/compat.h"
 
@@ -83,5 +84,15 @@ int main(void)
     at = cmn_json_escape_to(line, sizeof(line), 0, "\x01\x02\x03");
     is_str(line, "\\u0001\\u0002", "stops at a whole escape when the line is full");
     is_int((long long)at, 12, "truncated length");
+
+    char when[CMN_ISO_TIME_MAX];
+    cmn_iso_time(1767225600, when, sizeof(when));
+    is_str(when, "2026-01-01T00:00:00Z", "iso time: UTC, seconds, Z");
+    cmn_iso_time(0, when, sizeof(when));
+    is_str(when, "1970-01-01T00:00:00Z", "iso time: the epoch");
+    cmn_iso_time(INT64_MAX, when, sizeof(when));
+    is_str(when, "9223372036854775807", "iso time: the number when gmtime cannot represent it");
+    cmn_iso_time(1767225600, when, 8);
+    is_str(when, "1767225", "iso time: a short array gets a truncated number, NUL-terminated");
     return done_testing();
 }

@@ -473,7 +473,8 @@ static void test_python(void)
         if (system(cmd) != 0)
             diag("cannot show schema.tap");
     }
-    ok(rc == 0, "manifest.schema.json accepts every signed vector and refuses the shape-defective ones");
+    ok(rc == 0,
+       "manifest.schema.json and root.schema.json accept every valid vector and refuse the shape-defective ones");
     snprintf(cmd, sizeof(cmd),
              "mkdir -p '%s/regen' && python3 '%s/manifests/vectors/gen.py' '%s/regen' && "
              "python3 '%s/manifests/vectors/gen_cohort.py' '%s/regen' && "

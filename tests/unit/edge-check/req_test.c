@@ -516,6 +516,37 @@ int main(void)
     ok(strstr(body, "hotpatch_edge_request_duration_seconds_bucket") != NULL, "latency histogram");
     ok(strstr(body, "hotpatch_edge_sync_failures_total") != NULL, "sync failures");
     ok(strstr(body, "hotpatch_edge_checks_total{outcome=\"bad_request\"} 0") == NULL, "bad requests were counted");
+    ok(strstr(body, "hotpatch_edge_root_version") == NULL, "no root gauges without --root");
+
+    /* the roots of trust the sync thread recorded (main.c record_roots), on /healthz and /metrics */
+    is_int(req("GET", "/healthz", NULL, NULL, NULL), 200, "healthz");
+    j = jbody();
+    ok(json_is_array(json_object_get(j, "roots")) && json_array_size(json_object_get(j, "roots")) == 0,
+       "healthz without --root: roots []");
+    json_decref(j);
+    ss.n_roots = 2;
+    snprintf(ss.roots[0].app, sizeof(ss.roots[0].app), "demo");
+    ss.roots[0].version = 5;
+    ss.roots[0].expires_at = 4000000000LL;
+    snprintf(ss.roots[1].app, sizeof(ss.roots[1].app), "old");
+    ss.roots[1].version = 2;
+    ss.roots[1].expires_at = 1700000000;
+    is_int(req("GET", "/healthz", NULL, NULL, NULL), 200, "healthz with two roots");
+    j = jbody();
+    json_t *jr = json_object_get(j, "roots");
+    is_int((long long)json_array_size(jr), 2, "healthz lists both roots");
+    is_str(json_string_value(json_object_get(json_array_get(jr, 0), "app")), "demo", "root 0: app");
+    is_int(json_integer_value(json_object_get(json_array_get(jr, 0), "version")), 5, "root 0: version");
+    is_int(json_integer_value(json_object_get(json_array_get(jr, 0), "expires_at")), 4000000000LL, "root 0: expiry");
+    ok(json_is_false(json_object_get(json_array_get(jr, 0), "expired")), "root 0: current");
+    is_int(json_integer_value(json_object_get(json_array_get(jr, 1), "version")), 2, "root 1: version");
+    ok(json_is_true(json_object_get(json_array_get(jr, 1), "expired")), "root 1: expired");
+    json_decref(j);
+    is_int(req("GET", "/metrics", NULL, NULL, NULL), 200, "metrics with two roots");
+    ok(strstr(body, "hotpatch_edge_root_version{app=\"demo\"} 5\n") != NULL, "root version gauge");
+    ok(strstr(body, "hotpatch_edge_root_version{app=\"old\"} 2\n") != NULL, "... per app");
+    ok(strstr(body, "hotpatch_edge_root_expires_at_seconds{app=\"demo\"} 4000000000\n") != NULL, "root expiry gauge");
+    ss.n_roots = 0;
 
     /* seed 002 update-status: which channel a report is about (the relay posts to a closed port: best effort) */
     is_int(status_post("esp32_001", "{\"firmware_version\":\"1.1.0\",\"status\":\"success\"}"), 503,
