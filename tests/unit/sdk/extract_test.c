@@ -3,9 +3,9 @@
 /*
  * extract_test.c - every guard of the bundle extractor, against a hostile-zip
  * corpus generated here: libzip for ordinary archives and bombs, and a tiny
- * raw zip writer for what libzip will not produce (exact names such as
- * "../x" or "/abs", symlink and device external attributes, duplicate names,
- * sizes that lie). A refused archive must leave nothing outside the target
+ * raw zip writer (tests/lib/rawzip.h) for what libzip will not produce (exact
+ * names such as "../x" or "/abs", symlink and device external attributes,
+ * duplicate names, sizes that lie). A refused archive must leave nothing outside the target
  * directory.
  */
 
@@ -309,11 +309,32 @@ static void test_many_files(void)
         free(s);
     }
     ok(same, "all 40 files hold their bytes");
-    is_int(hp__fsync_tree(out, &eb), CMN_OK, "syncing the tree again works");
+    is_int(hp__fsync_tree(out, 40, &eb), CMN_OK, "syncing the tree again works");
+    is_int(hp__fsync_tree(out, 1, &eb), CMN_OK, "... and file by file (a count under the syncfs threshold)");
     char gone[4400];
     snprintf(gone, sizeof gone, "%s/no-such-dir", sandbox);
     memset(&eb, 0, sizeof eb);
-    is_int(hp__fsync_tree(gone, &eb), CMN_E_IO, "a missing tree is an error (%s)", eb.msg);
+    is_int(hp__fsync_tree(gone, 40, &eb), CMN_E_IO, "a missing tree is an error (%s)", eb.msg);
+    memset(&eb, 0, sizeof eb);
+    is_int(hp__fsync_tree(gone, 1, &eb), CMN_E_IO, "... whatever the count (%s)", eb.msg);
+}
+
+/* syncfs or per-file fsync: the file system (local ones that implement syncfs) and the count the caller gives. */
+static void test_syncfs_decision(void)
+{
+#if defined(__linux__) && !defined(__ANDROID__)
+    static const unsigned long yes[] = {0xEF53UL, 0x58465342UL, 0x9123683EUL, 0xF2F52010UL};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        ok(hp__syncfs_fits(yes[i], 33), "fs 0x%lx, 33 files: syncfs", yes[i]);
+        ok(!hp__syncfs_fits(yes[i], 32), "fs 0x%lx, 32 files: per-file fsync", yes[i]);
+        ok(!hp__syncfs_fits(yes[i], 0), "fs 0x%lx, no file: per-file fsync", yes[i]);
+    }
+    ok(!hp__syncfs_fits(0x01021994UL, 1000), "tmpfs: per-file fsync whatever the count");
+    ok(!hp__syncfs_fits(0x6969UL, 1000), "nfs: per-file fsync whatever the count");
+    ok(!hp__syncfs_fits(0x794c7630UL, 1000), "overlayfs: per-file fsync whatever the count");
+#else
+    ok(!hp__syncfs_fits(0xEF53UL, 1000), "no syncfs on this platform");
+#endif
 }
 
 int main(void)
@@ -325,5 +346,6 @@ int main(void)
     test_bombs();
     test_truncated();
     test_many_files();
+    test_syncfs_decision();
     return done_testing();
 }
