@@ -112,7 +112,6 @@ static int count_objects(const char *dir)
     return n;
 }
 
-
 /* ---- cmn_content_digest_zip ---- */
 
 static zip_t *tree_za;
@@ -274,10 +273,18 @@ static void test_digest_zip(void)
         {"dir-with-data", {{"d/", "data", 0, 0, 0}}, 1, 0, CMN_E_UNSAFE, "has data"},
         {"size-lie", {{"a.js", "0123456789", REG, 3, 4}}, 1, 0, CMN_E_UNSAFE, "declared size"},
         {"size-short", {{"a.js", "0123456789", REG, 3, -4}}, 1, 0, CMN_E_PARSE, "corrupt"},
-        {"oversize-declared", {{"a.js", "0123456789", REG, 3, -2000000000}}, 1, UINT64_C(512) << 20, CMN_E_TOOBIG,
+        {"oversize-declared",
+         {{"a.js", "0123456789", REG, 3, -2000000000}},
+         1,
+         UINT64_C(512) << 20,
+         CMN_E_TOOBIG,
          "declares more than"},
-        {"over-the-cap", {{"a.js", "0123456789", REG, 3, 0}, {"b.js", "0123456789", REG, 3, 0}}, 2, 15,
-         CMN_E_TOOBIG, "declares more than"},
+        {"over-the-cap",
+         {{"a.js", "0123456789", REG, 3, 0}, {"b.js", "0123456789", REG, 3, 0}},
+         2,
+         15,
+         CMN_E_TOOBIG,
+         "declares more than"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         enum cmn_err rc = raw_digest(bad[i].name, bad[i].e, bad[i].n, bad[i].max_total, &eb);
