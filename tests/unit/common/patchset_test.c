@@ -208,21 +208,27 @@ static void test_digest_zip(void)
     char dir[1000];
 
     /* equality, over several trees */
-    snprintf(dir, sizeof dir, "%s/dz-nested", tmp);
-    mkdir(dir, 0755);
-    put_path(dir, "index.js", "main");
-    put_path(dir, "assets/img/a.png", "png a");
-    put_path(dir, "assets/img/deep/er/b.png", "png b");
-    put_path(dir, "assets/fonts/x.ttf", "font");
-    put_path(dir, "assets-x", "sorts between assets and assets/ as bytes");
-    same_digest("nested", dir, 5);
-
-    snprintf(dir, sizeof dir, "%s/dz-empty-file", tmp);
-    mkdir(dir, 0755);
-    put_path(dir, "empty", "");
-    put_path(dir, "sub/empty too", "");
-    put_path(dir, "full", "x");
-    same_digest("empty files", dir, 3);
+    static const struct {
+        const char *name;
+        const char *file[5][2]; /* path, body */
+        size_t n;
+    } trees[] = {
+        {"nested",
+         {{"index.js", "main"},
+          {"assets/img/a.png", "png a"},
+          {"assets/img/deep/er/b.png", "png b"},
+          {"assets/fonts/x.ttf", "font"},
+          {"assets-x", "sorts between assets and assets/ as bytes"}},
+         5},
+        {"empty files", {{"empty", ""}, {"sub/empty too", ""}, {"full", "x"}}, 3},
+    };
+    for (size_t t = 0; t < sizeof trees / sizeof trees[0]; t++) {
+        snprintf(dir, sizeof dir, "%s/dz-%zu", tmp, t);
+        mkdir(dir, 0755);
+        for (size_t i = 0; i < trees[t].n; i++)
+            put_path(dir, trees[t].file[i][0], trees[t].file[i][1]);
+        same_digest(trees[t].name, dir, trees[t].n);
+    }
 
     snprintf(dir, sizeof dir, "%s/dz-many", tmp);
     mkdir(dir, 0755);
