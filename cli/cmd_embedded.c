@@ -14,7 +14,6 @@
  */
 #include "common/compat.h"
 
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
