@@ -492,8 +492,6 @@ struct cli_patch_from {
 };
 int cli_release_patches(struct cmn_storage *st, const struct cmn_key *skey, const char *work, const char *zip,
                         uint64_t zip_size, const struct cli_patch_from *from, struct cmn_release *e);
-/* Extract a zip into an empty dir (cmn_bundle_unzip without caps: our own or a checked zip). */
-enum cmn_err cli_unzip(const char *zip, const char *dir, struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 int cli_cmd_manifest(int argc, char **argv);
 int cli_cmd_root(int argc, char **argv);
 int cli_cmd_stats(int argc, char **argv);

@@ -14,12 +14,12 @@
  */
 #include "common/compat.h"
 
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
 #include "common/embedded.h"
 #include "common/patch.h"
+#include "common/patchset.h"
 
 /* What `add` prepared: the zip in a private work dir and its content digest. */
 struct emb_zip {
@@ -36,7 +36,6 @@ static int prepare_zip(const char *dir, struct emb_zip *z)
     struct cli_zip_list zl;
     struct cmn_errbuf eb = {{0}};
     uint8_t dd[CMN_SHA256_BYTES], zd[CMN_SHA256_BYTES], h[CMN_SHA256_BYTES];
-    char back[PATH_MAX];
     enum cmn_err rc;
     int ex;
     memset(&zl, 0, sizeof(zl));
@@ -52,17 +51,12 @@ static int prepare_zip(const char *dir, struct emb_zip *z)
     if ((ex = cli_mkdtemp(&z->work)))
         goto out;
     snprintf(z->zip, sizeof(z->zip), "%s/embedded.zip", z->work);
-    snprintf(back, sizeof(back), "%s/back", z->work);
     if ((rc = cli_zip_write(&zl, z->zip, &eb))) {
         ex = cli_fail_rc(rc, &eb, "cannot zip '%s'", dir);
         goto out;
     }
-    if (mkdir(back, 0700) != 0) {
-        ex = cli_fail(CLI_EXIT_FAIL, "cannot create '%s': %s", back, strerror(errno));
-        goto out;
-    }
-    /* What release-time patching will see: the zip extracted, digested. */
-    if ((rc = cli_unzip(z->zip, back, &eb)) || (rc = cmn_content_digest_dir(back, zd, &eb))) {
+    /* What release-time patching will see: the content the zip extracts to. */
+    if ((rc = cmn_content_digest_zip(z->zip, 0, 0, zd, NULL, &eb))) {
         ex = cli_fail_rc(rc, &eb, "cannot read back the zip of '%s'", dir);
         goto out;
     }

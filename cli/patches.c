@@ -18,11 +18,6 @@
 #include "common/patch.h"
 #include "common/patchset.h"
 
-enum cmn_err cli_unzip(const char *zip, const char *dir, struct cmn_errbuf *eb)
-{
-    return cmn_bundle_unzip(zip, dir, 0, 0, eb);
-}
-
 int cli_release_content(const struct cmn_key *skey, const char *work, const char *zip, struct cmn_release *e)
 {
     struct cmn_errbuf eb = {{0}};

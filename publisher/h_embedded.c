@@ -10,25 +10,21 @@
  * same objects `hotpatch embedded add` writes serverless (cmn_embedded_add,
  * conditional PUT), so both modes and the background patch builder read one
  * layout. The upload streams into a spool file (h_upload.c); before anything
- * is stored, the zip's content digest is computed here from its entries
- * (path, size, SHA-256 of each regular file, common/patch.h) and must equal
- * the declared one: the registry is unsigned, but it names what the zip is.
+ * is stored, the zip's content digest is computed from its entries
+ * (pub_bundle_content: path, size, SHA-256 of each regular file,
+ * common/patch.h) and must equal the declared one: the registry is unsigned,
+ * but it names what the zip is.
  * Every change is audited (embedded.add / embedded.remove).
  */
 #include "common/compat.h"
 
-#include <sys/stat.h>
 #include <time.h>
-#include <zip.h>
 
 #include "common/cjson.h"
 #include "common/embedded.h"
 #include "common/log.h"
 #include "common/patch.h"
 #include "pub_handlers.h"
-
-#define EMB_MAX_FILES 20000
-#define EMB_MAX_OUT ((uint64_t)4 << 30) /* uncompressed bytes: a zip bomb stops here */
 
 static int hex64(const char *s)
 {
@@ -94,102 +90,6 @@ int pub_embedded_meta(struct pub_srv *s, struct pub_req *r, const char *meta, si
     return a ? 0 : 1;
 }
 
-static int path_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct cmn_content_file *)a)->path, ((const struct cmn_content_file *)b)->path);
-}
-
-/*
- * The content digest of what a zip extracts to (common/patch.h), from its
- * entries, nothing written to disk: directories skipped, symlinks and bad
- * names refused, at most EMB_MAX_FILES files and EMB_MAX_OUT bytes, each
- * entry's bytes hashed as they are inflated.
- */
-static enum cmn_err zip_content_digest(const char *path, uint8_t out[CMN_SHA256_BYTES], size_t *nfiles,
-                                       struct cmn_errbuf *eb)
-{
-    int zerr = 0;
-    zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
-    if (!za)
-        return cmn_errf(eb, CMN_E_PARSE, "the bundle part is not a zip archive");
-    struct cmn_content c = {0};
-    enum cmn_err rc = CMN_OK;
-    uint64_t total = 0;
-    zip_int64_t n = zip_get_num_entries(za, 0);
-    if (n < 0 || n > EMB_MAX_FILES) {
-        zip_discard(za);
-        return cmn_errf(eb, CMN_E_TOOBIG, "zip has more than %d entries", EMB_MAX_FILES);
-    }
-    c.v = calloc((size_t)n + 1, sizeof(*c.v));
-    if (!c.v) {
-        zip_discard(za);
-        return CMN_E_NOMEM;
-    }
-    for (zip_int64_t i = 0; !rc && i < n; i++) {
-        const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
-        size_t nl = name ? strlen(name) : 0;
-        zip_uint8_t opsys = 0;
-        zip_uint32_t attr = 0;
-        if (nl && name[nl - 1] == '/')
-            continue;
-        if (!name || cmn_bundle_path_ok(name, nl) != 0) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "zip entry %lld has an unsafe name", (long long)i);
-            break;
-        }
-        if (zip_file_get_external_attributes(za, (zip_uint64_t)i, 0, &opsys, &attr) == 0 && opsys == ZIP_OPSYS_UNIX &&
-            ((attr >> 16) & S_IFMT) != 0 && ((attr >> 16) & S_IFMT) != S_IFREG) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' is not a regular file", name);
-            break;
-        }
-        zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
-        if (!zf) {
-            rc = cmn_errf(eb, CMN_E_PARSE, "cannot read zip entry '%.200s'", name);
-            break;
-        }
-        struct cmn_sha256 h;
-        char buf[65536];
-        zip_int64_t got;
-        uint64_t size = 0;
-        cmn_sha256_init(&h);
-        while ((got = zip_fread(zf, buf, sizeof(buf))) > 0) {
-            size += (uint64_t)got;
-            total += (uint64_t)got;
-            if (total > EMB_MAX_OUT) {
-                rc = cmn_errf(eb, CMN_E_TOOBIG, "zip expands past %llu bytes", (unsigned long long)EMB_MAX_OUT);
-                break;
-            }
-            cmn_sha256_update(&h, buf, (size_t)got);
-        }
-        if (!rc && got < 0)
-            rc = cmn_errf(eb, CMN_E_PARSE, "zip entry '%.200s' is corrupt", name);
-        zip_fclose(zf);
-        if (rc)
-            break;
-        struct cmn_content_file *f = &c.v[c.n];
-        f->path = strdup(name);
-        if (!f->path) {
-            rc = CMN_E_NOMEM;
-            break;
-        }
-        f->size = size;
-        cmn_sha256_final(&h, f->sha256);
-        c.n++;
-    }
-    zip_discard(za);
-    if (!rc) {
-        qsort(c.v, c.n, sizeof(*c.v), path_cmp);
-        for (size_t i = 1; i < c.n && !rc; i++)
-            if (strcmp(c.v[i - 1].path, c.v[i].path) == 0)
-                rc = cmn_errf(eb, CMN_E_UNSAFE, "zip lists '%.200s' twice", c.v[i].path);
-    }
-    if (!rc)
-        rc = cmn_content_digest(&c, out);
-    if (!rc)
-        *nfiles = c.n;
-    cmn_content_release(&c);
-    return rc;
-}
-
 static json_t *base_json(const struct cmn_embedded_base *b)
 {
     return json_pack("{s:s,s:s,s:s,s:I,s:s}", "binary_version", b->binary_version, "content_sha256", b->content_sha256,
@@ -229,7 +129,7 @@ void pub_h_embedded_add(struct pub_srv *s, struct pub_dbconn *c, struct pub_req 
     enum cmn_err rc;
     if (pub_upload_embedded_done(s, r, &m, &zip, out))
         return;
-    rc = zip_content_digest(zip, d, &nfiles, &eb);
+    rc = pub_bundle_content(zip, d, &nfiles, &eb);
     if (rc == CMN_E_NOMEM) {
         pub_err(out, 500, "internal", "out of memory");
         return;

@@ -424,7 +424,7 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
                     "content_sig does not verify with release key %s over content_sha256", up->rkey.keyid);
             return;
         }
-        rc = pub_bundle_content(s, up->tmppath, got, &eb);
+        rc = pub_bundle_content(up->tmppath, got, NULL, &eb);
         if (rc == CMN_E_IO || rc == CMN_E_NOMEM) {
             pub_err(out, 507, "insufficient_storage", "cannot read the bundle back: %s", cmn_errmsg(&eb, rc));
             return;

@@ -59,22 +59,11 @@ static enum cmn_err scratch_dir(struct pub_srv *s, char out[PATH_MAX], struct cm
     return CMN_OK;
 }
 
-enum cmn_err pub_bundle_content(struct pub_srv *s, const char *zip, uint8_t out[CMN_SHA256_BYTES],
-                                struct cmn_errbuf *eb)
+enum cmn_err pub_bundle_content(const char *zip, uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)
 {
     struct cmn_patch_limits lim;
-    char dir[PATH_MAX], sub[PATH_MAX + 4];
     cmn_patch_limits_default(&lim);
-    enum cmn_err rc = scratch_dir(s, dir, eb);
-    if (rc)
-        return rc;
-    snprintf(sub, sizeof(sub), "%s/b", dir);
-    if (mkdir(sub, 0700) != 0)
-        rc = cmn_errf(eb, CMN_E_IO, "cannot create '%s': %s", sub, strerror(errno));
-    if (!rc)
-        rc = cmn_bundle_zip_digest(zip, sub, lim.max_total, lim.max_entries, out, eb);
-    cmn_rmtree(dir);
-    return rc;
+    return cmn_content_digest_zip(zip, lim.max_total, lim.max_entries, out, nfiles, eb);
 }
 
 void pub_patch_kick(struct pub_srv *s)

@@ -307,13 +307,13 @@ enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct p
 /* Scratch directories of patch work are named PUB_PATCH_PREFIX "<pid>-XXXXXX" in the spool directory. */
 #define PUB_PATCH_PREFIX "hotpatch-patchjob-"
 /*
- * Extract bundle zip `zip` into a private scratch directory (the SDK's
- * extraction caps: 512 MiB, 20000 entries), take its content digest, remove
- * the directory. CMN_E_PARSE / CMN_E_UNSAFE / CMN_E_TOOBIG for a zip that
- * cannot be a bundle, CMN_E_IO.
+ * The content digest of uploaded bundle zip `zip` (a release's or an embedded
+ * bundle's), streamed from its entries with the SDK's extraction caps (512 MiB,
+ * 20000 entries): cmn_content_digest_zip. *nfiles (nullable): its file count.
+ * CMN_E_PARSE / CMN_E_UNSAFE / CMN_E_TOOBIG for a zip that cannot be a bundle.
  */
-enum cmn_err pub_bundle_content(struct pub_srv *s, const char *zip, uint8_t out[CMN_SHA256_BYTES],
-                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+enum cmn_err pub_bundle_content(const char *zip, uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 /* Wake the patch worker: a release with a content digest was committed (its job row with it). */
 void pub_patch_kick(struct pub_srv *s);
 /*

@@ -1002,6 +1002,7 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
     struct cmn_errbuf eb = {{0}};
     uint8_t d[CMN_SHA256_BYTES], want[CMN_SHA256_BYTES], content[CMN_SHA256_BYTES];
     uint64_t size = 0;
+    struct cmn_patch_stats pst = {0};
     char *base = NULL;
     const struct hp_patch_offer *po = pick_patch(c, o, &base);
     enum cmn_err rc;
@@ -1032,10 +1033,10 @@ static hp_status stage_from_patch(hp_client *c, const hp_offer *o, const char *p
         cmn_patch_limits_default(&lim);
         lim.max_total = c->max_extract;
         lim.defer_sync = 1; /* hp__fsync_tree below, before the journal commit */
-        rc = cmn_patch_apply(pfile, base, stg, content, &lim, NULL, &eb);
+        rc = cmn_patch_apply(pfile, base, stg, content, &lim, &pst, &eb);
     }
     if (!rc)
-        rc = hp__fsync_tree(stg, &eb);
+        rc = hp__fsync_tree(stg, (size_t)pst.copied + pst.diffed + pst.full, &eb);
     if (rc) {
         s = rc == CMN_E_HASH ? hp__failf(c, HP_E_VERIFY,
                                          "patched bundle of '%s' does not match its signed content digest", o->p.rel.id)

@@ -117,52 +117,27 @@ static int fsync_one(const char *path, const struct stat *sb, int flag, struct F
  * Since Linux 5.8 syncfs reports write-back errors; an error fails the install.
  */
 #if defined(__linux__) && !defined(__ANDROID__)
-#include <dirent.h>
 #include <sys/vfs.h>
+#endif
 
-/* Count regular files under dir into *n, stopping past 32 (all we need to know). No thread-local state. */
-static int count_files(const char *dir, int depth, size_t *n)
+int hp__syncfs_fits(unsigned long fs_type, size_t nfiles)
 {
-    DIR *d = depth < 64 ? opendir(dir) : NULL;
-    if (!d)
-        return -1;
-    struct dirent *e;
-    int rc = 0;
-    while (!rc && *n <= 32 && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = hp__path(dir, e->d_name);
-        struct stat sb;
-        if (!p || lstat(p, &sb) != 0)
-            rc = -1;
-        else if (S_ISREG(sb.st_mode))
-            (*n)++;
-        else if (S_ISDIR(sb.st_mode))
-            rc = count_files(p, depth + 1, n);
-        free(p);
-    }
-    closedir(d);
-    return rc;
-}
-
-static int syncfs_fits(const char *dest)
-{
-    struct statfs fs;
-    if (statfs(dest, &fs) != 0)
-        return 0;
-    switch ((unsigned long)fs.f_type) {
+#if defined(__linux__) && !defined(__ANDROID__)
+    switch (fs_type) {
     case 0xEF53UL:     /* ext2/3/4 */
     case 0x58465342UL: /* xfs */
     case 0x9123683EUL: /* btrfs */
     case 0xF2F52010UL: /* f2fs */
-        break;
+        return nfiles > 32;
     default:
         return 0;
     }
-    size_t n = 0;
-    return count_files(dest, 0, &n) == 0 && n > 32;
-}
+#else
+    (void)fs_type;
+    (void)nfiles;
+    return 0;
 #endif
+}
 
 /*
  * Make a freshly written tree durable, before the journal records it: the
@@ -170,12 +145,15 @@ static int syncfs_fits(const char *dest)
  * started as each one was written), so here either one syncfs() (above), or
  * one pass that fsyncs every file, then every directory deepest first; by
  * then most data is on its way and the first fsync's journal commit carries
- * the others' metadata.
+ * the others' metadata. The caller knows how many files it wrote (the tree
+ * is not walked again to count them); the count only picks the cheaper way,
+ * both make the whole tree durable.
  */
-enum cmn_err hp__fsync_tree(const char *dest, struct cmn_errbuf *eb)
+enum cmn_err hp__fsync_tree(const char *dest, size_t nfiles, struct cmn_errbuf *eb)
 {
 #if defined(__linux__) && !defined(__ANDROID__)
-    if (syncfs_fits(dest)) {
+    struct statfs fs;
+    if (statfs(dest, &fs) == 0 && hp__syncfs_fits((unsigned long)fs.f_type, nfiles)) {
         int fd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
             int r = syncfs(fd), e = errno;
@@ -364,6 +342,7 @@ static enum cmn_err extract(zip_t *za, const uint8_t *raw, size_t rawlen, const 
     zip_int64_t n = zip_get_num_entries(za, 0);
     char **names = NULL;
     uint64_t total = 0, written = 0;
+    size_t nfiles = 0;
 
     if (n < 0)
         return cmn_errf(eb, CMN_E_UNSAFE, "cannot read the archive directory");
@@ -468,6 +447,7 @@ static enum cmn_err extract(zip_t *za, const uint8_t *raw, size_t rawlen, const 
         if (names[i][len - 1] == '/') {
             rc = mkdirs(dest, names[i], 1, eb);
         } else {
+            nfiles++;
             zip_stat_init(&zs);
             if (zip_stat_index(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW, &zs) != 0) {
                 rc = cmn_errf(eb, CMN_E_UNSAFE, "cannot read entry '%.200s'", names[i]);
@@ -480,7 +460,7 @@ static enum cmn_err extract(zip_t *za, const uint8_t *raw, size_t rawlen, const 
         if (lim->after_entry)
             lim->after_entry(lim->ctx, (size_t)i, (size_t)n);
     }
-    rc = hp__fsync_tree(dest, eb);
+    rc = hp__fsync_tree(dest, nfiles, eb);
 out:
     if (names)
         for (zip_int64_t i = 0; i < n; i++)

@@ -200,8 +200,16 @@ struct hp_extract_limits {
 void hp__extract_limits_default(struct hp_extract_limits *l);
 /* 0 when `name` is a safe relative entry name; sets *is_dir. */
 int hp__zip_name_ok(const char *name, int *is_dir);
-/* fsync every file and directory under `dest` (after an extraction or a patch). */
-enum cmn_err hp__fsync_tree(const char *dest, struct cmn_errbuf *eb);
+/*
+ * 1 when a freshly written tree of `nfiles` regular files on a file system of
+ * statfs type `fs_type` is made durable with one syncfs() instead of an fsync
+ * per file: Linux but not Android, ext2/3/4, xfs, btrfs or f2fs, more than 32
+ * files (sdk/extract.c says why).
+ */
+int hp__syncfs_fits(unsigned long fs_type, size_t nfiles);
+/* Make every file and directory under `dest` durable (after an extraction or a patch); `nfiles`: how many regular
+ * files the caller wrote there (picks syncfs or per-file fsync, hp__syncfs_fits). */
+enum cmn_err hp__fsync_tree(const char *dest, size_t nfiles, struct cmn_errbuf *eb);
 /* Extract into `dest` (an existing empty directory). CMN_E_UNSAFE for any guard. */
 enum cmn_err hp__extract_file(const char *zip_path, const char *dest, const struct hp_extract_limits *lim,
                               struct cmn_errbuf *eb);

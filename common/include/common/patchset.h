@@ -39,6 +39,31 @@ int cmn_patch_worth(uint64_t patch_bytes, uint64_t zip_size);
 enum cmn_err cmn_bundle_unzip(const char *zip, const char *dir, uint64_t max_total, uint32_t max_entries,
                               struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
+/*
+ * The content digest (common/patch.h) of what bundle zip `zip` extracts to,
+ * taken from its entries as they are inflated, nothing written to disk: for
+ * every zip it accepts, the value cmn_bundle_unzip + cmn_content_digest_dir
+ * give. The zip is hostile input (an upload): every entry is checked before
+ * a byte is inflated, with the SDK extractor's rules (sdk/extract.c):
+ *   CMN_E_PARSE  not a zip libzip can read (consistency checked), a corrupt
+ *                entry;
+ *   CMN_E_UNSAFE a name (a directory's without its final '/') that fails
+ *                cmn_bundle_path_ok or is longer than CMN_PATCH_MAX_PATH, a
+ *                symlink or special file, an entry whose Unix type does not
+ *                match its name, a directory with data, an encrypted entry,
+ *                a path listed twice ("a" and "a/" too), a file that is also
+ *                another entry's directory ("a" and "a/b"), an entry that
+ *                inflates past its declared size or stops short of it (or
+ *                CMN_E_PARSE, when libzip's consistency check sees it first);
+ *   CMN_E_TOOBIG more than `max_entries` entries (directories count), or
+ *                declared sizes adding up past `max_total` (0: no cap).
+ * Directory entries add nothing to the digest. *nfiles (nullable) gets the
+ * number of regular files. Out-parameters are written only on success.
+ */
+enum cmn_err cmn_content_digest_zip(const char *zip, uint64_t max_total, uint32_t max_entries,
+                                    uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
+
 /* cmn_bundle_unzip, then the content digest of what it wrote (cmn_content_digest_dir). */
 enum cmn_err cmn_bundle_zip_digest(const char *zip, const char *dir, uint64_t max_total, uint32_t max_entries,
                                    uint8_t out[CMN_SHA256_BYTES], struct cmn_errbuf *eb)

@@ -10,10 +10,12 @@
 #include "common/compat.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
 
+#include "../../lib/rawzip.h"
 #include "../../lib/test.h"
 #include "common/patch.h"
 #include "common/patchset.h"
@@ -110,6 +112,209 @@ static int count_objects(const char *dir)
     return n;
 }
 
+/* ---- cmn_content_digest_zip ---- */
+
+static zip_t *tree_za;
+static size_t tree_root_len;
+static int tree_dirs, tree_bad;
+
+static int tree_add(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (strlen(p) <= tree_root_len)
+        return 0;
+    const char *rel = p + tree_root_len + 1;
+    if (flag == FTW_D) {
+        if (tree_dirs && zip_dir_add(tree_za, rel, ZIP_FL_ENC_UTF_8) < 0)
+            tree_bad = 1;
+    } else {
+        zip_source_t *src = zip_source_file(tree_za, p, 0, -1);
+        if (!src || zip_file_add(tree_za, rel, src, ZIP_FL_ENC_UTF_8) < 0)
+            tree_bad = 1;
+    }
+    return 0;
+}
+
+/* Zip every file under `dir` (and, with `dirs`, a directory entry for each directory). */
+static int zip_tree(const char *dir, const char *zip, int dirs)
+{
+    int zerr = 0;
+    tree_za = zip_open(zip, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    if (!tree_za)
+        return -1;
+    tree_root_len = strlen(dir);
+    tree_dirs = dirs;
+    tree_bad = 0;
+    if (nftw(dir, tree_add, 16, FTW_PHYS) != 0)
+        tree_bad = 1;
+    return zip_close(tree_za) == 0 && !tree_bad ? 0 : -1;
+}
+
+/* mkdir -p for a path under tmp, then put `body` at dir/rel. */
+static void put_path(const char *dir, const char *rel, const char *body)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    for (char *sl = path + strlen(dir) + 1; (sl = strchr(sl, '/')) != NULL; sl++) {
+        *sl = 0;
+        mkdir(path, 0755);
+        *sl = '/';
+    }
+    put(dir, rel, body, strlen(body));
+}
+
+/* The zip's streamed digest equals the tree's and the extracted zip's, with its file count. */
+static void same_digest(const char *name, const char *dir, size_t files)
+{
+    struct cmn_errbuf eb = {0};
+    char zip[1200], out[1200];
+    uint8_t want[CMN_SHA256_BYTES], got[CMN_SHA256_BYTES], ext[CMN_SHA256_BYTES];
+    /* libzip writes no zip without entries: a tree without files is zipped with its directory entries only */
+    for (int dirs = files ? 0 : 1; dirs < 2; dirs++) {
+        snprintf(zip, sizeof zip, "%s/%s-%d.zip", tmp, name, dirs);
+        snprintf(out, sizeof out, "%s/%s-%d.out", tmp, name, dirs);
+        mkdir(out, 0755);
+        size_t n = 12345;
+        ok(zip_tree(dir, zip, dirs) == 0, "%s: zipped%s", name, dirs ? " with directory entries" : "");
+        ok(!cmn_content_digest_dir(dir, want, &eb), "%s: the tree's digest", name);
+        is_int(cmn_content_digest_zip(zip, 0, 0, got, &n, &eb), CMN_OK, "%s: the zip's digest (%s)", name, eb.msg);
+        is_mem(got, want, sizeof got, "%s: equal to the tree's", name);
+        is_int(n, files, "%s: %zu files", name, files);
+        is_int(cmn_bundle_zip_digest(zip, out, 0, 0, ext, &eb), CMN_OK, "%s: extracted (%s)", name, eb.msg);
+        is_mem(got, ext, sizeof got, "%s: equal to the extracted tree's", name);
+    }
+}
+
+/* Raw zip entries to a file, then the code cmn_content_digest_zip gives (message in eb). */
+static enum cmn_err raw_digest(const char *name, const struct raw_entry *e, size_t n, uint64_t max_total,
+                               struct cmn_errbuf *eb)
+{
+    struct cmn_buf b;
+    char zip[1200];
+    uint8_t d[CMN_SHA256_BYTES];
+    raw_zip(&b, e, n);
+    snprintf(zip, sizeof zip, "%s/%s.zip", tmp, name);
+    if (put(tmp, strrchr(zip, '/') + 1, b.ptr, b.len))
+        abort();
+    cmn_buf_release(&b);
+    memset(eb, 0, sizeof *eb);
+    return cmn_content_digest_zip(zip, max_total, 0, d, NULL, eb);
+}
+
+static void test_digest_zip(void)
+{
+    struct cmn_errbuf eb = {0};
+    char dir[1000];
+
+    /* equality, over several trees */
+    static const struct {
+        const char *name;
+        const char *file[5][2]; /* path, body */
+        size_t n;
+    } trees[] = {
+        {"nested",
+         {{"index.js", "main"},
+          {"assets/img/a.png", "png a"},
+          {"assets/img/deep/er/b.png", "png b"},
+          {"assets/fonts/x.ttf", "font"},
+          {"assets-x", "sorts between assets and assets/ as bytes"}},
+         5},
+        {"empty files", {{"empty", ""}, {"sub/empty too", ""}, {"full", "x"}}, 3},
+    };
+    for (size_t t = 0; t < sizeof trees / sizeof trees[0]; t++) {
+        snprintf(dir, sizeof dir, "%s/dz-%zu", tmp, t);
+        mkdir(dir, 0755);
+        for (size_t i = 0; i < trees[t].n; i++)
+            put_path(dir, trees[t].file[i][0], trees[t].file[i][1]);
+        same_digest(trees[t].name, dir, trees[t].n);
+    }
+
+    snprintf(dir, sizeof dir, "%s/dz-many", tmp);
+    mkdir(dir, 0755);
+    for (int i = 0; i < 300; i++) {
+        char rel[64], body[64];
+        snprintf(rel, sizeof rel, "d%d/f%03d.txt", i % 7, i);
+        snprintf(body, sizeof body, "file %d %s", i, i % 3 ? "abc" : "");
+        put_path(dir, rel, body);
+    }
+    same_digest("300 files", dir, 300);
+
+    snprintf(dir, sizeof dir, "%s/dz-none", tmp);
+    mkdir(dir, 0755);
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/only-a-dir", dir);
+    mkdir(sub, 0755);
+    same_digest("no files", dir, 0);
+
+    /* hostile zips: refused, saying why */
+    const uint32_t REG = 0100644u << 16, LNK = 0120777u << 16, DIRM = 040755u << 16;
+    struct {
+        const char *name;
+        struct raw_entry e[3];
+        size_t n;
+        uint64_t max_total;
+        enum cmn_err want;
+        const char *says;
+    } bad[] = {
+        {"dotdot", {{"../evil.js", "x", REG, 3, 0}}, 1, 0, CMN_E_UNSAFE, "unsafe name"},
+        {"dotdot-inner", {{"a/../../evil.js", "x", REG, 3, 0}}, 1, 0, CMN_E_UNSAFE, "unsafe name"},
+        {"absolute", {{"/etc/evil", "x", REG, 3, 0}}, 1, 0, CMN_E_UNSAFE, "unsafe name"},
+        {"backslash", {{"a\\..\\evil", "x", REG, 3, 0}}, 1, 0, CMN_E_UNSAFE, "unsafe name"},
+        {"control", {{"a\nb", "x", REG, 3, 0}}, 1, 0, CMN_E_UNSAFE, "unsafe name"},
+        {"dir-dotdot", {{"../", "", DIRM, 3, 0}}, 1, 0, CMN_E_UNSAFE, "unsafe name"},
+        {"duplicate", {{"a.js", "x", REG, 3, 0}, {"a.js", "y", REG, 3, 0}}, 2, 0, CMN_E_UNSAFE, "twice"},
+        {"duplicate-dir", {{"d/", "", DIRM, 3, 0}, {"d/", "", DIRM, 3, 0}}, 2, 0, CMN_E_UNSAFE, "twice"},
+        {"file-and-dir-entry", {{"a", "x", REG, 3, 0}, {"a/", "", DIRM, 3, 0}}, 2, 0, CMN_E_UNSAFE, "twice"},
+        {"file-under-file", {{"a", "x", REG, 3, 0}, {"a/b", "y", REG, 3, 0}}, 2, 0, CMN_E_UNSAFE, "also the directory"},
+        {"file-deep-under-file",
+         {{"x/a", "x", REG, 3, 0}, {"x/a-b", "z", REG, 3, 0}, {"x/a/b/c", "y", REG, 3, 0}},
+         3,
+         0,
+         CMN_E_UNSAFE,
+         "also the directory"},
+        {"symlink", {{"link", "/etc/passwd", LNK, 3, 0}}, 1, 0, CMN_E_UNSAFE, "not a regular file"},
+        {"device", {{"dev", "", 020644u << 16, 3, 0}}, 1, 0, CMN_E_UNSAFE, "not a regular file"},
+        {"dir-type-file-name", {{"d", "", DIRM, 3, 0}}, 1, 0, CMN_E_UNSAFE, "does not match"},
+        {"dir-with-data", {{"d/", "data", 0, 0, 0}}, 1, 0, CMN_E_UNSAFE, "has data"},
+        {"size-lie", {{"a.js", "0123456789", REG, 3, 4}}, 1, 0, CMN_E_UNSAFE, "declared size"},
+        {"size-short", {{"a.js", "0123456789", REG, 3, -4}}, 1, 0, CMN_E_PARSE, "corrupt"},
+        {"oversize-declared",
+         {{"a.js", "0123456789", REG, 3, -2000000000}},
+         1,
+         UINT64_C(512) << 20,
+         CMN_E_TOOBIG,
+         "declares more than"},
+        {"over-the-cap",
+         {{"a.js", "0123456789", REG, 3, 0}, {"b.js", "0123456789", REG, 3, 0}},
+         2,
+         15,
+         CMN_E_TOOBIG,
+         "declares more than"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        enum cmn_err rc = raw_digest(bad[i].name, bad[i].e, bad[i].n, bad[i].max_total, &eb);
+        is_int(rc, bad[i].want, "%s: refused as %s (%s)", bad[i].name, cmn_errname(bad[i].want), eb.msg);
+        ok(strstr(eb.msg, bad[i].says) != NULL, "%s: the message says '%s'", bad[i].name, bad[i].says);
+    }
+    /* the same writer's honest zip is accepted: the refusals above are the entries' */
+    struct raw_entry good[] = {{"a.js", "0123456789", REG, 3, 0}, {"d/", "", DIRM, 3, 0}, {"d/b", "", REG, 3, 0}};
+    is_int(raw_digest("honest", good, 3, 20, &eb), CMN_OK, "an honest raw zip at its size cap passes (%s)", eb.msg);
+
+    /* the entry cap, and what is not a zip */
+    char zip[1200];
+    uint8_t d[CMN_SHA256_BYTES];
+    snprintf(zip, sizeof zip, "%s/300 files-0.zip", tmp);
+    memset(&eb, 0, sizeof eb);
+    is_int(cmn_content_digest_zip(zip, 0, 299, d, NULL, &eb), CMN_E_TOOBIG, "entry cap: %s", eb.msg);
+    is_int(cmn_content_digest_zip(zip, 0, 300, d, NULL, &eb), CMN_OK, "entry cap, at the cap");
+    snprintf(zip, sizeof zip, "%s/notazip.zip", tmp);
+    put(tmp, "notazip.zip", "PK\3\4 not really", 16);
+    memset(&eb, 0, sizeof eb);
+    is_int(cmn_content_digest_zip(zip, 0, 0, d, NULL, &eb), CMN_E_PARSE, "not a zip: %s", eb.msg);
+    ok(strstr(eb.msg, "not a zip archive") != NULL, "... saying so");
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof(tmp), "%s", test_tmpdir());
@@ -158,6 +363,8 @@ int main(void)
     is_int(cmn_bundle_unzip(zip, out, 0, 0, &eb), CMN_E_UNSAFE, "a path escaping the bundle: %s", eb.msg);
     snprintf(x4, sizeof(x4), "%s/x4/evil", tmp);
     ok(access(x4, F_OK) != 0, "nothing written outside");
+
+    test_digest_zip();
 
     /* the driver, over file:// storage */
     char url[1100], store[1000];

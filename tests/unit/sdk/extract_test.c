@@ -3,118 +3,16 @@
 /*
  * extract_test.c - every guard of the bundle extractor, against a hostile-zip
  * corpus generated here: libzip for ordinary archives and bombs, and a tiny
- * raw zip writer for what libzip will not produce (exact names such as
- * "../x" or "/abs", symlink and device external attributes, duplicate names,
- * sizes that lie). A refused archive must leave nothing outside the target
+ * raw zip writer (tests/lib/rawzip.h) for what libzip will not produce (exact
+ * names such as "../x" or "/abs", symlink and device external attributes,
+ * duplicate names, sizes that lie). A refused archive must leave nothing outside the target
  * directory.
  */
 
 #include "../../../sdk/hp_int.h"
+#include "../../lib/rawzip.h"
 #include "../../lib/test.h"
 #include "sdk_fixture.h"
-
-/* ---- a minimal raw zip writer (stored entries) ---- */
-
-static uint32_t crc32_of(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= b[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
-struct raw_entry {
-    const char *name;
-    const char *data;
-    uint32_t ext_attr; /* high 16 bits: Unix mode */
-    uint8_t opsys;     /* 3 = Unix */
-    int lie_size;      /* declare this many fewer uncompressed bytes than there are */
-};
-
-static void add(struct cmn_buf *b, const void *p, size_t n)
-{
-    if (cmn_buf_add(b, p, n) != CMN_OK)
-        abort();
-}
-
-static void put16(struct cmn_buf *b, uint16_t v)
-{
-    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    add(b, x, 2);
-}
-
-static void put32(struct cmn_buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    add(b, x, 4);
-}
-
-/* nlens[i], when nlens is given, is the byte length of e[i].name (names with a NUL byte). */
-static void raw_zip_n(struct cmn_buf *out, const struct raw_entry *e, size_t n, const size_t *nlens)
-{
-    struct cmn_buf cd;
-    uint32_t offs[32];
-    cmn_buf_init(out, 1 << 20);
-    cmn_buf_init(&cd, 1 << 20);
-    for (size_t i = 0; i < n; i++) {
-        size_t nl = nlens ? nlens[i] : strlen(e[i].name), dl = strlen(e[i].data);
-        uint32_t crc = crc32_of(e[i].data, dl);
-        uint32_t usize = (uint32_t)dl - (uint32_t)e[i].lie_size;
-        offs[i] = (uint32_t)out->len;
-        put32(out, 0x04034b50u);
-        put16(out, 20);
-        put16(out, 0);
-        put16(out, 0);
-        put16(out, 0);
-        put16(out, 0x21);
-        put32(out, crc);
-        put32(out, (uint32_t)dl);
-        put32(out, usize);
-        put16(out, (uint16_t)nl);
-        put16(out, 0);
-        add(out, e[i].name, nl);
-        add(out, e[i].data, dl);
-
-        put32(&cd, 0x02014b50u);
-        put16(&cd, (uint16_t)((e[i].opsys << 8) | 20));
-        put16(&cd, 20);
-        put16(&cd, 0);
-        put16(&cd, 0);
-        put16(&cd, 0);
-        put16(&cd, 0x21);
-        put32(&cd, crc);
-        put32(&cd, (uint32_t)dl);
-        put32(&cd, usize);
-        put16(&cd, (uint16_t)nl);
-        put16(&cd, 0);
-        put16(&cd, 0);
-        put16(&cd, 0);
-        put16(&cd, 0);
-        put32(&cd, e[i].ext_attr);
-        put32(&cd, offs[i]);
-        add(&cd, e[i].name, nl);
-    }
-    uint32_t cd_off = (uint32_t)out->len;
-    add(out, cd.ptr, cd.len);
-    put32(out, 0x06054b50u);
-    put16(out, 0);
-    put16(out, 0);
-    put16(out, (uint16_t)n);
-    put16(out, (uint16_t)n);
-    put32(out, (uint32_t)cd.len);
-    put32(out, cd_off);
-    put16(out, 0);
-    cmn_buf_release(&cd);
-}
-
-static void raw_zip(struct cmn_buf *out, const struct raw_entry *e, size_t n)
-{
-    raw_zip_n(out, e, n, NULL);
-}
 
 /* ---- helpers ---- */
 
@@ -411,11 +309,32 @@ static void test_many_files(void)
         free(s);
     }
     ok(same, "all 40 files hold their bytes");
-    is_int(hp__fsync_tree(out, &eb), CMN_OK, "syncing the tree again works");
+    is_int(hp__fsync_tree(out, 40, &eb), CMN_OK, "syncing the tree again works");
+    is_int(hp__fsync_tree(out, 1, &eb), CMN_OK, "... and file by file (a count under the syncfs threshold)");
     char gone[4400];
     snprintf(gone, sizeof gone, "%s/no-such-dir", sandbox);
     memset(&eb, 0, sizeof eb);
-    is_int(hp__fsync_tree(gone, &eb), CMN_E_IO, "a missing tree is an error (%s)", eb.msg);
+    is_int(hp__fsync_tree(gone, 40, &eb), CMN_E_IO, "a missing tree is an error (%s)", eb.msg);
+    memset(&eb, 0, sizeof eb);
+    is_int(hp__fsync_tree(gone, 1, &eb), CMN_E_IO, "... whatever the count (%s)", eb.msg);
+}
+
+/* syncfs or per-file fsync: the file system (local ones that implement syncfs) and the count the caller gives. */
+static void test_syncfs_decision(void)
+{
+#if defined(__linux__) && !defined(__ANDROID__)
+    static const unsigned long yes[] = {0xEF53UL, 0x58465342UL, 0x9123683EUL, 0xF2F52010UL};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        ok(hp__syncfs_fits(yes[i], 33), "fs 0x%lx, 33 files: syncfs", yes[i]);
+        ok(!hp__syncfs_fits(yes[i], 32), "fs 0x%lx, 32 files: per-file fsync", yes[i]);
+        ok(!hp__syncfs_fits(yes[i], 0), "fs 0x%lx, no file: per-file fsync", yes[i]);
+    }
+    ok(!hp__syncfs_fits(0x01021994UL, 1000), "tmpfs: per-file fsync whatever the count");
+    ok(!hp__syncfs_fits(0x6969UL, 1000), "nfs: per-file fsync whatever the count");
+    ok(!hp__syncfs_fits(0x794c7630UL, 1000), "overlayfs: per-file fsync whatever the count");
+#else
+    ok(!hp__syncfs_fits(0xEF53UL, 1000), "no syncfs on this platform");
+#endif
 }
 
 int main(void)
@@ -427,5 +346,6 @@ int main(void)
     test_bombs();
     test_truncated();
     test_many_files();
+    test_syncfs_decision();
     return done_testing();
 }
