@@ -193,8 +193,8 @@ static enum cmn_err zent_hash(zip_t *za, const struct zent *e, uint8_t sha[CMN_S
     return rc;
 }
 
-enum cmn_err cmn_content_digest_zip(const char *zip, uint64_t max_total, uint32_t max_entries,
-                                    uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)
+enum cmn_err cmn_content_zip(const char *zip, uint64_t max_total, uint32_t max_entries, struct cmn_content *out,
+                             struct cmn_errbuf *eb)
 {
     int zerr = 0;
     zip_t *za = zip_open(zip, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
@@ -246,15 +246,29 @@ enum cmn_err cmn_content_digest_zip(const char *zip, uint64_t max_total, uint32_
         v[i].path = NULL;
         c.n++;
     }
-    if (!rc)
-        rc = cmn_content_digest(&c, out);
-    if (!rc && nfiles)
-        *nfiles = c.n;
+    if (!rc) {
+        *out = c;
+        c = (struct cmn_content){0};
+    }
     cmn_content_release(&c);
     for (size_t i = 0; i < n; i++)
         free(v[i].path);
     free(v);
     zip_discard(za);
+    return rc;
+}
+
+enum cmn_err cmn_content_digest_zip(const char *zip, uint64_t max_total, uint32_t max_entries,
+                                    uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)
+{
+    struct cmn_content c;
+    enum cmn_err rc = cmn_content_zip(zip, max_total, max_entries, &c, eb);
+    if (rc)
+        return rc;
+    rc = cmn_content_digest(&c, out);
+    if (!rc && nfiles)
+        *nfiles = c.n;
+    cmn_content_release(&c);
     return rc;
 }
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/codepush.h"
 #include "common/patch.h"
 #include "pub_handlers.h"
 #include "pub_multipart.h"
@@ -332,6 +333,57 @@ static void upload_release(struct pub_req *r)
 
 const struct pub_stream_ops pub_upload_ops = {upload_begin, upload_feed, upload_release};
 
+/*
+ * The digests the uploader claims for the zip's files, recomputed from the
+ * zip we hold: content_sha256 (its signature already verified) and
+ * codepush_hash (SPEC.md section 16: what CodePush clients identify the
+ * package by, unsigned, so never stored on the uploader's word). One pass
+ * over the zip's entries serves both. 0 when they match; else the error is
+ * in `out`.
+ */
+static int check_content(struct pub_upload *up, struct pub_resp *out)
+{
+    struct cmn_content c;
+    struct cmn_errbuf eb = {0};
+    enum cmn_err rc = pub_bundle_listing(up->tmppath, &c, &eb);
+    if (rc == CMN_E_IO || rc == CMN_E_NOMEM) {
+        pub_err(out, 507, "insufficient_storage", "cannot read the bundle back: %s", cmn_errmsg(&eb, rc));
+        return -1;
+    }
+    if (rc) {
+        pub_err(out, 400, "bad_bundle", "cannot list the bundle's files: %s", cmn_errmsg(&eb, rc));
+        return -1;
+    }
+    int bad = 0;
+    uint8_t d[CMN_SHA256_BYTES];
+    char hex[CMN_SHA256_HEX];
+    if (up->rm.content_sig) {
+        if ((rc = cmn_content_digest(&c, d)) == CMN_OK)
+            cmn_hex_encode(d, sizeof(d), hex);
+        if (rc) {
+            pub_err(out, 507, "insufficient_storage", "cannot digest the bundle's content");
+            bad = 1;
+        } else if (strcmp(hex, up->rm.content_sha256) != 0) {
+            pub_err(out, 400, "content_mismatch", "bundle content digest is %s but metadata.content_sha256 says %s",
+                    hex, up->rm.content_sha256);
+            bad = 1;
+        }
+    }
+    if (!bad && up->rm.codepush_hash) {
+        if ((rc = cmn_codepush_hash(&c, hex))) {
+            pub_err(out, 507, "insufficient_storage", "cannot compute the bundle's CodePush package hash");
+            bad = 1;
+        } else if (strcmp(hex, up->rm.codepush_hash) != 0) {
+            pub_err(out, 400, "codepush_hash_mismatch",
+                    "the bundle's CodePush package hash is %s but metadata.codepush_hash says %s", hex,
+                    up->rm.codepush_hash);
+            bad = 1;
+        }
+    }
+    cmn_content_release(&c);
+    return bad ? -1 : 0;
+}
+
 void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req *r, struct pub_resp *out)
 {
     struct pub_upload *up = r->stream;
@@ -416,30 +468,16 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
      * the zip we hold (the field alone is never trusted).
      */
     if (up->rm.content_sig) {
-        uint8_t cd[CMN_SHA256_BYTES], got[CMN_SHA256_BYTES];
-        char gothex[CMN_SHA256_HEX];
+        uint8_t cd[CMN_SHA256_BYTES];
         if (cmn_hex_decode(up->rm.content_sha256, cd, sizeof(cd)) ||
             cmn_content_verify(&up->rkey, cd, up->rm.content_sig)) {
             pub_err(out, 400, "bad_content_signature",
                     "content_sig does not verify with release key %s over content_sha256", up->rkey.keyid);
             return;
         }
-        rc = pub_bundle_content(up->tmppath, got, NULL, &eb);
-        if (rc == CMN_E_IO || rc == CMN_E_NOMEM) {
-            pub_err(out, 507, "insufficient_storage", "cannot read the bundle back: %s", cmn_errmsg(&eb, rc));
-            return;
-        }
-        if (rc) {
-            pub_err(out, 400, "bad_bundle", "cannot take the bundle's content digest: %s", cmn_errmsg(&eb, rc));
-            return;
-        }
-        cmn_hex_encode(got, sizeof(got), gothex);
-        if (strcmp(gothex, up->rm.content_sha256) != 0) {
-            pub_err(out, 400, "content_mismatch", "bundle content digest is %s but metadata.content_sha256 says %s",
-                    gothex, up->rm.content_sha256);
-            return;
-        }
     }
+    if ((up->rm.content_sig || up->rm.codepush_hash) && check_content(up, out))
+        return;
     if (fsync(up->fd) != 0 || close(up->fd) != 0) {
         up->fd = -1;
         pub_err(out, 507, "insufficient_storage", "cannot flush the upload spool");

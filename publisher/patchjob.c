@@ -66,6 +66,13 @@ enum cmn_err pub_bundle_content(const char *zip, uint8_t out[CMN_SHA256_BYTES], 
     return cmn_content_digest_zip(zip, lim.max_total, lim.max_entries, out, nfiles, eb);
 }
 
+enum cmn_err pub_bundle_listing(const char *zip, struct cmn_content *out, struct cmn_errbuf *eb)
+{
+    struct cmn_patch_limits lim;
+    cmn_patch_limits_default(&lim);
+    return cmn_content_zip(zip, lim.max_total, lim.max_entries, out, eb);
+}
+
 void pub_patch_kick(struct pub_srv *s)
 {
     pthread_mutex_lock(&s->mu);

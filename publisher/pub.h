@@ -314,6 +314,10 @@ enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct p
  */
 enum cmn_err pub_bundle_content(const char *zip, uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
+struct cmn_content; /* common/patch.h */
+/* The listing behind that digest (cmn_content_zip), same caps: for the upload's content and CodePush hash checks. */
+enum cmn_err pub_bundle_listing(const char *zip, struct cmn_content *out, struct cmn_errbuf *eb)
+    __attribute__((warn_unused_result));
 /* Wake the patch worker: a release with a content digest was committed (its job row with it). */
 void pub_patch_kick(struct pub_srv *s);
 /*

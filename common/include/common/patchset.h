@@ -23,6 +23,8 @@
 #include "common/manifest.h"
 #include "common/storage.h"
 
+struct cmn_content; /* common/patch.h */
+
 #define CMN_PATCH_MAX_PERCENT 50 /* a patch above this share of the full zip is not listed */
 #define CMN_PATCH_LEVEL 19       /* zstd level for release-time patches */
 
@@ -63,6 +65,15 @@ enum cmn_err cmn_bundle_unzip(const char *zip, const char *dir, uint64_t max_tot
 enum cmn_err cmn_content_digest_zip(const char *zip, uint64_t max_total, uint32_t max_entries,
                                     uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
+/*
+ * The listing cmn_content_digest_zip digests (path, size, SHA-256 of each
+ * regular file, in path order), same checks and errors, for a caller that
+ * needs more than the digest (the CodePush package hash of the same files:
+ * common/codepush.h). *out (release with cmn_content_release) is written only
+ * on success.
+ */
+enum cmn_err cmn_content_zip(const char *zip, uint64_t max_total, uint32_t max_entries, struct cmn_content *out,
+                             struct cmn_errbuf *eb) __attribute__((warn_unused_result));
 
 /* cmn_bundle_unzip, then the content digest of what it wrote (cmn_content_digest_dir). */
 enum cmn_err cmn_bundle_zip_digest(const char *zip, const char *dir, uint64_t max_total, uint32_t max_entries,

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "../../lib/rawzip.h"
 #include "../../lib/test.h"
 #include "pub_itest.h"
 
@@ -68,11 +69,48 @@ static long add_key(const char *token, const char *body, json_t **out)
     return it_call(&P, "POST", "/v1/apps/demo/deployment-keys", token, body, out);
 }
 
-static void test_upload_hash(const char *cp_hash)
+/*
+ * A real bundle zip (a JS bundle, an asset, and a .DS_Store the CodePush
+ * client leaves out of its hash) and its CodePush package hash, computed
+ * here from the client's definition (SHA-256 of the sorted JSON array of
+ * "path:sha256-of-file"), independently of common/codepush.c.
+ */
+static const struct raw_entry ZIP_FILES[] = {
+    {"index.android.bundle", "var a = 1; // the JS bundle", 0, 0, 0},
+    {"assets/logo.png", "\x89PNG not really", 0, 0, 0},
+    {".DS_Store", "finder junk", 0, 0, 0},
+};
+
+static void zip_bundle(struct it_bundle *b, char cp_hash[CMN_SHA256_HEX])
+{
+    struct cmn_buf z;
+    cmn_buf_init(&z, 1 << 20);
+    raw_zip(&z, ZIP_FILES, CMN_ARRAY_SIZE(ZIP_FILES));
+    memset(b, 0, sizeof(*b));
+    b->len = z.len;
+    b->data = malloc(z.len);
+    memcpy(b->data, z.ptr, z.len);
+    cmn_buf_release(&z);
+    uint8_t d[CMN_SHA256_BYTES];
+    cmn_sha256(b->data, b->len, d);
+    cmn_hex_encode(d, sizeof(d), b->sha);
+    if (cmn_bundle_sign(&W.rkey, d, b->sig))
+        b->sig[0] = '\0';
+    char fa[CMN_SHA256_HEX], fb[CMN_SHA256_HEX], list[512];
+    cmn_sha256(ZIP_FILES[1].data, strlen(ZIP_FILES[1].data), d); /* "assets/..." sorts first */
+    cmn_hex_encode(d, sizeof(d), fa);
+    cmn_sha256(ZIP_FILES[0].data, strlen(ZIP_FILES[0].data), d);
+    cmn_hex_encode(d, sizeof(d), fb);
+    snprintf(list, sizeof(list), "[\"assets/logo.png:%s\",\"index.android.bundle:%s\"]", fa, fb);
+    cmn_sha256(list, strlen(list), d);
+    cmn_hex_encode(d, sizeof(d), cp_hash);
+}
+
+static void test_upload_hash(char cp_hash[CMN_SHA256_HEX])
 {
     struct it_bundle b;
     json_t *o = NULL;
-    it_bundle_make(&b, 3000, 1, &W.rkey);
+    zip_bundle(&b, cp_hash);
     long long before = it_sql_int(P.dburl, "SELECT count(*) FROM releases");
     char extra[128];
     /* upper case, short, not hex, wrong type: each refused before anything is stored */
@@ -91,6 +129,30 @@ static void test_upload_hash(const char *cp_hash)
         free(meta);
     }
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM releases"), before, "... and no release was stored");
+    /* well-formed but not the zip's: the publisher recomputes it from the files (never the uploader's word) */
+    char wrong[CMN_SHA256_HEX];
+    memcpy(wrong, cp_hash, sizeof(wrong));
+    wrong[0] = wrong[0] == '0' ? '1' : '0';
+    snprintf(extra, sizeof(extra), ",\"codepush_hash\":\"%s\"", wrong);
+    char *wmeta = it_meta("demo", "android", "production", "1.0.0", &b, &W.rkey, extra);
+    is_int(it_post_release(&P, W.app_key, wmeta, &b, &o), 400, "upload with another package's codepush_hash: 400");
+    is_str(it_jstr(o, "error.code"), "codepush_hash_mismatch", "... codepush_hash_mismatch");
+    ok(it_jstr(o, "error.message") && strstr(it_jstr(o, "error.message"), cp_hash),
+       "... the error names the hash the files have");
+    json_decref(o);
+    o = NULL;
+    free(wmeta);
+    struct it_bundle nz;
+    it_bundle_make(&nz, 3000, 1, &W.rkey);
+    snprintf(extra, sizeof(extra), ",\"codepush_hash\":\"%s\"", cp_hash);
+    wmeta = it_meta("demo", "android", "production", "1.0.0", &nz, &W.rkey, extra);
+    is_int(it_post_release(&P, W.app_key, wmeta, &nz, &o), 400, "a codepush_hash on a bundle that is no zip: 400");
+    is_str(it_jstr(o, "error.code"), "bad_bundle", "... bad_bundle");
+    json_decref(o);
+    o = NULL;
+    free(wmeta);
+    it_bundle_free(&nz);
+    is_int(it_sql_int(P.dburl, "SELECT count(*) FROM releases"), before, "... and still no release was stored");
     snprintf(extra, sizeof(extra), ",\"codepush_hash\":\"%s\"", cp_hash);
     char *meta = it_meta("demo", "android", "production", "1.0.0", &b, &W.rkey, extra);
     is_int(it_post_release(&P, W.app_key, meta, &b, &o), 201, "upload with a codepush_hash: 201");
@@ -384,7 +446,7 @@ int main(void)
     snprintf(READ_KEY, sizeof(READ_KEY), "%s", it_jstr(o, "api_key"));
     json_decref(o);
     ok(1, "publisher + org + app + release key + read key");
-    const char *cp_hash = "5f1c0e3ad9b2c4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f";
+    char cp_hash[CMN_SHA256_HEX];
     test_upload_hash(cp_hash);
     test_keys(cp_hash);
     test_cap();
