@@ -70,7 +70,9 @@ enum cmn_err cmn_storage_update(struct cmn_storage *st, const char *key, cmn_sto
             goto out;
         }
         struct cmn_storage_edit ed = {.key = key,
-                                      .cur = absent ? NULL : cur.ptr ? cur.ptr : "",
+                                      .cur = absent    ? NULL
+                                             : cur.ptr ? cur.ptr
+                                                       : "",
                                       .cur_len = absent ? 0 : cur.len,
                                       .etag = absent ? "" : etag,
                                       .attempt = attempt,

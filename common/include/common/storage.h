@@ -138,7 +138,7 @@ enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, con
 
 /* ---- conditional read-modify-write (storage_update.c) ---- */
 
-#define CMN_STORAGE_UPDATE_ATTEMPTS 16             /* default bound on reads (1 + lost races) */
+#define CMN_STORAGE_UPDATE_ATTEMPTS 16                 /* default bound on reads (1 + lost races) */
 #define CMN_STORAGE_UPDATE_MAX_BYTES ((size_t)1 << 24) /* default cap on the object read and written */
 
 /*
