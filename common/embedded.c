@@ -1,6 +1,7 @@
 /*
  * embedded.c - the registry of embedded bundles (embedded.h): parse, render,
- * set/unset an entry, and the writers' conditional read-merge-write loop.
+ * set/unset an entry, and the writers' edit of it (the conditional
+ * read-merge-write loop itself is cmn_storage_update's).
  *
  * The registry decides nothing on a device (a base is an identity; the
  * release key's content digest is the final word), but writers build

@@ -1,6 +1,7 @@
 /*
  * feed.c - the change feed object (feed/index.json, see feed.h): parse,
- * render, merge an entry, and the writers' conditional read-merge-write loop.
+ * render, merge an entry, and the writers' edit of it (the conditional
+ * read-merge-write loop itself is cmn_storage_update's).
  *
  * The feed is a hint for edges, so the parser is strict (a document it does
  * not fully understand is "corrupt" and the edge falls back to a listing)
