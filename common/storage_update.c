@@ -69,10 +69,9 @@ enum cmn_err cmn_storage_update(struct cmn_storage *st, const char *key, cmn_sto
             rc = cmn_errf(eb, rc, "cannot read %s%s'%s': %s", what, sp, key, cmn_errmsg(&e2, rc));
             goto out;
         }
+        const char *body = cur.ptr ? cur.ptr : ""; /* an empty object is present, not absent */
         struct cmn_storage_edit ed = {.key = key,
-                                      .cur = absent    ? NULL
-                                             : cur.ptr ? cur.ptr
-                                                       : "",
+                                      .cur = absent ? NULL : body,
                                       .cur_len = absent ? 0 : cur.len,
                                       .etag = absent ? "" : etag,
                                       .attempt = attempt,
