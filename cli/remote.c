@@ -6,9 +6,10 @@
  * it with the manifest key (an expired manifest is accepted here because we
  * are about to re-sign it), apply the change to the parsed model, bump the
  * sequence, seal, and put it back conditionally (If-Match the ETag we read,
- * or If-None-Match when the channel is new). A lost race (CMN_E_CONFLICT)
- * re-reads and re-applies the change after a jittered backoff, so two
- * concurrent releases both end up in the manifest with increasing sequences.
+ * or If-None-Match when the channel is new): cmn_storage_update's loop. A
+ * lost race (CMN_E_CONFLICT) re-reads and re-applies the change after a
+ * jittered backoff, so two concurrent releases both end up in the manifest
+ * with increasing sequences.
  * A manifest is only ever written whole, after sealing; storage puts are
  * atomic (temp + rename on file://, one PUT on S3).
  */
@@ -79,22 +80,6 @@ int cli_channel_read(struct cmn_storage *st, const struct cmn_keyring *trusted, 
     return ex;
 }
 
-/* Sleep a random 20..(40 << attempt) ms, capped at ~1 s: decorrelates racing writers. */
-static void backoff(int attempt)
-{
-    uint32_t r;
-    unsigned base = 20u << (attempt < 5 ? attempt : 5);
-    unsigned ms;
-    struct timespec ts;
-    cmn_random(&r, sizeof(r));
-    ms = 20 + r % (base + 1);
-    if (ms > 1000)
-        ms = 1000;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
-}
-
 int cli_edit_keyring(const struct cmn_key *mkey, struct cmn_key pub[1 + CLI_MAX_TRUSTED], struct cmn_keyring *ring)
 {
     size_t n_also = 0;
@@ -112,133 +97,149 @@ int cli_edit_keyring(const struct cmn_key *mkey, struct cmn_key pub[1 + CLI_MAX_
     return 0;
 }
 
+/* One cli_channel_edit, carried through cmn_storage_update to edit_manifest on every attempt. */
+struct channel_edit {
+    struct cmn_storage *st;
+    const struct cmn_key *mkey;
+    const struct cmn_keyring *ring;
+    const char *app, *platform, *channel;
+    int64_t ttl;
+    int create;
+    cli_edit_fn fn;
+    void *ctx;
+    struct cli_edit_result *res;
+    int ex;             /* exit code, already reported, when edit_manifest stopped the update */
+    int64_t now;        /* issued_at of the manifest sealed last */
+    uint64_t sequence;  /* ... its sequence */
+    int64_t expires_at; /* ... its expires_at */
+};
+
+/*
+ * The cmn_storage_update callback: verify what is stored (or start a new
+ * manifest), apply the caller's change, bump the sequence and seal. A
+ * failure is reported here (cli_fail) and stops the update with
+ * CMN_E_CANCELLED; ce->ex holds the exit code.
+ */
+static enum cmn_err edit_manifest(void *vctx, struct cmn_storage_edit *ed, struct cmn_errbuf *ueb)
+{
+    struct channel_edit *ce = vctx;
+    struct cli_edit_result *res = ce->res;
+    struct cmn_manifest *m = NULL;
+    struct cmn_errbuf eb = {{0}};
+    char what[CMN_STORAGE_KEY_MAX + 8];
+    int is_new = 0, skip = 0, ex;
+    enum cmn_err rc;
+    (void)ueb;
+    res->attempts = ed->attempt + 1;
+    if (!ed->cur) {
+        if (!ce->create) {
+            ex = cli_fail(CLI_EXIT_NOTFOUND,
+                          "no manifest for channel '%s' of %s/%s in '%s' (nothing released "
+                          "yet?)",
+                          ce->channel, ce->app, ce->platform, cmn_storage_url(ce->st));
+            goto out;
+        }
+        if (!(ce->create & CLI_EDIT_NEW_CHANNEL)) {
+            ex = cli_channel_may_create(ce->st, ce->app, ce->platform, ce->channel, NULL);
+            if (ex)
+                goto out;
+        }
+        m = cmn_manifest_new(ce->app, ce->platform, ce->channel);
+        if (!m) {
+            ex = cli_fail(CLI_EXIT_FAIL, "out of memory");
+            goto out;
+        }
+        is_new = 1;
+    } else {
+        snprintf(what, sizeof(what), "'%s'", ed->key);
+        ex = cli_manifest_open(ed->cur, ed->cur_len, ce->ring, ce->app, ce->platform, ce->channel,
+                               CMN_MANIFEST_ALLOW_EXPIRED, what, &m);
+        if (ex)
+            goto out;
+    }
+    ex = ce->fn(ce->ctx, m, is_new, &skip);
+    if (ex || skip) {
+        res->sequence = m->sequence;
+        res->expires_at = m->expires_at;
+        res->skipped = skip;
+        ed->keep = !ex;
+        goto out;
+    }
+    ce->now = (int64_t)time(NULL);
+    m->sequence = cmn_manifest_next_sequence(m->sequence, cmn_now_ms());
+    if (m->sequence == 0) {
+        ex = cli_fail(CLI_EXIT_CONFLICT, "channel '%s' of %s/%s has reached the highest sequence", ce->channel, ce->app,
+                      ce->platform);
+        goto out;
+    }
+    m->issued_at = ce->now;
+    m->expires_at = ce->now + ce->ttl;
+    if (m->signed_by) {
+        free(m->signed_by);
+        m->signed_by = NULL;
+    }
+    rc = cmn_manifest_seal(m, ce->mkey, ed->out, &eb);
+    if (rc) {
+        ex = cli_fail_rc(rc, &eb, "cannot seal the manifest of '%s/%s/%s'", ce->app, ce->platform, ce->channel);
+        goto out;
+    }
+    ce->sequence = m->sequence; /* what a successful put stores */
+    ce->expires_at = m->expires_at;
+out:
+    cmn_manifest_free(m);
+    ce->ex = ex;
+    return ex ? CMN_E_CANCELLED : CMN_OK;
+}
+
 int cli_channel_edit(struct cmn_storage *st, const struct cmn_key *mkey, const char *app, const char *platform,
                      const char *channel, int64_t ttl, int create, cli_edit_fn fn, void *ctx,
                      struct cli_edit_result *res)
 {
     struct cmn_keyring ring;
     struct cmn_key pub[1 + CLI_MAX_TRUSTED];
-    int attempt, ex = 0;
+    struct cmn_errbuf eb = {{0}};
+    struct cmn_storage_update_result ur;
+    int ex = 0;
     memset(res, 0, sizeof(*res));
     if ((ex = cli_edit_keyring(mkey, pub, &ring)))
         return ex;
     if (cmn_storage_manifest_key(app, platform, channel, res->key, sizeof(res->key)))
         return cli_fail(CLI_EXIT_USAGE, "bad app/platform/channel '%s/%s/%s'", app, platform, channel);
-    for (attempt = 0; attempt < CLI_MAX_RETRIES; attempt++) {
-        struct cmn_manifest *m = NULL;
-        struct cmn_errbuf eb = {{0}};
-        struct cmn_put_opts po;
-        struct cmn_buf b, env;
-        char etag[CMN_ETAG_MAX] = "";
-        enum cmn_err rc;
-        int is_new = 0, skip = 0;
-        int64_t now;
-        char what[CMN_STORAGE_KEY_MAX + 8];
-
-        cmn_buf_init(&b, CMN_MANIFEST_MAX_BYTES);
-        cmn_buf_init(&env, CMN_MANIFEST_MAX_BYTES);
-        res->attempts = attempt + 1;
-        rc = cmn_storage_get(st, res->key, NULL, &b, etag, &eb);
-        if (rc == CMN_E_NOTFOUND) {
-            if (!create) {
-                ex = cli_fail(CLI_EXIT_NOTFOUND,
-                              "no manifest for channel '%s' of %s/%s in '%s' (nothing released "
-                              "yet?)",
-                              channel, app, platform, cmn_storage_url(st));
-                goto next;
-            }
-            if (!(create & CLI_EDIT_NEW_CHANNEL)) {
-                ex = cli_channel_may_create(st, app, platform, channel, NULL);
-                if (ex)
-                    goto next;
-            }
-            m = cmn_manifest_new(app, platform, channel);
-            if (!m) {
-                ex = cli_fail(CLI_EXIT_FAIL, "out of memory");
-                goto next;
-            }
-            is_new = 1;
-        } else if (rc) {
-            ex = cli_fail_rc(rc, &eb, "cannot read '%s' from '%s'", res->key, cmn_storage_url(st));
-            goto next;
-        } else {
-            snprintf(what, sizeof(what), "'%s'", res->key);
-            ex = cli_manifest_open(b.ptr ? b.ptr : "", b.len, &ring, app, platform, channel, CMN_MANIFEST_ALLOW_EXPIRED,
-                                   what, &m);
-            if (ex)
-                goto next;
-        }
-        ex = fn(ctx, m, is_new, &skip);
-        if (ex || skip) {
-            res->sequence = m->sequence;
-            res->expires_at = m->expires_at;
-            res->skipped = skip;
-            goto next;
-        }
-        now = (int64_t)time(NULL);
-        m->sequence = cmn_manifest_next_sequence(m->sequence, cmn_now_ms());
-        if (m->sequence == 0) {
-            ex = cli_fail(CLI_EXIT_CONFLICT, "channel '%s' of %s/%s has reached the highest sequence", channel, app,
-                          platform);
-            goto next;
-        }
-        m->issued_at = now;
-        m->expires_at = now + ttl;
-        if (m->signed_by) {
-            free(m->signed_by);
-            m->signed_by = NULL;
-        }
-        rc = cmn_manifest_seal(m, mkey, &env, &eb);
-        if (rc) {
-            ex = cli_fail_rc(rc, &eb, "cannot seal the manifest of '%s/%s/%s'", app, platform, channel);
-            goto next;
-        }
-        memset(&po, 0, sizeof(po));
-        po.content_type = "application/json";
-        po.cache_control = "public, max-age=30";
-        if (is_new)
-            po.if_none_match = 1;
-        else
-            po.if_match = etag;
-        char newetag[CMN_ETAG_MAX] = "";
-        rc = cmn_storage_put(st, res->key, env.ptr, env.len, &po, newetag, &eb);
-        if (rc == CMN_E_CONFLICT) {
-            cmn_manifest_free(m);
-            cmn_buf_release(&b);
-            cmn_buf_release(&env);
-            cmn_debug("manifest '%s' changed under us (attempt %d): re-reading", res->key, attempt + 1);
-            backoff(attempt);
-            continue;
-        }
-        if (rc) {
-            ex = cli_fail_rc(rc, &eb, "cannot write '%s' to '%s'", res->key, cmn_storage_url(st));
-            goto next;
-        }
-        res->sequence = m->sequence;
-        res->expires_at = m->expires_at;
-        ex = 0;
-        /*
-         * The change feed is a hint for edges: a failure here leaves the
-         * manifest written and is caught by their periodic full listing.
-         */
-        if (newetag[0]) {
-            struct cmn_errbuf feb = {{0}};
-            enum cmn_err frc = cmn_feed_record(st, app, platform, channel, m->sequence, newetag, now, &feb);
-            if (frc)
-                cli_note("warning: manifest written, but the change feed was not updated: %s (edges pick the change "
-                         "up at their next full listing)",
-                         cmn_errmsg(&feb, frc));
-        }
-    next:
-        cmn_manifest_free(m);
-        cmn_buf_release(&b);
-        cmn_buf_release(&env);
-        return ex;
+    struct channel_edit ce = {st, mkey, &ring, app, platform, channel, ttl, create, fn, ctx, res, 0, 0, 0, 0};
+    struct cmn_storage_update_opts uo = {.what = "manifest",
+                                         .max_size = CMN_MANIFEST_MAX_BYTES,
+                                         .max_attempts = CLI_MAX_RETRIES,
+                                         .backoff_min_ms = 20,
+                                         .backoff_max_ms = 1000,
+                                         .content_type = "application/json",
+                                         .cache_control = "public, max-age=30"};
+    enum cmn_err rc = cmn_storage_update(st, res->key, edit_manifest, &ce, &uo, &ur, &eb);
+    if (ce.ex)
+        return ce.ex; /* edit_manifest reported it */
+    if (rc == CMN_E_CONFLICT)
+        return cli_fail(CLI_EXIT_CONFLICT,
+                        "manifest '%s' kept changing under us (%d attempts): another release is in "
+                        "progress; try again",
+                        res->key, CLI_MAX_RETRIES);
+    if (rc)
+        return cli_fail_rc(rc, &eb, "storage '%s'", cmn_storage_url(st));
+    if (ur.written) {
+        res->sequence = ce.sequence;
+        res->expires_at = ce.expires_at;
     }
-    return cli_fail(CLI_EXIT_CONFLICT,
-                    "manifest '%s' kept changing under us (%d attempts): another release is in "
-                    "progress; try again",
-                    res->key, CLI_MAX_RETRIES);
+    /*
+     * The change feed is a hint for edges: a failure here leaves the
+     * manifest written and is caught by their periodic full listing.
+     */
+    if (ur.written && ur.etag[0]) {
+        struct cmn_errbuf feb = {{0}};
+        enum cmn_err frc = cmn_feed_record(st, app, platform, channel, res->sequence, ur.etag, ce.now, &feb);
+        if (frc)
+            cli_note("warning: manifest written, but the change feed was not updated: %s (edges pick the change "
+                     "up at their next full listing)",
+                     cmn_errmsg(&feb, frc));
+    }
+    return 0;
 }
 
 struct may_create {

@@ -1,6 +1,7 @@
 /*
  * embedded.c - the registry of embedded bundles (embedded.h): parse, render,
- * set/unset an entry, and the writers' conditional read-merge-write loop.
+ * set/unset an entry, and the writers' edit of it (the conditional
+ * read-merge-write loop itself is cmn_storage_update's).
  *
  * The registry decides nothing on a device (a base is an identity; the
  * release key's content digest is the final word), but writers build
@@ -21,6 +22,7 @@
 #include "common/ident.h"
 #include "common/log.h"
 #include "common/semver.h"
+#include "common/sorted.h"
 
 #define REG_WRITE_ATTEMPTS 16
 
@@ -112,18 +114,7 @@ enum cmn_err cmn_embedded_zip_key(const char *app, const char *platform, const c
 /* Index of binary_version, or -(insertion point)-1. */
 static long find_pos(const struct cmn_embedded *r, const char *v)
 {
-    size_t lo = 0, hi = r->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(r->v[mid].binary_version, v);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -(long)lo - 1;
+    return cmn_sorted_find(r->v, r->n, sizeof(*r->v), offsetof(struct cmn_embedded_base, binary_version), v);
 }
 
 const struct cmn_embedded_base *cmn_embedded_find(const struct cmn_embedded *r, const char *binary_version)
@@ -158,18 +149,12 @@ int cmn_embedded_set(struct cmn_embedded *r, const struct cmn_embedded_base *b, 
     }
     if (r->n >= CMN_EMBEDDED_MAX_BASES)
         return -1;
-    if (r->n == r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 8;
-        struct cmn_embedded_base *nv = realloc(r->v, nc * sizeof(*nv));
-        if (!nv)
-            return -1;
-        r->v = nv;
-        r->cap = nc;
-    }
     size_t at = (size_t)(-i - 1);
-    memmove(&r->v[at + 1], &r->v[at], (r->n - at) * sizeof(*r->v));
+    struct cmn_embedded_base *nv = cmn_sorted_open_slot(r->v, &r->n, &r->cap, sizeof(*r->v), at, 8);
+    if (!nv)
+        return -1;
+    r->v = nv;
     r->v[at] = *b;
-    r->n++;
     return 1;
 }
 
@@ -304,6 +289,17 @@ enum cmn_err cmn_embedded_render(const struct cmn_embedded *r, struct cmn_buf *o
     return rc;
 }
 
+/* Parse the stored registry `key`; a failure says which object is damaged and what to do. */
+static enum cmn_err parse_stored(const char *key, const char *doc, size_t len, const char *app, const char *platform,
+                                 struct cmn_embedded *r, struct cmn_errbuf *eb)
+{
+    struct cmn_errbuf e2 = {{0}};
+    enum cmn_err rc = cmn_embedded_parse(doc, len, app, platform, r, &e2);
+    if (rc)
+        rc = cmn_errf(eb, rc, "embedded registry '%s' is unusable (%s): fix or delete it", key, cmn_errmsg(&e2, rc));
+    return rc;
+}
+
 enum cmn_err cmn_embedded_list(struct cmn_storage *st, const char *app, const char *platform, struct cmn_embedded *r,
                                char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
@@ -323,11 +319,7 @@ enum cmn_err cmn_embedded_list(struct cmn_storage *st, const char *app, const ch
     } else if (rc) {
         rc = cmn_errf(eb, rc, "cannot read embedded registry '%s': %s", key, cmn_errmsg(&e2, rc));
     } else {
-        e2.msg[0] = '\0';
-        rc = cmn_embedded_parse(doc.ptr ? doc.ptr : "", doc.len, app, platform, r, &e2);
-        if (rc)
-            rc =
-                cmn_errf(eb, rc, "embedded registry '%s' is unusable (%s): fix or delete it", key, cmn_errmsg(&e2, rc));
+        rc = parse_stored(key, doc.ptr ? doc.ptr : "", doc.len, app, platform, r, eb);
     }
     if (!rc && etag_out)
         memcpy(etag_out, etag, CMN_ETAG_MAX);
@@ -335,22 +327,9 @@ enum cmn_err cmn_embedded_list(struct cmn_storage *st, const char *app, const ch
     return rc;
 }
 
-/* Sleep a random 10..(20 << attempt) ms, capped at ~500 ms: decorrelates racing writers. */
-static void backoff(int attempt)
-{
-    uint32_t rnd;
-    unsigned base = 20u << (attempt < 5 ? attempt : 5);
-    unsigned ms;
-    cmn_random(&rnd, sizeof(rnd));
-    ms = 10 + rnd % (base + 1);
-    if (ms > 500)
-        ms = 500;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* One edit of the registry, applied to the freshly read copy on every attempt. */
 struct reg_edit {
+    const char *app, *platform;
     const struct cmn_embedded_base *set; /* add this entry, or */
     const char *unset;                   /* remove this version */
     struct cmn_embedded_change *ch;
@@ -384,56 +363,45 @@ static int apply_edit(struct cmn_embedded *r, struct reg_edit *ed)
     return 1;
 }
 
-static enum cmn_err registry_update(struct cmn_storage *st, const char *app, const char *platform, struct reg_edit *ed,
-                                    struct cmn_errbuf *eb)
+/* The cmn_storage_update callback: parse what is stored, apply the edit, render. */
+static enum cmn_err registry_edit(void *ctx, struct cmn_storage_edit *sed, struct cmn_errbuf *eb)
 {
-    char key[CMN_EMBEDDED_KEY_MAX];
+    struct reg_edit *ed = ctx;
     struct cmn_embedded r;
-    struct cmn_buf out;
     enum cmn_err rc = CMN_OK;
-    if (cmn_embedded_index_key(app, platform, key, sizeof(key)))
-        return cmn_errf(eb, CMN_E_INVAL, "embedded registry: bad app or platform");
     cmn_embedded_init(&r);
-    cmn_buf_init(&out, CMN_EMBEDDED_MAX_BYTES);
-    for (int attempt = 0; attempt < REG_WRITE_ATTEMPTS; attempt++) {
-        char cur[CMN_ETAG_MAX] = "";
-        struct cmn_errbuf e2 = {{0}};
-        struct cmn_put_opts po = {.content_type = "application/json", .cache_control = "no-cache"};
-        cmn_buf_reset(&out);
-        if ((rc = cmn_embedded_list(st, app, platform, &r, cur, eb)))
-            goto out;
-        int a = apply_edit(&r, ed);
-        if (a < 0) {
-            rc = (enum cmn_err)(-a);
-            if (rc == CMN_E_NOTFOUND)
-                rc = cmn_errf(eb, rc, "binary version '%s' has no embedded base in '%s'", ed->unset, key);
-            goto out;
-        }
-        if (a == 0)
-            goto out;
-        if ((rc = cmn_embedded_render(&r, &out)))
-            goto out;
-        if (cur[0])
-            po.if_match = cur;
-        else
-            po.if_none_match = 1;
-        rc = cmn_storage_put(st, key, out.ptr, out.len, &po, NULL, &e2);
-        if (rc == CMN_E_CONFLICT) {
-            cmn_debug("embedded registry '%s' changed under us (attempt %d): re-reading", key, attempt + 1);
-            backoff(attempt);
-            continue;
-        }
-        if (rc)
-            rc = cmn_errf(eb, rc, "cannot write '%s': %s", key, cmn_errmsg(&e2, rc));
-        else
-            ed->ch->changed = 1;
+    if (sed->cur && (rc = parse_stored(sed->key, sed->cur, sed->cur_len, ed->app, ed->platform, &r, eb)))
+        goto out;
+    int a = apply_edit(&r, ed);
+    if (a < 0) {
+        rc = (enum cmn_err)(-a);
+        if (rc == CMN_E_NOTFOUND)
+            rc = cmn_errf(eb, rc, "binary version '%s' has no embedded base in '%s'", ed->unset, sed->key);
         goto out;
     }
-    rc = cmn_errf(eb, CMN_E_CONFLICT, "embedded registry '%s' kept changing under us (%d attempts)", key,
-                  REG_WRITE_ATTEMPTS);
+    if (a == 0)
+        sed->keep = 1;
+    else
+        rc = cmn_embedded_render(&r, sed->out);
 out:
     cmn_embedded_release(&r);
-    cmn_buf_release(&out);
+    return rc;
+}
+
+static enum cmn_err registry_update(struct cmn_storage *st, struct reg_edit *ed, struct cmn_errbuf *eb)
+{
+    char key[CMN_EMBEDDED_KEY_MAX];
+    struct cmn_storage_update_result res;
+    struct cmn_storage_update_opts uo = {.what = "embedded registry",
+                                         .max_size = CMN_EMBEDDED_MAX_BYTES,
+                                         .max_attempts = REG_WRITE_ATTEMPTS,
+                                         .content_type = "application/json",
+                                         .cache_control = "no-cache"};
+    if (cmn_embedded_index_key(ed->app, ed->platform, key, sizeof(key)))
+        return cmn_errf(eb, CMN_E_INVAL, "embedded registry: bad app or platform");
+    enum cmn_err rc = cmn_storage_update(st, key, registry_edit, ed, &uo, &res, eb);
+    if (!rc)
+        ed->ch->changed = res.written;
     return rc;
 }
 
@@ -499,8 +467,8 @@ enum cmn_err cmn_embedded_add(struct cmn_storage *st, const char *app, const cha
         return cmn_errf(eb, rc, "cannot store '%s': %s", b.key, cmn_errmsg(&e2, rc));
 
     /* 2. the registry entry */
-    struct reg_edit ed = {.set = &b, .unset = NULL, .ch = &ch};
-    if ((rc = registry_update(st, app, platform, &ed, eb)))
+    struct reg_edit ed = {.app = app, .platform = platform, .set = &b, .unset = NULL, .ch = &ch};
+    if ((rc = registry_update(st, &ed, eb)))
         return rc;
     if (change)
         *change = ch;
@@ -515,8 +483,8 @@ enum cmn_err cmn_embedded_remove(struct cmn_storage *st, const char *app, const 
     memset(&ch, 0, sizeof(ch));
     if (!cmn_embedded_version_ok(binary_version))
         return cmn_errf(eb, CMN_E_INVAL, "'%s' is not a binary version", binary_version ? binary_version : "");
-    struct reg_edit ed = {.set = NULL, .unset = binary_version, .ch = &ch};
-    if ((rc = registry_update(st, app, platform, &ed, eb)))
+    struct reg_edit ed = {.app = app, .platform = platform, .set = NULL, .unset = binary_version, .ch = &ch};
+    if ((rc = registry_update(st, &ed, eb)))
         return rc;
     if (change)
         *change = ch;

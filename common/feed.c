@@ -1,6 +1,7 @@
 /*
  * feed.c - the change feed object (feed/index.json, see feed.h): parse,
- * render, merge an entry, and the writers' conditional read-merge-write loop.
+ * render, merge an entry, and the writers' edit of it (the conditional
+ * read-merge-write loop itself is cmn_storage_update's).
  *
  * The feed is a hint for edges, so the parser is strict (a document it does
  * not fully understand is "corrupt" and the edge falls back to a listing)
@@ -16,6 +17,8 @@
 #include "common/crypto.h"
 #include "common/feed.h"
 #include "common/log.h"
+#include "common/sorted.h"
+#include "common/storage.h"
 
 #define FEED_FORMAT "hotpatch-feed"
 #define FEED_VERSION 1
@@ -101,18 +104,7 @@ static int etag_ok(const char *e, size_t n)
 /* Index of key, or -(insertion point)-1. */
 static long find_pos(const struct cmn_feed *f, const char *key)
 {
-    size_t lo = 0, hi = f->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->v[mid].key, key);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -(long)lo - 1;
+    return cmn_sorted_find(f->v, f->n, sizeof(*f->v), offsetof(struct cmn_feed_entry, key), key);
 }
 
 const struct cmn_feed_entry *cmn_feed_find(const struct cmn_feed *f, const char *key)
@@ -138,19 +130,12 @@ int cmn_feed_set(struct cmn_feed *f, const char *key, uint64_t sequence, const c
     } else {
         if (f->n >= CMN_FEED_MAX_ENTRIES)
             return -1;
-        if (f->n == f->cap) {
-            size_t nc = f->cap ? f->cap * 2 : 64;
-            struct cmn_feed_entry *nv = realloc(f->v, nc * sizeof(*nv));
-            if (!nv)
-                return -1;
-            f->v = nv;
-            f->cap = nc;
-        }
         size_t at = (size_t)(-i - 1);
-        memmove(&f->v[at + 1], &f->v[at], (f->n - at) * sizeof(*f->v));
-        f->n++;
+        struct cmn_feed_entry *nv = cmn_sorted_open_slot(f->v, &f->n, &f->cap, sizeof(*f->v), at, 64);
+        if (!nv)
+            return -1;
+        f->v = nv;
         e = &f->v[at];
-        memset(e, 0, sizeof(*e));
         snprintf(e->key, sizeof(e->key), "%s", key);
     }
     e->sequence = sequence;
@@ -302,86 +287,62 @@ static enum cmn_err feed_from_listing(struct cmn_storage *st, struct cmn_feed *f
     return CMN_OK;
 }
 
-/* Sleep a random 10..(20 << attempt) ms, capped at ~500 ms: decorrelates racing writers. */
-static void backoff(int attempt)
+/* One record, applied to the freshly read feed on every attempt of cmn_storage_update. */
+struct record_edit {
+    struct cmn_storage *st;
+    const char *key; /* app/platform/channel */
+    uint64_t sequence;
+    const char *etag;
+    int64_t now;
+};
+
+static enum cmn_err record_edit(void *ctx, struct cmn_storage_edit *ed, struct cmn_errbuf *eb)
 {
-    uint32_t r;
-    unsigned base = 20u << (attempt < 5 ? attempt : 5);
-    unsigned ms;
-    cmn_random(&r, sizeof(r));
-    ms = 10 + r % (base + 1);
-    if (ms > 500)
-        ms = 500;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    struct record_edit *re = ctx;
+    struct cmn_feed f;
+    enum cmn_err rc;
+    int rebuild = !ed->cur;
+    cmn_feed_init(&f);
+    if (ed->cur) {
+        struct cmn_errbuf e2 = {{0}};
+        if (cmn_feed_parse(ed->cur, ed->cur_len, &f, &e2) != CMN_OK) {
+            cmn_warn("feed '%s' is unreadable (%s): rebuilding it from a listing", CMN_FEED_KEY, e2.msg);
+            rebuild = 1;
+        }
+    }
+    if (rebuild && (rc = feed_from_listing(re->st, &f, eb)))
+        goto out;
+    int set = cmn_feed_set(&f, re->key, re->sequence, re->etag, f.rev + 1);
+    if (set < 0) {
+        rc = cmn_errf(eb, CMN_E_INVAL, "feed: cannot record '%s' (etag '%s')", re->key, re->etag);
+        goto out;
+    }
+    if (set == 0 && !rebuild) {
+        ed->keep = 1; /* a newer write is already recorded: nothing to do */
+        rc = CMN_OK;
+        goto out;
+    }
+    f.rev++;
+    f.updated_at = re->now;
+    rc = cmn_feed_render(&f, ed->out);
+out:
+    cmn_feed_release(&f);
+    return rc;
 }
 
 enum cmn_err cmn_feed_record(struct cmn_storage *st, const char *app, const char *platform, const char *channel,
                              uint64_t sequence, const char *etag, int64_t now, struct cmn_errbuf *eb)
 {
     char key[CMN_FEED_KEY_MAX];
-    enum cmn_err rc = CMN_OK;
-    struct cmn_buf doc, out;
-    struct cmn_feed f;
     if (snprintf(key, sizeof(key), "%s/%s/%s", app, platform, channel) >= (int)sizeof(key))
         return cmn_errf(eb, CMN_E_INVAL, "feed: key too long");
-    cmn_buf_init(&doc, CMN_FEED_MAX_BYTES);
-    cmn_buf_init(&out, CMN_FEED_MAX_BYTES);
-    cmn_feed_init(&f);
-    for (int attempt = 0; attempt < FEED_WRITE_ATTEMPTS; attempt++) {
-        char cur[CMN_ETAG_MAX] = "";
-        struct cmn_errbuf e2 = {{0}};
-        struct cmn_put_opts po = {0};
-        cmn_buf_reset(&doc);
-        cmn_buf_reset(&out);
-        cmn_feed_release(&f);
-        rc = cmn_storage_get(st, CMN_FEED_KEY, NULL, &doc, cur, &e2);
-        int rebuild = 0;
-        if (rc == CMN_E_NOTFOUND) {
-            rebuild = 1;
-            po.if_none_match = 1;
-        } else if (rc) {
-            rc = cmn_errf(eb, rc, "cannot read '%s': %s", CMN_FEED_KEY, cmn_errmsg(&e2, rc));
-            goto out;
-        } else {
-            po.if_match = cur;
-            if (cmn_feed_parse(doc.ptr ? doc.ptr : "", doc.len, &f, &e2) != CMN_OK) {
-                cmn_warn("feed '%s' is unreadable (%s): rebuilding it from a listing", CMN_FEED_KEY, e2.msg);
-                rebuild = 1;
-            }
-        }
-        if (rebuild && (rc = feed_from_listing(st, &f, eb)))
-            goto out;
-        int set = cmn_feed_set(&f, key, sequence, etag, f.rev + 1);
-        if (set < 0) {
-            rc = cmn_errf(eb, CMN_E_INVAL, "feed: cannot record '%s' (etag '%s')", key, etag);
-            goto out;
-        }
-        if (set == 0 && !rebuild)
-            goto out; /* a newer write is already recorded: nothing to do */
-        f.rev++;
-        f.updated_at = now;
-        if ((rc = cmn_feed_render(&f, &out)))
-            goto out;
-        po.content_type = "application/json";
-        po.cache_control = "no-cache";
-        e2.msg[0] = '\0';
-        rc = cmn_storage_put(st, CMN_FEED_KEY, out.ptr, out.len, &po, NULL, &e2);
-        if (rc == CMN_E_CONFLICT) {
-            cmn_debug("feed changed under us (attempt %d): re-reading", attempt + 1);
-            backoff(attempt);
-            continue;
-        }
-        if (rc)
-            rc = cmn_errf(eb, rc, "cannot write '%s': %s", CMN_FEED_KEY, cmn_errmsg(&e2, rc));
-        goto out;
-    }
-    rc = cmn_errf(eb, CMN_E_CONFLICT, "feed kept changing under us (%d attempts)", FEED_WRITE_ATTEMPTS);
-out:
-    cmn_feed_release(&f);
-    cmn_buf_release(&doc);
-    cmn_buf_release(&out);
-    return rc;
+    struct record_edit re = {st, key, sequence, etag, now};
+    struct cmn_storage_update_opts uo = {.what = "feed",
+                                         .max_size = CMN_FEED_MAX_BYTES,
+                                         .max_attempts = FEED_WRITE_ATTEMPTS,
+                                         .content_type = "application/json",
+                                         .cache_control = "no-cache"};
+    return cmn_storage_update(st, CMN_FEED_KEY, record_edit, &re, &uo, NULL, eb);
 }
 
 /* ---- snapshot ---- */

@@ -315,16 +315,59 @@ enum cmn_err pub_manifest_check(struct pub_srv *s, struct pub_dbconn *c, const s
 }
 
 /* The sequence of a stored manifest we signed (expired ones too); 0 when unreadable. */
-static uint64_t stored_sequence(struct pub_srv *s, const struct cmn_buf *doc, const struct pub_chan *ch)
+static uint64_t stored_sequence(struct pub_srv *s, const char *doc, size_t len, const struct pub_chan *ch)
 {
     struct cmn_keyring kr = {s->mkeys, s->n_mkeys};
     struct cmn_manifest_expect ex = {ch->app, ch->platform, ch->channel, 0};
     struct cmn_manifest *m = NULL;
-    if (cmn_manifest_open(doc->ptr, doc->len, &kr, &ex, (int64_t)time(NULL), CMN_MANIFEST_ALLOW_EXPIRED, &m, NULL))
+    if (cmn_manifest_open(doc, len, &kr, &ex, (int64_t)time(NULL), CMN_MANIFEST_ALLOW_EXPIRED, &m, NULL))
         return 0;
     uint64_t seq = m->sequence;
     cmn_manifest_free(m);
     return seq;
+}
+
+/* One publish, carried through cmn_storage_update to seal_edit on every attempt. */
+struct seal_edit {
+    struct pub_srv *s;
+    const struct pub_chan *ch;
+    struct cmn_manifest *m;
+    const char *db_etag; /* the ETag the database recorded; NULL when none */
+    int64_t seq;         /* in: the database's next sequence; out: the one sealed last */
+    int64_t now;
+    int seal_failed;
+};
+
+/*
+ * Check the stored manifest before writing it (issue 12 #1): the database
+ * may have been restored from an older backup, storage may have lost the
+ * object, or hold one the database did not record (a crash after a put, an
+ * operator's write). Go above what is stored, then seal.
+ */
+static enum cmn_err seal_edit(void *ctx, struct cmn_storage_edit *ed, struct cmn_errbuf *eb)
+{
+    struct seal_edit *se = ctx;
+    struct cmn_manifest *m = se->m;
+    if (ed->attempt > 0 || (ed->cur && (!se->db_etag || strcmp(se->db_etag, ed->etag) != 0)))
+        cmn_warn("manifest %s changed in storage behind our back; rewriting it above what is stored", ed->key);
+    if (!ed->cur) {
+        if (se->db_etag && ed->attempt == 0)
+            cmn_warn("manifest %s is missing from storage; writing it again above sequence %lld", ed->key,
+                     (long long)se->seq);
+    } else {
+        uint64_t sseq = stored_sequence(se->s, ed->cur, ed->cur_len, se->ch);
+        if ((int64_t)sseq >= se->seq) {
+            cmn_warn("manifest %s in storage has sequence %llu, not below the database's %lld: going above it", ed->key,
+                     (unsigned long long)sseq, (long long)se->seq);
+            se->seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
+        }
+    }
+    m->sequence = (uint64_t)se->seq;
+    m->issued_at = se->now;
+    m->expires_at = se->now + se->s->cfg->manifest_ttl;
+    enum cmn_err rc = cmn_manifest_seal_keys(m, se->s->mkeys, se->s->n_mkeys, ed->out, eb);
+    se->seal_failed = rc != CMN_OK;
+    return rc;
 }
 
 enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct pub_chan *ch, int force,
@@ -335,9 +378,6 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
     chan_params(ch, aid, p);
     struct cmn_manifest *m = NULL;
     struct cmn_storage *st = NULL;
-    struct cmn_buf env, cur;
-    cmn_buf_init(&env, CMN_MANIFEST_MAX_BYTES);
-    cmn_buf_init(&cur, CMN_MANIFEST_MAX_BYTES);
     char key[CMN_STORAGE_KEY_MAX];
     char etag[CMN_ETAG_MAX] = "", newetag[CMN_ETAG_MAX] = "";
     int have_etag = 0;
@@ -379,79 +419,22 @@ enum cmn_err pub_publish(struct pub_srv *s, struct pub_dbconn *c, const struct p
     rc = pub_storage_open(s, &st, eb);
     if (rc)
         goto out;
-    {
-        /*
-         * Check the stored manifest before writing (issue 12 #1): the database may have been
-         * restored from an older backup, or storage may have lost the object. Go above what is
-         * stored; a missing object is written with If-None-Match.
-         */
-        char curetag[CMN_ETAG_MAX] = "";
-        struct cmn_errbuf geb = {0};
-        enum cmn_err grc = cmn_storage_get(st, key, NULL, &cur, curetag, &geb);
-        if (grc == CMN_E_NOTFOUND) {
-            if (have_etag)
-                cmn_warn("manifest %s is missing from storage; writing it again above sequence %lld", key,
-                         (long long)seq);
-            have_etag = 0;
-        } else if (grc) {
-            rc = cmn_errf(eb, grc, "cannot read manifest '%s' before writing it: %s", key, cmn_errmsg(&geb, grc));
-            goto out;
-        } else {
-            uint64_t sseq = stored_sequence(s, &cur, ch);
-            if ((int64_t)sseq >= seq) {
-                cmn_warn("manifest %s in storage has sequence %llu, not below the database's %lld: going above it", key,
-                         (unsigned long long)sseq, (long long)seq);
-                seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
-            }
-        }
-    }
-    int64_t now = (int64_t)time(NULL);
-    for (int attempt = 0;; attempt++) {
-        m->sequence = (uint64_t)seq;
-        m->issued_at = now;
-        m->expires_at = now + s->cfg->manifest_ttl;
-        cmn_buf_reset(&env);
-        rc = cmn_manifest_seal_keys(m, s->mkeys, s->n_mkeys, &env, eb);
-        if (rc)
-            goto out;
-        struct cmn_put_opts po = {0};
-        po.content_type = "application/json";
-        po.cache_control = "public, max-age=30";
-        if (have_etag)
-            po.if_match = etag;
-        else
-            po.if_none_match = 1;
-        rc = cmn_storage_put(st, key, env.ptr, env.len, &po, newetag, eb);
-        if (rc != CMN_E_CONFLICT || attempt >= 3)
-            break;
-        /*
-         * Storage holds a manifest the database did not record (a crash after
-         * a put, or an operator's write): read it and go above its sequence.
-         */
-        cmn_buf_reset(&cur);
-        char curetag[CMN_ETAG_MAX] = "";
-        struct cmn_errbuf geb = {0};
-        enum cmn_err grc = cmn_storage_get(st, key, NULL, &cur, curetag, &geb);
-        if (grc == CMN_E_NOTFOUND) {
-            have_etag = 0;
-        } else if (grc) {
-            rc = cmn_errf(eb, grc, "cannot read back manifest '%s': %s", key, cmn_errmsg(&geb, grc));
-            goto out;
-        } else {
-            snprintf(etag, sizeof(etag), "%s", curetag);
-            have_etag = 1;
-            uint64_t sseq = stored_sequence(s, &cur, ch);
-            if ((int64_t)sseq >= seq)
-                seq = (int64_t)cmn_manifest_next_sequence(sseq, cmn_now_ms());
-        }
-        cmn_warn("manifest %s changed in storage behind our back; rewriting with sequence %lld", key, (long long)seq);
-        if (eb)
-            eb->msg[0] = '\0';
-    }
+    struct seal_edit se = {s, ch, m, have_etag ? etag : NULL, seq, (int64_t)time(NULL), 0};
+    struct cmn_storage_update_opts uo = {.what = "manifest",
+                                         .max_size = CMN_MANIFEST_MAX_BYTES,
+                                         .max_attempts = 4,
+                                         .content_type = "application/json",
+                                         .cache_control = "public, max-age=30"};
+    struct cmn_storage_update_result ur;
+    rc = cmn_storage_update(st, key, seal_edit, &se, &uo, &ur, eb);
     if (rc) {
-        atomic_fetch_add(&s->m.manifest_publish_errors, 1);
+        if (!se.seal_failed) /* storage unreadable, unwritable, or still changing after 4 attempts */
+            atomic_fetch_add(&s->m.manifest_publish_errors, 1);
         goto out;
     }
+    seq = se.seq;
+    int64_t now = se.now;
+    snprintf(newetag, sizeof(newetag), "%s", ur.etag);
     pub_fault(s, "after_manifest_put");
     {
         /* The change feed is a hint: on failure edges catch up at their next full listing. */
@@ -484,8 +467,6 @@ out:
         pub_tx_rollback(c);
     cmn_manifest_free(m);
     cmn_storage_free(st);
-    cmn_buf_release(&env);
-    cmn_buf_release(&cur);
     return rc;
 }
 
@@ -593,7 +574,7 @@ void pub_reconcile(struct pub_srv *s, int check_storage)
             } else if (grc) {
                 cmn_warn("reconcile: cannot read '%s': %s", key, cmn_errmsg(&geb, grc));
                 continue;
-            } else if (strcmp(etag, dbetag) != 0 || (int64_t)stored_sequence(s, &doc, &ch) != dbseq) {
+            } else if (strcmp(etag, dbetag) != 0 || (int64_t)stored_sequence(s, doc.ptr, doc.len, &ch) != dbseq) {
                 force = 1;
             }
             if (!force)

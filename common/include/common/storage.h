@@ -136,4 +136,71 @@ enum cmn_err cmn_storage_bundle_key(const char *app, const char *platform, const
 enum cmn_err cmn_storage_manifest_key(const char *app, const char *platform, const char *channel, char *out, size_t cap)
     __attribute__((warn_unused_result));
 
+/* ---- conditional read-modify-write (storage_update.c) ---- */
+
+#define CMN_STORAGE_UPDATE_ATTEMPTS 16                 /* default bound on reads (1 + lost races) */
+#define CMN_STORAGE_UPDATE_MAX_BYTES ((size_t)1 << 24) /* default cap on the object read and written */
+
+/*
+ * One call of a cmn_storage_edit_fn: the object as just read, and where the
+ * new bytes go. The callback is called again, on a fresh read, after every
+ * lost race, so it must compute the new bytes from `cur` alone (plus what
+ * it was asked to change), never from a previous call's result.
+ */
+struct cmn_storage_edit {
+    const char *key;     /* in: the object being updated */
+    const char *cur;     /* in: its bytes, NUL-terminated; NULL when the object does not exist */
+    size_t cur_len;      /* in: 0 when absent */
+    const char *etag;    /* in: its ETag; "" when absent */
+    int attempt;         /* in: 0, then 1, 2... after each lost race */
+    struct cmn_buf *out; /* in/out: empty on every call (cap = the update's max_size): the new bytes */
+    int keep;            /* out: 1 = nothing to change; nothing is written and the update returns CMN_OK */
+};
+
+/*
+ * Produce the new object from ed->cur into ed->out, or set ed->keep. A
+ * non-zero return stops the update at once with that code (fill eb): nothing
+ * is written. Pointers in `ed` are valid for the call only.
+ */
+typedef enum cmn_err (*cmn_storage_edit_fn)(void *ctx, struct cmn_storage_edit *ed, struct cmn_errbuf *eb);
+
+struct cmn_storage_update_opts {
+    const char *what;        /* names the object in messages ("feed", "embedded registry"); NULL = nothing */
+    size_t max_size;         /* cap on the bytes read and written; 0 = CMN_STORAGE_UPDATE_MAX_BYTES */
+    int max_attempts;        /* reads at most (1 + lost races); 0 = CMN_STORAGE_UPDATE_ATTEMPTS */
+    unsigned backoff_min_ms; /* sleep after a lost race: see cmn_storage_backoff_ms; 0 = 10 */
+    unsigned backoff_max_ms; /* 0 = 500 */
+    const char *content_type;
+    const char *cache_control;
+};
+
+struct cmn_storage_update_result {
+    int written;             /* 1 when the new bytes were stored, 0 when the callback kept the object */
+    int attempts;            /* reads made: 1 + lost races */
+    char etag[CMN_ETAG_MAX]; /* ETag of what was written, or of the object kept ("" when it is absent) */
+};
+
+/*
+ * Read `key` with its ETag, let `edit` turn it into new bytes, and put them
+ * back conditionally: If-Match the ETag read, or If-None-Match when the key
+ * was absent. A lost race (CMN_E_CONFLICT) sleeps cmn_storage_backoff_ms and
+ * starts over from a fresh read, so concurrent updaters of one key lose
+ * nothing. `o` and `res` may be NULL; `res` is written on CMN_OK only.
+ *
+ * Returns CMN_OK (written or kept), the callback's code as it returned it,
+ * CMN_E_CONFLICT with "... kept changing under us (N attempts)" once
+ * max_attempts reads all lost their race, or the read/write failure
+ * ("cannot read '<key>': ...", "cannot write '<key>': ...").
+ */
+enum cmn_err cmn_storage_update(struct cmn_storage *st, const char *key, cmn_storage_edit_fn edit, void *ctx,
+                                const struct cmn_storage_update_opts *o, struct cmn_storage_update_result *res,
+                                struct cmn_errbuf *eb) __attribute__((warn_unused_result));
+
+/*
+ * The jittered pause after the attempt-th lost race (0-based): uniform in
+ * min_ms .. min_ms + (20 << min(attempt, 5)), capped at max_ms, so racing
+ * writers decorrelate and the wait grows with contention.
+ */
+unsigned cmn_storage_backoff_ms(int attempt, unsigned min_ms, unsigned max_ms);
+
 #endif
