@@ -558,8 +558,9 @@ struct pub_dbconn *pub_db_get(struct pub_db *db, enum cmn_err *why)
 enum cmn_err pub_db_errf(enum cmn_err why, struct cmn_errbuf *eb)
 {
     if (why == CMN_E_BUSY)
-        return cmn_errf(eb, why, "every database connection stayed in use (HOTPATCH_DB_POOL, HOTPATCH_DB_WAIT): "
-                                 "try again");
+        return cmn_errf(eb, why,
+                        "every database connection stayed in use (HOTPATCH_DB_POOL, HOTPATCH_DB_WAIT): "
+                        "try again");
     return cmn_errf(eb, CMN_E_DB, "database unavailable");
 }
 

@@ -109,8 +109,8 @@ static void test_pool_of_one(void)
     is_int(a.status, 200, "pool of 1: POST /installations answers 200 (%.1f s)", a.secs);
     is_int(count(&p, "SELECT count(*) FROM installations WHERE release_id = '%s' AND status = 'applied'", rel), 1,
            "and the installation is stored");
-    post(p.base, "/installations", "{\"device_id\":\"one-dev\",\"release_id\":\"rel_0000000000000000\",\"status\":\"applied\"}",
-         &a);
+    post(p.base, "/installations",
+         "{\"device_id\":\"one-dev\",\"release_id\":\"rel_0000000000000000\",\"status\":\"applied\"}", &a);
     is_int(a.status, 404, "an unknown release is still a 404");
     it_pub_stop(&p);
 }
@@ -168,8 +168,8 @@ static void test_concurrent(void)
             if (k[i].a.secs > slowest)
                 slowest = k[i].a.secs;
         }
-        ok(all, "round %d: %d concurrent seed requests on a pool of 2 all answer 200 (slowest %.1f s)", round,
-           NWORKERS, slowest);
+        ok(all, "round %d: %d concurrent seed requests on a pool of 2 all answer 200 (slowest %.1f s)", round, NWORKERS,
+           slowest);
     }
     is_int(count(&p, "SELECT count(*) FROM installations WHERE release_id = '%s'", rel), 3 * NWORKERS * 2 / 3,
            "every installation is stored");
