@@ -65,14 +65,22 @@ static void post(const char *base, const char *path, const char *json, struct an
     it_resp_free(&r);
 }
 
-/* A publisher with `pool` connections, a world (app "demo") and one release; its id into rel. */
+/*
+ * A publisher started with `env` (its two settings named in the check), a
+ * world (app "demo") and one release, its id into rel. -1 (the check failed,
+ * the publisher's log shown and the publisher stopped) when any step fails.
+ */
 static int start(struct it_pub *p, struct it_world *w, const char *tag, const char *const *env, char rel[64])
 {
-    if (it_pub_setup(p, tag, 0) || it_pub_start(p, env) || it_world_setup(p, "demo", w))
+    char *id = NULL;
+    int bad = it_pub_setup(p, tag, 0) || it_pub_start(p, env) || it_world_setup(p, "demo", w) ||
+              !(id = it_release(p, w, "demo", "1.0.1", 4096));
+    ok(!bad, "publisher with %s %s, app, release", env[0], env[1]);
+    if (bad) {
+        it_log_tail(p);
+        it_pub_stop(p);
         return -1;
-    char *id = it_release(p, w, "demo", "1.0.1", 4096);
-    if (!id)
-        return -1;
+    }
     snprintf(rel, 64, "%s", id);
     free(id);
     return 0;
@@ -92,13 +100,8 @@ static void test_pool_of_one(void)
     struct it_world w;
     char rel[64], body[512];
     static const char *const env[] = {"HOTPATCH_DB_POOL=1", "HOTPATCH_DB_WAIT=5", NULL};
-    if (start(&p, &w, "pool1", env, rel)) {
-        ok(0, "publisher with HOTPATCH_DB_POOL=1, app, release");
-        it_log_tail(&p);
-        it_pub_stop(&p);
+    if (start(&p, &w, "pool1", env, rel))
         return;
-    }
-    ok(1, "publisher with HOTPATCH_DB_POOL=1, app, release");
     struct answer a;
     post(p.base, "/devices",
          "{\"device_id\":\"one-dev\",\"app_id\":\"demo\",\"platform\":\"android\",\"current_version\":\"1.0.0\"}", &a);
@@ -137,13 +140,8 @@ static void test_concurrent(void)
     struct it_world w;
     char rel[64];
     static const char *const env[] = {"HOTPATCH_DB_POOL=2", "HOTPATCH_DB_WAIT=10", NULL};
-    if (start(&p, &w, "pool2", env, rel)) {
-        ok(0, "publisher with HOTPATCH_DB_POOL=2, app, release");
-        it_log_tail(&p);
-        it_pub_stop(&p);
+    if (start(&p, &w, "pool2", env, rel))
         return;
-    }
-    ok(1, "publisher with HOTPATCH_DB_POOL=2, app, release");
     for (int round = 0; round < 3; round++) {
         struct worker k[NWORKERS];
         pthread_t t[NWORKERS];
@@ -204,13 +202,8 @@ static void test_exhausted(void)
     struct it_world w;
     char rel[64], body[512];
     static const char *const env[] = {"HOTPATCH_DB_POOL=1", "HOTPATCH_DB_WAIT=1", NULL};
-    if (start(&p, &w, "busy", env, rel)) {
-        ok(0, "publisher with HOTPATCH_DB_POOL=1 HOTPATCH_DB_WAIT=1, app, release");
-        it_log_tail(&p);
-        it_pub_stop(&p);
+    if (start(&p, &w, "busy", env, rel))
         return;
-    }
-    ok(1, "publisher with HOTPATCH_DB_POOL=1 HOTPATCH_DB_WAIT=1, app, release");
     /* the one connection, held: a device report blocked on a lock this test holds on devices */
     PGconn *pg = PQconnectdb(p.dburl);
     PGresult *r = PQexec(pg, "BEGIN; LOCK TABLE devices IN ACCESS EXCLUSIVE MODE");
@@ -257,13 +250,9 @@ static void test_exhausted(void)
 
 int main(void)
 {
-    if (!getenv("HP_TEST_PG_URL")) {
-        test_skip(1, "HP_TEST_PG_URL not set (run through make test)");
-        return done_testing();
-    }
-    if (cmn_crypto_init())
-        return 1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = it_init();
+    if (rc)
+        return rc < 0 ? 1 : done_testing();
     test_pool_of_one();
     test_concurrent();
     test_exhausted();
