@@ -31,6 +31,7 @@ static const struct {
     [CMN_E_CANCELLED] = {"cancelled", "cancelled"},
     [CMN_E_DB] = {"database", "database error"},
     [CMN_E_UNSAFE] = {"unsafe", "unsafe input refused"},
+    [CMN_E_BUSY] = {"busy", "resource busy, try again"},
 };
 
 const char *cmn_strerror(enum cmn_err e)

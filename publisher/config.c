@@ -53,6 +53,7 @@ static const struct setting settings[] = {
     {"snapshot_debounce", "HOTPATCH_SNAPSHOT_DEBOUNCE", K_LONG, OFF(snapshot_debounce), 0, 3600},
     {"jwt_ttl", "HOTPATCH_JWT_TTL", K_LONG, OFF(jwt_ttl), 10, 86400},
     {"db_pool", "HOTPATCH_DB_POOL", K_LONG, OFF(db_pool), 1, 256},
+    {"db_wait", "HOTPATCH_DB_WAIT", K_LONG, OFF(db_wait), 1, 600},
     {"max_connections", "HOTPATCH_MAX_CONNECTIONS", K_LONG, OFF(max_connections), 4, 100000},
     {"rate_ip", "HOTPATCH_RATE_IP", K_LONG, OFF(rate_ip), 1, 10000000},
     {"rate_ip_burst", "HOTPATCH_RATE_IP_BURST", K_LONG, OFF(rate_ip_burst), 1, 10000000},
@@ -90,6 +91,7 @@ void pub_config_init(struct pub_config *c)
     c->snapshot_debounce = 5;
     c->jwt_ttl = 900;
     c->db_pool = 8;
+    c->db_wait = 10;
     c->max_connections = 256;
     c->rate_ip = 200;
     c->rate_ip_burst = 400;

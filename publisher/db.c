@@ -10,7 +10,10 @@
  */
 #include "common/compat.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "pub_db.h"
@@ -370,11 +373,23 @@ static int stmt_nparams[Q__COUNT];
 struct pub_db {
     char *url;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC: a connection was put back */
     struct pub_dbconn *conns;
     int *free_list;
     int n, nfree;
+    long wait_ms;          /* how long pub_db_get waits for a free connection */
+    atomic_ulong timeouts; /* pub_db_get calls that found none free for wait_ms */
 };
+
+/*
+ * Connections this thread holds (pub_db_get adds one, pub_db_put takes it
+ * back). A thread asking for a second while it holds one could wait for
+ * itself: with a pool of one, or when every thread of a busy pool does the
+ * same, nobody puts one back. pub_db_get refuses that at once, so the
+ * mistake shows as a 503 and a log line in the first test that takes the
+ * path, whatever the pool size.
+ */
+static _Thread_local int held_here;
 
 static void count_params(void)
 {
@@ -435,7 +450,7 @@ static PGconn *connect_prepared(const char *url, struct cmn_errbuf *eb)
     return pg;
 }
 
-enum cmn_err pub_db_open(const char *url, int n, struct pub_db **out, struct cmn_errbuf *eb)
+enum cmn_err pub_db_open(const char *url, int n, long wait_ms, struct pub_db **out, struct cmn_errbuf *eb)
 {
     count_params();
     struct pub_db *db = calloc(1, sizeof(*db));
@@ -449,8 +464,13 @@ enum cmn_err pub_db_open(const char *url, int n, struct pub_db **out, struct cmn
         return CMN_E_NOMEM;
     }
     pthread_mutex_init(&db->mu, NULL);
-    pthread_cond_init(&db->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&db->cv, &ca);
+    pthread_condattr_destroy(&ca);
     db->n = n;
+    db->wait_ms = wait_ms;
     for (int i = 0; i < n; i++) {
         db->conns[i].db = db;
         db->conns[i].pg = connect_prepared(url, eb);
@@ -477,13 +497,39 @@ void pub_db_free(struct pub_db *db)
     free(db);
 }
 
-struct pub_dbconn *pub_db_get(struct pub_db *db)
+struct pub_dbconn *pub_db_get(struct pub_db *db, enum cmn_err *why)
 {
+    if (held_here) {
+        cmn_error("database: a thread holding a pooled connection asked for a second one (refused: it could wait "
+                  "for itself; docs/publisher.md \"Database connections\")");
+        if (why)
+            *why = CMN_E_BUSY;
+        return NULL;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += db->wait_ms / 1000;
+    until.tv_nsec += (db->wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&db->mu);
-    while (db->nfree == 0)
-        pthread_cond_wait(&db->cv, &db->mu);
+    int rc = 0;
+    while (db->nfree == 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&db->cv, &db->mu, &until);
+    if (db->nfree == 0) {
+        pthread_mutex_unlock(&db->mu);
+        atomic_fetch_add(&db->timeouts, 1);
+        cmn_warn("database: all %d pooled connections stayed in use for %ld ms (HOTPATCH_DB_POOL, HOTPATCH_DB_WAIT)",
+                 db->n, db->wait_ms);
+        if (why)
+            *why = CMN_E_BUSY;
+        return NULL;
+    }
     int idx = db->free_list[--db->nfree];
     pthread_mutex_unlock(&db->mu);
+    held_here++;
     struct pub_dbconn *c = &db->conns[idx];
     /*
      * An idle connection the server dropped (restart, pg_terminate_backend,
@@ -502,16 +548,33 @@ struct pub_dbconn *pub_db_get(struct pub_db *db)
             cmn_warn("database: %s", eb.msg);
             c->broken = 1;
             pub_db_put(db, c);
+            if (why)
+                *why = CMN_E_DB;
             return NULL;
         }
     }
     return c;
 }
 
+enum cmn_err pub_db_errf(enum cmn_err why, struct cmn_errbuf *eb)
+{
+    if (why == CMN_E_BUSY)
+        return cmn_errf(eb, why,
+                        "every database connection stayed in use (HOTPATCH_DB_POOL, HOTPATCH_DB_WAIT): "
+                        "try again");
+    return cmn_errf(eb, CMN_E_DB, "database unavailable");
+}
+
+unsigned long pub_db_timeouts(struct pub_db *db)
+{
+    return atomic_load(&db->timeouts);
+}
+
 void pub_db_put(struct pub_db *db, struct pub_dbconn *c)
 {
     if (!c)
         return;
+    held_here--;
     if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
         /* a handler left a transaction open: never hand it to the next one */
         PGresult *r = PQexec(c->pg, "ROLLBACK");

@@ -77,9 +77,9 @@ int pub_embedded_meta(struct pub_srv *s, struct pub_req *r, const char *meta, si
     json_decref(doc);
     if (!pub_valid_id(r->segs[4]))
         return !pub_err(out, 400, "bad_request", "bad platform");
-    struct pub_dbconn *c = pub_db_get(s->db);
+    struct pub_dbconn *c = pub_reply_db(s, out);
     if (!c)
-        return !pub_err(out, 503, "database_unavailable", "database unavailable");
+        return 1;
     PGresult *a = pub_h_app(c, r, r->segs[2], out);
     if (a) {
         m->app_id = pub_cell_i64(a, 0, 0);

@@ -349,9 +349,9 @@ int pub_h_metrics_json(struct pub_srv *s, struct pub_req *r, struct pub_resp *ou
         return !pub_err(
             out, 401, "unauthorized",
             "the JSON metrics document needs X-API-Key or Authorization: Bearer (Prometheus text needs none)");
-    struct pub_dbconn *c = pub_db_get(s->db);
+    struct pub_dbconn *c = pub_reply_db(s, out);
     if (!c)
-        return !pub_err(out, 503, "database_unavailable", "database unavailable");
+        return 1;
     struct cmn_errbuf eb = {0};
     enum cmn_err e = authz ? pub_auth_bearer(s, c, authz, &r->who, &eb) : pub_auth_apikey(c, xkey, &r->who);
     if (e == CMN_E_DB)

@@ -11,9 +11,10 @@
 void pub_h_health(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req *r, struct pub_resp *out)
 {
     const char *db = "ok", *storage = "ok";
-    struct pub_dbconn *c = pub_db_get(s->db);
+    enum cmn_err why = CMN_E_DB;
+    struct pub_dbconn *c = pub_db_get(s->db, &why);
     if (!c) {
-        db = "unreachable";
+        db = why == CMN_E_BUSY ? "busy" : "unreachable";
     } else {
         PGresult *q = pub_q(c, Q_ORG_COUNT, NULL);
         if (!pub_res_ok(q))
@@ -77,6 +78,9 @@ void pub_h_metrics(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req 
          atomic_load(&s->m.patches_built)},
         {"hotpatch_publisher_patch_job_errors_total", "failed patch job attempts", "counter",
          atomic_load(&s->m.patch_job_errors)},
+        {"hotpatch_publisher_db_pool_timeouts_total",
+         "requests and jobs that found every pooled database connection in use for HOTPATCH_DB_WAIT", "counter",
+         pub_db_timeouts(s->db)},
     };
     struct cmn_prom p;
     cmn_prom_init(&p, &b);

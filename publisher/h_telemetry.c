@@ -16,11 +16,11 @@ static int parse_err(struct pub_resp *out, enum cmn_err rc, const struct cmn_err
     return pub_err(out, 400, "bad_request", "%s", cmn_errmsg(eb, rc));
 }
 
-/* The domain's errors as replies: encoding -> 500, the database -> 503. */
+/* The domain's errors as replies: encoding -> 500, the database -> 503 (pub_err_from: unavailable or busy). */
 static void ingest_err(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf *eb)
 {
-    if (rc == CMN_E_DB)
-        pub_err(out, 503, "database_unavailable", "%s", cmn_errmsg(eb, rc));
+    if (rc == CMN_E_DB || rc == CMN_E_BUSY)
+        pub_err_from(out, rc, eb);
     else
         pub_err(out, 500, "internal", "%s", cmn_errmsg(eb, rc));
 }

@@ -101,9 +101,11 @@ static int check_meta(struct pub_upload *up)
                  (unsigned long long)s->cfg->max_upload);
         return up_fail(up, 413, "too_large", msg);
     }
-    struct pub_dbconn *c = pub_db_get(s->db);
-    if (!c)
-        return up_fail(up, 503, "database_unavailable", "database unavailable");
+    struct pub_dbconn *c = up->failed ? NULL : pub_reply_db(s, up->out);
+    if (!c) {
+        up->failed = 1;
+        return 1;
+    }
     const char *p1[] = {up->rm.app};
     PGresult *r = pub_q(c, Q_APP_BY_NAME, p1);
     int fail = 0;
@@ -492,7 +494,7 @@ void pub_h_rel_create(struct pub_srv *s, struct pub_dbconn *unused, struct pub_r
         if (res.stage == PUB_NEW_BUNDLE)
             pub_err(out, 503, "storage_unavailable", "cannot store the bundle: %s", cmn_errmsg(&eb, rc));
         else if (res.stage == PUB_NEW_DB)
-            pub_err(out, 503, "database_unavailable", "database unavailable");
+            pub_err_from(out, rc, &eb);
         else
             pub_err_from(out, rc, &eb);
         return;

@@ -105,11 +105,9 @@ static void dispatch(struct pub_srv *s, struct pub_req *r, struct pub_resp *out)
         e->handler(s, NULL, r, out);
         return;
     }
-    struct pub_dbconn *c = pub_db_get(s->db);
-    if (!c) {
-        pub_err(out, 503, "database_unavailable", "database unavailable");
+    struct pub_dbconn *c = pub_reply_db(s, out);
+    if (!c)
         return;
-    }
     e->handler(s, c, r, out);
     pub_db_put(s->db, c);
 }
@@ -287,9 +285,9 @@ static int first_call(struct pub_http *h, struct pub_req *r)
         const char *cookie = authz || xkey ? NULL : pub_req_cookie(r, PUB_SESSION_COOKIE);
         if (!authz && !xkey && !cookie)
             return !pub_err(o, 401, "unauthorized", "missing Authorization: Bearer <api key or token> (or X-API-Key)");
-        struct pub_dbconn *c = pub_db_get(s->db);
+        struct pub_dbconn *c = pub_reply_db(s, o);
         if (!c)
-            return !pub_err(o, 503, "database_unavailable", "database unavailable");
+            return 1;
         struct cmn_errbuf eb = {0};
         char csrf[PUB_CSRF_MAX] = "";
         enum cmn_err e = authz  ? pub_auth_bearer(s, c, authz, &r->who, &eb)

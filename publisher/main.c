@@ -260,7 +260,7 @@ int main(int argc, char **argv)
     PQfinish(pg);
     if (rc)
         return die(json, cmn_errmsg(&eb, rc));
-    rc = pub_db_open(cfg.database_url, (int)cfg.db_pool, &s->db, &eb);
+    rc = pub_db_open(cfg.database_url, (int)cfg.db_pool, cfg.db_wait * 1000, &s->db, &eb);
     if (rc)
         return die(json, cmn_errmsg(&eb, rc));
     s->rl_ip = pub_rl_new((double)cfg.rate_ip, (double)cfg.rate_ip_burst, 100000);

@@ -488,7 +488,7 @@ static int claim(struct pub_dbconn *c, char id[CMN_ID_MAX + 1], long *attempts)
 
 int pub_patch_run_once(struct pub_srv *s)
 {
-    struct pub_dbconn *c = pub_db_get(s->db);
+    struct pub_dbconn *c = pub_db_get(s->db, NULL);
     if (!c)
         return -1;
     char id[CMN_ID_MAX + 1];

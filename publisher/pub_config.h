@@ -43,6 +43,7 @@ struct pub_config {
     long snapshot_debounce;  /* seconds of quiet after a change before a snapshot, default 5 */
     long jwt_ttl;            /* seconds, default 900 */
     long db_pool;            /* connections, default 8 */
+    long db_wait;            /* seconds a request waits for a free connection before a 503, default 10 */
     long max_connections;    /* HTTP connections, default 256 */
     long rate_ip;            /* requests per second per client IP, default 200 */
     long rate_ip_burst;      /* default 400 */

@@ -118,14 +118,30 @@ struct pub_dbconn {
 
 struct pub_db;
 
-/* Connect `n` connections and prepare every statement on each. */
-enum cmn_err pub_db_open(const char *url, int n, struct pub_db **out, struct cmn_errbuf *eb)
+/*
+ * Connect `n` connections and prepare every statement on each. pub_db_get
+ * waits at most `wait_ms` for one of them to come free.
+ */
+enum cmn_err pub_db_open(const char *url, int n, long wait_ms, struct pub_db **out, struct cmn_errbuf *eb)
     __attribute__((warn_unused_result));
 void pub_db_free(struct pub_db *db);
 
-/* Borrow a connection (waits while all are in use; reconnects a broken one). NULL when the database is down. */
-struct pub_dbconn *pub_db_get(struct pub_db *db);
+/*
+ * Borrow a connection; give it back with pub_db_put on the same thread.
+ * Waits while all are in use, at most the pool's wait (pub_db_open), and
+ * reconnects a broken one. NULL when there is none, and *why (nullable) says
+ * why: CMN_E_BUSY when every connection stayed in use for the whole wait
+ * (logged, counted by pub_db_timeouts) or when this thread already holds one
+ * (refused at once and logged as an error: a holder waiting for a second
+ * connection can wait for itself; pass it the one it holds instead),
+ * CMN_E_DB when the database is down. *why is written only on failure.
+ */
+struct pub_dbconn *pub_db_get(struct pub_db *db, enum cmn_err *why);
 void pub_db_put(struct pub_db *db, struct pub_dbconn *c);
+/* The detail of pub_db_get's failure `why` into eb (a request's error message); returns the code. */
+enum cmn_err pub_db_errf(enum cmn_err why, struct cmn_errbuf *eb);
+/* How many pub_db_get calls found no connection free for the whole wait (for /metrics). */
+unsigned long pub_db_timeouts(struct pub_db *db);
 
 /*
  * Run a prepared statement. Returns the result (never NULL; PQclear it). A

@@ -149,8 +149,8 @@ void pub_h_seed_rel_rollback(struct pub_srv *s, struct pub_dbconn *c, struct pub
 void pub_h_seed_rel_rollout(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_seed_rel_delete(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_seed_rel_stats(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
-void pub_h_seed_devices(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
-void pub_h_seed_installations(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_devices(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req *r, struct pub_resp *out);
+void pub_h_seed_installations(struct pub_srv *s, struct pub_dbconn *unused, struct pub_req *r, struct pub_resp *out);
 /* h_esp.c: the seed 002 admin API (X-API-Key) and its JSON metrics document */
 void pub_h_esp_upload(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 void pub_h_esp_releases(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);

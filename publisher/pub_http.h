@@ -35,8 +35,16 @@ struct pub_resp {
 int pub_err(struct pub_resp *out, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void pub_json_reply(struct pub_resp *out, int status, json_t *body);
-/* Map a cmn_err to an HTTP error reply. */
+/* Map a cmn_err to an HTTP error reply (CMN_E_BUSY: 503 database_busy with Retry-After). */
 int pub_err_from(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf *eb);
+/*
+ * Borrow a pooled connection (pub_db_get) for a request, or NULL with the
+ * 503 in `out`: database_busy when every connection stayed in use for
+ * HOTPATCH_DB_WAIT, database_unavailable when the database is down. Give it
+ * back with pub_db_put before anything else takes one (docs/publisher.md,
+ * "Database connections").
+ */
+struct pub_dbconn *pub_reply_db(struct pub_srv *s, struct pub_resp *out);
 
 /* ---- requests ---- */
 
@@ -88,7 +96,15 @@ int pub_req_same_origin(struct pub_srv *s, struct pub_req *r);
 /* A handler: `c` is a pooled connection for PUB_RF_DB routes (returned by the dispatcher), else NULL. */
 typedef void (*pub_handler_fn)(struct pub_srv *s, struct pub_dbconn *c, struct pub_req *r, struct pub_resp *out);
 
-#define PUB_RF_DB 1u /* take a pooled connection before the handler runs (503 when none) */
+/*
+ * Take a pooled connection before the handler runs (503 when none). Such a
+ * handler must not call anything that takes another one (the telemetry
+ * ingest, pub_release_new, pub_reply_db...): pub_db_get refuses a thread
+ * that already holds one. A handler that needs the database only around such
+ * a call takes no flag and borrows its own connection for the rest
+ * (h_seed.c's POST /installations). docs/publisher.md, "Database connections".
+ */
+#define PUB_RF_DB 1u
 
 struct pub_route {
     const char *method;  /* "GET" (also answers HEAD), "POST", "PATCH", "DELETE" */

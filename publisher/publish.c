@@ -531,7 +531,7 @@ static void publish_rows(struct pub_srv *s, struct pub_dbconn *c, PGresult *r, i
 
 void pub_reconcile(struct pub_srv *s, int check_storage)
 {
-    struct pub_dbconn *c = pub_db_get(s->db);
+    struct pub_dbconn *c = pub_db_get(s->db, NULL);
     if (!c)
         return;
     PGresult *r = pub_q(c, check_storage ? Q_CHAN_ALL : Q_CHAN_DIRTY_ALL, NULL);
@@ -595,7 +595,7 @@ void pub_reconcile(struct pub_srv *s, int check_storage)
 
 void pub_resign_expiring(struct pub_srv *s)
 {
-    struct pub_dbconn *c = pub_db_get(s->db);
+    struct pub_dbconn *c = pub_db_get(s->db, NULL);
     if (!c)
         return;
     char half[24];

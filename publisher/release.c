@@ -160,9 +160,10 @@ enum cmn_err pub_release_new(struct pub_srv *s, const struct pub_new_release *nr
 
     /* 2. the release row and the channel bump, one transaction */
     res->stage = PUB_NEW_DB;
-    struct pub_dbconn *c = pub_db_get(s->db);
+    enum cmn_err why = CMN_E_DB;
+    struct pub_dbconn *c = pub_db_get(s->db, &why);
     if (!c)
-        return cmn_errf(eb, CMN_E_DB, "database unavailable");
+        return pub_db_errf(why, eb);
     res->stage = PUB_NEW_INSERT;
     char aid[24], bp[24], sz[24];
     new_release_id(res->id);

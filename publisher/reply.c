@@ -50,6 +50,9 @@ int pub_err_from(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf 
         return pub_err(out, 415, "unsupported_media_type", "%s", msg);
     case CMN_E_DB:
         return pub_err(out, 503, "database_unavailable", "%s", msg);
+    case CMN_E_BUSY:
+        out->retry_after = 1;
+        return pub_err(out, 503, "database_busy", "%s", msg);
     case CMN_E_NET:
     case CMN_E_HTTP:
     case CMN_E_IO:
@@ -57,6 +60,17 @@ int pub_err_from(struct pub_resp *out, enum cmn_err rc, const struct cmn_errbuf 
     default:
         return pub_err(out, 500, "internal", "%s", msg);
     }
+}
+
+struct pub_dbconn *pub_reply_db(struct pub_srv *s, struct pub_resp *out)
+{
+    enum cmn_err why = CMN_E_DB;
+    struct pub_dbconn *c = pub_db_get(s->db, &why);
+    if (c)
+        return c;
+    struct cmn_errbuf eb = {0};
+    pub_err_from(out, pub_db_errf(why, &eb), &eb);
+    return NULL;
 }
 
 const char *pub_req_header(struct pub_req *r, const char *name)

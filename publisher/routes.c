@@ -100,7 +100,7 @@ static const struct pub_route routes[] = {
     {"DELETE", "/releases/:id",                          pub_h_seed_rel_delete, WRITE, B_JSON,      DB},
     {"GET",    "/releases/:id/stats",                    pub_h_seed_rel_stats,  READ,  B_NONE,      DB},
     {"POST",   "/devices",                               pub_h_seed_devices,    NONE,  B_TELEMETRY, 0},
-    {"POST",   "/installations",                         pub_h_seed_installations, NONE, B_TELEMETRY, DB},
+    {"POST",   "/installations",                         pub_h_seed_installations, NONE, B_TELEMETRY, 0},
     /* seed 002 ESP admin API, X-API-Key (h_esp.c) */
     {"POST",   "/api/admin/firmware/upload",             pub_h_esp_upload,      WRITE, B_UPLOAD,    0},
     {"GET",    "/api/admin/firmware/releases",           pub_h_esp_releases,    READ,  B_NONE,      DB},

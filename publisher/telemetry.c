@@ -506,10 +506,11 @@ static enum cmn_err store_alone(struct pub_srv *s, struct pub_install_ev *ev, si
     unsigned char *pidx = malloc(m);
     struct relpair pairs[MAX_PAIRS];
     size_t np = pidx ? batch_pairs(ev, m, pairs, pidx) : 0;
-    struct pub_dbconn *c = pub_db_get(s->db);
+    enum cmn_err why = CMN_E_DB;
+    struct pub_dbconn *c = pub_db_get(s->db, &why);
     PGresult *q = NULL;
     if (!c) {
-        rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
+        rc = pub_db_errf(why, eb);
         goto out;
     }
     rc = np ? ingest_direct(c, ev, m, pairs, np, pidx, cap, &q) : CMN_E_CONFLICT;
@@ -577,7 +578,7 @@ static enum cmn_err store_group(struct pub_srv *s, struct pub_ig_member *g, size
     if (!np)
         goto out;
     rc = CMN_E_DB;
-    if (!(c = pub_db_get(s->db)))
+    if (!(c = pub_db_get(s->db, &rc)))
         goto out;
     if ((rc = ingest_direct(c, ev, rows, pairs, np, pidx, cap, &q)) == CMN_OK) {
         halt_check(s, c, q, cap);
@@ -739,9 +740,9 @@ enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct p
     }
     long long stored = 0;
     if (m) {
-        c = pub_db_get(s->db);
-        if (!c) {
-            rc = cmn_errf(eb, CMN_E_DB, "database unavailable");
+        enum cmn_err why = CMN_E_DB;
+        if (!(c = pub_db_get(s->db, &why))) {
+            rc = pub_db_errf(why, eb);
             goto out;
         }
         const char *p[5] = {a[0].ptr, a[1].ptr, a[2].ptr, a[3].ptr, a[4].ptr};

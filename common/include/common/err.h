@@ -34,6 +34,7 @@ enum cmn_err {
     CMN_E_CANCELLED,    /* operation cancelled by the caller */
     CMN_E_DB,           /* database error */
     CMN_E_UNSAFE,       /* hostile input refused (zip slip, symlink, bomb...) */
+    CMN_E_BUSY,         /* a shared resource (a connection pool) stayed in use for the whole wait: try again */
     CMN_E__COUNT
 };
 

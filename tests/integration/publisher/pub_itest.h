@@ -272,6 +272,23 @@ static CMN_UNUSED long long it_jint(json_t *o, const char *path)
     return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
+/*
+ * A test program's start: 0 when it can run (crypto and libcurl set up), 1
+ * after a TAP skip when HP_TEST_PG_URL is not set (outside make test), -1
+ * when the crypto library cannot start.
+ */
+static CMN_UNUSED int it_init(void)
+{
+    if (!getenv("HP_TEST_PG_URL")) {
+        test_skip(1, "HP_TEST_PG_URL not set (run through make test)");
+        return 1;
+    }
+    if (cmn_crypto_init())
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return 0;
+}
+
 /* ---- the publisher process ---- */
 
 static CMN_UNUSED int it_wait_health(struct it_pub *p, int timeout_ms)

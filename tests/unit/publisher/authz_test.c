@@ -33,7 +33,7 @@ int main(void)
     ok(rc == 0, "fixture: database, storage, keys");
     if (rc)
         return done_testing();
-    struct pub_dbconn *c = pub_db_get(f.s.db);
+    struct pub_dbconn *c = pub_db_get(f.s.db, NULL);
     struct cmn_errbuf eb = {0};
     char oid[24], aid[24];
     snprintf(oid, sizeof(oid), "%lld", (long long)f.org_id);

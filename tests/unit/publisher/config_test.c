@@ -28,6 +28,7 @@ int main(void)
     is_int(c.manifest_ttl, 7 * 86400, "default manifest TTL 7 days");
     is_int(c.halt_threshold_pct, 20, "default auto-halt 20%%");
     is_int(c.halt_min_installs, 50, "after 50 installs");
+    is_int(c.db_wait, 10, "a request waits 10 s for a pooled connection");
 
     const char *good = "# comment\n"
                        "\n"
@@ -65,6 +66,8 @@ int main(void)
         {"max_upload = 99999999999999999999G\n", "max_upload"},
         {"manifest_ttl = 1\n", "manifest_ttl"},
         {"db_pool = 9999\n", "db_pool"},
+        {"db_wait = 0\n", "db_wait"},
+        {"db_wait = 601\n", "db_wait"},
         {"log_json = maybe\n", "log_json"},
         {"Database_URL = x\n", "expected"},
         {"k\xc3\xa9y = v\n", "expected"},

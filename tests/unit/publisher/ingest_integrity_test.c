@@ -174,7 +174,7 @@ int main(void)
 
 
     /* archive: the rows and counters stay, the stats read them */
-    struct pub_dbconn *conn = pub_db_get(f.s.db);
+    struct pub_dbconn *conn = pub_db_get(f.s.db, NULL);
     is_int(conn ? pub_release_action(&f.s, conn, a.id, PUB_ACT_ARCHIVE, 0, "key:test", NULL, NULL, NULL, &eb)
                 : CMN_E_DB,
            CMN_OK, "release a archived");

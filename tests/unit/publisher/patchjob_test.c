@@ -218,7 +218,7 @@ int main(void)
 
     /* a promoted release keeps its signed content digest and gets its own patch job on the new channel */
     {
-        struct pub_dbconn *c = pub_db_get(f.s.db);
+        struct pub_dbconn *c = pub_db_get(f.s.db, NULL);
         const char *pp[] = {id[1]};
         PGresult *src = pub_q(c, Q_REL_BY_ID, pp);
         json_t *prel = NULL;
@@ -368,7 +368,7 @@ int main(void)
     /* archived before its job ran: nothing to do */
     char id10[32];
     is_int(fx_release_content(&f, "tamper", "1.0.2", "*", v[2], id10, NULL), CMN_OK, "channel tamper: release 3");
-    struct pub_dbconn *c = pub_db_get(f.s.db);
+    struct pub_dbconn *c = pub_db_get(f.s.db, NULL);
     is_int(pub_release_action(&f.s, c, id10, PUB_ACT_ARCHIVE, 0, "key:test", NULL, NULL, NULL, &eb), CMN_OK,
            "archived at once");
     pub_db_put(f.s.db, c);

@@ -98,14 +98,14 @@ static CMN_UNUSED int fx_setup(struct fx *f, const char *tag)
         return -1;
     }
     pub_srv_init(&f->s, &f->cfg, NULL);
-    if (pub_srv_load_keys(&f->s, &eb) || pub_db_open(f->dburl, 2, &f->s.db, &eb)) {
+    if (pub_srv_load_keys(&f->s, &eb) || pub_db_open(f->dburl, 2, 10000, &f->s.db, &eb)) {
         diag("context: %s", eb.msg);
         return -1;
     }
     pub_srv_set_notify(&f->s, fx_count_notify, f);
 
     /* org, app and a release key, through the same prepared statements the handlers use */
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     if (!c)
         return -1;
     const char *po[] = {"acme"};
@@ -202,7 +202,7 @@ static CMN_UNUSED struct cmn_manifest *fx_manifest(struct fx *f, const char *cha
 static CMN_UNUSED const char *fx_state(struct fx *f, const char *id, char out[24])
 {
     out[0] = '\0';
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     const char *p[] = {id};
     PGresult *r = pub_q(c, Q_REL_BY_ID, p);
     if (pub_res_ok(r) && PQntuples(r) == 1)

@@ -36,7 +36,7 @@ static void test_publish(struct fx *f, char first_id[32])
     cmn_manifest_free(m);
 
     char bkey[CMN_STORAGE_KEY_MAX], path[2048];
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     const char *p[] = {res.id};
     PGresult *r = pub_q(c, Q_REL_BY_ID, p);
     snprintf(bkey, sizeof(bkey), "%s", pub_res_ok(r) && PQntuples(r) ? pub_cell(r, 0, 13) : "");
@@ -63,7 +63,7 @@ static void test_publish(struct fx *f, char first_id[32])
 static enum cmn_err act(struct fx *f, const char *id, int action, long bp, int64_t *seq)
 {
     struct cmn_errbuf eb = {0};
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     json_t *rel = NULL;
     enum cmn_err rc = pub_release_action(&f->s, c, id, action, bp, "key:test", NULL, &rel, seq, &eb);
     if (rc)
@@ -116,7 +116,7 @@ static void test_lifecycle(struct fx *f, const char *id)
     struct pub_new_result res;
     is_int(fx_release(f, "beta", "2.0.0", 10, &res, &eb), CMN_OK, "a release to promote");
     json_decref(res.release);
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     const char *p[] = {res.id};
     PGresult *src = pub_q(c, Q_REL_BY_ID, p);
     json_t *rel = NULL;
@@ -139,7 +139,7 @@ static void test_lifecycle(struct fx *f, const char *id)
     pub_db_put(f->s.db, c);
 
     is_int(act(f, res.id, PUB_ACT_CONCLUDE, 0, &seq), CMN_OK, "conclude: 100%% and active");
-    c = pub_db_get(f->s.db);
+    c = pub_db_get(f->s.db, NULL);
     src = pub_q(c, Q_REL_BY_ID, p);
     is_int(pub_res_ok(src) ? pub_cell_i64(src, 0, 7) : -1, 10000, "concluded at 10000 bp");
     PQclear(src);
@@ -147,7 +147,7 @@ static void test_lifecycle(struct fx *f, const char *id)
     is_int(act(f, res.id, PUB_ACT_ARCHIVE, 0, &seq), CMN_OK, "archive");
     is_str(fx_state(f, res.id, st), "archived", "state archived");
     is_int(act(f, res.id, PUB_ACT_ARCHIVE, 0, &seq), CMN_E_CONFLICT, "archive twice refused");
-    c = pub_db_get(f->s.db);
+    c = pub_db_get(f->s.db, NULL);
     src = pub_q(c, Q_REL_BY_ID, p);
     rc = pub_release_promote(&f->s, c, src, "staging", -1, "key:test", f->org_id, &rel, &pseq, &ppub, &eb);
     is_int(rc, CMN_E_CONFLICT, "an archived release cannot be promoted");
@@ -164,7 +164,7 @@ static void test_lifecycle(struct fx *f, const char *id)
 /* Add a CodePush key hash to demo/android/<channel> the way h_codepush.c does (touch + insert, one transaction). */
 static enum cmn_err cp_key(struct fx *f, const char *channel, const char *hash, int64_t *seq)
 {
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     if (!c)
         return CMN_E_DB;
     struct pub_chan ch = {f->app_id, "demo", "android", channel};
@@ -189,7 +189,7 @@ static enum cmn_err cp_key(struct fx *f, const char *channel, const char *hash, 
 
 static enum cmn_err publish(struct fx *f, const char *channel, int64_t *seq, struct cmn_errbuf *eb)
 {
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     struct pub_chan ch = {f->app_id, "demo", "android", channel};
     enum cmn_err rc = c ? pub_publish(&f->s, c, &ch, 0, seq, eb) : CMN_E_DB;
     if (c)
@@ -267,7 +267,7 @@ static void test_codepush(struct fx *f)
            CMN_MANIFEST_MAX_CODEPUSH_KEYS + 1, "(clean up)");
 
     /* a key change keeps a retired channel retired */
-    struct pub_dbconn *c = pub_db_get(f->s.db);
+    struct pub_dbconn *c = pub_db_get(f->s.db, NULL);
     struct pub_chan ch = {f->app_id, "demo", "android", "cp"};
     int archived = 0;
     rc = c ? pub_channel_retire(&f->s, c, &ch, "key:test", f->org_id, &seq, &archived, &eb) : CMN_E_DB;

@@ -182,6 +182,9 @@ int main(void)
                 dups++;
         if (a->flags & PUB_RF_DB)
             routed_db++;
+        /* their handlers store through telemetry.c, which takes a connection of its own (pub_http.h, PUB_RF_DB) */
+        if (a->body == PUB_BODY_TELEMETRY)
+            ok(!(a->flags & PUB_RF_DB), "telemetry route %s takes no dispatch connection", a->pattern);
         if (a->body == PUB_BODY_UPLOAD)
             ok(pub_router.upload && pub_router.upload->begin && pub_router.upload->feed && pub_router.upload->release,
                "upload route %s has stream ops", a->pattern);
