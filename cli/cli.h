@@ -108,6 +108,8 @@ struct cli_args {
  * With --help it prints the command's help and sets a->help.
  */
 int cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts, int argc, char **argv, struct cli_args *a);
+/* cli_parse for a command that takes no positional argument: a stray one is CLI_EXIT_USAGE (unless --help). */
+int cli_parse_flags(const struct cli_cmd *cmd, const struct cli_opt *opts, int argc, char **argv, struct cli_args *a);
 void cli_print_help(const struct cli_cmd *cmd, const struct cli_opt *opts);
 
 /* ---- settings (util.c) ---- */

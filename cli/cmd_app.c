@@ -33,11 +33,8 @@ int cli_cmd_app(int argc, char **argv)
                                 "             [--count-unticketed on|off]",
                                 CLI_CONN_ENV, NULL};
     memset(&c, 0, sizeof(c));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if (!app)
         return cli_fail(CLI_EXIT_USAGE, "--app is required");
     if (legacy && strcmp(legacy, "on") != 0 && strcmp(legacy, "off") != 0)

@@ -34,11 +34,8 @@ int cli_cmd_keygen(int argc, char **argv)
         "Embed the printed public key in your app (release keys) or give it to devices and edges\n"
         "(manifest keys, HOTPATCH_TRUSTED_KEYS). Keep the secret key file private; point\n"
         "HOTPATCH_SIGNING_KEY / HOTPATCH_MANIFEST_KEY at it in CI.\n"};
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if (!out) {
         if (!cli_cfg_dir)
             return cli_fail(CLI_EXIT_USAGE, "no config dir (HOME is not set): pass --out FILE");

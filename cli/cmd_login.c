@@ -115,11 +115,8 @@ int cli_cmd_login(int argc, char **argv)
                                 "HOTPATCH_ENDPOINT  default for --endpoint\nHOTPATCH_TOKEN     used instead of the "
                                 "stored token by other commands",
                                 NULL};
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if (storage) {
         if (endpoint || token || token_stdin)
             return cli_fail(CLI_EXIT_USAGE, "--storage (serverless) cannot be combined with --endpoint/--token");

@@ -136,11 +136,8 @@ static int show(int argc, char **argv)
                                 "the expected app/platform/channel, and expiry (exit 5 when any fails).\n"};
     memset(&c, 0, sizeof(c));
     memset(&t, 0, sizeof(t));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
         return ex;
     if (cmn_crypto_init())
@@ -240,11 +237,8 @@ static int reseal(int argc, char **argv, int retire)
     memset(&c, 0, sizeof(c));
     memset(&t, 0, sizeof(t));
     memset(&mkey, 0, sizeof(mkey));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if ((ex = cli_parse_ttl(ttl_s, &ttl)))
         return ex;
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))
@@ -346,11 +340,8 @@ int cli_cmd_history(int argc, char **argv)
                                 CLI_CONN_ENV "HOTPATCH_TRUSTED_KEYS  serverless: default for --trusted-key\n", NULL};
     memset(&c, 0, sizeof(c));
     memset(&t, 0, sizeof(t));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if (limit_s && (limit = cli_parse_uint(limit_s, 1, 1000)) < 0)
         return cli_fail(CLI_EXIT_USAGE, "bad --limit '%s': 1-1000", limit_s);
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))

@@ -251,11 +251,8 @@ static int make(int argc, char **argv, const char *verb)
         "The new root must be signed by a threshold of the previous root's keys AND of its own\n"
         "root keys. Sign with the key files at hand (--sign); other holders add theirs with\n"
         "'hotpatch root sign'. Then 'hotpatch root publish FILE --storage URL'.\n"};
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if (!out)
         return cli_fail(CLI_EXIT_USAGE, "missing --out FILE");
     if (init && (!app || !mkeys))

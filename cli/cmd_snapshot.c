@@ -34,11 +34,8 @@ int cli_cmd_snapshot(int argc, char **argv)
                                 "hotpatch snapshot --storage URL [--trusted-key B64]", CLI_CONN_ENV, NULL};
     memset(&c, 0, sizeof(c));
     memset(keys, 0, sizeof(keys));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if ((ex = cli_conn_resolve(&c)))
         return ex;
     if (c.mode != CLI_MODE_SERVERLESS)

@@ -36,11 +36,8 @@ int cli_cmd_stats(int argc, char **argv)
                                 CLI_CONN_ENV, NULL};
     memset(&c, 0, sizeof(c));
     memset(&t, 0, sizeof(t));
-    ex = cli_parse(&cmd, opts, argc, argv, &a);
-    if (ex || a.help)
+    if ((ex = cli_parse_flags(&cmd, opts, argc, argv, &a)) || a.help)
         return ex;
-    if (a.npos)
-        return cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a.pos[0]);
     if (id && version)
         return cli_fail(CLI_EXIT_USAGE, "pass --release or --version, not both");
     if ((ex = cli_target_resolve(&t)) || (ex = cli_conn_resolve(&c)))

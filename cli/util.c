@@ -314,6 +314,14 @@ int cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts, int argc, c
     return 0;
 }
 
+int cli_parse_flags(const struct cli_cmd *cmd, const struct cli_opt *opts, int argc, char **argv, struct cli_args *a)
+{
+    int ex = cli_parse(cmd, opts, argc, argv, a);
+    if (!ex && !a->help && a->npos)
+        ex = cli_fail(CLI_EXIT_USAGE, "unexpected argument '%s'", a->pos[0]);
+    return ex;
+}
+
 /* ---- settings ---- */
 
 const char *cli_setting(const char *flag, const char *env, const char *cfgkey)

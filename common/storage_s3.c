@@ -220,6 +220,65 @@ static enum cmn_err map_status(const char *op, const char *key, struct cmn_http_
     return cmn_errf(eb, code, "s3: http %ld on %s '%s'", st, op, key);
 }
 
+/* One request: its URL, the header lines it borrows, and its response. */
+struct s3req {
+    struct cmn_buf url;
+    struct hdrs h;
+    struct cmn_http_req rq;
+    struct cmn_http_resp rs;
+};
+
+static void s3req_init(struct s3req *r, size_t url_max)
+{
+    memset(r, 0, sizeof(*r));
+    cmn_buf_init(&r->url, url_max);
+}
+
+/* Drop the response and header lines and empty the URL: ready for the next request. */
+static void s3req_reset(struct s3req *r)
+{
+    cmn_http_resp_release(&r->rs);
+    hdrs_release(&r->h);
+    cmn_buf_reset(&r->url);
+}
+
+static void s3req_release(struct s3req *r)
+{
+    s3req_reset(r);
+    cmn_buf_release(&r->url);
+}
+
+/* Set up a request to r->url: credentials, timeouts, the body hash and the session token. */
+static enum cmn_err s3req_start(struct s3store *s, struct s3req *r, const char *method, const char *sha_hex,
+                                struct prog *pg)
+{
+    req_init(s, &r->rq, method, r->url.ptr, pg);
+    return common_hdrs(s, &r->h, &r->rq, sha_hex);
+}
+
+/* s3req_start on the URL of object `key` (`query` as object_url takes it). */
+static enum cmn_err s3req_object(struct s3store *s, struct s3req *r, const char *method, const char *key,
+                                 const char *query, const char *sha_hex, struct prog *pg)
+{
+    enum cmn_err rc = object_url(s, key, query, &r->url);
+    return rc ? rc : s3req_start(s, r, method, sha_hex, pg);
+}
+
+/* Send the request; a status other than 2xx becomes an error code with an S3 detail (map_status). */
+static enum cmn_err s3req_send(struct s3store *s, struct s3req *r, const char *op, const char *key, int conditional_put,
+                               struct cmn_errbuf *eb)
+{
+    enum cmn_err rc = cmn_http_perform(s->http, &r->rq, &r->rs, eb);
+    return rc ? rc : map_status(op, key, &r->rs, conditional_put, eb);
+}
+
+static void sha256_hex(const void *p, size_t n, char hex[CMN_SHA256_HEX])
+{
+    uint8_t d[CMN_SHA256_BYTES];
+    cmn_sha256(p, n, d);
+    cmn_hex_encode(d, sizeof(d), hex);
+}
+
 static enum cmn_err s3_head(struct cmn_storage *st, const char *key, char etag_out[CMN_ETAG_MAX], uint64_t *size,
                             struct cmn_errbuf *eb);
 
@@ -262,107 +321,92 @@ static enum cmn_err put_single(struct s3store *s, const char *key, const void *d
                                uint64_t flen, const char *sha_hex, const struct cmn_put_opts *o,
                                char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
-    struct cmn_buf url;
-    struct hdrs h = {.n = 0};
-    struct cmn_http_req rq;
-    struct cmn_http_resp rs;
+    struct s3req r;
     struct prog pg = {o->progress, o->progress_ctx, 0, 0, 1};
     enum cmn_err rc;
-    cmn_buf_init(&url, 8192);
-    memset(&rs, 0, sizeof(rs));
-    rc = object_url(s, key, NULL, &url);
+    s3req_init(&r, 8192);
+    rc = s3req_object(s, &r, "PUT", key, NULL, sha_hex, &pg);
     if (rc)
         goto out;
-    req_init(s, &rq, "PUT", url.ptr, &pg);
     if (path) {
-        rq.upload_path = path;
-        rq.upload_offset = 0;
-        rq.upload_len = flen;
+        r.rq.upload_path = path;
+        r.rq.upload_offset = 0;
+        r.rq.upload_len = flen;
         if (flen > SMALL_BODY_MAX)
-            req_streaming(s, &rq);
+            req_streaming(s, &r.rq);
     } else {
-        rq.body = data;
-        rq.body_len = len;
+        r.rq.body = data;
+        r.rq.body_len = len;
         if (len > SMALL_BODY_MAX)
-            req_streaming(s, &rq);
+            req_streaming(s, &r.rq);
     }
-    rc = common_hdrs(s, &h, &rq, sha_hex);
+    rc = cond_hdrs(&r.h, &r.rq, o);
     if (!rc)
-        rc = cond_hdrs(&h, &rq, o);
+        rc = meta_hdrs(&r.h, &r.rq, o, eb);
     if (!rc)
-        rc = meta_hdrs(&h, &rq, o, eb);
-    if (rc)
-        goto out;
-    rc = cmn_http_perform(s->http, &rq, &rs, eb);
-    if (rc)
-        goto out;
-    rc = map_status("put", key, &rs, o->if_match || o->if_none_match, eb);
-    if (rc)
-        goto out;
-    if (etag_out)
-        memcpy(etag_out, rs.etag, CMN_ETAG_MAX);
+        rc = s3req_send(s, &r, "put", key, o->if_match || o->if_none_match, eb);
+    if (!rc && etag_out)
+        memcpy(etag_out, r.rs.etag, CMN_ETAG_MAX);
 out:
-    cmn_http_resp_release(&rs);
-    hdrs_release(&h);
-    cmn_buf_release(&url);
+    s3req_release(&r);
     return rc;
 }
 
 static enum cmn_err s3_put(struct cmn_storage *st, const char *key, const void *data, size_t len,
                            const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
-    uint8_t d[CMN_SHA256_BYTES];
     char hex[CMN_SHA256_HEX];
-    cmn_sha256(data, len, d);
-    cmn_hex_encode(d, sizeof(d), hex);
+    sha256_hex(data, len, hex);
     return put_single(s3_of(st), key, data, len, NULL, 0, hex, o, etag_out, eb);
+}
+
+/* The query naming a multipart upload, "[partNumber=N&]uploadId=<id>" (sorted: the SigV4 canonical form). */
+static enum cmn_err upload_query(struct cmn_buf *q, uint64_t part, const char *upload_id)
+{
+    enum cmn_err rc = CMN_OK;
+    cmn_buf_reset(q);
+    if (part)
+        rc = cmn_buf_addf(q, "partNumber=%" PRIu64 "&", part);
+    if (!rc)
+        rc = cmn_buf_addstr(q, "uploadId=");
+    if (!rc)
+        rc = cmn_url_encode(q, upload_id, strlen(upload_id), 0);
+    return rc;
 }
 
 /* Abort a multipart upload so its parts do not linger (best effort). */
 static void mp_abort(struct s3store *s, const char *key, const char *upload_id)
 {
-    struct cmn_buf url, q;
-    struct hdrs h = {.n = 0};
-    struct cmn_http_req rq;
-    struct cmn_http_resp rs;
-    cmn_buf_init(&url, 8192);
+    struct s3req r;
+    struct cmn_buf q;
+    s3req_init(&r, 8192);
     cmn_buf_init(&q, 4096);
-    memset(&rs, 0, sizeof(rs));
-    if (cmn_buf_addstr(&q, "uploadId=") || cmn_url_encode(&q, upload_id, strlen(upload_id), 0) ||
-        object_url(s, key, q.ptr, &url))
-        goto out;
-    req_init(s, &rq, "DELETE", url.ptr, NULL);
-    if (common_hdrs(s, &h, &rq, EMPTY_SHA256))
-        goto out;
-    if (cmn_http_perform(s->http, &rq, &rs, NULL) == CMN_OK && rs.status >= 300)
-        fprintf(stderr, "warning: cannot abort multipart upload of '%s': http %ld\n", key, rs.status);
-out:
-    cmn_http_resp_release(&rs);
-    hdrs_release(&h);
+    if (upload_query(&q, 0, upload_id) == CMN_OK &&
+        s3req_object(s, &r, "DELETE", key, q.ptr, EMPTY_SHA256, NULL) == CMN_OK &&
+        cmn_http_perform(s->http, &r.rq, &r.rs, NULL) == CMN_OK && r.rs.status >= 300)
+        fprintf(stderr, "warning: cannot abort multipart upload of '%s': http %ld\n", key, r.rs.status);
+    s3req_release(&r);
     cmn_buf_release(&q);
-    cmn_buf_release(&url);
 }
 
 static enum cmn_err put_multipart(struct s3store *s, const char *key, const char *path, uint64_t size,
                                   const struct cmn_put_opts *o, char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
-    struct cmn_buf url, q, body, xml;
-    struct hdrs h = {.n = 0};
-    struct cmn_http_req rq;
-    struct cmn_http_resp rs;
+    struct cmn_buf q, body, xml;
+    struct s3req r;
     char upload_id[1024] = "";
     char(*etags)[CMN_ETAG_MAX] = NULL;
     char *part = NULL;
+    char hex[CMN_SHA256_HEX];
     int fd = -1;
     enum cmn_err rc;
     uint64_t nparts = (size + PART_SIZE - 1) / PART_SIZE;
     struct prog pg = {o->progress, o->progress_ctx, 0, size, 1};
 
-    cmn_buf_init(&url, 8192);
+    s3req_init(&r, 8192);
     cmn_buf_init(&q, 4096);
     cmn_buf_init(&body, 64 * 1024);
     cmn_buf_init(&xml, (size_t)nparts * 256 + 1024);
-    memset(&rs, 0, sizeof(rs));
     if (nparts > MAX_PARTS) {
         rc = cmn_errf(eb, CMN_E_TOOBIG, "'%s' needs more than %d parts", path, MAX_PARTS);
         goto out;
@@ -380,22 +424,15 @@ static enum cmn_err put_multipart(struct s3store *s, const char *key, const char
     }
 
     /* 1. Initiate. */
-    rc = object_url(s, key, "uploads=", &url); /* "=" kept: SigV4 canonical query form */
-    if (rc)
-        goto out;
-    req_init(s, &rq, "POST", url.ptr, NULL);
-    rq.body_out = &body;
-    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    rc = s3req_object(s, &r, "POST", key, "uploads=", EMPTY_SHA256, NULL); /* "=" kept: SigV4 canonical query form */
+    r.rq.body_out = &body;
     if (!rc)
-        rc = meta_hdrs(&h, &rq, o, eb);
+        rc = meta_hdrs(&r.h, &r.rq, o, eb);
     if (!rc)
-        rc = cmn_http_perform(s->http, &rq, &rs, eb);
-    if (!rc)
-        rc = map_status("initiate multipart", key, &rs, 0, eb);
+        rc = s3req_send(s, &r, "initiate multipart", key, 0, eb);
     if (!rc)
         rc = cmn_s3xml_parse_upload_id(body.ptr, body.len, upload_id, sizeof(upload_id), eb);
-    cmn_http_resp_release(&rs);
-    hdrs_release(&h);
+    s3req_reset(&r);
     if (rc)
         goto out;
 
@@ -405,44 +442,30 @@ static enum cmn_err put_multipart(struct s3store *s, const char *key, const char
         size_t n = size - off > PART_SIZE ? PART_SIZE : (size_t)(size - off);
         size_t got = 0;
         while (got < n) {
-            ssize_t r = pread(fd, part + got, n - got, (off_t)(off + got));
-            if (r < 0 && errno == EINTR)
+            ssize_t rd = pread(fd, part + got, n - got, (off_t)(off + got));
+            if (rd < 0 && errno == EINTR)
                 continue;
-            if (r <= 0) {
-                rc = cmn_errf(eb, CMN_E_IO, "cannot read '%s': %s", path, r < 0 ? strerror(errno) : "file shrank");
+            if (rd <= 0) {
+                rc = cmn_errf(eb, CMN_E_IO, "cannot read '%s': %s", path, rd < 0 ? strerror(errno) : "file shrank");
                 goto abort;
             }
-            got += (size_t)r;
+            got += (size_t)rd;
         }
-        uint8_t d[CMN_SHA256_BYTES];
-        char hex[CMN_SHA256_HEX];
-        cmn_sha256(part, n, d);
-        cmn_hex_encode(d, sizeof(d), hex);
-        cmn_buf_reset(&q);
-        cmn_buf_reset(&url);
-        rc = cmn_buf_addf(&q, "partNumber=%" PRIu64 "&uploadId=", i + 1);
-        if (!rc)
-            rc = cmn_url_encode(&q, upload_id, strlen(upload_id), 0);
-        if (!rc)
-            rc = object_url(s, key, q.ptr, &url);
-        if (rc)
-            goto abort;
+        sha256_hex(part, n, hex);
         pg.base = off;
-        req_init(s, &rq, "PUT", url.ptr, &pg);
-        req_streaming(s, &rq);
-        rq.body = part;
-        rq.body_len = n;
-        rc = common_hdrs(s, &h, &rq, hex);
+        rc = upload_query(&q, i + 1, upload_id);
         if (!rc)
-            rc = cmn_http_perform(s->http, &rq, &rs, eb);
+            rc = s3req_object(s, &r, "PUT", key, q.ptr, hex, &pg);
+        req_streaming(s, &r.rq);
+        r.rq.body = part;
+        r.rq.body_len = n;
         if (!rc)
-            rc = map_status("upload part", key, &rs, 0, eb);
-        if (!rc && !rs.etag[0])
+            rc = s3req_send(s, &r, "upload part", key, 0, eb);
+        if (!rc && !r.rs.etag[0])
             rc = cmn_errf(eb, CMN_E_HTTP, "s3: no ETag for part %" PRIu64 " of '%s'", i + 1, key);
         if (!rc)
-            memcpy(etags[i], rs.etag, CMN_ETAG_MAX);
-        cmn_http_resp_release(&rs);
-        hdrs_release(&h);
+            memcpy(etags[i], r.rs.etag, CMN_ETAG_MAX);
+        s3req_reset(&r);
         if (rc)
             goto abort;
     }
@@ -454,40 +477,27 @@ static enum cmn_err put_multipart(struct s3store *s, const char *key, const char
             cmn_buf_addf(&xml, "<Part><PartNumber>%" PRIu64 "</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1, etags[i]);
     if (!rc)
         rc = cmn_buf_addstr(&xml, "</CompleteMultipartUpload>");
-    cmn_buf_reset(&q);
-    cmn_buf_reset(&url);
     cmn_buf_reset(&body);
     if (!rc)
-        rc = cmn_buf_addstr(&q, "uploadId=");
-    if (!rc)
-        rc = cmn_url_encode(&q, upload_id, strlen(upload_id), 0);
-    if (!rc)
-        rc = object_url(s, key, q.ptr, &url);
+        rc = upload_query(&q, 0, upload_id);
     if (rc)
         goto abort;
     {
-        uint8_t d[CMN_SHA256_BYTES];
-        char hex[CMN_SHA256_HEX];
-        cmn_sha256(xml.ptr, xml.len, d);
-        cmn_hex_encode(d, sizeof(d), hex);
-        req_init(s, &rq, "POST", url.ptr, NULL);
+        sha256_hex(xml.ptr, xml.len, hex);
+        rc = s3req_object(s, &r, "POST", key, q.ptr, hex, NULL);
         /* radosgw may take a while to stitch the parts together. */
-        rq.timeout_ms = s->timeout_ms * 4;
-        rq.body = xml.ptr;
-        rq.body_len = xml.len;
-        rq.body_out = &body;
-        rc = common_hdrs(s, &h, &rq, hex);
+        r.rq.timeout_ms = s->timeout_ms * 4;
+        r.rq.body = xml.ptr;
+        r.rq.body_len = xml.len;
+        r.rq.body_out = &body;
         if (!rc)
-            rc = hdr_add(&h, &rq, "Content-Type: application/xml");
+            rc = hdr_add(&r.h, &r.rq, "Content-Type: application/xml");
         if (!rc)
-            rc = cmn_http_perform(s->http, &rq, &rs, eb);
-        if (!rc)
-            rc = map_status("complete multipart", key, &rs, 0, eb);
+            rc = s3req_send(s, &r, "complete multipart", key, 0, eb);
         char etag[CMN_S3XML_ETAG_MAX];
         if (!rc)
             rc = cmn_s3xml_parse_complete(body.ptr, body.len, etag, eb);
-        cmn_http_resp_release(&rs);
-        hdrs_release(&h);
+        s3req_reset(&r);
         if (rc)
             goto abort;
         /* radosgw answers with an empty <ETag/>: ask for it. */
@@ -510,7 +520,7 @@ out:
     cmn_buf_release(&xml);
     cmn_buf_release(&body);
     cmn_buf_release(&q);
-    cmn_buf_release(&url);
+    s3req_release(&r);
     return rc;
 }
 
@@ -545,47 +555,39 @@ static enum cmn_err s3_get(struct cmn_storage *st, const char *key, const struct
                            char etag_out[CMN_ETAG_MAX], struct cmn_errbuf *eb)
 {
     struct s3store *s = s3_of(st);
-    struct cmn_buf url;
-    struct hdrs h = {.n = 0};
-    struct cmn_http_req rq;
-    struct cmn_http_resp rs;
+    struct s3req r;
     size_t len0 = out->len, cap0 = out->cap;
     enum cmn_err rc;
-    cmn_buf_init(&url, 8192);
-    memset(&rs, 0, sizeof(rs));
-    rc = object_url(s, key, NULL, &url);
-    if (rc)
-        goto out;
-    req_init(s, &rq, "GET", url.ptr, NULL);
-    req_streaming(s, &rq);
-    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    s3req_init(&r, 8192);
+    rc = s3req_object(s, &r, "GET", key, NULL, EMPTY_SHA256, NULL);
     if (!rc && o->has_range) {
         if (o->range_end == UINT64_MAX)
-            rc = hdr_add(&h, &rq, "Range: bytes=%" PRIu64 "-", o->range_start);
+            rc = hdr_add(&r.h, &r.rq, "Range: bytes=%" PRIu64 "-", o->range_start);
         else
-            rc = hdr_add(&h, &rq, "Range: bytes=%" PRIu64 "-%" PRIu64, o->range_start, o->range_end);
+            rc = hdr_add(&r.h, &r.rq, "Range: bytes=%" PRIu64 "-%" PRIu64, o->range_start, o->range_end);
     }
     if (!rc && o->if_none_match)
-        rc = hdr_add(&h, &rq, "If-None-Match: \"%s\"", o->if_none_match);
+        rc = hdr_add(&r.h, &r.rq, "If-None-Match: \"%s\"", o->if_none_match);
     if (rc)
         goto out;
+    req_streaming(s, &r.rq);
     /* The object may not grow `out` past max_size (the buffer's own cap still applies). */
     if (o->max_size && o->max_size < out->cap - out->len)
         out->cap = out->len + o->max_size;
-    rq.body_out = out;
-    rc = cmn_http_perform(s->http, &rq, &rs, eb);
+    r.rq.body_out = out;
+    rc = cmn_http_perform(s->http, &r.rq, &r.rs, eb);
     out->cap = cap0;
     if (rc) {
         if (rc == CMN_E_TOOBIG)
             rc = cmn_errf(eb, CMN_E_TOOBIG, "object '%s' is too big", key);
         goto out;
     }
-    rc = map_status("get", key, &rs, 0, eb);
+    rc = map_status("get", key, &r.rs, 0, eb);
     if (etag_out && (rc == CMN_OK || rc == CMN_E_NOT_MODIFIED))
-        memcpy(etag_out, rs.etag[0] || !o->if_none_match ? rs.etag : o->if_none_match, CMN_ETAG_MAX);
+        memcpy(etag_out, r.rs.etag[0] || !o->if_none_match ? r.rs.etag : o->if_none_match, CMN_ETAG_MAX);
     if (rc)
         goto out;
-    if (o->has_range && rs.status == 200) {
+    if (o->has_range && r.rs.status == 200) {
         /* The server ignored the range: keep the requested slice. */
         size_t got = out->len - len0;
         if (o->range_start >= got) {
@@ -601,9 +603,7 @@ static enum cmn_err s3_get(struct cmn_storage *st, const char *key, const struct
         out->ptr[out->len] = '\0';
     }
 out:
-    cmn_http_resp_release(&rs);
-    hdrs_release(&h);
-    cmn_buf_release(&url);
+    s3req_release(&r);
     return rc;
 }
 
@@ -611,32 +611,16 @@ static enum cmn_err s3_head(struct cmn_storage *st, const char *key, char etag_o
                             struct cmn_errbuf *eb)
 {
     struct s3store *s = s3_of(st);
-    struct cmn_buf url;
-    struct hdrs h = {.n = 0};
-    struct cmn_http_req rq;
-    struct cmn_http_resp rs;
-    enum cmn_err rc;
-    cmn_buf_init(&url, 8192);
-    memset(&rs, 0, sizeof(rs));
-    rc = object_url(s, key, NULL, &url);
-    if (rc)
-        goto out;
-    req_init(s, &rq, "HEAD", url.ptr, NULL);
-    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    struct s3req r;
+    s3req_init(&r, 8192);
+    enum cmn_err rc = s3req_object(s, &r, "HEAD", key, NULL, EMPTY_SHA256, NULL);
     if (!rc)
-        rc = cmn_http_perform(s->http, &rq, &rs, eb);
-    if (!rc)
-        rc = map_status("head", key, &rs, 0, eb);
-    if (rc)
-        goto out;
-    if (etag_out)
-        memcpy(etag_out, rs.etag, CMN_ETAG_MAX);
-    if (size)
-        *size = rs.content_length;
-out:
-    cmn_http_resp_release(&rs);
-    hdrs_release(&h);
-    cmn_buf_release(&url);
+        rc = s3req_send(s, &r, "head", key, 0, eb);
+    if (!rc && etag_out)
+        memcpy(etag_out, r.rs.etag, CMN_ETAG_MAX);
+    if (!rc && size)
+        *size = r.rs.content_length;
+    s3req_release(&r);
     return rc;
 }
 
@@ -646,18 +630,15 @@ static enum cmn_err s3_list(struct cmn_storage *st, const char *prefix, cmn_list
                             struct cmn_errbuf *eb)
 {
     struct s3store *s = s3_of(st);
-    struct cmn_buf url, full, body;
-    struct hdrs h = {.n = 0};
-    struct cmn_http_req rq;
-    struct cmn_http_resp rs;
+    struct cmn_buf full, body;
+    struct s3req r;
     struct cmn_s3_list page;
     char *token = NULL;
     enum cmn_err rc;
     int stop = 0;
-    cmn_buf_init(&url, 16384);
+    s3req_init(&r, 16384);
     cmn_buf_init(&full, 4096);
     cmn_buf_init(&body, LIST_BODY_MAX);
-    memset(&rs, 0, sizeof(rs));
     memset(&page, 0, sizeof(page));
     /* Keys on the wire carry the store's prefix; callers see them without it. */
     rc = s->prefix[0] ? cmn_buf_addf(&full, "%s/", s->prefix) : cmn_buf_addstr(&full, "");
@@ -668,36 +649,31 @@ static enum cmn_err s3_list(struct cmn_storage *st, const char *prefix, cmn_list
     if (rc)
         goto out;
     do {
-        cmn_buf_reset(&url);
+        struct cmn_buf *url = &r.url;
         cmn_buf_reset(&body);
         /* Query parameters in sorted order (the SigV4 canonical form). */
-        rc = cmn_buf_addf(&url, "%s/", s->endpoint);
+        rc = cmn_buf_addf(url, "%s/", s->endpoint);
         if (!rc)
-            rc = cmn_url_encode(&url, s->bucket, strlen(s->bucket), 0);
+            rc = cmn_url_encode(url, s->bucket, strlen(s->bucket), 0);
         if (!rc)
-            rc = cmn_buf_addstr(&url, "?");
+            rc = cmn_buf_addstr(url, "?");
         if (!rc && token) {
-            rc = cmn_buf_addstr(&url, "continuation-token=");
+            rc = cmn_buf_addstr(url, "continuation-token=");
             if (!rc)
-                rc = cmn_url_encode(&url, token, strlen(token), 0);
+                rc = cmn_url_encode(url, token, strlen(token), 0);
             if (!rc)
-                rc = cmn_buf_addstr(&url, "&");
+                rc = cmn_buf_addstr(url, "&");
         }
         if (!rc)
-            rc = cmn_buf_addf(&url, "list-type=2&max-keys=%d&prefix=", s->page_size);
+            rc = cmn_buf_addf(url, "list-type=2&max-keys=%d&prefix=", s->page_size);
         if (!rc)
-            rc = cmn_url_encode(&url, full.ptr, full.len, 0);
-        if (rc)
-            goto out;
-        req_init(s, &rq, "GET", url.ptr, NULL);
-        rq.body_out = &body;
-        rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+            rc = cmn_url_encode(url, full.ptr, full.len, 0);
         if (!rc)
-            rc = cmn_http_perform(s->http, &rq, &rs, eb);
+            rc = s3req_start(s, &r, "GET", EMPTY_SHA256, NULL);
+        r.rq.body_out = &body;
         if (!rc)
-            rc = map_status("list", full.ptr, &rs, 0, eb);
-        cmn_http_resp_release(&rs);
-        hdrs_release(&h);
+            rc = s3req_send(s, &r, "list", full.ptr, 0, eb);
+        s3req_reset(&r);
         if (rc)
             goto out;
         rc = cmn_s3xml_parse_list(body.ptr ? body.ptr : "", body.len, &page, eb);
@@ -726,7 +702,7 @@ out:
     cmn_s3_list_release(&page);
     cmn_buf_release(&body);
     cmn_buf_release(&full);
-    cmn_buf_release(&url);
+    s3req_release(&r);
     return rc;
 }
 
@@ -994,26 +970,14 @@ out:
 static enum cmn_err s3_del(struct cmn_storage *st, const char *key, struct cmn_errbuf *eb)
 {
     struct s3store *s = s3_of(st);
-    struct cmn_buf url;
-    struct hdrs h = {.n = 0};
-    struct cmn_http_req rq;
-    struct cmn_http_resp rs;
-    enum cmn_err rc;
-    cmn_buf_init(&url, 8192);
-    memset(&rs, 0, sizeof(rs));
-    rc = object_url(s, key, NULL, &url);
-    if (rc)
-        goto out;
-    req_init(s, &rq, "DELETE", url.ptr, NULL);
-    rc = common_hdrs(s, &h, &rq, EMPTY_SHA256);
+    struct s3req r;
+    s3req_init(&r, 8192);
+    enum cmn_err rc = s3req_object(s, &r, "DELETE", key, NULL, EMPTY_SHA256, NULL);
     if (!rc)
-        rc = cmn_http_perform(s->http, &rq, &rs, eb);
-    if (!rc && rs.status != 404)
-        rc = map_status("delete", key, &rs, 0, eb);
-out:
-    cmn_http_resp_release(&rs);
-    hdrs_release(&h);
-    cmn_buf_release(&url);
+        rc = cmn_http_perform(s->http, &r.rq, &r.rs, eb);
+    if (!rc && r.rs.status != 404) /* already gone: done */
+        rc = map_status("delete", key, &r.rs, 0, eb);
+    s3req_release(&r);
     return rc;
 }
 

@@ -185,13 +185,20 @@ static hp_status add_keys(hp_client *c, struct cmn_key *keys, size_t *n, const c
     return HP_OK;
 }
 
-hp_status hp_setopt_str(hp_client *c, hp_option opt, const char *v)
+/* The entry of an hp_setopt_*: HP_E_INVAL without a handle or once it is open; clears the last message. */
+static hp_status enter_setopt(hp_client *c)
 {
     if (!c)
         return HP_E_INVAL;
     c->err[0] = '\0';
-    if (c->opened)
-        return hp__failf(c, HP_E_INVAL, "options cannot change after hp_open");
+    return c->opened ? hp__failf(c, HP_E_INVAL, "options cannot change after hp_open") : HP_OK;
+}
+
+hp_status hp_setopt_str(hp_client *c, hp_option opt, const char *v)
+{
+    hp_status s = enter_setopt(c);
+    if (s)
+        return s;
     switch (opt) {
     case HP_OPT_DATA_DIR:
         return set_str(c, &c->data_dir, v, 0);
@@ -230,11 +237,9 @@ hp_status hp_setopt_str(hp_client *c, hp_option opt, const char *v)
 
 hp_status hp_setopt_int(hp_client *c, hp_option opt, long long v)
 {
-    if (!c)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (c->opened)
-        return hp__failf(c, HP_E_INVAL, "options cannot change after hp_open");
+    hp_status s = enter_setopt(c);
+    if (s)
+        return s;
     switch (opt) {
     case HP_OPT_MAX_FAILED_LAUNCHES:
         if (v < 1 || v > 100)
@@ -714,11 +719,8 @@ hp_status hp_check(hp_client *c, hp_offer **out)
     hp_status s = HP_OK;
     long status = 0;
 
-    if (!c || !out)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (!c->opened)
-        return hp__failf(c, HP_E_STATE, "handle is not open");
+    if ((s = hp__enter_open(c, out != NULL)))
+        return s;
     cmn_buf_init(&url, 16384);
     cmn_buf_init(&body, CMN_MANIFEST_MAX_BYTES);
     rc = check_url(c, &url);
@@ -1090,11 +1092,8 @@ hp_status hp_download(hp_client *c, const hp_offer *o, hp_progress_fn fn, void *
     hp_status s = HP_OK;
     enum cmn_err rc;
 
-    if (!c || !o)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (!c->opened)
-        return hp__failf(c, HP_E_STATE, "handle is not open");
+    if ((s = hp__enter_open(c, o != NULL)))
+        return s;
     if (o->kind != HP_OFFER_UPDATE)
         return HP_OK;
     atomic_store(&c->cancel, 0);
@@ -1196,16 +1195,14 @@ static hp_status start_revert(hp_client *c, int to_previous, int block)
 
 hp_status hp_clear_updates(hp_client *c)
 {
-    if (!c)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (!c->opened)
-        return hp__failf(c, HP_E_STATE, "handle is not open");
+    hp_status s = hp__enter_open(c, 1);
+    if (s)
+        return s;
     if (c->st.has_pending) {
         pending_drop_files(c, NULL);
         hp__pending_clear(&c->st.pending);
         c->st.has_pending = 0;
-        hp_status s = save(c);
+        s = save(c);
         if (s)
             return s;
     }
@@ -1222,11 +1219,8 @@ hp_status hp_install(hp_client *c, const hp_offer *o)
     hp_status s = HP_OK;
     enum cmn_err rc;
 
-    if (!c || !o)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (!c->opened)
-        return hp__failf(c, HP_E_STATE, "handle is not open");
+    if ((s = hp__enter_open(c, o != NULL)))
+        return s;
     if (o->kind == HP_OFFER_REVERT) {
         if (!c->st.has_installed || strcmp(c->st.installed.id, o->p.rel.id) != 0)
             return hp__failf(c, HP_E_STATE, "release '%s' is not installed", o->p.rel.id);
@@ -1402,18 +1396,16 @@ hp_status hp_boot_begin(hp_client *c, int *rolled_back)
 {
     if (rolled_back)
         *rolled_back = 0;
-    if (!c)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (!c->opened)
-        return hp__failf(c, HP_E_STATE, "handle is not open");
+    hp_status s = hp__enter_open(c, 1);
+    if (s)
+        return s;
     struct hp_state *st = &c->st;
     if (st->boot_note[0]) {
         /* hp_open fell back because the binary changed: tell the app once (result + hp_errmsg). */
         char note[sizeof st->boot_note];
         memcpy(note, st->boot_note, sizeof note);
         st->boot_note[0] = '\0';
-        hp_status s = save(c);
+        s = save(c);
         if (s)
             return s;
         size_t nl = strnlen(note, sizeof c->err - 1); /* the handle's message is shorter than the note */
@@ -1425,13 +1417,13 @@ hp_status hp_boot_begin(hp_client *c, int *rolled_back)
     if (!st->has_installed || st->confirmed)
         return HP_OK;
     if (st->launches >= c->max_failed) {
-        hp_status s = start_revert(c, st->has_previous, 1);
+        s = start_revert(c, st->has_previous, 1);
         if (!s && rolled_back)
             *rolled_back = 1;
         return s;
     }
     st->launches++;
-    hp_status s = save(c);
+    s = save(c);
     if (!s)
         hp__fault(c, "boot-counted");
     return s;
@@ -1439,11 +1431,9 @@ hp_status hp_boot_begin(hp_client *c, int *rolled_back)
 
 hp_status hp_boot_ok(hp_client *c)
 {
-    if (!c)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (!c->opened)
-        return hp__failf(c, HP_E_STATE, "handle is not open");
+    hp_status s = hp__enter_open(c, 1);
+    if (s)
+        return s;
     if (c->st.confirmed && c->st.launches == 0)
         return HP_OK;
     c->st.confirmed = 1;

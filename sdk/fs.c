@@ -69,6 +69,14 @@ hp_status hp__failf(struct hp_client *c, hp_status s, const char *fmt, ...)
     return s;
 }
 
+hp_status hp__enter_open(struct hp_client *c, int args_ok)
+{
+    if (!c || !args_ok)
+        return HP_E_INVAL;
+    c->err[0] = '\0';
+    return c->opened ? HP_OK : hp__failf(c, HP_E_STATE, "handle is not open");
+}
+
 /*
  * Test-only: HOTPATCH_AGENT_FAULT=<point> makes the process SIGKILL itself
  * when it reaches that point, so the crash-safety tests can interrupt every

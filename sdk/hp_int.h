@@ -151,6 +151,12 @@ hp_status hp__status(enum cmn_err e);
 /* Record the detail of a failure on the handle and return its hp_status. */
 hp_status hp__fail(struct hp_client *c, enum cmn_err e, const struct cmn_errbuf *eb);
 hp_status hp__failf(struct hp_client *c, hp_status s, const char *fmt, ...) CMN_PRINTF(3, 4);
+/*
+ * The entry of a call that needs an open handle: HP_E_INVAL when c is NULL or
+ * !args_ok (the handle's last message left alone), otherwise the last message
+ * is cleared, then HP_E_STATE ("handle is not open") before hp_open.
+ */
+hp_status hp__enter_open(struct hp_client *c, int args_ok);
 
 /* ---- test-only fault hook: SIGKILLs the process at a named point ---- */
 void hp__fault(const struct hp_client *c, const char *point);

@@ -179,11 +179,9 @@ size_t hp_reports_queued(const hp_client *c)
 hp_status hp_report_flush(hp_client *c)
 {
     struct cmn_errbuf eb = {{0}};
-    if (!c)
-        return HP_E_INVAL;
-    c->err[0] = '\0';
-    if (!c->opened)
-        return hp__failf(c, HP_E_STATE, "handle is not open");
+    hp_status s = hp__enter_open(c, 1);
+    if (s)
+        return s;
     if (!c->publisher_url || json_array_size(c->reports) == 0)
         return HP_OK;
     char *url = NULL;
@@ -192,7 +190,6 @@ hp_status hp_report_flush(hp_client *c)
     if (!url)
         return hp__failf(c, HP_E_NOMEM, "out of memory");
     snprintf(url, ul, "%s/v1/installations", c->publisher_url);
-    hp_status s = HP_OK;
     while (json_array_size(c->reports) > 0) {
         size_t n = json_array_size(c->reports);
         if (n > BATCH)
