@@ -169,8 +169,17 @@ int main(void)
         done = fx_sql_int(&f, sql) == 1;
     }
     ok(done, "the worker finished release 2's patch job by itself");
-    struct cmn_manifest *pm = fx_manifest(&f, "patched");
-    const struct cmn_release *pe = fx_find(pm, id1);
+    /* the job row turns 'done' before the channel's manifest is re-published: poll for the manifest too */
+    struct cmn_manifest *pm = NULL;
+    const struct cmn_release *pe = NULL;
+    for (int i = 0; i < 500; i++) {
+        cmn_manifest_free(pm);
+        pm = fx_manifest(&f, "patched");
+        pe = fx_find(pm, id1);
+        if (pe && pe->n_patches == 1)
+            break;
+        usleep(20000);
+    }
     ok(pe && pe->n_patches == 1 && !strcmp(pe->content_sha256, c1), "and the stored manifest lists its patch");
     cmn_manifest_free(pm);
     pub_jobs_stop(&f.s);
