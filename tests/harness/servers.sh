@@ -136,6 +136,7 @@ hp_add_release_key() { hp_api POST "/v1/apps/$2/keys" "$1" "{\"public_key\":\"$3
 # hp_start_cdn DIR: python's static server over DIR (log $T/cdn.log). Does not wait.
 hp_start_cdn() {
     CDN_PORT=$(_hp_free_port)
+    mkdir -p "$1"
     python3 -m http.server "$CDN_PORT" --bind 127.0.0.1 --directory "$1" >"$T/cdn.log" 2>&1 </dev/null &
     CDN_PID=$!
     hp_on_exit "_hp_reap $CDN_PID"
@@ -144,6 +145,7 @@ hp_start_cdn() {
 # hp_start_httpd DIR: the SDK tests' counting server over DIR (it logs every
 # response's bytes to DIR/.log); returns once it wrote its port to DIR/.ready.
 hp_start_httpd() {
+    mkdir -p "$1"
     python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$1" 0 >"$T/httpd.out" 2>&1 </dev/null &
     HTTPD=$!
     hp_on_exit "_hp_reap $HTTPD"
