@@ -1,4 +1,6 @@
-# servers.sh - start/stop the real servers the integration tests use.
+# servers.sh - start/stop the real servers the integration tests use (the
+# shared Postgres cluster and radosgw), and the per-test processes each
+# integration script starts on top of them (hp_* below).
 # Sourced by tests/run.sh; also usable by hand:
 #   . tests/harness/servers.sh; servers_start; ...; servers_stop
 # Exports on success:
@@ -26,7 +28,9 @@ servers_stop() {
 # sources this file and sets T, its private temp dir) starts what it needs
 # with the hp_* functions below; each registers how to stop what it started,
 # and the script's EXIT trap (hp_cleanup, set by common.bash) stops them all,
-# last started first. Every function is `set -u` clean.
+# last started first. Call the hp_start_* functions in the script's own shell
+# (not in $(...)): their variables and registry entries must outlive the call.
+# Every function is `set -u` clean.
 #   hp_require_pg                 TAP bail-out lines unless HP_TEST_PG_URL is set
 #   hp_publisher_db               a database of our own: DB, DBURL (dropped on exit)
 #   hp_start_publisher [N=V...]   hotpatch-publisher on file://$T/pst: EP, PUBPID, MPUB
@@ -38,12 +42,13 @@ servers_stop() {
 #   hp_add_release_key TOKEN APP PUB  register release key PUB (named "ci"): the answer
 #   hp_start_cdn DIR              a static HTTP server over DIR: CDN_PORT, CDN_PID
 #   hp_start_httpd DIR            tests/integration/sdk/httpd.py over DIR: HTTPD_PORT, HTTPD
-#   hp_start_edge ARGS...         hotpatch-edge on a free port: EDGE_PORT, EDGE, EDGE_PID
+#   hp_start_edge ARGS...         hotpatch-edge on a free port: EDGE_PORT, EDGE, EDGE_PID (log $T/edge.log)
 #   hp_edge_sync TOKEN            ask the edge for a sync pass and wait until it ran
 #   hp_on_exit CMD                run CMD (a string for eval) in hp_cleanup
 #   hp_cleanup                    run what hp_on_exit registered, last first, once
 
 _HP_ON_EXIT=()
+_HP_PUB_PORT=
 hp_on_exit() { _HP_ON_EXIT+=("$1"); }
 
 hp_cleanup() {
@@ -96,17 +101,17 @@ hp_publisher_db() {
 # (EP=http://127.0.0.1:PORT) and keeps it for later calls. Returns 0 once
 # /healthz answers, 1 when the publisher exits or is not up in 10 s.
 hp_start_publisher() {
-    if [ -z "${HP_PUB_PORT:-}" ]; then
+    if [ -z "${_HP_PUB_PORT:-}" ]; then
         mkdir -p "$T/pst" "$T/pubtmp"
         "$HP_BIN/hotpatch-publisher" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
         MPUB=$(_hp_json 'j["public_key"]' <"$T/pub-manifest.key")
-        HP_PUB_PORT=$(_hp_free_port)
-        EP=http://127.0.0.1:$HP_PUB_PORT
+        _HP_PUB_PORT=$(_hp_free_port)
+        EP=http://127.0.0.1:$_HP_PUB_PORT
         PUBPID=
         hp_on_exit hp_stop_publisher
     fi
     env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$T/pst" JWT_SECRET=hp-integration-test-secret-longer-than-32-bytes \
-        HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$HP_PUB_PORT" TMPDIR="$T/pubtmp" \
+        HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$_HP_PUB_PORT" TMPDIR="$T/pubtmp" \
         "$@" "$HP_BIN/hotpatch-publisher" >>"$T/publisher.log" 2>&1 </dev/null &
     PUBPID=$!
     _hp_wait_http "$EP/healthz" "$PUBPID"
