@@ -148,10 +148,11 @@ hp_start_cdn() {
 }
 
 # hp_start_httpd DIR: the SDK tests' counting server over DIR (it logs every
-# response's bytes to DIR/.log); returns once it wrote its port to DIR/.ready.
+# response's bytes to DIR/.log; its own output goes to $T/httpd.<DIR's name>.out);
+# returns once it wrote its port to DIR/.ready.
 hp_start_httpd() {
     mkdir -p "$1"
-    python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$1" 0 >"$T/httpd.out" 2>&1 </dev/null &
+    python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$1" 0 >"$T/httpd.${1##*/}.out" 2>&1 </dev/null &
     HTTPD=$!
     hp_on_exit "_hp_reap $HTTPD"
     local i
