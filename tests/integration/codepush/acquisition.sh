@@ -9,17 +9,13 @@
 # fnv1a32 bucket), binary-range mismatch (update_app_version), rollback to the
 # previous release, rollback to the binary, key revocation, and bad input
 # (missing / malformed / oversize parameters, wrong method).
-. "$(dirname "$0")/../cli/common.bash"
-. "$HP_SRC_DIR/tests/harness/codepush_client.sh"
+. "$(dirname "$0")/common.bash"
 
-CP=$(codepush_client_dir) || { echo "not ok 1 - install code-push@$CODEPUSH_VERSION from npm: see above"; echo "1..1"; exit 1; }
-keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
-export HOTPATCH_SIGNING_KEY=$T/keys/release.key HOTPATCH_MANIFEST_KEY=$T/keys/manifest.key
+export HOTPATCH_MANIFEST_KEY=$T/keys/manifest.key
 ST=$T/storage
 mkdir -p "$ST"
 S=(--storage "file://$ST")
 A=(--app demo --platform android)
-ACQ=$HP_SRC_DIR/tests/integration/codepush/acquisition.js
 
 # A CDN for the bundles: a static server over the storage dir.
 hp_start_cdn "$ST"

@@ -11,14 +11,9 @@
 # key; an adopted (imported) key; revocation refused after the edge syncs;
 # bad input on the new publisher routes (wrong role 403, malformed JSON 400,
 # unknown app 404, duplicate 409) and CLI refusals with their exit codes.
-. "$(dirname "$0")/../cli/common.bash"
-. "$HP_SRC_DIR/tests/harness/codepush_client.sh"
+. "$(dirname "$0")/common.bash"
 
 hp_require_pg || exit 1
-CP=$(codepush_client_dir) || { echo "not ok 1 - install code-push@$CODEPUSH_VERSION from npm: see above"; echo "1..1"; exit 1; }
-keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
-export HOTPATCH_SIGNING_KEY=$T/keys/release.key
-ACQ=$HP_SRC_DIR/tests/integration/codepush/acquisition.js
 ST=$T/pst
 mkdir -p "$ST"
 

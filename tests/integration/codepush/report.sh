@@ -14,14 +14,9 @@
 #
 # The deployment key is made by the publisher (`hotpatch deployment-key add`
 # in publisher mode), so it survives the manifest re-publish an auto-halt does.
-. "$(dirname "$0")/../cli/common.bash"
-. "$HP_SRC_DIR/tests/harness/codepush_client.sh"
+. "$(dirname "$0")/common.bash"
 
 hp_require_pg || exit 1
-CP=$(codepush_client_dir) || { echo "not ok 1 - install code-push@$CODEPUSH_VERSION from npm: see above"; echo "1..1"; exit 1; }
-keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
-export HOTPATCH_SIGNING_KEY=$T/keys/release.key
-ACQ=$HP_SRC_DIR/tests/integration/codepush/acquisition.js
 
 # --- the publisher: a database of our own on the throwaway cluster ---
 hp_publisher_db || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
