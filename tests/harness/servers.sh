@@ -25,12 +25,14 @@ servers_stop() {
 
 # ---------------------------------------------------------------------------
 # Per-test processes. An integration script (tests/integration/cli/common.bash
-# sources this file and sets T, its private temp dir) starts what it needs
-# with the hp_* functions below; each registers how to stop what it started,
-# and the script's EXIT trap (hp_cleanup, set by common.bash) stops them all,
-# last started first. Call the hp_start_* functions in the script's own shell
+# sources this file and calls hp_tempdir) starts what it needs with the hp_*
+# functions below; each registers how to stop what it started, and the
+# script's EXIT trap (hp_cleanup, set by hp_tempdir) stops them all, last
+# started first, and removes the temp dir last. Call the hp_start_* functions in the script's own shell
 # (not in $(...)): their variables and registry entries must outlive the call.
 # Every function is `set -u` clean.
+#   hp_tempdir NAME               T=/tmp/NAME.XXXXXX (removed on exit unless HP_KEEP_TMP
+#                                 is set); sets `trap hp_cleanup EXIT`
 #   hp_require_pg                 TAP bail-out lines unless HP_TEST_PG_URL is set
 #   hp_publisher_db               a database of our own: DB, DBURL (dropped on exit)
 #   hp_start_publisher [N=V...]   hotpatch-publisher on file://$T/pst: EP, PUBPID, MPUB
@@ -57,6 +59,13 @@ hp_cleanup() {
         eval "${_HP_ON_EXIT[$i]}"
     done
     _HP_ON_EXIT=()
+}
+
+hp_tempdir() {
+    T=$(mktemp -d "/tmp/$1.XXXXXX") || return 1
+    chmod 755 "$T"
+    hp_on_exit "[ -n \"\${HP_KEEP_TMP:-}\" ] || rm -rf '$T'"
+    trap hp_cleanup EXIT
 }
 
 # _hp_reap PID: stop a child we started and collect it (quietly if it is gone).

@@ -13,13 +13,9 @@ exec </dev/null
 . "$HP_SRC_DIR/tests/harness/servers.sh"
 
 HP=$HP_BIN/hotpatch
-T=$(mktemp -d /tmp/hp-cli-test.XXXXXX)
-chmod 755 "$T"
-_hp_cleanup() { [ -n "${HP_KEEP_TMP:-}" ] || rm -rf "$T"; }
 # What a test starts with the hp_* functions (tests/harness/servers.sh) is
-# stopped on exit, last started first; the temp dir goes last.
-hp_on_exit _hp_cleanup
-trap hp_cleanup EXIT
+# stopped on exit, last started first; the temp dir $T goes last.
+hp_tempdir hp-cli-test || { echo "not ok 1 - mktemp"; echo "1..1"; exit 1; }
 
 # A clean environment: nothing from the caller's config or env leaks in.
 unset HOTPATCH_TOKEN HOTPATCH_ENDPOINT HOTPATCH_STORAGE HOTPATCH_SIGNING_KEY HOTPATCH_MANIFEST_KEY \

@@ -6,10 +6,9 @@
 #   which supports Range, cuts and throttling through <root>/.ctl),
 #   hotpatch-edge synced from the storage.
 # rn_servers_up DIR sets: RN_MPUB RN_RPUB RN_CDN RN_EDGE RN_PUBLISHER RN_STORAGE.
-# The servers are started with the hp_* helpers (tests/harness/servers.sh);
-# rn_servers_down stops them.
+# The servers are started with the hp_* helpers of tests/harness/servers.sh:
+# the test's EXIT trap (hp_tempdir) stops them.
 . "$HP_SRC_DIR/tests/harness/servers.sh"
-rn_servers_down() { hp_cleanup; }
 
 rn_servers_up() {
     local T=$1 bin=${HP_BIN:-$HP_SRC_DIR/build/bin}
