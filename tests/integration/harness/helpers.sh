@@ -89,4 +89,9 @@ ok "... every process it started is stopped" bash -c "for p in $CPIDS; do ! kill
 is "$(psql -tAq "$HP_TEST_PG_URL" -c "SELECT count(*) FROM pg_database WHERE datname = '$CDB'")" 0 \
     "... its database is dropped (so the publisher was stopped first)"
 ok "... its temp dir is removed" test ! -e "$CT"
+HP_KEEP_TMP=1 bash "$T/child.sh" "$T/child2.out" >"$T/child2.log" 2>&1
+read -r CT CDB CPIDS <"$T/child2.out"
+ok "with HP_KEEP_TMP set the temp dir stays" test -d "$CT/pst"
+ok "... and the processes are still stopped" bash -c "for p in $CPIDS; do ! kill -0 \$p 2>/dev/null || exit 1; done"
+rm -rf "$CT"
 done_testing
