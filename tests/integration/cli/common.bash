@@ -10,12 +10,12 @@ exec </dev/null
 : "${HP_BIN:=$HP_SRC_DIR/build/bin}"
 . "$HP_SRC_DIR/tests/lib/tap.sh"
 . "$HP_SRC_DIR/tests/harness/rn_fixture.sh"
+. "$HP_SRC_DIR/tests/harness/servers.sh"
 
 HP=$HP_BIN/hotpatch
-T=$(mktemp -d /tmp/hp-cli-test.XXXXXX)
-chmod 755 "$T"
-_hp_cleanup() { [ -n "${HP_KEEP_TMP:-}" ] || rm -rf "$T"; }
-trap _hp_cleanup EXIT
+# What a test starts with the hp_* functions (tests/harness/servers.sh) is
+# stopped on exit, last started first; the temp dir $T goes last.
+hp_tempdir hp-cli-test || { echo "not ok 1 - mktemp"; echo "1..1"; exit 1; }
 
 # A clean environment: nothing from the caller's config or env leaks in.
 unset HOTPATCH_TOKEN HOTPATCH_ENDPOINT HOTPATCH_STORAGE HOTPATCH_SIGNING_KEY HOTPATCH_MANIFEST_KEY \

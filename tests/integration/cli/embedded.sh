@@ -50,19 +50,8 @@ like() { # like GOT REGEX NAME
 patch_bases() { jget "$1" '" ".join(sorted(p["base"] for p in j["release"].get("patches", [])))'; }
 notes() { jget "$1" '"\n".join(n["level"] + ": " + n["text"] for n in j.get("patch_notes", []))'; }
 
-python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$S" 0 >"$T/httpd.out" 2>&1 &
-HTTPD=$!
-PUBPID=
-_stop() {
-    kill $HTTPD 2>/dev/null
-    [ -n "$PUBPID" ] && kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
-    [ -n "${DB:-}" ] && psql -q "$HP_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
-    _hp_cleanup
-}
-trap _stop EXIT
-for _ in $(seq 100); do [ -s "$S/.ready" ] && break; sleep 0.1; done
-PORT=$(cat "$S/.ready")
-BASE=http://127.0.0.1:$PORT
+hp_start_httpd "$S"
+BASE=http://127.0.0.1:$HTTPD_PORT
 
 agent() { # agent DEVICE BINARY_VERSION ARGS...
     local d=$1 b=$2
@@ -228,30 +217,12 @@ if [ -z "${HP_TEST_PG_URL:-}" ] || [ ! -x "$PUB" ]; then
     done_testing
     exit
 fi
-DB=hp_emb_$$_$RANDOM
-psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE $DB" >/dev/null 2>&1 || { echo "not ok - createdb"; done_testing; exit 1; }
-DBURL=${HP_TEST_PG_URL%/*}/$DB
-PPORT=$(free_port)
-EP=http://127.0.0.1:$PPORT
-mkdir -p "$T/pst" "$T/pubtmp"
-"$PUB" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
-env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$T/pst" JWT_SECRET=cli-integration-test-secret-longer-than-32-bytes \
-    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PPORT" TMPDIR="$T/pubtmp" "$PUB" \
-    >"$T/publisher.log" 2>&1 &
-PUBPID=$!
-for _ in $(seq 1 100); do
-    curl -sf "$EP/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+hp_publisher_db || { echo "not ok - createdb"; done_testing; exit 1; }
+hp_start_publisher
 ok "publisher is up" curl -sf "$EP/healthz"
-api() { # api METHOD PATH TOKEN JSON -> body on stdout
-    curl -s -X "$1" "$EP$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' --data "$4"
-}
-OWNER=$(curl -s -X POST "$EP/v1/bootstrap" -H 'Content-Type: application/json' \
-    --data '{"org":"acme","email":"dev@example.com","password":"correct horse battery staple"}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-WRITE=$(api POST /v1/apps "$OWNER" '{"name":"fx"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-READ=$(api POST /v1/apps/fx/api-keys "$OWNER" '{"role":"read"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+OWNER=$(hp_bootstrap_owner)
+WRITE=$(hp_new_app "$OWNER" fx)
+READ=$(hp_new_api_key "$OWNER" fx read)
 ok "app fx with a write key and a read key" test -n "$WRITE" -a -n "$READ"
 PE=(--endpoint "$EP" --token "$WRITE")
 "$HP" --json embedded add "${A[@]}" --binary-version 1.0.0 --bundle-dir "$V/v0" "${PE[@]}" >"$T/padd.json" 2>"$T/padd.err"
@@ -304,7 +275,7 @@ is "$(jget "$T/pst/embedded/fx/android/index.json" '[b["binary_version"] for b i
 "$HP" --json embedded remove "${A[@]}" --binary-version 1.0.0 "${PE[@]}" >"$T/prm.json" 2>/dev/null
 is "$(jget "$T/prm.json" '(j["changed"], j["old_content_sha256"])')" "(True, '$V0_SHA')" "remove through the publisher"
 is "$(jget "$T/pst/embedded/fx/android/index.json" 'len(j["bases"])')" 0 "the registry is empty again"
-api GET /v1/apps/fx/audit "$OWNER" "" >"$T/audit.json"
+hp_api GET /v1/apps/fx/audit "$OWNER" "" >"$T/audit.json"
 is "$(jget "$T/audit.json" 'sorted(set(e["action"] for e in j["events"] if e["action"].startswith("embedded.")))')" \
     "['embedded.add', 'embedded.remove']" "the audit log records embedded.add and embedded.remove"
 done_testing

@@ -27,12 +27,8 @@ mkdir -p "$S"
 A=(--app fx --platform android)
 rel() { "$HP" --json release "${A[@]}" --version "$1" --target-binary '*' --bundle-dir "$2" --storage "file://$S" >"$T/rel-$1.json" 2>"$T/rel-$1.err"; }
 
-python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$S" 0 >"$T/httpd.out" 2>&1 &
-HTTPD=$!
-trap 'kill $HTTPD 2>/dev/null; _hp_cleanup' EXIT
-for _ in $(seq 100); do [ -s "$S/.ready" ] && break; sleep 0.1; done
-PORT=$(cat "$S/.ready")
-BASE=http://127.0.0.1:$PORT
+hp_start_httpd "$S"
+BASE=http://127.0.0.1:$HTTPD_PORT
 
 agent() { # agent DEVICE ARGS...
     local d=$1

@@ -13,52 +13,23 @@ if [ ! -x "$PUB" ]; then
     echo "1..1"
     exit 0
 fi
-if [ -z "${HP_TEST_PG_URL:-}" ]; then
-    echo "not ok 1 - HP_TEST_PG_URL not set: run through 'make test' (tests/harness/servers.sh)"
-    echo "1..1"
-    exit 1
-fi
+hp_require_pg || exit 1
 BUNDLE=$(rn_fixture_bundle android) || { echo "not ok 1 - fixture bundle"; echo "1..1"; exit 1; }
 keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
 export HOTPATCH_SIGNING_KEY=$T/keys/release.key
 
 # A database of our own on the throwaway cluster.
-DB=hp_cli_$$_$RANDOM
-psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE $DB" >/dev/null 2>&1 || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
-DBURL=${HP_TEST_PG_URL%/*}/$DB
-PORT=$(free_port)
-EP=http://127.0.0.1:$PORT
-mkdir -p "$T/pst" "$T/pubtmp"
-"$PUB" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
-MPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$T/pub-manifest.key")
-env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$T/pst" JWT_SECRET=cli-integration-test-secret-longer-than-32-bytes \
-    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" "$PUB" \
-    >"$T/publisher.log" 2>&1 &
-PUBPID=$!
-_pub_stop() {
-    kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
-    psql -q "$HP_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
-    _hp_cleanup
-}
-trap _pub_stop EXIT
-for _ in $(seq 1 100); do
-    curl -sf "$EP/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+hp_publisher_db || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
+hp_start_publisher
 ok "publisher is up" curl -sf "$EP/healthz"
 
-api() { # api METHOD PATH TOKEN JSON -> body on stdout
-    curl -s -X "$1" "$EP$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' --data "$4"
-}
-OWNER=$(curl -s -X POST "$EP/v1/bootstrap" -H 'Content-Type: application/json' \
-    --data '{"org":"acme","email":"dev@example.com","password":"correct horse battery staple"}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+OWNER=$(hp_bootstrap_owner)
 ok "bootstrap gave an owner key" test -n "$OWNER"
-WRITE=$(api POST /v1/apps "$OWNER" '{"name":"demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+WRITE=$(hp_new_app "$OWNER" demo)
 ok "app created with a write key" test -n "$WRITE"
-api POST /v1/apps/demo/keys "$OWNER" "{\"public_key\":\"$RELEASE_PUB\",\"name\":\"ci\"}" >"$T/key.json"
+hp_add_release_key "$OWNER" demo "$RELEASE_PUB" >"$T/key.json"
 ok "release key registered" grep -q '"keyid"' "$T/key.json"
-READ=$(api POST /v1/apps/demo/api-keys "$OWNER" '{"role":"read"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+READ=$(hp_new_api_key "$OWNER" demo read)
 
 expect_exit 3 "login with a bad token refused by the publisher" "$HP" login --endpoint "$EP" --token hp_bogus_key
 ok "no config written by the refused login" test ! -e "$XDG_CONFIG_HOME/hotpatch/config"
@@ -188,22 +159,15 @@ is "$(jget "$T/show4.json" 'sorted(r["version"] for r in j["manifest"]["releases
 
 # Rate limit: the same publisher restarted with 1 request/s per key; reads
 # that get 429 are retried after Retry-After, so back-to-back reads succeed.
-kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
-env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$T/pst" JWT_SECRET=cli-integration-test-secret-longer-than-32-bytes \
-    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" \
-    HOTPATCH_RATE_KEY=1 HOTPATCH_RATE_KEY_BURST=1 "$PUB" >>"$T/publisher.log" 2>&1 &
-PUBPID=$!
-for _ in $(seq 1 100); do
-    curl -sf "$EP/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+hp_stop_publisher
+hp_start_publisher HOTPATCH_RATE_KEY=1 HOTPATCH_RATE_KEY_BURST=1
 rc=0
 for i in 1 2 3; do
     HOTPATCH_DEBUG=1 "$HP" --json history "${A[@]}" >"$T/rl$i.json" 2>>"$T/rl.err" || rc=$?
 done
 is "$rc" 0 "three back-to-back reads at 1 request/s all succeed"
 ok "a 429 was met and waited out" grep -q 'answered 429 to GET' "$T/rl.err"
-kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
+hp_stop_publisher
 diag "publisher temp entries left after the run: $(ls -A "$T/pubtmp" | wc -l) (its own temp files live under the test dir)"
 expect_exit 6 "publisher down: exit 6" "$HP" --quiet release "${A[@]}" --version 9.0.3 --target-binary '*' \
     --bundle-dir "$BUNDLE"

@@ -84,12 +84,8 @@ is "$?:$(jget "$T/s0.json" 'j["root"]')" "0:None" "without --root agent status -
 is "$?:$(grep -c 'root of trust' "$T/s0.txt")" "0:0" "... and its human output no root line"
 
 # ---- a real edge, following the same roots
-EPORT=$(free_port)
-EDGE=http://127.0.0.1:$EPORT
-"$HP_BIN/hotpatch-edge" --listen "127.0.0.1:$EPORT" --source "file://$ST" --root "$T/r/1.json" \
-    --data-dir "$T/edge" --poll-interval 0.2 --full-sync-interval 0 >"$T/edge.log" 2>&1 </dev/null &
-EDGE_PID=$!
-trap 'kill $EDGE_PID 2>/dev/null; wait $EDGE_PID 2>/dev/null; _hp_cleanup' EXIT
+hp_start_edge --source "file://$ST" --root "$T/r/1.json" \
+    --data-dir "$T/edge" --poll-interval 0.2 --full-sync-interval 0
 # until_ok NAME SECS CMD...: CMD succeeds within SECS (the edge syncs every 0.2 s)
 until_ok() {
     local name=$1 secs=$2 i

@@ -9,27 +9,16 @@
 # fnv1a32 bucket), binary-range mismatch (update_app_version), rollback to the
 # previous release, rollback to the binary, key revocation, and bad input
 # (missing / malformed / oversize parameters, wrong method).
-. "$(dirname "$0")/../cli/common.bash"
-. "$HP_SRC_DIR/tests/harness/codepush_client.sh"
+. "$(dirname "$0")/common.bash"
 
-EDGE_BIN=$HP_BIN/hotpatch-edge
-CP=$(codepush_client_dir) || { echo "not ok 1 - install code-push@$CODEPUSH_VERSION from npm: see above"; echo "1..1"; exit 1; }
-keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
-export HOTPATCH_SIGNING_KEY=$T/keys/release.key HOTPATCH_MANIFEST_KEY=$T/keys/manifest.key
+export HOTPATCH_MANIFEST_KEY=$T/keys/manifest.key
 ST=$T/storage
 mkdir -p "$ST"
 S=(--storage "file://$ST")
 A=(--app demo --platform android)
-ACQ=$HP_SRC_DIR/tests/integration/codepush/acquisition.js
 
 # A CDN for the bundles: a static server over the storage dir.
-CDN_PORT=$(free_port)
-python3 -m http.server "$CDN_PORT" --bind 127.0.0.1 --directory "$ST" >"$T/cdn.log" 2>&1 &
-CDN_PID=$!
-EDGE_PORT=$(free_port)
-EDGE=http://127.0.0.1:$EDGE_PORT
-EDGE_PID=
-trap '[ -n "$EDGE_PID" ] && kill $EDGE_PID 2>/dev/null; kill $CDN_PID 2>/dev/null; _hp_cleanup' EXIT
+hp_start_cdn "$ST"
 
 # bundle DIR TEXT: a tiny RN-shaped bundle dir (the bundle and one asset).
 bundle() {
@@ -50,15 +39,7 @@ acq() { node "$ACQ" "$CP" "$EDGE" "$1" "$2" "$3" "$4" "${5:-}"; }
 # field JSON EXPR: python expression on the parsed line (as j).
 field() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 # sync_edge: ask the edge for a pass and wait until it has run.
-sync_edge() {
-    local want i
-    want=$(curl -sf -X POST -H "Authorization: Bearer $SYNC_TOKEN" "$EDGE/v1/sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pass"])') || return 1
-    for i in $(seq 1 100); do
-        [ "$(curl -sf "$EDGE/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_sync"]["passes"])')" -ge "$want" ] 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+sync_edge() { hp_edge_sync "$SYNC_TOKEN"; }
 
 # --- deployment keys (serverless) ---
 "$HP" --json deployment-key add "${A[@]}" "${S[@]}" >"$T/key.json"
@@ -79,11 +60,9 @@ R2=$(release 1.0.2 '1.0.x' --notes 'fixes "quotes"') || echo "# release 1.0.2 fa
 ok "release carries the CodePush package hash" test -n "$(jget "$T/rel-1.0.2.json" 'j["release"]["codepush_hash"]')"
 
 SYNC_TOKEN=sync-$$-$RANDOM
-HOTPATCH_SYNC_TOKEN=$SYNC_TOKEN "$EDGE_BIN" --listen "127.0.0.1:$EDGE_PORT" --source "file://$ST" \
+HOTPATCH_SYNC_TOKEN=$SYNC_TOKEN hp_start_edge --source "file://$ST" \
     --trusted-key "$MANIFEST_PUB" --data-dir "$T/edge" --poll-interval 60 \
-    --public-base "http://127.0.0.1:$CDN_PORT/" >"$T/edge.log" 2>&1 &
-EDGE_PID=$!
-for i in $(seq 1 100); do curl -sf -o /dev/null "$EDGE/healthz" && break; sleep 0.1; done
+    --public-base "http://127.0.0.1:$CDN_PORT/"
 ok "edge up and synced" sync_edge
 
 # --- unknown key: well-formed but never issued ---

@@ -11,65 +11,26 @@
 # key; an adopted (imported) key; revocation refused after the edge syncs;
 # bad input on the new publisher routes (wrong role 403, malformed JSON 400,
 # unknown app 404, duplicate 409) and CLI refusals with their exit codes.
-. "$(dirname "$0")/../cli/common.bash"
-. "$HP_SRC_DIR/tests/harness/codepush_client.sh"
+. "$(dirname "$0")/common.bash"
 
-PUB=$HP_BIN/hotpatch-publisher
-EDGE_BIN=$HP_BIN/hotpatch-edge
-if [ -z "${HP_TEST_PG_URL:-}" ]; then
-    echo "not ok 1 - HP_TEST_PG_URL not set: run through 'make test' (tests/harness/servers.sh)"
-    echo "1..1"
-    exit 1
-fi
-CP=$(codepush_client_dir) || { echo "not ok 1 - install code-push@$CODEPUSH_VERSION from npm: see above"; echo "1..1"; exit 1; }
-keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
-export HOTPATCH_SIGNING_KEY=$T/keys/release.key
-ACQ=$HP_SRC_DIR/tests/integration/codepush/acquisition.js
+hp_require_pg || exit 1
 ST=$T/pst
-mkdir -p "$ST" "$T/pubtmp"
+mkdir -p "$ST"
 
 # The publisher: a database of our own on the throwaway cluster, file:// storage, its own manifest key.
-DB=hp_cp_$$_$RANDOM
-psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE $DB" >/dev/null 2>&1 || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
-DBURL=${HP_TEST_PG_URL%/*}/$DB
-"$PUB" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
-MPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$T/pub-manifest.key")
-PORT=$(free_port)
-EP=http://127.0.0.1:$PORT
-env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$ST" JWT_SECRET=codepush-integration-secret-longer-than-32-bytes \
-    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" "$PUB" \
-    >"$T/publisher.log" 2>&1 &
-PUBPID=$!
+hp_publisher_db || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
+hp_start_publisher
 # A CDN for the bundles: a static server over the storage dir.
-CDN_PORT=$(free_port)
-python3 -m http.server "$CDN_PORT" --bind 127.0.0.1 --directory "$ST" >"$T/cdn.log" 2>&1 &
-CDN_PID=$!
-EDGE_PORT=$(free_port)
-EDGE=http://127.0.0.1:$EDGE_PORT
-EDGE_PID=
-_stop() {
-    [ -n "$EDGE_PID" ] && kill "$EDGE_PID" 2>/dev/null
-    kill "$CDN_PID" 2>/dev/null
-    kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
-    psql -q "$HP_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
-    _hp_cleanup
-}
-trap _stop EXIT
-for _ in $(seq 1 100); do curl -sf -o /dev/null "$EP/healthz" && break; sleep 0.1; done
+hp_start_cdn "$ST"
 ok "publisher is up" curl -sf -o /dev/null "$EP/healthz"
 
-api() { # api METHOD PATH TOKEN JSON -> body on stdout
-    curl -s -X "$1" "$EP$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' --data "$4"
-}
 # code METHOD PATH TOKEN JSON: HTTP status, body in $T/body
 code() { curl -s -o "$T/body" -w '%{http_code}' -X "$1" "$EP$2" -H "Authorization: Bearer $3" \
     -H 'Content-Type: application/json' --data "$4"; }
-OWNER=$(curl -s -X POST "$EP/v1/bootstrap" -H 'Content-Type: application/json' \
-    --data '{"org":"acme","email":"dev@example.com","password":"correct horse battery staple"}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-WRITE=$(api POST /v1/apps "$OWNER" '{"name":"demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-api POST /v1/apps/demo/keys "$OWNER" "{\"public_key\":\"$RELEASE_PUB\",\"name\":\"ci\"}" >/dev/null
-READ=$(api POST /v1/apps/demo/api-keys "$OWNER" '{"role":"read"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+OWNER=$(hp_bootstrap_owner)
+WRITE=$(hp_new_app "$OWNER" demo)
+hp_add_release_key "$OWNER" demo "$RELEASE_PUB" >/dev/null
+READ=$(hp_new_api_key "$OWNER" demo read)
 ok "org, app, release key, write and read API keys" test -n "$WRITE" -a -n "$READ"
 
 export HOTPATCH_ENDPOINT=$EP HOTPATCH_TOKEN=$WRITE
@@ -88,15 +49,7 @@ release() { # release VERSION RANGE [flags]: JSON in $T/rel-VERSION.json
     "$HP" --json release "${A[@]}" --version "$v" --target-binary "$r" --bundle-dir "$T/b-$v" "$@" \
         >"$T/rel-$v.json" 2>"$T/rel-$v.err" || { cat "$T/rel-$v.err" >&2; return 1; }
 }
-sync_edge() {
-    local want i
-    want=$(curl -sf -X POST -H "Authorization: Bearer $SYNC_TOKEN" "$EDGE/v1/sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pass"])') || return 1
-    for i in $(seq 1 100); do
-        [ "$(curl -sf "$EDGE/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_sync"]["passes"])')" -ge "$want" ] 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+sync_edge() { hp_edge_sync "$SYNC_TOKEN"; }
 
 # --- a key through the CLI in publisher mode ---
 "$HP" --json deployment-key add "${A[@]}" >"$T/key.json" 2>"$T/key.err"
@@ -130,11 +83,9 @@ is "$(jget "$T/show.json" '(j["manifest"]["codepush_keys"], [r.get("codepush_has
     "(['$(sha "$KEY")'], '$H2')" "the publisher's signed manifest lists the key hash and the release's codepush_hash"
 
 SYNC_TOKEN=sync-$$-$RANDOM
-HOTPATCH_SYNC_TOKEN=$SYNC_TOKEN "$EDGE_BIN" --listen "127.0.0.1:$EDGE_PORT" --source "file://$ST" \
+HOTPATCH_SYNC_TOKEN=$SYNC_TOKEN hp_start_edge --source "file://$ST" \
     --trusted-key "$MPUB" --data-dir "$T/edge" --poll-interval 60 \
-    --public-base "http://127.0.0.1:$CDN_PORT/" >"$T/edge.log" 2>&1 &
-EDGE_PID=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null "$EDGE/healthz" && break; sleep 0.1; done
+    --public-base "http://127.0.0.1:$CDN_PORT/"
 ok "edge up and synced from the publisher's storage" sync_edge
 
 # --- update offered, package hash = an independent recomputation ---
@@ -193,7 +144,7 @@ expect_exit 2 "revoke with a key of another channel" "$HP" --quiet deployment-ke
     --channel beta --key "$KEY"
 expect_exit 3 "revoke with a read-only key: refused (403)" env HOTPATCH_TOKEN="$READ" "$HP" --quiet \
     deployment-key revoke "${A[@]}" --key "$KEY"
-is "$(api GET '/v1/apps/demo/audit?limit=50' "$READ" '' | python3 -c 'import json,sys; print(sorted(e["action"] for e in json.load(sys.stdin)["events"] if e["action"].startswith("deployment_key.")))')" \
+is "$(hp_api GET '/v1/apps/demo/audit?limit=50' "$READ" '' | python3 -c 'import json,sys; print(sorted(e["action"] for e in json.load(sys.stdin)["events"] if e["action"].startswith("deployment_key.")))')" \
     "['deployment_key.create', 'deployment_key.create', 'deployment_key.import', 'deployment_key.revoke', 'deployment_key.revoke']" \
     "each change is in the audit log"
 

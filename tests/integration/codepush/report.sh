@@ -14,61 +14,23 @@
 #
 # The deployment key is made by the publisher (`hotpatch deployment-key add`
 # in publisher mode), so it survives the manifest re-publish an auto-halt does.
-. "$(dirname "$0")/../cli/common.bash"
-. "$HP_SRC_DIR/tests/harness/codepush_client.sh"
+. "$(dirname "$0")/common.bash"
 
-PUB=$HP_BIN/hotpatch-publisher
-EDGE_BIN=$HP_BIN/hotpatch-edge
-if [ -z "${HP_TEST_PG_URL:-}" ]; then
-    echo "not ok 1 - HP_TEST_PG_URL not set: run through 'make test' (tests/harness/servers.sh)"
-    echo "1..1"
-    exit 1
-fi
-CP=$(codepush_client_dir) || { echo "not ok 1 - install code-push@$CODEPUSH_VERSION from npm: see above"; echo "1..1"; exit 1; }
-keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
-export HOTPATCH_SIGNING_KEY=$T/keys/release.key
-ACQ=$HP_SRC_DIR/tests/integration/codepush/acquisition.js
+hp_require_pg || exit 1
 
 # --- the publisher: a database of our own on the throwaway cluster ---
-DB=hp_cpr_$$_$RANDOM
-psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE $DB" >/dev/null 2>&1 || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
-DBURL=${HP_TEST_PG_URL%/*}/$DB
+hp_publisher_db || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
 ST=$T/pst
-mkdir -p "$ST" "$T/pubtmp"
-"$PUB" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
-MPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$T/pub-manifest.key")
-PORT=$(free_port)
-EP=http://127.0.0.1:$PORT
-env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$ST" JWT_SECRET=codepush-report-test-secret-longer-than-32-bytes \
-    HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" "$PUB" \
-    >"$T/publisher.log" 2>&1 &
-PUBPID=$!
-EDGE_PID=
-_stop() {
-    [ -n "$EDGE_PID" ] && kill "$EDGE_PID" 2>/dev/null
-    kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
-    psql -q "$HP_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
-    _hp_cleanup
-}
-trap _stop EXIT
-for _ in $(seq 1 100); do
-    curl -sf "$EP/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+hp_start_publisher
 ok "publisher is up" curl -sf "$EP/healthz"
 
-api() { # api METHOD PATH TOKEN JSON -> body on stdout
-    curl -s -X "$1" "$EP$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' --data "$4"
-}
-OWNER=$(curl -s -X POST "$EP/v1/bootstrap" -H 'Content-Type: application/json' \
-    --data '{"org":"acme","email":"dev@example.com","password":"correct horse battery staple"}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-api POST /v1/apps "$OWNER" '{"name":"demo"}' >"$T/app.json"
+OWNER=$(hp_bootstrap_owner)
+hp_api POST /v1/apps "$OWNER" '{"name":"demo"}' >"$T/app.json"
 ok "app created" grep -q '"api_key"' "$T/app.json"
-api POST /v1/apps/demo/keys "$OWNER" "{\"public_key\":\"$RELEASE_PUB\",\"name\":\"ci\"}" >"$T/rkey.json"
+hp_add_release_key "$OWNER" demo "$RELEASE_PUB" >"$T/rkey.json"
 ok "release key registered" grep -q '"keyid"' "$T/rkey.json"
 # the auto-halt: 50% failures after 3 installs (the server's defaults are 20% of 50)
-api PATCH /v1/apps/demo "$OWNER" '{"halt_threshold_pct":50,"halt_min_installs":3}' >"$T/halt.json"
+hp_api PATCH /v1/apps/demo "$OWNER" '{"halt_threshold_pct":50,"halt_min_installs":3}' >"$T/halt.json"
 is "$(jget "$T/halt.json" '(j["app"]["halt_threshold_pct"], j["app"]["halt_min_installs"])')" "(50, 3)" \
     "auto-halt at 50% after 3 installs"
 echo "$OWNER" | "$HP" login --endpoint "$EP" --token-stdin >/dev/null
@@ -98,23 +60,10 @@ is "$?" 0 "deployment key added through the publisher"
 KEY=$(jget "$T/key.json" 'j["key"]')
 
 # --- the edge: synced from the publisher's storage, relaying reports to it ---
-EPORT=$(free_port)
-EDGE=http://127.0.0.1:$EPORT
 SYNC_TOKEN=sync-$$-$RANDOM
-HOTPATCH_SYNC_TOKEN=$SYNC_TOKEN "$EDGE_BIN" --listen "127.0.0.1:$EPORT" --source "file://$ST" \
-    --trusted-key "$MPUB" --data-dir "$T/edge" --poll-interval 60 --publisher-url "$EP" --relay-rate 1000 \
-    >"$T/edge.log" 2>&1 &
-EDGE_PID=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null "$EDGE/healthz" && break; sleep 0.1; done
-sync_edge() {
-    local want
-    want=$(curl -sf -X POST -H "Authorization: Bearer $SYNC_TOKEN" "$EDGE/v1/sync" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pass"])') || return 1
-    for _ in $(seq 1 100); do
-        [ "$(curl -sf "$EDGE/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["last_sync"]["passes"])')" -ge "$want" ] 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
+HOTPATCH_SYNC_TOKEN=$SYNC_TOKEN hp_start_edge --source "file://$ST" \
+    --trusted-key "$MPUB" --data-dir "$T/edge" --poll-interval 60 --publisher-url "$EP" --relay-rate 1000
+sync_edge() { hp_edge_sync "$SYNC_TOKEN"; }
 ok "edge up and synced" sync_edge
 
 acq() { node "$ACQ" "$CP" "$EDGE" "$1" "$2" "$3" "$4" "${5:-}"; } # acq KEY CLIENT APPVERSION OP [JSON]
@@ -205,9 +154,9 @@ is "$(stats "$R2" 'j["state"]')" active "opt-in off: CodePush reports never halt
 # --- opt-in ON: the same kind of reports halt it ---
 expect_exit 2 "--count-unticketed takes on or off" "$HP" --quiet app --app demo --count-unticketed maybe
 WRITE=$(jget "$T/app.json" 'j["api_key"]')
-is "$(api PATCH /v1/apps/demo "$WRITE" '{"count_unticketed":true}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["code"])')" \
+is "$(hp_api PATCH /v1/apps/demo "$WRITE" '{"count_unticketed":true}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["code"])')" \
     forbidden "a write key cannot opt the app in (app admin only)"
-is "$(api PATCH /v1/apps/demo "$OWNER" '{"count_unticketed":"yes"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["message"])')" \
+is "$(hp_api PATCH /v1/apps/demo "$OWNER" '{"count_unticketed":"yes"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["message"])')" \
     "field 'count_unticketed' must be true or false" "count_unticketed must be true or false (400)"
 "$HP" app --app demo --count-unticketed on >"$T/app.txt"
 is "$?" 0 "hotpatch app --count-unticketed on"
@@ -218,7 +167,7 @@ ok "... and so does the text form" grep -q 'this app counts unticketed reports t
 # the halt rule runs when a report comes in: one more failure
 is "$(deploy fail-5 1.0.2 failed)" None "a fifth failed deploy, from another device"
 is "$(wait_stats "$R2" 'j["state"]' halted)" halted "opt-in on: 5 of 6 failed: 1.0.2 halted automatically"
-api GET "/v1/apps/demo/audit?release=$R2" "$OWNER" '' >"$T/audit.json"
+hp_api GET "/v1/apps/demo/audit?release=$R2" "$OWNER" '' >"$T/audit.json"
 is "$(jget "$T/audit.json" '[e["detail"]["counted"] for e in j["events"] if e["action"] == "release.halt"]')" \
     "['all distinct devices (count_unticketed on)']" "the audit event says unticketed reports were counted"
 "$HP" --json app --app demo --count-unticketed off >"$T/app1.json"

@@ -27,11 +27,7 @@ if [ ! -x "$PUB" ] || [ ! -x "$AGENT" ]; then
     echo "1..1"
     exit 0
 fi
-if [ -z "${HP_TEST_PG_URL:-}" ]; then
-    echo "not ok 1 - HP_TEST_PG_URL not set: run through 'make test' (tests/harness/servers.sh)"
-    echo "1..1"
-    exit 1
-fi
+hp_require_pg || exit 1
 keys "$T/keys" || { echo "not ok 1 - keygen"; echo "1..1"; exit 1; }
 export HOTPATCH_SIGNING_KEY=$T/keys/release.key
 
@@ -57,52 +53,22 @@ for v in range(5):  # v3: v2 + one more line; v4: the app's embedded bundle (v0 
     open(os.path.join(d, "assets", "logo.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
 PY
 
-DB=hp_pubpatch_$$_$RANDOM
-psql -q "$HP_TEST_PG_URL" -c "CREATE DATABASE $DB" >/dev/null 2>&1 || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
-DBURL=${HP_TEST_PG_URL%/*}/$DB
+hp_publisher_db || { echo "not ok 1 - createdb"; echo "1..1"; exit 1; }
 S=$T/pst
-mkdir -p "$S" "$T/pubtmp"
-"$PUB" keygen-manifest --out "$T/pub-manifest.key" >/dev/null 2>&1
-MPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$T/pub-manifest.key")
-PORT=$(free_port)
-EP=http://127.0.0.1:$PORT
-PUBPID=
-start_pub() { # start_pub [NAME=VALUE...]: the publisher on $PORT, patch retries after 1 s (doubling)
-    env DATABASE_URL="$DBURL" HOTPATCH_STORAGE="file://$S" JWT_SECRET=pub-patches-test-secret-longer-than-32-bytes \
-        HOTPATCH_MANIFEST_KEY="$T/pub-manifest.key" HOTPATCH_LISTEN="127.0.0.1:$PORT" TMPDIR="$T/pubtmp" \
-        HOTPATCH_PATCH_RETRY_DELAY=1 HOTPATCH_PATCH_RETRIES=100 HOTPATCH_RESIGN_INTERVAL=1 HOTPATCH_LOG_LEVEL=debug \
-        "$@" "$PUB" \
-        >>"$T/publisher.log" 2>&1 &
-    PUBPID=$!
-    for _ in $(seq 1 100); do
-        curl -sf "$EP/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$PUBPID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+start_pub() { # start_pub [NAME=VALUE...]: the publisher, patch retries after 1 s (doubling)
+    hp_start_publisher HOTPATCH_PATCH_RETRY_DELAY=1 HOTPATCH_PATCH_RETRIES=100 HOTPATCH_RESIGN_INTERVAL=1 \
+        HOTPATCH_LOG_LEVEL=debug "$@"
 }
-python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$S" 0 >"$T/httpd.out" 2>&1 &
-HTTPD=$!
-_stop() {
-    [ -n "$PUBPID" ] && kill "$PUBPID" 2>/dev/null && wait "$PUBPID" 2>/dev/null
-    kill "$HTTPD" 2>/dev/null
-    psql -q "$HP_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
-    _hp_cleanup
-}
-trap _stop EXIT
-for _ in $(seq 100); do [ -s "$S/.ready" ] && break; sleep 0.1; done
-BASE=http://127.0.0.1:$(cat "$S/.ready")
+hp_start_httpd "$S"
+BASE=http://127.0.0.1:$HTTPD_PORT
 
 ok "publisher is up" start_pub
 sql() { psql -qtAX "$DBURL" -c "$1" 2>/dev/null; }
 joblocks() { sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 4739178 AND
     database = (SELECT oid FROM pg_database WHERE datname = current_database())"; }
-api() { curl -s -X "$1" "$EP$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' --data "$4"; }
-OWNER=$(curl -s -X POST "$EP/v1/bootstrap" -H 'Content-Type: application/json' \
-    --data '{"org":"acme","email":"dev@example.com","password":"correct horse battery staple"}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-WRITE=$(api POST /v1/apps "$OWNER" '{"name":"demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
-api POST /v1/apps/demo/keys "$OWNER" "{\"public_key\":\"$RELEASE_PUB\",\"name\":\"ci\"}" >"$T/key.json"
+OWNER=$(hp_bootstrap_owner)
+WRITE=$(hp_new_app "$OWNER" demo)
+hp_add_release_key "$OWNER" demo "$RELEASE_PUB" >"$T/key.json"
 ok "app and release key registered" grep -q '"keyid"' "$T/key.json"
 echo "$WRITE" | "$HP" login --endpoint "$EP" --token-stdin >/dev/null
 A=(--app demo --platform android)

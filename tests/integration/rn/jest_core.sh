@@ -9,6 +9,7 @@
 #      the installation reports. Each Jest test is one TAP line.
 . "$HP_SRC_DIR/tests/lib/tap.sh"
 . "$HP_SRC_DIR/tests/harness/rn_fixture.sh"
+. "$HP_SRC_DIR/tests/integration/rn/servers.bash"
 set -u
 
 BIN=${HP_BIN:-$HP_SRC_DIR/build/bin}
@@ -16,12 +17,7 @@ LIB=$BIN/../lib
 PKG=$HP_SRC_DIR/sdk/react-native
 APP=$(rn_fixture_dir) || { echo "not ok 1 - fixture app: see above"; echo "1..1"; exit 1; }
 NM=$APP/node_modules
-T=$(mktemp -d /tmp/hp-rn.XXXXXX)
-cleanup() {
-    rn_servers_down
-    [ -n "${HP_KEEP_TMP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+hp_tempdir hp-rn || exit 1 # removed on exit, after the servers rn_servers_up starts
 
 # A scratch copy of the package with the fixture's node_modules beside it.
 mkdir -p "$T/pkg" && cp -R "$PKG/." "$T/pkg/" && ln -s "$NM" "$T/pkg/node_modules"
@@ -63,7 +59,6 @@ ok "addon: hp_node.node builds over libhotpatch.a with plain cc" \
     -I"$HP_SRC_DIR/sdk/include" -I/usr/include/node -DNODE_GYP_MODULE_NAME=hp_node -o "$T/hp_node.node" \
     "$PKG/node/hp_node.c" "$LIB/libhotpatch.a" -ljansson -lsodium -lcurl -lzip -lzstd -lpthread -lm
 
-. "$HP_SRC_DIR/tests/integration/rn/servers.bash"
 ok "edge, CDN and report receiver up" rn_servers_up "$T"
 mkdir -p "$T/bundles" "$T/devices"
 

@@ -16,12 +16,7 @@ if ! command -v javac >/dev/null || [ ! -f /usr/share/java/junit4.jar ]; then
     echo "not ok 1 - needs openjdk-17-jdk-headless and junit4 (tests/harness/deps.sh)"; echo "1..1"; exit 1
 fi
 JDK=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
-T=$(mktemp -d /tmp/hp-jvm.XXXXXX)
-cleanup() {
-    rn_servers_down
-    [ -n "${HP_KEEP_TMP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+hp_tempdir hp-jvm || exit 1 # removed on exit, after the servers rn_servers_up starts
 
 ok "JNI bridge links against libhotpatch-core (no libcurl)" \
     cc -std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Werror -fPIC -shared -fvisibility=hidden \

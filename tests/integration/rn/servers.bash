@@ -5,23 +5,13 @@
 #   a static CDN over that storage and a report receiver (tests/integration/sdk/httpd.py,
 #   which supports Range, cuts and throttling through <root>/.ctl),
 #   hotpatch-edge synced from the storage.
-# rn_servers_up DIR sets: RN_MPUB RN_RPUB RN_CDN RN_EDGE RN_PUBLISHER RN_STORAGE; RN_PIDS to kill.
-RN_PIDS=()
-rn_servers_down() {
-    local p
-    for p in "${RN_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-}
-
-_rn_serve() { # _rn_serve ROOT -> prints the port
-    python3 "$HP_SRC_DIR/tests/integration/sdk/httpd.py" "$1" 0 >/dev/null 2>&1 &
-    RN_PIDS+=($!)
-    local i
-    for i in $(seq 1 100); do [ -s "$1/.ready" ] && { cat "$1/.ready"; return 0; }; sleep 0.05; done
-    return 1
-}
+# rn_servers_up DIR sets: RN_MPUB RN_RPUB RN_CDN RN_EDGE RN_PUBLISHER RN_STORAGE.
+# The servers are started with the hp_* helpers of tests/harness/servers.sh:
+# the test's EXIT trap (hp_tempdir) stops them.
+. "$HP_SRC_DIR/tests/harness/servers.sh"
 
 rn_servers_up() {
-    local T=$1 bin=${HP_BIN:-$HP_SRC_DIR/build/bin} port cdn pubp i
+    local T=$1 bin=${HP_BIN:-$HP_SRC_DIR/build/bin}
     mkdir -p "$T/keys" "$T/storage" "$T/publisher" "$T/edge"
     "$bin/hotpatch-publisher" keygen-manifest --out "$T/keys/manifest.key" >/dev/null || return 1
     "$bin/hotpatch" keygen --out "$T/keys/release.key" >/dev/null || return 1
@@ -30,16 +20,11 @@ rn_servers_up() {
     RN_STORAGE=$T/storage
     RN_SIGNING_KEY=$T/keys/release.key
     RN_MANIFEST_KEY=$T/keys/manifest.key
-    _rn_serve "$T/storage" >"$T/.cdn-port" || return 1
-    _rn_serve "$T/publisher" >"$T/.pub-port" || return 1
-    RN_CDN=http://127.0.0.1:$(cat "$T/.cdn-port")
-    RN_PUBLISHER=http://127.0.0.1:$(cat "$T/.pub-port")
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$bin/hotpatch-edge" --listen "127.0.0.1:$port" --source "file://$T/storage" --trusted-key "$RN_MPUB" \
-        --data-dir "$T/edge" --poll-interval 0.2 >"$T/edge.log" 2>&1 </dev/null &
-    RN_PIDS+=($!)
-    RN_EDGE=http://127.0.0.1:$port
-    for i in $(seq 1 100); do curl -sf -o /dev/null "$RN_EDGE/healthz" && return 0; sleep 0.1; done
-    echo "edge did not start; see $T/edge.log" >&2
-    return 1
+    hp_start_httpd "$T/storage" || return 1
+    RN_CDN=http://127.0.0.1:$HTTPD_PORT
+    hp_start_httpd "$T/publisher" || return 1
+    RN_PUBLISHER=http://127.0.0.1:$HTTPD_PORT
+    hp_start_edge --source "file://$T/storage" --trusted-key "$RN_MPUB" --data-dir "$T/edge" --poll-interval 0.2 ||
+        { echo "edge did not start; see $T/edge.log" >&2; return 1; }
+    RN_EDGE=$EDGE
 }
