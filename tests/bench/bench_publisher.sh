@@ -27,6 +27,9 @@ cd "$(dirname "$0")/../.."
 HP_BIN=${HP_BIN:-$PWD/build/bin}
 BATCHES=${BENCH_PUB_BATCHES:-200}
 PER=1000
+# Concurrent connections of the client (BENCH_PUB_CONNS, default 4): with 4 the store lane idles about a
+# fifth of the time waiting for the next batch to arrive (docs/publisher.md); more senders measure capacity.
+CONNS=${BENCH_PUB_CONNS:-4}
 EVENTS=$((BATCHES * PER))
 . tests/harness/pg.sh
 tmp=$(mktemp -d /tmp/hp-bench-pub.XXXXXX)
@@ -139,7 +142,7 @@ pub_cpu=() pub_own=() cli_own=() copy_cpu=() pub_rates=() copy_rates=() fk_rates
 for round in $(seq "$ROUNDS"); do
     psql -q "$db" -c "TRUNCATE installations, release_counters, installations_ref, installations_fk, installations_bat" >/dev/null
     g0=$(pg_cpu) u0=$(proc_cpu "$pub_pid") c0=$(kids_cpu)
-    timed pub_s curl -s --parallel --parallel-max 4 -K "$tmp/all.cfg" >"$tmp/codes" 2>/dev/null
+    timed pub_s curl -s --parallel --parallel-max "$CONNS" -K "$tmp/all.cfg" >"$tmp/codes" 2>/dev/null
     ok200=$(grep -c '^200$' "$tmp/codes")
     g1=$(pg_cpu) u1=$(proc_cpu "$pub_pid")
     pub_cpu+=($((g1 - g0 + u1 - u0)))
@@ -186,7 +189,7 @@ r1=$(date +%s.%N)
 ref_rows=$(psql -tAq "$db" -c "SELECT count(*) FROM installations_ref")
 ins_rate=$(python3 -c "print(int($ref_rows / ($r1 - $r0)))")
 
-echo "publisher telemetry ingest: $stored events from $BATCHES batches of $PER ($ok200 x 200), best of $ROUNDS rounds = $pub_rate events/s"
+echo "publisher telemetry ingest: $stored events from $BATCHES batches of $PER ($ok200 x 200) over $CONNS connections, best of $ROUNDS rounds = $pub_rate events/s"
 echo "  retrying 20 batches stored $((again - stored)) more rows (idempotent: expect 0)"
 metric() { curl -sf "$base/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 echo "  group commit: $(metric hotpatch_publisher_telemetry_grouped_total) of $(metric hotpatch_publisher_telemetry_batches_total) batches stored together with concurrent ones (one COPY and transaction per group)"
