@@ -103,8 +103,8 @@ static void bin_begin(struct bincopy *w, struct cmn_buf *b)
     w->b = b;
     w->rc = CMN_OK;
     bin_raw(w, "PGCOPY\n\377\r\n", 11); /* with the literal's own NUL: the 11-byte signature */
-    bin_be(w, 0, 4);                       /* flags: no OIDs */
-    bin_be(w, 0, 4);                       /* no header extension */
+    bin_be(w, 0, 4);                    /* flags: no OIDs */
+    bin_be(w, 0, 4);                    /* no header extension */
 }
 
 static void bin_row(struct bincopy *w, int nfields)
@@ -258,9 +258,9 @@ static int status_idx(const char *st)
 #define MAX_PAIRS 32
 struct relpair {
     const char *app, *rel;
-    int found;         /* Q_INST_RELEASES resolved it: the events of an unresolved pair are dropped */
-    long long app_id;  /* its app's id, once found */
-    long long n[7];  /* events per status, then ticketed events per counted status (applied, failed, rolled_back) */
+    int found;        /* Q_INST_RELEASES resolved it: the events of an unresolved pair are dropped */
+    long long app_id; /* its app's id, once found */
+    long long n[7];   /* events per status, then ticketed events per counted status (applied, failed, rolled_back) */
 };
 
 /* The pairs of the events (pidx[i] = the pair of event i); 0 when there are more than MAX_PAIRS. */

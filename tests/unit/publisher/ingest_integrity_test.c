@@ -172,7 +172,6 @@ int main(void)
            2, "the merge matched the stored row byte for byte and stored the other as sent");
     is_int(rows_of(&f, a.id), 5, "a now has five rows");
 
-
     /* archive: the rows and counters stay, the stats read them */
     struct pub_dbconn *conn = pub_db_get(f.s.db, NULL);
     is_int(conn ? pub_release_action(&f.s, conn, a.id, PUB_ACT_ARCHIVE, 0, "key:test", NULL, NULL, NULL, &eb)
