@@ -638,6 +638,56 @@ int pub_res_state(const PGresult *r, const char *sqlstate)
     return st && strcmp(st, sqlstate) == 0;
 }
 
+PGresult *pub_q_around(struct pub_dbconn *c, const char *before, enum pub_stmt s, const char *const *params,
+                       const char *after)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "q%d", (int)s);
+    PGconn *pg = c->pg;
+    PGresult *res = NULL;
+    int good = PQenterPipelineMode(pg);
+    int sent = good && (!before || PQsendQueryParams(pg, before, 0, NULL, NULL, NULL, NULL, 0)) &&
+               PQsendQueryPrepared(pg, name, stmt_nparams[s], params, NULL, NULL, 0) &&
+               (!after || PQsendQueryParams(pg, after, 0, NULL, NULL, NULL, NULL, 0)) && PQpipelineSync(pg);
+    good = sent;
+    if (sent) {
+        /* each command's results end with NULL; then the sync point (PGRES_PIPELINE_SYNC) */
+        int ncmd = (before != NULL) + 1 + (after != NULL), mine = before != NULL;
+        for (int k = 0; k < ncmd; k++) {
+            PGresult *r;
+            while ((r = PQgetResult(pg)) != NULL) {
+                if (k == mine && !res) {
+                    res = r;
+                    continue;
+                }
+                if (!pub_res_ok(r)) {
+                    const char *m = PQresultErrorMessage(r);
+                    if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
+                        cmn_warn("database: '%s' failed: %.*s", k < mine ? before : after, (int)strcspn(m, "\n"),
+                                 m);
+                    good = 0;
+                }
+                PQclear(r);
+            }
+        }
+        PGresult *r = PQgetResult(pg);
+        if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+            good = 0;
+        PQclear(r);
+    }
+    if (PQpipelineStatus(pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(pg)) {
+        good = 0;
+        c->broken = 1; /* results left unread: the connection cannot be used again */
+    }
+    if (PQstatus(pg) != CONNECTION_OK)
+        c->broken = 1;
+    if (res && (!good && pub_res_ok(res))) {
+        PQclear(res);
+        res = NULL;
+    }
+    return res ? res : PQmakeEmptyPGresult(pg, PGRES_FATAL_ERROR);
+}
+
 enum cmn_err pub_exec_simple(struct pub_dbconn *c, const char *sql)
 {
     PGresult *r = PQexec(c->pg, sql);

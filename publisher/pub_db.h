@@ -148,6 +148,18 @@ unsigned long pub_db_timeouts(struct pub_db *db);
  * connection-level failure marks the connection broken.
  */
 PGresult *pub_q(struct pub_dbconn *c, enum pub_stmt s, const char *const *params);
+/*
+ * Prepared statement `s` with a simple command before it and/or after it
+ * (NULL: none), e.g. "BEGIN" + a read, or a write + "COMMIT", in ONE round
+ * trip (libpq pipeline mode) instead of two or three. Returns s's result
+ * (never NULL; PQclear it; check with pub_res_ok / pub_res_state). When
+ * `before` fails, s does not run; when s fails, `after` does not run; when
+ * `after` fails, s's result is replaced by a failed one: so pub_res_ok says
+ * whether all of them succeeded. Inside a transaction the caller rolls back
+ * on failure, as after pub_q.
+ */
+PGresult *pub_q_around(struct pub_dbconn *c, const char *before, enum pub_stmt s, const char *const *params,
+                       const char *after);
 /* 1 when a result is COMMAND_OK or TUPLES_OK. */
 int pub_res_ok(const PGresult *r);
 /* 1 when the result failed with this SQLSTATE (e.g. "23505" unique violation). */

@@ -311,11 +311,7 @@ static enum cmn_err ingest_direct(struct pub_dbconn *c, const struct pub_install
     }
     PGresult *r = NULL;
     const char *p2[] = {a[0].ptr, a[1].ptr};
-    if (pub_tx_begin(c)) {
-        rc = CMN_E_DB;
-        goto out;
-    }
-    if (!pub_res_ok(r = pub_q(c, Q_INST_RELEASES, p2))) {
+    if (!pub_res_ok(r = pub_q_around(c, "BEGIN", Q_INST_RELEASES, p2, NULL))) {
         PQclear(r);
         pub_tx_rollback(c);
         rc = CMN_E_DB;
@@ -398,19 +394,16 @@ static enum cmn_err ingest_direct(struct pub_dbconn *c, const struct pub_install
             pub_tx_rollback(c);
             goto out;
         }
+        /* the counters and the commit in one round trip */
         const char *p8[] = {a[0].ptr, a[1].ptr, a[2].ptr, a[3].ptr, a[4].ptr, a[5].ptr, a[6].ptr, a[7].ptr};
-        *q = pub_q(c, Q_INST_COUNT, p8);
+        *q = pub_q_around(c, NULL, Q_INST_COUNT, p8, "COMMIT");
         if (!pub_res_ok(*q)) {
             PQclear(*q);
             *q = NULL;
             pub_tx_rollback(c);
             rc = CMN_E_DB;
-            goto out;
         }
-    }
-    if (pub_tx_commit(c)) {
-        PQclear(*q);
-        *q = NULL;
+    } else if (pub_tx_commit(c)) {
         pub_tx_rollback(c);
         rc = CMN_E_DB;
     }
@@ -461,7 +454,7 @@ static enum cmn_err ingest_merge(struct pub_dbconn *c, const struct pub_install_
     }
     enum cmn_err rc = CMN_OK;
     if (pub_tx_begin(c) || copy_rows(c, "COPY pg_temp.hp_inst_stage FROM STDIN WITH (FORMAT binary)", &rows, 0) ||
-        !pub_res_ok(*q = pub_q(c, Q_INST_INSERT, NULL)) || pub_tx_commit(c)) {
+        !pub_res_ok(*q = pub_q_around(c, NULL, Q_INST_INSERT, NULL, "COMMIT"))) {
         PQclear(*q);
         *q = NULL;
         pub_tx_rollback(c);

@@ -277,6 +277,61 @@ int main(void)
            1, "merge: UTF-8 stored as sent, ts exact to the second");
     is_int(fx_sql_int(&f, "SELECT count(*) FROM installations WHERE device_id = 'late'"), 1, "'late' still one row");
     is_int(rows_of(&f, d.id), 4, "d now has four rows");
+
+    /*
+     * pub_q_around (db.c): BEGIN + the release lookup, then the counters +
+     * COMMIT, each pair in one round trip (libpq pipeline mode). A failure
+     * anywhere in a pipeline is reported, and the connection is usable after
+     * the caller's rollback.
+     */
+    struct pub_dbconn *pc = pub_db_get(f.s.db, NULL);
+    ok(pc != NULL, "a pooled connection");
+    if (pc) {
+        const char *badp[] = {"{demo}", "{unterminated"};
+        PGresult *pr = pub_q_around(pc, "BEGIN", Q_INST_RELEASES, badp, NULL);
+        ok(!pub_res_ok(pr) && pub_res_state(pr, "22P02"), "a failed statement after BEGIN: its error and SQLSTATE");
+        PQclear(pr);
+        is_int(PQtransactionStatus(pc->pg), PQTRANS_INERROR, "... the transaction is open and failed");
+        pub_tx_rollback(pc);
+        is_int(PQtransactionStatus(pc->pg), PQTRANS_IDLE, "... until the caller rolls back");
+        is_int(PQpipelineStatus(pc->pg), PQ_PIPELINE_OFF, "... and the connection left pipeline mode");
+        const char *okp[] = {"{demo}", "{rel_none}"};
+        pr = pub_q_around(pc, "BEGIN", Q_INST_RELEASES, okp, NULL);
+        ok(pub_res_ok(pr) && PQntuples(pr) == 0, "the same connection runs the next pipeline");
+        PQclear(pr);
+        is_int(PQtransactionStatus(pc->pg), PQTRANS_INTRANS, "... inside the transaction BEGIN opened");
+        pub_tx_rollback(pc);
+        pub_db_put(f.s.db, pc);
+    }
+    /* a COMMIT that fails (a deferred constraint trigger on the counters): the batch is refused, nothing stored */
+    PGconn *tpg = PQconnectdb(f.dburl);
+    sql_state(tpg,
+              "CREATE FUNCTION hp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'P0001'; END$$",
+              st);
+    is_str(st, "", "a trigger function that refuses");
+    sql_state(tpg,
+              "CREATE CONSTRAINT TRIGGER hp_test_refuse AFTER INSERT OR UPDATE ON release_counters "
+              "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hp_test_refuse()",
+              st);
+    is_str(st, "", "... run at COMMIT for every counter change");
+    long long all_rows = fx_sql_int(&f, "SELECT count(*) FROM installations");
+    long long d_applied = applied_of(&f, d.id);
+    snprintf(batch, sizeof(batch),
+             "{\"events\":[{\"device_id\":\"at-commit\",\"app\":\"demo\",\"release_id\":\"%s\","
+             "\"status\":\"applied\"}]}",
+             d.id);
+    merged = atomic_load(&f.s.m.telemetry_merged);
+    is_int(fx_installs(&f, batch, &res), CMN_E_DB, "a batch whose COMMIT fails: refused");
+    is_int(atomic_load(&f.s.m.telemetry_merged), merged, "(on the fast path, not retried as a merge)");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations"), all_rows, "... no row stored");
+    is_int(applied_of(&f, d.id), d_applied, "... no counter changed");
+    sql_state(tpg, "DROP TRIGGER hp_test_refuse ON release_counters", st);
+    is_str(st, "", "trigger dropped");
+    PQfinish(tpg);
+    is_int(fx_installs(&f, batch, &res), CMN_OK, "the same batch again: stored");
+    is_int(rows_of(&f, d.id), 5, "... d has five rows");
+    is_int(applied_of(&f, d.id), d_applied + 1, "... and one more applied");
     fx_teardown(&f);
     return done_testing();
 }
