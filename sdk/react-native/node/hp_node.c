@@ -494,10 +494,12 @@ static napi_value init(napi_env env, napi_value exports)
     static const struct {
         const char *name;
         napi_callback fn;
-    } fns[] = {{"open", js_open},          {"bootBegin", js_boot_begin}, {"bootOk", js_boot_ok},
-               {"clearUpdates", js_clear}, {"state", js_state},          {"check", js_check},
-               {"download", js_download},  {"install", js_install},      {"reportFlush", js_flush},
-               {"rootStatus", js_root_status}, {"version", js_version}};
+    } fns[] = {{"open", js_open},         {"bootBegin", js_boot_begin},
+               {"bootOk", js_boot_ok},    {"clearUpdates", js_clear},
+               {"state", js_state},       {"check", js_check},
+               {"download", js_download}, {"install", js_install},
+               {"reportFlush", js_flush}, {"rootStatus", js_root_status},
+               {"version", js_version}};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         napi_value f;
         napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
