@@ -34,7 +34,7 @@ const addon = require(E.addon);
 const {NodeHotPatch} = require('../node/NodeHotPatch');
 
 let native: any;
-function launch(device: string, binaryVersion = '1.2.0'): any {
+function launch(device: string, binaryVersion = '1.2.0', extra: Record<string, unknown> = {}): any {
   native = new NodeHotPatch(
     addon,
     {
@@ -51,6 +51,7 @@ function launch(device: string, binaryVersion = '1.2.0'): any {
       releaseKeys: E.releasePub,
       embeddedBundlePath: '/embedded',
       maxFailedLaunches: 2,
+      ...extra,
     },
     (name: string, payload: unknown) => DeviceEventEmitter.emit(name, payload),
   );
@@ -288,4 +289,72 @@ test('an app-store update the installed release does not target boots the embedd
   launch('dev-h', '2.0.0');
   expect(await HotPatch.getCurrentRelease()).toMatchObject({id: null, bootReason: null, rolledBack: false});
   expect((await HotPatch.checkForUpdate())?.id).not.toBe(r6.id);
+});
+
+// `hotpatch ARGS...` with the release signing keys in the environment; returns stdout.
+function hp(...args: string[]): string {
+  return execFileSync(path.join(E.bin, 'hotpatch'), args, {
+    env: {...process.env, HOTPATCH_SIGNING_KEY: E.signingKey, HOTPATCH_MANIFEST_KEY: E.manifestKey},
+  }).toString();
+}
+// version and expires_at from a root document's signed payload
+function rootOf(file: string): {version: number; expiresAt: number} {
+  const p = JSON.parse(JSON.parse(fs.readFileSync(file, 'utf8')).payload);
+  return {version: p.version, expiresAt: p.expires_at};
+}
+// what the C library reports for the same data dir and root: `hotpatch-agent status --json`'s "root"
+function agentRoot(device: string, rootFile: string): unknown {
+  const out = execFileSync(path.join(E.bin, 'hotpatch-agent'), [
+    '--json', '--data-dir', path.join(E.tmp, 'devices', device), '--app', 'demo', '--platform', 'android',
+    '--channel', 'production', '--binary-version', '1.2.0', '--device-id', device, '--root', rootFile,
+    '--release-key', E.releasePub, '--manifest-base', 'file://' + E.storage, 'status',
+  ]).toString();
+  return JSON.parse(out).root;
+}
+
+test('getRootStatus: the root of trust the core verifies with, as the C library reports it; null without one', async () => {
+  launch('dev-r0');
+  expect(await HotPatch.getRootStatus()).toBeNull(); // fixed manifest keys, no root
+
+  // an app that ships only its signed root (version 1, trusting the edge's manifest key), no manifest key
+  const dir = path.join(E.tmp, 'roots');
+  fs.mkdirSync(dir, {recursive: true});
+  hp('keygen', '--out', path.join(dir, 'root-a.key'));
+  hp('root', 'init', '--app', 'demo', '--manifest-keys', E.manifestPub, '--sign', path.join(dir, 'root-a.key'),
+     '--out', path.join(dir, '1.json'));
+  hp('root', 'publish', path.join(dir, '1.json'), '--storage', 'file://' + E.storage);
+  const root1 = fs.readFileSync(path.join(dir, '1.json'), 'utf8');
+  const want1 = rootOf(path.join(dir, '1.json'));
+  expect(want1.version).toBe(1);
+  launch('dev-r', '1.2.0', {root: root1, manifestKeys: undefined});
+  expect(await HotPatch.getRootStatus()).toEqual(want1);
+  await expect(HotPatch.checkForUpdate()).resolves.not.toBeUndefined(); // verified with the root's manifest key
+  expect(await HotPatch.getRootStatus()).toEqual(want1); // nothing newer in storage
+  expect(agentRoot('dev-r', path.join(dir, '1.json'))).toEqual({version: 1, expires_at: want1.expiresAt});
+
+  // root 2 (another expiry) published to storage: the next check walks to it, and later launches start from it
+  hp('root', 'rotate', '--from', path.join(dir, '1.json'), '--expires', '30d', '--sign', path.join(dir, 'root-a.key'),
+     '--out', path.join(dir, '2.json'));
+  hp('root', 'publish', path.join(dir, '2.json'), '--storage', 'file://' + E.storage);
+  const want2 = rootOf(path.join(dir, '2.json'));
+  expect(want2.version).toBe(2);
+  expect(want2.expiresAt).toBeLessThan(want1.expiresAt);
+  expect(await HotPatch.getRootStatus()).toEqual(want1); // not before a check
+  await HotPatch.checkForUpdate();
+  expect(await HotPatch.getRootStatus()).toEqual(want2);
+  launch('dev-r', '1.2.0', {root: root1, manifestKeys: undefined});
+  expect(await HotPatch.getRootStatus()).toEqual(want2); // the cached root, newer than the embedded one
+  expect(agentRoot('dev-r', path.join(dir, '1.json'))).toEqual({version: 2, expires_at: want2.expiresAt});
+
+  // a damaged root document (its signed version changed) refuses the launch with the core's code
+  const damaged = root1.replace('"version\\":1', '"version\\":7');
+  expect(damaged).not.toBe(root1);
+  let err: any = null;
+  try {
+    launch('dev-r1', '1.2.0', {root: damaged, manifestKeys: undefined});
+  } catch (e) {
+    err = e;
+  }
+  expect(err?.code).toBe('HP_E_INVAL');
+  expect(err?.message).toMatch(/root/);
 });

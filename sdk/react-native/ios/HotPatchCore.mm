@@ -2,8 +2,9 @@
 // protocol and the app-ready watchdog. NOT compiled in the HotPatch repository (no Xcode there): unverified.
 //
 // Info.plist keys: HotPatchApp, HotPatchEdgeURL or HotPatchManifestBaseURL, HotPatchBundleBaseURL,
-// HotPatchPublisherURL, HotPatchChannel, HotPatchManifestKeys, HotPatchReleaseKeys, HotPatchMaxFailedLaunches,
-// HotPatchReadyTimeoutMs. The binary version is CFBundleShortVersionString.
+// HotPatchPublisherURL, HotPatchChannel, HotPatchManifestKeys, HotPatchReleaseKeys, HotPatchRootFile (a bundle
+// resource holding the app's signed root document), HotPatchMaxFailedLaunches, HotPatchReadyTimeoutMs. The binary
+// version is CFBundleShortVersionString.
 #import "HotPatchCore.h"
 #import <React/RCTReloadCommand.h>
 
@@ -148,6 +149,16 @@ static void ns_cancel(void *ctx)
         deviceId = NSUUID.UUID.UUIDString;
         [NSUserDefaults.standardUserDefaults setObject:deviceId forKey:@"HotPatchDeviceId"];
     }
+    NSString *rootFile = info[@"HotPatchRootFile"], *root = nil;
+    if (rootFile.length) {
+        // A named root that cannot be read must not quietly turn the root of trust off: no client, no updates.
+        NSString *path = [NSBundle.mainBundle pathForResource:rootFile ofType:nil];
+        root = path ? [NSString stringWithContentsOfFile:path encoding:NSUTF8StringEncoding error:nil] : nil;
+        if (!root.length) {
+            NSLog(@"HotPatch: HP_E_INVAL: cannot read the root document '%@' (HotPatchRootFile)", rootFile);
+            return NULL;
+        }
+    }
     if (!_transport)
         _transport = [HPTransport new];
     hp_client *c = NULL;
@@ -168,7 +179,8 @@ static void ns_cancel(void *ctx)
                 {HP_OPT_BUNDLE_BASE_URL, info[@"HotPatchBundleBaseURL"]},
                 {HP_OPT_PUBLISHER_URL, info[@"HotPatchPublisherURL"]},
                 {HP_OPT_MANIFEST_KEY, info[@"HotPatchManifestKeys"]},
-                {HP_OPT_RELEASE_KEY, info[@"HotPatchReleaseKeys"]}};
+                {HP_OPT_RELEASE_KEY, info[@"HotPatchReleaseKeys"]},
+                {HP_OPT_ROOT, root}};
     hp_status s = hp_set_transport(c, &t);
     for (size_t i = 0; !s && i < sizeof opts / sizeof opts[0]; i++)
         if (opts[i].v.length)

@@ -162,6 +162,14 @@ static int on_progress(void *ctx, long long done, long long total)
     }];
 }
 
+- (void)getRootStatus:(RCTPromiseResolveBlock)resolve reject:(RCTPromiseRejectBlock)rej
+{
+    [self run:rej block:^(hp_client *c) {
+        unsigned long long v = hp_root_version(c); // 0: no HotPatchRootFile
+        resolve(v ? @{@"version" : @(v), @"expiresAt" : @(hp_root_expires_at(c))} : [NSNull null]);
+    }];
+}
+
 - (void)clearUpdates:(RCTPromiseResolveBlock)resolve reject:(RCTPromiseRejectBlock)rej
 {
     [self run:rej block:^(hp_client *c) {

@@ -105,6 +105,10 @@ class NodeHotPatch {
     });
   }
 
+  getRootStatus() {
+    return this.wrap(() => this.addon.rootStatus(this.h));
+  }
+
   clearUpdates() {
     return this.wrap(() => this.addon.clearUpdates(this.h));
   }

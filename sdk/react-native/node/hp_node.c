@@ -72,21 +72,27 @@ static napi_value boolean(napi_env env, int b)
     return v;
 }
 
-/* Read cfg[key] as a string into buf; 0 when absent/undefined/null. */
-static int get_str(napi_env env, napi_value cfg, const char *key, char *buf, size_t n)
+/*
+ * cfg[key] as a malloc'ed string in *out (the caller frees it): 1, or 0 when
+ * absent, not a string or empty, -1 out of memory. Sized to the value, so a
+ * long one (a root document, many keys) reaches the core whole, never cut.
+ */
+static int get_str(napi_env env, napi_value cfg, const char *key, char **out)
 {
     napi_value v;
     napi_valuetype t;
     bool has = false;
+    size_t len = 0;
     if (napi_has_named_property(env, cfg, key, &has) != napi_ok || !has)
         return 0;
     napi_get_named_property(env, cfg, key, &v);
     napi_typeof(env, v, &t);
-    if (t != napi_string)
+    if (t != napi_string || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0)
         return 0;
-    size_t len = 0;
-    napi_get_value_string_utf8(env, v, buf, n, &len);
-    return len > 0;
+    if (!(*out = malloc(len + 1)))
+        return -1;
+    napi_get_value_string_utf8(env, v, *out, len + 1, &len);
+    return 1;
 }
 
 static void h_finalize(napi_env env, void *data, void *hint)
@@ -137,12 +143,18 @@ static napi_value js_open(napi_env env, napi_callback_info info)
                 {"publisherUrl", HP_OPT_PUBLISHER_URL},
                 {"manifestKeys", HP_OPT_MANIFEST_KEY},
                 {"releaseKeys", HP_OPT_RELEASE_KEY},
-                {"embeddedBundlePath", HP_OPT_EMBEDDED_BUNDLE_PATH}};
-    char buf[8192];
+                {"embeddedBundlePath", HP_OPT_EMBEDDED_BUNDLE_PATH},
+                {"root", HP_OPT_ROOT}}; /* the root document's JSON text */
     hp_status s = HP_OK;
-    for (size_t i = 0; !s && i < sizeof strs / sizeof strs[0]; i++)
-        if (get_str(env, cfg, strs[i].key, buf, sizeof buf))
-            s = hp_setopt_str(h->c, strs[i].opt, buf);
+    for (size_t i = 0; !s && i < sizeof strs / sizeof strs[0]; i++) {
+        char *val = NULL;
+        int got = get_str(env, cfg, strs[i].key, &val);
+        if (got < 0)
+            s = HP_E_NOMEM;
+        else if (got)
+            s = hp_setopt_str(h->c, strs[i].opt, val);
+        free(val);
+    }
     napi_value v;
     bool has = false;
     if (!s && napi_has_named_property(env, cfg, "maxFailedLaunches", &has) == napi_ok && has) {
@@ -243,6 +255,29 @@ static napi_value js_state(napi_env env, napi_callback_info info)
     for (size_t i = 0; i < hp_blocklist_count(h->c); i++)
         napi_set_element(env, bl, (uint32_t)i, str_or_null(env, hp_blocklist_at(h->c, i)));
     set(env, o, "blocklist", bl);
+    return o;
+}
+
+/*
+ * rootStatus(h) -> {version, expiresAt} of the root of trust the core
+ * verifies manifests with (hp_root_version, hp_root_expires_at: unix
+ * seconds), or null when the handle was opened without a root.
+ */
+static napi_value js_root_status(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], o;
+    struct h *h = get_h(env, info, &argc, argv);
+    if (!h)
+        return NULL;
+    unsigned long long v = hp_root_version(h->c);
+    if (!v) {
+        napi_get_null(env, &o);
+        return o;
+    }
+    napi_create_object(env, &o);
+    set(env, o, "version", num(env, (double)v));
+    set(env, o, "expiresAt", num(env, (double)hp_root_expires_at(h->c)));
     return o;
 }
 
@@ -459,9 +494,11 @@ static napi_value init(napi_env env, napi_value exports)
     static const struct {
         const char *name;
         napi_callback fn;
-    } fns[] = {{"open", js_open},          {"bootBegin", js_boot_begin}, {"bootOk", js_boot_ok},
-               {"clearUpdates", js_clear}, {"state", js_state},          {"check", js_check},
-               {"download", js_download},  {"install", js_install},      {"reportFlush", js_flush},
+    } fns[] = {{"open", js_open},         {"bootBegin", js_boot_begin},
+               {"bootOk", js_boot_ok},    {"clearUpdates", js_clear},
+               {"state", js_state},       {"check", js_check},
+               {"download", js_download}, {"install", js_install},
+               {"reportFlush", js_flush}, {"rootStatus", js_root_status},
                {"version", js_version}};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         napi_value f;

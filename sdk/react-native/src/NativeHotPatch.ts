@@ -61,6 +61,17 @@ export type NativePending = {
   installed: boolean;
 };
 
+/**
+ * The root of trust the core verifies manifests with (hp_root_version,
+ * hp_root_expires_at), when the app ships one (native configuration).
+ */
+export type NativeRootStatus = {
+  /** the newest root version this device accepted (the embedded one, or one walked to from storage) */
+  version: number;
+  /** that root's expires_at, unix seconds */
+  expiresAt: number;
+};
+
 export interface Spec extends TurboModule {
   /** hp_check(): null when nothing applies. Rejects with code = hp_status name. */
   checkForUpdate(): Promise<NativeOffer | null>;
@@ -74,6 +85,8 @@ export interface Spec extends TurboModule {
   reload(): void;
   getCurrentRelease(): Promise<NativeRelease>;
   getPendingRelease(): Promise<NativePending | null>;
+  /** null when no root of trust is configured (the app trusts fixed manifest keys). */
+  getRootStatus(): Promise<NativeRootStatus | null>;
   /** Remove installed releases and return to the embedded bundle at the next launch. */
   clearUpdates(): Promise<void>;
   /** Persist a channel for the next check (overrides the native configuration). */

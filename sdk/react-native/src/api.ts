@@ -16,7 +16,7 @@ import {AppState, NativeEventEmitter} from 'react-native';
 import type {AppStateStatus, EmitterSubscription} from 'react-native';
 
 import NativeHotPatch from './NativeHotPatch';
-import type {NativeOffer, NativePending, NativeRelease} from './NativeHotPatch';
+import type {NativeOffer, NativePending, NativeRelease, NativeRootStatus} from './NativeHotPatch';
 import {HotPatchError, toHotPatchError} from './errors';
 
 
@@ -36,6 +36,13 @@ export type BootReason = 'crash_loop' | 'binary_changed';
 export type Release = Omit<NativeRelease, 'bootReason'> & {bootReason: BootReason | null};
 /** A pending download (getPendingRelease). */
 export type PendingRelease = NativePending;
+/**
+ * The root of trust manifests are verified with (getRootStatus): its version
+ * (the embedded root, or a newer one the core walked to from storage) and its
+ * expires_at in unix seconds. Checks fail with HP_E_EXPIRED once it expires
+ * and no successor is published.
+ */
+export type RootStatus = Readonly<NativeRootStatus>;
 
 /** An update offered by a verified manifest (checkForUpdate). */
 export interface UpdateOffer {
@@ -182,6 +189,12 @@ export function getPendingRelease(): Promise<PendingRelease | null> {
   return call(() => NativeHotPatch.getPendingRelease());
 }
 
+/** The trusted root's version and expiry, or null when the app configures no root of trust. */
+export async function getRootStatus(): Promise<RootStatus | null> {
+  const r = await call(() => NativeHotPatch.getRootStatus());
+  return r ? {version: r.version, expiresAt: r.expiresAt} : null;
+}
+
 /** Return to the embedded bundle from the next launch. */
 export function clearUpdates(): Promise<void> {
   return call(() => NativeHotPatch.clearUpdates());
@@ -302,6 +315,7 @@ const HotPatch = {
   reload,
   getCurrentRelease,
   getPendingRelease,
+  getRootStatus,
   clearUpdates,
   setChannel,
   flushReports,

@@ -34,7 +34,7 @@ s=json.load(open(sys.argv[1]))
 m=[mod for f in s["modules"].values() for mod in [f]]
 spec=s["modules"]["NativeHotPatch"]
 names={p["name"] for p in spec["spec"]["methods"]}
-need={"checkForUpdate","download","install","notifyAppReady","reload","getCurrentRelease","getPendingRelease","clearUpdates","setChannel","flushReports","addListener","removeListeners"}
+need={"checkForUpdate","download","install","notifyAppReady","reload","getCurrentRelease","getPendingRelease","getRootStatus","clearUpdates","setChannel","flushReports","addListener","removeListeners"}
 assert spec["moduleName"]=="HotPatch", spec["moduleName"]
 assert need<=names, need-names
 ' "$T/schema.json"

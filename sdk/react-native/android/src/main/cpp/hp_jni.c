@@ -287,6 +287,20 @@ JNIEXPORT jobjectArray JNICALL Java_dev_hotpatch_core_NativeCore_state(JNIEnv *e
     return a;
 }
 
+/* rootStatus: {hp_root_version, hp_root_expires_at}, or null without a root of trust (RootStatus). */
+JNIEXPORT jlongArray JNICALL Java_dev_hotpatch_core_NativeCore_rootStatus(JNIEnv *env, jclass cls, jlong p)
+{
+    hp_client *c = H(p)->c;
+    unsigned long long v = hp_root_version(c);
+    if (!v)
+        return NULL;
+    jlong a[2] = {(jlong)v, (jlong)hp_root_expires_at(c)};
+    jlongArray r = (*env)->NewLongArray(env, 2);
+    if (r)
+        (*env)->SetLongArrayRegion(env, r, 0, 2, a);
+    return r;
+}
+
 /* check: null, or {kind, id, version, size, mandatory, sequence}; the offer stays in the handle. */
 JNIEXPORT jobjectArray JNICALL Java_dev_hotpatch_core_NativeCore_check(JNIEnv *env, jclass cls, jlong p)
 {

@@ -64,6 +64,12 @@ public final class HotPatchClient implements AutoCloseable {
         return new ReleaseState(NativeCore.state(handle()));
     }
 
+    /** The root of trust manifests are verified with, or null when {@link HotPatchConfig#root} is not set. */
+    public RootStatus rootStatus() throws HotPatchException {
+        long[] a = NativeCore.rootStatus(handle());
+        return a == null ? null : new RootStatus(a[0], a[1]);
+    }
+
     /** null when nothing applies. */
     public Offer check() throws HotPatchException {
         String[] a = NativeCore.check(handle());

@@ -27,6 +27,8 @@ public final class NativeCore {
     static native void clearUpdates(long h) throws HotPatchException;
     static native void cancel(long h);
     static native String[] state(long h);
+    /** {hp_root_version, hp_root_expires_at}, or null when no root of trust is configured. */
+    static native long[] rootStatus(long h);
     static native String[] check(long h) throws HotPatchException;
     static native void download(long h, String releaseId, ProgressListener l) throws HotPatchException;
     static native void install(long h, String releaseId) throws HotPatchException;

@@ -15,8 +15,11 @@ import dev.hotpatch.core.HotPatchConfig;
 import dev.hotpatch.core.HotPatchException;
 import dev.hotpatch.core.ReleaseState;
 import dev.hotpatch.core.UrlConnectionTransport;
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.UUID;
@@ -29,8 +32,9 @@ import java.util.UUID;
  *
  * Configuration comes from string resources (res/values/hotpatch.xml): hotpatch_app, hotpatch_edge_url or
  * hotpatch_manifest_base_url, hotpatch_bundle_base_url, hotpatch_publisher_url, hotpatch_channel,
- * hotpatch_manifest_keys, hotpatch_release_keys, hotpatch_max_failed_launches, hotpatch_ready_timeout_ms. JS may
- * override the channel (persisted in SharedPreferences "hotpatch").
+ * hotpatch_manifest_keys, hotpatch_release_keys, hotpatch_root_asset (an asset holding the app's signed root
+ * document), hotpatch_max_failed_launches, hotpatch_ready_timeout_ms. JS may override the channel (persisted in
+ * SharedPreferences "hotpatch").
  *
  * Not compiled in the HotPatch repository (no android.jar there): see docs/react-native.md.
  */
@@ -67,8 +71,20 @@ public final class HotPatch {
         c.publisherUrl = res(ctx, "hotpatch_publisher_url", null);
         c.manifestKeys = res(ctx, "hotpatch_manifest_keys", null);
         c.releaseKeys = res(ctx, "hotpatch_release_keys", null);
+        c.root = asset(ctx, res(ctx, "hotpatch_root_asset", null));
         c.maxFailedLaunches = Integer.parseInt(res(ctx, "hotpatch_max_failed_launches", "0"));
         return c;
+    }
+
+    /** The text of an asset (the root document), or null when none is named; a named but missing one throws. */
+    static String asset(Context ctx, String name) throws IOException {
+        if (name == null || name.isEmpty()) return null;
+        try (InputStream in = ctx.getAssets().open(name)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            for (int n; (n = in.read(buf)) > 0;) out.write(buf, 0, n);
+            return out.toString("UTF-8");
+        }
     }
 
     /** A random id made once per install, kept beside (not inside) the SDK's data dir. */

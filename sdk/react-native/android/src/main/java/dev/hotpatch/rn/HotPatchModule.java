@@ -10,6 +10,7 @@ import dev.hotpatch.core.HotPatchClient;
 import dev.hotpatch.core.HotPatchException;
 import dev.hotpatch.core.Offer;
 import dev.hotpatch.core.ReleaseState;
+import dev.hotpatch.core.RootStatus;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -146,6 +147,18 @@ public final class HotPatchModule extends NativeHotPatchSpec {
             WritableMap m = Arguments.createMap();
             m.putString("id", s.pending);
             m.putBoolean("installed", false);
+            return m;
+        });
+    }
+
+    @Override
+    public void getRootStatus(Promise promise) {
+        submit(promise, c -> {
+            RootStatus r = c.rootStatus();
+            if (r == null) return null;
+            WritableMap m = Arguments.createMap();
+            m.putDouble("version", r.version);
+            m.putDouble("expiresAt", r.expiresAt);
             return m;
         });
     }

@@ -319,4 +319,65 @@ public class HotPatchClientTest {
             assertTrue(c.state().embedded());
         }
     }
+
+    /** A number in a root document's signed payload (a JSON string inside the envelope: its quotes escaped). */
+    static long rootField(Path root, String key) throws IOException {
+        String doc = new String(Files.readAllBytes(root), StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile("\\\\\"" + key + "\\\\\":(\\d+)").matcher(doc);
+        assertTrue(key + " in " + root, m.find());
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    public void i_rootStatusReportsTheTrustedRoot() throws Exception {
+        try (HotPatchClient c = HotPatchClient.open(cfg("j10"), new UrlConnectionTransport())) {
+            assertNull("fixed manifest keys: no root of trust", c.rootStatus());
+        }
+        // the app ships only its signed root (version 1, trusting the edge's manifest key), no manifest key
+        Path dir = Paths.get(TMP, "jvm-roots");
+        Files.createDirectories(dir);
+        String key = dir.resolve("root-a.key").toString();
+        run(BIN + "/hotpatch", "keygen", "--out", key);
+        run(BIN + "/hotpatch", "root", "init", "--app", "demo", "--manifest-keys", System.getProperty("hp.mpub"),
+            "--sign", key, "--out", dir.resolve("1.json").toString());
+        run(BIN + "/hotpatch", "root", "publish", dir.resolve("1.json").toString(), "--storage", "file://" + STORAGE);
+        HotPatchConfig rc = cfg("j11");
+        rc.manifestKeys = null;
+        rc.root = new String(Files.readAllBytes(dir.resolve("1.json")), StandardCharsets.UTF_8);
+        long exp1 = rootField(dir.resolve("1.json"), "expires_at");
+        try (HotPatchClient c = HotPatchClient.open(rc, new UrlConnectionTransport())) {
+            RootStatus r = c.rootStatus();
+            assertNotNull(r);
+            assertEquals(1, r.version);
+            assertEquals(exp1, r.expiresAt);
+            c.check(); // verified with the root's manifest key
+            assertEquals(1, c.rootStatus().version);
+
+            // root 2, with another expiry, published to storage: the next check walks to it
+            run(BIN + "/hotpatch", "root", "rotate", "--from", dir.resolve("1.json").toString(), "--expires", "30d",
+                "--sign", key, "--out", dir.resolve("2.json").toString());
+            run(BIN + "/hotpatch", "root", "publish", dir.resolve("2.json").toString(), "--storage",
+                "file://" + STORAGE);
+            long exp2 = rootField(dir.resolve("2.json"), "expires_at");
+            assertTrue(exp2 < exp1);
+            assertEquals("not before a check", 1, c.rootStatus().version);
+            c.check();
+            assertEquals(2, c.rootStatus().version);
+            assertEquals(exp2, c.rootStatus().expiresAt);
+        }
+        try (HotPatchClient c = HotPatchClient.open(rc, new UrlConnectionTransport())) {
+            assertEquals("the cached root, newer than the embedded one", 2, c.rootStatus().version);
+        }
+        HotPatchConfig bad = rc.copy();
+        bad.dataDir = TMP + "/jvm-devices/j12";
+        bad.root = rc.root.replace("\\\"version\\\":1", "\\\"version\\\":7");
+        assertFalse(bad.root.equals(rc.root));
+        try {
+            HotPatchClient.open(bad, new UrlConnectionTransport()).close();
+            fail("damaged root accepted");
+        } catch (HotPatchException e) {
+            assertEquals("HP_E_INVAL", e.code);
+            assertTrue(e.getMessage(), e.getMessage().contains("root"));
+        }
+    }
 }
