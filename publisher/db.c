@@ -663,8 +663,7 @@ PGresult *pub_q_around(struct pub_dbconn *c, const char *before, enum pub_stmt s
                 if (!pub_res_ok(r)) {
                     const char *m = PQresultErrorMessage(r);
                     if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED)
-                        cmn_warn("database: '%s' failed: %.*s", k < mine ? before : after, (int)strcspn(m, "\n"),
-                                 m);
+                        cmn_warn("database: '%s' failed: %.*s", k < mine ? before : after, (int)strcspn(m, "\n"), m);
                     good = 0;
                 }
                 PQclear(r);
