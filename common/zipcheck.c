@@ -220,7 +220,10 @@ static enum cmn_err ent_check(const struct cmn_zip *z, zip_uint64_t i, const str
     size_t nl = strlen(zs.name);
     int is_dir = nl > 0 && zs.name[nl - 1] == '/';
     size_t pl = is_dir ? nl - 1 : nl;
-    if (nl > CMN_PATCH_MAX_PATH || cmn_bundle_path_ok(zs.name, pl) != 0)
+    if (nl > CMN_PATCH_MAX_PATH)
+        return cmn_errf(eb, CMN_E_UNSAFE, "zip entry %llu has a name longer than %d bytes", (unsigned long long)i,
+                        CMN_PATCH_MAX_PATH);
+    if (cmn_bundle_path_ok(zs.name, pl) != 0)
         return cmn_errf(eb, CMN_E_UNSAFE, "zip entry %llu has an unsafe name", (unsigned long long)i);
     if ((zs.valid & ZIP_STAT_ENCRYPTION_METHOD) && zs.encryption_method != ZIP_EM_NONE)
         return cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' is encrypted", zs.name);
