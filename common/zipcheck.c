@@ -163,8 +163,7 @@ static enum cmn_err raw_names_check(const struct cmn_zip *z, zip_int64_t n, stru
     const uint8_t *p = z->raw;
     const size_t len = z->len;
     uint64_t off, cdlen, count;
-    if (!p || raw_cd_find(p, len, &off, &cdlen, &count) != 0 || count != (uint64_t)n || off > len ||
-        cdlen > len - off)
+    if (!p || raw_cd_find(p, len, &off, &cdlen, &count) != 0 || count != (uint64_t)n || off > len || cdlen > len - off)
         return cmn_errf(eb, CMN_E_UNSAFE, "cannot read the zip's raw directory");
     const uint64_t end = off + cdlen;
     for (zip_int64_t i = 0; i < n; i++) {

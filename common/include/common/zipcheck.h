@@ -21,10 +21,10 @@
 
 struct zip; /* libzip's zip_t */
 
-#define CMN_ZIP_MAX_RATIO 200                     /* declared size / compressed size, at most */
-#define CMN_ZIP_RATIO_FLOOR (UINT64_C(1) << 20)   /* ... for an entry declaring more than this */
-#define CMN_ZIP_MAX_TOTAL (UINT64_C(512) << 20)   /* default cap on the sum of declared sizes */
-#define CMN_ZIP_MAX_ENTRIES 20000                 /* default cap on the entry count */
+#define CMN_ZIP_MAX_RATIO 200                   /* declared size / compressed size, at most */
+#define CMN_ZIP_RATIO_FLOOR (UINT64_C(1) << 20) /* ... for an entry declaring more than this */
+#define CMN_ZIP_MAX_TOTAL (UINT64_C(512) << 20) /* default cap on the sum of declared sizes */
+#define CMN_ZIP_MAX_ENTRIES 20000               /* default cap on the entry count */
 
 /* The caps of one check. */
 struct cmn_zip_limits {

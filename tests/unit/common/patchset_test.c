@@ -250,8 +250,7 @@ static void test_sdk_rules(void)
     free(zeros);
     uint8_t d[CMN_SHA256_BYTES];
     memset(&eb, 0, sizeof eb);
-    is_int(cmn_content_digest_zip(zip, UINT64_C(512) << 20, 20000, d, NULL, &eb), CMN_E_UNSAFE, "refused: %s",
-           eb.msg);
+    is_int(cmn_content_digest_zip(zip, UINT64_C(512) << 20, 20000, d, NULL, &eb), CMN_E_UNSAFE, "refused: %s", eb.msg);
     ok(strstr(eb.msg, "zip bomb") != NULL, "... as a zip bomb");
     snprintf(out, sizeof out, "%s/deflated-bomb.out", tmp);
     mkdir(out, 0755);
