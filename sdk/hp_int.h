@@ -205,7 +205,7 @@ struct hp_extract_limits {
 };
 /* cmn_zip_limits_default's caps: 512 MiB, 20000 entries, ratio 200 above 1 MiB. */
 void hp__extract_limits_default(struct hp_extract_limits *l);
-/* 0 when `name` is a safe relative entry name; sets *is_dir. */
+/* 0 when `name` is a safe relative entry name (the name rule of cmn_zip_check, common/zipcheck.h); sets *is_dir. */
 int hp__zip_name_ok(const char *name, int *is_dir);
 /*
  * 1 when a freshly written tree of `nfiles` regular files on a file system of
