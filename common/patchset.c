@@ -16,42 +16,56 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include "common/buf.h"
 #include "common/file.h"
 #include "common/patch.h"
 #include "common/patchset.h"
+#include "common/zipcheck.h"
 
 int cmn_patch_worth(uint64_t patch_bytes, uint64_t zip_size)
 {
     return patch_bytes * 100 <= zip_size * (uint64_t)CMN_PATCH_MAX_PERCENT;
 }
 
+/* The caps of one check: the caller's, and the SDK's compression-ratio cap (common/zipcheck.h). */
+static void zip_limits(struct cmn_zip_limits *l, uint64_t max_total, uint32_t max_entries)
+{
+    cmn_zip_limits_default(l);
+    l->max_total = max_total;
+    l->max_entries = max_entries;
+}
+
+static enum cmn_err fd_sink(void *ctx, const void *p, size_t n, struct cmn_errbuf *eb)
+{
+    int fd = *(const int *)ctx;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return cmn_errf(eb, CMN_E_IO, "cannot write an extracted file: %s", w < 0 ? strerror(errno) : "no room");
+        p = (const char *)p + w;
+        n -= (size_t)w;
+    }
+    return CMN_OK;
+}
+
 enum cmn_err cmn_bundle_unzip(const char *zip, const char *dir, uint64_t max_total, uint32_t max_entries,
                               struct cmn_errbuf *eb)
 {
-    int zerr = 0;
-    zip_t *za = zip_open(zip, ZIP_RDONLY, &zerr);
-    if (!za)
-        return cmn_errf(eb, CMN_E_PARSE, "cannot open zip '%s'", zip);
-    enum cmn_err rc = CMN_OK;
-    uint64_t total = 0;
-    zip_int64_t n = zip_get_num_entries(za, 0);
-    if (n < 0 || (max_entries && (uint64_t)n > max_entries))
-        rc = cmn_errf(eb, n < 0 ? CMN_E_PARSE : CMN_E_TOOBIG, "zip '%s' has %lld entries (at most %u)", zip,
-                      (long long)n, max_entries);
-    for (zip_int64_t i = 0; !rc && i < n; i++) {
-        const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
-        size_t len = name ? strlen(name) : 0;
-        if (len && name[len - 1] == '/')
-            continue;
-        if (!name || cmn_bundle_path_ok(name, len) != 0) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "unsafe entry name in '%s'", zip);
-            break;
-        }
+    struct cmn_zip z = {0};
+    struct cmn_zip_limits lim;
+    struct cmn_zip_entry *v = NULL;
+    size_t n = 0;
+    zip_limits(&lim, max_total, max_entries);
+    enum cmn_err rc = cmn_zip_open_file(&z, zip, eb);
+    if (!rc)
+        rc = cmn_zip_check(&z, &lim, &v, &n, eb);
+    /* in path order: a directory comes before what it holds */
+    for (size_t i = 0; !rc && i < n; i++) {
         char path[PATH_MAX];
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, v[i].path) >= sizeof path) {
             rc = cmn_errf(eb, CMN_E_UNSAFE, "entry name too long in '%s'", zip);
             break;
         }
@@ -60,187 +74,58 @@ enum cmn_err cmn_bundle_unzip(const char *zip, const char *dir, uint64_t max_tot
             (void)mkdir(path, 0755);
             *s = '/';
         }
-        zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)i, 0);
-        int fd = zf ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
-        if (!zf || fd < 0) {
-            rc = cmn_errf(eb, CMN_E_IO, "cannot extract '%s' from '%s'", name, zip);
-        } else {
-            char buf[65536];
-            zip_int64_t r = 0;
-            while (!rc && (r = zip_fread(zf, buf, sizeof buf)) > 0) {
-                total += (uint64_t)r;
-                if (max_total && total > max_total)
-                    rc = cmn_errf(eb, CMN_E_TOOBIG, "zip '%s' extracts to more than %llu bytes", zip,
-                                  (unsigned long long)max_total);
-                else if (write(fd, buf, (size_t)r) != r)
-                    rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", path, strerror(errno));
-            }
-            if (!rc && r < 0)
-                rc = cmn_errf(eb, CMN_E_PARSE, "corrupt entry '%s' in '%s'", name, zip);
+        if (v[i].is_dir) {
+            (void)mkdir(path, 0755);
+            continue;
         }
-        if (fd >= 0 && close(fd) != 0 && !rc)
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = cmn_errf(eb, CMN_E_IO, "cannot extract '%.200s' from '%s': %s", v[i].path, zip, strerror(errno));
+            break;
+        }
+        rc = cmn_zip_read(&z, &v[i], fd_sink, &fd, eb);
+        if (close(fd) != 0 && !rc)
             rc = cmn_errf(eb, CMN_E_IO, "cannot write '%s': %s", path, strerror(errno));
-        if (zf)
-            zip_fclose(zf);
     }
-    zip_discard(za);
+    cmn_zip_entries_free(v, n);
+    cmn_zip_close(&z);
     return rc;
 }
 
 /* ------------------------------------------------------------ content digest of a zip */
 
-/* One checked entry: its path (a directory's without the final '/'), where it is, what it declares. */
-struct zent {
-    char *path;
-    zip_uint64_t idx;
-    uint64_t size;
-    int is_dir;
-};
-
-static int zent_cmp(const void *a, const void *b)
+static enum cmn_err sha_sink(void *ctx, const void *p, size_t n, struct cmn_errbuf *eb)
 {
-    /* strcmp compares as unsigned char: the byte order the listing is sorted in. */
-    return strcmp(((const struct zent *)a)->path, ((const struct zent *)b)->path);
-}
-
-/* Check entry i on its own (name, type, encryption, declared size) and fill *e (path malloc'd). */
-static enum cmn_err zent_check(zip_t *za, zip_uint64_t i, struct zent *e, struct cmn_errbuf *eb)
-{
-    zip_stat_t zs;
-    zip_uint8_t opsys = 0;
-    zip_uint32_t attr = 0;
-    zip_stat_init(&zs);
-    if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME) || !(zs.valid & ZIP_STAT_SIZE))
-        return cmn_errf(eb, CMN_E_PARSE, "cannot read zip entry %llu", (unsigned long long)i);
-    size_t nl = strlen(zs.name);
-    int is_dir = nl > 0 && zs.name[nl - 1] == '/';
-    size_t pl = is_dir ? nl - 1 : nl;
-    /* the index, not the name: a refused name may hold control characters */
-    if (pl > CMN_PATCH_MAX_PATH || cmn_bundle_path_ok(zs.name, pl) != 0)
-        return cmn_errf(eb, CMN_E_UNSAFE, "zip entry %llu has an unsafe name", (unsigned long long)i);
-    if ((zs.valid & ZIP_STAT_ENCRYPTION_METHOD) && zs.encryption_method != ZIP_EM_NONE)
-        return cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' is encrypted", zs.name);
-    if (zip_file_get_external_attributes(za, i, 0, &opsys, &attr) != 0)
-        return cmn_errf(eb, CMN_E_PARSE, "cannot read the attributes of zip entry '%.200s'", zs.name);
-    if (opsys == ZIP_OPSYS_UNIX) {
-        unsigned type = (attr >> 16) & S_IFMT;
-        if (type != 0 && type != S_IFREG && type != S_IFDIR)
-            return cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' is not a regular file or directory", zs.name);
-        if ((type == S_IFDIR && !is_dir) || (type == S_IFREG && is_dir))
-            return cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' has a type that does not match its name", zs.name);
-    }
-    if (is_dir && zs.size != 0)
-        return cmn_errf(eb, CMN_E_UNSAFE, "directory entry '%.200s' has data", zs.name);
-    e->path = malloc(pl + 1);
-    if (!e->path)
-        return CMN_E_NOMEM;
-    memcpy(e->path, zs.name, pl);
-    e->path[pl] = '\0';
-    e->idx = i;
-    e->size = zs.size;
-    e->is_dir = is_dir;
+    (void)eb;
+    cmn_sha256_update(ctx, p, n);
     return CMN_OK;
-}
-
-/* Entries sorted by path: no path twice, and no file that another entry's path goes through. */
-static enum cmn_err zent_tree_check(struct zent *v, size_t n, struct cmn_errbuf *eb)
-{
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(v[i - 1].path, v[i].path) == 0)
-            return cmn_errf(eb, CMN_E_UNSAFE, "zip lists '%.200s' twice", v[i].path);
-    char dir[CMN_PATCH_MAX_PATH + 1]; /* zent_check kept paths to this length */
-    struct zent key = {.path = dir};
-    for (size_t i = 0; i < n; i++)
-        for (const char *sl = strchr(v[i].path, '/'); sl; sl = strchr(sl + 1, '/')) {
-            size_t k = (size_t)(sl - v[i].path);
-            memcpy(dir, v[i].path, k);
-            dir[k] = '\0';
-            const struct zent *f = bsearch(&key, v, n, sizeof *v, zent_cmp);
-            if (f && !f->is_dir)
-                return cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' is a file and also the directory of '%.200s'",
-                                f->path, v[i].path);
-        }
-    return CMN_OK;
-}
-
-/* Inflate entry e into the hash: exactly its declared size, or refused. */
-static enum cmn_err zent_hash(zip_t *za, const struct zent *e, uint8_t sha[CMN_SHA256_BYTES], struct cmn_errbuf *eb)
-{
-    zip_file_t *zf = zip_fopen_index(za, e->idx, 0);
-    if (!zf)
-        return cmn_errf(eb, CMN_E_PARSE, "cannot read zip entry '%.200s': %s", e->path, zip_strerror(za));
-    struct cmn_sha256 h;
-    char buf[65536];
-    uint64_t got = 0;
-    zip_int64_t r;
-    enum cmn_err rc = CMN_OK;
-    cmn_sha256_init(&h);
-    while ((r = zip_fread(zf, buf, sizeof buf)) > 0) {
-        got += (uint64_t)r;
-        if (got > e->size) {
-            rc = cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' inflates past its declared size", e->path);
-            break;
-        }
-        cmn_sha256_update(&h, buf, (size_t)r);
-    }
-    if (!rc && r < 0)
-        rc = cmn_errf(eb, CMN_E_PARSE, "zip entry '%.200s' is corrupt: %s", e->path, zip_file_strerror(zf));
-    else if (!rc && got != e->size)
-        rc = cmn_errf(eb, CMN_E_UNSAFE, "zip entry '%.200s' is shorter than its declared size", e->path);
-    zip_fclose(zf);
-    if (!rc)
-        cmn_sha256_final(&h, sha);
-    return rc;
 }
 
 enum cmn_err cmn_content_zip(const char *zip, uint64_t max_total, uint32_t max_entries, struct cmn_content *out,
                              struct cmn_errbuf *eb)
 {
-    int zerr = 0;
-    zip_t *za = zip_open(zip, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
-    if (!za && zerr == ZIP_ER_EXISTS) /* what ZIP_CHECKCONS makes of a name in the directory twice */
-        return cmn_errf(eb, CMN_E_UNSAFE, "zip lists an entry name twice");
-    if (!za) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, zerr);
-        enum cmn_err rc = cmn_errf(eb, CMN_E_PARSE, "not a zip archive: %s", zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return rc;
-    }
-    enum cmn_err rc = CMN_OK;
-    struct zent *v = NULL;
+    struct cmn_zip z = {0};
+    struct cmn_zip_limits lim;
+    struct cmn_zip_entry *v = NULL;
     struct cmn_content c = {0};
     size_t n = 0;
-    uint64_t total = 0;
-    zip_int64_t ne = zip_get_num_entries(za, 0);
-    if (ne < 0)
-        rc = cmn_errf(eb, CMN_E_PARSE, "cannot read the zip's directory");
-    else if (max_entries && (uint64_t)ne > max_entries)
-        rc = cmn_errf(eb, CMN_E_TOOBIG, "zip has %lld entries, more than %u", (long long)ne, max_entries);
-    else if (ne > 0 && !(v = calloc((size_t)ne, sizeof *v)))
-        rc = CMN_E_NOMEM;
-    /* Pass 1: every entry checked, nothing inflated yet. */
-    for (zip_int64_t i = 0; !rc && i < ne; i++) {
-        if ((rc = zent_check(za, (zip_uint64_t)i, &v[n], eb)))
-            break;
-        uint64_t size = v[n++].size;
-        if (max_total && (size > max_total || total + size > max_total))
-            rc = cmn_errf(eb, CMN_E_TOOBIG, "zip declares more than %llu bytes", (unsigned long long)max_total);
-        total += size;
-    }
-    if (!rc && n > 0) {
-        qsort(v, n, sizeof *v, zent_cmp);
-        rc = zent_tree_check(v, n, eb);
-    }
-    if (!rc && n > 0 && !(c.v = calloc(n, sizeof *c.v)))
+    zip_limits(&lim, max_total, max_entries);
+    /* Pass 1 (cmn_zip_check): every entry checked, nothing inflated yet. */
+    enum cmn_err rc = cmn_zip_open_file(&z, zip, eb);
+    if (!rc)
+        rc = cmn_zip_check(&z, &lim, &v, &n, eb);
+    if (!rc && !(c.v = calloc(n, sizeof *c.v)))
         rc = CMN_E_NOMEM;
     /* Pass 2: the files hashed in path order, which is the listing's order. */
     for (size_t i = 0; !rc && i < n; i++) {
         if (v[i].is_dir)
             continue;
         struct cmn_content_file *f = &c.v[c.n];
-        if ((rc = zent_hash(za, &v[i], f->sha256, eb)))
+        struct cmn_sha256 h;
+        cmn_sha256_init(&h);
+        if ((rc = cmn_zip_read(&z, &v[i], sha_sink, &h, eb)))
             break;
+        cmn_sha256_final(&h, f->sha256);
         f->path = v[i].path;
         f->size = v[i].size;
         v[i].path = NULL;
@@ -251,10 +136,8 @@ enum cmn_err cmn_content_zip(const char *zip, uint64_t max_total, uint32_t max_e
         c = (struct cmn_content){0};
     }
     cmn_content_release(&c);
-    for (size_t i = 0; i < n; i++)
-        free(v[i].path);
-    free(v);
-    zip_discard(za);
+    cmn_zip_entries_free(v, n);
+    cmn_zip_close(&z);
     return rc;
 }
 

@@ -194,17 +194,18 @@ int hp__rel_bind(struct hp_rel *r, const char *target_binary, const char *binary
 int hp__rel_admits(const struct hp_rel *r, const char *binary);
 
 /* ---- safe extraction ---- */
+/* The caps of cmn_zip_check (common/zipcheck.h), which runs every other check of the extractor. */
 struct hp_extract_limits {
     uint64_t max_total; /* sum of uncompressed sizes */
     uint64_t max_entries;
     uint64_t max_ratio; /* uncompressed/compressed, for entries above ratio_floor */
     uint64_t ratio_floor;
-    size_t max_name;
     void (*after_entry)(void *ctx, size_t i, size_t n); /* optional, after entry i of n is written */
     void *ctx;
 };
+/* cmn_zip_limits_default's caps: 512 MiB, 20000 entries, ratio 200 above 1 MiB. */
 void hp__extract_limits_default(struct hp_extract_limits *l);
-/* 0 when `name` is a safe relative entry name; sets *is_dir. */
+/* 0 when `name` is a safe relative entry name (the name rule of cmn_zip_check, common/zipcheck.h); sets *is_dir. */
 int hp__zip_name_ok(const char *name, int *is_dir);
 /*
  * 1 when a freshly written tree of `nfiles` regular files on a file system of

@@ -6,7 +6,7 @@
 # transport_curl.o, plus the common/ modules the SDK uses (never http.o or the
 # storage backends). The shared library exports only sdk/hotpatch.sym, through
 # a version script generated from that list.
-HP_CORE_COMMON := buf cjson cohort crypto decide err file ident manifest patch root semver str
+HP_CORE_COMMON := buf cjson cohort crypto decide err file ident manifest patch root semver str zipcheck
 HP_CORE_OBJS   := $(filter-out $(B)/sdk/transport_curl.o,$(SDK_OBJS)) $(B)/sdk/transport_none.o \
                   $(HP_CORE_COMMON:%=$(B)/common/%.o)
 HP_CORE_LIB    := $(B)/lib/libhotpatch-core.a

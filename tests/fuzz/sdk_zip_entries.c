@@ -6,7 +6,9 @@
  * fresh directory under a private temp dir that is removed afterwards. The
  * input is also checked as a single entry name. Anything written outside the
  * target directory is a bug: the target aborts when the sandbox holds more
- * than out/.
+ * than out/. The extractor must accept exactly what the publisher's check
+ * accepts (cmn_zip_check, then every entry read back, as cmn_content_zip
+ * does: common/zipcheck.h) under the same caps: one set of rules.
  */
 
 #include <dirent.h>
@@ -14,8 +16,37 @@
 #include <unistd.h>
 
 #include "../../sdk/hp_int.h"
+#include "common/zipcheck.h"
 
 static char root[256];
+
+static enum cmn_err null_sink(void *ctx, const void *p, size_t n, struct cmn_errbuf *eb)
+{
+    (void)ctx;
+    (void)p;
+    (void)n;
+    (void)eb;
+    return CMN_OK;
+}
+
+/* 1 when the publisher's side (check, then every file read to its declared size) accepts data[0..size). */
+static int publisher_accepts(const uint8_t *data, size_t size, const struct hp_extract_limits *lim)
+{
+    const struct cmn_zip_limits zl = {lim->max_total, lim->max_entries, lim->max_ratio, lim->ratio_floor};
+    struct cmn_zip z;
+    struct cmn_zip_entry *v = NULL;
+    size_t n = 0;
+    enum cmn_err rc = cmn_zip_open_mem(&z, data, size, NULL);
+    if (rc)
+        return 0;
+    rc = cmn_zip_check(&z, &zl, &v, &n, NULL);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!v[i].is_dir)
+            rc = cmn_zip_read(&z, &v[i], null_sink, NULL, NULL);
+    cmn_zip_entries_free(v, n);
+    cmn_zip_close(&z);
+    return rc == CMN_OK;
+}
 
 static void cleanup(void)
 {
@@ -43,7 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hp__extract_limits_default(&lim);
     lim.max_total = 4u << 20;
     lim.max_entries = 256;
-    (void)hp__extract_mem(data, size, out, &lim, NULL);
+    int sdk_ok = hp__extract_mem(data, size, out, &lim, NULL) == CMN_OK;
+    if (sdk_ok != publisher_accepts(data, size, &lim))
+        abort();
 
     /* Nothing but out/ may exist in the sandbox. */
     DIR *d = opendir(sandbox);

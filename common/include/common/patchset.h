@@ -10,7 +10,8 @@
  * bundle's zip. Past that, the saving does not pay for the extra object, the
  * device-side apply and the fallback risk.
  *
- * Uses libzip: a program that calls these functions links it.
+ * The zip readers use libzip (through common/zipcheck.h): a program that
+ * calls these functions links it.
  */
 #ifndef COMMON_PATCHSET_H
 #define COMMON_PATCHSET_H
@@ -32,11 +33,12 @@ struct cmn_content; /* common/patch.h */
 int cmn_patch_worth(uint64_t patch_bytes, uint64_t zip_size);
 
 /*
- * Extract bundle zip `zip` into `dir` (an existing, empty directory). Entry
- * names must pass cmn_bundle_path_ok (CMN_E_UNSAFE); at most `max_entries`
- * entries and `max_total` bytes written (CMN_E_TOOBIG; 0 = no cap). Files are
- * created with O_EXCL | O_NOFOLLOW. CMN_E_PARSE for a zip libzip cannot read
- * or a corrupt entry, CMN_E_IO. On failure `dir` may hold partial files.
+ * Extract bundle zip `zip` into `dir` (an existing, empty directory), after
+ * the checks of cmn_zip_check (common/zipcheck.h), with at most `max_entries`
+ * entries and `max_total` declared bytes (0 = no cap) and the SDK's
+ * compression-ratio cap: the codes and messages are its, plus CMN_E_IO. Each
+ * file is read back to exactly its declared size and created with O_EXCL |
+ * O_NOFOLLOW. On failure `dir` may hold partial files.
  */
 enum cmn_err cmn_bundle_unzip(const char *zip, const char *dir, uint64_t max_total, uint32_t max_entries,
                               struct cmn_errbuf *eb) __attribute__((warn_unused_result));
@@ -46,21 +48,14 @@ enum cmn_err cmn_bundle_unzip(const char *zip, const char *dir, uint64_t max_tot
  * taken from its entries as they are inflated, nothing written to disk: for
  * every zip it accepts, the value cmn_bundle_unzip + cmn_content_digest_dir
  * give. The zip is hostile input (an upload): every entry is checked before
- * a byte is inflated, with the SDK extractor's rules (sdk/extract.c):
- *   CMN_E_PARSE  not a zip libzip can read (consistency checked), a corrupt
- *                entry;
- *   CMN_E_UNSAFE a name (a directory's without its final '/') that fails
- *                cmn_bundle_path_ok or is longer than CMN_PATCH_MAX_PATH, a
- *                symlink or special file, an entry whose Unix type does not
- *                match its name, a directory with data, an encrypted entry,
- *                a path listed twice ("a" and "a/" too), a file that is also
- *                another entry's directory ("a" and "a/b"), an entry that
- *                inflates past its declared size or stops short of it (or
- *                CMN_E_PARSE, when libzip's consistency check sees it first);
- *   CMN_E_TOOBIG more than `max_entries` entries (directories count), or
- *                declared sizes adding up past `max_total` (0: no cap).
- * Directory entries add nothing to the digest. *nfiles (nullable) gets the
- * number of regular files. Out-parameters are written only on success.
+ * a byte is inflated, by the pass the SDK's extractor runs (sdk/extract.c):
+ * cmn_zip_check (common/zipcheck.h) with `max_total` and `max_entries` (0:
+ * no cap) and the compression-ratio cap CMN_ZIP_MAX_RATIO; its codes and
+ * messages, plus CMN_E_IO when the file cannot be read, CMN_E_PARSE when it
+ * is not a zip, and cmn_zip_read's when an entry does not inflate to exactly
+ * its declared size. Directory entries add nothing to the digest. *nfiles
+ * (nullable) gets the number of regular files. Out-parameters are written
+ * only on success.
  */
 enum cmn_err cmn_content_digest_zip(const char *zip, uint64_t max_total, uint32_t max_entries,
                                     uint8_t out[CMN_SHA256_BYTES], size_t *nfiles, struct cmn_errbuf *eb)

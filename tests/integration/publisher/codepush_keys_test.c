@@ -81,11 +81,11 @@ static const struct raw_entry ZIP_FILES[] = {
     {".DS_Store", "finder junk", 0, 0, 0},
 };
 
-static void zip_bundle(struct it_bundle *b, char cp_hash[CMN_SHA256_HEX])
+/* A signed bundle of raw zip entries e[0..n) (names of nl[i] bytes when nl is given). */
+static void raw_bundle(struct it_bundle *b, const struct raw_entry *e, size_t n, const size_t *nl)
 {
     struct cmn_buf z;
-    cmn_buf_init(&z, 1 << 20);
-    raw_zip(&z, ZIP_FILES, CMN_ARRAY_SIZE(ZIP_FILES));
+    raw_zip_n(&z, e, n, nl);
     memset(b, 0, sizeof(*b));
     b->len = z.len;
     b->data = malloc(z.len);
@@ -96,6 +96,12 @@ static void zip_bundle(struct it_bundle *b, char cp_hash[CMN_SHA256_HEX])
     cmn_hex_encode(d, sizeof(d), b->sha);
     if (cmn_bundle_sign(&W.rkey, d, b->sig))
         b->sig[0] = '\0';
+}
+
+static void zip_bundle(struct it_bundle *b, char cp_hash[CMN_SHA256_HEX])
+{
+    uint8_t d[CMN_SHA256_BYTES];
+    raw_bundle(b, ZIP_FILES, CMN_ARRAY_SIZE(ZIP_FILES), NULL);
     char fa[CMN_SHA256_HEX], fb[CMN_SHA256_HEX], list[512];
     cmn_sha256(ZIP_FILES[1].data, strlen(ZIP_FILES[1].data), d); /* "assets/..." sorts first */
     cmn_hex_encode(d, sizeof(d), fa);
@@ -152,6 +158,30 @@ static void test_upload_hash(char cp_hash[CMN_SHA256_HEX])
     o = NULL;
     free(wmeta);
     it_bundle_free(&nz);
+    /* zips the SDK would refuse to install, refused at upload by the same check (common/zipcheck.c) */
+    static const struct raw_entry nul[] = {{"index.android.bundle", "var a = 1;", 0, 0, 0},
+                                           {"assets/a\0b.png", "png", 0, 0, 0}};
+    static const size_t nul_nl[] = {20, 14};
+    static const struct raw_entry bomb[] = {{"index.android.bundle", "0123456789", 0, 0, -(8 << 20)}};
+    const struct {
+        const char *what, *says;
+        const struct raw_entry *e;
+        size_t n;
+        const size_t *nl;
+    } refused[] = {{"a NUL byte in an entry name", "NUL byte", nul, 2, nul_nl},
+                   {"a zip bomb (declared ratio over the cap)", "zip bomb", bomb, 1, NULL}};
+    for (size_t i = 0; i < CMN_ARRAY_SIZE(refused); i++) {
+        raw_bundle(&nz, refused[i].e, refused[i].n, refused[i].nl);
+        wmeta = it_meta("demo", "android", "production", "1.0.0", &nz, &W.rkey, extra);
+        is_int(it_post_release(&P, W.app_key, wmeta, &nz, &o), 400, "a bundle with %s: 400", refused[i].what);
+        is_str(it_jstr(o, "error.code"), "bad_bundle", "... bad_bundle");
+        ok(it_jstr(o, "error.message") && strstr(it_jstr(o, "error.message"), refused[i].says),
+           "... the message says '%s' (%s)", refused[i].says, it_jstr(o, "error.message"));
+        json_decref(o);
+        o = NULL;
+        free(wmeta);
+        it_bundle_free(&nz);
+    }
     is_int(it_sql_int(P.dburl, "SELECT count(*) FROM releases"), before, "... and still no release was stored");
     snprintf(extra, sizeof(extra), ",\"codepush_hash\":\"%s\"", cp_hash);
     char *meta = it_meta("demo", "android", "production", "1.0.0", &b, &W.rkey, extra);

@@ -186,20 +186,78 @@ static void same_digest(const char *name, const char *dir, size_t files)
     }
 }
 
-/* Raw zip entries to a file, then the code cmn_content_digest_zip gives (message in eb). */
-static enum cmn_err raw_digest(const char *name, const struct raw_entry *e, size_t n, uint64_t max_total,
-                               struct cmn_errbuf *eb)
+/* Raw zip entries (names of nl[i] bytes when nl is given) to a file, then the code cmn_content_digest_zip gives
+ * (message in eb). */
+static enum cmn_err raw_digest_n(const char *name, const struct raw_entry *e, size_t n, const size_t *nl,
+                                 uint64_t max_total, struct cmn_errbuf *eb)
 {
     struct cmn_buf b;
     char zip[1200];
     uint8_t d[CMN_SHA256_BYTES];
-    raw_zip(&b, e, n);
+    raw_zip_n(&b, e, n, nl);
     snprintf(zip, sizeof zip, "%s/%s.zip", tmp, name);
     if (put(tmp, strrchr(zip, '/') + 1, b.ptr, b.len))
         abort();
     cmn_buf_release(&b);
     memset(eb, 0, sizeof *eb);
     return cmn_content_digest_zip(zip, max_total, 0, d, NULL, eb);
+}
+
+static enum cmn_err raw_digest(const char *name, const struct raw_entry *e, size_t n, uint64_t max_total,
+                               struct cmn_errbuf *eb)
+{
+    return raw_digest_n(name, e, n, NULL, max_total, eb);
+}
+
+/*
+ * What the SDK's extractor refuses, the publisher's listing (cmn_content_zip,
+ * through cmn_content_digest_zip) and cmn_bundle_unzip refuse too, with the
+ * same check (common/zipcheck.h): a NUL byte in a raw name, a zip bomb (a
+ * declared or a real compression ratio over the cap), an empty zip.
+ */
+static void test_sdk_rules(void)
+{
+    struct cmn_errbuf eb = {0};
+    const uint32_t REG = 0100644u << 16;
+    char zip[1200], out[1200], evil[1300];
+
+    struct raw_entry nul[] = {{"ok.js", "x", REG, 3, 0}, {"assets/a\0cd", "pwned", REG, 3, 0}};
+    const size_t nl[] = {5, 11};
+    is_int(raw_digest_n("nul-name", nul, 2, nl, 0, &eb), CMN_E_UNSAFE, "NUL in a name: %s", eb.msg);
+    ok(strstr(eb.msg, "NUL byte") != NULL, "... the message says so");
+    snprintf(zip, sizeof zip, "%s/nul-name.zip", tmp);
+    snprintf(out, sizeof out, "%s/nul-name.out", tmp);
+    mkdir(out, 0755);
+    memset(&eb, 0, sizeof eb);
+    is_int(cmn_bundle_unzip(zip, out, 0, 0, &eb), CMN_E_UNSAFE, "... refused by cmn_bundle_unzip: %s", eb.msg);
+    snprintf(evil, sizeof evil, "%s/ok.js", out);
+    ok(access(evil, F_OK) != 0, "... before writing anything");
+
+    struct raw_entry bomb[] = {{"bomb.bin", "0123456789", REG, 3, -(8 << 20)}};
+    is_int(raw_digest("declared-bomb", bomb, 1, 0, &eb), CMN_E_UNSAFE, "a declared ratio over the cap: %s", eb.msg);
+    ok(strstr(eb.msg, "zip bomb") != NULL, "... the message says zip bomb");
+    is_int(raw_digest("declared-bomb-capped", bomb, 1, UINT64_C(512) << 20, &eb), CMN_E_UNSAFE,
+           "... under the publisher's size cap too");
+
+    /* a real one, deflated by libzip: 32 MiB of zeros, as in the SDK's test */
+    size_t big = 32u << 20;
+    char *zeros = calloc(1, big);
+    int zerr = 0;
+    snprintf(zip, sizeof zip, "%s/deflated-bomb.zip", tmp);
+    zip_t *za = zip_open(zip, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    ok(za && zip_file_add(za, "bomb.bin", zip_source_buffer(za, zeros, big, 0), 0) >= 0 && zip_close(za) == 0,
+       "a deflated bomb written");
+    free(zeros);
+    uint8_t d[CMN_SHA256_BYTES];
+    memset(&eb, 0, sizeof eb);
+    is_int(cmn_content_digest_zip(zip, UINT64_C(512) << 20, 20000, d, NULL, &eb), CMN_E_UNSAFE, "refused: %s", eb.msg);
+    ok(strstr(eb.msg, "zip bomb") != NULL, "... as a zip bomb");
+    snprintf(out, sizeof out, "%s/deflated-bomb.out", tmp);
+    mkdir(out, 0755);
+    memset(&eb, 0, sizeof eb);
+    is_int(cmn_bundle_unzip(zip, out, 0, 0, &eb), CMN_E_UNSAFE, "... by cmn_bundle_unzip too: %s", eb.msg);
+
+    is_int(raw_digest("no-entries", NULL, 0, 0, &eb), CMN_E_PARSE, "a zip without entries: %s", eb.msg);
 }
 
 static void test_digest_zip(void)
@@ -365,6 +423,7 @@ int main(void)
     ok(access(x4, F_OK) != 0, "nothing written outside");
 
     test_digest_zip();
+    test_sdk_rules();
 
     /* the driver, over file:// storage */
     char url[1100], store[1000];

@@ -187,6 +187,24 @@ static void test_duplicates(void)
     refuse_raw("file and directory with the same name", dup2, 2);
     struct raw_entry dup3[] = {{"x/a.js", "1", 0, 3, 0}, {"y.js", "2", 0, 3, 0}, {"x/a.js", "3", 0, 3, 0}};
     refuse_raw("non-adjacent duplicates", dup3, 3);
+    /* the publisher's rule, now the SDK's too (common/zipcheck.c): one check for both */
+    struct raw_entry under[] = {{"a", "file", 0, 3, 0}, {"a/b.js", "under it", 0, 3, 0}};
+    refuse_raw("a file that is also another entry's directory", under, 2);
+}
+
+/* The rules the publisher's listing shares (common/zipcheck.c): the SDK refuses what it refuses, as unsafe. */
+static void test_shared_rules(void)
+{
+    /* a ratio over the cap as declared, whatever the data: 8 MiB from 10 stored bytes */
+    struct raw_entry bomb[] = {{"bomb.bin", "0123456789", 0100644u << 16, 3, -(8 << 20)}};
+    refuse_raw("declared compression ratio over the cap", bomb, 1);
+    struct raw_entry under[] = {{"x/a", "file", 0, 3, 0}, {"x/a-b", "z", 0, 3, 0}, {"x/a/b/c", "deep", 0, 3, 0}};
+    refuse_raw("a file that is also the directory of a deeper entry", under, 3);
+    char longname[1026];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    struct raw_entry toolong[] = {{longname, "x", 0, 3, 0}};
+    refuse_raw("a 1025-byte entry name", toolong, 1);
 }
 
 static void test_bombs(void)
@@ -343,6 +361,7 @@ int main(void)
     test_names();
     test_types();
     test_duplicates();
+    test_shared_rules();
     test_bombs();
     test_truncated();
     test_many_files();
