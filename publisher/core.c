@@ -19,6 +19,7 @@ void pub_srv_init(struct pub_srv *s, struct pub_config *cfg, const char *fault)
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->ig_mu, NULL);
     pthread_cond_init(&s->ig_cv, NULL);
+    s->ig_gather_ns = PUB_IG_GATHER_NS;
 }
 
 enum cmn_err pub_srv_load_keys(struct pub_srv *s, struct cmn_errbuf *eb)

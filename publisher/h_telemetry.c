@@ -29,14 +29,19 @@ void pub_h_installations(struct pub_srv *s, struct pub_dbconn *unused, struct pu
 {
     struct pub_batch b;
     struct cmn_errbuf eb = {0};
+    pub_ingest_arriving(s, 1); /* a store about to start may wait a moment for this batch (group commit) */
     enum cmn_err rc = pub_batch_parse_installs(r->body.ptr ? r->body.ptr : "", r->body.len, s->cfg->max_telemetry,
                                                (size_t)s->cfg->max_batch, &b, &eb);
     if (rc) {
+        pub_ingest_arriving(s, -1);
         parse_err(out, rc, &eb);
         return;
     }
+    b.arriving = 1;
     struct pub_ingest_result res;
     rc = pub_ingest_installs(s, &b, &res, &eb);
+    if (b.arriving)
+        pub_ingest_arriving(s, -1); /* not queued: refused or nothing to store */
     if (rc)
         ingest_err(out, rc, &eb);
     else

@@ -113,6 +113,7 @@ struct pub_batch {
     size_t rejected;           /* malformed entries skipped */
     struct pub_install_ev *ev; /* for installations */
     struct pub_device_ev *dev; /* for devices */
+    int arriving;              /* counted in pub_ingest_arriving until queued (telemetry.c, group commit) */
 };
 enum cmn_err pub_batch_parse_installs(const char *p, size_t n, size_t cap, size_t max_events, struct pub_batch *b,
                                       struct cmn_errbuf *eb) __attribute__((warn_unused_result));
@@ -297,6 +298,12 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
  * starts to be stored (they queue); pub_ingest_waiting counts the queued ones.
  */
 void pub_ingest_hold(struct pub_srv *s, int on);
+/*
+ * An installation request starts (+1) or stops (-1) being decoded: a store
+ * about to start waits up to PUB_IG_GATHER_NS (s->ig_gather_ns) for such
+ * batches to queue, so they join its group (telemetry.c, group commit).
+ */
+void pub_ingest_arriving(struct pub_srv *s, int delta);
 size_t pub_ingest_waiting(struct pub_srv *s);
 /* Upsert a parsed device batch (one row per app + device: the last report wins). Reorders b->dev. */
 enum cmn_err pub_ingest_devices(struct pub_srv *s, struct pub_batch *b, struct pub_ingest_result *res,

@@ -101,6 +101,9 @@ typedef void (*pub_notify_fn)(struct pub_srv *s, void *arg);
 
 #define PUB_MAX_TICKET_KEYS 8
 
+/* How long a telemetry store about to start waits for batches still being decoded (telemetry.c). */
+#define PUB_IG_GATHER_NS 2000000L /* 2 ms */
+
 struct pub_srv {
     struct pub_config *cfg;  /* borrowed: outlives the context */
     struct pub_db *db;       /* owned once set: pub_srv_release frees it */
@@ -142,6 +145,8 @@ struct pub_srv {
     size_t ig_waiting;              /* batches in ig_queue */
     int ig_busy;                    /* a batch or group is being stored */
     int ig_hold;                    /* tests (pub_ingest_hold): no batch starts while set */
+    int ig_arriving;                /* installation requests being decoded, not queued yet */
+    long ig_gather_ns;              /* how long a store waits for them: PUB_IG_GATHER_NS (tests change it) */
 };
 
 /*

@@ -530,8 +530,11 @@ out:
  * thread takes it and the batches queued behind it (up to IG_MAX_ROWS rows)
  * and stores them together: one fast-path COPY and one transaction instead
  * of one each (a COPY statement costs Postgres ~2 ms of setup, a third of
- * the CPU of 1000 rows). There is no timed wait: a batch arriving with
- * nothing in flight is stored at once, alone. Every request is answered only
+ * the CPU of 1000 rows). A batch arriving with nothing in flight and no
+ * other request being decoded (pub_ingest_arriving) is stored at once, alone;
+ * with requests being decoded, the store first waits for them to queue, up
+ * to s->ig_gather_ns (2 ms), so that batches arriving together are stored
+ * together. Every request is answered only
  * after the transaction holding its rows has committed. The group's
  * transaction is all or nothing; when it fails for any reason (a row already
  * stored - a retried batch -, two batches of the group naming the same row,
@@ -584,6 +587,15 @@ out:
     return rc;
 }
 
+void pub_ingest_arriving(struct pub_srv *s, int delta)
+{
+    pthread_mutex_lock(&s->ig_mu);
+    s->ig_arriving += delta;
+    if (delta < 0)
+        pthread_cond_broadcast(&s->ig_cv);
+    pthread_mutex_unlock(&s->ig_mu);
+}
+
 void pub_ingest_hold(struct pub_srv *s, int on)
 {
     pthread_mutex_lock(&s->ig_mu);
@@ -601,12 +613,18 @@ size_t pub_ingest_waiting(struct pub_srv *s)
 }
 
 /* Queue the batch and wait for it to be stored, leading a store when it is the oldest waiting. */
-static enum cmn_err store_queued(struct pub_srv *s, struct pub_install_ev *ev, size_t m, struct cmn_errbuf *eb)
+static enum cmn_err store_queued(struct pub_srv *s, struct pub_install_ev *ev, size_t m, int *arriving,
+                                 struct cmn_errbuf *eb)
 {
     struct pub_ig_member me = {ev, m, IG_WAIT, NULL};
     enum cmn_err rc = CMN_OK;
-    int done = 0;
+    int done = 0, gathered = 0;
     pthread_mutex_lock(&s->ig_mu);
+    if (*arriving) {
+        s->ig_arriving--;
+        *arriving = 0;
+        pthread_cond_broadcast(&s->ig_cv); /* a store gathering arrivals may start */
+    }
     struct pub_ig_member **tail = &s->ig_queue;
     while (*tail)
         tail = &(*tail)->next;
@@ -615,6 +633,21 @@ static enum cmn_err store_queued(struct pub_srv *s, struct pub_install_ev *ev, s
     while (me.state == IG_WAIT) {
         if (s->ig_busy || s->ig_hold || s->ig_queue != &me) {
             pthread_cond_wait(&s->ig_cv, &s->ig_mu);
+            continue;
+        }
+        if (s->ig_arriving > 0 && !gathered) {
+            /* batches are being decoded: give them a moment to join this store (bounded, once) */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += s->ig_gather_ns / 1000000000L;
+            until.tv_nsec += s->ig_gather_ns % 1000000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (s->ig_arriving > 0 && pthread_cond_timedwait(&s->ig_cv, &s->ig_mu, &until) == 0)
+                ;
+            gathered = 1;
             continue;
         }
         struct pub_ig_member *last = &me;
@@ -686,7 +719,7 @@ enum cmn_err pub_ingest_installs(struct pub_srv *s, struct pub_batch *b, struct 
     }
     if (m == 0)
         return CMN_OK; /* nothing to store, no database round trip */
-    enum cmn_err rc = store_queued(s, b->ev, m, eb);
+    enum cmn_err rc = store_queued(s, b->ev, m, &b->arriving, eb);
     if (rc)
         return rc;
     atomic_fetch_add(&s->m.telemetry_events, (unsigned long)accepted);

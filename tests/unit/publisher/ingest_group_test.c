@@ -47,6 +47,25 @@ static void *run_job(void *arg)
     return NULL;
 }
 
+/* The HTTP handler's way (h_telemetry.c): the batch counted as arriving until it is queued. */
+static void *run_arriving(void *arg)
+{
+    struct job *j = arg;
+    struct pub_batch b;
+    struct cmn_errbuf eb = {0};
+    j->rc = pub_batch_parse_installs(j->json, strlen(j->json), j->f->cfg.max_telemetry, (size_t)j->f->cfg.max_batch, &b,
+                                     &eb);
+    if (j->rc == CMN_OK) {
+        b.arriving = 1; /* pub_ingest_arriving(+1) was called by the test, as the handler does before decoding */
+        j->rc = pub_ingest_installs(&j->f->s, &b, &j->res, &eb);
+        if (b.arriving)
+            pub_ingest_arriving(&j->f->s, -1);
+        pub_batch_release(&b);
+    }
+    atomic_fetch_add(j->returned, 1);
+    return NULL;
+}
+
 /* Queue the jobs' batches under the hold, check none is stored or answered, then release them together. */
 static int run_group(struct fx *f, struct job *jobs, int n, const char *what)
 {
@@ -176,6 +195,47 @@ int main(void)
     ok(k[0].rc == CMN_OK && k[1].rc == CMN_OK, "both stored");
     is_int(atomic_load(&f.s.m.telemetry_grouped), grouped + 2, "as one group");
     ok(counter(&f, id2, "applied") == 2 && counter(&f, id2, "failed") == 1, "release 2: k1 and k2 counted");
+
+    /*
+     * Gathering: a store about to start waits (bounded) for batches still being
+     * decoded, so they join its group. With a 10 s window a lone batch waits
+     * for the one announced as arriving, and both are committed as one group.
+     */
+    f.s.ig_gather_ns = 10L * 1000000000L;
+    grouped = atomic_load(&f.s.m.telemetry_grouped);
+    long long rows = fx_sql_int(&f, "SELECT count(*) FROM installations");
+    atomic_int back = 0;
+    struct job ga[2];
+    memset(ga, 0, sizeof(ga));
+    snprintf(ga[0].json, sizeof(ga[0].json), "{\"events\":[" EV("g1", "applied") "]}", id2);
+    snprintf(ga[1].json, sizeof(ga[1].json), "{\"events\":[" EV("g2", "applied") "]}", id2);
+    ga[0].f = ga[1].f = &f;
+    ga[0].returned = ga[1].returned = &back;
+    pub_ingest_arriving(&f.s, 1); /* g2's request: being decoded */
+    pthread_t gt[2];
+    if (pthread_create(&gt[0], NULL, run_job, &ga[0]))
+        return ok(0, "pthread_create"), done_testing();
+    usleep(300000);
+    is_int(atomic_load(&back), 0, "a batch waits while another is being decoded");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations"), rows, "... nothing stored yet");
+    if (pthread_create(&gt[1], NULL, run_arriving, &ga[1]))
+        return ok(0, "pthread_create"), done_testing();
+    pthread_join(gt[0], NULL);
+    pthread_join(gt[1], NULL);
+    ok(ga[0].rc == CMN_OK && ga[1].rc == CMN_OK, "once it is queued, both are stored");
+    is_int(atomic_load(&f.s.m.telemetry_grouped), grouped + 2, "... as one group");
+    is_int(fx_sql_int(&f, "SELECT count(*) FROM installations"), rows + 2, "... two rows");
+    is_int(f.s.ig_arriving, 0, "no arrival left counted");
+    /* the wait is bounded: an arrival that never queues (its request failed) delays a store, never blocks it */
+    f.s.ig_gather_ns = 200L * 1000000L;
+    grouped = atomic_load(&f.s.m.telemetry_grouped);
+    pub_ingest_arriving(&f.s, 1);
+    snprintf(one, sizeof(one), "{\"events\":[" EV("g3", "applied") "]}", id2);
+    is_int(fx_installs(&f, one, &res), CMN_OK, "a batch while an arrival never comes: stored after the window");
+    is_int(atomic_load(&f.s.m.telemetry_grouped), grouped, "... alone");
+    pub_ingest_arriving(&f.s, -1);
+    is_int(f.s.ig_arriving, 0, "arrivals back to none");
+    ok(counter(&f, id2, "applied") == 5, "release 2: k1, g1, g2, g3 and c1 counted");
 
     cmn_key_clear(&tkey);
     fx_teardown(&f);
