@@ -147,10 +147,13 @@ static void bin_bool(struct bincopy *w, int v)
     bin_be(w, v ? 1 : 0, 1);
 }
 
-/* A timestamptz of `usec` microseconds since 2000-01-01 UTC. */
-static void bin_ts(struct bincopy *w, int64_t usec)
+/* An event's download progress (jsonreq.c: 0..100), or NULL when it reported none (-1). */
+static void bin_progress(struct bincopy *w, long long progress)
 {
-    bin_int8(w, usec);
+    if (progress >= 0)
+        bin_int4(w, (int32_t)progress);
+    else
+        bin_null(w);
 }
 
 static enum cmn_err bin_end(struct bincopy *w)
@@ -342,12 +345,9 @@ static enum cmn_err ingest_direct(struct pub_dbconn *c, const struct pub_install
         bin_int8(&w, pr->app_id);
         bin_text(&w, e->channel ? e->channel : "");
         bin_text(&w, e->event_id);
-        if (e->progress >= 0)
-            bin_int4(&w, (int32_t)e->progress); /* jsonreq.c: 0..100 */
-        else
-            bin_null(&w);
+        bin_progress(&w, e->progress);
         bin_text(&w, e->binary_version ? e->binary_version : "");
-        bin_ts(&w, e->ts ? (e->ts - PG_EPOCH_UNIX) * 1000000 : now);
+        bin_int8(&w, e->ts ? (e->ts - PG_EPOCH_UNIX) * 1000000 : now); /* timestamptz: microseconds since 2000 */
         bin_bool(&w, e->ticketed);
         int st = status_idx(e->status);
         if (st >= 0) {
@@ -436,10 +436,7 @@ static enum cmn_err ingest_merge(struct pub_dbconn *c, const struct pub_install_
         bin_text(&w, e->status);
         bin_text(&w, e->channel ? e->channel : "");
         bin_text(&w, e->event_id);
-        if (e->progress >= 0)
-            bin_int4(&w, (int32_t)e->progress);
-        else
-            bin_null(&w);
+        bin_progress(&w, e->progress);
         bin_text(&w, e->binary_version ? e->binary_version : "");
         if (e->ts)
             bin_int8(&w, e->ts); /* seconds since the Unix epoch: the merge converts */
